@@ -1,0 +1,40 @@
+# vmsafe-operator. Every target installs what it needs first.
+SHELL := /bin/bash
+NODE_MODULES := node_modules/.package-lock.json
+VMSAFE := ./bin/vmsafe
+
+.PHONY: install build crds crds-check lint test test-unit dev bench clean kubectl
+
+install: $(NODE_MODULES)
+
+# npm ci only when the lockfile changed since the last install.
+$(NODE_MODULES): package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_MODULES)
+
+# The real kubectl is needed by the end-to-end tests; Debian's package provides it.
+kubectl:
+	@command -v kubectl >/dev/null || { apt-get update -qq && apt-get install -y -qq kubernetes-client; }
+
+# TypeScript runs directly (tsx); build = full type-check.
+build: install
+	npx tsc --noEmit -p tsconfig.json
+
+crds: install
+	$(VMSAFE) crds -o crds
+
+lint: install
+	npx tsc --noEmit -p tsconfig.json
+	npx eslint .
+
+test: install kubectl lint
+	npx vitest run
+
+dev: install kubectl
+	$(VMSAFE) dev --demo
+
+bench: install
+	$(VMSAFE) bench --out bench/results
+
+clean:
+	rm -rf dist .vmsafe

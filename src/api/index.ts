@@ -1,0 +1,4 @@
+export * from './common';
+export * from './kinds';
+export * from './registry';
+export * from './decode';

@@ -1,0 +1,5 @@
+// `vmsafe agent`: not built yet.
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('vmsafe agent: not implemented yet\n');
+  return 2;
+}

@@ -1,0 +1,5 @@
+// `vmsafe apiserver`: not built yet.
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('vmsafe apiserver: not implemented yet\n');
+  return 2;
+}

@@ -1,0 +1,5 @@
+// `vmsafe bench`: not built yet.
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('vmsafe bench: not implemented yet\n');
+  return 2;
+}

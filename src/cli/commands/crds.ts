@@ -1,0 +1,5 @@
+// `vmsafe crds`: not built yet.
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('vmsafe crds: not implemented yet\n');
+  return 2;
+}

@@ -1,0 +1,5 @@
+// `vmsafe gen`: not built yet.
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('vmsafe gen: not implemented yet\n');
+  return 2;
+}

@@ -1,0 +1,5 @@
+// `vmsafe operator`: not built yet.
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('vmsafe operator: not implemented yet\n');
+  return 2;
+}

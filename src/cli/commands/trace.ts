@@ -1,0 +1,5 @@
+// `vmsafe trace`: not built yet.
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('vmsafe trace: not implemented yet\n');
+  return 2;
+}

@@ -1,0 +1,5 @@
+// `vmsafe validate`: not built yet.
+export async function run(_argv: string[]): Promise<number> {
+  process.stderr.write('vmsafe validate: not implemented yet\n');
+  return 2;
+}
