@@ -1,0 +1,35 @@
+// Pieces of the HostFilter semantics shared by every classifier: tier order, Pass targets, decisions.
+import type { CompiledRule } from '../api';
+import type { Decision, DecisionTier } from '../policy/decision';
+
+/** Tier rank: Pass continues at the first later rule of a strictly higher rank. */
+export const TIER_RANK: Record<DecisionTier, number> = { Provider: 0, Tenant: 1, Baseline: 2, Default: 3 };
+
+/** Nothing in the program matched. */
+export const NO_MATCH: Decision = Object.freeze({ verdict: 'Deny', tier: 'Default', policy: null, rule: 'no-match' });
+/** The (vm, vnic) has no binding on this host. */
+export const UNBOUND: Decision = Object.freeze({ verdict: 'Deny', tier: 'Default', policy: null, rule: 'unbound' });
+
+/** The decision a matching Allow/Deny rule yields (policy "" or absent → null). */
+export function ruleDecision(r: CompiledRule): Decision {
+  if (r.action === 'Pass') throw new Error('a Pass rule yields no decision');
+  return Object.freeze({ verdict: r.action, tier: r.tier, policy: r.policy ? r.policy : null, rule: r.rule });
+}
+
+/**
+ * For each rule, where evaluation continues when it matches with action Pass: the index of the first
+ * later rule whose tier rank is higher, or rules.length (= no match) when there is none.
+ */
+export function passTargets(rules: readonly CompiledRule[]): Int32Array {
+  const out = new Int32Array(rules.length);
+  for (let i = 0; i < rules.length; i++) {
+    const rank = TIER_RANK[rules[i]!.tier];
+    let j = i + 1;
+    while (j < rules.length && TIER_RANK[rules[j]!.tier] <= rank) j++;
+    out[i] = j;
+  }
+  return out;
+}
+
+/** Key of a binding in maps: vm and vnic joined by a character neither may contain. */
+export const bindingKey = (vm: string, vnic: string): string => `${vm}\u0000${vnic}`;
