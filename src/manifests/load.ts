@@ -1,0 +1,186 @@
+// Read manifests from files and directories into plain objects that remember where they came from.
+//
+// YAML is parsed as YAML 1.1, like kubectl (sigs.k8s.io/yaml): an unquoted `powerState: On` is the
+// boolean true there, so we read it the same way and `vmsafe validate` reports what the API server
+// would reject. JSON is valid YAML, so one parser serves both and gives line numbers for both.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+
+export type FieldPath = readonly (string | number)[];
+
+export interface LoadedObject {
+  /** The path as the user gave it, joined with the relative path inside a directory. */
+  file: string;
+  /** 1-based line where the object starts. */
+  line: number;
+  /** 0-based position of the object within its file (documents and `List` items in order). */
+  index: number;
+  object: unknown;
+  /** Parsed node and its line table, for `lineOf`; absent for objects built in memory. */
+  source?: { node: Node; lines: LineCounter };
+}
+
+export interface LoadError {
+  file: string;
+  /** 1-based line of a syntax error; absent when the file could not be read at all. */
+  line?: number;
+  message: string;
+}
+
+export interface LoadResult {
+  objects: LoadedObject[];
+  errors: LoadError[];
+}
+
+const MANIFEST_EXT = /\.(ya?ml|json)$/i;
+
+/** Load every manifest under `paths` (files, or directories searched recursively in sorted order). */
+export async function loadManifests(paths: readonly string[]): Promise<LoadResult> {
+  const result: LoadResult = { objects: [], errors: [] };
+  for (const p of paths) {
+    let files: string[];
+    try {
+      files = await expand(p, true);
+    } catch (err) {
+      result.errors.push({ file: p, message: readMessage(err) });
+      continue;
+    }
+    for (const file of files) {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (err) {
+        result.errors.push({ file, message: readMessage(err) });
+        continue;
+      }
+      const parsed = parseManifests(text, file);
+      result.objects.push(...parsed.objects);
+      result.errors.push(...parsed.errors);
+    }
+  }
+  return result;
+}
+
+/** Files named by `p`: the file itself (any extension), or the manifest files below a directory. */
+async function expand(p: string, explicit: boolean): Promise<string[]> {
+  const st = await stat(p);
+  if (!st.isDirectory()) return explicit || MANIFEST_EXT.test(p) ? [p] : [];
+  const entries = (await readdir(p)).filter((n) => !n.startsWith('.')).sort();
+  const out: string[] = [];
+  for (const name of entries) out.push(...(await expand(join(p, name), false)));
+  return out;
+}
+
+function readMessage(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (code === 'ENOENT') return 'no such file or directory';
+  if (code === 'EACCES') return 'permission denied';
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Parse one file's text: multi-document YAML or JSON; a `kind: List` (or a top-level array) is
+ * expanded into its items. Empty documents are skipped.
+ */
+export function parseManifests(text: string, file: string): LoadResult {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, version: '1.1', prettyErrors: false });
+  const result: LoadResult = { objects: [], errors: [] };
+  // A stream that is not even documents (e.g. a stray flow marker) comes back as an EmptyStream.
+  if (!Array.isArray(docs)) return result;
+  for (const doc of docs) {
+    const syntax = doc.errors[0];
+    if (syntax) {
+      // The first error is the one to fix; the rest usually follow from it.
+      result.errors.push({ file, line: lines.linePos(syntax.pos[0]).line, message: firstLine(syntax.message) });
+      continue;
+    }
+    const root = doc.contents;
+    if (!root) continue;
+    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) continue;
+    const add = (node: Node, object: unknown) =>
+      result.objects.push({
+        file,
+        line: lineAt(lines, node),
+        index: result.objects.length,
+        object,
+        source: { node, lines },
+      });
+    if (Array.isArray(value) && isSeq(root)) {
+      value.forEach((item, i) => add(root.items[i] as Node, item));
+    } else if (isList(value) && isMap(root)) {
+      const itemsNode = root.get('items', true);
+      const items = (value as { items: unknown[] }).items;
+      if (isSeq(itemsNode)) items.forEach((item, i) => add(itemsNode.items[i] as Node, item));
+    } else {
+      add(root, value);
+    }
+  }
+  return result;
+}
+
+function isList(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as { kind?: unknown; items?: unknown };
+  return o.kind === 'List' && Array.isArray(o.items);
+}
+
+function firstLine(msg: string): string {
+  return msg.split('\n')[0]!.trim();
+}
+
+function lineAt(lines: LineCounter, node: Node | null | undefined): number {
+  const start = node?.range?.[0];
+  return start === undefined ? 1 : lines.linePos(start).line;
+}
+
+/**
+ * 1-based line of the field at `path` inside a loaded object, e.g. `['spec', 'vnics', 0, 'ip']`.
+ * Map fields point at their key; list items at the item. A path that does not exist (a missing
+ * required field) resolves to the deepest part that does, so the message still lands nearby.
+ */
+export function lineOf(loaded: LoadedObject, path: FieldPath): number {
+  const src = loaded.source;
+  if (!src) return loaded.line;
+  let node: unknown = src.node;
+  let line = lineAt(src.lines, src.node);
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      line = lineAt(src.lines, pair.key as Node);
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg];
+      if (!item) break;
+      line = lineAt(src.lines, item as Node);
+      node = item;
+    } else {
+      break;
+    }
+  }
+  return line;
+}
+
+/** The parsed node at `path`, when there is one (to look at how a scalar was written). */
+export function nodeAt(loaded: LoadedObject, path: FieldPath): Node | undefined {
+  let node: unknown = loaded.source?.node;
+  for (const seg of path) {
+    if (isMap(node)) node = node.get(seg, true);
+    else if (isSeq(node) && typeof seg === 'number') node = node.items[seg];
+    else return undefined;
+  }
+  return (node ?? undefined) as Node | undefined;
+}
+
+/** Parse `spec.vnics[0].ip` into `['spec', 'vnics', 0, 'ip']` (the format of `formatPath`). */
+export function parseFieldPath(path: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
+    if (m[2] !== undefined) out.push(Number(m[2]));
+    else if (m[1] !== undefined) out.push(m[1]);
+  }
+  return out;
+}
