@@ -1,0 +1,137 @@
+// The simulated hypervisor's programmed state: apply a HostFilter, detect drift, report status.
+// No I/O here: the agent loop (agent.ts) feeds it objects and writes what it returns.
+import { createHash } from 'node:crypto';
+import type { Condition, HostFilter, HostFilterSpec } from '../api';
+import type { BuildClassifier, Classifier, Lookup } from '../dataplane/types';
+import type { Decision } from '../policy/decision';
+import { NO_FAULTS, type AgentFaults } from './faults';
+
+export interface AgentCounters {
+  lookups: number;
+  allowed: number;
+  denied: number;
+  applies: number;
+  applyFailures: number;
+  driftsDetected: number;
+}
+
+export type ApplyOutcome = { ok: true; hash: string } | { ok: false; reason: string; message: string };
+
+/** Stable digest of what is programmed: independent of the compiler's hash, so drift is visible. */
+export function digestOf(spec: HostFilterSpec): string {
+  return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+}
+
+export class AgentCore {
+  /** What the "hardware" holds; drift mutates it behind the agent's back. */
+  private programmed: HostFilterSpec | undefined;
+  private programmedDigest: string | undefined;
+  private classifier: Classifier | undefined;
+  private lastError: { reason: string; message: string } | undefined;
+  private driftDetectedAt: string | undefined;
+  appliedHash: string | undefined;
+  appliedGeneration: number | undefined;
+  appliedAt: string | undefined;
+  faults: AgentFaults = NO_FAULTS;
+  readonly counters: AgentCounters = { lookups: 0, allowed: 0, denied: 0, applies: 0, applyFailures: 0, driftsDetected: 0 };
+
+  constructor(
+    readonly hostName: string,
+    private readonly build: BuildClassifier,
+    private readonly random: () => number = Math.random,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Program the filter; fails with the configured probability, like a hypervisor API would. */
+  apply(hf: HostFilter): ApplyOutcome {
+    if (this.random() < this.faults.applyFailureRate) {
+      this.counters.applyFailures++;
+      this.lastError = { reason: 'ApplyFailed', message: `hypervisor rejected filter ${hf.spec.hash} (injected fault)` };
+      return { ok: false, ...this.lastError };
+    }
+    try {
+      const spec = structuredClone(hf.spec);
+      this.classifier = this.build(spec);
+      this.programmed = spec;
+      this.programmedDigest = digestOf(spec);
+    } catch (e) {
+      this.counters.applyFailures++;
+      this.lastError = { reason: 'InvalidFilter', message: `cannot build data path: ${(e as Error).message}` };
+      return { ok: false, ...this.lastError };
+    }
+    this.counters.applies++;
+    this.lastError = undefined;
+    this.appliedHash = hf.spec.hash;
+    this.appliedGeneration = hf.metadata.generation;
+    this.appliedAt = this.now().toISOString();
+    return { ok: true, hash: hf.spec.hash };
+  }
+
+  /** Corrupt the programmed tables silently (fault injection): the first binding points nowhere. */
+  injectDrift(): void {
+    const b = this.programmed?.bindings[0];
+    if (!this.programmed || !b) return;
+    b.program = 'p-drifted';
+    this.classifier = this.build(this.programmed);
+  }
+
+  /** Audit the programmed state against what was applied; on drift forget the applied state. */
+  auditDrift(): boolean {
+    if (!this.programmed || this.programmedDigest === undefined) return false;
+    if (digestOf(this.programmed) === this.programmedDigest) return false;
+    this.counters.driftsDetected++;
+    this.driftDetectedAt = this.now().toISOString();
+    this.lastError = { reason: 'DriftDetected', message: 'programmed state differed from the applied filter; re-applying' };
+    this.programmed = undefined;
+    this.classifier = undefined;
+    this.appliedHash = undefined;
+    return true;
+  }
+
+  /** Whether the filter object asks for something other than what is programmed. */
+  needsApply(hf: HostFilter): boolean {
+    return this.appliedHash !== hf.spec.hash || this.programmed === undefined;
+  }
+
+  classify(l: Lookup): Decision {
+    this.counters.lookups++;
+    const d: Decision = this.classifier
+      ? this.classifier.classify(l)
+      : { verdict: 'Deny', tier: 'Default', policy: null, rule: 'no-filter' };
+    if (d.verdict === 'Allow') this.counters.allowed++;
+    else this.counters.denied++;
+    return d;
+  }
+
+  /** The HostFilter status this agent reports, given the current object. */
+  desiredStatus(hf: HostFilter): NonNullable<HostFilter['status']> {
+    const prev = hf.status?.conditions?.find((c) => c.type === 'Applied');
+    const converged = this.appliedHash !== undefined && this.appliedHash === hf.spec.hash;
+    const cond = converged
+      ? { status: 'True' as const, reason: 'Applied', message: `filter ${this.appliedHash} programmed` }
+      : this.lastError
+        ? { status: 'False' as const, ...this.lastError }
+        : { status: 'False' as const, reason: 'Applying', message: `programming filter ${hf.spec.hash}` };
+    const applied: Condition = {
+      type: 'Applied',
+      ...cond,
+      observedGeneration: hf.metadata.generation ?? 0,
+      lastTransitionTime: prev && prev.status === cond.status ? prev.lastTransitionTime : this.now().toISOString(),
+    };
+    const p = this.programmed;
+    return {
+      observedGeneration: converged ? (this.appliedGeneration ?? hf.metadata.generation) : hf.status?.observedGeneration,
+      appliedHash: this.appliedHash,
+      appliedAt: this.appliedAt,
+      programs: p?.programs.length ?? 0,
+      rules: p ? p.programs.reduce((n, pr) => n + pr.egress.length + pr.ingress.length, 0) : 0,
+      bindings: p?.bindings.length ?? 0,
+      counters: { ...this.counters },
+      conditions: [applied],
+    };
+  }
+
+  get lastDriftAt(): string | undefined {
+    return this.driftDetectedAt;
+  }
+}
