@@ -94,7 +94,9 @@ export const condition = z.object({
   lastTransitionTime: z.string(),
 });
 export type Condition = z.infer<typeof condition>;
-export const conditions = () => z.array(condition).optional();
+// A list map keyed by type, like metav1.Condition lists, so server-side apply merges per condition.
+export const conditions = () =>
+  z.array(condition).meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }).optional();
 
 export const ownerReference = z.looseObject({
   apiVersion: z.string(),
@@ -127,7 +129,7 @@ export function kindSchema<S extends z.ZodType, T extends z.ZodType>(kind: strin
     apiVersion: z.literal(API_VERSION, { error: (i) => `apiVersion must be ${API_VERSION}, got ${show(i.input)}` }),
     kind: z.literal(kind),
     metadata: objectMeta,
-    spec,
-    status: status.optional(),
+    spec: spec.describe('Desired state.'),
+    status: status.optional().describe('Observed state, written by the operator and the host agents.'),
   });
 }

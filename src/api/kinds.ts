@@ -26,13 +26,20 @@ export const rbacSubject = z.object({
 });
 
 export const tenantSpec = z.object({
-  displayName: z.string().max(256).optional(),
+  displayName: z.string().max(256).optional().describe('Human-readable name of the tenant.'),
   /** Namespaces owned by the tenant; when empty, one named after the tenant (created by the controller). */
-  namespaces: z.array(dnsLabel('namespace')).max(64).optional(),
+  namespaces: z
+    .array(dnsLabel('namespace'))
+    .max(64)
+    .optional()
+    .describe('Namespaces owned by the tenant. Default: one namespace named after the tenant, created by the operator.'),
   /** Tags every host running this tenant's VMs must carry. */
-  placementTags: tagList().default([]),
-  admins: z.array(rbacSubject).max(64).default([]),
-  quota: z.object({ vms: count().optional(), vnics: count().optional() }).optional(),
+  placementTags: tagList().default([]).describe("Tags every host running this tenant's VMs must carry."),
+  admins: z.array(rbacSubject).max(64).default([]).describe("RBAC subjects bound as admins in the tenant's namespaces."),
+  quota: z
+    .object({ vms: count().optional(), vnics: count().optional() })
+    .optional()
+    .describe('Upper bounds on the number of VMs and vNICs of the tenant.'),
 });
 export const tenantStatus = z.object({
   observedGeneration: z.number().int().optional(),
@@ -48,9 +55,11 @@ export type Tenant = z.infer<typeof tenant>;
 
 // ---------------------------------------------------------------- Tag
 export const tagSpec = z.object({
-  description: z.string().max(1024).optional(),
-  /** Required: placement must honour it. Preferred: informational, scheduling may ignore it. */
-  enforcement: z.enum(['Required', 'Preferred']).default('Required'),
+  description: z.string().max(1024).optional().describe('What the tag means, for people.'),
+  enforcement: z
+    .enum(['Required', 'Preferred'])
+    .default('Required')
+    .describe('Required: placement must honour the tag. Preferred: informational, scheduling may ignore it.'),
 });
 export const tagStatus = z.object({
   observedGeneration: z.number().int().optional(),
@@ -64,21 +73,23 @@ export type Tag = z.infer<typeof tag>;
 
 // ---------------------------------------------------------------- Host
 export const hostNetwork = z.object({
-  name: dnsLabel('network name'),
-  vlan: z.number().int().min(0).max(4094).optional(),
-  tags: tagList().default([]),
+  name: dnsLabel('network name').describe('Network name that vNICs refer to.'),
+  vlan: z.number().int().min(0).max(4094).optional().describe('802.1Q VLAN id.'),
+  tags: tagList().default([]).describe("Tags of the network; a VM's required tags must be carried by its networks too."),
 });
 export const hostSpec = z.object({
-  tags: tagList().default([]),
+  tags: tagList().default([]).describe('Tags the host carries (matched against tenant placementTags and VM tags).'),
   capacity: z
     .object({ vms: count().default(320), vnics: count().default(3200) })
-    .default({ vms: 320, vnics: 3200 }),
+    .default({ vms: 320, vnics: 3200 })
+    .describe('How many VMs and vNICs the host can run.'),
   networks: z
     .array(hostNetwork)
     .max(256)
     .default([])
-    .superRefine((nets, ctx) => uniqueBy(nets, (n) => n.name, ctx, 'name', 'network')),
-  unschedulable: z.boolean().default(false),
+    .superRefine((nets, ctx) => uniqueBy(nets, (n) => n.name, ctx, 'name', 'network'))
+    .describe('Networks (port groups) the host offers to vNICs.'),
+  unschedulable: z.boolean().default(false).describe('When true, no new VMs are placed on the host.'),
 });
 export const filterSummary = z.object({
   desiredHash: z.string().optional(),
@@ -98,16 +109,14 @@ export type Host = z.infer<typeof host>;
 
 // ---------------------------------------------------------------- VM
 export const vnic = z.object({
-  name: dnsLabel('vNIC name'),
-  /** Name of a network in the host's spec.networks. */
-  network: dnsLabel('network name'),
-  ip: ipv4(),
-  mac: mac(),
+  name: dnsLabel('vNIC name').describe('Name of the vNIC, unique within the VM.'),
+  network: dnsLabel('network name').describe("Name of a network in the host's spec.networks."),
+  ip: ipv4().describe('IPv4 address, unique within the network.'),
+  mac: mac().describe('MAC address, unique within the network.'),
 });
 export const vmSpec = z.object({
-  tags: tagList().default([]),
-  /** Optional pin; otherwise the scheduler picks a host. */
-  hostName: dnsSubdomain('host name').optional(),
+  tags: tagList().default([]).describe('Tags of the VM: Required tags restrict placement; all tags can select the VM in policies.'),
+  hostName: dnsSubdomain('host name').optional().describe('Pin the VM to this host; otherwise the scheduler picks one.'),
   vnics: z
     .array(vnic)
     .min(1, { error: 'a VM needs at least one vNIC' })
@@ -115,8 +124,9 @@ export const vmSpec = z.object({
     .superRefine((v, ctx) => {
       uniqueBy(v, (n) => n.name, ctx, 'name', 'vNIC name');
       uniqueBy(v, (n) => n.mac.toLowerCase(), ctx, 'mac', 'MAC');
-    }),
-  powerState: z.enum(['On', 'Off']).default('On'),
+    })
+    .describe('Virtual NICs of the VM (1-10); each has its own firewall.'),
+  powerState: z.enum(['On', 'Off']).default('On').describe('On or Off. Quote it in YAML: an unquoted On is a boolean.'),
 });
 export const vmPhase = z.enum(['Pending', 'Scheduled', 'Running', 'Migrating', 'Quarantined', 'Off']);
 export type VMPhase = z.infer<typeof vmPhase>;
@@ -144,23 +154,30 @@ export const protocol = z.enum(['TCP', 'UDP', 'SCTP', 'ICMP', 'Any']);
 export type Protocol = z.infer<typeof protocol>;
 
 export const vmsPeer = z.object({
-  tags: tagList().optional(),
-  vmSelector: labelSelector.optional(),
-  tenants: z.array(dnsLabel('tenant name')).optional(),
+  tags: tagList().optional().describe('VMs carrying all of these tags.'),
+  vmSelector: labelSelector.optional().describe('VMs whose labels match.'),
+  tenants: z
+    .array(dnsLabel('tenant name'))
+    .optional()
+    .describe("VMs of these tenants. Default: the policy's own tenant (Tenant tier) or every tenant."),
 });
 export const cidrPeer = z.object({
-  cidr: cidr(),
-  except: z.array(cidr()).optional(),
+  cidr: cidr().describe('IPv4 CIDR, e.g. 10.0.0.0/8.'),
+  except: z.array(cidr()).optional().describe('CIDRs inside cidr that do not match.'),
 });
 const PEER_KINDS = ['vms', 'tenants', 'sameTenant', 'cidr'] as const;
 /** Exactly one of the peer kinds is set (like NetworkPolicyPeer / AdminNetworkPolicyPeer). */
 export const peer = z
   .object({
-    vms: vmsPeer.optional(),
-    tenants: z.array(dnsLabel('tenant name')).min(1).optional(),
-    sameTenant: z.literal(true, { error: 'sameTenant may only be true (omit it otherwise)' }).optional(),
-    cidr: cidrPeer.optional(),
+    vms: vmsPeer.optional().describe('VMs selected by tags, labels and tenants (ANDed).'),
+    tenants: z.array(dnsLabel('tenant name')).min(1).optional().describe('Every VM of these tenants.'),
+    sameTenant: z
+      .literal(true, { error: 'sameTenant may only be true (omit it otherwise)' })
+      .optional()
+      .describe("Every VM of the selected vNIC's own tenant."),
+    cidr: cidrPeer.optional().describe('Addresses in a CIDR, minus exceptions.'),
   })
+  .describe('Exactly one of vms, tenants, sameTenant, cidr.')
   .superRefine((p, ctx) => {
     const set = PEER_KINDS.filter((k) => p[k] !== undefined);
     if (set.length !== 1)
@@ -189,12 +206,10 @@ export const portSpec = z
 export type PortSpec = z.infer<typeof portSpec>;
 
 export const rule = z.object({
-  name: dnsLabel('rule name'),
-  action: ruleAction,
-  /** No peers = any peer; entries are ORed. */
-  peers: z.array(peer).max(100).default([]),
-  /** No ports = any port; entries are ORed. */
-  ports: z.array(portSpec).max(100).default([]),
+  name: dnsLabel('rule name').describe('Rule name, unique within its direction; shown by trace and in compiled filters.'),
+  action: ruleAction.describe('Allow and Deny end evaluation; Pass skips to the next tier.'),
+  peers: z.array(peer).max(100).default([]).describe('Remote ends the rule matches; entries are ORed. Empty: any peer.'),
+  ports: z.array(portSpec).max(100).default([]).describe('Ports the rule matches; entries are ORed. Empty: any port.'),
 });
 export type Rule = z.infer<typeof rule>;
 
@@ -206,25 +221,29 @@ const ruleList = () =>
     .superRefine((rules, ctx) => uniqueBy(rules, (r) => r.name, ctx, 'name', 'rule name'));
 
 export const appliesTo = z.object({
-  vmSelector: labelSelector.optional(),
-  tags: tagList().optional(),
-  tenants: z.array(dnsLabel('tenant name')).optional(),
+  vmSelector: labelSelector.optional().describe('VMs whose labels match.'),
+  tags: tagList().optional().describe('VMs carrying all of these tags.'),
+  tenants: z
+    .array(dnsLabel('tenant name'))
+    .optional()
+    .describe("VMs of these tenants (Provider and Baseline tiers; a Tenant-tier policy may name only its own)."),
 });
 export type AppliesTo = z.infer<typeof appliesTo>;
 
 export const securityPolicySpec = z.object({
-  tier: tier.default('Tenant'),
-  /** 0–1000, lower is evaluated first; ties broken by name. */
+  tier: tier
+    .default('Tenant')
+    .describe('Provider (guardrails, vmsafe-system only), Tenant, or Baseline (vmsafe-system only).'),
   priority: z
     .number()
     .int()
     .min(0, { error: (i) => `${show(i.input)} is below 0` })
     .max(1000, { error: (i) => `${show(i.input)} is above 1000` })
-    .default(500),
-  /** Empty selects every VM in scope. Fields are ANDed. */
-  appliesTo: appliesTo.default({}),
-  ingress: ruleList(),
-  egress: ruleList(),
+    .default(500)
+    .describe('0-1000; lower is evaluated first, ties broken by name.'),
+  appliesTo: appliesTo.default({}).describe('The VMs whose vNICs the policy applies to; fields are ANDed; empty selects every VM in scope.'),
+  ingress: ruleList().describe('Rules for traffic to the selected vNICs, in order; the first match decides.'),
+  egress: ruleList().describe('Rules for traffic from the selected vNICs, in order; the first match decides.'),
 });
 export const securityPolicyStatus = z.object({
   observedGeneration: z.number().int().optional(),
