@@ -1,0 +1,42 @@
+// Address-group members: exact sets of IPv4 addresses, written as the fewest aligned CIDR blocks
+// (a tenant's consecutively allocated vNICs collapse to a handful of entries), plus content hashes.
+import { createHash } from 'node:crypto';
+import { formatIPv4 } from '../dataplane/ip';
+
+/** Short content hash (hex) used for program and group ids and for filter hashes. */
+export function contentHash(text: string, hexChars = 16): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, hexChars);
+}
+
+/** Sort and deduplicate addresses (unsigned 32-bit numbers). */
+export function sortedUnique(values: Iterable<number>): Uint32Array {
+  const arr = Uint32Array.from(values).sort();
+  let n = 0;
+  for (let i = 0; i < arr.length; i++) if (i === 0 || arr[i] !== arr[n - 1]) arr[n++] = arr[i]!;
+  return arr.subarray(0, n);
+}
+
+/**
+ * The exact set as aligned CIDR blocks in address order; a single address is written bare.
+ * Covers precisely the members: a block is used only when every address in it is a member.
+ */
+export function toCidrs(sorted: Uint32Array): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i < sorted.length) {
+    // One run of consecutive addresses [lo, hi].
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    let lo = sorted[i]!;
+    const hi = sorted[j]!;
+    while (lo <= hi) {
+      let size = 1;
+      while (size < 2 ** 32 && lo % (size * 2) === 0 && lo + size * 2 - 1 <= hi) size *= 2;
+      const len = 32 - Math.log2(size);
+      out.push(len === 32 ? formatIPv4(lo) : `${formatIPv4(lo)}/${len}`);
+      lo += size;
+    }
+    i = j + 1;
+  }
+  return out;
+}

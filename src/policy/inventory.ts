@@ -1,0 +1,373 @@
+// The indexed in-memory model the compiler works on: tenants, VMs, policies and hosts, with the
+// derived facts (a VM's tenant and host, a policy's owner and acceptance) computed once per change.
+//
+// Scale notes: records are per VM, never per vNIC (a VM's vNICs stay the decoded spec array plus one
+// Uint32Array of addresses); tenant names are interned to small integers; every index is a Map/Set
+// keyed by name so a change touches only what it names. Records are immutable: an upsert replaces
+// the record, so the change log can hand the compiler both the old and the new state.
+import type { Host, LabelSelector, Rule, SecurityPolicy, Tag, Tenant, Tier, VM } from '../api';
+import { PROVIDER_NAMESPACE } from '../api';
+import { parseIPv4 } from '../dataplane/ip';
+
+export const NO_TENANT = -1;
+
+export interface VnicRec {
+  readonly name: string;
+  readonly ip: string;
+  readonly mac: string;
+}
+
+export interface VmRec {
+  /** "namespace/name". */
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** Interned tenant id, NO_TENANT when no tenant owns the namespace. */
+  readonly tenant: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly tags: ReadonlySet<string>;
+  /**
+   * Hosts that carry the VM's filter: status.hostName (else spec.hostName), plus the target while
+   * Migrating (make-before-break needs the program on both). Empty = not placed.
+   */
+  readonly hosts: readonly string[];
+  readonly quarantined: boolean;
+  readonly vnics: readonly VnicRec[];
+  /** vNIC addresses as unsigned 32-bit numbers, in vNIC order. */
+  readonly ips: Uint32Array;
+}
+
+export interface PolicyRec {
+  /** "namespace/name". */
+  readonly key: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly tier: Tier;
+  readonly priority: number;
+  readonly appliesTo: { vmSelector?: LabelSelector; tags?: string[]; tenants?: string[] };
+  readonly ingress: readonly Rule[];
+  readonly egress: readonly Rule[];
+  /** Owning tenant for the Tenant tier (NO_TENANT otherwise or when none owns the namespace). */
+  readonly tenant: number;
+  /** Null when accepted; otherwise why the policy is ignored (for its Accepted condition). */
+  readonly rejection: string | null;
+}
+
+export interface ChangeLog {
+  /** Per VM key: the record before the first change in this batch (null: did not exist) and now. */
+  vms: Map<string, { old: VmRec | null; now: VmRec | null }>;
+  policies: Map<string, { old: PolicyRec | null; now: PolicyRec | null }>;
+  /** Hosts added, changed or deleted. */
+  hosts: Set<string>;
+}
+
+/** Evaluation order inside a tier: (priority, name), then namespace for tenants with several. */
+export function comparePolicies(a: PolicyRec, b: PolicyRec): number {
+  if (a.priority !== b.priority) return a.priority - b.priority;
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0;
+}
+
+/** Where a VM runs: status.hostName, else spec.hostName (a pin), plus the migration target. */
+export function hostsOfVm(vm: VM): string[] {
+  const host = vm.status?.hostName || vm.spec.hostName;
+  if (!host) return [];
+  const target = vm.status?.phase === 'Migrating' ? vm.status.targetHostName : undefined;
+  return target && target !== host ? [host, target] : [host];
+}
+
+const addTo = <K, V>(m: Map<K, Set<V>>, k: K, v: V) => {
+  let s = m.get(k);
+  if (!s) m.set(k, (s = new Set()));
+  s.add(v);
+};
+const removeFrom = <K, V>(m: Map<K, Set<V>>, k: K, v: V) => {
+  const s = m.get(k);
+  if (s && s.delete(v) && s.size === 0) m.delete(k);
+};
+
+export class Inventory {
+  readonly providerNamespace: string;
+  private readonly tenantIds = new Map<string, number>();
+  private readonly tenantNames: string[] = [];
+  readonly tenants = new Map<string, Tenant>();
+  readonly tags = new Map<string, Tag>();
+  readonly hosts = new Map<string, Host>();
+  readonly vms = new Map<string, VmRec>();
+  readonly policies = new Map<string, PolicyRec>();
+  /** Raw objects as given, for those who need more than the record (placement, status). */
+  readonly vmObjects = new Map<string, VM>();
+  readonly policyObjects = new Map<string, SecurityPolicy>();
+
+  /** Namespace → tenant names claiming it (the smallest name owns it when several do). */
+  private readonly nsClaims = new Map<string, Set<string>>();
+  private readonly vmsByNamespace = new Map<string, Set<string>>();
+  private readonly vmsByTenantIdx = new Map<number, Set<string>>();
+  private readonly vmsByHostIdx = new Map<string, Set<string>>();
+  private readonly vmsByTagIdx = new Map<string, Set<string>>();
+  private readonly policiesByNamespace = new Map<string, Set<string>>();
+  /** Accepted policies by tier (Tenant tier also by owning tenant). */
+  private readonly providerSet = new Set<string>();
+  private readonly baselineSet = new Set<string>();
+  private readonly tenantPolicyIdx = new Map<number, Set<string>>();
+  private sortedProvider: PolicyRec[] | null = [];
+  private sortedBaseline: PolicyRec[] | null = [];
+
+  private log: ChangeLog = { vms: new Map(), policies: new Map(), hosts: new Set() };
+
+  constructor(opts: { providerNamespace?: string } = {}) {
+    this.providerNamespace = opts.providerNamespace ?? PROVIDER_NAMESPACE;
+  }
+
+  // ------------------------------------------------------------ tenants
+  /** Interned id of a tenant name (also for names no Tenant object has yet). */
+  tenantId(name: string): number {
+    let id = this.tenantIds.get(name);
+    if (id === undefined) {
+      id = this.tenantNames.length;
+      this.tenantIds.set(name, id);
+      this.tenantNames.push(name);
+    }
+    return id;
+  }
+
+  tenantName(id: number): string | null {
+    return id === NO_TENANT ? null : (this.tenantNames[id] ?? null);
+  }
+
+  /** Tenant name owning a namespace, if any. */
+  ownerOf(namespace: string): string | null {
+    const claims = this.nsClaims.get(namespace);
+    if (!claims || claims.size === 0) return null;
+    let best: string | null = null;
+    for (const c of claims) if (best === null || c < best) best = c;
+    return best;
+  }
+
+  static namespacesOf(t: Tenant): string[] {
+    return t.spec.namespaces && t.spec.namespaces.length > 0 ? t.spec.namespaces : [t.metadata.name];
+  }
+
+  upsertTenant(t: Tenant): void {
+    const name = t.metadata.name;
+    const old = this.tenants.get(name);
+    const touched = new Set<string>(old ? Inventory.namespacesOf(old) : []);
+    if (old) for (const ns of Inventory.namespacesOf(old)) removeFrom(this.nsClaims, ns, name);
+    this.tenants.set(name, t);
+    this.tenantId(name);
+    for (const ns of Inventory.namespacesOf(t)) {
+      addTo(this.nsClaims, ns, name);
+      touched.add(ns);
+    }
+    this.rederiveNamespaces(touched);
+  }
+
+  deleteTenant(name: string): void {
+    const old = this.tenants.get(name);
+    if (!old) return;
+    this.tenants.delete(name);
+    for (const ns of Inventory.namespacesOf(old)) removeFrom(this.nsClaims, ns, name);
+    this.rederiveNamespaces(new Set(Inventory.namespacesOf(old)));
+  }
+
+  /** Ownership of these namespaces may have changed: rebuild the records that depend on it. */
+  private rederiveNamespaces(namespaces: Set<string>): void {
+    for (const ns of namespaces) {
+      for (const key of [...(this.vmsByNamespace.get(ns) ?? [])]) {
+        const rec = this.vms.get(key)!;
+        const tenant = this.tenantOfNamespace(ns);
+        if (tenant !== rec.tenant) this.putVm(this.vmObjects.get(key)!);
+      }
+      for (const key of [...(this.policiesByNamespace.get(ns) ?? [])]) {
+        const rec = this.policies.get(key)!;
+        // Only Tenant-tier policies depend on who owns their namespace.
+        if (rec.tier === 'Tenant' && rec.tenant !== this.tenantOfNamespace(ns)) this.putPolicy(this.policyObjects.get(key)!);
+      }
+    }
+  }
+
+  private tenantOfNamespace(ns: string): number {
+    const owner = this.ownerOf(ns);
+    return owner === null ? NO_TENANT : this.tenantId(owner);
+  }
+
+  // ------------------------------------------------------------ tags and hosts
+  upsertTag(t: Tag): void {
+    this.tags.set(t.metadata.name, t);
+  }
+  deleteTag(name: string): void {
+    this.tags.delete(name);
+  }
+  upsertHost(h: Host): void {
+    this.hosts.set(h.metadata.name, h);
+    this.log.hosts.add(h.metadata.name);
+  }
+  deleteHost(name: string): void {
+    if (this.hosts.delete(name)) this.log.hosts.add(name);
+  }
+
+  // ------------------------------------------------------------ VMs
+  upsertVM(vm: VM): void {
+    this.vmObjects.set(`${vm.metadata.namespace ?? ''}/${vm.metadata.name}`, vm);
+    this.putVm(vm);
+  }
+
+  deleteVM(key: string): void {
+    const old = this.vms.get(key);
+    if (!old) return;
+    this.unindexVm(old);
+    this.vms.delete(key);
+    this.vmObjects.delete(key);
+    this.noteVm(key, old, null);
+  }
+
+  private putVm(vm: VM): void {
+    const namespace = vm.metadata.namespace ?? '';
+    const key = `${namespace}/${vm.metadata.name}`;
+    const vnics = vm.spec.vnics.map((n) => ({ name: n.name, ip: n.ip, mac: n.mac }));
+    const rec: VmRec = {
+      key,
+      namespace,
+      name: vm.metadata.name,
+      tenant: this.tenantOfNamespace(namespace),
+      labels: vm.metadata.labels ?? {},
+      tags: new Set(vm.spec.tags ?? []),
+      hosts: hostsOfVm(vm),
+      quarantined: vm.status?.phase === 'Quarantined',
+      vnics,
+      ips: Uint32Array.from(vnics, (n) => parseIPv4(n.ip)),
+    };
+    const old = this.vms.get(key) ?? null;
+    if (old) this.unindexVm(old);
+    this.vms.set(key, rec);
+    addTo(this.vmsByNamespace, namespace, key);
+    addTo(this.vmsByTenantIdx, rec.tenant, key);
+    for (const h of rec.hosts) addTo(this.vmsByHostIdx, h, key);
+    for (const t of rec.tags) addTo(this.vmsByTagIdx, t, key);
+    this.noteVm(key, old, rec);
+  }
+
+  private unindexVm(rec: VmRec): void {
+    removeFrom(this.vmsByNamespace, rec.namespace, rec.key);
+    removeFrom(this.vmsByTenantIdx, rec.tenant, rec.key);
+    for (const h of rec.hosts) removeFrom(this.vmsByHostIdx, h, rec.key);
+    for (const t of rec.tags) removeFrom(this.vmsByTagIdx, t, rec.key);
+  }
+
+  private noteVm(key: string, old: VmRec | null, now: VmRec | null): void {
+    const prev = this.log.vms.get(key);
+    this.log.vms.set(key, { old: prev ? prev.old : old, now });
+  }
+
+  vmKeysOfTenant(tenant: number): ReadonlySet<string> {
+    return this.vmsByTenantIdx.get(tenant) ?? EMPTY;
+  }
+  vmKeysOnHost(host: string): ReadonlySet<string> {
+    return this.vmsByHostIdx.get(host) ?? EMPTY;
+  }
+  vmKeysWithTag(tag: string): ReadonlySet<string> {
+    return this.vmsByTagIdx.get(tag) ?? EMPTY;
+  }
+
+  // ------------------------------------------------------------ policies
+  upsertPolicy(p: SecurityPolicy): void {
+    this.policyObjects.set(`${p.metadata.namespace ?? ''}/${p.metadata.name}`, p);
+    this.putPolicy(p);
+  }
+
+  deletePolicy(key: string): void {
+    const old = this.policies.get(key);
+    if (!old) return;
+    this.unindexPolicy(old);
+    this.policies.delete(key);
+    this.policyObjects.delete(key);
+    this.notePolicy(key, old, null);
+  }
+
+  private putPolicy(p: SecurityPolicy): void {
+    const namespace = p.metadata.namespace ?? '';
+    const key = `${namespace}/${p.metadata.name}`;
+    const owner = this.ownerOf(namespace);
+    const tier = p.spec.tier ?? 'Tenant';
+    const rec: PolicyRec = {
+      key,
+      namespace,
+      name: p.metadata.name,
+      tier,
+      priority: p.spec.priority ?? 500,
+      appliesTo: p.spec.appliesTo ?? {},
+      ingress: p.spec.ingress ?? [],
+      egress: p.spec.egress ?? [],
+      tenant: tier === 'Tenant' && owner !== null ? this.tenantId(owner) : NO_TENANT,
+      rejection: policyRejection(p, owner, this.providerNamespace),
+    };
+    const old = this.policies.get(key) ?? null;
+    if (old) this.unindexPolicy(old);
+    this.policies.set(key, rec);
+    addTo(this.policiesByNamespace, namespace, key);
+    if (rec.rejection === null) {
+      if (rec.tier === 'Provider') {
+        this.providerSet.add(key);
+        this.sortedProvider = null;
+      } else if (rec.tier === 'Baseline') {
+        this.baselineSet.add(key);
+        this.sortedBaseline = null;
+      } else addTo(this.tenantPolicyIdx, rec.tenant, key);
+    }
+    this.notePolicy(key, old, rec);
+  }
+
+  private unindexPolicy(rec: PolicyRec): void {
+    removeFrom(this.policiesByNamespace, rec.namespace, rec.key);
+    if (this.providerSet.delete(rec.key)) this.sortedProvider = null;
+    if (this.baselineSet.delete(rec.key)) this.sortedBaseline = null;
+    removeFrom(this.tenantPolicyIdx, rec.tenant, rec.key);
+  }
+
+  private notePolicy(key: string, old: PolicyRec | null, now: PolicyRec | null): void {
+    const prev = this.log.policies.get(key);
+    this.log.policies.set(key, { old: prev ? prev.old : old, now });
+  }
+
+  /** Accepted Provider policies in evaluation order. */
+  providerPolicies(): readonly PolicyRec[] {
+    return (this.sortedProvider ??= [...this.providerSet].map((k) => this.policies.get(k)!).sort(comparePolicies));
+  }
+  /** Accepted Baseline policies in evaluation order. */
+  baselinePolicies(): readonly PolicyRec[] {
+    return (this.sortedBaseline ??= [...this.baselineSet].map((k) => this.policies.get(k)!).sort(comparePolicies));
+  }
+  /** Accepted Tenant-tier policies of one tenant (unsorted). */
+  tenantPolicyKeys(tenant: number): ReadonlySet<string> {
+    return this.tenantPolicyIdx.get(tenant) ?? EMPTY;
+  }
+
+  /** Hand over (and reset) what changed since the last call. */
+  drainChanges(): ChangeLog {
+    const out = this.log;
+    this.log = { vms: new Map(), policies: new Map(), hosts: new Set() };
+    return out;
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+/**
+ * Why a policy is not accepted (DESIGN.md): Provider and Baseline live only in the provider
+ * namespace; elsewhere a policy must be Tenant tier, in a namespace some tenant owns, and may select
+ * only its own tenant's VMs. Null when accepted.
+ */
+export function policyRejection(p: SecurityPolicy, owner: string | null, providerNamespace: string): string | null {
+  const ns = p.metadata.namespace ?? '';
+  const tier = p.spec.tier ?? 'Tenant';
+  if (ns === providerNamespace) {
+    if (tier === 'Tenant') return `tier Tenant is not allowed in the provider namespace ${providerNamespace} (use Provider or Baseline)`;
+    return null;
+  }
+  if (tier !== 'Tenant') return `tier ${tier} is allowed only in the provider namespace ${providerNamespace}`;
+  if (owner === null) return `namespace ${ns} belongs to no tenant`;
+  const others = (p.spec.appliesTo?.tenants ?? []).filter((t) => t !== owner);
+  if (others.length > 0)
+    return `a Tenant-tier policy may select only its own tenant's VMs (tenant ${owner}), but appliesTo.tenants names ${others.join(', ')}`;
+  return null;
+}

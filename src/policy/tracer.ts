@@ -1,0 +1,85 @@
+// A packet through the compiled filters (each side on its own host's classifier), beside the
+// reference evaluator's answer: what `vmsafe trace` and the differential tests run.
+import type { Host, HostFilterSpec, SecurityPolicy, Tag, Tenant, VM } from '../api';
+import type { Classifier } from '../dataplane/types';
+import { PolicyCompiler } from './compile';
+import type { Decision, Direction, PacketVerdict } from './decision';
+import { ReferenceEvaluator, type Endpoint, type Packet } from './reference';
+
+export interface TraceWorld {
+  tenants: Tenant[];
+  tags: Tag[];
+  hosts: Host[];
+  vms: VM[];
+  policies: SecurityPolicy[];
+  providerNamespace?: string;
+}
+
+export interface TraceResult {
+  /** From the compiled host filters. */
+  compiled: PacketVerdict;
+  /** From the reference evaluator. */
+  reference: PacketVerdict;
+  agree: boolean;
+  /** Where each vNIC side was judged. */
+  hosts: { egress: string | null; ingress: string | null };
+}
+
+const sameDecision = (a: Decision | null, b: Decision | null) =>
+  a === b || (a !== null && b !== null && a.verdict === b.verdict && a.tier === b.tier && a.policy === b.policy && a.rule === b.rule);
+
+export class Tracer {
+  readonly compiler: PolicyCompiler;
+  readonly reference: ReferenceEvaluator;
+  private readonly classifiers = new Map<string, Classifier>();
+
+  constructor(
+    world: TraceWorld,
+    private readonly buildClassifier: (spec: HostFilterSpec) => Classifier,
+  ) {
+    this.compiler = PolicyCompiler.compileAll(
+      [...world.tenants, ...world.tags, ...world.hosts, ...world.vms, ...world.policies],
+      { providerNamespace: world.providerNamespace },
+    );
+    this.reference = new ReferenceEvaluator(world);
+  }
+
+  private classifier(host: string): Classifier {
+    let c = this.classifiers.get(host);
+    if (!c) {
+      const spec = this.compiler.spec(host);
+      if (!spec) throw new Error(`host ${host} has no compiled filter (no Host object?)`);
+      this.classifiers.set(host, (c = this.buildClassifier(spec)));
+    }
+    return c;
+  }
+
+  /** The vNIC an endpoint names (default: the VM's first vNIC), with its VM's host. */
+  resolve(e: Endpoint): { vm: string; vnic: string; ip: string; host: string } | { ip: string } {
+    if ('ip' in e) return { ip: e.ip };
+    const rec = this.compiler.inventory.vms.get(e.vm);
+    if (!rec) throw new Error(`no VM ${e.vm}`);
+    const nic = e.vnic === undefined ? rec.vnics[0] : rec.vnics.find((n) => n.name === e.vnic);
+    if (!nic) throw new Error(`VM ${e.vm} has no vNIC ${e.vnic}`);
+    const host = rec.hosts[0];
+    if (!host) throw new Error(`VM ${e.vm} is not placed on any host`);
+    return { vm: rec.key, vnic: nic.name, ip: nic.ip, host };
+  }
+
+  trace(pkt: Packet): TraceResult {
+    const from = this.resolve(pkt.from);
+    const to = this.resolve(pkt.to);
+    const side = (end: typeof from, direction: Direction, remoteIp: string): Decision | null =>
+      'vm' in end
+        ? this.classifier(end.host).classify({ vm: end.vm, vnic: end.vnic, direction, remoteIp, protocol: pkt.protocol, port: pkt.port })
+        : null;
+    const egress = side(from, 'egress', to.ip);
+    const ingress = side(to, 'ingress', from.ip);
+    const allowed = (d: Decision | null) => d === null || d.verdict === 'Allow';
+    const compiled: PacketVerdict = { verdict: allowed(egress) && allowed(ingress) ? 'Allow' : 'Deny', egress, ingress };
+    const reference = this.reference.evaluate(pkt);
+    const agree =
+      compiled.verdict === reference.verdict && sameDecision(compiled.egress, reference.egress) && sameDecision(compiled.ingress, reference.ingress);
+    return { compiled, reference, agree, hosts: { egress: 'vm' in from ? from.host : null, ingress: 'vm' in to ? to.host : null } };
+  }
+}
