@@ -224,7 +224,8 @@ export class Inventory {
   private putVm(vm: VM): void {
     const namespace = vm.metadata.namespace ?? '';
     const key = `${namespace}/${vm.metadata.name}`;
-    const vnics = vm.spec.vnics.map((n) => ({ name: n.name, ip: n.ip, mac: n.mac }));
+    // The decoded vNIC objects are kept as they are: no per-vNIC copies.
+    const vnics: readonly VnicRec[] = vm.spec.vnics;
     const rec: VmRec = {
       key,
       namespace,

@@ -1,0 +1,161 @@
+// The compiler: dedup across vNICs and hosts, deterministic bytes, incremental = full recompile.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Host, HostFilterSpec, SecurityPolicy, Tenant, VM } from '../../src/api';
+import { hostFilterSpec } from '../../src/api';
+import { PolicyCompiler, compileHostFilters, type Change } from '../../src/policy/compile';
+import { caseArb } from './arbitraries';
+import { host, policy, providerPolicy, tenant, vm } from './builders';
+
+const ip = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+
+/** `count` VMs of one tenant with `nics` vNICs each, spread round-robin over `hosts` hosts. */
+function fleet(ns: string, count: number, nics: number, hosts: number, firstIp = 0): VM[] {
+  const out: VM[] = [];
+  for (let i = 0; i < count; i++) {
+    const b = vm(`vm-${i}`).inTenant(ns).onHost(`h${i % hosts}`);
+    for (let k = 0; k < nics; k++) b.withIps(ip(firstIp + i * nics + k));
+    out.push(b.build());
+  }
+  return out;
+}
+
+const web = policy('acme', 'web', { ingress: [{ name: 'http', action: 'Allow', ports: [{ protocol: 'TCP', port: 80 }] }] });
+
+describe('dedup', () => {
+  it('3,200 vNICs on one host sharing one policy set compile to one program', () => {
+    const c = PolicyCompiler.compileAll([tenant('acme'), host('h0'), web, ...fleet('acme', 320, 10, 1)]);
+    const spec = c.spec('h0')!;
+    expect(spec.bindings).toHaveLength(3200);
+    expect(spec.programs).toHaveLength(1);
+    expect(new Set(spec.bindings.map((b) => b.program))).toEqual(new Set([spec.programs[0]!.id]));
+    expect(c.stats().programBuilds).toBe(1);
+    // The whole filter, serialized, stays far below the API server's 1.5 MiB request limit.
+    expect(JSON.stringify(spec).length).toBeLessThan(1024 * 1024);
+    expect(hostFilterSpec.safeParse(spec).success).toBe(true);
+  });
+
+  it('one policy shared by 40,000 vNICs on 512 hosts is compiled once, one program per host', () => {
+    const hosts = Array.from({ length: 512 }, (_, i) => host(`h${i}`));
+    const c = PolicyCompiler.compileAll([tenant('acme'), ...hosts, web, ...fleet('acme', 4000, 10, 512)]);
+    expect(c.stats()).toMatchObject({ programBuilds: 1, programs: 1, hosts: 512, bindings: 40_000 });
+    const first = c.spec('h0')!.programs[0]!;
+    for (const h of hosts) {
+      const spec = c.spec(h.metadata.name)!;
+      expect(spec.programs).toHaveLength(1);
+      expect(spec.programs[0]).toBe(first); // the same object: built once, shared by every host
+    }
+  });
+
+  it('stores identical address groups once per host', () => {
+    // Two peers that resolve to the same VMs (tenant b's VMs, tagged "db", are all of tenant b).
+    const p = policy('a', 'to-b', {
+      egress: [
+        { name: 'by-tenant', action: 'Allow', peers: [{ tenants: ['b'] }] },
+        { name: 'by-tag', action: 'Allow', peers: [{ vms: { tags: ['db'], tenants: ['b'] } }] },
+      ],
+    });
+    const b1 = vm('db1').inTenant('b').withTags('db').onHost('h0').withIps('10.1.0.1').build();
+    const a1 = vm('app').inTenant('a').onHost('h0').withIps('10.2.0.1').build();
+    const spec = PolicyCompiler.compileAll([tenant('a'), tenant('b'), host('h0'), p, a1, b1]).spec('h0')!;
+    const rules = spec.programs.find((x) => x.egress.some((r) => r.rule === 'by-tag'))!.egress;
+    expect(rules[0]!.peers[0]!.group).toBe(rules[1]!.peers[0]!.group);
+    expect(new Set(spec.addressGroups.map((g) => g.id)).size).toBe(spec.addressGroups.length);
+  });
+
+  it('writes consecutive addresses as CIDR blocks', () => {
+    const spec = PolicyCompiler.compileAll([tenant('acme'), host('h0'), ...fleet('acme', 4, 4, 1, 0x000100)]).spec('h0')!;
+    // 16 consecutive addresses 10.0.1.0-15: one /28.
+    expect(spec.addressGroups.map((g) => g.addresses)).toEqual([['10.0.1.0/28']]);
+  });
+});
+
+describe('determinism', () => {
+  it('the same objects in any order give the same bytes', () => {
+    fc.assert(
+      fc.property(caseArb, fc.integer(), ({ world }, seed) => {
+        const objs = [...world.tenants, ...world.hosts, ...world.vms, ...world.policies];
+        const shuffled = [...objs].sort((x, y) => ((JSON.stringify(x).length * 31 + seed) % 7) - ((JSON.stringify(y).length * 31 + seed) % 7));
+        const a = JSON.stringify([...compileHostFilters(objs)].sort());
+        const b = JSON.stringify([...compileHostFilters(shuffled)].sort());
+        expect(b).toBe(a);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+// ------------------------------------------------------------------ incremental
+type Obj = Tenant | Host | VM | SecurityPolicy;
+const keyOf = (o: Obj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+describe('incremental compile', () => {
+  it('returns exactly the hosts whose filter changed, and ends where a full compile ends', () => {
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('upsert' as const), pick: fc.nat() }),
+      fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }),
+      fc.record({ op: fc.constant('tenant' as const), variant: fc.integer({ min: 0, max: 3 }) }),
+    );
+    fc.assert(
+      fc.property(caseArb, caseArb, fc.array(step, { minLength: 1, maxLength: 8 }), (a, b, steps) => {
+        const current = new Map<string, Obj>();
+        for (const o of [...a.world.tenants, ...a.world.hosts, ...a.world.vms, ...a.world.policies]) current.set(keyOf(o), o);
+        const c = PolicyCompiler.compileAll(current.values());
+        const pool: Obj[] = [...b.world.vms, ...b.world.policies, ...b.world.hosts, host('h9')];
+        for (const s of steps) {
+          const before = new Map(compileHostFilters(current.values()));
+          const changes: Change[] = [];
+          if (s.op === 'upsert') {
+            const o = pool[s.pick % pool.length]!;
+            current.set(keyOf(o), o);
+            changes.push({ op: 'upsert', object: o });
+          } else if (s.op === 'delete') {
+            const all = [...current.values()];
+            const o = all[s.pick % all.length]!;
+            current.delete(keyOf(o));
+            changes.push({ op: 'delete', kind: o.kind as 'VM', name: o.metadata.name, namespace: o.metadata.namespace });
+          } else {
+            const t = [tenant('t2', ['t2']), tenant('t1', ['t1', 't2b']), tenant('t0', ['t0', 'orphan']), tenant('t2', ['t2', 't2b'])][s.variant]!;
+            current.set(keyOf(t), t);
+            changes.push({ op: 'upsert', object: t });
+          }
+          const updates = c.apply(changes);
+          const after = compileHostFilters(current.values());
+          // The compiler's state is exactly a full compile of the same objects…
+          expect(JSON.stringify([...c.specs()].sort())).toBe(JSON.stringify([...after].sort()));
+          // …and it reported exactly the hosts whose filter differs from before.
+          const changed = [...new Set([...before.keys(), ...after.keys()])]
+            .filter((h) => before.get(h)?.hash !== after.get(h)?.hash)
+            .sort();
+          expect(updates.map((u) => u.host)).toEqual(changed);
+          for (const u of updates) expect(u.spec as HostFilterSpec | null).toEqual(after.get(u.host) ?? null);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a tenant-policy change touches only the hosts running that tenant', () => {
+    const hosts = Array.from({ length: 8 }, (_, i) => host(`h${i}`));
+    const acme = fleet('acme', 4, 1, 2); // h0, h1
+    const other = fleet('other', 6, 1, 8, 100).map((v, i) => ({ ...v, spec: { ...v.spec, hostName: `h${2 + (i % 6)}` } }));
+    const c = PolicyCompiler.compileAll([tenant('acme'), tenant('other'), ...hosts, web, ...acme, ...other]);
+    const changed = policy('acme', 'web', { ingress: [{ name: 'https', action: 'Allow', ports: [{ protocol: 'TCP', port: 443 }] }] });
+    expect(c.apply([{ op: 'upsert', object: changed }]).map((u) => u.host)).toEqual(['h0', 'h1']);
+    // Re-applying the same object writes nothing.
+    expect(c.apply([{ op: 'upsert', object: changed }])).toEqual([]);
+    // A provider guardrail touches every host.
+    const guard = providerPolicy('no-telnet', { ingress: [{ name: 'telnet', action: 'Deny', ports: [{ protocol: 'TCP', port: 23 }] }] });
+    expect(c.apply([{ op: 'upsert', object: guard }])).toHaveLength(8);
+  });
+
+  it('programKeyOf is stable for VMs with the same effective set and names placed programs', () => {
+    const vms = fleet('acme', 3, 1, 2);
+    const c = PolicyCompiler.compileAll([tenant('acme'), host('h0'), host('h1'), web, ...vms]);
+    const unplaced = vm('new').inTenant('acme').withIps('10.9.9.9').build();
+    const k = c.programKeyOf(unplaced);
+    expect(c.programKeyOf('acme/vm-0')).toBe(k);
+    expect(c.programKeysOnHost('h1')).toEqual(new Set([k]));
+    expect(c.programKeyOf(vm('x').inTenant('other').withIps('10.9.9.8').build())).not.toBe(k);
+  });
+});
