@@ -1,5 +1,55 @@
-// `vmsafe validate`: not built yet.
-export async function run(_argv: string[]): Promise<number> {
-  process.stderr.write('vmsafe validate: not implemented yet\n');
-  return 2;
+// `vmsafe validate -f PATH...`: lint manifests for GitOps CI.
+// Exit 0 when clean (warnings allowed), 1 on any error, 2 when input cannot be read or parsed.
+import { parseArgs } from 'node:util';
+import { loadManifests, type LoadError } from '../../manifests/load';
+import { formatFinding, hasErrors, validateObjects } from '../../validate';
+
+const USAGE = 'usage: vmsafe validate -f PATH [-f PATH...]   (files or directories; YAML or JSON)\n';
+
+const formatLoadError = (e: LoadError) => `${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+export async function run(argv: string[]): Promise<number> {
+  let paths: string[];
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: { filename: { type: 'string', short: 'f', multiple: true }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    paths = [...(values.filename ?? []), ...positionals];
+  } catch (err) {
+    process.stderr.write(`vmsafe validate: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (paths.length === 0) {
+    process.stderr.write(`vmsafe validate: no input\n${USAGE}`);
+    return 2;
+  }
+
+  const loaded = await loadManifests(paths);
+  if (loaded.errors.length > 0) {
+    // Checking references against half the input would only add noise: fix reading first.
+    process.stdout.write(loaded.errors.map((e) => `${formatLoadError(e)}\n`).join(''));
+    process.stderr.write(`vmsafe validate: ${plural(loaded.errors.length, 'unreadable input')}\n`);
+    return 2;
+  }
+
+  const findings = validateObjects(loaded.objects);
+  process.stdout.write(findings.map((f) => `${formatFinding(f)}\n`).join(''));
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const warnings = findings.length - errors;
+  const files = new Set(loaded.objects.map((o) => o.file)).size;
+  const scope = `${plural(loaded.objects.length, 'object')} in ${plural(files, 'file')}`;
+  process.stderr.write(
+    findings.length === 0
+      ? `vmsafe validate: ${scope}, no problems\n`
+      : `vmsafe validate: ${plural(errors, 'error')}, ${plural(warnings, 'warning')} (${scope})\n`,
+  );
+  return hasErrors(findings) ? 1 : 0;
 }

@@ -1,0 +1,43 @@
+// `validateObjects`: schema and cross-object checks over loaded manifests, as a pure function.
+//
+// Extra linters (e.g. the policy rule lint) plug in with `registerLinter` or per call; they see the
+// decoded model and return findings, usually warnings.
+import type { LoadedObject } from '../manifests/load';
+import { checkDuplicates } from './checks/duplicates';
+import { checkAddresses, checkHosts } from './checks/network';
+import { checkQuota } from './checks/quota';
+import { checkReferences } from './checks/references';
+import { checkTenancy } from './checks/tenancy';
+import { sortFindings, type Finding } from './finding';
+import { buildModel, type Model } from './model';
+
+export type Linter = (model: Model) => Finding[];
+
+const BUILT_IN: readonly Linter[] = [checkReferences, checkTenancy, checkAddresses, checkHosts, checkQuota];
+const registered: Linter[] = [];
+
+/** Add a linter that every later `validateObjects` call runs. */
+export function registerLinter(linter: Linter): void {
+  if (!registered.includes(linter)) registered.push(linter);
+}
+
+export interface ValidateOptions {
+  /** Linters for this call only, run after the built-in and registered ones. */
+  linters?: readonly Linter[];
+  /** Namespace of Provider and Baseline policies (default vmsafe-system). */
+  providerNamespace?: string;
+}
+
+/** All findings for a set of manifests, sorted by file and line. */
+export function validateObjects(objects: readonly LoadedObject[], opts: ValidateOptions = {}): Finding[] {
+  const { model, findings } = buildModel(objects, opts.providerNamespace);
+  findings.push(...checkDuplicates(objects));
+  for (const lint of [...BUILT_IN, ...registered, ...(opts.linters ?? [])]) findings.push(...lint(model));
+  return sortFindings(findings);
+}
+
+export const hasErrors = (findings: readonly Finding[]) => findings.some((f) => f.severity === 'error');
+
+export { findingAt, formatFinding, sortFindings, type Finding, type Severity } from './finding';
+export { buildModel, namespacesOf, type Entry, type Model } from './model';
+export { infeasibility, requiredTags } from './checks/network';
