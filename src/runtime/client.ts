@@ -1,0 +1,311 @@
+// Client factory: one KubeConfig, one keep-alive connection pool, typed resource clients for our kinds
+// (and any other resource), errors mapped to ApiError.
+//
+// Requests go through client-node's own HTTP stack (ServerConfiguration → RequestContext →
+// IsomorphicFetchHttpLibrary) and KubeConfig authentication. client-node builds a fresh http(s).Agent
+// for every request (no connection reuse); we swap in one shared keep-alive agent with the same TLS
+// options, so thousands of status writes reuse a few sockets.
+import http from 'node:http';
+import https from 'node:https';
+import {
+  HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, ServerConfiguration, createConfiguration,
+  type ApiType, type RequestContext, type SecurityAuthentication,
+} from '@kubernetes/client-node';
+import { GROUP, KIND_BY_NAME, VERSION } from '../api';
+import { ApiError, toApiError } from './errors';
+
+type ApiConstructor<T extends ApiType> = new (config: ReturnType<typeof createConfiguration>) => T;
+
+/** Where a resource lives in the API. `group: ''` is the core group (/api/v1). */
+export interface ResourceInfo {
+  group: string;
+  version: string;
+  plural: string;
+  namespaced: boolean;
+  kind?: string;
+}
+
+export interface ObjectRef {
+  name: string;
+  namespace?: string;
+}
+
+/** The minimal object shape the runtime relies on. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+    [k: string]: unknown;
+  };
+  status?: unknown;
+  [k: string]: unknown;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export interface ObjectList<T> {
+  items: T[];
+  metadata: { resourceVersion?: string; continue?: string };
+}
+
+export type PatchType = 'merge' | 'json';
+const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+};
+
+export interface DeleteOptions {
+  propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+  preconditions?: { resourceVersion?: string; uid?: string };
+}
+
+/** Load a KubeConfig: a given object, a file path, YAML text, or kubectl's default lookup. */
+export function loadKubeConfig(src?: KubeConfig | { file?: string; yaml?: string }): KubeConfig {
+  if (src instanceof KubeConfig) return src;
+  const kc = new KubeConfig();
+  if (src?.yaml) kc.loadFromString(src.yaml);
+  else if (src?.file) kc.loadFromFile(src.file);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** KubeConfig authentication, with the per-request agent replaced by one shared keep-alive agent. */
+class KeepAliveAuth implements SecurityAuthentication {
+  private agent: http.Agent | undefined;
+  constructor(private readonly kc: KubeConfig) {}
+  getName(): string {
+    return 'vmsafe-keepalive';
+  }
+  async applySecurityAuthentication(ctx: RequestContext): Promise<void> {
+    await this.kc.applySecurityAuthentication(ctx);
+    const fresh = ctx.getAgent();
+    // Proxy agents (socks, hpagent) are left alone.
+    if (!fresh || (fresh.constructor !== http.Agent && fresh.constructor !== https.Agent)) return;
+    if (!this.agent) {
+      const Ctor = fresh.constructor as typeof https.Agent;
+      const opts = (fresh as unknown as { options: https.AgentOptions }).options;
+      this.agent = new Ctor({ ...opts, keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 32, maxFreeSockets: 8 });
+    }
+    fresh.destroy();
+    ctx.setAgent(this.agent);
+  }
+  close(): void {
+    this.agent?.destroy();
+  }
+}
+
+export function resourcePath(info: ResourceInfo, namespace?: string, name?: string, sub?: string): string {
+  const base = info.group === '' ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
+  let p = base;
+  if (info.namespaced && namespace) p += `/namespaces/${encodeURIComponent(namespace)}`;
+  p += `/${info.plural}`;
+  if (name !== undefined) p += `/${encodeURIComponent(name)}`;
+  if (sub) p += `/${sub}`;
+  return p;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+}
+
+/** A connection to one API server. Create once per process; `close()` frees the sockets. */
+export class KubeClient {
+  readonly kc: KubeConfig;
+  private readonly auth: KeepAliveAuth;
+  private readonly server: ServerConfiguration<Record<string, string>>;
+  private readonly http = new IsomorphicFetchHttpLibrary();
+  private readonly resources = new Map<string, ResourceClient<any>>();
+
+  constructor(kc?: KubeConfig | { file?: string; yaml?: string }) {
+    this.kc = loadKubeConfig(kc);
+    const cluster = this.kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    this.server = new ServerConfiguration(cluster.server, {});
+    this.auth = new KeepAliveAuth(this.kc);
+  }
+
+  /** One HTTP call; JSON in and out; non-2xx → ApiError. */
+  async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const ctx = this.server.makeRequestContext(path, method as HttpMethod);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') ctx.setQueryParam(k, String(v));
+    ctx.setHeaderParam('Accept', 'application/json');
+    if (opts.body !== undefined) {
+      ctx.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
+      ctx.setBody(JSON.stringify(opts.body));
+    }
+    let status: number;
+    let text: string;
+    try {
+      await this.auth.applySecurityAuthentication(ctx);
+      const res = await this.http.send(ctx).toPromise();
+      status = res.httpStatusCode;
+      text = await res.body.text();
+    } catch (err) {
+      throw toApiError(err);
+    }
+    let parsed: unknown = undefined;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    if (status < 200 || status > 299) {
+      const st = (parsed && typeof parsed === 'object' ? parsed : {}) as { reason?: string; message?: string };
+      throw new ApiError(status, st.reason || toApiError({ statusCode: status }).reason, st.message ?? (typeof parsed === 'string' ? parsed : `HTTP ${status}`));
+    }
+    return parsed as T;
+  }
+
+  /** A client for any resource (core group included). Cached per resource. */
+  resource<T extends KubeObject = KubeObject>(info: ResourceInfo): ResourceClient<T> {
+    const id = `${info.group}/${info.version}/${info.plural}`;
+    let rc = this.resources.get(id);
+    if (!rc) {
+      rc = new ResourceClient<T>(this, info);
+      this.resources.set(id, rc);
+    }
+    return rc as ResourceClient<T>;
+  }
+
+  /** A client for one of our kinds by name ('VM', 'Host', ...). */
+  kind<T extends KubeObject = KubeObject>(kind: string): ResourceClient<T> {
+    return this.resource<T>(kindResource(kind));
+  }
+
+  /** A generated client-node API (CoreV1Api, RbacAuthorizationV1Api, ...) sharing the keep-alive pool. */
+  api<T extends ApiType>(Api: ApiConstructor<T>): T {
+    return new Api(createConfiguration({ baseServer: this.server, authMethods: { default: this.auth } }));
+  }
+
+  close(): void {
+    this.auth.close();
+  }
+}
+
+/** ResourceInfo of one of our vmsafe.io kinds. */
+export function kindResource(kind: string): ResourceInfo {
+  const k = KIND_BY_NAME.get(kind);
+  if (!k) throw new Error(`unknown kind ${kind}`);
+  return { group: GROUP, version: VERSION, plural: k.plural, namespaced: k.namespaced, kind: k.kind };
+}
+
+export const LEASES: ResourceInfo = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespaced: true, kind: 'Lease' };
+export const EVENTS: ResourceInfo = { group: '', version: 'v1', plural: 'events', namespaced: true, kind: 'Event' };
+export const NAMESPACES: ResourceInfo = { group: '', version: 'v1', plural: 'namespaces', namespaced: false, kind: 'Namespace' };
+
+/** "ns/name" or "name" → ObjectRef. */
+export function parseKey(key: string): ObjectRef {
+  const i = key.indexOf('/');
+  return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+/** ObjectRef or object → "ns/name" (namespaced) or "name" (cluster-scoped), like client-go's MetaNamespaceKeyFunc. */
+export function keyOf(o: ObjectRef | { metadata: ObjectRef }): string {
+  const r = 'metadata' in o ? o.metadata : o;
+  return r.namespace ? `${r.namespace}/${r.name}` : r.name;
+}
+
+/** get/list/create/replace/delete/patch of one resource, with its status subresource. */
+export class ResourceClient<T extends KubeObject> {
+  constructor(
+    private readonly client: KubeClient,
+    readonly info: ResourceInfo,
+  ) {}
+
+  private ref(r: ObjectRef | string): ObjectRef {
+    const ref = typeof r === 'string' ? parseKey(r) : r;
+    if (this.info.namespaced && !ref.namespace) throw new Error(`${this.info.plural} are namespaced: ${ref.name} needs a namespace`);
+    return this.info.namespaced ? ref : { name: ref.name };
+  }
+
+  private path(ref: ObjectRef, sub?: string): string {
+    return resourcePath(this.info, ref.namespace, ref.name, sub);
+  }
+
+  /** Path for list/watch; no namespace on a namespaced resource = all namespaces. */
+  collectionPath(namespace?: string): string {
+    return resourcePath(this.info, namespace);
+  }
+
+  get(ref: ObjectRef | string): Promise<T> {
+    return this.client.request<T>('GET', this.path(this.ref(ref)));
+  }
+
+  /** Like get, but a missing object is `undefined` instead of an error. */
+  async tryGet(ref: ObjectRef | string): Promise<T | undefined> {
+    try {
+      return await this.get(ref);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async list(opts: ListOptions = {}): Promise<ObjectList<T>> {
+    const r = await this.client.request<{ items?: T[] | null; metadata?: ObjectList<T>['metadata'] }>(
+      'GET',
+      this.collectionPath(opts.namespace),
+      {
+        query: {
+          labelSelector: opts.labelSelector,
+          fieldSelector: opts.fieldSelector,
+          limit: opts.limit,
+          continue: opts.continue,
+          resourceVersion: opts.resourceVersion,
+        },
+      },
+    );
+    return { items: r.items ?? [], metadata: r.metadata ?? {} };
+  }
+
+  create(obj: T): Promise<T> {
+    const ns = this.info.namespaced ? obj.metadata.namespace : undefined;
+    if (this.info.namespaced && !ns) throw new Error(`${this.info.plural} are namespaced: ${obj.metadata.name} needs a namespace`);
+    return this.client.request<T>('POST', this.collectionPath(ns), { body: obj });
+  }
+
+  /** PUT; send metadata.resourceVersion for optimistic concurrency (409 Conflict when stale). */
+  replace(obj: T): Promise<T> {
+    return this.client.request<T>('PUT', this.path(this.ref(obj.metadata)), { body: obj });
+  }
+
+  async delete(ref: ObjectRef | string, opts: DeleteOptions = {}): Promise<void> {
+    const body = opts.propagationPolicy || opts.preconditions
+      ? { apiVersion: 'v1', kind: 'DeleteOptions', ...opts }
+      : undefined;
+    await this.client.request('DELETE', this.path(this.ref(ref)), { body });
+  }
+
+  /** Merge patch (an object) or JSON patch (a list of operations; use a `test` op for preconditions). */
+  patch(ref: ObjectRef | string, patch: unknown, type: PatchType = 'merge'): Promise<T> {
+    return this.client.request<T>('PATCH', this.path(this.ref(ref)), { body: patch, contentType: PATCH_CONTENT_TYPE[type] });
+  }
+
+  patchStatus(ref: ObjectRef | string, patch: unknown, type: PatchType = 'merge'): Promise<T> {
+    return this.client.request<T>('PATCH', this.path(this.ref(ref), 'status'), { body: patch, contentType: PATCH_CONTENT_TYPE[type] });
+  }
+
+  replaceStatus(obj: T): Promise<T> {
+    return this.client.request<T>('PUT', this.path(this.ref(obj.metadata), 'status'), { body: obj });
+  }
+}

@@ -1,0 +1,366 @@
+// Informer: list + watch one resource into an IndexedStore, parse each object once with its zod schema,
+// notify handlers, and keep going after errors.
+//
+// Built on client-node's `Watch` (the streaming primitive, with KubeConfig auth) rather than its
+// ListWatch/makeInformer, because ListWatch (1.4.0) stops for good after a watch or list error and a
+// restart from its error callback can race its own reconnect (kubernetes-client/javascript #795, #1933),
+// reconnects without any delay when the server ends a watch with a non-410 ERROR event, cannot pass
+// timeoutSeconds/allowWatchBookmarks (silent stalls, #958), and can leak a watch when stopped while
+// reconnecting. This loop follows client-go's reflector instead:
+//   list (paged) → replace the store (deletes for what vanished) → watch from the list's
+//   resourceVersion → on a clean end: watch again from the last resourceVersion seen → on 410 Gone:
+//   list again at once → on any other error: exponential backoff with jitter, then watch again from
+//   the last resourceVersion (a relist only if that is too old).
+import { Watch } from '@kubernetes/client-node';
+import type { z } from 'zod';
+import { decodeWith } from '../api/decode';
+import { silentLogger, type Logger } from '../util/log';
+import { realClock, sleep, type Clock, type TimerHandle } from './clock';
+import { keyOf, type KubeClient, type KubeObject, type ResourceClient, type ResourceInfo } from './client';
+import { ApiError, toApiError } from './errors';
+import { IndexedStore, type IndexFunc, type InvalidEntry } from './store';
+
+export interface InformerHandlers<T> {
+  add?(obj: T): void;
+  /** Both versions, so a handler can enqueue what the old object pointed at too. */
+  update?(oldObj: T, newObj: T): void;
+  delete?(obj: T): void;
+  /** The object failed its schema (`gone`: an invalid object was deleted). */
+  invalid?(entry: InvalidEntry, gone: boolean): void;
+}
+
+export interface InformerMetrics {
+  event?(type: 'add' | 'update' | 'delete' | 'invalid'): void;
+  error?(): void;
+  relist?(): void;
+}
+
+export interface InformerOptions<T> {
+  client: KubeClient;
+  resource: ResourceInfo;
+  /** Watch one namespace only (namespaced resources); default all. */
+  namespace?: string;
+  labelSelector?: string;
+  /** e.g. `metadata.name=host-1` for an agent that watches only its own HostFilter. */
+  fieldSelector?: string;
+  /** Parse every object with this schema at the cache edge; failures become invalid entries. */
+  schema?: z.ZodType<T>;
+  name?: string;
+  logger?: Logger;
+  clock?: Clock;
+  /** Backoff after errors: initial and maximum delay (client-go reflector: 800 ms .. 30 s). */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** List page size (0 = unpaged). */
+  pageSize?: number;
+  /** Server-side watch timeout; default random 5–10 min like client-go. */
+  watchTimeoutSeconds?: number;
+  metrics?: InformerMetrics;
+}
+
+type WatchOutcome =
+  | { kind: 'closed'; events: number; ms: number }
+  | { kind: 'gone' }
+  | { kind: 'error'; error: unknown };
+
+export class Informer<T extends object = KubeObject> {
+  readonly name: string;
+  readonly store = new IndexedStore<T>();
+  private readonly rc: ResourceClient<KubeObject>;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly handlers = new Set<InformerHandlers<T>>();
+  private readonly syncWaiters = new Set<() => void>();
+  /** Resource version of each stored or invalid object as last seen (skips no-op relist updates). */
+  private readonly seenRv = new Map<string, string>();
+  private synced = false;
+  private running = false;
+  private stopped = false;
+  private abort = new AbortController();
+  private currentWatch: AbortController | undefined;
+  private lastRv = '';
+  private loop: Promise<void> | undefined;
+  /** Counters, for tests and diagnostics. */
+  readonly stats = { lists: 0, watches: 0, errors: 0, gone: 0 };
+  lastError: ApiError | undefined;
+
+  constructor(private readonly opts: InformerOptions<T>) {
+    this.rc = opts.client.resource(opts.resource);
+    this.name = opts.name ?? opts.resource.plural;
+    this.log = (opts.logger ?? silentLogger).child({ informer: this.name });
+    this.clock = opts.clock ?? realClock;
+  }
+
+  // ---------------------------------------------------------------- reading the cache
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+  list(): T[] {
+    return this.store.list();
+  }
+  addIndex(name: string, fn: IndexFunc<T>): this {
+    this.store.addIndex(name, fn);
+    return this;
+  }
+  byIndex(name: string, value: string): T[] {
+    return this.store.byIndex(name, value);
+  }
+  getInvalid(key: string): InvalidEntry | undefined {
+    return this.store.getInvalid(key);
+  }
+  listInvalid(): InvalidEntry[] {
+    return this.store.listInvalid();
+  }
+
+  /**
+   * Register handlers; returns a function that removes them. Objects already in the cache are
+   * replayed as adds (and invalid entries as invalid) so a late handler misses nothing.
+   */
+  on(h: InformerHandlers<T>): () => void {
+    this.handlers.add(h);
+    for (const obj of this.store.list()) this.safe(() => h.add?.(obj));
+    for (const e of this.store.listInvalid()) this.safe(() => h.invalid?.(e, false));
+    return () => this.handlers.delete(h);
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Resolves true once the first list is in the cache, false if `timeoutMs` passes first. */
+  waitForSync(timeoutMs: number): Promise<boolean> {
+    if (this.synced) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let timer: TimerHandle | undefined = undefined;
+      const done = () => {
+        if (timer) this.clock.clearTimeout(timer);
+        this.syncWaiters.delete(done);
+        resolve(this.synced);
+      };
+      this.syncWaiters.add(done);
+      timer = this.clock.setTimeout(done, timeoutMs);
+    });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+  start(): this {
+    if (this.running) return this;
+    this.running = true;
+    this.stopped = false;
+    this.abort = new AbortController();
+    this.loop = this.run();
+    return this;
+  }
+
+  /** Stop watching; the cache keeps its contents. Resolves when the loop has ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort(new Error('informer stopped'));
+    this.currentWatch?.abort();
+    await this.loop;
+    this.running = false;
+  }
+
+  /** The resourceVersion the next watch would start from. */
+  resourceVersion(): string {
+    return this.lastRv;
+  }
+
+  private async run(): Promise<void> {
+    const initial = this.opts.backoff?.initialMs ?? 800;
+    const max = this.opts.backoff?.maxMs ?? 30_000;
+    let delay = initial;
+    let needList = true;
+    while (!this.stopped) {
+      let failure: unknown;
+      if (needList) {
+        try {
+          await this.listAndReplace();
+          needList = false;
+        } catch (err) {
+          failure = err;
+        }
+      }
+      if (!needList && failure === undefined && !this.stopped) {
+        const out = await this.watchOnce();
+        if (this.stopped) break;
+        if (out.kind === 'gone') {
+          this.stats.gone++;
+          this.log.info({ rv: this.lastRv }, 'watch resourceVersion expired (410 Gone); listing again');
+          this.opts.metrics?.relist?.();
+          needList = true;
+          continue;
+        }
+        if (out.kind === 'closed' && (out.events > 0 || out.ms >= 1000)) {
+          delay = initial; // a healthy watch that ended normally: resume at once
+          continue;
+        }
+        failure = out.kind === 'error' ? out.error : new Error('watch ended immediately without events');
+      }
+      if (this.stopped) break;
+      const e = toApiError(failure);
+      if (e.code === 410) {
+        // An expired continue token during a paged list: list again from scratch.
+        needList = true;
+        continue;
+      }
+      this.stats.errors++;
+      this.lastError = e;
+      this.opts.metrics?.error?.();
+      const wait = delay / 2 + Math.random() * (delay / 2);
+      this.log.warn({ code: e.code, reason: e.reason, err: e.message, retryInMs: Math.round(wait) }, 'list/watch failed; retrying');
+      try {
+        await sleep(this.clock, wait, this.abort.signal);
+      } catch {
+        break;
+      }
+      delay = Math.min(delay * 2, max);
+    }
+  }
+
+  private async listAndReplace(): Promise<void> {
+    this.stats.lists++;
+    const pageSize = this.opts.pageSize ?? 500;
+    const items: KubeObject[] = [];
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.rc.list({
+        namespace: this.opts.namespace,
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+        limit: pageSize || undefined,
+        continue: cont,
+      });
+      if (this.stopped) return;
+      items.push(...page.items);
+      cont = page.metadata.continue || undefined;
+      rv = page.metadata.resourceVersion ?? rv;
+    } while (cont);
+    this.replace(items);
+    this.lastRv = rv;
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of [...this.syncWaiters]) w();
+    }
+  }
+
+  /** Make the store equal to a full list: add/update what changed, delete what vanished. */
+  private replace(items: KubeObject[]): void {
+    const seen = new Set<string>();
+    for (const raw of items) {
+      const key = keyOf(raw);
+      seen.add(key);
+      this.upsert(key, raw);
+    }
+    for (const key of this.store.keys()) if (!seen.has(key)) this.remove(key);
+    for (const e of this.store.listInvalid()) if (!seen.has(e.key)) this.remove(e.key);
+  }
+
+  private watchOnce(): Promise<WatchOutcome> {
+    this.stats.watches++;
+    const started = this.clock.now();
+    let events = 0;
+    let gone = false;
+    let errorEvent: ApiError | undefined;
+    const timeout = this.opts.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
+    return new Promise<WatchOutcome>((resolve) => {
+      let settled = false;
+      // Client-side guard in case the server ignores timeoutSeconds and the connection dies silently.
+      const guard = this.clock.setTimeout(() => this.currentWatch?.abort(), (timeout + 30) * 1000);
+      const finish = (out: WatchOutcome) => {
+        if (settled) return;
+        settled = true;
+        this.clock.clearTimeout(guard);
+        this.currentWatch = undefined;
+        resolve(out);
+      };
+      const onEvent = (type: string, obj: any) => {
+        if (this.stopped || settled) return;
+        events++;
+        if (type === 'ERROR') {
+          const code = Number(obj?.code);
+          if (code === 410) gone = true;
+          else errorEvent = new ApiError(code || 500, String(obj?.reason ?? 'WatchError'), String(obj?.message ?? 'watch error event'));
+          this.currentWatch?.abort();
+          return;
+        }
+        const rv = obj?.metadata?.resourceVersion;
+        if (type === 'BOOKMARK') {
+          if (rv) this.lastRv = rv;
+          return;
+        }
+        if (!obj?.metadata?.name) return;
+        const key = keyOf(obj as KubeObject);
+        if (type === 'ADDED' || type === 'MODIFIED') this.upsert(key, obj as KubeObject);
+        else if (type === 'DELETED') this.remove(key);
+        if (rv) this.lastRv = rv;
+      };
+      const onDone = (err: unknown) => {
+        if (gone) return finish({ kind: 'gone' });
+        if (errorEvent) return finish({ kind: 'error', error: errorEvent });
+        const e = err as { statusCode?: number; name?: string } | null | undefined;
+        if (e && e.statusCode === 410) return finish({ kind: 'gone' });
+        if (e && e.name !== 'AbortError') return finish({ kind: 'error', error: err });
+        finish({ kind: 'closed', events, ms: this.clock.now() - started });
+      };
+      const query: Record<string, string | number | boolean | undefined> = {
+        resourceVersion: this.lastRv || undefined,
+        allowWatchBookmarks: true,
+        timeoutSeconds: timeout,
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+      };
+      new Watch(this.opts.client.kc)
+        .watch(this.rc.collectionPath(this.opts.namespace), query, onEvent, onDone)
+        .then((ac) => {
+          if (settled) return;
+          this.currentWatch = ac;
+          if (this.stopped) ac.abort();
+        })
+        .catch((err) => finish({ kind: 'error', error: err }));
+    });
+  }
+
+  private upsert(key: string, raw: KubeObject): void {
+    const rv = raw.metadata?.resourceVersion;
+    if (rv && this.seenRv.get(key) === rv) return; // unchanged (relist)
+    if (rv) this.seenRv.set(key, rv);
+    const decoded = this.opts.schema ? decodeWith(this.opts.schema, raw) : { ok: true as const, value: raw as unknown as T };
+    if (decoded.ok) {
+      const wasInvalid = this.store.getInvalid(key) !== undefined;
+      const old = this.store.set(key, decoded.value);
+      if (old === undefined) {
+        if (wasInvalid) this.log.info({ key }, 'object is valid again');
+        this.emit('add', (h) => h.add?.(decoded.value));
+      } else this.emit('update', (h) => h.update?.(old, decoded.value));
+      return;
+    }
+    const old = this.store.delete(key);
+    if (old !== undefined) this.emit('delete', (h) => h.delete?.(old));
+    const entry: InvalidEntry = { key, raw: raw as InvalidEntry['raw'], errors: decoded.errors };
+    this.store.setInvalid(entry);
+    this.log.warn({ key, errors: decoded.errors.slice(0, 5) }, 'object failed schema validation; kept aside');
+    this.emit('invalid', (h) => h.invalid?.(entry, false));
+  }
+
+  private remove(key: string): void {
+    this.seenRv.delete(key);
+    const old = this.store.delete(key);
+    if (old !== undefined) this.emit('delete', (h) => h.delete?.(old));
+    const inv = this.store.deleteInvalid(key);
+    if (inv) this.emit('invalid', (h) => h.invalid?.(inv, true));
+  }
+
+  private emit(type: 'add' | 'update' | 'delete' | 'invalid', call: (h: InformerHandlers<T>) => void): void {
+    this.opts.metrics?.event?.(type);
+    for (const h of this.handlers) this.safe(() => call(h));
+  }
+
+  private safe(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err }, 'informer event handler threw');
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// Deep equality and RFC 7386 merge-patch diff for JSON values (status comparison and status writes).
+
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Structural equality of JSON values; object key order is irrelevant, array order matters; undefined fields are absent. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (isObject(a) && isObject(b)) {
+    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
+    if (ka.length !== kb.length) return false;
+    for (const k of ka) if (!deepEqual(a[k], b[k])) return false;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The JSON merge patch that turns `from` into `to`: changed fields set, removed fields null, arrays
+ * replaced whole. `undefined` when nothing differs. (Null values cannot be expressed by merge patch;
+ * our statuses never hold them.)
+ */
+export function mergePatchDiff(from: unknown, to: unknown): Json | undefined {
+  if (deepEqual(from, to)) return undefined;
+  if (!isObject(from) || !isObject(to)) return (to === undefined ? null : to) as Json;
+  const patch: Record<string, Json> = {};
+  for (const k of Object.keys(from)) {
+    if (from[k] !== undefined && to[k] === undefined) patch[k] = null;
+  }
+  for (const k of Object.keys(to)) {
+    if (to[k] === undefined) continue;
+    const d = mergePatchDiff(from[k], to[k]);
+    if (d !== undefined) patch[k] = d;
+  }
+  return patch;
+}
+
+/** Apply an RFC 7386 merge patch (used by tests and by callers that want the expected result). */
+export function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return patch;
+  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = applyMergePatch(out[k], v);
+  }
+  return out;
+}

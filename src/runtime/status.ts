@@ -1,0 +1,104 @@
+// Status writes: build the full desired status, compare with the current one, write only a difference
+// through the /status subresource, and always record observedGeneration.
+//
+// Why a JSON merge patch of the difference (not PUT /status with resourceVersion): resourceVersion is
+// object-wide, so a PUT built from the cache fails with 409 whenever anything else touched the object
+// meanwhile (a user editing spec, another controller's metadata write); at 40k VMs that becomes retry
+// storms. Each status has exactly one writer (one controller per kind; the agent for HostFilter), so
+// last-writer-wins on the status fields is correct. The diff nulls removed fields, so the server ends
+// up with exactly the desired status, and the request carries only what changed. `optimistic: true`
+// adds metadata.resourceVersion to the patch for callers that do need a precondition.
+import { silentLogger, type Logger } from '../util/log';
+import type { KubeClient, KubeObject, ResourceInfo } from './client';
+import { keyOf, kindResource } from './client';
+import { deepEqual, mergePatchDiff, type Json } from './jsondiff';
+import type { RuntimeMetrics } from './metrics';
+
+/** The desired status with observedGeneration set from the object's current generation. */
+export function withObservedGeneration<S extends object>(current: KubeObject, desired: S): S & { observedGeneration?: number } {
+  const g = current.metadata.generation;
+  return g === undefined ? desired : { ...desired, observedGeneration: g };
+}
+
+/** The merge patch that turns current.status into desired ({status: diff}), or undefined when equal. */
+export function statusPatch(current: KubeObject, desired: object): { status: Json } | undefined {
+  const cur = (current.status ?? {}) as object;
+  const diff = mergePatchDiff(cur, desired);
+  return diff === undefined ? undefined : { status: diff };
+}
+
+export interface StatusUpdateResult<T> {
+  written: boolean;
+  /** The object as the server returned it (when written), else the input. */
+  object: T;
+}
+
+export interface StatusWriterOptions {
+  logger?: Logger;
+  metrics?: RuntimeMetrics;
+}
+
+export class StatusWriter {
+  private readonly log: Logger;
+  /**
+   * What we wrote last per object while our cache has not seen it yet: a second reconcile of the same
+   * stale cached object must not write the same status again.
+   */
+  private readonly recent = new Map<string, { fromRv: string; status: unknown }>();
+  /** Writes done and skipped, for tests and diagnostics. */
+  readonly stats = { written: 0, unchanged: 0 };
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly opts: StatusWriterOptions = {},
+  ) {
+    this.log = opts.logger ?? silentLogger;
+  }
+
+  /**
+   * Make `current`'s status equal `desired` (+ observedGeneration). `resource` is one of our kind
+   * names ('VM') or a ResourceInfo. Throws ApiError on failure (a reconcile retries with backoff).
+   */
+  async update<T extends KubeObject>(
+    resource: string | ResourceInfo,
+    current: T,
+    desired: object,
+    opts: { optimistic?: boolean } = {},
+  ): Promise<StatusUpdateResult<T>> {
+    const info = typeof resource === 'string' ? kindResource(resource) : resource;
+    const label = info.kind ?? info.plural;
+    const want = withObservedGeneration(current, desired);
+    const key = `${info.plural}:${keyOf(current)}`;
+    const rv = current.metadata.resourceVersion ?? '';
+    const memo = this.recent.get(key);
+    if (memo && memo.fromRv !== rv) this.recent.delete(key);
+    else if (memo && deepEqual(memo.status, want)) return this.skip(label, current);
+
+    const patch = statusPatch(current, want);
+    if (!patch) return this.skip(label, current);
+    const body: Record<string, unknown> = opts.optimistic ? { ...patch, metadata: { resourceVersion: rv } } : patch;
+    try {
+      const updated = await this.client.resource<T>(info).patchStatus(current.metadata, body, 'merge');
+      this.stats.written++;
+      this.opts.metrics?.statusWrites.inc({ kind: label, result: 'written' });
+      if (rv) this.recent.set(key, { fromRv: rv, status: want });
+      this.log.debug({ kind: label, key: keyOf(current) }, 'status written');
+      return { written: true, object: updated };
+    } catch (err) {
+      this.opts.metrics?.statusWrites.inc({ kind: label, result: 'error' });
+      throw err;
+    }
+  }
+
+  /** Forget the memo of one object (e.g. after it was deleted). */
+  forget(resource: string | ResourceInfo, ref: { name: string; namespace?: string }): void {
+    const info = typeof resource === 'string' ? kindResource(resource) : resource;
+    this.recent.delete(`${info.plural}:${keyOf(ref)}`);
+  }
+
+  private skip<T>(label: string, current: T): StatusUpdateResult<T> {
+    this.stats.unchanged++;
+    this.opts.metrics?.statusWrites.inc({ kind: label, result: 'unchanged' });
+    return { written: false, object: current };
+  }
+}

@@ -1,0 +1,124 @@
+// The informer cache: objects by key plus secondary indexes (client-go Indexer: addIndex/byIndex),
+// and the objects that failed to parse, kept aside so a controller can report them.
+import type { FieldError } from '../api/decode';
+
+export type IndexFunc<T> = (obj: T) => readonly string[];
+
+/** An object the cache could not parse with its schema. */
+export interface InvalidEntry {
+  key: string;
+  /** The object as the server sent it. */
+  raw: { metadata?: { name?: string; namespace?: string; generation?: number; resourceVersion?: string } } & Record<string, unknown>;
+  errors: FieldError[];
+}
+
+export class IndexedStore<T> {
+  private items = new Map<string, T>();
+  private indexers = new Map<string, IndexFunc<T>>();
+  /** index name → index value → keys */
+  private indices = new Map<string, Map<string, Set<string>>>();
+  private invalid = new Map<string, InvalidEntry>();
+
+  get(key: string): T | undefined {
+    return this.items.get(key);
+  }
+  has(key: string): boolean {
+    return this.items.has(key);
+  }
+  list(): T[] {
+    return [...this.items.values()];
+  }
+  keys(): string[] {
+    return [...this.items.keys()];
+  }
+  get size(): number {
+    return this.items.size;
+  }
+
+  /**
+   * Add a secondary index. `fn` returns the index values of an object (e.g. a VM's host name, or
+   * each of its tags). Can be added at any time; existing objects are indexed at once.
+   */
+  addIndex(name: string, fn: IndexFunc<T>): void {
+    if (this.indexers.has(name)) throw new Error(`index ${name} already exists`);
+    this.indexers.set(name, fn);
+    const idx = new Map<string, Set<string>>();
+    this.indices.set(name, idx);
+    for (const [key, obj] of this.items) this.indexInto(idx, fn, key, obj);
+  }
+
+  hasIndex(name: string): boolean {
+    return this.indexers.has(name);
+  }
+
+  /** Objects whose index `name` contains `value`. */
+  byIndex(name: string, value: string): T[] {
+    return this.keysByIndex(name, value).map((k) => this.items.get(k)!);
+  }
+
+  keysByIndex(name: string, value: string): string[] {
+    const idx = this.indices.get(name);
+    if (!idx) throw new Error(`no index ${name}`);
+    return [...(idx.get(value) ?? [])];
+  }
+
+  /** The distinct values of an index (e.g. every host that has VMs). */
+  indexValues(name: string): string[] {
+    const idx = this.indices.get(name);
+    if (!idx) throw new Error(`no index ${name}`);
+    return [...idx.keys()];
+  }
+
+  /** Insert or replace; returns the previous object. */
+  set(key: string, obj: T): T | undefined {
+    const old = this.items.get(key);
+    if (old !== undefined) this.unindex(key, old);
+    this.items.set(key, obj);
+    for (const [name, fn] of this.indexers) this.indexInto(this.indices.get(name)!, fn, key, obj);
+    this.invalid.delete(key);
+    return old;
+  }
+
+  delete(key: string): T | undefined {
+    const old = this.items.get(key);
+    if (old === undefined) return undefined;
+    this.unindex(key, old);
+    this.items.delete(key);
+    return old;
+  }
+
+  setInvalid(entry: InvalidEntry): void {
+    this.invalid.set(entry.key, entry);
+  }
+  deleteInvalid(key: string): InvalidEntry | undefined {
+    const e = this.invalid.get(key);
+    this.invalid.delete(key);
+    return e;
+  }
+  getInvalid(key: string): InvalidEntry | undefined {
+    return this.invalid.get(key);
+  }
+  listInvalid(): InvalidEntry[] {
+    return [...this.invalid.values()];
+  }
+
+  private indexInto(idx: Map<string, Set<string>>, fn: IndexFunc<T>, key: string, obj: T): void {
+    for (const v of new Set(fn(obj))) {
+      let set = idx.get(v);
+      if (!set) idx.set(v, (set = new Set()));
+      set.add(key);
+    }
+  }
+
+  private unindex(key: string, obj: T): void {
+    for (const [name, fn] of this.indexers) {
+      const idx = this.indices.get(name)!;
+      for (const v of new Set(fn(obj))) {
+        const set = idx.get(v);
+        if (!set) continue;
+        set.delete(key);
+        if (set.size === 0) idx.delete(v);
+      }
+    }
+  }
+}
