@@ -16,9 +16,13 @@ export type Linter = (model: Model) => Finding[];
 const BUILT_IN: readonly Linter[] = [checkReferences, checkTenancy, checkAddresses, checkHosts, checkQuota];
 const registered: Linter[] = [];
 
-/** Add a linter that every later `validateObjects` call runs. */
-export function registerLinter(linter: Linter): void {
+/** Add a linter that every later `validateObjects` call runs; returns a function that removes it. */
+export function registerLinter(linter: Linter): () => void {
   if (!registered.includes(linter)) registered.push(linter);
+  return () => {
+    const i = registered.indexOf(linter);
+    if (i >= 0) registered.splice(i, 1);
+  };
 }
 
 export interface ValidateOptions {

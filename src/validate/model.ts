@@ -74,7 +74,7 @@ export function buildModel(objects: readonly LoadedObject[], providerNamespace?:
     }
     const info = KIND_BY_NAME.get(decoded.value.kind)!;
     if (info.namespaced && !decoded.value.metadata.namespace) {
-      findings.push(findingAt(src, ['metadata'], `metadata.namespace is required: ${info.kind} is namespaced`));
+      findings.push(findingAt(src, ['metadata', 'namespace'], `required field is missing (${info.kind} is namespaced)`));
       continue;
     }
     add(model, { src, value: decoded.value });

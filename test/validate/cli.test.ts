@@ -1,0 +1,96 @@
+// The real CLI, end to end: output lines, summary and exit codes.
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '..', '..');
+const VMSAFE = join(ROOT, 'bin', 'vmsafe');
+
+function vmsafe(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(VMSAFE, args, { cwd, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+// A copy of examples/ whose VMs are replaced by one bad VM with its IP on line 14.
+function workspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vmsafe-validate-'));
+  cpSync(join(ROOT, 'examples'), join(dir, 'examples'), { recursive: true });
+  rmSync(join(dir, 'examples', '60-vms.yaml'));
+  writeFileSync(
+    join(dir, 'examples', 'vms.yaml'),
+    [
+      '# A VM with a typo in its address.',
+      'apiVersion: vmsafe.io/v1alpha1',
+      'kind: VM',
+      'metadata:',
+      '  name: web-1',
+      '  namespace: acme',
+      'spec:',
+      '  tags: [web]',
+      '  vnics:',
+      '    - name: eth0',
+      '      network: acme-web',
+      '      mac: "00:50:56:0a:00:0b"',
+      '      # 300 is not an octet',
+      '      ip: 10.0.0.300',
+      '',
+    ].join('\n'),
+  );
+  mkdirSync(join(dir, 'more'));
+  writeFileSync(join(dir, 'more', 'broken.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: @bad\n');
+  writeFileSync(
+    join(dir, 'more', 'pinned.yaml'),
+    'apiVersion: vmsafe.io/v1alpha1\nkind: VM\nmetadata: {name: pinned, namespace: initech}\nspec:\n  hostName: esx-gold-01\n' +
+      '  vnics: [{name: eth0, network: initech-lan, ip: 10.30.0.99, mac: "00:50:56:1e:00:99"}]\n',
+  );
+  return dir;
+}
+
+describe.concurrent('vmsafe validate', () => {
+  const dir = workspace();
+
+  it('exits 0 on examples/ with no findings', async () => {
+    const r = await vmsafe(['validate', '-f', 'examples/'], ROOT);
+    expect(r).toMatchObject({ code: 0, stdout: '' });
+    expect(r.stderr).toMatch(/^vmsafe validate: 39 objects in 7 files, no problems\n$/);
+  });
+
+  it('exits 1 and names file, line, object and field', async () => {
+    const r = await vmsafe(['validate', '-f', 'examples/'], dir);
+    expect(r.stdout).toBe('examples/vms.yaml:14 VM acme/web-1 spec.vnics[0].ip: "10.0.0.300" is not an IPv4 address\n');
+    expect(r.stderr).toBe('vmsafe validate: 1 error, 0 warnings (30 objects in 7 files)\n');
+    expect(r.code).toBe(1);
+  });
+
+  it('exits 2 on broken YAML and reports its line', async () => {
+    const r = await vmsafe(['validate', '-f', 'examples', '-f', 'more/broken.yaml'], dir);
+    expect(r.stdout).toBe('more/broken.yaml:3: Plain value cannot start with reserved character @\n');
+    expect(r.stderr).toBe('vmsafe validate: 1 unreadable input\n');
+    expect(r.code).toBe(2);
+  });
+
+  it('exits 2 on a missing file', async () => {
+    const r = await vmsafe(['validate', '-f', 'nope.yaml'], dir);
+    expect(r).toEqual({ code: 2, stdout: 'nope.yaml: no such file or directory\n', stderr: 'vmsafe validate: 1 unreadable input\n' });
+  });
+
+  it('prints warnings but exits 0 when they are all there is', async () => {
+    const r = await vmsafe(['validate', '-f', join(ROOT, 'examples'), '-f', 'more/pinned.yaml'], dir);
+    expect(r.stdout).toBe(
+      'more/pinned.yaml:5 VM initech/pinned spec.hostName: warning: pinned VM would be quarantined: host "esx-gold-01" does not carry required tag "silver"\n',
+    );
+    expect(r.code).toBe(0);
+  });
+
+  it('exits 2 with usage when given nothing to read', async () => {
+    const r = await vmsafe(['validate'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('usage: vmsafe validate -f PATH');
+  });
+});
