@@ -43,13 +43,13 @@ export function formatUnschedulable(
 export function explainUnschedulable(
   needs: VmNeeds,
   hosts: Iterable<HostState>,
-  ctx: Pick<ScheduleContext, 'residentOn' | 'exclude'> = {},
+  ctx: Pick<ScheduleContext, 'residentOn'> = {},
 ): Unschedulable {
   const counts: Partial<Record<InfeasibleReason, number>> = {};
   let total = 0;
+  // The excluded host (a migration source) is judged like the others, so the counts add up.
   for (const h of hosts) {
     total++;
-    if (h.name === ctx.exclude) continue;
     const f = feasibility(needs, h, { resident: ctx.residentOn?.has(h.name) ?? false });
     for (const r of f.reasons) counts[r.reason] = (counts[r.reason] ?? 0) + 1;
   }
@@ -72,7 +72,9 @@ export function compareAllocation(a: HostState, b: HostState): number {
  * programs per host), then least allocated, then name. Unpinned placement only: pinned VMs are judged
  * by `decideVm` against their pinned host.
  */
-export function schedule(needs: VmNeeds, hosts: Iterable<HostState>, ctx: ScheduleContext = {}): ScheduleResult {
+export function schedule(needs: VmNeeds, hostsIn: Iterable<HostState>, ctx: ScheduleContext = {}): ScheduleResult {
+  // Iterated twice when nothing fits (Map.values() iterators are single-use).
+  const hosts = Array.isArray(hostsIn) ? (hostsIn as readonly HostState[]) : [...hostsIn];
   const affinity = (ctx.policyAffinity ?? true) && ctx.programKey !== undefined;
   let best: HostState | undefined;
   let bestHasProgram = false;
@@ -243,7 +245,7 @@ export function scheduleBatch(items: readonly BatchItem[], hosts: readonly HostS
       continue;
     }
     // Allocations only grow during a batch, so one explanation per (signature, size) stays true.
-    const fkey = `${needs.required.join(',')}|${needs.networks.join(',')}|${needs.vnics}`;
+    const fkey = `${needs.required.join(',')}|${needs.networks.join(',')}|${needs.vnics}|${needs.unknownTags.join(',')}`;
     let why = failureBySignature.get(fkey);
     if (!why) {
       why = explainUnschedulable(needs, sorted.map((_, i) => liveHost(i)));
