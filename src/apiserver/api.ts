@@ -1,0 +1,655 @@
+// The verbs, independent of HTTP: get/list/create/update/patch/delete/deletecollection with
+// kube-apiserver's semantics (admission of names and namespaces, resourceVersion preconditions,
+// status subresource, generation, finalizers, namespace termination, garbage collection, CRDs).
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../util/log';
+import {
+  ApiError, alreadyExists, badRequest, conflict, forbidden, invalid, notFound, STALE, tooLarge, unsupportedMediaType,
+  type StatusCause,
+} from './errors';
+import { serverSideApply, updateManagedFields } from './managed';
+import { jsonPatch, mergePatch, strategicMergePatch } from './patch';
+import { apiVersionOf, defsFromCrd, type Registry, type ResourceDef } from './resources';
+import { applyDefaults, causesFromAjv, prune } from './schema';
+import { parseFieldSelector, parseLabelSelector } from './selectors';
+import { objectKey, toJson, type Obj, type Store } from './store';
+import { deepEqual, metadataErrors, type NameRule } from './validation';
+
+/** etcd's request limit: larger objects are refused. */
+export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+export interface WriteCtx {
+  manager: string;
+  dryRun: boolean;
+  fieldValidation: 'Strict' | 'Warn' | 'Ignore';
+  warnings: string[];
+}
+
+export interface ListOptions {
+  labelSelector?: string | null;
+  fieldSelector?: string | null;
+  limit?: number;
+  continue?: string | null;
+}
+
+export interface DeleteOptions {
+  propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+  orphanDependents?: boolean;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  gracePeriodSeconds?: number;
+}
+
+export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
+
+const NS_KEY = '/namespaces';
+const CRD_KEY = 'apiextensions.k8s.io/customresourcedefinitions';
+const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+export const nowRfc3339 = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function nameRule(def: ResourceDef): NameRule {
+  if (def.key === NS_KEY) return 'label';
+  if (def.group === 'rbac.authorization.k8s.io') return 'path';
+  return 'subdomain';
+}
+
+/** Everything except metadata and status: a change here bumps metadata.generation. */
+function specPart(o: Obj): Obj {
+  const { metadata: _m, status: _s, ...rest } = o;
+  return rest;
+}
+
+/** Object minus the fields every write changes anyway (for no-op detection). */
+function comparable(o: Obj): Obj {
+  const { resourceVersion: _rv, managedFields: _mf, ...meta } = o.metadata ?? {};
+  return { ...o, metadata: meta };
+}
+
+const gr = (def: ResourceDef) => ({ group: def.group, resource: def.plural });
+
+export class Api {
+  private gcQueue: (() => void)[] = [];
+  private gcScheduled = false;
+  private gcIdleWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly store: Store,
+    readonly registry: Registry,
+    private readonly log: Logger,
+  ) {}
+
+  // ------------------------------------------------------------------ conversions
+
+  /** Storage object -> the shape of the requested API version (same object when nothing changes). */
+  out(def: ResourceDef, obj: Obj): Obj {
+    if (def.fromStorage) return def.fromStorage(obj);
+    const av = apiVersionOf(def);
+    return obj.apiVersion === av ? obj : { ...obj, apiVersion: av };
+  }
+
+  private toStorage(def: ResourceDef, obj: Obj): Obj {
+    return def.toStorage ? def.toStorage(obj) : obj;
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  getStored(def: ResourceDef, ns: string | undefined, name: string): Obj {
+    const obj = this.store.get(def.key, objectKey(def.namespaced ? ns : undefined, name));
+    if (!obj) throw notFound(gr(def), name);
+    return obj;
+  }
+
+  get(def: ResourceDef, ns: string | undefined, name: string): Obj {
+    return this.out(def, this.getStored(def, ns, name));
+  }
+
+  fieldLabelSupported(def: ResourceDef) {
+    return (f: string) => f === 'metadata.name' || (def.namespaced && f === 'metadata.namespace') || def.fieldLabels.includes(f);
+  }
+
+  /** Compiled selector predicate for list and watch (undefined: match all). */
+  matcher(def: ResourceDef, labelSelector?: string | null, fieldSelector?: string | null): ((o: Obj) => boolean) | undefined {
+    const labels = parseLabelSelector(labelSelector);
+    const fields = parseFieldSelector(fieldSelector, this.fieldLabelSupported(def));
+    if (!labels && !fields) return undefined;
+    return (o) => (!labels || labels(o.metadata?.labels)) && (!fields || fields.matcher(o));
+  }
+
+  /** Stored objects, in key order, with paging. */
+  list(def: ResourceDef, ns: string | undefined, opts: ListOptions) {
+    const match = this.matcher(def, opts.labelSelector, opts.fieldSelector);
+    const r = this.store.res(def.key);
+    let listRv = this.store.rv;
+    let keys = r.keysIn(def.namespaced ? ns : undefined);
+    if (opts.continue) {
+      let tok: { rv: number; start: string };
+      try {
+        tok = JSON.parse(Buffer.from(opts.continue, 'base64').toString('utf8'));
+        if (typeof tok.start !== 'string' || typeof tok.rv !== 'number') throw new Error('bad');
+      } catch {
+        throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+      }
+      listRv = tok.rv;
+      let lo = 0;
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (keys[mid]! <= tok.start) lo = mid + 1;
+        else hi = mid;
+      }
+      keys = keys.slice(lo);
+    }
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    const items: Obj[] = [];
+    let i = 0;
+    for (; i < keys.length && items.length < limit; i++) {
+      const o = r.objects.get(keys[i]!)!;
+      if (!match || match(o)) items.push(o);
+    }
+    let cont: string | undefined;
+    let remaining: number | undefined;
+    if (i < keys.length) {
+      const more = match ? keys.slice(i).some((k) => match(r.objects.get(k)!)) : true;
+      if (more) {
+        cont = Buffer.from(JSON.stringify({ rv: listRv, start: keys[i - 1] })).toString('base64');
+        if (!match) remaining = keys.length - i;
+      }
+    }
+    return { items, resourceVersion: String(listRv), continue: cont, remainingItemCount: remaining };
+  }
+
+  // ------------------------------------------------------------------ create
+
+  async create(def: ResourceDef, ns: string | undefined, body: unknown, ctx: WriteCtx, preset?: { managedFields?: unknown }): Promise<Obj> {
+    const obj = this.decodeBody(def, body);
+    const meta = (obj.metadata ??= {});
+    if (def.namespaced) {
+      if (meta.namespace && meta.namespace !== ns)
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      meta.namespace = ns;
+    } else delete meta.namespace;
+    if (!meta.name && meta.generateName) {
+      meta.name = `${meta.generateName}${Array.from({ length: 5 }, () => GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)]).join('')}`;
+    }
+    if (!meta.name)
+      throw invalid(def.group, def.kind, '', [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }]);
+    if (meta.resourceVersion) throw badRequest('resourceVersion should not be set on objects to be created');
+    if (def.namespaced) this.admitNamespace(def, ns!, meta.name);
+    meta.uid = randomUUID();
+    meta.creationTimestamp = nowRfc3339();
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.selfLink;
+    if (def.generation === 'cr') meta.generation = 1;
+    else delete meta.generation;
+    if (def.statusSubresource && def.crd) delete obj.status;
+    this.prepareBuiltin(def, obj, undefined);
+    this.validate(def, obj, ctx);
+    if (preset?.managedFields !== undefined) meta.managedFields = preset.managedFields;
+    else {
+      const mf = updateManagedFields(undefined, obj, ctx.manager, 'main', def.statusSubresource, meta.creationTimestamp);
+      if (mf) meta.managedFields = mf;
+      else delete meta.managedFields;
+    }
+    const key = objectKey(meta.namespace, meta.name);
+    if (this.store.get(def.key, key)) throw alreadyExists(gr(def), meta.name);
+    this.checkSize(obj);
+    if (ctx.dryRun) return this.out(def, obj);
+    const stored = this.store.put(def.key, obj);
+    this.afterWrite(def, stored);
+    await this.store.durable();
+    return this.out(def, stored);
+  }
+
+  private admitNamespace(def: ResourceDef, ns: string, name: string) {
+    const nsObj = this.store.get(NS_KEY, ns);
+    if (!nsObj) throw notFound({ group: '', resource: 'namespaces' }, ns);
+    if (nsObj.metadata.deletionTimestamp)
+      throw forbidden(`${def.plural}${def.group ? '.' + def.group : ''} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
+  }
+
+  private decodeBody(def: ResourceDef, body: unknown): Obj {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Object \'Kind\' is missing in request body');
+    const obj = body as Obj;
+    const av = apiVersionOf(def);
+    if (obj.kind !== undefined && obj.kind !== def.kind)
+      throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${def.kind})`);
+    if (obj.apiVersion !== undefined && obj.apiVersion !== av)
+      throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${av})`);
+    obj.kind = def.kind;
+    obj.apiVersion = av;
+    if (obj.metadata !== undefined && (obj.metadata === null || typeof obj.metadata !== 'object')) throw badRequest('metadata must be an object');
+    return this.toStorage(def, obj);
+  }
+
+  private checkSize(obj: Obj) {
+    if (Buffer.byteLength(JSON.stringify(obj)) > MAX_OBJECT_BYTES) throw tooLarge('etcdserver: request is too large');
+  }
+
+  /** Schema pipeline for custom resources plus metadata validation for every kind. */
+  private validate(def: ResourceDef, obj: Obj, ctx: WriteCtx) {
+    const name = obj.metadata?.name ?? '';
+    if (def.schema) {
+      const unknown = prune(obj, def.schema);
+      if (unknown.length && ctx.fieldValidation === 'Strict')
+        throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
+      if (unknown.length && ctx.fieldValidation === 'Warn') ctx.warnings.push(...unknown.map((u) => `unknown field "${u}"`));
+      applyDefaults(obj, def.schema);
+    }
+    const causes: StatusCause[] = metadataErrors(obj.metadata ?? {}, nameRule(def));
+    if (def.validator) {
+      const { metadata, ...rest } = obj;
+      if (!def.validator({ ...rest, metadata: {} })) causes.push(...causesFromAjv(def.validator.errors));
+      void metadata;
+    }
+    if (def.key === CRD_KEY) causes.push(...crdErrors(obj));
+    if (causes.length) throw invalid(def.group, def.kind, name, causes);
+  }
+
+  /** Built-in strategies: Namespace phase and finalizer, CRD names and conditions. */
+  private prepareBuiltin(def: ResourceDef, obj: Obj, old: Obj | undefined) {
+    if (def.key === NS_KEY) {
+      obj.spec ??= {};
+      if (!old) obj.spec.finalizers ??= ['kubernetes'];
+      obj.status = old?.status ?? { phase: 'Active' };
+      obj.metadata.labels = { ...(obj.metadata.labels ?? {}), 'kubernetes.io/metadata.name': obj.metadata.name };
+    }
+    if (def.key === CRD_KEY) {
+      const names = (obj.spec ??= {}).names ?? {};
+      if (names.kind) {
+        names.singular ??= String(names.kind).toLowerCase();
+        names.listKind ??= `${names.kind}List`;
+      }
+      obj.spec.conversion ??= { strategy: 'None' };
+      const storage = (obj.spec.versions ?? []).find((v: Obj) => v.storage)?.name;
+      const t = old?.status?.conditions?.[0]?.lastTransitionTime ?? nowRfc3339();
+      obj.status = {
+        acceptedNames: { ...names },
+        conditions: [
+          { type: 'NamesAccepted', status: 'True', lastTransitionTime: t, reason: 'NoConflicts', message: 'no conflicts found' },
+          { type: 'Established', status: 'True', lastTransitionTime: t, reason: 'InitialNamesAccepted', message: 'the initial names have been accepted' },
+        ],
+        storedVersions: [...new Set([...(old?.status?.storedVersions ?? []), ...(storage ? [storage] : [])])],
+      };
+    }
+  }
+
+  // ------------------------------------------------------------------ update / patch
+
+  async update(def: ResourceDef, ns: string | undefined, name: string, body: unknown, ctx: WriteCtx, sub?: 'status'): Promise<Obj> {
+    const old = this.getStored(def, ns, name);
+    const obj = this.decodeBody(def, body);
+    const rv = obj.metadata?.resourceVersion;
+    if (!rv && !def.allowUnconditionalUpdate)
+      throw invalid(def.group, def.kind, name, [{ reason: 'FieldValueInvalid', message: 'Invalid value: 0: must be specified for an update', field: 'metadata.resourceVersion' }]);
+    return this.commitUpdate(def, old, obj, ctx, sub);
+  }
+
+  async patch(
+    def: ResourceDef, ns: string | undefined, name: string, type: PatchType, patch: unknown, ctx: WriteCtx,
+    sub: 'status' | undefined, force: boolean,
+  ): Promise<Obj> {
+    const key = objectKey(def.namespaced ? ns : undefined, name);
+    const old = this.store.get(def.key, key);
+    if (type === 'apply') {
+      if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('error decoding YAML: the body is not an object');
+      const cfg = patch as Obj;
+      if (cfg.metadata?.name !== undefined && cfg.metadata.name !== name)
+        throw badRequest(`the name of the object (${cfg.metadata.name}) does not match the name on the URL (${name})`);
+      if (!cfg.apiVersion || !cfg.kind) throw badRequest('apiVersion and kind must be set in the apply configuration');
+      const now = nowRfc3339();
+      if (!old) {
+        if (sub) throw notFound(gr(def), name);
+        const applied = serverSideApply(undefined, cfg, ctx.manager, force, 'main', def.statusSubresource, now);
+        applied.metadata = { ...(applied.metadata ?? {}), name };
+        const mf = applied.metadata.managedFields;
+        delete applied.metadata.managedFields;
+        return this.create(def, ns, applied, ctx, { managedFields: mf });
+      }
+      const live = this.out(def, old);
+      const merged = serverSideApply(live, cfg, ctx.manager, force, sub ?? 'main', def.statusSubresource, now);
+      if (!cfg.metadata?.resourceVersion) merged.metadata.resourceVersion = old.metadata.resourceVersion;
+      return this.commitUpdate(def, old, this.decodeBody(def, merged), ctx, sub, true);
+    }
+    if (!old) throw notFound(gr(def), name);
+    const cur = structuredClone(this.out(def, old));
+    let next: Obj;
+    switch (type) {
+      case 'merge':
+        if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('json: cannot unmarshal into Go value of type map[string]interface {}');
+        next = mergePatch(cur, patch) as Obj;
+        break;
+      case 'json':
+        next = jsonPatch(cur, patch);
+        break;
+      case 'strategic':
+        if (!def.strategicMerge)
+          throw unsupportedMediaType('the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
+        next = strategicMergePatch(cur, patch) as Obj;
+        break;
+    }
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) throw badRequest('the patch produced something that is not an object');
+    if (next.metadata?.name !== name) throw badRequest(`metadata.name: Invalid value: "${next.metadata?.name}": field is immutable`);
+    return this.commitUpdate(def, old, this.decodeBody(def, next), ctx, sub);
+  }
+
+  /** Shared tail of update and patch: preconditions, strategies, validation, no-op detection, write. */
+  private async commitUpdate(def: ResourceDef, old: Obj, obj: Obj, ctx: WriteCtx, sub: 'status' | undefined, managedPreset = false): Promise<Obj> {
+    const name = old.metadata.name;
+    const meta = (obj.metadata ??= {});
+    if (meta.name !== undefined && meta.name !== name)
+      throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+    if (def.namespaced && meta.namespace !== undefined && meta.namespace !== old.metadata.namespace)
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    if (meta.resourceVersion && meta.resourceVersion !== old.metadata.resourceVersion) throw conflict(gr(def), name, STALE);
+    if (meta.uid && meta.uid !== old.metadata.uid)
+      throw conflict(gr(def), name, `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${old.metadata.uid}`);
+
+    let next: Obj;
+    if (sub === 'status') {
+      next = { ...structuredClone(old), status: obj.status };
+      if (obj.status === undefined) delete next.status;
+      if (managedPreset) next.metadata.managedFields = meta.managedFields;
+    } else {
+      next = obj;
+      if (def.statusSubresource) {
+        if (old.status === undefined) delete next.status;
+        else next.status = structuredClone(old.status);
+      }
+    }
+    const nm = next.metadata;
+    for (const f of ['name', 'namespace', 'uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'])
+      if (old.metadata[f] === undefined) delete nm[f];
+      else nm[f] = old.metadata[f];
+    delete nm.selfLink;
+    if (old.metadata.deletionTimestamp) {
+      const added = (nm.finalizers ?? []).filter((f: string) => !(old.metadata.finalizers ?? []).includes(f));
+      if (added.length)
+        throw invalid(def.group, def.kind, name, [{ reason: 'FieldValueForbidden', message: 'Forbidden: no new finalizers can be added if the object is being deleted', field: 'metadata.finalizers' }]);
+    }
+    this.prepareBuiltin(def, next, old);
+    this.validate(def, next, ctx);
+    if (def.generation === 'cr' && !deepEqual(specPart(old), specPart(next))) nm.generation = (old.metadata.generation ?? 0) + 1;
+    const now = nowRfc3339();
+    if (!managedPreset) {
+      const provided = meta.managedFields;
+      if (sub !== 'status' && provided !== undefined && !deepEqual(provided, old.metadata.managedFields)) {
+        if (Array.isArray(provided) && provided.length === 0) delete nm.managedFields;
+        else nm.managedFields = provided;
+      } else {
+        const mf = updateManagedFields(old, next, ctx.manager, sub ?? 'main', def.statusSubresource, now);
+        if (mf) nm.managedFields = mf;
+        else delete nm.managedFields;
+      }
+    }
+    nm.resourceVersion = old.metadata.resourceVersion;
+    if (deepEqual(comparable(old), comparable(next)) && deepEqual(old.metadata.managedFields ?? null, nm.managedFields ?? null))
+      return this.out(def, old);
+    if (deepEqual(comparable(old), comparable(next))) {
+      // Only managedFields timestamps would change: kube-apiserver skips such no-op writes.
+      return this.out(def, old);
+    }
+    this.checkSize(next);
+    if (ctx.dryRun) return this.out(def, next);
+    if (nm.deletionTimestamp && (nm.finalizers ?? []).length === 0 && !(def.key === NS_KEY && (next.spec?.finalizers ?? []).length)) {
+      const removed = this.removeNow(def, next);
+      await this.store.durable();
+      return this.out(def, removed);
+    }
+    const stored = this.store.put(def.key, next);
+    this.afterWrite(def, stored);
+    await this.store.durable();
+    return this.out(def, stored);
+  }
+
+  // ------------------------------------------------------------------ delete
+
+  async delete(def: ResourceDef, ns: string | undefined, name: string, opts: DeleteOptions, ctx: WriteCtx): Promise<{ obj: Obj; gone: boolean }> {
+    const old = this.getStored(def, ns, name);
+    const pre = opts.preconditions ?? {};
+    if (pre.uid && pre.uid !== old.metadata.uid)
+      throw conflict(gr(def), name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
+    if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)
+      throw conflict(gr(def), name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+    const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : opts.orphanDependents === false ? 'Background' : 'Background');
+    if (ctx.dryRun) return { obj: this.out(def, old), gone: true };
+    const r = await this.deleteStored(def, old, policy);
+    await this.store.durable();
+    return { obj: this.out(def, r.obj), gone: r.gone };
+  }
+
+  /** Delete logic shared by the verb, deletecollection, namespace cleanup and the GC. */
+  private async deleteStored(def: ResourceDef, old: Obj, policy: 'Foreground' | 'Background' | 'Orphan'): Promise<{ obj: Obj; gone: boolean }> {
+    const finalizers: string[] = [...(old.metadata.finalizers ?? [])];
+    if (policy === 'Orphan' && !finalizers.includes('orphan')) finalizers.push('orphan');
+    if (policy === 'Foreground' && !finalizers.includes('foregroundDeletion')) finalizers.push('foregroundDeletion');
+    const isNs = def.key === NS_KEY;
+    if (isNs || finalizers.length > 0) {
+      if (old.metadata.deletionTimestamp && deepEqual(finalizers, old.metadata.finalizers ?? [])) {
+        return { obj: old, gone: false };
+      }
+      const next = structuredClone(old);
+      next.metadata.deletionTimestamp ??= nowRfc3339();
+      next.metadata.deletionGracePeriodSeconds ??= 0;
+      if (finalizers.length) next.metadata.finalizers = finalizers;
+      if (def.generation === 'cr' && !old.metadata.deletionTimestamp) next.metadata.generation = (old.metadata.generation ?? 0) + 1;
+      if (isNs) next.status = { ...(next.status ?? {}), phase: 'Terminating' };
+      const stored = this.store.put(def.key, next);
+      if (isNs) this.enqueue(() => this.cleanNamespace(stored.metadata.name));
+      if (finalizers.includes('foregroundDeletion') || finalizers.includes('orphan')) this.enqueue(() => this.processOwnerDeletion(stored.metadata.uid));
+      return { obj: stored, gone: false };
+    }
+    return { obj: this.removeNow(def, old), gone: true };
+  }
+
+  async deleteCollection(def: ResourceDef, ns: string | undefined, opts: ListOptions, delOpts: DeleteOptions, ctx: WriteCtx): Promise<Obj[]> {
+    const { items } = this.list(def, ns, { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector });
+    const out: Obj[] = [];
+    const policy = delOpts.propagationPolicy ?? (delOpts.orphanDependents ? 'Orphan' : 'Background');
+    for (const o of items) {
+      if (ctx.dryRun) {
+        out.push(this.out(def, o));
+        continue;
+      }
+      const r = await this.deleteStored(def, o, policy);
+      out.push(this.out(def, r.obj));
+    }
+    await this.store.durable();
+    return out;
+  }
+
+  /** The object leaves the store: DELETED event, then dependents, namespaces and CRD follow-ups. */
+  private removeNow(def: ResourceDef, obj: Obj): Obj {
+    const key = objectKey(obj.metadata.namespace, obj.metadata.name);
+    if (def.key === CRD_KEY) this.dropCrdInstances(obj);
+    const removed = this.store.remove(def.key, key) ?? obj;
+    if (def.key === CRD_KEY) this.registry.removeCrd(obj.metadata.name);
+    const uid = obj.metadata.uid;
+    if (this.store.ownerIndex.has(uid)) this.enqueue(() => this.collectOrphans(uid));
+    for (const ref of obj.metadata.ownerReferences ?? []) this.enqueue(() => this.processOwnerDeletion(ref.uid));
+    const ns = obj.metadata.namespace;
+    if (ns && this.store.get(NS_KEY, ns)?.metadata.deletionTimestamp) this.enqueue(() => this.finishNamespace(ns));
+    this.log.debug({ resource: def.key, key }, 'object removed');
+    return removed;
+  }
+
+  private afterWrite(def: ResourceDef, stored: Obj) {
+    if (def.key === CRD_KEY) this.installCrd(stored);
+  }
+
+  // ------------------------------------------------------------------ CRDs
+
+  installCrd(crd: Obj) {
+    try {
+      this.registry.setCrd(crd.metadata.name, defsFromCrd(crd));
+    } catch (e) {
+      this.log.error({ err: e, crd: crd.metadata.name }, 'cannot install CRD');
+    }
+  }
+
+  /** Instances go with their CRD (apiextensions' customresourcecleanup finalizer, done inline). */
+  private dropCrdInstances(crd: Obj) {
+    const key = `${crd.spec.group}/${crd.spec.names.plural}`;
+    const r = this.store.resources.get(key);
+    if (!r) return;
+    for (const k of [...r.keys()]) this.store.remove(key, k);
+    for (const w of [...r.watchersAll, ...[...r.watchersByNs.values()].flatMap((s) => [...s])]) {
+      (w as { close?: () => void }).close?.();
+    }
+  }
+
+  // ------------------------------------------------------------------ garbage collection and namespaces
+
+  private enqueue(fn: () => void | Promise<void>) {
+    this.gcQueue.push(() => void Promise.resolve().then(fn).catch((e) => this.log.warn({ err: e }, 'background deletion step failed')));
+    if (!this.gcScheduled) {
+      this.gcScheduled = true;
+      setImmediate(() => this.drainGc());
+    }
+  }
+
+  private drainGc() {
+    const batch = this.gcQueue;
+    this.gcQueue = [];
+    for (const fn of batch) fn();
+    setImmediate(() => {
+      if (this.gcQueue.length) this.drainGc();
+      else {
+        this.gcScheduled = false;
+        const w = this.gcIdleWaiters;
+        this.gcIdleWaiters = [];
+        w.forEach((f) => f());
+      }
+    });
+  }
+
+  /** Resolves when background deletion work (GC, namespace cleanup) has run out. */
+  gcIdle(): Promise<void> {
+    if (!this.gcScheduled) return Promise.resolve();
+    return new Promise((r) => this.gcIdleWaiters.push(r));
+  }
+
+  private defForKey(key: string): ResourceDef | undefined {
+    return this.registry.all().find((d) => d.key === key && !d.fromStorage);
+  }
+
+  /** Background GC: dependents whose owners are all gone are deleted; others lose the dangling reference. */
+  private async collectOrphans(ownerUid: string) {
+    for (const dep of this.store.dependents(ownerUid)) {
+      const def = this.defForKey(dep.res);
+      if (!def) continue;
+      const refs: Obj[] = dep.obj.metadata.ownerReferences ?? [];
+      const alive = refs.filter((r) => r.uid !== ownerUid && this.store.byUid(r.uid));
+      if (alive.length === 0) {
+        if (!dep.obj.metadata.deletionTimestamp) await this.deleteStored(def, dep.obj, 'Background');
+      } else {
+        const next = structuredClone(dep.obj);
+        next.metadata.ownerReferences = refs.filter((r) => r.uid !== ownerUid);
+        this.store.put(def.key, next);
+      }
+    }
+  }
+
+  /** Foreground and orphan deletion of an owner that carries the matching finalizer. */
+  private async processOwnerDeletion(ownerUid: string) {
+    const owner = this.store.byUid(ownerUid);
+    if (!owner || !owner.obj.metadata.deletionTimestamp) return;
+    const def = this.defForKey(owner.res);
+    if (!def) return;
+    const fins: string[] = owner.obj.metadata.finalizers ?? [];
+    const deps = this.store.dependents(ownerUid);
+    if (fins.includes('orphan')) {
+      for (const dep of deps) {
+        const ddef = this.defForKey(dep.res);
+        if (!ddef) continue;
+        const next = structuredClone(dep.obj);
+        next.metadata.ownerReferences = (next.metadata.ownerReferences ?? []).filter((r: Obj) => r.uid !== ownerUid);
+        if (next.metadata.ownerReferences.length === 0) delete next.metadata.ownerReferences;
+        this.store.put(ddef.key, next);
+      }
+      await this.dropFinalizer(def, ownerUid, 'orphan');
+      return;
+    }
+    if (fins.includes('foregroundDeletion')) {
+      const blocking = deps.filter((d) => (d.obj.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === ownerUid));
+      if (blocking.length === 0) {
+        await this.dropFinalizer(def, ownerUid, 'foregroundDeletion');
+        return;
+      }
+      for (const dep of blocking) {
+        const ddef = this.defForKey(dep.res);
+        if (ddef && !dep.obj.metadata.deletionTimestamp) await this.deleteStored(ddef, dep.obj, 'Foreground');
+      }
+    }
+  }
+
+  private async dropFinalizer(def: ResourceDef, uid: string, finalizer: string) {
+    const cur = this.store.byUid(uid);
+    if (!cur) return;
+    const next = structuredClone(cur.obj);
+    next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f: string) => f !== finalizer);
+    if (next.metadata.finalizers.length === 0) {
+      delete next.metadata.finalizers;
+      this.removeNow(def, next);
+    } else this.store.put(def.key, next);
+  }
+
+  /** Namespace controller: delete everything in a terminating namespace, then finalize it. */
+  private async cleanNamespace(ns: string) {
+    for (const key of new Set(this.registry.all().filter((d) => d.namespaced && !d.fromStorage).map((d) => d.key))) {
+      const def = this.defForKey(key);
+      const r = this.store.resources.get(key);
+      if (!def || !r) continue;
+      for (const k of [...r.keysIn(ns)]) {
+        const o = r.objects.get(k);
+        if (o && !o.metadata.deletionTimestamp) await this.deleteStored(def, o, 'Background');
+      }
+    }
+    this.finishNamespace(ns);
+  }
+
+  private finishNamespace(ns: string) {
+    const nsObj = this.store.get(NS_KEY, ns);
+    if (!nsObj?.metadata.deletionTimestamp) return;
+    for (const r of this.store.resources.values()) if (r.key !== NS_KEY && r.keysIn(ns).length > 0) return;
+    const def = this.defForKey(NS_KEY)!;
+    const next = structuredClone(nsObj);
+    next.spec = { ...(next.spec ?? {}), finalizers: [] };
+    if ((next.metadata.finalizers ?? []).length === 0) this.removeNow(def, next);
+    else if (!deepEqual(next.spec, nsObj.spec)) this.store.put(NS_KEY, next);
+  }
+
+  /** Creates a namespace if missing (startup defaults). */
+  ensureNamespace(name: string) {
+    if (this.store.get(NS_KEY, name)) return;
+    const def = this.defForKey(NS_KEY)!;
+    const obj: Obj = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: randomUUID(), creationTimestamp: nowRfc3339() } };
+    this.prepareBuiltin(def, obj, undefined);
+    this.store.put(NS_KEY, obj);
+  }
+
+  /** JSON of a stored object in a def's shape (cached when no conversion is needed). */
+  json(def: ResourceDef, obj: Obj): string {
+    return toJson(this.out(def, obj));
+  }
+}
+
+function crdErrors(crd: Obj): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const spec = crd.spec ?? {};
+  const names = spec.names ?? {};
+  if (!spec.group) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.group' });
+  if (!names.plural) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.names.plural' });
+  if (!names.kind) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.names.kind' });
+  if (spec.scope !== 'Namespaced' && spec.scope !== 'Cluster')
+    causes.push({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(spec.scope ?? '')}: supported values: "Cluster", "Namespaced"`, field: 'spec.scope' });
+  if (!Array.isArray(spec.versions) || spec.versions.length === 0)
+    causes.push({ reason: 'FieldValueRequired', message: 'Required value: must have exactly one version marked as storage version', field: 'spec.versions' });
+  else if (spec.versions.filter((v: Obj) => v.storage).length !== 1)
+    causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(spec.versions.map((v: Obj) => v.name))}: must have exactly one version marked as storage version`, field: 'spec.versions' });
+  if (names.plural && spec.group && crd.metadata?.name !== `${names.plural}.${spec.group}`)
+    causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(crd.metadata?.name)}: must be spec.names.plural+"."+spec.group`, field: 'metadata.name' });
+  return causes;
+}
+
+export { ApiError };

@@ -1,0 +1,93 @@
+// HTTP plumbing: body reading with the request size limit, media types, and writing responses.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import YAML from 'yaml';
+import { ApiError, badRequest, tooLarge } from './errors';
+
+/** kube-apiserver's limit for request bodies. */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) {
+      req.resume();
+      reject(tooLarge(`Request entity too large: limit is ${limit}`));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) over = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => (over ? reject(tooLarge(`Request entity too large: limit is ${limit}`)) : resolve(Buffer.concat(chunks))));
+    req.on('error', reject);
+  });
+}
+
+export interface MediaType {
+  type: string;
+  params: Record<string, string>;
+}
+
+export function parseMediaTypes(header: string | undefined): MediaType[] {
+  if (!header) return [];
+  return header.split(',').map((part) => {
+    const [type, ...params] = part.split(';').map((s) => s.trim());
+    const p: Record<string, string> = {};
+    for (const kv of params) {
+      const i = kv.indexOf('=');
+      if (i > 0) p[kv.slice(0, i).trim()] = kv.slice(i + 1).trim().replace(/^"|"$/g, '');
+    }
+    return { type: (type ?? '').toLowerCase(), params: p };
+  });
+}
+
+export type ResponseShape = 'object' | 'table' | 'metadata';
+
+/** What the client asked for: full objects, a meta.k8s.io Table, or PartialObjectMetadata. */
+export function negotiate(accept: string | undefined): ResponseShape | 'unacceptable' {
+  const types = parseMediaTypes(accept);
+  if (types.length === 0) return 'object';
+  for (const t of types) {
+    const jsonish = t.type === 'application/json' || t.type === '*/*' || t.type === 'application/*' || t.type === 'application/yaml';
+    if (!jsonish) continue;
+    if (t.params.as === 'Table' && t.params.g === 'meta.k8s.io') return 'table';
+    if ((t.params.as === 'PartialObjectMetadata' || t.params.as === 'PartialObjectMetadataList') && t.params.g === 'meta.k8s.io') return 'metadata';
+    if (!t.params.as) return 'object';
+  }
+  return 'unacceptable';
+}
+
+export function parseJsonBody(buf: Buffer, contentType: string | undefined): unknown {
+  const text = buf.toString('utf8');
+  if (!text.trim()) throw badRequest('Object \'Kind\' is missing in \'\'');
+  const type = parseMediaTypes(contentType)[0]?.type ?? 'application/json';
+  try {
+    if (type.includes('yaml')) return YAML.parse(text);
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`the body of the request could not be decoded: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+export function sendJson(res: ServerResponse, code: number, body: string | object, headers: Record<string, string> = {}) {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+    ...headers,
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: ApiError, headers: Record<string, string> = {}) {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, err.code, err.toStatus(), headers);
+}

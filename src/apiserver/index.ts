@@ -1,0 +1,187 @@
+// Embedded Kubernetes-compatible API server: the real kubectl and @kubernetes/client-node
+// (informers included) work against it. Public interface:
+//
+//   startApiServer({ port?: number (0 = free), host?: '127.0.0.1', token?, dataDir?, logger?, crdDir? })
+//     -> Promise<ApiServer>
+//   ApiServer: { url, token, port, close(), store, api, kubeconfig(): string,
+//                dropAllWatches(), compactHistory(), writeCounts(resourceKey) }   (last three: test hooks)
+//   writeKubeconfig(path, { url, token, caCert? }) -> writes a kubeconfig file (mode 0600)
+//
+// The server speaks HTTPS with a self-signed certificate by default (kubectl sends bearer tokens
+// only over TLS); `caCert` is that certificate and kubeconfig() embeds it.
+//
+// Resource keys (store, writeCounts) are "group/plural": "vmsafe.io/vms", "/namespaces".
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import YAML from 'yaml';
+import { silentLogger, type Logger } from '../util/log';
+import { Api, type WriteCtx } from './api';
+import { OpenApiCache } from './openapi';
+import { Registry } from './resources';
+import { createRouter } from './server';
+import { Store, type Obj, type ResourceStats } from './store';
+import { loadOrCreateServingCert } from './tls';
+import { readDataDir, Wal } from './wal';
+import { WatchHub } from './watch';
+
+export interface ApiServerOptions {
+  /** TCP port; 0 or undefined picks a free one. */
+  port?: number;
+  host?: '127.0.0.1';
+  /** Bearer token clients must send; random when omitted. */
+  token?: string;
+  /** Durable state (write-ahead log + snapshot); in memory only when omitted. */
+  dataDir?: string;
+  logger?: Logger;
+  /** Install every CRD found in *.yaml / *.yml / *.json files of this directory at startup. */
+  crdDir?: string;
+  /** Events kept per resource for watch resume (default 10,000). */
+  historyLimit?: number;
+  /**
+   * Serve HTTPS with a self-signed certificate (default true). kubectl only sends bearer tokens
+   * over TLS; plain HTTP is for in-process clients that do not need kubectl.
+   */
+  tls?: boolean;
+}
+
+export interface ApiServer {
+  url: string;
+  token: string;
+  port: number;
+  /** PEM of the serving certificate (its own CA), undefined over plain HTTP. */
+  caCert: string | undefined;
+  store: Store;
+  api: Api;
+  close(): Promise<void>;
+  /** kubeconfig YAML pointing at this server with its token. */
+  kubeconfig(): string;
+  /** Test hook: end every open watch; clients resume from their last resourceVersion. */
+  dropAllWatches(): void;
+  /** Test hook: forget all watch history, so resuming from any older resourceVersion gets 410 Gone. */
+  compactHistory(): void;
+  /** Creates/updates/deletes so far of one resource ("vmsafe.io/vms"). */
+  writeCounts(resourceKey: string): ResourceStats;
+}
+
+export const DEFAULT_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export interface KubeconfigOptions {
+  url: string;
+  token: string;
+  /** PEM CA certificate for https URLs. */
+  caCert?: string;
+  namespace?: string;
+}
+
+export function kubeconfigYaml(opts: KubeconfigOptions): string {
+  const cluster: Record<string, string> = { server: opts.url };
+  if (opts.caCert) cluster['certificate-authority-data'] = Buffer.from(opts.caCert).toString('base64');
+  return YAML.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'vmsafe', cluster }],
+    users: [{ name: 'vmsafe', user: { token: opts.token } }],
+    contexts: [{ name: 'vmsafe', context: { cluster: 'vmsafe', user: 'vmsafe', namespace: opts.namespace ?? 'default' } }],
+    'current-context': 'vmsafe',
+    preferences: {},
+  });
+}
+
+export function writeKubeconfig(path: string, opts: KubeconfigOptions): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, kubeconfigYaml(opts), { mode: 0o600 });
+}
+
+/** CRD documents from a directory of YAML/JSON files (other kinds are skipped). */
+export function readCrdDir(dir: string): Obj[] {
+  const out: Obj[] = [];
+  for (const f of readdirSync(dir).sort()) {
+    if (!/\.(ya?ml|json)$/.test(f)) continue;
+    for (const doc of YAML.parseAllDocuments(readFileSync(join(dir, f), 'utf8'))) {
+      const o = doc.toJSON() as Obj | null;
+      if (o?.kind === 'CustomResourceDefinition') out.push(o);
+    }
+  }
+  return out;
+}
+
+export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
+  const log = (opts.logger ?? silentLogger).child({ component: 'apiserver' });
+  const token = opts.token ?? randomBytes(24).toString('hex');
+  const store = new Store(opts.historyLimit);
+  const registry = new Registry();
+  const api = new Api(store, registry, log);
+
+  if (opts.dataDir) {
+    const { records } = readDataDir(opts.dataDir);
+    for (const rec of records) store.replay(rec);
+    store.resetHistory();
+    for (const crd of store.res('apiextensions.k8s.io/customresourcedefinitions').objects.values()) api.installCrd(crd);
+    log.info({ dataDir: opts.dataDir, objects: records.length, resourceVersion: store.rv }, 'state restored');
+  }
+  for (const ns of DEFAULT_NAMESPACES) api.ensureNamespace(ns);
+  if (opts.dataDir) {
+    store.wal = await Wal.open(opts.dataDir, () => ({
+      rv: store.rv,
+      objects: [...store.resources.values()].flatMap((r) => [...r.objects.values()].map((obj) => ({ res: r.key, obj }))),
+    }));
+  }
+  if (opts.crdDir) await installCrds(api, readCrdDir(opts.crdDir));
+
+  const watches = new WatchHub(api);
+  const openapi = new OpenApiCache(registry);
+  const host = opts.host ?? '127.0.0.1';
+  let address = '';
+  const serverOpts = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 };
+  const tls = opts.tls === false ? undefined : loadOrCreateServingCert(opts.dataDir);
+  const server: Server = tls ? createHttpsServer({ ...serverOpts, ...tls }) : createHttpServer(serverOpts);
+  const router = createRouter({ api, registry, openapi, watches, token, log, serverAddress: () => address });
+  server.on('request', (req, res) => void router(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  address = `${host}:${port}`;
+  const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
+  log.info({ url }, 'API server listening');
+
+  return {
+    url, token, port, store, api, caCert: tls?.cert,
+    kubeconfig: () => kubeconfigYaml({ url, token, caCert: tls?.cert }),
+    dropAllWatches: () => watches.dropAll(),
+    compactHistory: () => {
+      for (const r of store.resources.values()) {
+        r.history = [];
+        r.compactedRv = store.rv;
+      }
+    },
+    writeCounts: (key) => ({ ...store.res(key).stats }),
+    close: async () => {
+      watches.dropAll();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await store.wal?.close();
+    },
+  };
+}
+
+/** Creates or updates each CRD (startup installation from --crd-dir). */
+export async function installCrds(api: Api, crds: Obj[]): Promise<void> {
+  const def = api.registry.get('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!;
+  const ctx = (): WriteCtx => ({ manager: 'vmsafe-apiserver', dryRun: false, fieldValidation: 'Ignore', warnings: [] });
+  for (const crd of crds) {
+    const existing = api.store.get(def.key, crd.metadata.name);
+    if (existing) {
+      const next = structuredClone(crd);
+      next.metadata = { ...next.metadata, resourceVersion: existing.metadata.resourceVersion };
+      await api.update(def, undefined, crd.metadata.name, next, ctx());
+    } else await api.create(def, undefined, structuredClone(crd), ctx());
+  }
+}

@@ -1,0 +1,81 @@
+// Patch formats: JSON merge patch (RFC 7386), JSON patch (RFC 6902, with `test`), and an
+// approximation of strategic merge patch for built-ins (merge patch that honours the $-directives
+// kubectl sends and merges lists of objects by "name").
+import jsonpatch from 'fast-json-patch';
+import { ApiError } from './errors';
+import type { Obj } from './store';
+
+const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return structuredClone(patch);
+  const out: Record<string, any> = isPlainObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+export function jsonPatch(target: Obj, ops: unknown): Obj {
+  if (!Array.isArray(ops)) throw new ApiError(400, 'BadRequest', 'json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp');
+  try {
+    const res = jsonpatch.applyPatch(structuredClone(target), ops as Parameters<typeof jsonpatch.applyPatch>[1], true, false);
+    return res.newDocument as Obj;
+  } catch (e) {
+    const err = e as { name?: string; message?: string; operation?: { op?: string; path?: string } };
+    if (err.name === 'TEST_OPERATION_FAILED') {
+      throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: testing value ${err.operation?.path ?? ''} failed: test failed`);
+    }
+    const msg = String(err.message ?? e).split('\n')[0];
+    throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${msg}`);
+  }
+}
+
+/** Strategic merge patch, approximated: enough for kubectl's client-side apply of built-ins. */
+export function strategicMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return structuredClone(patch);
+  if (patch.$patch === 'replace') {
+    const { $patch: _, ...rest } = patch;
+    return stripDirectives(rest);
+  }
+  if (patch.$patch === 'delete') return undefined;
+  const out: Record<string, any> = isPlainObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (k.startsWith('$setElementOrder/') || k === '$retainKeys' || k === '$patch') continue;
+    if (k.startsWith('$deleteFromPrimitiveList/')) {
+      const field = k.slice('$deleteFromPrimitiveList/'.length);
+      if (Array.isArray(out[field]) && Array.isArray(v)) out[field] = out[field].filter((x: unknown) => !v.includes(x));
+      continue;
+    }
+    if (v === null) delete out[k];
+    else if (Array.isArray(v) && Array.isArray(out[k]) && v.every((x) => isPlainObject(x) && typeof x.name === 'string')) {
+      out[k] = mergeNamedList(out[k], v);
+    } else {
+      const merged = strategicMergePatch(out[k], v);
+      if (merged === undefined) delete out[k];
+      else out[k] = merged;
+    }
+  }
+  return out;
+}
+
+function mergeNamedList(cur: unknown[], patch: Record<string, any>[]): unknown[] {
+  const out = [...cur];
+  for (const item of patch) {
+    const i = out.findIndex((x) => isPlainObject(x) && x.name === item.name);
+    if (item.$patch === 'delete') {
+      if (i >= 0) out.splice(i, 1);
+    } else if (i >= 0) out[i] = strategicMergePatch(out[i], item);
+    else out.push(stripDirectives(item));
+  }
+  return out;
+}
+
+function stripDirectives(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripDirectives);
+  if (!isPlainObject(v)) return v;
+  const out: Record<string, any> = {};
+  for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) out[k] = stripDirectives(x);
+  return out;
+}

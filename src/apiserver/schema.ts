@@ -1,0 +1,217 @@
+// Structural-schema handling of custom resources, as apiextensions-apiserver does it:
+// prune unknown fields, apply defaults, then validate (ajv) and report kube-style field causes.
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { StatusCause } from './errors';
+
+export type Schema = Record<string, any>;
+
+const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** ObjectMeta fields a server keeps; anything else under metadata is pruned. */
+const OBJECT_META_FIELDS = new Set([
+  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
+  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers',
+  'managedFields',
+]);
+
+const joinPath = (path: string, key: string) => (path ? `${path}.${key}` : key);
+
+/**
+ * Removes fields the schema does not declare (in place) and returns their paths. Root keeps
+ * apiVersion/kind/metadata; metadata keeps ObjectMeta's fields.
+ */
+export function prune(obj: Record<string, any>, schema: Schema | undefined): string[] {
+  const unknown: string[] = [];
+  if (!schema) return unknown;
+  for (const key of Object.keys(obj)) {
+    if (key === 'apiVersion' || key === 'kind') continue;
+    if (key === 'metadata') {
+      if (isPlainObject(obj.metadata))
+        for (const mk of Object.keys(obj.metadata))
+          if (!OBJECT_META_FIELDS.has(mk)) {
+            delete obj.metadata[mk];
+            unknown.push(`metadata.${mk}`);
+          }
+      continue;
+    }
+    const sub = schema.properties?.[key];
+    if (sub) pruneValue(obj[key], sub, key, unknown);
+    else if (!schema['x-kubernetes-preserve-unknown-fields']) {
+      delete obj[key];
+      unknown.push(key);
+    }
+  }
+  return unknown;
+}
+
+function pruneValue(value: unknown, schema: Schema, path: string, unknown: string[]) {
+  if (Array.isArray(value)) {
+    if (schema.items) value.forEach((item, i) => pruneValue(item, schema.items, `${path}[${i}]`, unknown));
+    return;
+  }
+  if (!isPlainObject(value)) return;
+  if (schema['x-kubernetes-embedded-resource']) {
+    prune(value, schema);
+    return;
+  }
+  const props = schema.properties as Record<string, Schema> | undefined;
+  const addl = schema.additionalProperties;
+  const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true;
+  if (!props && addl === undefined && preserve) return;
+  for (const key of Object.keys(value)) {
+    const sub = props?.[key] ?? (isPlainObject(addl) ? addl : undefined);
+    if (sub) pruneValue(value[key], sub, joinPath(path, key), unknown);
+    else if (!(preserve || addl === true)) {
+      delete value[key];
+      unknown.push(joinPath(path, key));
+    }
+  }
+}
+
+/** Applies `default`s where a property is absent (or null and not nullable), recursively, in place. */
+export function applyDefaults(value: unknown, schema: Schema | undefined) {
+  if (!schema) return;
+  if (Array.isArray(value)) {
+    if (schema.items) for (const item of value) applyDefaults(item, schema.items);
+    return;
+  }
+  if (!isPlainObject(value)) return;
+  const props = schema.properties as Record<string, Schema> | undefined;
+  if (props) {
+    for (const [key, sub] of Object.entries(props)) {
+      if (sub.default !== undefined && (value[key] === undefined || (value[key] === null && !sub.nullable)))
+        value[key] = structuredClone(sub.default);
+      if (value[key] !== undefined) applyDefaults(value[key], sub);
+    }
+  }
+  if (isPlainObject(schema.additionalProperties))
+    for (const key of Object.keys(value)) if (!props?.[key]) applyDefaults(value[key], schema.additionalProperties);
+}
+
+/** OpenAPI v3 schema (with x-kubernetes-* extensions) -> JSON Schema ajv understands. */
+export function toJsonSchema(schema: Schema): Schema {
+  if (Array.isArray(schema)) return schema.map((s) => toJsonSchema(s)) as unknown as Schema;
+  if (!isPlainObject(schema)) return schema;
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (k.startsWith('x-kubernetes-') || k === 'nullable' || k === 'example' || k === 'externalDocs') continue;
+    if (k === 'properties' || k === 'patternProperties' || k === 'definitions')
+      out[k] = Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, toJsonSchema(pv)]));
+    else if (k === 'items' || k === 'additionalProperties' || k === 'not') out[k] = isPlainObject(v) ? toJsonSchema(v) : v;
+    else if (k === 'allOf' || k === 'anyOf' || k === 'oneOf') out[k] = (v as Schema[]).map((s) => toJsonSchema(s));
+    else out[k] = v;
+  }
+  if (schema['x-kubernetes-int-or-string']) {
+    delete out.type;
+    out.anyOf = [...(out.anyOf ?? []), { type: 'integer' }, { type: 'string' }];
+  }
+  if (schema.nullable && typeof out.type === 'string') out.type = [out.type, 'null'];
+  // Root and embedded metadata is validated by the server itself, not the schema.
+  return out;
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, verbose: true });
+
+export function compileValidator(schema: Schema): ValidateFunction {
+  const js = toJsonSchema(schema);
+  if (js.properties?.metadata) js.properties = { ...js.properties, metadata: { type: 'object' } };
+  return ajv.compile(js);
+}
+
+/** "/spec/vnics/0/ip" -> "spec.vnics[0].ip" */
+export function fieldPath(instancePath: string): string {
+  let out = '';
+  for (const raw of instancePath.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (/^\d+$/.test(seg)) out += `[${seg}]`;
+    else out += out ? `.${seg}` : seg;
+  }
+  return out;
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return '"array"';
+  if (typeof v === 'object') return '"object"';
+  return String(v);
+}
+
+const typeName = (v: unknown) =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v;
+
+/** ajv errors -> details.causes in kube-openapi's wording. */
+export function causesFromAjv(errors: ErrorObject[] | null | undefined): StatusCause[] {
+  const causes: StatusCause[] = [];
+  const seen = new Set<string>();
+  const add = (c: StatusCause) => {
+    const k = `${c.field}\n${c.message}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      causes.push(c);
+    }
+  };
+  // anyOf/oneOf report every branch; keep the summary only.
+  for (const e of errors ?? []) {
+    const field = fieldPath(e.instancePath);
+    const p = e.params as Record<string, any>;
+    const data = e.data;
+    switch (e.keyword) {
+      case 'required':
+        add({ reason: 'FieldValueRequired', message: 'Required value', field: field ? `${field}.${p.missingProperty}` : p.missingProperty });
+        break;
+      case 'type':
+        add({ reason: 'FieldValueTypeInvalid', message: `Invalid value: "${typeName(data)}": ${field} in body must be of type ${p.type}: "${typeName(data)}"`, field });
+        break;
+      case 'enum':
+        add({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${show(data)}: supported values: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`, field });
+        break;
+      case 'pattern':
+        add({ reason: 'FieldValueInvalid', message: `Invalid value: ${show(data)}: ${field} in body should match '${p.pattern}'`, field });
+        break;
+      case 'minimum':
+      case 'exclusiveMinimum':
+        add({ reason: 'FieldValueInvalid', message: `Invalid value: ${show(data)}: ${field} in body should be greater than ${e.keyword === 'minimum' ? 'or equal to ' : ''}${p.limit}`, field });
+        break;
+      case 'maximum':
+      case 'exclusiveMaximum':
+        add({ reason: 'FieldValueInvalid', message: `Invalid value: ${show(data)}: ${field} in body should be less than ${e.keyword === 'maximum' ? 'or equal to ' : ''}${p.limit}`, field });
+        break;
+      case 'minLength':
+        add({ reason: 'FieldValueInvalid', message: `Invalid value: ${show(data)}: ${field} in body should be at least ${p.limit} chars long`, field });
+        break;
+      case 'maxLength':
+        add({ reason: 'FieldValueTooLong', message: `Too long: may not be more than ${p.limit} bytes`, field });
+        break;
+      case 'minItems':
+        add({ reason: 'FieldValueInvalid', message: `Invalid value: ${Array.isArray(data) ? data.length : 0}: ${field} in body should have at least ${p.limit} items`, field });
+        break;
+      case 'maxItems':
+        add({ reason: 'FieldValueTooMany', message: `Too many: ${Array.isArray(data) ? data.length : 0}: must have at most ${p.limit} items`, field });
+        break;
+      case 'uniqueItems':
+        add({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${show(Array.isArray(data) ? data[p.j] : data)}`, field: `${field}[${p.j}]` });
+        break;
+      case 'minProperties':
+        add({ reason: 'FieldValueInvalid', message: `Invalid value: ${show(data)}: ${field} in body should have at least ${p.limit} properties`, field });
+        break;
+      case 'maxProperties':
+        add({ reason: 'FieldValueTooMany', message: `Too many: ${isPlainObject(data) ? Object.keys(data).length : 0}: must have at most ${p.limit} items`, field });
+        break;
+      case 'oneOf':
+        add({ reason: 'FieldValueInvalid', message: `Invalid value: ${show(data)}: ${field} in body must validate one and only one schema (oneOf)`, field });
+        break;
+      case 'anyOf':
+        add({ reason: 'FieldValueInvalid', message: `Invalid value: ${show(data)}: ${field} in body must validate at least one schema (anyOf)`, field });
+        break;
+      case 'not':
+        add({ reason: 'FieldValueInvalid', message: `Invalid value: ${show(data)}: ${field} in body should not validate the schema`, field });
+        break;
+      default:
+        add({ reason: 'FieldValueInvalid', message: `Invalid value: ${show(data)}: ${field} in body ${e.message ?? 'is invalid'}`, field });
+    }
+  }
+  // When anyOf/oneOf failed, the per-branch errors of the same field are noise.
+  const summarized = new Set(causes.filter((c) => /\((anyOf|oneOf)\)$/.test(c.message)).map((c) => c.field));
+  return causes.filter((c) => !summarized.has(c.field) || /\((anyOf|oneOf)\)$/.test(c.message));
+}

@@ -1,0 +1,291 @@
+// Request routing: authentication, health, version, discovery, OpenAPI and the resource verbs.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../util/log';
+import type { Api, DeleteOptions, PatchType, WriteCtx } from './api';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery';
+import { ApiError, badRequest, internal, methodNotAllowed, notAcceptable, pathNotFound, status, unauthorized, unsupportedMediaType } from './errors';
+import { negotiate, parseJsonBody, parseMediaTypes, readBody, sendError, sendJson } from './http';
+import type { OpenApiCache } from './openapi';
+import { apiVersionOf, type Registry, type ResourceDef } from './resources';
+import { toJson, type Obj } from './store';
+import { partialMetadata, table, type IncludeObject } from './table';
+import type { WatchHub } from './watch';
+
+export interface RouterDeps {
+  api: Api;
+  registry: Registry;
+  openapi: OpenApiCache;
+  watches: WatchHub;
+  token: string;
+  log: Logger;
+  serverAddress: () => string;
+}
+
+const VERSION_INFO = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-vmsafe',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2026-01-01T00:00:00Z',
+  goVersion: 'go1.23.0',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+const PUBLIC = new Set(['/healthz', '/livez', '/readyz', '/version']);
+
+interface ResourcePath {
+  def: ResourceDef;
+  namespace?: string;
+  name?: string;
+  sub?: string;
+  watchPath: boolean;
+}
+
+export function createRouter(deps: RouterDeps) {
+  const { api, registry, openapi, watches, log } = deps;
+  const expected = `Bearer ${deps.token}`;
+
+  return async function route(req: IncomingMessage, res: ServerResponse) {
+    const started = process.hrtime.bigint();
+    const auditId = randomUUID();
+    res.setHeader('Audit-Id', auditId);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    res.on('finish', () => {
+      log.debug(
+        { method: req.method, path: url.pathname, query: url.search || undefined, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ua: req.headers['user-agent'] },
+        'request',
+      );
+    });
+    try {
+      const healthPath = path.split('/').slice(0, 2).join('/');
+      if (!PUBLIC.has(healthPath) && req.headers.authorization !== expected) throw unauthorized();
+      if (healthPath === '/healthz' || healthPath === '/livez' || healthPath === '/readyz') {
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+        res.end('ok');
+        return;
+      }
+      if (path === '/version') return sendJson(res, 200, VERSION_INFO);
+      if (path === '/api') return sendJson(res, 200, apiVersions(deps.serverAddress()));
+      if (path === '/apis') return sendJson(res, 200, apiGroupList(registry));
+      if (path === '/openapi/v3') return sendJson(res, 200, openapi.index());
+      if (path.startsWith('/openapi/v3/')) {
+        const doc = openapi.doc(path.slice('/openapi/v3/'.length));
+        if (!doc) throw pathNotFound();
+        return sendJson(res, 200, doc);
+      }
+      const parts = path.split('/').slice(1).map(decodeURIComponent);
+      let group: string;
+      let version: string;
+      let rest: string[];
+      if (parts[0] === 'api' && parts.length >= 2) {
+        group = '';
+        version = parts[1]!;
+        rest = parts.slice(2);
+      } else if (parts[0] === 'apis' && parts.length >= 2) {
+        group = parts[1]!;
+        if (parts.length === 2) {
+          const g = apiGroup(registry, group);
+          if (!g) throw pathNotFound();
+          return sendJson(res, 200, g);
+        }
+        version = parts[2]!;
+        rest = parts.slice(3);
+      } else throw pathNotFound();
+      if (rest.length === 0) {
+        const list = apiResourceList(registry, group, version);
+        if (!list) throw pathNotFound();
+        return sendJson(res, 200, list);
+      }
+      const rp = resolve(registry, group, version, rest);
+      await handleResource(req, res, url, rp);
+    } catch (e) {
+      const err = e instanceof ApiError ? e : internal((e as Error)?.message ?? String(e));
+      if (!(e instanceof ApiError)) log.error({ err: e, path }, 'request failed');
+      sendError(res, err);
+    }
+  };
+
+  async function handleResource(req: IncomingMessage, res: ServerResponse, url: URL, rp: ResourcePath) {
+    const q = url.searchParams;
+    const { def, namespace: ns, name, sub } = rp;
+    const method = req.method ?? 'GET';
+    if (sub && sub !== 'status') throw pathNotFound();
+    if (sub === 'status' && !def.statusSubresource) throw pathNotFound();
+    const shape = negotiate(req.headers.accept);
+    if (shape === 'unacceptable') throw notAcceptable('only the following media types are accepted: application/json, application/yaml');
+    const includeObject = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
+    const ctx = (): WriteCtx => ({
+      manager: q.get('fieldManager') ?? defaultManager(req.headers['user-agent']),
+      dryRun: q.getAll('dryRun').includes('All'),
+      fieldValidation: (['Strict', 'Warn', 'Ignore'].includes(q.get('fieldValidation') ?? '') ? q.get('fieldValidation') : 'Warn') as WriteCtx['fieldValidation'],
+      warnings: [],
+    });
+    const reply = (code: number, obj: Obj, c?: WriteCtx) => {
+      const headers: Record<string, string> = {};
+      if (c?.warnings.length) headers.Warning = c.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+      if (shape === 'table') return sendJson(res, code, table(def.columns, [obj], includeObject, { resourceVersion: obj.metadata?.resourceVersion }), headers);
+      if (shape === 'metadata') return sendJson(res, code, partialMetadata(obj), headers);
+      sendJson(res, code, toJson(obj), headers);
+    };
+    if (rp.watchPath && method !== 'GET') throw methodNotAllowed();
+    const isWatch = rp.watchPath || q.get('watch') === 'true' || q.get('watch') === '1';
+
+    if (name === undefined) {
+      if (def.namespaced && ns === undefined && method !== 'GET') throw methodNotAllowed();
+      switch (method) {
+        case 'GET': {
+          if (isWatch) {
+            await new Promise<void>((done) => {
+              watches.serve(res, {
+                def, namespace: ns, resourceVersion: q.get('resourceVersion') ?? undefined,
+                labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector'),
+                allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true',
+                sendInitialEvents: q.get('sendInitialEvents') === 'true',
+                timeoutSeconds: Number(q.get('timeoutSeconds') ?? 0) || 1800 + Math.floor(Math.random() * 1800),
+                shape, includeObject,
+              }, done);
+            });
+            return;
+          }
+          const limit = Number(q.get('limit') ?? 0);
+          const out = api.list(def, ns, {
+            labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector'),
+            limit: Number.isFinite(limit) ? limit : 0, continue: q.get('continue'),
+          });
+          const meta: Obj = { resourceVersion: out.resourceVersion };
+          if (out.continue) meta.continue = out.continue;
+          if (out.remainingItemCount !== undefined) meta.remainingItemCount = out.remainingItemCount;
+          if (shape === 'table') return sendJson(res, 200, table(def.columns, out.items.map((o) => api.out(def, o)), includeObject, meta));
+          if (shape === 'metadata')
+            return sendJson(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta, items: out.items.map((o) => partialMetadata(api.out(def, o))) });
+          const head = `{"kind":"${def.listKind}","apiVersion":"${apiVersionOf(def)}","metadata":${JSON.stringify(meta)},"items":[`;
+          return sendJson(res, 200, head + out.items.map((o) => api.json(def, o)).join(',') + ']}');
+        }
+        case 'POST': {
+          const c = ctx();
+          const body = parseJsonBody(await readBody(req), requireJson(req.headers['content-type']));
+          return reply(201, await api.create(def, ns, body, c), c);
+        }
+        case 'DELETE': {
+          const c = ctx();
+          const opts = await deleteOptions(req, q);
+          await api.deleteCollection(def, ns, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') }, opts, c);
+          return sendJson(res, 200, status(200, '', '', { kind: def.plural, group: def.group || undefined }));
+        }
+        default:
+          throw methodNotAllowed();
+      }
+    }
+
+    if (isWatch) throw methodNotAllowed();
+    const subresource = sub === 'status' ? 'status' : undefined;
+    switch (method) {
+      case 'GET':
+        return reply(200, api.get(def, ns, name));
+      case 'PUT': {
+        const c = ctx();
+        const body = parseJsonBody(await readBody(req), requireJson(req.headers['content-type']));
+        return reply(200, await api.update(def, ns, name, body, c, subresource), c);
+      }
+      case 'PATCH': {
+        const c = ctx();
+        const type = patchType(req.headers['content-type']);
+        if (type === 'apply' && !q.get('fieldManager'))
+          throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager parameter');
+        const buf = await readBody(req);
+        const body = parseJsonBody(buf, type === 'apply' ? 'application/yaml' : 'application/json');
+        const existed = type === 'apply' ? hasObject(def, ns, name) : true;
+        const out = await api.patch(def, ns, name, type, body, c, subresource, q.get('force') === 'true');
+        return reply(existed ? 200 : 201, out, c);
+      }
+      case 'DELETE': {
+        if (subresource) throw methodNotAllowed();
+        const c = ctx();
+        const opts = await deleteOptions(req, q);
+        const { obj } = await api.delete(def, ns, name, opts, c);
+        if (def.deleteReturnsObject) return reply(200, obj, c);
+        return sendJson(res, 200, status(200, '', '', { name, group: def.group || undefined, kind: def.plural, uid: obj.metadata?.uid }));
+      }
+      default:
+        throw methodNotAllowed();
+    }
+  }
+
+  function hasObject(def: ResourceDef, ns: string | undefined, name: string): boolean {
+    try {
+      api.getStored(def, ns, name);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** /api/v1/namespaces/ns/configmaps/x/status, /apis/g/v/vms, /api/v1/watch/namespaces/... */
+function resolve(registry: Registry, group: string, version: string, rest: string[]): ResourcePath {
+  let watchPath = false;
+  if (rest[0] === 'watch') {
+    watchPath = true;
+    rest = rest.slice(1);
+  }
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    const def = registry.get(group, version, rest[2]!);
+    if (def?.namespaced) {
+      if (rest.length > 5) throw pathNotFound();
+      return { def, namespace: rest[1], name: rest[3], sub: rest[4], watchPath };
+    }
+  }
+  const def = registry.get(group, version, rest[0]!);
+  if (!def) throw pathNotFound();
+  if (rest.length > 3) throw pathNotFound();
+  if (def.namespaced && rest.length > 1) throw pathNotFound();
+  return { def, name: rest[1], sub: rest[2], watchPath };
+}
+
+function requireJson(contentType: string | undefined): string {
+  const t = parseMediaTypes(contentType)[0]?.type ?? 'application/json';
+  if (t === 'application/json' || t === 'application/yaml' || t === '*/*') return t;
+  throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+}
+
+function patchType(contentType: string | undefined): PatchType {
+  const t = parseMediaTypes(contentType)[0]?.type;
+  switch (t) {
+    case 'application/merge-patch+json': return 'merge';
+    case 'application/json-patch+json': return 'json';
+    case 'application/strategic-merge-patch+json': return 'strategic';
+    case 'application/apply-patch+yaml': return 'apply';
+  }
+  throw unsupportedMediaType(
+    'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json',
+  );
+}
+
+async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {
+  const buf = await readBody(req);
+  let opts: DeleteOptions = {};
+  if (buf.length && buf.toString('utf8').trim()) {
+    try {
+      opts = JSON.parse(buf.toString('utf8')) as DeleteOptions;
+    } catch {
+      throw badRequest('the body of the request could not be decoded as DeleteOptions');
+    }
+  }
+  const pp = q.get('propagationPolicy');
+  if (pp) opts.propagationPolicy = pp as DeleteOptions['propagationPolicy'];
+  if (q.get('orphanDependents')) opts.orphanDependents = q.get('orphanDependents') === 'true';
+  if (opts.propagationPolicy && !['Foreground', 'Background', 'Orphan'].includes(opts.propagationPolicy))
+    throw badRequest(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+  return opts;
+}
+
+/** kube-apiserver's default field manager: the user agent's first token ("kubectl", "node-fetch"). */
+function defaultManager(ua: string | undefined): string {
+  const first = (ua ?? 'unknown').split('/')[0]!.trim();
+  return first || 'unknown';
+}
+

@@ -1,0 +1,308 @@
+// In-memory object store: one global resourceVersion counter, objects per resource, a bounded
+// per-resource event history for watch resume, watcher fan-out and the indexes the GC needs.
+// Stored objects are never mutated: writers build a new object and put() it; serialized JSON is
+// cached per object so lists and watch fan-out serialize each object once.
+import type { Wal, WalRecord } from './wal';
+
+export type Obj = Record<string, any>;
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface StoreEvent {
+  type: EventType;
+  rv: number;
+  obj: Obj;
+  /** Previous state on MODIFIED (watchers with selectors turn transitions into ADDED/DELETED). */
+  prev?: Obj;
+}
+
+export interface Watcher {
+  /** Only objects of this namespace (undefined: all). */
+  namespace?: string;
+  /** Label and field selectors; undefined matches everything. */
+  matches?: (obj: Obj) => boolean;
+  deliver(type: EventType, ev: StoreEvent): void;
+  /** Ends the watch (its resource went away, or a test hook dropped it). */
+  close?: () => void;
+}
+
+export interface ResourceStats {
+  creates: number;
+  updates: number;
+  deletes: number;
+}
+
+const jsonCache = new WeakMap<object, string>();
+/** JSON text of a stored (immutable) object, computed once. */
+export function toJson(obj: Obj): string {
+  let s = jsonCache.get(obj);
+  if (s === undefined) {
+    s = JSON.stringify(obj);
+    jsonCache.set(obj, s);
+  }
+  return s;
+}
+
+export const objectKey = (namespace: string | undefined, name: string) => (namespace ? `${namespace}/${name}` : name);
+
+export class ResourceState {
+  readonly objects = new Map<string, Obj>();
+  history: StoreEvent[] = [];
+  /** Events with rv <= compactedRv are no longer in history. */
+  compactedRv: number;
+  readonly watchersAll = new Set<Watcher>();
+  readonly watchersByNs = new Map<string, Set<Watcher>>();
+  readonly stats: ResourceStats = { creates: 0, updates: 0, deletes: 0 };
+  private sortedKeys: string[] | null = null;
+
+  constructor(
+    readonly key: string,
+    startRv: number,
+    private readonly historyLimit: number,
+  ) {
+    this.compactedRv = startRv;
+  }
+
+  /** Keys in etcd order (sorted), cached until an object is added or removed. */
+  keys(): string[] {
+    if (!this.sortedKeys) this.sortedKeys = [...this.objects.keys()].sort();
+    return this.sortedKeys;
+  }
+
+  /** Sorted keys of one namespace (a contiguous range of keys()). */
+  keysIn(namespace: string | undefined): string[] {
+    const all = this.keys();
+    if (namespace === undefined) return all;
+    const prefix = `${namespace}/`;
+    let lo = 0;
+    let hi = all.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (all[mid]! < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (end < all.length && all[end]!.startsWith(prefix)) end++;
+    return all.slice(lo, end);
+  }
+
+  invalidateKeys() {
+    this.sortedKeys = null;
+  }
+
+  record(ev: StoreEvent) {
+    this.history.push(ev);
+    if (this.history.length > this.historyLimit * 1.25) {
+      const drop = this.history.length - this.historyLimit;
+      this.compactedRv = this.history[drop - 1]!.rv;
+      this.history = this.history.slice(drop);
+    }
+  }
+
+  /** Events after rv, or undefined when some of them were already compacted away. */
+  eventsAfter(rv: number): StoreEvent[] | undefined {
+    if (rv < this.compactedRv) return undefined;
+    let lo = 0;
+    let hi = this.history.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.history[mid]!.rv <= rv) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.history.slice(lo);
+  }
+
+  addWatcher(w: Watcher) {
+    if (w.namespace === undefined) this.watchersAll.add(w);
+    else {
+      let set = this.watchersByNs.get(w.namespace);
+      if (!set) this.watchersByNs.set(w.namespace, (set = new Set()));
+      set.add(w);
+    }
+  }
+
+  removeWatcher(w: Watcher) {
+    if (w.namespace === undefined) this.watchersAll.delete(w);
+    else {
+      const set = this.watchersByNs.get(w.namespace);
+      set?.delete(w);
+      if (set && set.size === 0) this.watchersByNs.delete(w.namespace);
+    }
+  }
+
+  watcherCount(): number {
+    let n = this.watchersAll.size;
+    for (const s of this.watchersByNs.values()) n += s.size;
+    return n;
+  }
+
+  dispatch(ev: StoreEvent) {
+    const ns: string | undefined = ev.obj.metadata?.namespace;
+    for (const w of this.watchersAll) deliverTo(w, ev);
+    if (ns !== undefined) {
+      const set = this.watchersByNs.get(ns);
+      if (set) for (const w of set) deliverTo(w, ev);
+    }
+  }
+}
+
+/** Delivers an event to one watcher, turning selector transitions into ADDED/DELETED like the watch cache. */
+export function deliverTo(w: Watcher, ev: StoreEvent) {
+  if (!w.matches) {
+    w.deliver(ev.type, ev);
+    return;
+  }
+  const cur = w.matches(ev.obj);
+  if (ev.type !== 'MODIFIED') {
+    if (cur) w.deliver(ev.type, ev);
+    return;
+  }
+  const before = ev.prev ? w.matches(ev.prev) : false;
+  if (cur && before) w.deliver('MODIFIED', ev);
+  else if (cur) w.deliver('ADDED', ev);
+  else if (before) w.deliver('DELETED', ev);
+}
+
+interface Ref {
+  res: string;
+  key: string;
+}
+
+export class Store {
+  rv = 0;
+  readonly resources = new Map<string, ResourceState>();
+  /** uid -> where the object lives (owner lookups for the garbage collector). */
+  readonly uidIndex = new Map<string, Ref>();
+  /** owner uid -> dependents ("res\nkey"). */
+  readonly ownerIndex = new Map<string, Set<string>>();
+  wal: Wal | undefined;
+
+  constructor(private readonly historyLimit = 10_000) {}
+
+  res(key: string): ResourceState {
+    let r = this.resources.get(key);
+    if (!r) {
+      r = new ResourceState(key, this.rv, this.historyLimit);
+      this.resources.set(key, r);
+    }
+    return r;
+  }
+
+  get(res: string, key: string): Obj | undefined {
+    return this.resources.get(res)?.objects.get(key);
+  }
+
+  byUid(uid: string): { res: string; key: string; obj: Obj } | undefined {
+    const ref = this.uidIndex.get(uid);
+    if (!ref) return undefined;
+    const obj = this.get(ref.res, ref.key);
+    return obj ? { ...ref, obj } : undefined;
+  }
+
+  dependents(ownerUid: string): { res: string; key: string; obj: Obj }[] {
+    const set = this.ownerIndex.get(ownerUid);
+    if (!set) return [];
+    const out: { res: string; key: string; obj: Obj }[] = [];
+    for (const ref of set) {
+      const [res, key] = ref.split('\n') as [string, string];
+      const obj = this.get(res, key);
+      if (obj) out.push({ res, key, obj });
+    }
+    return out;
+  }
+
+  /** Stores obj (its metadata.resourceVersion is set here) and notifies watchers. */
+  put(resKey: string, obj: Obj): Obj {
+    const r = this.res(resKey);
+    const key = objectKey(obj.metadata.namespace, obj.metadata.name);
+    const prev = r.objects.get(key);
+    const rv = ++this.rv;
+    obj.metadata.resourceVersion = String(rv);
+    r.objects.set(key, obj);
+    if (!prev) r.invalidateKeys();
+    this.index(resKey, key, obj, prev);
+    const ev: StoreEvent = prev ? { type: 'MODIFIED', rv, obj, prev } : { type: 'ADDED', rv, obj };
+    if (prev) r.stats.updates++;
+    else r.stats.creates++;
+    r.record(ev);
+    this.wal?.append({ op: 'put', res: resKey, rv, obj });
+    r.dispatch(ev);
+    return obj;
+  }
+
+  /** Removes an object; watchers get DELETED with the final state at the deletion's resourceVersion. */
+  remove(resKey: string, key: string): Obj | undefined {
+    const r = this.resources.get(resKey);
+    const prev = r?.objects.get(key);
+    if (!r || !prev) return undefined;
+    const rv = ++this.rv;
+    const obj = { ...prev, metadata: { ...prev.metadata, resourceVersion: String(rv) } };
+    r.objects.delete(key);
+    r.invalidateKeys();
+    this.index(resKey, key, undefined, prev);
+    r.stats.deletes++;
+    const ev: StoreEvent = { type: 'DELETED', rv, obj };
+    r.record(ev);
+    this.wal?.append({ op: 'del', res: resKey, rv, key });
+    r.dispatch(ev);
+    return obj;
+  }
+
+  /** Removes every object of a resource without events (its CRD is gone; watchers were closed). */
+  dropResource(resKey: string) {
+    const r = this.resources.get(resKey);
+    if (!r) return;
+    for (const [key, obj] of r.objects) this.index(resKey, key, undefined, obj);
+    this.resources.delete(resKey);
+  }
+
+  /** Replays one WAL record (startup); no watchers exist yet. */
+  replay(rec: WalRecord) {
+    const r = this.res(rec.res);
+    if (rec.op === 'put') {
+      const key = objectKey(rec.obj.metadata.namespace, rec.obj.metadata.name);
+      const prev = r.objects.get(key);
+      r.objects.set(key, rec.obj);
+      this.index(rec.res, key, rec.obj, prev);
+    } else {
+      const prev = r.objects.get(rec.key);
+      if (prev) this.index(rec.res, rec.key, undefined, prev);
+      r.objects.delete(rec.key);
+    }
+    r.invalidateKeys();
+    if (rec.rv > this.rv) this.rv = rec.rv;
+  }
+
+  /** After replay: history starts now, older resourceVersions get 410 on watch. */
+  resetHistory() {
+    for (const r of this.resources.values()) {
+      r.history = [];
+      r.compactedRv = this.rv;
+    }
+  }
+
+  /** Resolves once every write so far is durable (immediately without a data dir). */
+  durable(): Promise<void> {
+    return this.wal ? this.wal.sync() : Promise.resolve();
+  }
+
+  private index(resKey: string, key: string, obj: Obj | undefined, prev: Obj | undefined) {
+    const ref = `${resKey}\n${key}`;
+    if (prev) {
+      if (!obj || prev.metadata.uid !== obj.metadata.uid) this.uidIndex.delete(prev.metadata.uid);
+      for (const o of prev.metadata.ownerReferences ?? []) {
+        const set = this.ownerIndex.get(o.uid);
+        set?.delete(ref);
+        if (set && set.size === 0) this.ownerIndex.delete(o.uid);
+      }
+    }
+    if (obj) {
+      if (obj.metadata.uid) this.uidIndex.set(obj.metadata.uid, { res: resKey, key });
+      for (const o of obj.metadata.ownerReferences ?? []) {
+        if (!o?.uid) continue;
+        let set = this.ownerIndex.get(o.uid);
+        if (!set) this.ownerIndex.set(o.uid, (set = new Set()));
+        set.add(ref);
+      }
+    }
+  }
+}

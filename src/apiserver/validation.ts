@@ -1,0 +1,104 @@
+// Object metadata validation shared by every kind (names, labels, finalizers), in kube's wording.
+import type { StatusCause } from './errors';
+import type { Obj } from './store';
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+export type NameRule = 'subdomain' | 'label' | 'path';
+
+export function nameErrors(name: string, rule: NameRule, field = 'metadata.name'): StatusCause[] {
+  const bad = (detail: string): StatusCause[] => [
+    { reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(name)}: ${detail}`, field },
+  ];
+  if (rule === 'path') {
+    if (name === '.' || name === '..') return bad(`may not be '${name}'`);
+    if (/[/%]/.test(name)) return bad(`may not contain '/' or '%'`);
+    return [];
+  }
+  if (rule === 'label') {
+    if (name.length > 63 || !DNS1123_LABEL.test(name))
+      return bad(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+      );
+    return [];
+  }
+  if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name))
+    return bad(
+      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+    );
+  return [];
+}
+
+function qualifiedNameErrors(key: string, field: string): StatusCause[] {
+  const parts = key.split('/');
+  const name = parts.length === 2 ? parts[1]! : parts[0]!;
+  const prefix = parts.length === 2 ? parts[0]! : undefined;
+  const errs: string[] = [];
+  if (parts.length > 2) errs.push("a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character");
+  if (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) errs.push('prefix part must be a lowercase RFC 1123 subdomain');
+  if (!name || name.length > 63 || !QUALIFIED_NAME.test(name))
+    errs.push("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')");
+  return errs.map((e) => ({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(key)}: ${e}`, field }));
+}
+
+export function metadataErrors(meta: Obj, rule: NameRule): StatusCause[] {
+  const causes: StatusCause[] = [];
+  if (typeof meta.name === 'string') causes.push(...nameErrors(meta.name, rule));
+  const labels = meta.labels;
+  if (labels !== undefined && labels !== null) {
+    if (typeof labels !== 'object' || Array.isArray(labels)) causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: must be a map', field: 'metadata.labels' });
+    else
+      for (const [k, v] of Object.entries(labels)) {
+        causes.push(...qualifiedNameErrors(k, 'metadata.labels'));
+        if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v))
+          causes.push({
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`,
+            field: 'metadata.labels',
+          });
+      }
+  }
+  const ann = meta.annotations;
+  if (ann !== undefined && ann !== null) {
+    if (typeof ann !== 'object' || Array.isArray(ann)) causes.push({ reason: 'FieldValueInvalid', message: 'Invalid value: must be a map', field: 'metadata.annotations' });
+    else {
+      for (const [k, v] of Object.entries(ann)) {
+        causes.push(...qualifiedNameErrors(k.toLowerCase(), 'metadata.annotations'));
+        if (typeof v !== 'string') causes.push({ reason: 'FieldValueTypeInvalid', message: 'Invalid value: annotation values must be strings', field: `metadata.annotations.${k}` });
+      }
+      const size = Object.entries(ann).reduce((n, [k, v]) => n + k.length + String(v).length, 0);
+      if (size > 256 * 1024) causes.push({ reason: 'FieldValueTooLong', message: `Too long: must have at most 262144 bytes`, field: 'metadata.annotations' });
+    }
+  }
+  const fins = meta.finalizers;
+  if (fins !== undefined && fins !== null) {
+    if (!Array.isArray(fins)) causes.push({ reason: 'FieldValueTypeInvalid', message: 'Invalid value: must be a list', field: 'metadata.finalizers' });
+    else fins.forEach((f, i) => {
+      if (typeof f !== 'string') causes.push({ reason: 'FieldValueTypeInvalid', message: 'Invalid value: must be a string', field: `metadata.finalizers[${i}]` });
+      else causes.push(...qualifiedNameErrors(f, `metadata.finalizers[${i}]`));
+    });
+  }
+  for (const [i, o] of (Array.isArray(meta.ownerReferences) ? meta.ownerReferences : []).entries()) {
+    for (const f of ['apiVersion', 'kind', 'name', 'uid'])
+      if (!o?.[f]) causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `metadata.ownerReferences[${i}].${f}` });
+  }
+  return causes;
+}
+
+/** Deep equality independent of key order (objects from different clients order keys differently). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => deepEqual(x, bb[i]));
+  }
+  const ka = Object.keys(a as object).filter((k) => (a as any)[k] !== undefined);
+  const kb = Object.keys(b as object).filter((k) => (b as any)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => deepEqual((a as any)[k], (b as any)[k]));
+}

@@ -1,0 +1,147 @@
+// Watch streams: one JSON line per event ({"type","object"}), replayed from the per-resource
+// history when a resourceVersion is given (410 Expired ERROR event when it is too old), initial
+// ADDED events otherwise, bookmarks on request. Each event is serialized once per shape and shared
+// by every watcher that receives it.
+import type { ServerResponse } from 'node:http';
+import { badRequest, gone } from './errors';
+import type { Api } from './api';
+import { apiVersionOf, type ResourceDef } from './resources';
+import { deliverTo, toJson, type EventType, type Obj, type StoreEvent, type Watcher } from './store';
+import { columnDefinitions, partialMetadata, tableRow, type IncludeObject } from './table';
+
+export interface WatchRequest {
+  def: ResourceDef;
+  namespace: string | undefined;
+  resourceVersion: string | undefined;
+  labelSelector?: string | null;
+  fieldSelector?: string | null;
+  allowWatchBookmarks: boolean;
+  sendInitialEvents: boolean;
+  timeoutSeconds: number;
+  shape: 'object' | 'table' | 'metadata';
+  includeObject: IncludeObject;
+}
+
+/** Serialized event lines, per event, per (type, API version). */
+const lineCache = new WeakMap<StoreEvent, Map<string, string>>();
+
+function eventLine(api: Api, def: ResourceDef, type: EventType, ev: StoreEvent): string {
+  let m = lineCache.get(ev);
+  if (!m) lineCache.set(ev, (m = new Map()));
+  const k = `${type}|${def.group}/${def.version}`;
+  let line = m.get(k);
+  if (line === undefined) {
+    line = `{"type":"${type}","object":${toJson(api.out(def, ev.obj))}}\n`;
+    m.set(k, line);
+  }
+  return line;
+}
+
+/** Max bytes buffered for a slow watcher before the server closes it (it will re-watch). */
+const MAX_BUFFERED = 64 * 1024 * 1024;
+
+export class WatchHub {
+  readonly active = new Set<() => void>();
+  bookmarkIntervalMs = 5_000;
+
+  constructor(private readonly api: Api) {}
+
+  serve(res: ServerResponse, w: WatchRequest, onEnd: () => void) {
+    const { api } = this;
+    const { def } = w;
+    const matches = api.matcher(def, w.labelSelector, w.fieldSelector);
+    const r = api.store.res(def.key);
+    const ns = def.namespaced ? w.namespace : undefined;
+    let replay: StoreEvent[] | undefined;
+    let initial: Obj[] | undefined;
+    const rvParam = w.resourceVersion;
+    if (rvParam && rvParam !== '0' && !w.sendInitialEvents) {
+      const n = Number(rvParam);
+      if (!Number.isInteger(n) || n < 0) throw badRequest(`invalid resource version "${rvParam}"`);
+      replay = r.eventsAfter(n);
+      if (!replay) {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+        const status = gone(`too old resource version: ${n} (${r.compactedRv + 1})`).toStatus();
+        res.end(JSON.stringify({ type: 'ERROR', object: status }) + '\n');
+        onEnd();
+        return;
+      }
+    } else {
+      initial = api.list(def, ns, { labelSelector: w.labelSelector, fieldSelector: w.fieldSelector }).items;
+    }
+
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'Transfer-Encoding': 'chunked',
+    });
+    let closed = false;
+    const now = () => Date.now();
+    const cols = def.columns;
+    const format = (type: EventType, obj: Obj): string => {
+      const o = api.out(def, obj);
+      if (w.shape === 'table') {
+        const t = {
+          kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: o.metadata.resourceVersion },
+          columnDefinitions: columnDefinitions(cols), rows: [tableRow(cols, o, w.includeObject, now())],
+        };
+        return JSON.stringify({ type, object: t }) + '\n';
+      }
+      if (w.shape === 'metadata') return JSON.stringify({ type, object: partialMetadata(o) }) + '\n';
+      return `{"type":"${type}","object":${toJson(o)}}\n`;
+    };
+    const write = (line: string) => {
+      if (closed) return;
+      res.write(line);
+      if (res.writableLength > MAX_BUFFERED) close();
+    };
+    const bookmark = (annotations?: Record<string, string>) => {
+      const metadata: Obj = { resourceVersion: String(api.store.rv) };
+      if (annotations) metadata.annotations = annotations;
+      write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: apiVersionOf(def), metadata } }) + '\n');
+    };
+    const watcher: Watcher = {
+      namespace: ns,
+      matches,
+      deliver: (type, ev) => write(w.shape === 'object' ? eventLine(api, def, type, ev) : format(type, ev.obj)),
+      close: () => close(),
+    };
+    const timers: NodeJS.Timeout[] = [];
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      r.removeWatcher(watcher);
+      timers.forEach((t) => clearTimeout(t));
+      this.active.delete(close);
+      res.end();
+      onEnd();
+    };
+    this.active.add(close);
+    r.addWatcher(watcher);
+    res.on('close', close);
+    if (initial) {
+      for (const o of initial) write(format('ADDED', o));
+      if (w.sendInitialEvents) bookmark({ 'k8s.io/initial-events-end': 'true' });
+    }
+    if (replay) {
+      for (const ev of replay) {
+        // History holds every event of the resource; apply this watch's filters.
+        if (ns !== undefined && ev.obj.metadata?.namespace !== ns) continue;
+        deliverTo(watcher, ev);
+      }
+    }
+    if (w.timeoutSeconds > 0) timers.push(setTimeout(close, w.timeoutSeconds * 1000));
+    if (w.allowWatchBookmarks) {
+      const tick = () => {
+        bookmark();
+        timers.push(setTimeout(tick, this.bookmarkIntervalMs));
+      };
+      timers.push(setTimeout(tick, this.bookmarkIntervalMs));
+    }
+  }
+
+  /** Test hook: end every open watch (clients resume from their last resourceVersion). */
+  dropAll() {
+    for (const close of [...this.active]) close();
+  }
+}
