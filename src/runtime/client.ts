@@ -77,11 +77,22 @@ export interface DeleteOptions {
 
 /** Load a KubeConfig: a given object, a file path, YAML text, or kubectl's default lookup. */
 export function loadKubeConfig(src?: KubeConfig | { file?: string; yaml?: string }): KubeConfig {
-  if (src instanceof KubeConfig) return src;
+  if (src instanceof KubeConfig) return allowPlainHttp(src);
   const kc = new KubeConfig();
   if (src?.yaml) kc.loadFromString(src.yaml);
   else if (src?.file) kc.loadFromFile(src.file);
   else kc.loadFromDefault();
+  return allowPlainHttp(kc);
+}
+
+/**
+ * client-node refuses an http:// server unless skipTLSVerify is set ("HTTP protocol is not allowed
+ * when skipTLSVerify is not set"); with plain HTTP there is no TLS to verify, so set it for those.
+ */
+function allowPlainHttp(kc: KubeConfig): KubeConfig {
+  if (kc.clusters.some((c) => c.server.startsWith('http:') && !c.skipTLSVerify)) {
+    kc.clusters = kc.clusters.map((c) => (c.server.startsWith('http:') ? { ...c, skipTLSVerify: true } : c));
+  }
   return kc;
 }
 

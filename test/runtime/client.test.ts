@@ -1,0 +1,92 @@
+// KubeClient against the real embedded API server: CRUD, patches, status subresource, error mapping.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError } from '../../src/runtime/errors';
+import type { KubeObject } from '../../src/runtime/client';
+import { ensureNamespace, host, startEnv, vm, type TestEnv } from './fixtures';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await startEnv();
+  await ensureNamespace(env.client, 'acme');
+});
+afterAll(() => env?.close());
+
+describe('KubeClient', () => {
+  it('creates, reads, lists, patches and deletes our kinds; errors are typed', async () => {
+    const hosts = env.client.kind<KubeObject & { spec: { tags: string[] } }>('Host');
+    const created = await hosts.create(host('c-h1', ['gold']) as any);
+    expect(created.metadata.uid).toBeTruthy();
+    expect((await hosts.get('c-h1')).spec.tags).toEqual(['gold']);
+
+    const dup = await hosts.create(host('c-h1') as any).catch((e) => e);
+    expect(dup).toBeInstanceOf(ApiError);
+    expect(dup).toMatchObject({ code: 409, reason: 'AlreadyExists' });
+
+    const missing = await hosts.get('nope').catch((e) => e);
+    expect(missing).toMatchObject({ code: 404, reason: 'NotFound' });
+    expect(await hosts.tryGet('nope')).toBeUndefined();
+
+    const merged = await hosts.patch('c-h1', { spec: { tags: ['gold', 'pci'] } }, 'merge');
+    expect(merged.spec.tags).toEqual(['gold', 'pci']);
+    const jp = await hosts.patch('c-h1', [{ op: 'test', path: '/spec/tags/0', value: 'gold' }, { op: 'remove', path: '/spec/tags/0' }], 'json');
+    expect(jp.spec.tags).toEqual(['pci']);
+    const failedTest = await hosts.patch('c-h1', [{ op: 'test', path: '/spec/tags/0', value: 'gold' }], 'json').catch((e) => e);
+    expect(failedTest).toBeInstanceOf(ApiError);
+    expect([409, 422]).toContain(failedTest.code);
+
+    // Optimistic concurrency: replace with a stale resourceVersion → 409 Conflict.
+    const stale = { ...created, spec: { ...created.spec, tags: ['x'] } };
+    expect(await hosts.replace(stale).catch((e) => e)).toMatchObject({ code: 409, reason: 'Conflict' });
+
+    const withStatus = await hosts.patchStatus('c-h1', { status: { allocated: { vms: 1, vnics: 2 } } });
+    expect(withStatus.status).toMatchObject({ allocated: { vms: 1, vnics: 2 } });
+    const afterSpecPatch = await hosts.patch('c-h1', { status: { allocated: { vms: 9, vnics: 9 } } });
+    expect(afterSpecPatch.status).toMatchObject({ allocated: { vms: 1, vnics: 2 } }); // main resource ignores status
+
+    const list = await hosts.list({ fieldSelector: 'metadata.name=c-h1' });
+    expect(list.items.map((h) => h.metadata.name)).toEqual(['c-h1']);
+    expect(list.metadata.resourceVersion).toBeTruthy();
+
+    await hosts.delete('c-h1');
+    expect(await hosts.tryGet('c-h1')).toBeUndefined();
+  });
+
+  it('namespaced kinds need a namespace and accept "ns/name" keys', async () => {
+    const vms = env.client.kind('VM');
+    await vms.create(vm('acme', 'c-web') as any);
+    expect((await vms.get('acme/c-web')).metadata.namespace).toBe('acme');
+    expect(() => vms.get('c-web')).toThrow(/namespace/);
+    expect((await vms.list({ namespace: 'acme' })).items).toHaveLength(1);
+    expect((await vms.list()).items.length).toBeGreaterThanOrEqual(1);
+    await vms.delete({ namespace: 'acme', name: 'c-web' });
+  });
+
+  it('maps a network failure to code 0', async () => {
+    const { KubeClient } = await import('../../src/runtime/client');
+    const yaml = env.server.kubeconfig().replace(/server: \S+/, 'server: http://127.0.0.1:1');
+    const c = new KubeClient({ yaml });
+    const err = await c.kind('Host').list().catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.code).toBe(0);
+    c.close();
+  });
+});
+
+describe('keep-alive', () => {
+  it('sequential requests reuse one connection', async () => {
+    const hosts = env.client.kind('Host');
+    await hosts.list(); // creates the shared agent
+    const agent = (env.client as any).auth.agent as import('node:http').Agent & { createConnection: (...a: any[]) => any };
+    let connections = 0;
+    const orig = agent.createConnection.bind(agent);
+    agent.createConnection = (...a: any[]) => {
+      connections++;
+      return orig(...a);
+    };
+    let reused = 0;
+    agent.on('free', () => reused++); // emitted when a kept-alive socket goes back to the pool
+    for (let i = 0; i < 20; i++) await hosts.list();
+    expect(connections).toBeLessThanOrEqual(1);
+    expect(reused).toBeGreaterThanOrEqual(20);
+  });
+});

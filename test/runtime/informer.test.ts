@@ -1,0 +1,166 @@
+// Informer against the real embedded API server: events, indexes, invalid objects, dropped watches,
+// 410 Gone and a server restart (backoff).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { host as hostSchema, vm as vmSchema, type Host, type VM } from '../../src/api';
+import { kindResource, NAMESPACES } from '../../src/runtime/client';
+import { Informer } from '../../src/runtime/informer';
+import { ensureNamespace, host, startEnv, until, vm, type TestEnv } from './fixtures';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await startEnv();
+  await ensureNamespace(env.client, 'acme');
+});
+afterAll(() => env?.close());
+
+function recorder<T extends { metadata: { name: string } }>(inf: Informer<T>) {
+  const log: string[] = [];
+  inf.on({
+    add: (o) => log.push(`add ${o.metadata.name}`),
+    update: (a, b) => log.push(`update ${a.metadata.name}${a === b ? ' same' : ''}`),
+    delete: (o) => log.push(`delete ${o.metadata.name}`),
+    invalid: (e, gone) => log.push(`${gone ? 'invalid-gone' : 'invalid'} ${e.key}`),
+  });
+  return log;
+}
+
+describe('Informer', () => {
+  it('lists, then delivers add/update/delete with parsed objects and live indexes', async () => {
+    const hosts = env.client.kind('Host');
+    await hosts.create(host('i-h1', ['gold']) as any);
+    const inf = new Informer<Host>({ client: env.client, resource: kindResource('Host'), schema: hostSchema, backoff: { initialMs: 20, maxMs: 100 } });
+    inf.addIndex('byTag', (h) => h.spec.tags);
+    const log = recorder(inf);
+    expect(inf.hasSynced()).toBe(false);
+    inf.start();
+    expect(await inf.waitForSync(5000)).toBe(true);
+    expect(log).toEqual(['add i-h1']);
+    // Parsed once at the cache edge: zod defaults are filled in.
+    expect(inf.get('i-h1')?.spec.capacity).toEqual({ vms: 320, vnics: 3200 });
+
+    await hosts.create(host('i-h2', ['gold']) as any);
+    await until(() => inf.byIndex('byTag', 'gold').length === 2);
+    await hosts.patch('i-h1', { spec: { tags: ['silver'] } });
+    await until(() => inf.byIndex('byTag', 'silver').length === 1);
+    expect(inf.byIndex('byTag', 'gold').map((h) => h.metadata.name)).toEqual(['i-h2']);
+    await hosts.delete('i-h2');
+    await until(() => !inf.get('i-h2'));
+    expect(log).toEqual(['add i-h1', 'add i-h2', 'update i-h1', 'delete i-h2']);
+    expect(inf.stats.lists).toBe(1);
+    await inf.stop();
+    await hosts.delete('i-h1');
+  });
+
+  it('keeps objects that fail the zod schema aside as invalid entries, without crashing', async () => {
+    const vms = env.client.kind('VM');
+    const inf = new Informer<VM>({ client: env.client, resource: kindResource('VM'), schema: vmSchema, namespace: 'acme' });
+    const log = recorder(inf);
+    inf.start();
+    await inf.waitForSync(5000);
+    // Duplicate MACs (case-insensitive) pass the CRD schema but not our zod refinement.
+    await vms.create(vm('acme', 'bad', undefined, ['02:00:00:00:00:0a', '02:00:00:00:00:0A']) as any);
+    await until(() => inf.getInvalid('acme/bad') !== undefined);
+    expect(inf.get('acme/bad')).toBeUndefined();
+    expect(inf.getInvalid('acme/bad')!.errors.map((e) => e.path)).toEqual(['spec.vnics[1].mac']);
+    // Fixing it turns it into a normal object.
+    await vms.patch('acme/bad', { spec: { vnics: [{ name: 'eth0', network: 'prod', ip: '10.0.0.1', mac: '02:00:00:00:00:0a' }] } });
+    await until(() => inf.get('acme/bad') !== undefined);
+    expect(inf.getInvalid('acme/bad')).toBeUndefined();
+    await vms.delete('acme/bad');
+    await until(() => inf.list().length === 0);
+    expect(log).toEqual(['invalid acme/bad', 'add bad', 'delete bad']);
+    await inf.stop();
+  });
+
+  it('survives dropped watches (resumes without relisting) and relists after 410 Gone', async () => {
+    const hosts = env.client.kind('Host');
+    const inf = new Informer<Host>({ client: env.client, resource: kindResource('Host'), schema: hostSchema, backoff: { initialMs: 20, maxMs: 100 } });
+    const log = recorder(inf);
+    inf.start();
+    await inf.waitForSync(5000);
+    await hosts.create(host('w-h1') as any);
+    await until(() => !!inf.get('w-h1'));
+
+    for (let i = 0; i < 3; i++) {
+      const watches = inf.stats.watches;
+      env.server.dropAllWatches();
+      await until(() => inf.stats.watches > watches, 5000, 'watch re-established');
+      await hosts.patch('w-h1', { spec: { tags: [`t${i}`] } });
+      await until(() => inf.get('w-h1')?.spec.tags[0] === `t${i}`);
+    }
+    expect(inf.stats.lists).toBe(1); // resumed from the last resourceVersion each time
+
+    // Make our resourceVersion too old: a write to another resource moves the global revision, the
+    // history is compacted, and the watch is dropped → the resumed watch gets 410 → relist.
+    const nsRc = env.client.resource(NAMESPACES);
+    for (let i = 0; inf.stats.gone === 0; i++) {
+      if (i > 20) throw new Error('never saw 410');
+      const watches = inf.stats.watches;
+      await nsRc.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `gone-${i}` } });
+      env.server.compactHistory();
+      env.server.dropAllWatches();
+      // Either the resumed watch got 410 or (a bookmark raced us) it resumed fine: try again then.
+      await until(() => inf.stats.gone > 0 || inf.stats.watches > watches, 5000);
+    }
+    await until(() => inf.stats.lists === 2, 5000, 'relist after 410');
+    const before = log.length;
+    await hosts.create(host('w-h2') as any);
+    await until(() => !!inf.get('w-h2'));
+    await hosts.delete('w-h1');
+    await until(() => !inf.get('w-h1'));
+    // The relist found nothing changed: no spurious events; later changes arrive normally.
+    expect(log.slice(before)).toEqual(['add w-h2', 'delete w-h1']);
+    expect(inf.stats.errors).toBe(0);
+    await inf.stop();
+    await hosts.delete('w-h2');
+  });
+
+  it('backs off and recovers when the API server goes away and comes back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmsafe-rt-'));
+    let e2 = await startEnv({ dataDir: dir });
+    const port = e2.server.port;
+    try {
+      const inf = new Informer<Host>({ client: e2.client, resource: kindResource('Host'), schema: hostSchema, backoff: { initialMs: 20, maxMs: 200 } });
+      const log = recorder(inf);
+      inf.start();
+      await inf.waitForSync(5000);
+      await e2.client.kind('Host').create(host('r-h1') as any);
+      await until(() => !!inf.get('r-h1'));
+
+      await e2.server.close();
+      await until(() => inf.stats.errors >= 3, 10_000, 'errors while the server is down');
+      const restarted = await startEnv({ dataDir: dir, port, token: e2.server.token });
+      const oldClient = e2.client;
+      e2 = restarted;
+      // The informer keeps using its original client (same URL and CA): create through the new one.
+      await e2.client.kind('Host').create(host('r-h2') as any);
+      await until(() => !!inf.get('r-h2'), 10_000, 'informer recovered');
+      expect(inf.get('r-h1')).toBeDefined();
+      expect(log).toContain('add r-h2');
+      expect(log.filter((l) => l === 'add r-h1')).toHaveLength(1);
+      await inf.stop();
+      oldClient.close();
+    } finally {
+      await e2.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('watches one object by fieldSelector (the agent watching its own HostFilter)', async () => {
+    const hosts = env.client.kind('Host');
+    await hosts.create(host('f-a') as any);
+    await hosts.create(host('f-b') as any);
+    const inf = new Informer<Host>({ client: env.client, resource: kindResource('Host'), schema: hostSchema, fieldSelector: 'metadata.name=f-b' });
+    inf.start();
+    await inf.waitForSync(5000);
+    expect(inf.list().map((h) => h.metadata.name)).toEqual(['f-b']);
+    await hosts.patch('f-a', { spec: { tags: ['x'] } });
+    await hosts.patch('f-b', { spec: { tags: ['y'] } });
+    await until(() => inf.get('f-b')?.spec.tags[0] === 'y');
+    expect(inf.get('f-a')).toBeUndefined();
+    await inf.stop();
+  });
+});
