@@ -254,6 +254,7 @@ export class Api {
       obj.status = old?.status ?? { phase: 'Active' };
       obj.metadata.labels = { ...(obj.metadata.labels ?? {}), 'kubernetes.io/metadata.name': obj.metadata.name };
     }
+    if (def.key === '/secrets') obj.type ||= 'Opaque';
     if (def.key === CRD_KEY) {
       const names = (obj.spec ??= {}).names ?? {};
       if (names.kind) {

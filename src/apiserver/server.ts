@@ -5,6 +5,7 @@ import type { Logger } from '../util/log';
 import type { Api, DeleteOptions, PatchType, WriteCtx } from './api';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery';
 import { ApiError, badRequest, internal, methodNotAllowed, notAcceptable, pathNotFound, status, unauthorized, unsupportedMediaType } from './errors';
+import { decodeK8sProtobuf, PROTOBUF } from './protobuf';
 import { negotiate, parseJsonBody, parseMediaTypes, readBody, sendError, sendJson } from './http';
 import type { OpenApiCache } from './openapi';
 import { apiVersionOf, type Registry, type ResourceDef } from './resources';
@@ -167,7 +168,7 @@ export function createRouter(deps: RouterDeps) {
         }
         case 'POST': {
           const c = ctx();
-          const body = parseJsonBody(await readBody(req), requireJson(req.headers['content-type']));
+          const body = decodeBody(await readBody(req), req.headers['content-type']);
           return reply(201, await api.create(def, ns, body, c), c);
         }
         case 'DELETE': {
@@ -188,7 +189,7 @@ export function createRouter(deps: RouterDeps) {
         return reply(200, api.get(def, ns, name));
       case 'PUT': {
         const c = ctx();
-        const body = parseJsonBody(await readBody(req), requireJson(req.headers['content-type']));
+        const body = decodeBody(await readBody(req), req.headers['content-type']);
         return reply(200, await api.update(def, ns, name, body, c, subresource), c);
       }
       case 'PATCH': {
@@ -246,10 +247,12 @@ function resolve(registry: Registry, group: string, version: string, rest: strin
   return { def, name: rest[1], sub: rest[2], watchPath };
 }
 
-function requireJson(contentType: string | undefined): string {
+/** JSON, YAML, or (for the built-ins kubectl's generators send) Kubernetes protobuf. */
+function decodeBody(buf: Buffer, contentType: string | undefined): unknown {
   const t = parseMediaTypes(contentType)[0]?.type ?? 'application/json';
-  if (t === 'application/json' || t === 'application/yaml' || t === '*/*') return t;
-  throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  if (t === PROTOBUF) return decodeK8sProtobuf(buf);
+  if (t === 'application/json' || t === 'application/yaml' || t === '*/*') return parseJsonBody(buf, t);
+  throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
 }
 
 function patchType(contentType: string | undefined): PatchType {

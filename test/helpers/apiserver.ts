@@ -1,0 +1,149 @@
+// Test helper: an embedded API server on a free port with our CRDs installed, a kubeconfig in a
+// temp dir, a `kubectl` runner (the real binary, async so the in-process server keeps serving)
+// and an HTTPS request helper that trusts the server's certificate.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startApiServer, writeKubeconfig, type ApiServer, type ApiServerOptions } from '../../src/apiserver/index';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+export const CRD_DIR = join(REPO_ROOT, 'crds');
+
+export interface KubectlResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  /** Parsed JSON body (undefined when the body is not JSON). */
+  body: any;
+}
+
+export interface TestApiServer {
+  url: string;
+  token: string;
+  kubeconfigPath: string;
+  server: ApiServer;
+  /** Environment for child processes (KUBECONFIG and a private kubectl cache dir). */
+  env: NodeJS.ProcessEnv;
+  kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  /** A long-running kubectl (get -w); kill it when done. */
+  kubectlSpawn(args: string[]): ChildProcess;
+  request(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; token?: string | null; raw?: string | Buffer }): Promise<HttpResult>;
+  close(): Promise<void>;
+}
+
+export async function startTestApiServer(opts: Partial<ApiServerOptions> & { crds?: boolean } = {}): Promise<TestApiServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'vmsafe-apiserver-'));
+  const crdDir = opts.crds === false ? undefined : opts.crdDir ?? (existsSync(CRD_DIR) ? CRD_DIR : undefined);
+  const server = await startApiServer({ port: 0, ...opts, crdDir });
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeKubeconfig(kubeconfigPath, { url: server.url, token: server.token, caCert: server.caCert });
+  const env = { ...process.env, KUBECONFIG: kubeconfigPath, KUBECACHEDIR: join(dir, 'cache'), HOME: dir };
+
+  const kubectl = (args: string[], o: { input?: string; timeoutMs?: number } = {}) =>
+    new Promise<KubectlResult>((done, fail) => {
+      const child = spawn('kubectl', args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 20_000);
+      child.on('error', fail);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        done({ stdout, stderr, code: code ?? -1 });
+      });
+      child.stdin.end(o.input ?? '');
+    });
+
+  const request: TestApiServer['request'] = (method, path, o = {}) =>
+    new Promise((done, fail) => {
+      const url = new URL(path, server.url);
+      const headers: Record<string, string> = { Accept: 'application/json', ...(o.headers ?? {}) };
+      const token = o.token === undefined ? server.token : o.token;
+      if (token !== null) headers.Authorization = `Bearer ${token}`;
+      let payload: string | Buffer | undefined = o.raw;
+      if (o.body !== undefined) {
+        payload = JSON.stringify(o.body);
+        headers['Content-Type'] ??= 'application/json';
+      }
+      const req = httpsRequest(url, { method, headers, ca: server.caCert }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: any;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = undefined;
+          }
+          done({ status: res.statusCode ?? 0, headers: res.headers, text, body });
+        });
+      });
+      req.on('error', fail);
+      req.end(payload);
+    });
+
+  return {
+    url: server.url,
+    token: server.token,
+    kubeconfigPath,
+    server,
+    env,
+    kubectl,
+    kubectlSpawn: (args) => spawn('kubectl', args, { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    request,
+    close: async () => {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value or the deadline passes. */
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Resolves with the first stdout line matching `re` of a spawned process, or rejects at the deadline. */
+export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 10_000): Promise<string> {
+  return new Promise((done, fail) => {
+    let buf = '';
+    const timer = setTimeout(() => {
+      cleanup();
+      fail(new Error(`no line matching ${re} within ${timeoutMs} ms; got:\n${buf}`));
+    }, timeoutMs);
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const line = buf.split('\n').find((l) => re.test(l));
+      if (line !== undefined) {
+        cleanup();
+        done(line);
+      }
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+    };
+    child.stdout?.on('data', onData);
+  });
+}
