@@ -5,8 +5,11 @@
 //   order) is its program key. One ProgramEntry per key is built once, globally, and every host that
 //   runs a VM with that key reuses the same Program object.
 // - A peer resolves to a GroupDef (tenants × tags × selector); one GroupEntry per definition, resolved
-//   once and shared by every program that names it. Ids are content hashes, so identical member sets
+//   once and shared by every rule that names it. Ids are content hashes, so identical member sets
 //   are stored once per host even when reached through different definitions.
+// - A rule of a policy compiles once (per tenant only if it says sameTenant) into one shared
+//   CompiledRule object (and its JSON text); a program is a list of such rules, hashed over their
+//   texts, so a provider guardrail in 75,000 programs exists once in memory.
 // - A change (apply) touches only: VMs whose facts changed, VMs in the scope of a changed policy,
 //   groups the changed VMs fall in or out of, programs naming a group whose members changed, and the
 //   hosts that run any of those. Only hosts whose content hash changed are returned.
@@ -39,6 +42,8 @@ export interface CompilerStats {
   programBuilds: number;
   /** Group resolutions since construction. */
   groupResolutions: number;
+  /** Distinct compiled rules built since construction. */
+  ruleBuilds: number;
   programs: number;
   groups: number;
   hosts: number;
@@ -55,6 +60,7 @@ interface GroupDef {
 class GroupEntry {
   members: Uint32Array = new Uint32Array(0);
   group: AddressGroup = { id: '', addresses: [] };
+  readonly rules = new Set<RuleEntry>();
   readonly programs = new Set<ProgramEntry>();
   constructor(
     readonly key: string,
@@ -66,35 +72,79 @@ class GroupEntry {
 }
 
 type TemplatePeer = { group: GroupEntry } | { cidr: string; except?: string[] };
-interface TemplateRule {
-  tier: CompiledRule['tier'];
-  policy?: string;
-  rule: string;
-  action: CompiledRule['action'];
-  peers: TemplatePeer[];
-  ports: CompiledPort[];
+
+/** One compiled rule, shared by every program that contains it. */
+class RuleEntry {
+  compiled!: CompiledRule;
+  /** The compiled rule's JSON: programs hash the concatenation of their rules' texts. */
+  text = '';
+  /** Programs using the rule (a count, not a set: 250,000 rules × a Set each is real memory). */
+  refs = 0;
+  dead = false;
+  constructor(
+    readonly key: string,
+    /** Policy key, absent for implicit rules. */
+    readonly policy: string | undefined,
+    private readonly template: { tier: CompiledRule['tier']; rule: string; action: CompiledRule['action']; peers: TemplatePeer[]; ports: CompiledPort[] },
+    readonly groups: GroupEntry[],
+  ) {
+    this.refresh();
+  }
+
+  /** Concrete rule and hash from the current group ids. Key order is fixed for deterministic bytes. */
+  refresh(): void {
+    const t = this.template;
+    const peers = t.peers.map(concretePeer);
+    this.compiled =
+      this.policy !== undefined
+        ? { tier: t.tier, policy: this.policy, rule: t.rule, action: t.action, peers, ports: t.ports }
+        : { tier: t.tier, rule: t.rule, action: t.action, peers, ports: t.ports };
+    this.text = JSON.stringify(this.compiled);
+  }
 }
 
 class ProgramEntry {
   program!: Program;
   readonly vms = new Set<string>();
+  private setKeyCache: string | undefined;
   constructor(
     readonly key: string,
-    /** Hash of tenant + policy names: the placement-facing program key. */
-    readonly setKey: string,
+    readonly tenant: number,
     readonly policies: readonly PolicyRec[],
-    readonly egress: TemplateRule[],
-    readonly ingress: TemplateRule[],
+    readonly egress: RuleEntry[],
+    readonly ingress: RuleEntry[],
     readonly groups: GroupEntry[],
-  ) {}
+    private readonly setKeyOf: (e: ProgramEntry) => string,
+  ) {
+    this.refresh();
+  }
+
+  /** Hash of tenant + policy names: the placement-facing program key. */
+  get setKey(): string {
+    return (this.setKeyCache ??= this.setKeyOf(this));
+  }
+
+  /** Program id = hash of its rules' texts: the same content as the program's JSON. */
+  refresh(): void {
+    const id = 'p-' + contentHash(`${this.egress.map((r) => r.text).join(',')}|${this.ingress.map((r) => r.text).join(',')}`);
+    this.program = { id, egress: this.egress.map((r) => r.compiled), ingress: this.ingress.map((r) => r.compiled) };
+  }
 }
 
 const QUARANTINE_KEY = 'quarantine';
 
+interface PolicyScratch {
+  /** appliesTo.tenants as ids; null = no restriction. */
+  appliesTenants: Set<number> | null;
+  /** Compiled rules that do not depend on the VM's tenant, by index. */
+  egress: (RuleEntry | undefined)[];
+  ingress: (RuleEntry | undefined)[];
+}
+
 function sameVmFacts(a: VmRec, b: VmRec): boolean {
   if (a.tenant !== b.tenant || a.quarantined !== b.quarantined) return false;
   if (a.hosts.length !== b.hosts.length || a.hosts.some((h, i) => h !== b.hosts[i])) return false;
-  if (a.tags.size !== b.tags.size || [...a.tags].some((t) => !b.tags.has(t))) return false;
+  if (a.tags.length !== b.tags.length || a.tags.some((t, i) => t !== b.tags[i])) return false;
   const la = Object.keys(a.labels);
   if (la.length !== Object.keys(b.labels).length || la.some((k) => a.labels[k] !== b.labels[k])) return false;
   if (a.vnics.length !== b.vnics.length) return false;
@@ -104,7 +154,7 @@ function sameVmFacts(a: VmRec, b: VmRec): boolean {
 function groupMatches(def: GroupDef, vm: VmRec): boolean {
   if (vm.hosts.length === 0) return false;
   if (def.tenants !== null && !def.tenants.includes(vm.tenant)) return false;
-  for (const t of def.tags) if (!vm.tags.has(t)) return false;
+  for (const t of def.tags) if (!vm.tags.includes(t)) return false;
   return !def.selector || selectorMatches(def.selector, vm.labels);
 }
 
@@ -115,13 +165,15 @@ export class PolicyCompiler {
   private readonly groups = new Map<string, GroupEntry>();
   private readonly groupsByTenant = new Map<number, Set<GroupEntry>>();
   private readonly groupsAnyTenant = new Set<GroupEntry>();
+  private readonly rules = new Map<string, RuleEntry>();
+  private readonly rulesByPolicy = new Map<string, Set<RuleEntry>>();
   private readonly programs = new Map<string, ProgramEntry>();
   private readonly programsByPolicy = new Map<string, Set<ProgramEntry>>();
   private readonly vmProgram = new Map<string, ProgramEntry>();
   private readonly hostSpecs = new Map<string, HostFilterSpec>();
   private readonly policyIds = new Map<string, number>();
-  private readonly appliesTenantIds = new WeakMap<PolicyRec, Set<number> | null>();
-  private counters = { programBuilds: 0, groupResolutions: 0 };
+
+  private counters = { programBuilds: 0, groupResolutions: 0, ruleBuilds: 0 };
 
   constructor(opts: { providerNamespace?: string; inventory?: Inventory } = {}) {
     this.inventory = opts.inventory ?? new Inventory(opts);
@@ -165,7 +217,7 @@ export class PolicyCompiler {
       facts = {
         tenant: owner === null ? NO_TENANT : this.inventory.tenantId(owner),
         labels: vm.metadata.labels ?? {},
-        tags: new Set(vm.spec.tags ?? []),
+        tags: [...new Set(vm.spec.tags ?? [])].sort(),
         quarantined: vm.status?.phase === 'Quarantined',
       };
     }
@@ -188,6 +240,37 @@ export class PolicyCompiler {
     return this.vmProgram.get(vmKey)?.program.id;
   }
 
+  /**
+   * The span of a policy (Antrea's SpanMeta): the VMs whose program includes it, their vNICs, and the
+   * hosts whose filter must carry it. For SecurityPolicy.status.
+   */
+  policySpan(policyKey: string): { vms: number; vnics: number; hosts: Set<string> } {
+    const out = { vms: 0, vnics: 0, hosts: new Set<string>() };
+    for (const e of this.programsByPolicy.get(policyKey) ?? []) {
+      for (const vmKey of e.vms) {
+        const rec = this.inventory.vms.get(vmKey);
+        if (!rec) continue;
+        out.vms++;
+        out.vnics += rec.vnics.length;
+        for (const h of rec.hosts) out.hosts.add(h);
+      }
+    }
+    return out;
+  }
+
+  /** Keys of the policies some VM on `host` is compiled with. */
+  policiesOnHost(host: string): Set<string> {
+    const out = new Set<string>();
+    const seen = new Set<ProgramEntry>();
+    for (const vmKey of this.inventory.vmKeysOnHost(host)) {
+      const e = this.vmProgram.get(vmKey);
+      if (!e || seen.has(e)) continue;
+      seen.add(e);
+      for (const p of e.policies) out.add(p.key);
+    }
+    return out;
+  }
+
   // ---------------------------------------------------------------- incremental entry point
   /** Apply changes; returns the hosts whose HostFilter spec changed, sorted by name. */
   apply(changes: Iterable<Change>): HostUpdate[] {
@@ -201,6 +284,7 @@ export class PolicyCompiler {
     // Policies: programs built from a changed policy are rebuilt; VMs in its scope get re-evaluated.
     for (const [key, { old, now }] of log.policies) {
       for (const e of [...(this.programsByPolicy.get(key) ?? [])]) this.dropProgram(e, affected);
+      for (const r of [...(this.rulesByPolicy.get(key) ?? [])]) this.dropRule(r);
       for (const rec of [old, now]) {
         if (!rec || rec.rejection !== null) continue;
         if (rec.tier === 'Tenant') for (const k of this.inventory.vmKeysOfTenant(rec.tenant)) affected.add(k);
@@ -221,16 +305,19 @@ export class PolicyCompiler {
       }
     }
 
-    // Groups whose members changed re-identify the programs naming them.
+    // Groups whose members changed re-identify the rules naming them, and those the programs.
+    const stalePrograms = new Set<ProgramEntry>();
     for (const g of dirtyGroups) {
       const before = g.id;
       this.resolveGroup(g);
       if (g.id === before) continue;
-      for (const e of g.programs) {
-        const id = e.program.id;
-        this.instantiate(e);
-        if (e.program.id !== id) for (const k of e.vms) for (const h of this.inventory.vms.get(k)?.hosts ?? []) dirtyHosts.add(h);
-      }
+      for (const r of g.rules) r.refresh();
+      for (const e of g.programs) stalePrograms.add(e);
+    }
+    for (const e of stalePrograms) {
+      const id = e.program.id;
+      e.refresh();
+      if (e.program.id !== id) for (const k of e.vms) for (const h of this.inventory.vms.get(k)?.hosts ?? []) dirtyHosts.add(h);
     }
 
     // VMs: (re)bind to the program of their effective set.
@@ -299,13 +386,9 @@ export class PolicyCompiler {
   private appliesTo(p: PolicyRec, vm: Pick<VmRec, 'tenant' | 'labels' | 'tags'>): boolean {
     const a = p.appliesTo;
     if (p.tier === 'Tenant' && vm.tenant !== p.tenant) return false;
-    if (a.tags) for (const t of a.tags) if (!vm.tags.has(t)) return false;
+    if (a.tags) for (const t of a.tags) if (!vm.tags.includes(t)) return false;
     if (a.vmSelector && !selectorMatches(a.vmSelector, vm.labels)) return false;
-    let tenants = this.appliesTenantIds.get(p);
-    if (tenants === undefined) {
-      tenants = a.tenants && a.tenants.length > 0 ? new Set(a.tenants.map((n) => this.inventory.tenantId(n))) : null;
-      this.appliesTenantIds.set(p, tenants);
-    }
+    const tenants = this.scratch(p).appliesTenants;
     return tenants === null || tenants.has(vm.tenant);
   }
 
@@ -338,51 +421,71 @@ export class PolicyCompiler {
 
   // ---------------------------------------------------------------- programs
   private buildQuarantine(): ProgramEntry {
-    const deny = (): TemplateRule => ({ tier: 'Provider', rule: IMPLICIT_RULES.quarantine, action: 'Deny', peers: [], ports: [] });
-    const e = new ProgramEntry(QUARANTINE_KEY, QUARANTINE_KEY, [], [deny()], [deny()], []);
-    this.instantiate(e);
-    this.programs.set(QUARANTINE_KEY, e);
-    return e;
+    const deny = this.implicitRule(QUARANTINE_KEY, { tier: 'Provider', rule: IMPLICIT_RULES.quarantine, action: 'Deny', peers: [], ports: [] }, []);
+    return this.registerProgram(new ProgramEntry(QUARANTINE_KEY, NO_TENANT, [], [deny], [deny], [], () => QUARANTINE_KEY));
   }
 
   private buildProgram(key: string, tenant: number, policies: PolicyRec[]): ProgramEntry {
     this.counters.programBuilds++;
     const groups = new Set<GroupEntry>();
-    const direction = (dir: 'egress' | 'ingress'): TemplateRule[] => {
-      const rules: TemplateRule[] = [];
-      const emit = (tier: Tier, p: PolicyRec) => {
-        for (const r of p[dir]) rules.push(this.templateRule(tier, p, r, tenant, groups));
+    const direction = (dir: 'egress' | 'ingress'): RuleEntry[] => {
+      const rules: RuleEntry[] = [];
+      const emit = (p: PolicyRec) => {
+        for (let i = 0; i < p[dir].length; i++) rules.push(this.policyRule(p, dir, i, tenant));
       };
-      for (const p of policies) if (p.tier === 'Provider') emit('Provider', p);
-      const own = policies.filter((p) => p.tier === 'Tenant' && p[dir].length > 0);
-      for (const p of own) emit('Tenant', p);
-      if (own.length > 0) rules.push({ tier: 'Tenant', rule: IMPLICIT_RULES.isolation, action: 'Deny', peers: [], ports: [] });
-      for (const p of policies) if (p.tier === 'Baseline') emit('Baseline', p);
+      for (const p of policies) if (p.tier === 'Provider') emit(p);
+      let isolated = false;
+      for (const p of policies)
+        if (p.tier === 'Tenant' && p[dir].length > 0) {
+          emit(p);
+          isolated = true;
+        }
+      if (isolated) rules.push(this.implicitRule('isolation', { tier: 'Tenant', rule: IMPLICIT_RULES.isolation, action: 'Deny', peers: [], ports: [] }, []));
+      for (const p of policies) if (p.tier === 'Baseline') emit(p);
       const same = this.groupFor({ tenants: tenant === NO_TENANT ? [] : [tenant], tags: [], selector: undefined });
-      groups.add(same);
-      rules.push({ tier: 'Default', rule: IMPLICIT_RULES.sameTenant, action: 'Allow', peers: [{ group: same }], ports: [] });
-      rules.push({ tier: 'Default', rule: IMPLICIT_RULES.defaultDeny, action: 'Deny', peers: [], ports: [] });
+      rules.push(
+        this.implicitRule(`same:${tenant}`, { tier: 'Default', rule: IMPLICIT_RULES.sameTenant, action: 'Allow', peers: [{ group: same }], ports: [] }, [same]),
+      );
+      rules.push(this.implicitRule('deny', { tier: 'Default', rule: IMPLICIT_RULES.defaultDeny, action: 'Deny', peers: [], ports: [] }, []));
+      for (const r of rules) for (const g of r.groups) groups.add(g);
       return rules;
     };
     const egress = direction('egress');
     const ingress = direction('ingress');
-    const e = new ProgramEntry(key, this.setKeyOf(tenant, policies), policies, egress, ingress, [...groups]);
+    const e = new ProgramEntry(key, tenant, policies, egress, ingress, [...groups], (x) => this.setKeyOf(x.tenant, x.policies));
     for (const g of groups) g.programs.add(e);
     for (const p of policies) {
       let s = this.programsByPolicy.get(p.key);
       if (!s) this.programsByPolicy.set(p.key, (s = new Set()));
       s.add(e);
     }
-    this.instantiate(e);
-    this.programs.set(key, e);
+    return this.registerProgram(e);
+  }
+
+  private registerProgram(e: ProgramEntry): ProgramEntry {
+    for (const r of e.egress) r.refs++;
+    for (const r of e.ingress) r.refs++;
+    this.programs.set(e.key, e);
     return e;
   }
 
-  private templateRule(tier: Tier, p: PolicyRec, r: Rule, vmTenant: number, groups: Set<GroupEntry>): TemplateRule {
+  /** Rule i of a policy's direction, compiled once (per VM tenant only when it uses sameTenant). */
+  private policyRule(p: PolicyRec, dir: 'egress' | 'ingress', i: number, vmTenant: number): RuleEntry {
+    const r = p[dir][i]!;
+    // Rules that do not depend on the VM's tenant are also cached on the policy record (no string keys).
+    const cache = this.scratch(p);
+    const cached = cache[dir][i];
+    if (cached && !cached.dead) return cached;
+    const perTenant = (r.peers ?? []).some((peer) => peer.sameTenant);
+    const key = `${this.policyId(p.key)}:${dir}:${i}${perTenant ? `:${vmTenant}` : ''}`;
+    let entry = this.rules.get(key);
+    if (entry) return entry;
+    this.counters.ruleBuilds++;
+    const groups: GroupEntry[] = [];
     const peers: TemplatePeer[] = (r.peers ?? []).map((peer) => {
       if (peer.cidr) return peer.cidr.except && peer.cidr.except.length > 0 ? { cidr: peer.cidr.cidr, except: [...peer.cidr.except] } : { cidr: peer.cidr.cidr };
       const g = this.groupFor(this.peerGroupDef(peer, p, vmTenant));
-      groups.add(g);
+      groups.push(g);
       return { group: g };
     });
     const ports: CompiledPort[] = (r.ports ?? []).map((e) => {
@@ -391,7 +494,35 @@ export class PolicyCompiler {
       if (e.endPort !== undefined) out.endPort = e.endPort;
       return out;
     });
-    return { tier, policy: p.key, rule: r.name, action: r.action, peers, ports };
+    entry = new RuleEntry(key, p.key, { tier: p.tier, rule: r.name, action: r.action, peers, ports }, groups);
+    this.registerRule(entry);
+    if (!perTenant) cache[dir][i] = entry;
+    let s = this.rulesByPolicy.get(p.key);
+    if (!s) this.rulesByPolicy.set(p.key, (s = new Set()));
+    s.add(entry);
+    return entry;
+  }
+
+  /** Per-policy-record compiler state, kept on the record itself (cheaper than WeakMaps). */
+  private scratch(p: PolicyRec): PolicyScratch {
+    let s = p.compiled as PolicyScratch | undefined;
+    if (!s) {
+      const names = p.appliesTo.tenants;
+      const appliesTenants = names && names.length > 0 ? new Set(names.map((n) => this.inventory.tenantId(n))) : null;
+      p.compiled = s = { appliesTenants, egress: [], ingress: [] };
+    }
+    return s;
+  }
+
+  private implicitRule(key: string, template: ConstructorParameters<typeof RuleEntry>[2], groups: GroupEntry[]): RuleEntry {
+    let entry = this.rules.get(key);
+    if (!entry) this.registerRule((entry = new RuleEntry(key, undefined, template, groups)));
+    return entry;
+  }
+
+  private registerRule(r: RuleEntry): void {
+    this.rules.set(r.key, r);
+    for (const g of r.groups) g.rules.add(r);
   }
 
   private peerGroupDef(peer: Rule['peers'][number], p: PolicyRec, vmTenant: number): GroupDef {
@@ -403,33 +534,29 @@ export class PolicyCompiler {
     return { tenants, tags: sortedUniqueStrings(vms.tags), selector: selectorIsEmpty(vms.vmSelector) ? undefined : vms.vmSelector };
   }
 
-  /** Give a program its concrete rules and content id (again after a group's members changed). */
-  private instantiate(e: ProgramEntry): void {
-    // Key order is fixed (tier, policy, rule, action, peers, ports) so the bytes are deterministic.
-    const concrete = (rules: TemplateRule[]): CompiledRule[] =>
-      rules.map((r) => {
-        const peers = r.peers.map(concretePeer);
-        return r.policy !== undefined
-          ? { tier: r.tier, policy: r.policy, rule: r.rule, action: r.action, peers, ports: r.ports }
-          : { tier: r.tier, rule: r.rule, action: r.action, peers, ports: r.ports };
-      });
-    const egress = concrete(e.egress);
-    const ingress = concrete(e.ingress);
-    const id = 'p-' + contentHash(JSON.stringify([egress, ingress]));
-    e.program = { id, egress, ingress };
-  }
-
   private dropProgram(e: ProgramEntry, affected: Set<string> | null): void {
     if (this.programs.get(e.key) === e) this.programs.delete(e.key);
     for (const p of e.policies) {
       const s = this.programsByPolicy.get(p.key);
       if (s && s.delete(e) && s.size === 0) this.programsByPolicy.delete(p.key);
     }
-    for (const g of e.groups) {
-      g.programs.delete(e);
-      if (g.programs.size === 0) this.dropGroup(g);
-    }
+    for (const g of e.groups) g.programs.delete(e);
+    for (const r of [...e.egress, ...e.ingress]) if (--r.refs === 0) this.dropRule(r);
     if (affected) for (const k of e.vms) affected.add(k);
+  }
+
+  private dropRule(r: RuleEntry): void {
+    if (r.dead) return;
+    r.dead = true;
+    if (this.rules.get(r.key) === r) this.rules.delete(r.key);
+    if (r.policy !== undefined) {
+      const s = this.rulesByPolicy.get(r.policy);
+      if (s && s.delete(r) && s.size === 0) this.rulesByPolicy.delete(r.policy);
+    }
+    for (const g of r.groups) {
+      g.rules.delete(r);
+      if (g.rules.size === 0 && g.programs.size === 0) this.dropGroup(g);
+    }
   }
 
   // ---------------------------------------------------------------- address groups

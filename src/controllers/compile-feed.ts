@@ -1,0 +1,113 @@
+// Feeds informer events into the incremental policy compiler in batches and reports the hosts whose
+// filter changed. Batching matters at scale: 40,000 VM events at cold start become a few hundred
+// compiler runs, each touching only the hosts those VMs run on.
+import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../api';
+import { PolicyCompiler, type Change } from '../policy/compile';
+import type { Informer } from '../runtime/informer';
+import type { Logger } from '../util/log';
+import { AppliedView } from './applied';
+import type { World } from './world';
+
+type Compiled = Tenant | Tag | Host | VM | SecurityPolicy;
+
+export interface CompileStats {
+  flushes: number;
+  changes: number;
+  hostUpdates: number;
+  lastFlushMs: number;
+  totalMs: number;
+}
+
+export class CompileFeed {
+  readonly compiler: PolicyCompiler;
+  readonly applied = new AppliedView();
+  readonly stats: CompileStats = { flushes: 0, changes: 0, hostUpdates: 0, lastFlushMs: 0, totalMs: 0 };
+  private pending: Change[] = [];
+  private scheduled = false;
+  private readonly unsubscribe: Array<() => void> = [];
+  private readonly listeners: Array<(hosts: string[]) => void> = [];
+
+  constructor(
+    private readonly world: World,
+    private readonly log: Logger,
+    opts: { providerNamespace?: string } = {},
+  ) {
+    this.compiler = new PolicyCompiler(opts);
+  }
+
+  /** Hosts whose compiled spec changed, after each batch. */
+  onHostsChanged(fn: (hosts: string[]) => void): void {
+    this.listeners.push(fn);
+  }
+
+  start(): this {
+    const w = this.world;
+    this.feed('Tenant', w.tenants);
+    this.feed('Tag', w.tags);
+    this.feed('Host', w.hosts);
+    this.feed('SecurityPolicy', w.policies);
+    this.feed('VM', w.vms);
+    // What the informers already hold (they may have synced before we subscribed).
+    for (const inf of [w.tenants, w.tags, w.hosts, w.policies, w.vms] as Informer<any>[])
+      for (const object of inf.list()) this.push({ op: 'upsert', object });
+    return this;
+  }
+
+  stop(): void {
+    for (const u of this.unsubscribe.splice(0)) u();
+  }
+
+  private feed(kind: Extract<Change, { op: "delete" }>["kind"], inf: Informer<any>): void {
+    this.unsubscribe.push(
+      inf.on({
+        add: (object) => this.push({ op: 'upsert', object }),
+        update: (_old, object) => this.push({ op: 'upsert', object }),
+        delete: (o) => this.push({ op: 'delete', kind, name: o.metadata.name, namespace: o.metadata.namespace }),
+      }),
+    );
+  }
+
+  private push(ch: Change): void {
+    this.pending.push(ch);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate: let the informer deliver the rest of what arrived in this read first.
+    setImmediate(() => this.flush());
+  }
+
+  /** Compile what is pending now (also called by tests). */
+  flush(): string[] {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return [];
+    const t0 = performance.now();
+    let updates;
+    try {
+      updates = this.compiler.apply(batch);
+    } catch (err) {
+      // A compiler bug must not take the operator down: log loudly; the next change retries.
+      this.log.error({ err, changes: batch.length }, 'compile failed');
+      return [];
+    }
+    for (const u of updates) {
+      if (!u.spec) {
+        this.applied.forget(u.host);
+        continue;
+      }
+      const programs = new Map<string, string>();
+      for (const b of u.spec.bindings) if (!programs.has(b.vm)) programs.set(b.vm, this.compiler.programKeyOf(b.vm));
+      this.applied.record(u.host, u.spec.hash, programs);
+    }
+    const ms = performance.now() - t0;
+    this.stats.flushes++;
+    this.stats.changes += batch.length;
+    this.stats.hostUpdates += updates.length;
+    this.stats.lastFlushMs = ms;
+    this.stats.totalMs += ms;
+    const hosts = updates.map((u) => u.host);
+    if (hosts.length) this.log.debug({ changes: batch.length, hosts: hosts.length, ms: Math.round(ms) }, 'compiled');
+    for (const fn of this.listeners) fn(hosts);
+    return hosts;
+  }
+}

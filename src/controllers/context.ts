@@ -1,0 +1,32 @@
+// What every controller of the operator shares: the client, the caches, the compiler and the writers.
+import type { KubeClient } from '../runtime/client';
+import type { Clock } from '../runtime/clock';
+import type { EventRecorder } from '../runtime/events';
+import type { RuntimeMetrics } from '../runtime/metrics';
+import type { StatusWriter } from '../runtime/status';
+import type { Logger } from '../util/log';
+import type { CompileFeed } from './compile-feed';
+import type { PlacementLedger } from './ledger';
+import type { World } from './world';
+
+export interface OperatorContext {
+  client: KubeClient;
+  world: World;
+  feed: CompileFeed;
+  ledger: PlacementLedger;
+  status: StatusWriter;
+  events: EventRecorder;
+  clock: Clock;
+  log: Logger;
+  metrics?: RuntimeMetrics;
+  /** Counters tests and benchmarks read (e.g. HostFilter writes per host). */
+  counters: OperatorCounters;
+}
+
+export interface OperatorCounters {
+  hostFilterWrites: number;
+  hostFilterWritesByHost: Map<string, number>;
+  largestObjectBytes: number;
+}
+
+export const newCounters = (): OperatorCounters => ({ hostFilterWrites: 0, hostFilterWritesByHost: new Map(), largestObjectBytes: 0 });

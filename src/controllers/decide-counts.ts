@@ -1,0 +1,102 @@
+// Tenant, Tag and SecurityPolicy status as pure functions of counts the controllers gather.
+import type { SecurityPolicy, Tag, Tenant } from '../api';
+import { setConditions, type ConditionInput } from '../runtime/conditions';
+
+export interface TenantCounts {
+  namespaces: string[];
+  /** Namespaces that do not exist yet or that another tenant claims. */
+  missingNamespaces: string[];
+  conflicts: string[];
+  vms: number;
+  vnics: number;
+  hosts: number;
+  policies: number;
+  unknownTags: string[];
+}
+
+export function decideTenantStatus(t: Tenant, c: TenantCounts, now: Date): NonNullable<Tenant['status']> {
+  const gen = t.metadata.generation;
+  const quota = t.spec.quota;
+  const over: string[] = [];
+  if (quota?.vms !== undefined && c.vms > quota.vms) over.push(`${c.vms} VMs > quota ${quota.vms}`);
+  if (quota?.vnics !== undefined && c.vnics > quota.vnics) over.push(`${c.vnics} vNICs > quota ${quota.vnics}`);
+  const ready: ConditionInput = c.conflicts.length
+    ? { type: 'Ready', status: 'False', reason: 'NamespaceConflict', message: `namespaces claimed by another tenant: ${c.conflicts.join(', ')}` }
+    : c.missingNamespaces.length
+      ? { type: 'Ready', status: 'False', reason: 'NamespacesPending', message: `creating namespaces: ${c.missingNamespaces.join(', ')}` }
+      : c.unknownTags.length
+        ? { type: 'Ready', status: 'False', reason: 'UnknownTag', message: `placementTags name no Tag: ${c.unknownTags.join(', ')}` }
+        : over.length
+          ? { type: 'Ready', status: 'False', reason: 'QuotaExceeded', message: over.join('; ') }
+          : { type: 'Ready', status: 'True', reason: 'Ready', message: `${c.namespaces.length} namespace(s), ${c.vms} VM(s)` };
+  return {
+    observedGeneration: gen,
+    namespaces: c.namespaces,
+    vms: c.vms,
+    vnics: c.vnics,
+    hosts: c.hosts,
+    policies: c.policies,
+    conditions: setConditions(t.status?.conditions, [{ ...ready, observedGeneration: gen }], now),
+  };
+}
+
+export interface TagCounts {
+  hosts: number;
+  vms: number;
+  networks: number;
+  tenants: number;
+  policies: number;
+}
+
+export const inUse = (c: TagCounts) => c.hosts + c.vms + c.networks + c.tenants + c.policies > 0;
+
+export function decideTagStatus(t: Tag, c: TagCounts, now: Date): NonNullable<Tag['status']> {
+  const gen = t.metadata.generation;
+  const users = (['hosts', 'vms', 'networks', 'tenants', 'policies'] as const).filter((k) => c[k] > 0).map((k) => `${c[k]} ${k}`);
+  const cond: ConditionInput = inUse(c)
+    ? { type: 'InUse', status: 'True', reason: 'Referenced', message: `referenced by ${users.join(', ')}` }
+    : { type: 'InUse', status: 'False', reason: 'Unreferenced', message: 'nothing references this tag' };
+  return {
+    observedGeneration: gen,
+    hosts: c.hosts,
+    vms: c.vms,
+    networks: c.networks,
+    conditions: setConditions(t.status?.conditions, [{ ...cond, observedGeneration: gen }], now),
+  };
+}
+
+export interface PolicyFacts {
+  /** Why the policy is not compiled (tier/namespace/tenant rules), or null when accepted. */
+  rejection: string | null;
+  vnics: number;
+  /** Hosts whose filter must carry the policy, and those whose agent reports it applied. */
+  hostsDesired: number;
+  hostsRealized: number;
+  notRealized: string[];
+  warnings: string[];
+}
+
+export function decidePolicyStatus(p: SecurityPolicy, f: PolicyFacts, now: Date): NonNullable<SecurityPolicy['status']> {
+  const gen = p.metadata.generation;
+  const accepted: ConditionInput = f.rejection
+    ? { type: 'Accepted', status: 'False', reason: 'Rejected', message: f.rejection }
+    : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'policy is valid and compiled' };
+  const pending = f.hostsDesired - f.hostsRealized;
+  const realized: ConditionInput = f.rejection
+    ? { type: 'Realized', status: 'False', reason: 'NotAccepted', message: 'policy is not accepted' }
+    : pending === 0
+      ? { type: 'Realized', status: 'True', reason: 'Realized', message: f.hostsDesired ? `enforced on ${f.hostsDesired} host(s), ${f.vnics} vNIC(s)` : 'selects no vNIC on any host' }
+      : {
+          type: 'Realized',
+          status: 'False',
+          reason: 'Pending',
+          message: `${pending} of ${f.hostsDesired} host(s) not applied yet: ${f.notRealized.slice(0, 5).join(', ')}${f.notRealized.length > 5 ? ', ...' : ''}`,
+        };
+  return {
+    observedGeneration: gen,
+    vnics: f.vnics,
+    hosts: { desired: f.hostsDesired, realized: f.hostsRealized },
+    warnings: f.warnings,
+    conditions: setConditions(p.status?.conditions, [accepted, realized].map((c) => ({ ...c, observedGeneration: gen })), now),
+  };
+}

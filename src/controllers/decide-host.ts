@@ -1,0 +1,78 @@
+// Host status as a pure function of the agent's Lease, the host's HostFilter and its allocations.
+import type { Host, HostFilter } from '../api';
+import { setConditions, type ConditionInput } from '../runtime/conditions';
+
+export interface LeaseView {
+  holderIdentity?: string;
+  renewTime?: string;
+  leaseDurationSeconds?: number;
+}
+
+export interface HostStatusInput {
+  host: Host;
+  lease: LeaseView | undefined;
+  filter: HostFilter | undefined;
+  allocated: { vms: number; vnics: number };
+  now: Date;
+}
+
+export interface HostStatusDecision {
+  status: NonNullable<Host['status']>;
+  ready: boolean;
+  /** When Ready would flip to False without a new heartbeat (ms from now); undefined when not Ready. */
+  recheckAfterMs: number | undefined;
+}
+
+/** Ready: the agent's heartbeat Lease was renewed within its duration. */
+export function heartbeat(lease: LeaseView | undefined, now: Date): ConditionInput & { expiresInMs?: number } {
+  if (!lease?.renewTime)
+    return { type: 'Ready', status: 'False', reason: 'NoHeartbeat', message: 'no agent has reported for this host yet' };
+  const expires = Date.parse(lease.renewTime) + (lease.leaseDurationSeconds ?? 40) * 1000;
+  const left = expires - now.getTime();
+  if (left <= 0)
+    return {
+      type: 'Ready',
+      status: 'False',
+      reason: 'AgentLost',
+      message: `agent heartbeat expired at ${new Date(expires).toISOString()}`,
+    };
+  return { type: 'Ready', status: 'True', reason: 'AgentHeartbeat', message: `agent ${lease.holderIdentity ?? ''} is reporting`.trim(), expiresInMs: left };
+}
+
+/** FilterConverged: the agent reports the filter the operator compiled. */
+export function converged(filter: HostFilter | undefined): ConditionInput {
+  if (!filter) return { type: 'FilterConverged', status: 'False', reason: 'NotCompiled', message: 'no HostFilter yet' };
+  const applied = filter.status?.appliedHash;
+  if (applied === filter.spec.hash)
+    return { type: 'FilterConverged', status: 'True', reason: 'Converged', message: `filter ${applied} applied` };
+  const agent = filter.status?.conditions?.find((c) => c.type === 'Applied');
+  if (agent && agent.status === 'False' && agent.reason !== 'Applying')
+    return { type: 'FilterConverged', status: 'False', reason: agent.reason, message: agent.message };
+  return {
+    type: 'FilterConverged',
+    status: 'False',
+    reason: 'Pending',
+    message: `waiting for the agent to apply ${filter.spec.hash}${applied ? ` (applied: ${applied})` : ''}`,
+  };
+}
+
+export function decideHostStatus(input: HostStatusInput): HostStatusDecision {
+  const { host, filter, now } = input;
+  const gen = host.metadata.generation;
+  const hb = heartbeat(input.lease, now);
+  const { expiresInMs, ...ready } = hb;
+  const conds = [ready, converged(filter)].map((c) => ({ ...c, observedGeneration: gen }));
+  const status: NonNullable<Host['status']> = {
+    observedGeneration: gen,
+    allocated: { ...input.allocated },
+    filter: {
+      desiredHash: filter?.spec.hash,
+      appliedHash: filter?.status?.appliedHash,
+      programs: filter?.spec.programs.length ?? 0,
+      rules: filter ? filter.spec.programs.reduce((n, p) => n + p.egress.length + p.ingress.length, 0) : 0,
+      bindings: filter?.spec.bindings.length ?? 0,
+    },
+    conditions: setConditions(host.status?.conditions, conds, now),
+  };
+  return { status, ready: ready.status === 'True', recheckAfterMs: expiresInMs };
+}

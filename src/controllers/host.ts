@@ -1,0 +1,48 @@
+// Host controller: Ready from the agent's heartbeat Lease, allocations from the scheduler's books,
+// FilterConverged from what the agent reports on the host's HostFilter.
+import { Controller } from '../runtime/controller';
+import type { OperatorContext } from './context';
+import { decideHostStatus } from './decide-host';
+import { agentLeaseName, hostOfAgentLease, SYSTEM_NAMESPACE } from './names';
+import { vmHosts } from './world';
+
+/** Coalesce allocation changes (a burst of VMs landing) into one status write per host. */
+const COUNTS_COALESCE_MS = 250;
+
+export function hostController(ctx: OperatorContext): Controller {
+  const { world, ledger } = ctx;
+  const reconcile = async (name: string) => {
+    const host = world.hosts.get(name);
+    if (!host) return;
+    const d = decideHostStatus({
+      host,
+      lease: world.leases.get(`${SYSTEM_NAMESPACE}/${agentLeaseName(name)}`)?.spec,
+      filter: world.filters.get(name),
+      allocated: { ...ledger.allocOf(name) },
+      now: new Date(ctx.clock.now()),
+    });
+    await ctx.status.update('Host', host, d.status);
+    const wasReady = host.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    if (wasReady !== d.ready)
+      ctx.events.event(host, d.ready ? 'Normal' : 'Warning', d.ready ? 'AgentReady' : 'AgentLost',
+        d.ready ? 'the host agent is heartbeating' : 'the host agent stopped heartbeating; nothing new is placed here');
+    // Re-check when the heartbeat would expire, so Ready flips to False without any event.
+    if (d.recheckAfterMs !== undefined) return { requeueAfter: d.recheckAfterMs + 50 };
+  };
+  const c = new Controller({ name: 'host', reconcile, workers: 2, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
+  c.watchOwn(world.hosts);
+  c.watchMapped(world.leases, (l) => {
+    const h = hostOfAgentLease(l.metadata.name);
+    return h ? [h] : [];
+  });
+  c.watchMapped(world.filters, (f) => [f.metadata.name]);
+  world.vms.on({
+    add: (vm) => vmHosts(vm).forEach((h) => c.enqueueAfter(h, COUNTS_COALESCE_MS)),
+    update: (a, b) => {
+      if (a.status?.hostName === b.status?.hostName && a.status?.targetHostName === b.status?.targetHostName && a.status?.phase === b.status?.phase) return;
+      for (const h of new Set([...vmHosts(a), ...vmHosts(b)])) c.enqueueAfter(h, COUNTS_COALESCE_MS);
+    },
+    delete: (vm) => vmHosts(vm).forEach((h) => c.enqueueAfter(h, COUNTS_COALESCE_MS)),
+  });
+  return c;
+}

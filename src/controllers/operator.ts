@@ -1,0 +1,176 @@
+// The operator: informers, the incremental compiler and one controller per kind, started when this
+// replica leads (Lease-based leader election), stopped when it does not.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { KubeClient } from '../runtime/client';
+import { realClock, type Clock } from '../runtime/clock';
+import type { Controller } from '../runtime/controller';
+import { EventRecorder } from '../runtime/events';
+import { LeaderElector } from '../runtime/leaderelection';
+import { RuntimeMetrics, startMetricsServer, type MetricsServer } from '../runtime/metrics';
+import { StatusWriter } from '../runtime/status';
+import type { Logger } from '../util/log';
+import { CompileFeed } from './compile-feed';
+import { newCounters, type OperatorContext } from './context';
+import { hostController } from './host';
+import { hostFilterController } from './hostfilter';
+import { PlacementLedger } from './ledger';
+import { OPERATOR_LEASE, SYSTEM_NAMESPACE } from './names';
+import { policyController, type PolicyLinter } from './policy';
+import { tagController } from './tag';
+import { tenantController } from './tenant';
+import { vmController } from './vm';
+import { World } from './world';
+
+export interface OperatorOptions {
+  kubeconfig?: { file?: string; yaml?: string };
+  logger: Logger;
+  /** Off: lead at once (single replica, tests). */
+  leaderElection?: {
+    enabled: boolean;
+    identity?: string;
+    leaseDurationMs?: number;
+    renewDeadlineMs?: number;
+    retryPeriodMs?: number;
+  };
+  /** Port for /metrics, /healthz, /readyz; undefined = no server, 0 = any free port. */
+  metricsPort?: number;
+  clock?: Clock;
+  lint?: PolicyLinter;
+  /** How long to wait for the first cache sync before starting controllers. */
+  syncTimeoutMs?: number;
+}
+
+/** One leadership term: caches, compiler, controllers. Built fresh each time this replica leads. */
+export class OperatorTerm {
+  readonly ctx: OperatorContext;
+  readonly controllers: Controller[];
+
+  constructor(client: KubeClient, log: Logger, clock: Clock, metrics: RuntimeMetrics | undefined, lint?: PolicyLinter) {
+    const world = new World(client, { logger: log, metrics });
+    const feed = new CompileFeed(world, log.child({ component: 'compiler' }), { providerNamespace: SYSTEM_NAMESPACE });
+    this.ctx = {
+      client,
+      world,
+      feed,
+      ledger: new PlacementLedger(),
+      status: new StatusWriter(client, { logger: log, metrics }),
+      events: new EventRecorder({ client, component: 'vmsafe-operator', clusterNamespace: SYSTEM_NAMESPACE, logger: log, metrics, clock }),
+      clock,
+      log,
+      metrics,
+      counters: newCounters(),
+    };
+    // Host controller (and the VM controller's host states) first: placement needs host views.
+    this.controllers = [
+      hostFilterController(this.ctx),
+      vmController(this.ctx),
+      hostController(this.ctx),
+      policyController(this.ctx, lint),
+      tenantController(this.ctx),
+      tagController(this.ctx),
+    ];
+  }
+
+  async start(syncTimeoutMs: number): Promise<void> {
+    const { world, feed, log } = this.ctx;
+    world.start();
+    if (!(await world.waitForSync(syncTimeoutMs))) throw new Error(`caches did not sync within ${syncTimeoutMs} ms`);
+    const t0 = performance.now();
+    feed.start();
+    feed.flush();
+    log.info({ ms: Math.round(performance.now() - t0), ...feed.compiler.stats() }, 'initial compile done');
+    for (const c of this.controllers) c.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.controllers.map((c) => c.stop()));
+    this.ctx.feed.stop();
+    await this.ctx.world.stop();
+    await this.ctx.events.close();
+  }
+}
+
+export interface Operator {
+  readonly identity: string;
+  isLeader(): boolean;
+  /** The current term (undefined while standing by). */
+  term(): OperatorTerm | undefined;
+  metricsServer?: MetricsServer;
+  stop(): Promise<void>;
+}
+
+export async function startOperator(opts: OperatorOptions): Promise<Operator> {
+  const clock = opts.clock ?? realClock;
+  const client = new KubeClient(opts.kubeconfig);
+  const identity = opts.leaderElection?.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
+  const log = opts.logger.child({ operator: identity });
+  const metrics = new RuntimeMetrics({ defaultMetrics: opts.metricsPort !== undefined });
+  let term: OperatorTerm | undefined;
+  let leading = false;
+  let starting: Promise<void> | undefined;
+
+  const lead = async () => {
+    leading = true;
+    log.info('leading: starting controllers');
+    term = new OperatorTerm(client, log, clock, metrics, opts.lint);
+    starting = term.start(opts.syncTimeoutMs ?? 120_000);
+    await starting;
+  };
+  const follow = async () => {
+    leading = false;
+    const t = term;
+    term = undefined;
+    if (t) {
+      log.warn('leadership lost: stopping controllers');
+      await starting?.catch(() => undefined);
+      await t.stop();
+    }
+  };
+
+  let elector: LeaderElector | undefined;
+  if (opts.leaderElection?.enabled) {
+    elector = new LeaderElector({
+      client,
+      namespace: SYSTEM_NAMESPACE,
+      name: OPERATOR_LEASE,
+      identity,
+      leaseDurationMs: opts.leaderElection.leaseDurationMs,
+      renewDeadlineMs: opts.leaderElection.renewDeadlineMs,
+      retryPeriodMs: opts.leaderElection.retryPeriodMs,
+      onStartedLeading: () => lead().catch((err) => log.error({ err }, 'starting controllers failed')),
+      onStoppedLeading: follow,
+      onNewLeader: (who) => log.info({ leader: who }, 'leader observed'),
+      clock,
+      logger: log,
+      metrics,
+    });
+    void elector.run();
+  } else {
+    await lead();
+  }
+
+  let metricsServer: MetricsServer | undefined;
+  if (opts.metricsPort !== undefined) {
+    metricsServer = await startMetricsServer({
+      metrics,
+      port: opts.metricsPort,
+      readiness: {
+        'informers-synced': () => !leading || (term?.ctx.world.hasSynced() ?? false) || 'caches not synced',
+      },
+    });
+  }
+
+  return {
+    identity,
+    isLeader: () => leading,
+    term: () => term,
+    metricsServer,
+    async stop() {
+      if (elector) await elector.stop({ release: true });
+      await follow();
+      await metricsServer?.close();
+      client.close();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// Tag controller: counts of what carries the tag, and in-use protection: the finalizer keeps a
+// deleted Tag until nothing references it (finalizer edits are JSON patches with a `test`).
+import type { Tag } from '../api';
+import { Controller, type ReconcileContext } from '../runtime/controller';
+import type { OperatorContext } from './context';
+import { decideTagStatus, inUse, type TagCounts } from './decide-counts';
+import { TAG_FINALIZER } from './names';
+import { policyTags } from './world';
+
+const COUNTS_COALESCE_MS = 1000;
+
+/** JSON patch that sets the finalizer list from `current` to `next`, failing if it moved meanwhile. */
+export function finalizerPatch(current: string[] | undefined, next: string[]): unknown[] {
+  if (current === undefined) return [{ op: 'add', path: '/metadata/finalizers', value: next }];
+  return [
+    { op: 'test', path: '/metadata/finalizers', value: current },
+    { op: 'replace', path: '/metadata/finalizers', value: next },
+  ];
+}
+
+export function tagController(ctx: OperatorContext): Controller {
+  const { world } = ctx;
+  const rc = ctx.client.kind<Tag>('Tag');
+
+  const countsOf = (name: string): TagCounts => {
+    let networks = 0;
+    let hosts = 0;
+    for (const h of world.hosts.byIndex('tag', name)) {
+      if (h.spec.tags.includes(name)) hosts++;
+      networks += h.spec.networks.filter((n) => n.tags.includes(name)).length;
+    }
+    return {
+      hosts,
+      networks,
+      vms: world.vms.store.keysByIndex('tag', name).length,
+      tenants: world.tenants.store.keysByIndex('tag', name).length,
+      policies: world.policies.store.keysByIndex('tag', name).length,
+    };
+  };
+
+  const reconcile = async (name: string, r: ReconcileContext) => {
+    const tag = world.tags.get(name);
+    if (!tag) return;
+    const counts = countsOf(name);
+    const fins = tag.metadata.finalizers;
+    const has = fins?.includes(TAG_FINALIZER) ?? false;
+    if (tag.metadata.deletionTimestamp) {
+      if (inUse(counts)) {
+        const status = decideTagStatus(tag, counts, new Date(ctx.clock.now()));
+        status.conditions = status.conditions?.map((c) =>
+          c.type === 'InUse' ? { ...c, reason: 'DeletionBlocked', message: `deletion waits: ${c.message}` } : c,
+        );
+        await ctx.status.update('Tag', tag, status);
+        return;
+      }
+      if (has) {
+        await rc.patch(name, finalizerPatch(fins, fins!.filter((f) => f !== TAG_FINALIZER)), 'json');
+        r.log.info('tag no longer referenced; finalizer removed');
+      }
+      return;
+    }
+    if (!has) await rc.patch(name, finalizerPatch(fins, [...(fins ?? []), TAG_FINALIZER]), 'json');
+    await ctx.status.update('Tag', tag, decideTagStatus(tag, counts, new Date(ctx.clock.now())));
+  };
+
+  const c = new Controller({ name: 'tag', reconcile, workers: 2, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
+  c.watchOwn(world.tags);
+  const later = (tags: Iterable<string>) => {
+    for (const t of tags) c.enqueueAfter(t, COUNTS_COALESCE_MS);
+  };
+  world.vms.on({ add: (v) => later(v.spec.tags), update: (a, b) => a.spec.tags.join() !== b.spec.tags.join() && later([...a.spec.tags, ...b.spec.tags]), delete: (v) => later(v.spec.tags) });
+  const hostTagsOf = (h: { spec: { tags: string[]; networks: { tags: string[] }[] } }) => [...h.spec.tags, ...h.spec.networks.flatMap((n) => n.tags)];
+  world.hosts.on({ add: (h) => later(hostTagsOf(h)), update: (a, b) => later([...hostTagsOf(a), ...hostTagsOf(b)]), delete: (h) => later(hostTagsOf(h)) });
+  world.tenants.on({ add: (t) => later(t.spec.placementTags), update: (a, b) => later([...a.spec.placementTags, ...b.spec.placementTags]), delete: (t) => later(t.spec.placementTags) });
+  world.policies.on({ add: (p) => later(policyTags(p)), update: (a, b) => later([...policyTags(a), ...policyTags(b)]), delete: (p) => later(policyTags(p)) });
+  return c;
+}

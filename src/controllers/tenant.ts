@@ -1,0 +1,134 @@
+// Tenant controller: creates the tenant's namespaces, binds its admins there, and reports counts.
+// Namespaces get no ownerReference on purpose: deleting a Tenant must not wipe its workloads.
+import type { Tenant } from '../api';
+import { Inventory } from '../policy/inventory';
+import { NAMESPACES, type KubeObject } from '../runtime/client';
+import { deepEqual } from '../runtime/jsondiff';
+import { isAlreadyExists, isNotFound } from '../runtime/errors';
+import { Controller, type ReconcileContext } from '../runtime/controller';
+import type { OperatorContext } from './context';
+import { decideTenantStatus } from './decide-counts';
+import {
+  MANAGED_BY, MANAGED_BY_LABEL, TENANT_ADMIN_CLUSTERROLE, TENANT_ADMINS_BINDING, TENANT_LABEL,
+} from './names';
+import { ROLEBINDINGS } from './world';
+
+const COUNTS_COALESCE_MS = 500;
+
+export function desiredRoleBinding(t: Tenant, namespace: string): KubeObject & Record<string, unknown> {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: {
+      name: TENANT_ADMINS_BINDING,
+      namespace,
+      labels: { [TENANT_LABEL]: t.metadata.name, [MANAGED_BY_LABEL]: MANAGED_BY },
+    },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: TENANT_ADMIN_CLUSTERROLE },
+    subjects: t.spec.admins.map((a) => ({
+      kind: a.kind,
+      name: a.name,
+      ...(a.kind === 'ServiceAccount' ? { namespace: a.namespace ?? namespace } : { apiGroup: 'rbac.authorization.k8s.io' }),
+    })),
+  };
+}
+
+export function tenantController(ctx: OperatorContext): Controller {
+  const { world } = ctx;
+  const nsClient = ctx.client.resource(NAMESPACES);
+  const rbClient = ctx.client.resource<KubeObject & Record<string, unknown>>(ROLEBINDINGS);
+
+  const ensureNamespace = async (t: Tenant, ns: string, r: ReconcileContext) => {
+    if (world.namespaces.get(ns)) return;
+    try {
+      await nsClient.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { [TENANT_LABEL]: t.metadata.name } } });
+      ctx.events.event(t, 'Normal', 'NamespaceCreated', `created namespace ${ns}`);
+      r.log.info({ namespace: ns }, 'namespace created');
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  };
+
+  const ensureAdmins = async (t: Tenant, ns: string) => {
+    const current = world.roleBindings.get(`${ns}/${TENANT_ADMINS_BINDING}`) as (KubeObject & Record<string, unknown>) | undefined;
+    if (t.spec.admins.length === 0) {
+      if (current)
+        try {
+          await rbClient.delete({ namespace: ns, name: TENANT_ADMINS_BINDING });
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      return;
+    }
+    const want = desiredRoleBinding(t, ns);
+    if (!current) {
+      try {
+        await rbClient.create(want);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+      }
+      return;
+    }
+    if (deepEqual(current.subjects, want.subjects) && deepEqual(current.roleRef, want.roleRef)) return;
+    await rbClient.replace({ ...want, metadata: { ...want.metadata, resourceVersion: current.metadata.resourceVersion } });
+  };
+
+  const reconcile = async (name: string, r: ReconcileContext) => {
+    const t = world.tenants.get(name);
+    if (!t) {
+      const invalid = world.tenants.getInvalid(name);
+      if (invalid) r.log.warn({ errors: invalid.errors }, 'invalid Tenant');
+      return;
+    }
+    const namespaces = Inventory.namespacesOf(t);
+    const conflicts = namespaces.filter((ns) => world.tenantOfNamespace(ns)?.metadata.name !== name);
+    const mine = namespaces.filter((ns) => !conflicts.includes(ns));
+    for (const ns of mine) await ensureNamespace(t, ns, r);
+    for (const ns of mine) if (world.namespaces.get(ns) || t.spec.admins.length === 0) await ensureAdmins(t, ns);
+    let vms = 0;
+    let vnics = 0;
+    const hosts = new Set<string>();
+    let policies = 0;
+    for (const ns of mine) {
+      for (const vm of world.vms.byIndex('namespace', ns)) {
+        vms++;
+        vnics += vm.spec.vnics.length;
+        if (vm.status?.hostName && vm.status.phase !== 'Pending' && vm.status.phase !== 'Off') hosts.add(vm.status.hostName);
+      }
+      policies += world.policies.store.keysByIndex('namespace', ns).length;
+    }
+    const tags = world.tags;
+    const status = decideTenantStatus(
+      t,
+      {
+        namespaces,
+        missingNamespaces: mine.filter((ns) => !world.namespaces.get(ns)),
+        conflicts,
+        vms,
+        vnics,
+        hosts: hosts.size,
+        policies,
+        unknownTags: t.spec.placementTags.filter((tg) => !tags.get(tg)),
+      },
+      new Date(ctx.clock.now()),
+    );
+    await ctx.status.update('Tenant', t, status);
+  };
+
+  const c = new Controller({ name: 'tenant', reconcile, workers: 4, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
+  c.watchOwn(world.tenants);
+  const byNs = (ns: string | undefined) => (ns ? world.tenants.store.keysByIndex('namespace', ns) : []);
+  world.vms.on({
+    add: (vm) => byNs(vm.metadata.namespace).forEach((k) => c.enqueueAfter(k, COUNTS_COALESCE_MS)),
+    update: (a, b) => {
+      if (a.status?.hostName === b.status?.hostName && a.status?.phase === b.status?.phase && a.spec.vnics.length === b.spec.vnics.length) return;
+      byNs(b.metadata.namespace).forEach((k) => c.enqueueAfter(k, COUNTS_COALESCE_MS));
+    },
+    delete: (vm) => byNs(vm.metadata.namespace).forEach((k) => c.enqueueAfter(k, COUNTS_COALESCE_MS)),
+  });
+  c.watchMapped(world.namespaces, (ns) => byNs(ns.metadata.name));
+  c.watchMapped(world.roleBindings, (rb) => byNs(rb.metadata.namespace));
+  c.watchMapped(world.policies, (p) => byNs(p.metadata.namespace));
+  c.watchMapped(world.tags, (t) => world.tenants.store.keysByIndex('tag', t.metadata.name));
+  return c;
+}

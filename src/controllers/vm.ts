@@ -1,0 +1,170 @@
+// VM controller: tag-matched placement, quarantine, make-before-break migration and phase, decided by
+// the pure `decideVm` (src/placement) from the cache; writes only the status difference.
+import type { Host, HostFilter, Tag, VM } from '../api';
+import { Inventory } from '../policy/inventory';
+import { decideVm, type VmAction } from '../placement';
+import { keyOf } from '../runtime/client';
+import { setConditions } from '../runtime/conditions';
+import { Controller, type ReconcileContext, type Result } from '../runtime/controller';
+import type { OperatorContext } from './context';
+import { vmHosts } from './world';
+
+const READY = (h: Host) => h.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+
+/** Did a Host change in a way placement cares about (not just its counters)? */
+function placementChanged(a: Host, b: Host): boolean {
+  return (
+    READY(a) !== READY(b) ||
+    a.spec.unschedulable !== b.spec.unschedulable ||
+    JSON.stringify([a.spec.tags, a.spec.networks, a.spec.capacity]) !== JSON.stringify([b.spec.tags, b.spec.networks, b.spec.capacity])
+  );
+}
+
+const EVENT_OF: Partial<Record<VmAction['type'], (a: any) => [string, string]>> = {
+  Bind: (a) => ['Scheduled', `bound to host ${a.host}`],
+  StartMigration: (a) => ['Migrating', `migrating from host ${a.from} to host ${a.to} (make-before-break)`],
+  CompleteMigration: (a) => ['Migrated', `migrated from host ${a.from} to host ${a.to}`],
+  CancelMigration: (a) => ['MigrationCancelled', `stays on host ${a.from}; migration to ${a.to} no longer needed`],
+  Quarantine: (a) => ['Quarantined', `quarantined on host ${a.host}: ${a.reason}`],
+};
+
+export function vmController(ctx: OperatorContext): Controller {
+  const { world, ledger, feed } = ctx;
+  /** VMs waiting for a host: any host change may let them in. */
+  const pending = new Set<string>();
+  let tags: { version: string; size: number; map: Map<string, Tag> } | undefined;
+  /** Tags by name, rebuilt only when the Tag cache moved. */
+  const tagIndex = () => {
+    const version = world.tags.resourceVersion();
+    const size = world.tags.store.size;
+    if (!tags || tags.version !== version || tags.size !== size) tags = { version, size, map: world.tagsByName() };
+    return tags.map;
+  };
+
+  const reconcile = async (key: string, rc: ReconcileContext): Promise<Result | void> => {
+    const vm = world.vms.get(key);
+    if (!vm) {
+      ledger.remove(key);
+      pending.delete(key);
+      const invalid = world.vms.getInvalid(key);
+      if (invalid) await reportInvalid(ctx, invalid, rc);
+      return;
+    }
+    const tenant = world.tenantOfNamespace(vm.metadata.namespace);
+    const gen = vm.metadata.generation;
+    if (!tenant) {
+      ledger.remove(key);
+      pending.add(key);
+      const msg = `namespace ${vm.metadata.namespace} is not owned by any Tenant`;
+      await ctx.status.update('VM', vm, {
+        phase: 'Pending',
+        conditions: setConditions(vm.status?.conditions, [
+          { type: 'Scheduled', status: 'False', reason: 'NoTenant', message: msg, observedGeneration: gen },
+          { type: 'PlacementCompliant', status: 'Unknown', reason: 'NotScheduled', message: 'the VM is not placed on any host', observedGeneration: gen },
+          { type: 'Protected', status: 'Unknown', reason: 'NotScheduled', message: 'the VM runs nowhere yet', observedGeneration: gen },
+        ], rc.now()),
+      });
+      return;
+    }
+    const compiler = feed.compiler;
+    const programKey = compiler.programKeyOf(vm);
+    const filters = world.filters;
+    const d = decideVm({
+      vm,
+      tenant,
+      tagsByName: tagIndex(),
+      hosts: ledger.hostStates(),
+      programKey,
+      appliedPrograms: (h) => {
+        const hf: HostFilter | undefined = filters.get(h);
+        const p = feed.applied.programOf(h, hf?.status?.appliedHash, key);
+        return p === undefined ? undefined : new Set([p]);
+      },
+      programsOn: (h) => ledger.programsOn(h),
+    });
+    const s = d.status;
+    const desired: NonNullable<VM['status']> = {
+      phase: s.phase,
+      tenant: tenant.metadata.name,
+      ...(s.hostName !== undefined ? { hostName: s.hostName } : {}),
+      ...(s.targetHostName !== undefined ? { targetHostName: s.targetHostName } : {}),
+      ...(s.program !== undefined ? { program: s.program } : {}),
+      conditions: setConditions(vm.status?.conditions, s.conditions.map((c) => ({ ...c, observedGeneration: gen })), rc.now()),
+    };
+    // Assume before writing: the next decision (maybe for another VM) must see this one's host taken.
+    ledger.set(key, desired, vm.spec.vnics.length);
+    if (s.phase === 'Pending') pending.add(key);
+    else pending.delete(key);
+    const r = await ctx.status.update('VM', vm, desired);
+    const ev = EVENT_OF[d.action.type];
+    if (ev && r.written) {
+      const [reason, message] = ev(d.action);
+      ctx.events.event(vm, d.action.type === 'Quarantine' ? 'Warning' : 'Normal', reason, message);
+    }
+    if (s.phase === 'Quarantined' && vm.status?.phase !== 'Quarantined')
+      rc.log.warn({ host: s.hostName, reason: s.conditions[1]?.reason }, 'VM quarantined');
+  };
+
+  const c = new Controller({ name: 'vm', reconcile, workers: 8, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
+  c.watchOwn(world.vms);
+  world.vms.on({
+    add: (vm) => ledger.set(keyOf(vm), vm.status, vm.spec.vnics.length),
+    update: (_o, vm) => ledger.set(keyOf(vm), vm.status, vm.spec.vnics.length),
+    delete: (vm) => {
+      ledger.remove(keyOf(vm));
+      // Capacity freed: waiting VMs may fit now.
+      for (const k of pending) c.enqueue(k);
+    },
+  });
+  const onHost = (h: Host) => {
+    ledger.updateHost(h);
+    for (const k of world.vms.store.keysByIndex('host', h.metadata.name)) c.enqueue(k);
+    for (const k of pending) c.enqueue(k);
+  };
+  world.hosts.on({
+    add: onHost,
+    update: (a, b) => {
+      ledger.updateHost(b);
+      if (placementChanged(a, b)) onHost(b);
+    },
+    delete: (h) => {
+      ledger.removeHost(h.metadata.name);
+      for (const k of world.vms.store.keysByIndex('host', h.metadata.name)) c.enqueue(k);
+    },
+  });
+  // The agent applied a filter: VMs on that host may become Running (or finish migrating there).
+  world.filters.on({
+    add: (f) => enqueueHost(f.metadata.name),
+    update: (a, b) => {
+      if (a.status?.appliedHash !== b.status?.appliedHash) enqueueHost(b.metadata.name);
+    },
+  });
+  function enqueueHost(host: string) {
+    for (const k of world.vms.store.keysByIndex('host', host)) c.enqueue(k);
+  }
+  // Placement inputs that live on other kinds.
+  c.watchMapped(world.tenants, (t) => Inventory.namespacesOf(t).flatMap((ns) => world.vms.store.keysByIndex('namespace', ns)));
+  c.watchMapped(world.tags, (t) => world.vms.store.keysByIndex('tag', t.metadata.name));
+  // A policy change that gives a VM a new program reaches it when the agent applies it (above).
+  return c;
+}
+
+/** An object our schema rejects (the API server accepted it): say why in its status, do nothing else. */
+export async function reportInvalid(
+  ctx: OperatorContext,
+  invalid: { raw: any; errors: { path: string; message: string }[] },
+  rc: ReconcileContext,
+): Promise<void> {
+  const message = invalid.errors.map((e) => `${e.path}: ${e.message}`).join('; ');
+  rc.log.warn({ errors: invalid.errors }, 'invalid object');
+  const kind = invalid.raw.kind as string;
+  const condType = kind === 'VM' ? 'Scheduled' : kind === 'SecurityPolicy' ? 'Accepted' : 'Ready';
+  await ctx.status.update(kind, invalid.raw, {
+    ...(kind === 'VM' ? { phase: 'Pending' } : {}),
+    conditions: setConditions(invalid.raw.status?.conditions, [
+      { type: condType, status: 'False', reason: 'InvalidSpec', message, observedGeneration: invalid.raw.metadata?.generation },
+    ], rc.now()),
+  });
+}
+
+export { vmHosts };

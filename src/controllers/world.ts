@@ -1,0 +1,117 @@
+// The operator's view of the cluster: one informer per kind, parsed at the cache edge, with the
+// secondary indexes the controllers fan in through (VMs by host/tag/namespace, hosts by tag, ...).
+import {
+  host as hostSchema, hostFilter as hostFilterSchema, securityPolicy as policySchema, tag as tagSchema,
+  tenant as tenantSchema, vm as vmSchema,
+  type Host, type HostFilter, type SecurityPolicy, type Tag, type Tenant, type VM,
+} from '../api';
+import { Inventory } from '../policy/inventory';
+import { kindResource, LEASES, NAMESPACES, type KubeClient, type KubeObject, type ResourceInfo } from '../runtime/client';
+import { Informer } from '../runtime/informer';
+import type { RuntimeMetrics } from '../runtime/metrics';
+import type { Logger } from '../util/log';
+import { SYSTEM_NAMESPACE, TENANT_LABEL } from './names';
+
+export const ROLEBINDINGS: ResourceInfo = {
+  group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', namespaced: true, kind: 'RoleBinding',
+};
+
+export interface LeaseObj extends KubeObject {
+  spec?: { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number; acquireTime?: string };
+}
+
+const uniq = (xs: Array<string | undefined>) => [...new Set(xs.filter((x): x is string => !!x))];
+
+/** Every host a VM occupies or is pinned to, for fan-in from Host/HostFilter changes. */
+export const vmHosts = (vm: VM) => uniq([vm.status?.hostName, vm.status?.targetHostName, vm.spec.hostName]);
+
+/** Every tag a policy names (appliesTo and peers): a Tag change re-evaluates these policies. */
+export function policyTags(p: SecurityPolicy): string[] {
+  const out = [...(p.spec.appliesTo.tags ?? [])];
+  for (const r of [...p.spec.ingress, ...p.spec.egress]) for (const peer of r.peers) out.push(...(peer.vms?.tags ?? []));
+  return uniq(out);
+}
+
+/** Every tenant a policy names, explicitly (appliesTo and peers). */
+export function policyTenants(p: SecurityPolicy): string[] {
+  const out = [...(p.spec.appliesTo.tenants ?? [])];
+  for (const r of [...p.spec.ingress, ...p.spec.egress])
+    for (const peer of r.peers) out.push(...(peer.tenants ?? []), ...(peer.vms?.tenants ?? []));
+  return uniq(out);
+}
+
+export const hostTags = (h: Host) => uniq([...h.spec.tags, ...h.spec.networks.flatMap((n) => n.tags)]);
+
+export class World {
+  readonly tenants: Informer<Tenant>;
+  readonly tags: Informer<Tag>;
+  readonly hosts: Informer<Host>;
+  readonly vms: Informer<VM>;
+  readonly policies: Informer<SecurityPolicy>;
+  readonly filters: Informer<HostFilter>;
+  readonly leases: Informer<LeaseObj>;
+  readonly namespaces: Informer<KubeObject>;
+  readonly roleBindings: Informer<KubeObject>;
+  private readonly all: Informer<any>[];
+
+  constructor(client: KubeClient, opts: { logger: Logger; metrics?: RuntimeMetrics }) {
+    const mk = <T extends object>(resource: ResourceInfo, extra: Partial<ConstructorParameters<typeof Informer<T>>[0]> = {}) =>
+      new Informer<T>({
+        client,
+        resource,
+        logger: opts.logger,
+        metrics: opts.metrics?.informerHooks?.(resource.plural),
+        ...extra,
+      });
+    this.tenants = mk<Tenant>(kindResource('Tenant'), { schema: tenantSchema as never });
+    this.tags = mk<Tag>(kindResource('Tag'), { schema: tagSchema as never });
+    this.hosts = mk<Host>(kindResource('Host'), { schema: hostSchema as never });
+    this.vms = mk<VM>(kindResource('VM'), { schema: vmSchema as never });
+    this.policies = mk<SecurityPolicy>(kindResource('SecurityPolicy'), { schema: policySchema as never });
+    this.filters = mk<HostFilter>(kindResource('HostFilter'), { schema: hostFilterSchema as never });
+    this.leases = mk<LeaseObj>(LEASES, { namespace: SYSTEM_NAMESPACE });
+    this.namespaces = mk<KubeObject>(NAMESPACES);
+    this.roleBindings = mk<KubeObject>(ROLEBINDINGS, { labelSelector: TENANT_LABEL });
+    this.all = [this.tenants, this.tags, this.hosts, this.vms, this.policies, this.filters, this.leases, this.namespaces, this.roleBindings];
+
+    this.vms.addIndex('host', vmHosts);
+    this.vms.addIndex('tag', (vm) => vm.spec.tags);
+    this.vms.addIndex('namespace', (vm) => [vm.metadata.namespace ?? '']);
+    this.hosts.addIndex('tag', hostTags);
+    this.tenants.addIndex('namespace', (t) => Inventory.namespacesOf(t));
+    this.tenants.addIndex('tag', (t) => t.spec.placementTags);
+    this.policies.addIndex('namespace', (p) => [p.metadata.namespace ?? '']);
+    this.policies.addIndex('tag', policyTags);
+    this.policies.addIndex('tenant', policyTenants);
+  }
+
+  start(): this {
+    for (const i of this.all) i.start();
+    return this;
+  }
+
+  async waitForSync(timeoutMs: number): Promise<boolean> {
+    const r = await Promise.all(this.all.map((i) => i.waitForSync(timeoutMs)));
+    return r.every(Boolean);
+  }
+
+  hasSynced(): boolean {
+    return this.all.every((i) => i.hasSynced());
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all.map((i) => i.stop()));
+  }
+
+  /** The tenant that owns a namespace (first by name if several claim it: a conflict the Tenant status reports). */
+  tenantOfNamespace(ns: string | undefined): Tenant | undefined {
+    if (!ns) return undefined;
+    const owners = this.tenants.byIndex('namespace', ns);
+    if (owners.length <= 1) return owners[0];
+    return [...owners].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))[0];
+  }
+
+  tagsByName(): Map<string, Tag> {
+    return new Map(this.tags.list().map((t) => [t.metadata.name, t]));
+  }
+}
