@@ -84,6 +84,14 @@ function readMessage(err: unknown): string {
  * expanded into its items. Empty documents are skipped.
  */
 export function parseManifests(text: string, file: string): LoadResult {
+  if (/\.json$/i.test(file)) {
+    const fast = parseJson(text, file);
+    if (fast) return fast;
+  }
+  return parseYaml(text, file);
+}
+
+function parseYaml(text: string, file: string): LoadResult {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines, version: '1.1', prettyErrors: false });
   const result: LoadResult = { objects: [], errors: [] };
@@ -183,4 +191,103 @@ export function parseFieldPath(path: string): (string | number)[] {
     else if (m[1] !== undefined) out.push(m[1]);
   }
   return out;
+}
+
+/**
+ * Fast path for JSON files (generated datacenters can hold 100,000 objects): JSON.parse for the values,
+ * a one-pass scan for where each object starts, and the YAML node tree for `lineOf` only when asked.
+ * Returns undefined for invalid JSON, so the YAML parser reports the error with its line.
+ */
+function parseJson(text: string, file: string): LoadResult | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (value === null) return { objects: [], errors: [] };
+  const list = Array.isArray(value) ? 'array' : isList(value) ? 'list' : 'object';
+  const items: unknown[] = list === 'array' ? (value as unknown[]) : list === 'list' ? (value as { items: unknown[] }).items : [value];
+  const starts = jsonItemStarts(text, list);
+  if (starts.length !== items.length) return undefined; // cannot happen for valid JSON; be safe anyway
+  const newlines: number[] = [];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) newlines.push(i);
+  const lineAtOffset = (offset: number) => {
+    let lo = 0;
+    let hi = newlines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (newlines[mid]! < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
+  };
+  let tree: { nodes: Node[]; lines: LineCounter } | undefined;
+  const nodes = () => (tree ??= yamlNodesOf(text, list));
+  const objects = items.map((object, index): LoadedObject => {
+    const loaded: LoadedObject = { file, line: lineAtOffset(starts[index]!), index, object };
+    Object.defineProperty(loaded, 'source', {
+      enumerable: false,
+      get: () => {
+        const t = nodes();
+        const node = t.nodes[index];
+        return node ? { node, lines: t.lines } : undefined;
+      },
+    });
+    return loaded;
+  });
+  return { objects, errors: [] };
+}
+
+/** Offsets where each object starts: the root object, the root array's items, or a List's items. */
+function jsonItemStarts(text: string, list: 'array' | 'list' | 'object'): number[] {
+  const starts: number[] = [];
+  let depth = 0;
+  let key = '';
+  let lastString = '';
+  let itemsDepth = -1; // depth of the elements of the array whose items we collect
+  if (list === 'array') itemsDepth = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === ' ' || c === '\n' || c === '\r' || c === '\t' || c === ',') continue;
+    if (c === ':') {
+      if (depth === 1) key = lastString;
+      continue;
+    }
+    const valueStart = c !== '}' && c !== ']';
+    const prev = prevSignificant(text, i);
+    if (valueStart && depth === itemsDepth && prev !== ':' && (prev === '[' || prev === ',')) starts.push(i);
+    if (list === 'object' && depth === 0 && c === '{') starts.push(i);
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      lastString = text.slice(i + 1, j);
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      if (list === 'list' && c === '[' && depth === 2 && key === 'items') itemsDepth = 2;
+    } else if (c === '}' || c === ']') {
+      if (list === 'list' && depth === 2 && c === ']' && itemsDepth === 2) itemsDepth = -1;
+      depth--;
+    }
+  }
+  return starts;
+}
+
+function prevSignificant(text: string, i: number): string {
+  for (let j = i - 1; j >= 0; j--) {
+    const c = text[j]!;
+    if (c !== ' ' && c !== '\n' && c !== '\r' && c !== '\t') return c;
+  }
+  return '';
+}
+
+function yamlNodesOf(text: string, list: 'array' | 'list' | 'object'): { nodes: Node[]; lines: LineCounter } {
+  const lines = new LineCounter();
+  const root = parseAllDocuments(text, { lineCounter: lines, version: '1.1' });
+  const contents = Array.isArray(root) ? root[0]?.contents : undefined;
+  if (!contents) return { nodes: [], lines };
+  if (list === 'object') return { nodes: [contents], lines };
+  const seq = list === 'array' ? contents : isMap(contents) ? contents.get('items', true) : undefined;
+  return { nodes: isSeq(seq) ? (seq.items as Node[]) : [], lines };
 }

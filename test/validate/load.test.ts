@@ -62,6 +62,23 @@ describe('parseManifests', () => {
     expect(lineOf(r.objects[1]!, ['x'])).toBe(6);
   });
 
+  it('reads .json files on a fast path with the same lines and field positions', () => {
+    const json = '[\n  {"kind": "A", "s": "x,[{"},\n  {\n    "kind": "B",\n    "spec": {"vnics": [{"ip": "1.2.3.4"}]}\n  }, 7\n]\n';
+    const r = parseManifests(json, 'many.json');
+    expect(r.objects.map((o) => [o.line, o.index, o.object])).toEqual([
+      [2, 0, { kind: 'A', s: 'x,[{' }],
+      [3, 1, { kind: 'B', spec: { vnics: [{ ip: '1.2.3.4' }] } }],
+      [6, 2, 7],
+    ]);
+    expect(lineOf(r.objects[1]!, ['spec', 'vnics', 0, 'ip'])).toBe(5);
+    expect({ ...r.objects[1]! }).not.toHaveProperty('source');
+    const list = parseManifests('{"kind": "List", "meta": {"items": [1]},\n "items": [\n {"kind": "A"},\n {"kind": "B"}]}', 'l.json');
+    expect(list.objects.map((o) => o.line)).toEqual([3, 4]);
+    expect(lineOf(list.objects[1]!, ['kind'])).toBe(4);
+    expect(parseManifests('  {"kind": "A"}', 'one.json').objects.map((o) => o.line)).toEqual([1]);
+    expect(parseManifests('{"a": 1,\n "b": @}', 'bad.json').errors).toHaveLength(1);
+  });
+
   it('reports broken YAML with its line and keeps the good documents', () => {
     const r = parseManifests('a: 1\n---\nb: 2\nc: @bad\nd: 3\n', 'bad.yaml');
     expect(r.objects.map((o) => o.object)).toEqual([{ a: 1 }]);
