@@ -1,15 +1,17 @@
 // Address-group members: exact sets of IPv4 addresses, written as the fewest aligned CIDR blocks
 // (a tenant's consecutively allocated vNICs collapse to a handful of entries), plus content hashes.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { formatIPv4 } from '../dataplane/ip';
 
 /** Short content hash (hex) used for program and group ids and for filter hashes. */
 export function contentHash(text: string, hexChars = 16): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, hexChars);
+  // SHA-256, not a fast non-cryptographic hash: ids dedup programs across tenants on a host, so a
+  // tenant must not be able to craft a collision with another tenant's program.
+  return hash('sha256', text, 'hex').slice(0, hexChars);
 }
 
 /** Sort and deduplicate addresses (unsigned 32-bit numbers). */
-export function sortedUnique(values: Iterable<number>): Uint32Array {
+export function sortedUnique(values: ArrayLike<number>): Uint32Array {
   const arr = Uint32Array.from(values).sort();
   let n = 0;
   for (let i = 0; i < arr.length; i++) if (i === 0 || arr[i] !== arr[n - 1]) arr[n++] = arr[i]!;

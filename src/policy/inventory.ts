@@ -25,7 +25,8 @@ export interface VmRec {
   /** Interned tenant id, NO_TENANT when no tenant owns the namespace. */
   readonly tenant: number;
   readonly labels: Readonly<Record<string, string>>;
-  readonly tags: ReadonlySet<string>;
+  /** Sorted, unique (a short array: cheaper than a Set per VM at 160,000 VMs). */
+  readonly tags: readonly string[];
   /**
    * Hosts that carry the VM's filter: status.hostName (else spec.hostName), plus the target while
    * Migrating (make-before-break needs the program on both). Empty = not placed.
@@ -34,7 +35,7 @@ export interface VmRec {
   readonly quarantined: boolean;
   readonly vnics: readonly VnicRec[];
   /** vNIC addresses as unsigned 32-bit numbers, in vNIC order. */
-  readonly ips: Uint32Array;
+  readonly ips: readonly number[];
 }
 
 export interface PolicyRec {
@@ -51,6 +52,8 @@ export interface PolicyRec {
   readonly tenant: number;
   /** Null when accepted; otherwise why the policy is ignored (for its Accepted condition). */
   readonly rejection: string | null;
+  /** Scratch space of the compiler for this record (records are replaced on change, so it never goes stale). */
+  compiled?: unknown;
 }
 
 export interface ChangeLog {
@@ -232,11 +235,11 @@ export class Inventory {
       name: vm.metadata.name,
       tenant: this.tenantOfNamespace(namespace),
       labels: vm.metadata.labels ?? {},
-      tags: new Set(vm.spec.tags ?? []),
+      tags: [...new Set(vm.spec.tags ?? [])].sort(),
       hosts: hostsOfVm(vm),
       quarantined: vm.status?.phase === 'Quarantined',
       vnics,
-      ips: Uint32Array.from(vnics, (n) => parseIPv4(n.ip)),
+      ips: vnics.map((n) => parseIPv4(n.ip)),
     };
     const old = this.vms.get(key) ?? null;
     if (old) this.unindexVm(old);
