@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { HostFilterSpec } from '../../src/api';
+import { DIR, PROTO, buildClassifier } from '../../src/dataplane/classifier';
+import { formatIPv4, parseIPv4 } from '../../src/dataplane/ip';
+import { buildLinearClassifier } from '../../src/dataplane/linear';
+import { cidrPeer, egress, groupPeer, oneProgram, rule, tcp } from './fixtures';
+
+const both = (spec: HostFilterSpec) => [buildLinearClassifier(spec), buildClassifier(spec)] as const;
+
+describe('classifier edge cases (fast and linear alike)', () => {
+  it('0.0.0.0/0 matches everything, /32 exactly one address, an except covering all nothing', () => {
+    for (const c of both(
+      oneProgram([
+        rule('none', { peers: [cidrPeer('10.0.0.0/8', '0.0.0.0/0')] }),
+        rule('one', { peers: [cidrPeer('10.0.0.7/32')] }),
+        rule('all', { peers: [cidrPeer('0.0.0.0/0', '255.255.255.255/32')] }),
+      ]),
+    )) {
+      expect(c.classify(egress('10.0.0.7')).rule).toBe('one');
+      expect(c.classify(egress('10.0.0.8')).rule).toBe('all');
+      expect(c.classify(egress('0.0.0.0')).rule).toBe('all');
+      expect(c.classify(egress('255.255.255.255')).rule).toBe('no-match');
+    }
+  });
+  it('follows a Pass chain through every tier', () => {
+    const spec = oneProgram([
+      rule('p1', { tier: 'Provider', action: 'Pass' }),
+      rule('p2', { tier: 'Provider', action: 'Deny' }),
+      rule('t1', { tier: 'Tenant', action: 'Pass' }),
+      rule('t2', { tier: 'Tenant', action: 'Deny' }),
+      rule('b1', { tier: 'Baseline', action: 'Pass' }),
+      rule('b2', { tier: 'Baseline', action: 'Deny' }),
+      rule('d1', { tier: 'Default', action: 'Allow', policy: '' }),
+    ]);
+    for (const c of both(spec)) expect(c.classify(egress('1.1.1.1'))).toEqual({ verdict: 'Allow', tier: 'Default', policy: null, rule: 'd1' });
+    const last = oneProgram([rule('d', { tier: 'Default', action: 'Pass' })]);
+    for (const c of both(last)) expect(c.classify(egress('1.1.1.1')).rule).toBe('no-match');
+  });
+  it('denies unbound vNICs and bindings to unknown programs', () => {
+    const spec = oneProgram([rule('a')]);
+    spec.bindings.push({ ...spec.bindings[0]!, vnic: 'eth1', program: 'p-unknown' });
+    for (const c of both(spec)) {
+      expect(c.classify({ ...egress('1.1.1.1'), vm: 'ns/other' }).rule).toBe('unbound');
+      expect(c.classify({ ...egress('1.1.1.1'), vnic: 'eth1' }).rule).toBe('unbound');
+    }
+    expect(buildClassifier(spec).slot('ns/other', 'eth0')).toBe(-1);
+  });
+  it('treats a port outside 0..65535 as outside every port range', () => {
+    const c = buildClassifier(oneProgram([rule('range', { ports: [tcp(0, 65535)] }), rule('any-tcp', { ports: [tcp()] })]));
+    const s = c.slot('ns/vm', 'eth0');
+    expect(c.lookup(s, DIR.egress, 1, PROTO.TCP, 65535).rule).toBe('range');
+    expect(c.lookup(s, DIR.egress, 1, PROTO.TCP, 70000).rule).toBe('any-tcp');
+  });
+  it('looks up a 100,000-member group with a constant number of operations', () => {
+    const members = Array.from({ length: 100_000 }, (_, i) => formatIPv4(0x0a000000 + i * 3));
+    const spec = oneProgram([rule('members', { peers: [groupPeer('ag-big')], ports: [tcp(443)] }), rule('rest', { action: 'Deny' })], [], {
+      'ag-big': [...members, '192.168.0.0/16'],
+    });
+    const c = buildClassifier(spec);
+    const s = c.slot('ns/vm', 'eth0');
+    c.countOps = true;
+    const opsFor = (ip: string) => {
+      c.ops = 0;
+      const d = c.lookup(s, DIR.egress, parseIPv4(ip), PROTO.TCP, 443);
+      return { rule: d.rule, ops: c.ops };
+    };
+    const first = opsFor(members[0]!);
+    const last = opsFor(members[99_999]!);
+    expect(first.rule).toBe('members');
+    expect(last.rule).toBe('members');
+    expect(opsFor('10.0.0.1').rule).toBe('rest');
+    expect(opsFor('192.168.3.4').rule).toBe('members');
+    expect(last.ops).toBe(first.ops);
+    expect(first.ops).toBeLessThan(12);
+    expect(c.stats.groupAddresses).toBe(100_000);
+  });
+  it('stores identical rule lists once', () => {
+    const spec = oneProgram([rule('a', { ports: [tcp(80)] })]);
+    spec.programs.push({ ...spec.programs[0]!, id: 'p-2' });
+    expect(buildClassifier(spec).stats).toMatchObject({ programs: 2, ruleSets: 2 });
+    spec.programs[1]!.ingress = [rule('b')];
+    expect(buildClassifier(spec).stats).toMatchObject({ programs: 2, ruleSets: 3 });
+  });
+});
