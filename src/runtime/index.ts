@@ -86,6 +86,14 @@ export * from './metrics';
 
 import type { Informer } from './informer';
 
+/** A /readyz check: ok once every informer has synced, else names the ones still listing. */
+export function informersSynced(informers: readonly Informer<any>[]): () => true | string {
+  return () => {
+    const waiting = informers.filter((i) => !i.hasSynced()).map((i) => i.name);
+    return waiting.length === 0 ? true : `not synced: ${waiting.join(', ')}`;
+  };
+}
+
 /** Wait until every informer has synced; false if `timeoutMs` passes first. */
 export async function waitForSync(informers: readonly Informer<any>[], timeoutMs: number): Promise<boolean> {
   const results = await Promise.all(informers.map((i) => i.waitForSync(timeoutMs)));
