@@ -20,7 +20,7 @@
 // Pass continues at the first later rule of a higher tier, so a Tenant Pass skips the isolation rule.
 import type {
   AddressGroup, CompiledPeer, CompiledPort, CompiledRule, Host, HostFilterSpec, LabelSelector, Program, Rule,
-  SecurityPolicy, Tag, Tenant, Tier, VM,
+  SecurityPolicy, Tag, Tenant, VM,
 } from '../api';
 import { contentHash, sortedUnique, toCidrs } from './addresses';
 import { IMPLICIT_RULES } from './decision';
