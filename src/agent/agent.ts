@@ -1,0 +1,174 @@
+// One hypervisor agent: watches only its own HostFilter, programs it (AgentCore), reports status on the
+// HostFilter, heartbeats a Lease, audits for drift, retries failed applies with backoff.
+import type { HostFilter } from '../api';
+import { hostFilter as hostFilterSchema } from '../api';
+import { agentLeaseName, SYSTEM_NAMESPACE } from '../controllers/names';
+import { buildClassifier } from '../dataplane/classifier';
+import { kindResource, type KubeClient } from '../runtime/client';
+import { realClock, type Clock, type TimerHandle } from '../runtime/clock';
+import { toApiError } from '../runtime/errors';
+import { startHeartbeat, type Heartbeat } from '../runtime/heartbeat';
+import { Informer } from '../runtime/informer';
+import { StatusWriter } from '../runtime/status';
+import type { Logger } from '../util/log';
+import { AgentCore } from './core';
+import { NO_FAULTS, type AgentFaults } from './faults';
+
+export interface AgentOptions {
+  client: KubeClient;
+  host: string;
+  logger: Logger;
+  clock?: Clock;
+  faults?: AgentFaults;
+  /** Heartbeat renewal interval and lease duration. Defaults 2 s / 8 s. */
+  heartbeatMs?: number;
+  leaseDurationSeconds?: number;
+  /** How often the programmed state is audited for drift. Default 1 s. */
+  auditMs?: number;
+  /** Shared status writer (a fleet shares one); created when omitted. */
+  status?: StatusWriter;
+}
+
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5_000;
+
+export class HostAgent {
+  readonly core: AgentCore;
+  private readonly informer: Informer<HostFilter>;
+  private readonly status: StatusWriter;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private heartbeat: Heartbeat | undefined;
+  private auditTimer: TimerHandle | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private retries = 0;
+  private running = false;
+  /** Serializes applies: one at a time, the latest object wins. */
+  private work: Promise<void> = Promise.resolve();
+  private queued = false;
+  readonly stats = { applies: 0, statusWrites: 0 };
+
+  constructor(private readonly opts: AgentOptions) {
+    this.clock = opts.clock ?? realClock;
+    this.log = opts.logger.child({ agent: opts.host });
+    this.core = new AgentCore(opts.host, buildClassifier, Math.random, () => new Date(this.clock.now()));
+    this.core.faults = opts.faults ?? NO_FAULTS;
+    this.status = opts.status ?? new StatusWriter(opts.client, { logger: this.log });
+    this.informer = new Informer<HostFilter>({
+      client: opts.client,
+      resource: kindResource('HostFilter'),
+      fieldSelector: `metadata.name=${opts.host}`,
+      schema: hostFilterSchema as never,
+      logger: this.log,
+      clock: this.clock,
+      name: `hostfilter-${opts.host}`,
+    });
+    this.informer.on({ add: () => this.kick(), update: () => this.kick() });
+  }
+
+  get host(): string {
+    return this.opts.host;
+  }
+
+  start(): this {
+    if (this.running) return this;
+    this.running = true;
+    this.informer.start();
+    this.heartbeat = startHeartbeat({
+      client: this.opts.client,
+      hostName: agentLeaseName(this.opts.host),
+      identity: this.opts.host,
+      namespace: SYSTEM_NAMESPACE,
+      intervalMs: this.opts.heartbeatMs ?? 2_000,
+      leaseDurationSeconds: this.opts.leaseDurationSeconds ?? 8,
+      clock: this.clock,
+      logger: this.log,
+    });
+    const audit = () => {
+      if (!this.running) return;
+      if (this.core.auditDrift()) {
+        this.log.warn('drift detected: programmed state differs from the applied filter; re-applying');
+        this.kick();
+      }
+      this.auditTimer = this.clock.setTimeout(audit, this.opts.auditMs ?? 1_000);
+    };
+    this.auditTimer = this.clock.setTimeout(audit, this.opts.auditMs ?? 1_000);
+    this.log.info('agent started');
+    return this;
+  }
+
+  /** Stop cleanly (or abruptly for a simulated crash: state is lost either way, like a process exit). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.auditTimer) this.clock.clearTimeout(this.auditTimer);
+    if (this.retryTimer) this.clock.clearTimeout(this.retryTimer);
+    await Promise.all([this.informer.stop(), this.heartbeat?.stop()]);
+    await this.work.catch(() => undefined);
+    this.log.info('agent stopped');
+  }
+
+  setFaults(f: AgentFaults): void {
+    const driftBump = f.drift !== this.core.faults.drift;
+    this.core.faults = f;
+    if (driftBump && f.drift > 0) this.core.injectDrift();
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Something changed: (re)apply after the current apply, at most one pending. */
+  private kick(): void {
+    if (!this.running || this.queued) return;
+    this.queued = true;
+    this.work = this.work.then(async () => {
+      this.queued = false;
+      await this.applyOnce();
+    });
+  }
+
+  private async applyOnce(): Promise<void> {
+    if (!this.running) return;
+    const hf = this.informer.get(this.opts.host);
+    if (!hf) return;
+    try {
+      if (this.core.needsApply(hf)) {
+        const delay = this.core.faults.applyDelayMs;
+        if (delay > 0) await new Promise<void>((r) => this.clock.setTimeout(r, delay));
+        if (!this.running) return;
+        const latest = this.informer.get(this.opts.host) ?? hf;
+        const out = this.core.apply(latest);
+        this.stats.applies++;
+        if (out.ok) {
+          this.retries = 0;
+          this.log.debug({ hash: out.hash }, 'filter applied');
+        } else {
+          this.log.warn({ reason: out.reason, message: out.message }, 'apply failed; will retry');
+          this.scheduleRetry();
+        }
+        await this.report(latest);
+      } else {
+        await this.report(hf);
+      }
+    } catch (err) {
+      const e = toApiError(err);
+      this.log.warn({ code: e.code, err: e.message }, 'status report failed; will retry');
+      this.scheduleRetry();
+    }
+  }
+
+  private async report(hf: HostFilter): Promise<void> {
+    const r = await this.status.update('HostFilter', hf, this.core.desiredStatus(hf));
+    if (r.written) this.stats.statusWrites++;
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) this.clock.clearTimeout(this.retryTimer);
+    const ms = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.retries++);
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, ms);
+  }
+}
