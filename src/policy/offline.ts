@@ -1,0 +1,91 @@
+// Offline placement for `vmsafe trace`: manifests rarely carry status, so decide where each VM runs
+// the way the operator would, with the placement package's rules.
+//
+// Offline assumptions: every Host is Ready (readiness is a runtime fact); a VM with status.hostName
+// stays where it is; a pinned VM (spec.hostName) runs on its pin when the host carries its tags and
+// networks, else it is Quarantined there (deny-all); every other powered-on VM is scheduled in one
+// batch (policy affinity on, like the operator). A VM that fits nowhere stays unplaced.
+import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../api';
+import { hostState, matchesTagsAndNetworks, scheduleBatch, vmNeeds, type BatchItem } from '../placement';
+import { PolicyCompiler } from './compile';
+
+export interface OfflineWorld {
+  tenants: Tenant[];
+  tags: Tag[];
+  hosts: Host[];
+  vms: VM[];
+  policies: SecurityPolicy[];
+  providerNamespace?: string;
+}
+
+export interface Placement {
+  /** The VMs with status.hostName / status.phase filled in as placement decided. */
+  vms: VM[];
+  /** "ns/name" → why the VM has no host. */
+  unplaced: Map<string, string>;
+}
+
+const keyOf = (vm: VM) => `${vm.metadata.namespace ?? ''}/${vm.metadata.name}`;
+
+export function placeOffline(world: OfflineWorld): Placement {
+  const tagsByName = new Map(world.tags.map((t) => [t.metadata.name, t]));
+  const hostsByName = new Map(world.hosts.map((h) => [h.metadata.name, h]));
+  // Program keys for policy affinity: a compiler that knows tenants and policies is enough.
+  const keys = PolicyCompiler.compileAll([...world.tenants, ...world.policies], { providerNamespace: world.providerNamespace });
+  const owner = (vm: VM) => keys.inventory.ownerOf(vm.metadata.namespace ?? '');
+  const tenantOf = (vm: VM) => {
+    const name = owner(vm);
+    return name === null ? undefined : world.tenants.find((t) => t.metadata.name === name);
+  };
+
+  const out: VM[] = [];
+  const unplaced = new Map<string, string>();
+  const allocated = new Map<string, { vms: number; vnics: number }>();
+  const programsOn = new Map<string, Set<string>>();
+  const take = (host: string, vm: VM) => {
+    const a = allocated.get(host) ?? { vms: 0, vnics: 0 };
+    allocated.set(host, { vms: a.vms + 1, vnics: a.vnics + vm.spec.vnics.length });
+    let s = programsOn.get(host);
+    if (!s) programsOn.set(host, (s = new Set()));
+    s.add(keys.programKeyOf(vm));
+  };
+  const withStatus = (vm: VM, status: Partial<NonNullable<VM['status']>>): VM => ({ ...vm, status: { ...vm.status, ...status } });
+
+  const pending: VM[] = [];
+  for (const vm of world.vms) {
+    if (vm.status?.hostName) {
+      take(vm.status.hostName, vm);
+      out.push(vm);
+    } else if (vm.spec.hostName) {
+      const host = hostsByName.get(vm.spec.hostName);
+      const needs = vmNeeds(vm, tenantOf(vm), tagsByName);
+      if (!host) {
+        unplaced.set(keyOf(vm), `pinned to host ${vm.spec.hostName}, which does not exist`);
+        out.push(vm);
+        continue;
+      }
+      const fits = matchesTagsAndNetworks(needs, hostState(host, { ready: true }));
+      take(host.metadata.name, vm);
+      out.push(withStatus(vm, { hostName: host.metadata.name, phase: fits ? 'Running' : 'Quarantined' }));
+    } else if ((vm.spec.powerState ?? 'On') === 'Off') {
+      unplaced.set(keyOf(vm), 'powered off and not placed');
+      out.push(vm);
+    } else pending.push(vm);
+  }
+
+  const states = world.hosts.map((h) => hostState(h, { ready: true, allocated: allocated.get(h.metadata.name) ?? { vms: 0, vnics: 0 } }));
+  const items: BatchItem[] = pending.map((vm) => ({ needs: vmNeeds(vm, tenantOf(vm), tagsByName), programKey: keys.programKeyOf(vm) }));
+  const batch = scheduleBatch(items, states, { programsOn: (h) => programsOn.get(h) });
+  pending.forEach((vm, i) => {
+    const r = batch.results[i]!;
+    if ('host' in r) out.push(withStatus(vm, { hostName: r.host, phase: 'Running' }));
+    else {
+      unplaced.set(keyOf(vm), r.unschedulable.message);
+      out.push(vm);
+    }
+  });
+  // Keep the input order (the compiler does not care; people reading output might).
+  const order = new Map(world.vms.map((v, i) => [keyOf(v), i]));
+  out.sort((a, b) => order.get(keyOf(a))! - order.get(keyOf(b))!);
+  return { vms: out, unplaced };
+}
