@@ -111,7 +111,8 @@ class KeepAliveAuth implements SecurityAuthentication {
     if (!this.agent) {
       const Ctor = fresh.constructor as typeof https.Agent;
       const opts = (fresh as unknown as { options: https.AgentOptions }).options;
-      this.agent = new Ctor({ ...opts, keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 32, maxFreeSockets: 8 });
+      // timeout: idle pooled sockets are closed after 30 s, before servers drop them (fewer resets).
+      this.agent = new Ctor({ ...opts, timeout: opts.timeout ?? 30_000, keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 32, maxFreeSockets: 8 });
     }
     fresh.destroy();
     ctx.setAgent(this.agent);
@@ -153,8 +154,20 @@ export class KubeClient {
     this.auth = new KeepAliveAuth(this.kc);
   }
 
-  /** One HTTP call; JSON in and out; non-2xx → ApiError. */
+  /**
+   * One HTTP call; JSON in and out; non-2xx → ApiError. A GET that fails at the connection level
+   * (a pooled socket the server just closed) is retried once; writes are not (the reconcile retries).
+   */
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    try {
+      return await this.requestOnce<T>(method, path, opts);
+    } catch (err) {
+      if (method === 'GET' && err instanceof ApiError && err.code === 0) return this.requestOnce<T>(method, path, opts);
+      throw err;
+    }
+  }
+
+  private async requestOnce<T>(method: string, path: string, opts: RequestOptions): Promise<T> {
     const ctx = this.server.makeRequestContext(path, method as HttpMethod);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') ctx.setQueryParam(k, String(v));
     ctx.setHeaderParam('Accept', 'application/json');

@@ -11,14 +11,15 @@ export interface Clock {
 
 let nextRealId = 1;
 
-/** The wall clock backed by Node timers. Timers are unref'd: a pending retry never keeps the process up. */
+/**
+ * The wall clock backed by Node timers. Timers stay ref'd on purpose: a standby replica waiting to
+ * retry its lease has nothing else keeping the process alive. Owners clear them on stop.
+ */
 export const realClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
     const t = setTimeout(fn, Math.max(0, ms));
-    t.unref?.();
-    const handle = { id: nextRealId++, t };
-    return handle;
+    return { id: nextRealId++, t };
   },
   clearTimeout(handle) {
     clearTimeout((handle as unknown as { t: NodeJS.Timeout }).t);

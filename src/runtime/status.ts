@@ -27,6 +27,8 @@ export function statusPatch(current: KubeObject, desired: object): { status: Jso
   return diff === undefined ? undefined : { status: diff };
 }
 
+const MEMO_LIMIT = 50_000;
+
 export interface StatusUpdateResult<T> {
   written: boolean;
   /** The object as the server returned it (when written), else the input. */
@@ -81,7 +83,12 @@ export class StatusWriter {
       const updated = await this.client.resource<T>(info).patchStatus(current.metadata, body, 'merge');
       this.stats.written++;
       this.opts.metrics?.statusWrites.inc({ kind: label, result: 'written' });
-      if (rv) this.recent.set(key, { fromRv: rv, status: want });
+      if (rv) {
+        this.recent.delete(key);
+        this.recent.set(key, { fromRv: rv, status: want });
+        // Bounded: entries of objects never reconciled again (deleted) would otherwise stay forever.
+        if (this.recent.size > MEMO_LIMIT) this.recent.delete(this.recent.keys().next().value as string);
+      }
       this.log.debug({ kind: label, key: keyOf(current) }, 'status written');
       return { written: true, object: updated };
     } catch (err) {
