@@ -2,6 +2,7 @@
 // Exit 0 when clean (warnings allowed), 1 on any error, 2 when input cannot be read or parsed.
 import { parseArgs } from 'node:util';
 import { loadManifests, type LoadError } from '../../manifests/load';
+import { policyLinter } from '../../policy/validate-lint';
 import { formatFinding, hasErrors, validateObjects } from '../../validate';
 
 const USAGE = 'usage: vmsafe validate -f PATH [-f PATH...]   (files or directories; YAML or JSON)\n';
@@ -40,7 +41,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const findings = validateObjects(loaded.objects);
+  const findings = validateObjects(loaded.objects, { linters: [policyLinter] });
   process.stdout.write(findings.map((f) => `${formatFinding(f)}\n`).join(''));
   const errors = findings.filter((f) => f.severity === 'error').length;
   const warnings = findings.length - errors;
