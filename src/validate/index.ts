@@ -44,4 +44,3 @@ export const hasErrors = (findings: readonly Finding[]) => findings.some((f) => 
 
 export { findingAt, formatFinding, sortFindings, type Finding, type Severity } from './finding';
 export { buildModel, namespacesOf, type Entry, type Model } from './model';
-export { infeasibility, requiredTags } from './checks/network';

@@ -1,6 +1,6 @@
 // The real CLI, end to end: output lines, summary and exit codes.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,11 +17,10 @@ function vmsafe(args: string[], cwd: string): Promise<{ code: number; stdout: st
   });
 }
 
-// A copy of examples/ whose VMs are replaced by one bad VM with its IP on line 14.
+// A copy of examples/ plus one bad VM with its IP on line 14.
 function workspace(): string {
   const dir = mkdtempSync(join(tmpdir(), 'vmsafe-validate-'));
   cpSync(join(ROOT, 'examples'), join(dir, 'examples'), { recursive: true });
-  rmSync(join(dir, 'examples', '60-vms.yaml'));
   writeFileSync(
     join(dir, 'examples', 'vms.yaml'),
     [
@@ -29,7 +28,7 @@ function workspace(): string {
       'apiVersion: vmsafe.io/v1alpha1',
       'kind: VM',
       'metadata:',
-      '  name: web-1',
+      '  name: web-3',
       '  namespace: acme',
       'spec:',
       '  tags: [web]',
@@ -63,8 +62,8 @@ describe.concurrent('vmsafe validate', () => {
 
   it('exits 1 and names file, line, object and field', async () => {
     const r = await vmsafe(['validate', '-f', 'examples/'], dir);
-    expect(r.stdout).toBe('examples/vms.yaml:14 VM acme/web-1 spec.vnics[0].ip: "10.0.0.300" is not an IPv4 address\n');
-    expect(r.stderr).toBe('vmsafe validate: 1 error, 0 warnings (30 objects in 7 files)\n');
+    expect(r.stdout).toBe('examples/vms.yaml:14 VM acme/web-3 spec.vnics[0].ip: "10.0.0.300" is not an IPv4 address\n');
+    expect(r.stderr).toBe('vmsafe validate: 1 error, 0 warnings (40 objects in 8 files)\n');
     expect(r.code).toBe(1);
   });
 
@@ -83,7 +82,7 @@ describe.concurrent('vmsafe validate', () => {
   it('prints warnings but exits 0 when they are all there is', async () => {
     const r = await vmsafe(['validate', '-f', join(ROOT, 'examples'), '-f', 'more/pinned.yaml'], dir);
     expect(r.stdout).toBe(
-      'more/pinned.yaml:5 VM initech/pinned spec.hostName: warning: pinned VM would be quarantined: host "esx-gold-01" does not carry required tag "silver"\n',
+      'more/pinned.yaml:5 VM initech/pinned spec.hostName: warning: pinned VM would be quarantined: host esx-gold-01 lacks tags silver; host esx-gold-01 has no network initech-lan\n',
     );
     expect(r.code).toBe(0);
   });

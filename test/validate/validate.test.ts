@@ -157,9 +157,9 @@ const CROSS_CASES: Case[] = [
 
 const WARNING_CASES: Case[] = [
   ['a pin to a host missing a required tag', vm('  hostName: h2\n  vnics:\n    - {name: eth0, network: plain, ip: 10.0.0.11, mac: "aa:bb:cc:00:00:11"}\n'),
-    ['bad.yaml:5 VM acme/web-1 spec.hostName: warning: pinned VM would be quarantined: host "h2" does not carry required tag "gold"']],
+    ['bad.yaml:5 VM acme/web-1 spec.hostName: warning: pinned VM would be quarantined: host h2 lacks tags gold; network plain on host h2 lacks tags gold']],
   ['a VM no host can run', vm('  vnics:\n    - {name: eth0, network: plain, ip: 10.0.0.11, mac: "aa:bb:cc:00:00:11"}\n'),
-    ['bad.yaml:4 VM acme/web-1 spec: warning: no Host can run this VM (needs tags gold and networks plain); e.g. host "h1" does not offer network "plain"']],
+    ['bad.yaml:4 VM acme/web-1 spec: warning: no Host can run this VM (needs tags gold and networks plain): host h1 has no network plain; host h2 lacks tags gold; network plain on host h2 lacks tags gold']],
   ['a tenant over its VM quota', [1, 2, 3].map((i) => VM_HEAD.replace('web-1', `web-${i}`) + NIC.replace(/11/g, `1${i}`)).join('---\n'),
     ['world.yaml:14 Tenant acme spec.quota.vms: warning: 4 VMs in the manifests exceed the quota of 3']],
 ];

@@ -1,6 +1,7 @@
 // vNIC addressing and hosts: unique IPs and MACs per network, networks some host offers, pins to
 // hosts that exist; warnings when placement (DESIGN.md) could not run a VM.
 import type { Host, VM } from '../../api';
+import { feasibility, hostState, vmNeeds, type Feasibility } from '../../placement';
 import { findingAt, type Finding } from '../finding';
 import type { Entry, Model } from '../model';
 
@@ -25,26 +26,6 @@ export function checkAddresses(model: Model): Finding[] {
   return out;
 }
 
-/** The tags placement requires of a VM's host and networks (DESIGN.md, Placement). */
-export function requiredTags(model: Model, v: VM): string[] {
-  const tenant = model.tenants.get(model.tenantOfNamespace.get(v.metadata.namespace!) ?? '');
-  const own = v.spec.tags.filter((t) => model.tags.get(t)?.value.spec.enforcement === 'Required');
-  return [...new Set([...(tenant?.value.spec.placementTags ?? []), ...own])];
-}
-
-/** Why `host` cannot run `vm`, or undefined when it can (static checks only: not readiness or capacity). */
-export function infeasibility(host: Host, vm: VM, required: string[]): string | undefined {
-  const missingTag = required.find((t) => !host.spec.tags.includes(t));
-  if (missingTag) return `host "${host.metadata.name}" does not carry required tag "${missingTag}"`;
-  for (const nic of vm.spec.vnics) {
-    const net = host.spec.networks.find((n) => n.name === nic.network);
-    if (!net) return `host "${host.metadata.name}" does not offer network "${nic.network}"`;
-    const missing = required.find((t) => !net.tags.includes(t));
-    if (missing) return `network "${nic.network}" on host "${host.metadata.name}" does not carry required tag "${missing}"`;
-  }
-  return undefined;
-}
-
 export function checkHosts(model: Model): Finding[] {
   const out: Finding[] = [];
   const offered = new Set<string>();
@@ -63,21 +44,34 @@ export function checkHosts(model: Model): Finding[] {
       out.push(findingAt(v.src, ['spec', 'hostName'], `unknown Host "${vm.spec.hostName}"`));
       broken = true;
     }
+    // An unknown tag is already an error; placement would treat it as Required and find no host.
+    if (vm.spec.tags.some((t) => !model.tags.has(t))) broken = true;
     if (!broken) out.push(...placementWarnings(model, v, hosts));
   }
   return out;
 }
 
+/**
+ * Would placement (src/placement, DESIGN.md) ever run this VM? Judged statically: every host counted
+ * Ready and empty, since readiness and allocation are runtime facts the manifests do not hold.
+ */
 function placementWarnings(model: Model, v: Entry<VM>, hosts: Entry<Host>[]): Finding[] {
   const vm = v.value;
-  const required = requiredTags(model, vm);
+  const tenant = model.tenants.get(model.tenantOfNamespace.get(vm.metadata.namespace!) ?? '')?.value;
+  const tags = new Map([...model.tags].map(([name, t]) => [name, t.value]));
+  const needs = vmNeeds(vm, tenant, tags);
+  const judge = (h: Host, pinned: boolean) =>
+    feasibility(needs, hostState(h, { ready: true, allocated: { vms: 0, vnics: 0 } }), { ignoreUnschedulable: pinned });
+  const why = (f: Feasibility) => f.reasons.map((r) => r.message).join('; ');
   if (vm.spec.hostName !== undefined) {
-    const why = infeasibility(model.hosts.get(vm.spec.hostName)!.value, vm, required);
-    return why ? [findingAt(v.src, ['spec', 'hostName'], `pinned VM would be quarantined: ${why}`, 'warning')] : [];
+    const f = judge(model.hosts.get(vm.spec.hostName)!.value, true);
+    return f.feasible ? [] : [findingAt(v.src, ['spec', 'hostName'], `pinned VM would be quarantined: ${why(f)}`, 'warning')];
   }
   if (hosts.length === 0) return [];
-  const reasons = hosts.map((h) => infeasibility(h.value, vm, required));
-  if (reasons.some((r) => r === undefined)) return [];
-  const tags = required.length ? `tags ${required.join(', ')}` : 'no tags';
-  return [findingAt(v.src, ['spec'], `no Host can run this VM (needs ${tags} and networks ${vm.spec.vnics.map((n) => n.network).join(', ')}); e.g. ${reasons[0]}`, 'warning')];
+  const verdicts = hosts.map((h) => judge(h.value, false));
+  if (verdicts.some((f) => f.feasible)) return [];
+  const required = needs.required.length ? `tags ${needs.required.join(', ')}` : 'no tags';
+  return [
+    findingAt(v.src, ['spec'], `no Host can run this VM (needs ${required} and networks ${needs.networks.join(', ')}): ${verdicts.map(why).join('; ')}`, 'warning'),
+  ];
 }
