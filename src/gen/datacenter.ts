@@ -67,7 +67,7 @@ export const TENANT_LABEL = 'vmsafe.io/tenant';
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 const digits = (n: number) => String(n).length;
 
-/** Split `total` in proportion to `weights` (largest remainder), each share at least `min`. */
+/** Split `total`: `min` to each share, the rest in proportion to `weights` (largest remainder). */
 export function apportion(total: number, weights: readonly number[], min = 0): number[] {
   const sum = weights.reduce((a, b) => a + b, 0);
   const free = total - min * weights.length;

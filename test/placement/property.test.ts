@@ -137,7 +137,7 @@ describe('placement properties', () => {
           expect(isFeasible(needs, h.state, { resident: prevHosts.has(dest), ignoreUnschedulable })).toBe(true);
         }
       }),
-      { numRuns: 3000 },
+      { numRuns: 1500 },
     );
   });
 
@@ -154,7 +154,7 @@ describe('placement properties', () => {
           expect(counted).toBeGreaterThanOrEqual(hosts.length);
         }
       }),
-      { numRuns: 2000 },
+      { numRuns: 800 },
     );
   });
 
@@ -189,7 +189,7 @@ describe('placement properties', () => {
           }
         }
       }),
-      { numRuns: 1000 },
+      { numRuns: 500 },
     );
   });
 });
