@@ -39,6 +39,8 @@ export interface ApiServerOptions {
   logger?: Logger;
   /** Install every CRD found in *.yaml / *.yml / *.json files of this directory at startup. */
   crdDir?: string;
+  /** Interval of BOOKMARK events on watches that allow them (default 5 s). */
+  bookmarkIntervalMs?: number;
   /** Events kept per resource for watch resume (default 10,000). */
   historyLimit?: number;
   /**
@@ -133,6 +135,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   if (opts.crdDir) await installCrds(api, readCrdDir(opts.crdDir));
 
   const watches = new WatchHub(api);
+  if (opts.bookmarkIntervalMs) watches.bookmarkIntervalMs = opts.bookmarkIntervalMs;
   const openapi = new OpenApiCache(registry);
   const host = opts.host ?? '127.0.0.1';
   let address = '';

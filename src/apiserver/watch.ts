@@ -75,6 +75,8 @@ export class WatchHub {
       'Cache-Control': 'no-cache, private',
       'Transfer-Encoding': 'chunked',
     });
+    // Clients treat the watch as established once headers arrive: send them now, not with the first event.
+    res.flushHeaders();
     let closed = false;
     const now = () => Date.now();
     const cols = def.columns;

@@ -74,6 +74,7 @@ export async function startTestApiServer(opts: Partial<ApiServerOptions> & { crd
         payload = JSON.stringify(o.body);
         headers['Content-Type'] ??= 'application/json';
       }
+      if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
       const req = httpsRequest(url, { method, headers, ca: server.caCert }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
