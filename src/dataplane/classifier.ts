@@ -5,7 +5,8 @@
 // or the number of members of an address group.
 import type { HostFilterSpec } from '../api';
 import type { Decision, Direction, PacketProtocol } from '../policy/decision';
-import { opCounter } from './bitset';
+import { lowestBit, opCounter } from './bitset';
+import { COMPACT_MAX_RULES, HEADER, appendCompact } from './compact';
 import { parseCidr, parseIPv4 } from './ip';
 import { DEFAULT_CHUNK, PROTO, type GroupTable, type RuleSet, compileRuleSet, firstInChunk, flip } from './ruleset';
 import { NO_MATCH, UNBOUND, bindingKey } from './semantics';
@@ -87,14 +88,26 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
   const t0 = performance.now();
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
   const { table, byAddress, count: groups } = groupTable(spec);
-  const cache = new Map<string, RuleSet>();
-  const compiled = (rules: HostFilterSpec['programs'][number]['egress']): RuleSet => {
+  // Rule lists of up to 32 rules (the common case) go into one contiguous pool; longer ones are chunked.
+  // A rule list's reference: >= 0 offset in the pool, <= -2 index -ref-2 into `large`.
+  const cache = new Map<string, number>();
+  const poolWords: number[] = [];
+  const decisions: (Decision | null)[] = [];
+  const large: RuleSet[] = [];
+  const compiled = (rules: HostFilterSpec['programs'][number]['egress']): number => {
     const key = JSON.stringify(rules);
-    let rs = cache.get(key);
-    if (!rs) cache.set(key, (rs = compileRuleSet(rules, table, chunkSize)));
-    return rs;
+    let ref = cache.get(key);
+    if (ref === undefined) {
+      if (rules.length <= COMPACT_MAX_RULES) ref = appendCompact(rules, table, poolWords, decisions);
+      else {
+        large.push(compileRuleSet(rules, table, chunkSize));
+        ref = -large.length - 1;
+      }
+      cache.set(key, ref);
+    }
+    return ref;
   };
-  const programs = new Map<string, [RuleSet, RuleSet]>();
+  const programs = new Map<string, [number, number]>();
   let rules = 0;
   for (const p of spec.programs) {
     if (programs.has(p.id)) continue;
@@ -102,21 +115,109 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
     rules += p.egress.length + p.ingress.length;
   }
   const slots = new Map<string, number>();
-  const sets: (RuleSet | undefined)[] = [];
+  const refs: number[] = [];
   for (const b of spec.bindings) {
     const prog = programs.get(b.program);
     const key = bindingKey(b.vm, b.vnic);
     if (!prog || slots.has(key)) continue;
-    slots.set(key, sets.length >>> 1);
-    sets.push(prog[0], prog[1]);
+    slots.set(key, refs.length >>> 1);
+    refs.push(prog[0], prog[1]);
   }
-  let words = 0;
+  const slotRef = Int32Array.from(refs);
+  const pool = Int32Array.from(poolWords);
+  let words = pool.length;
   let intervals = 0;
-  for (const rs of cache.values())
+  for (const ref of cache.values()) if (ref >= 0) intervals += pool[ref]!;
+  for (const rs of large)
     for (const c of rs.chunks) {
       words += c.d.length;
       intervals += c.nAddr;
     }
+
+  /** First-match search in a compact block at o (see compact.ts for the layout). */
+  const lookupCompact = (o: number, ip: number, proto: number, port: number): Decision => {
+    const nAddr = pool[o]!;
+    // Address: last start <= ip among nAddr sorted (flipped) starts.
+    const ipf = flip(ip);
+    let lo = 0;
+    let hi = nAddr - 1;
+    while (lo < hi) {
+      opCounter.ops++;
+      const mid = (lo + hi + 1) >>> 1;
+      if (pool[o + HEADER + mid]! <= ipf) lo = mid;
+      else hi = mid - 1;
+    }
+    let a = pool[o + HEADER + nAddr + lo]!;
+    const nGroups = pool[o + 5]!;
+    if (nGroups > 0) {
+      opCounter.ops++;
+      const hits = byAddress.get(ip);
+      if (hits !== undefined) {
+        const g0 = pool[o + 6]!;
+        for (let i = 0; i < hits.length; i++)
+          for (let j = 0; j < nGroups; j++) {
+            opCounter.ops++;
+            if (pool[g0 + 2 * j] === hits[i]) a |= pool[g0 + 2 * j + 1]!;
+          }
+      }
+    }
+    let b: number;
+    if (proto === PROTO.ICMP) b = pool[o + 4]!;
+    else {
+      const sec = pool[o + 1 + proto]!;
+      const p = port === (port & 0xffff) ? port : 65536;
+      lo = 0;
+      hi = pool[sec]! - 1;
+      while (lo < hi) {
+        opCounter.ops++;
+        const mid = (lo + hi + 1) >>> 1;
+        if (pool[sec + 1 + mid]! <= p) lo = mid;
+        else hi = mid - 1;
+      }
+      b = pool[sec + 1 + pool[sec]! + lo]!;
+    }
+    opCounter.ops++;
+    let m = a & b;
+    const passAt = pool[o + 7]!;
+    while (m !== 0) {
+      const r = lowestBit(m);
+      const target = pool[passAt + r]!;
+      if (target < 0) return decisions[pool[o + 8]! + r]!;
+      opCounter.ops++; // Pass: continue at the first rule of a higher tier
+      m = target >= 32 ? 0 : m & (-1 << target);
+    }
+    return NO_MATCH;
+  };
+
+  const lookupLarge = (rs: RuleSet, ip: number, proto: number, port: number): Decision => {
+    let hits: Int32Array | null = null;
+    if (rs.usesGroups) {
+      opCounter.ops++;
+      hits = byAddress.get(ip) ?? null;
+    }
+    const ipf = flip(ip);
+    const p = proto === PROTO.ICMP ? 0 : port === (port & 0xffff) ? port : 65536;
+    let start = 0;
+    const chunks = rs.chunks;
+    for (let ci = 0; ci < chunks.length; ) {
+      const c = chunks[ci]!;
+      const local = start - c.base;
+      if (local >= c.n) {
+        ci++;
+        continue;
+      }
+      const r = firstInChunk(c, ipf, proto, p, local > 0 ? local : 0, hits);
+      if (r < 0) {
+        ci++;
+        continue;
+      }
+      const g = c.base + r;
+      const target = rs.pass[g]!;
+      if (target < 0) return rs.decisions[g]!;
+      start = target; // Pass: continue at the first rule of a higher tier
+    }
+    return NO_MATCH;
+  };
 
   const self: FastClassifier = {
     countOps: false,
@@ -136,39 +237,10 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
     lookup(slot: number, dir: number, ip: number, proto: number, port: number): Decision {
       const before = opCounter.ops;
       opCounter.ops++; // the vNIC → program probe
-      const rs = slot >= 0 ? sets[slot * 2 + dir] : undefined;
       let out: Decision = UNBOUND;
-      if (rs !== undefined) {
-        let hits: Int32Array | null = null;
-        if (rs.usesGroups) {
-          opCounter.ops++;
-          hits = byAddress.get(ip) ?? null;
-        }
-        const ipf = flip(ip);
-        const p = proto === PROTO.ICMP ? 0 : port === (port & 0xffff) ? port : 65536;
-        out = NO_MATCH;
-        let start = 0;
-        const chunks = rs.chunks;
-        for (let ci = 0; ci < chunks.length; ) {
-          const c = chunks[ci]!;
-          const local = start - c.base;
-          if (local >= c.n) {
-            ci++;
-            continue;
-          }
-          const r = firstInChunk(c, ipf, proto, p, local > 0 ? local : 0, hits);
-          if (r < 0) {
-            ci++;
-            continue;
-          }
-          const g = c.base + r;
-          const target = rs.pass[g]!;
-          if (target < 0) {
-            out = rs.decisions[g]!;
-            break;
-          }
-          start = target; // Pass: continue at the first rule of a higher tier
-        }
+      if (slot >= 0 && slot * 2 < slotRef.length) {
+        const ref = slotRef[slot * 2 + dir]!;
+        out = ref >= 0 ? lookupCompact(ref, ip, proto, port) : lookupLarge(large[-ref - 2]!, ip, proto, port);
       }
       if (self.countOps) self.ops += opCounter.ops - before;
       return out;

@@ -52,7 +52,7 @@ export interface RuleSet {
   usesGroups: boolean;
 }
 
-interface Prepared {
+export interface Prepared {
   addr: Range[];
   groups: number[];
   /** Port ranges per protocol 0..2 (TCP, UDP, SCTP); ICMP is a flag. */
@@ -92,7 +92,7 @@ function portRanges(ports: CompiledPort[]): { ports: Range[][]; icmp: boolean } 
   return { ports: out, icmp };
 }
 
-function prepare(r: CompiledRule, groups: GroupTable): Prepared {
+export function prepare(r: CompiledRule, groups: GroupTable): Prepared {
   const addr: Range[] = [];
   const gs: number[] = [];
   if (r.peers.length === 0) addr.push([0, ADDR_MAX]);
@@ -251,7 +251,7 @@ export function firstInChunk(c: Chunk, ipf: number, proto: number, port: number,
       const len = c.W + c.S;
       if (!merged) {
         if (scratch.length < len) scratch = new Int32Array(len);
-        scratch.set(d.subarray(a, a + len));
+        for (let w = 0; w < len; w++) scratch[w] = d[a + w]!;
         merged = true;
       }
       for (let w = 0; w < len; w++) scratch[w]! |= d[g + w]!;

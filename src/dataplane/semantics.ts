@@ -22,11 +22,12 @@ export function ruleDecision(r: CompiledRule): Decision {
  */
 export function passTargets(rules: readonly CompiledRule[]): Int32Array {
   const out = new Int32Array(rules.length);
-  for (let i = 0; i < rules.length; i++) {
+  // Backward sweep: next[r] = nearest later rule index whose rank is above r (O(n), not O(n^2)).
+  const next = [rules.length, rules.length, rules.length, rules.length];
+  for (let i = rules.length - 1; i >= 0; i--) {
     const rank = TIER_RANK[rules[i]!.tier];
-    let j = i + 1;
-    while (j < rules.length && TIER_RANK[rules[j]!.tier] <= rank) j++;
-    out[i] = j;
+    out[i] = next[rank]!;
+    for (let r = 0; r < rank; r++) next[r] = i;
   }
   return out;
 }

@@ -5,14 +5,14 @@ import { buildLinearClassifier } from '../../src/dataplane/linear';
 import { hostFilterSpecArb, lookupArb } from './arbitraries';
 
 describe('fast classifier = linear reference', () => {
-  it('agrees on random specs and lookups (2,500 cases, several chunk sizes)', () => {
+  it('agrees on random specs and lookups (2,000 cases, compact and chunked forms)', () => {
     fc.assert(
-      fc.property(hostFilterSpecArb, fc.array(lookupArb, { minLength: 1, maxLength: 25 }), fc.constantFrom(1, 3, 33, 4096), (spec, lookups, chunkSize) => {
+      fc.property(hostFilterSpecArb, fc.array(lookupArb, { minLength: 1, maxLength: 20 }), fc.constantFrom(1, 3, 33, 4096), (spec, lookups, chunkSize) => {
         const linear = buildLinearClassifier(spec);
         const fast = buildClassifier(spec, { chunkSize });
         for (const l of lookups) expect(fast.classify(l)).toEqual(linear.classify(l));
       }),
-      { numRuns: 2500 },
+      { numRuns: 2000 },
     );
   });
 });
