@@ -8,6 +8,7 @@ import { checkAddresses, checkHosts } from './checks/network';
 import { checkQuota } from './checks/quota';
 import { checkReferences } from './checks/references';
 import { checkTenancy } from './checks/tenancy';
+import { checkUnknownFields } from './checks/unknown-fields';
 import { sortFindings, type Finding } from './finding';
 import { buildModel, type Model } from './model';
 
@@ -35,7 +36,7 @@ export interface ValidateOptions {
 /** All findings for a set of manifests, sorted by file and line. */
 export function validateObjects(objects: readonly LoadedObject[], opts: ValidateOptions = {}): Finding[] {
   const { model, findings } = buildModel(objects, opts.providerNamespace);
-  findings.push(...checkDuplicates(objects));
+  findings.push(...checkDuplicates(objects), ...checkUnknownFields(objects));
   for (const lint of [...BUILT_IN, ...registered, ...(opts.linters ?? [])]) findings.push(...lint(model));
   return sortFindings(findings);
 }

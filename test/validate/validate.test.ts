@@ -153,6 +153,12 @@ const CROSS_CASES: Case[] = [
     ['bad.yaml:4 Tag gold metadata.name: duplicate Tag "gold" (also at world.yaml:1)']],
   ['a duplicate namespaced object', VM_HEAD.replace('web-1', 'web-0') + NIC,
     ['bad.yaml:3 VM acme/web-0 metadata.name: duplicate VM "acme/web-0" (also at world.yaml:36)']],
+  ['a misspelt field (zod and the API server would drop it)', vm('  hostname: h1\n' + NIC),
+    ['bad.yaml:5 VM acme/web-1 spec.hostname: unknown field']],
+  ['an unknown field inside a list item', vm('  vnics:\n    - {name: eth0, network: prod, ip: 10.0.0.11, mac: "aa:bb:cc:00:00:11", vlan: 7}\n'),
+    ['bad.yaml:6 VM acme/web-1 spec.vnics[0].vlan: unknown field']],
+  ['an unknown metadata field', 'apiVersion: vmsafe.io/v1alpha1\nkind: Tag\nmetadata:\n  name: db\n  lables: {a: b}\nspec: {}\n',
+    ['bad.yaml:5 Tag db metadata.lables: unknown field']],
 ];
 
 const WARNING_CASES: Case[] = [

@@ -1,0 +1,53 @@
+// Fields the schema does not know. zod drops them silently and the API server prunes them, so a typo
+// such as `hostname:` for `hostName:` would lose the pin without a word; kubectl's default strict field
+// validation rejects them, and so do we. Checked against the generated CRD schema (same source).
+import { API_VERSION, KIND_BY_NAME } from '../../api';
+import { openAPISchemaFor, type JSONSchemaProps } from '../../api/crd';
+import type { LoadedObject } from '../../manifests/load';
+import { findingAt, type Finding } from '../finding';
+
+// ObjectMeta fields a manifest may carry (the CRD schema leaves metadata to the server).
+const OBJECT_META = new Set([
+  'name', 'generateName', 'namespace', 'labels', 'annotations', 'uid', 'resourceVersion', 'generation',
+  'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'finalizers', 'ownerReferences',
+  'managedFields', 'selfLink',
+]);
+
+const schemas = new Map<string, JSONSchemaProps>();
+function schemaFor(kind: string): JSONSchemaProps | undefined {
+  const info = KIND_BY_NAME.get(kind);
+  if (!info) return undefined;
+  let s = schemas.get(kind);
+  if (!s) schemas.set(kind, (s = openAPISchemaFor(info)));
+  return s;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function walk(value: unknown, schema: JSONSchemaProps, path: (string | number)[], out: (path: (string | number)[]) => void) {
+  if (schema['x-kubernetes-preserve-unknown-fields']) return;
+  if (Array.isArray(value)) {
+    if (schema.items) value.forEach((item, i) => walk(item, schema.items!, [...path, i], out));
+    return;
+  }
+  if (!isObject(value)) return;
+  for (const [key, sub] of Object.entries(value)) {
+    const child = schema.properties?.[key] ?? schema.additionalProperties;
+    if (child) walk(sub, child, [...path, key], out);
+    else if (schema.properties) out([...path, key]);
+  }
+}
+
+export function checkUnknownFields(objects: readonly LoadedObject[]): Finding[] {
+  const out: Finding[] = [];
+  for (const src of objects) {
+    const o = src.object;
+    if (!isObject(o) || o.apiVersion !== API_VERSION || typeof o.kind !== 'string') continue;
+    const schema = schemaFor(o.kind);
+    if (!schema) continue;
+    const report = (path: (string | number)[]) => out.push(findingAt(src, path, 'unknown field'));
+    walk(o, schema, [], report);
+    if (isObject(o.metadata)) for (const k of Object.keys(o.metadata)) if (!OBJECT_META.has(k)) report(['metadata', k]);
+  }
+  return out;
+}
