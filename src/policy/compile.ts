@@ -167,6 +167,8 @@ export class PolicyCompiler {
   private readonly groupsAnyTenant = new Set<GroupEntry>();
   private readonly rules = new Map<string, RuleEntry>();
   private readonly rulesByPolicy = new Map<string, Set<RuleEntry>>();
+  private readonly constants: Partial<Record<'isolation' | 'deny' | 'quarantine', RuleEntry>> = {};
+  private readonly sameRules = new Map<number, RuleEntry>();
   private readonly programs = new Map<string, ProgramEntry>();
   private readonly programsByPolicy = new Map<string, Set<ProgramEntry>>();
   private readonly vmProgram = new Map<string, ProgramEntry>();
@@ -421,32 +423,30 @@ export class PolicyCompiler {
 
   // ---------------------------------------------------------------- programs
   private buildQuarantine(): ProgramEntry {
-    const deny = this.implicitRule(QUARANTINE_KEY, { tier: 'Provider', rule: IMPLICIT_RULES.quarantine, action: 'Deny', peers: [], ports: [] }, []);
+    const deny = this.constantRule('quarantine');
     return this.registerProgram(new ProgramEntry(QUARANTINE_KEY, NO_TENANT, [], [deny], [deny], [], () => QUARANTINE_KEY));
   }
 
   private buildProgram(key: string, tenant: number, policies: PolicyRec[]): ProgramEntry {
     this.counters.programBuilds++;
     const groups = new Set<GroupEntry>();
+    // Policies come in tier order (Provider, Tenant, Baseline): one pass per direction.
+    const same = this.sameTenantRule(tenant);
     const direction = (dir: 'egress' | 'ingress'): RuleEntry[] => {
       const rules: RuleEntry[] = [];
-      const emit = (p: PolicyRec) => {
-        for (let i = 0; i < p[dir].length; i++) rules.push(this.policyRule(p, dir, i, tenant));
-      };
-      for (const p of policies) if (p.tier === 'Provider') emit(p);
       let isolated = false;
-      for (const p of policies)
-        if (p.tier === 'Tenant' && p[dir].length > 0) {
-          emit(p);
-          isolated = true;
+      for (const p of policies) {
+        const list = p[dir];
+        if (list.length === 0) continue;
+        if (p.tier === 'Baseline' && isolated) {
+          rules.push(this.constantRule('isolation'));
+          isolated = false;
         }
-      if (isolated) rules.push(this.implicitRule('isolation', { tier: 'Tenant', rule: IMPLICIT_RULES.isolation, action: 'Deny', peers: [], ports: [] }, []));
-      for (const p of policies) if (p.tier === 'Baseline') emit(p);
-      const same = this.groupFor({ tenants: tenant === NO_TENANT ? [] : [tenant], tags: [], selector: undefined });
-      rules.push(
-        this.implicitRule(`same:${tenant}`, { tier: 'Default', rule: IMPLICIT_RULES.sameTenant, action: 'Allow', peers: [{ group: same }], ports: [] }, [same]),
-      );
-      rules.push(this.implicitRule('deny', { tier: 'Default', rule: IMPLICIT_RULES.defaultDeny, action: 'Deny', peers: [], ports: [] }, []));
+        if (p.tier === 'Tenant') isolated = true;
+        for (let i = 0; i < list.length; i++) rules.push(this.policyRule(p, dir, i, tenant));
+      }
+      if (isolated) rules.push(this.constantRule('isolation'));
+      rules.push(same, this.constantRule('deny'));
       for (const r of rules) for (const g of r.groups) groups.add(g);
       return rules;
     };
@@ -476,7 +476,8 @@ export class PolicyCompiler {
     const cache = this.scratch(p);
     const cached = cache[dir][i];
     if (cached && !cached.dead) return cached;
-    const perTenant = (r.peers ?? []).some((peer) => peer.sameTenant);
+    let perTenant = false;
+    for (const peer of r.peers ?? []) if (peer.sameTenant) perTenant = true;
     const key = `${this.policyId(p.key)}:${dir}:${i}${perTenant ? `:${vmTenant}` : ''}`;
     let entry = this.rules.get(key);
     if (entry) return entry;
@@ -514,9 +515,32 @@ export class PolicyCompiler {
     return s;
   }
 
-  private implicitRule(key: string, template: ConstructorParameters<typeof RuleEntry>[2], groups: GroupEntry[]): RuleEntry {
-    let entry = this.rules.get(key);
-    if (!entry) this.registerRule((entry = new RuleEntry(key, undefined, template, groups)));
+  /** The implicit rules without peers, one shared entry each. */
+  private constantRule(which: 'isolation' | 'deny' | 'quarantine'): RuleEntry {
+    let entry = this.constants[which];
+    if (!entry || entry.dead) {
+      const t =
+        which === 'isolation'
+          ? { tier: 'Tenant' as const, rule: IMPLICIT_RULES.isolation, action: 'Deny' as const }
+          : which === 'deny'
+            ? { tier: 'Default' as const, rule: IMPLICIT_RULES.defaultDeny, action: 'Deny' as const }
+            : { tier: 'Provider' as const, rule: IMPLICIT_RULES.quarantine, action: 'Deny' as const };
+      entry = new RuleEntry(`const:${which}`, undefined, { ...t, peers: [], ports: [] }, []);
+      this.registerRule(entry);
+      this.constants[which] = entry;
+    }
+    return entry;
+  }
+
+  /** Default-tier "allow the own tenant's vNICs", one per tenant. */
+  private sameTenantRule(tenant: number): RuleEntry {
+    let entry = this.sameRules.get(tenant);
+    if (!entry || entry.dead) {
+      const g = this.groupFor({ tenants: tenant === NO_TENANT ? [] : [tenant], tags: [], selector: undefined });
+      entry = new RuleEntry(`same:${tenant}`, undefined, { tier: 'Default', rule: IMPLICIT_RULES.sameTenant, action: 'Allow', peers: [{ group: g }], ports: [] }, [g]);
+      this.registerRule(entry);
+      this.sameRules.set(tenant, entry);
+    }
     return entry;
   }
 
