@@ -1,18 +1,20 @@
 // Client factory: one KubeConfig, one keep-alive connection pool, typed resource clients for our kinds
 // (and any other resource), errors mapped to ApiError.
 //
-// Requests go through client-node's own HTTP stack (ServerConfiguration → RequestContext →
-// IsomorphicFetchHttpLibrary) and KubeConfig authentication. client-node builds a fresh http(s).Agent
-// for every request (no connection reuse); we swap in one shared keep-alive agent with the same TLS
-// options, so thousands of status writes reuse a few sockets.
+// Requests go through client-node's request pipeline (ServerConfiguration → RequestContext) and its
+// KubeConfig authentication (tokens, client certs, exec plugins). client-node builds a fresh
+// http(s).Agent for every request (no connection reuse); we swap in one shared keep-alive agent with
+// the same TLS options, so thousands of status writes reuse a few sockets, and send with Node's
+// http/https (http.ts) rather than node-fetch. Watches use client-node's Watch as is (informer.ts).
 import http from 'node:http';
 import https from 'node:https';
 import {
-  HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, ServerConfiguration, createConfiguration,
+  HttpMethod, KubeConfig, ServerConfiguration, createConfiguration, wrapHttpLibrary,
   type ApiType, type RequestContext, type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import { GROUP, KIND_BY_NAME, VERSION } from '../api';
 import { ApiError, toApiError } from './errors';
+import { NodeHttpLibrary } from './http';
 
 type ApiConstructor<T extends ApiType> = new (config: ReturnType<typeof createConfiguration>) => T;
 
@@ -143,7 +145,7 @@ export class KubeClient {
   readonly kc: KubeConfig;
   private readonly auth: KeepAliveAuth;
   private readonly server: ServerConfiguration<Record<string, string>>;
-  private readonly http = new IsomorphicFetchHttpLibrary();
+  private readonly http = new NodeHttpLibrary();
   private readonly resources = new Map<string, ResourceClient<any>>();
 
   constructor(kc?: KubeConfig | { file?: string; yaml?: string }) {
@@ -179,7 +181,7 @@ export class KubeClient {
     let text: string;
     try {
       await this.auth.applySecurityAuthentication(ctx);
-      const res = await this.http.send(ctx).toPromise();
+      const res = await this.http.send(ctx);
       status = res.httpStatusCode;
       text = await res.body.text();
     } catch (err) {
@@ -218,7 +220,11 @@ export class KubeClient {
 
   /** A generated client-node API (CoreV1Api, RbacAuthorizationV1Api, ...) sharing the keep-alive pool. */
   api<T extends ApiType>(Api: ApiConstructor<T>): T {
-    return new Api(createConfiguration({ baseServer: this.server, authMethods: { default: this.auth } }));
+    return new Api(createConfiguration({
+      baseServer: this.server,
+      authMethods: { default: this.auth },
+      httpApi: wrapHttpLibrary(this.http),
+    }));
   }
 
   close(): void {

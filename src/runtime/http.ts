@@ -1,0 +1,40 @@
+// The HTTP transport under client-node's request pipeline (RequestContext in, ResponseContext out),
+// on Node's http/https directly instead of node-fetch 2: half the per-request CPU in our measurements,
+// and no false "Premature close" errors on reused keep-alive sockets (node-fetch issues #1576, #1767).
+import http from 'node:http';
+import https from 'node:https';
+import { ResponseContext, type PromiseHttpLibrary, type RequestContext } from '@kubernetes/client-node';
+
+export class NodeHttpLibrary implements PromiseHttpLibrary {
+  send(ctx: RequestContext): Promise<ResponseContext> {
+    const url = new URL(ctx.getUrl());
+    const mod = url.protocol === 'https:' ? https : http;
+    const raw = ctx.getBody();
+    let body: string | undefined;
+    if (typeof raw === 'string') body = raw;
+    else if (raw instanceof URLSearchParams) body = raw.toString();
+    else if (raw !== undefined) return Promise.reject(new Error('multipart bodies are not supported'));
+    const headers: Record<string, string> = { ...ctx.getHeaders() };
+    if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+    return new Promise((resolve, reject) => {
+      const req = mod.request(
+        url,
+        { method: ctx.getHttpMethod(), headers, agent: ctx.getAgent(), signal: ctx.getSignal() },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const buf = Buffer.concat(chunks);
+            const h: Record<string, string> = {};
+            for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
+            resolve(new ResponseContext(res.statusCode ?? 0, h, { text: async () => buf.toString('utf8'), binary: async () => buf }));
+          });
+        },
+      );
+      req.on('error', reject);
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+  }
+}
