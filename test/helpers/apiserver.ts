@@ -33,8 +33,8 @@ export interface TestApiServer {
   /** Environment for child processes (KUBECONFIG and a private kubectl cache dir). */
   env: NodeJS.ProcessEnv;
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
-  /** A long-running kubectl (get -w); kill it when done. */
-  kubectlSpawn(args: string[]): ChildProcess;
+  /** A long-running kubectl (get -w) whose output lines are collected; kill it when done. */
+  kubectlSpawn(args: string[]): LineProcess;
   request(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; token?: string | null; raw?: string | Buffer }): Promise<HttpResult>;
   close(): Promise<void>;
 }
@@ -100,7 +100,7 @@ export async function startTestApiServer(opts: Partial<ApiServerOptions> & { crd
     server,
     env,
     kubectl,
-    kubectlSpawn: (args) => spawn('kubectl', args, { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    kubectlSpawn: (args) => collectLines(spawn('kubectl', args, { env, stdio: ['ignore', 'pipe', 'pipe'] })),
     request,
     close: async () => {
       await server.close();
@@ -125,26 +125,38 @@ export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000
   }
 }
 
-/** Resolves with the first stdout line matching `re` of a spawned process, or rejects at the deadline. */
-export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs = 10_000): Promise<string> {
-  return new Promise((done, fail) => {
-    let buf = '';
-    const timer = setTimeout(() => {
-      cleanup();
-      fail(new Error(`no line matching ${re} within ${timeoutMs} ms; got:\n${buf}`));
-    }, timeoutMs);
-    const onData = (d: Buffer) => {
-      buf += d.toString();
-      const line = buf.split('\n').find((l) => re.test(l));
-      if (line !== undefined) {
-        cleanup();
-        done(line);
-      }
-    };
-    const cleanup = () => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-    };
-    child.stdout?.on('data', onData);
+/** A spawned process whose stdout lines are collected from the start (nothing is lost between waits). */
+export interface LineProcess {
+  child: ChildProcess;
+  lines: string[];
+  /** Lines before this index were already consumed by waitForLine. */
+  cursor: number;
+  kill(): void;
+}
+
+export function collectLines(child: ChildProcess): LineProcess {
+  const p: LineProcess = { child, lines: [], cursor: 0, kill: () => child.kill('SIGKILL') };
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    partial += d.toString();
+    const parts = partial.split('\n');
+    partial = parts.pop() ?? '';
+    p.lines.push(...parts);
   });
+  return p;
+}
+
+/** Resolves with the next stdout line matching `re` (after earlier matches), or rejects at the deadline. */
+export async function waitForLine(p: LineProcess, re: RegExp, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (let i = p.cursor; i < p.lines.length; i++) {
+      if (re.test(p.lines[i]!)) {
+        p.cursor = i + 1;
+        return p.lines[i]!;
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`no line matching ${re} within ${timeoutMs} ms; got:\n${p.lines.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
