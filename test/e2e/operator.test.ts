@@ -1,0 +1,189 @@
+// End to end: the real kubectl against `vmsafe dev`'s stack (embedded API server, operator, one
+// simulated agent per Host), with the safety invariant checked the whole time.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Host, HostFilter, SecurityPolicy, VM } from '../../src/api';
+import { applyManifests, REPO_ROOT, startDevStack, type DevStack } from '../../src/dev/stack';
+import { silentLogger } from '../../src/util/log';
+import { InvariantChecker } from '../helpers/invariant';
+import { kubectlFor } from '../helpers/kubectl';
+import { waitFor } from '../helpers/wait';
+
+let stack: DevStack;
+let checker: InvariantChecker;
+let k: ReturnType<typeof kubectlFor>;
+
+const list = async <T>(kind: string): Promise<T[]> => (await k.json(['get', kind, '-A'])).items;
+const cond = (o: { status?: { conditions?: { type: string; status: string; reason: string }[] } }, t: string) =>
+  o.status?.conditions?.find((c) => c.type === t);
+
+async function describeState(): Promise<string> {
+  return (await k.kubectl(['get', 'vms,hosts,hostfilters', '-A'])).stdout;
+}
+
+/** Every powered-on VM Running, every filter applied, every accepted policy Realized. */
+async function converged(): Promise<boolean> {
+  const [vms, filters, policies] = await Promise.all([list<VM>('vms'), list<HostFilter>('hostfilters'), list<SecurityPolicy>('securitypolicies')]);
+  return (
+    vms.every((v) => (v.spec.powerState === 'Off' ? v.status?.phase === 'Off' : v.status?.phase === 'Running')) &&
+    filters.length > 0 &&
+    filters.every((f) => f.status?.appliedHash === f.spec.hash) &&
+    policies.every((p) => cond(p, 'Realized')?.status === 'True')
+  );
+}
+
+const setFaults = (host: string, faults: object | null) =>
+  k.kubectl(['annotate', '--overwrite', `host/${host}`, faults ? `sim.vmsafe.io/faults=${JSON.stringify(faults)}` : 'sim.vmsafe.io/faults-']);
+
+beforeAll(async () => {
+  const home = mkdtempSync(join(tmpdir(), 'vmsafe-e2e-'));
+  stack = await startDevStack({ logger: silentLogger, kubeconfigPath: join(home, 'kubeconfig'), heartbeatMs: 300, leaseSeconds: 2 });
+  k = kubectlFor(stack.kubeconfigPath, home);
+  checker = new InvariantChecker(stack.kubeconfigPath);
+  await checker.start();
+  await applyManifests(stack, [join(REPO_ROOT, 'examples')]);
+  await waitFor('the demo datacenter to converge', converged, { timeoutMs: 60_000, describe: describeState });
+}, 90_000);
+
+afterAll(async () => {
+  await checker?.stop();
+  await stack?.stop();
+});
+
+describe('vmsafe dev with the examples', () => {
+  it('runs every VM on a host that carries its required tags, with filters applied', async () => {
+    const out = await k.kubectl(['get', 'vms', '-A']);
+    expect(out.stdout).toMatch(/NAMESPACE\s+NAME\s+TENANT\s+HOST\s+PHASE\s+PROTECTED\s+AGE/);
+    expect(out.stdout).toMatch(/globex-prod\s+ledger-db\s+globex\s+esx-gold-0[12]\s+Running\s+True/);
+    const hosts = new Map((await list<Host>('hosts')).map((h) => [h.metadata.name, h]));
+    for (const vm of await list<VM>('vms')) {
+      if (vm.spec.powerState === 'Off') continue;
+      const host = hosts.get(vm.status!.hostName!)!;
+      const required = vm.status!.tenant === 'initech' ? ['silver'] : vm.status!.tenant === 'globex' ? ['gold', 'pci'] : ['gold'];
+      for (const t of required) expect(host.spec.tags, `${vm.metadata.name} on ${host.metadata.name}`).toContain(t);
+      expect(cond(vm, 'Protected')?.status).toBe('True');
+    }
+    const hostsOut = await k.kubectl(['get', 'hosts']);
+    expect(hostsOut.stdout).toMatch(/esx-gold-01\s+True\s+True\s+\d+/);
+    expect(checker.violations).toEqual([]);
+  });
+
+  it('quarantines a VM pinned to a host without its tags, with the reason', async () => {
+    const vm = `apiVersion: vmsafe.io/v1alpha1
+kind: VM
+metadata: {name: misplaced, namespace: acme}
+spec:
+  hostName: esx-silver-01
+  vnics: [{name: eth0, network: acme-web, ip: 10.10.1.250, mac: "02:00:00:00:09:99"}]
+`;
+    expect((await k.kubectl(['apply', '-f', '-'], { input: vm })).code).toBe(0);
+    const q = await waitFor('the pinned VM to be quarantined', async () => {
+      const v = (await k.json(['get', 'vm', '-n', 'acme', 'misplaced'])) as VM;
+      return v.status?.phase === 'Quarantined' ? v : undefined;
+    });
+    expect(cond(q, 'PlacementCompliant')).toMatchObject({ status: 'False', reason: 'MissingTags' });
+    expect(cond(q, 'Protected')).toMatchObject({ status: 'False', reason: 'Quarantined' });
+    // Its vNIC is bound on that host to the deny-all program.
+    const hf = (await k.json(['get', 'hostfilter', 'esx-silver-01'])) as HostFilter;
+    const b = hf.spec.bindings.find((x) => x.vm === 'acme/misplaced');
+    const prog = hf.spec.programs.find((p) => p.id === b?.program);
+    expect(prog?.ingress.map((r) => r.action)).toEqual(['Deny']);
+    await k.kubectl(['delete', 'vm', '-n', 'acme', 'misplaced']);
+  });
+
+  it('editing one tenant policy rewrites only the filters of hosts running that tenant', async () => {
+    await waitFor('convergence', converged, { timeoutMs: 30_000, describe: describeState });
+    const counters = stack.operator!.term()!.ctx.counters;
+    const before = new Map(counters.hostFilterWritesByHost);
+    const initechHosts = new Set((await list<VM>('vms')).filter((v) => v.status?.tenant === 'initech').map((v) => v.status!.hostName!));
+    // A policy that applies to all of initech's VMs (empty appliesTo), then an edit of its rules.
+    const policy = `apiVersion: vmsafe.io/v1alpha1
+kind: SecurityPolicy
+metadata: {name: ops-ssh, namespace: initech}
+spec:
+  ingress: [{name: ssh, action: Allow, peers: [{cidr: {cidr: 192.0.2.0/24}}], ports: [{protocol: TCP, port: 22}]}]
+`;
+    const realized = async (generation?: number) => {
+      const p = (await k.json(['get', 'securitypolicy', '-n', 'initech', 'ops-ssh'])) as SecurityPolicy;
+      const done = p.status?.observedGeneration === p.metadata.generation && cond(p, 'Realized')?.status === 'True' && (await converged());
+      return done && (generation === undefined || p.metadata.generation! >= generation) ? p : undefined;
+    };
+    expect((await k.kubectl(['apply', '-f', '-'], { input: policy })).code).toBe(0);
+    const created = await waitFor('the new policy to be realized', () => realized(), { describe: describeState });
+    expect(created.status?.hosts).toEqual({ desired: initechHosts.size, realized: initechHosts.size });
+    const writtenSince = (b: Map<string, number>) =>
+      [...counters.hostFilterWritesByHost].filter(([h, n]) => n !== (b.get(h) ?? 0)).map(([h]) => h).sort();
+    expect(writtenSince(before)).toEqual([...initechHosts].sort());
+
+    const mid = new Map(counters.hostFilterWritesByHost);
+    const r = await k.kubectl(['patch', 'securitypolicy', '-n', 'initech', 'ops-ssh', '--type=json', '-p',
+      '[{"op":"replace","path":"/spec/ingress/0/ports/0/port","value":2222}]']);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor('the edit to be realized', () => realized(created.metadata.generation! + 1), { describe: describeState });
+    expect(writtenSince(mid)).toEqual([...initechHosts].sort());
+    // Exactly one write per affected host for one edit.
+    for (const h of initechHosts) expect((counters.hostFilterWritesByHost.get(h) ?? 0) - (mid.get(h) ?? 0)).toBe(1);
+  });
+
+  it('migrates VMs make-before-break when a host loses a required tag', async () => {
+    const victims = (await list<VM>('vms')).filter((v) => v.status?.tenant === 'globex' && v.status.phase === 'Running');
+    const from = victims[0]!.status!.hostName!;
+    const to = from === 'esx-gold-01' ? 'esx-gold-02' : 'esx-gold-01';
+    const r = await k.kubectl(['patch', 'host', from, '--type=json', '-p', '[{"op":"replace","path":"/spec/tags","value":["gold"]}]']);
+    expect(r.code, r.stderr).toBe(0);
+    await waitFor('globex VMs to move off the host without pci', async () => {
+      const vms = (await list<VM>('vms')).filter((v) => v.status?.tenant === 'globex' && v.spec.powerState !== 'Off');
+      return vms.every((v) => v.status?.phase === 'Running' && v.status.hostName === to);
+    }, { timeoutMs: 30_000, describe: describeState });
+    expect(checker.violations).toEqual([]);
+    await k.kubectl(['patch', 'host', from, '--type=json', '-p', '[{"op":"replace","path":"/spec/tags","value":["gold","pci"]}]']);
+  });
+
+  it('marks a host with a stopped agent not Ready, places nothing new there, and recovers', async () => {
+    await setFaults('esx-silver-02', { stopped: true });
+    await waitFor('esx-silver-02 Ready=False', async () => cond((await k.json(['get', 'host', 'esx-silver-02'])) as Host, 'Ready')?.reason === 'AgentLost');
+    const vm = `apiVersion: vmsafe.io/v1alpha1
+kind: VM
+metadata: {name: newcomer, namespace: initech}
+spec:
+  vnics: [{name: eth0, network: initech-lan, ip: 10.30.0.77, mac: "02:00:00:00:07:77"}]
+`;
+    expect((await k.kubectl(['apply', '-f', '-'], { input: vm })).code).toBe(0);
+    const placed = await waitFor('the new VM to run', async () => {
+      const v = (await k.json(['get', 'vm', '-n', 'initech', 'newcomer'])) as VM;
+      return v.status?.phase === 'Running' ? v : undefined;
+    }, { describe: describeState });
+    expect(placed.status?.hostName).toBe('esx-silver-01');
+    // Nothing runs on the host whose agent is gone (its VMs moved, make-before-break).
+    await waitFor('initech VMs off the dead host', async () => (await list<VM>('vms')).every((v) => v.status?.hostName !== 'esx-silver-02' || v.status.phase !== 'Running'));
+    await setFaults('esx-silver-02', null);
+    await waitFor('esx-silver-02 Ready again and converged', async () => {
+      const h = (await k.json(['get', 'host', 'esx-silver-02'])) as Host;
+      return cond(h, 'Ready')?.status === 'True' && cond(h, 'FilterConverged')?.status === 'True';
+    });
+    await k.kubectl(['delete', 'vm', '-n', 'initech', 'newcomer']);
+    expect(checker.violations).toEqual([]);
+  });
+
+  it('reports apply failures, retries, and converges once the fault stops', async () => {
+    const host = (await list<VM>('vms')).find((v) => v.status?.tenant === 'acme' && v.status.phase === 'Running')!.status!.hostName!;
+    await setFaults(host, { applyFailureRate: 1 });
+    // A rule change that reaches every acme VM's program.
+    await k.kubectl(['patch', 'securitypolicy', '-n', 'initech', 'ops-ssh', '--type=json', '-p', '[{"op":"replace","path":"/spec/ingress/0/ports/0/port","value":2200}]']);
+    await k.kubectl(['patch', 'securitypolicy', '-n', 'vmsafe-system', 'baseline', '--type=json', '-p', '[{"op":"add","path":"/spec/ingress/-","value":{"name":"probe","action":"Allow","ports":[{"protocol":"TCP","port":9100}]}}]']);
+    const failing = await waitFor('the host to report the failure', async () => {
+      const h = (await k.json(['get', 'host', host])) as Host;
+      return cond(h, 'FilterConverged')?.reason === 'ApplyFailed' ? h : undefined;
+    }, { describe: describeState });
+    expect(cond(failing, 'FilterConverged')?.status).toBe('False');
+    const hf = (await k.json(['get', 'hostfilter', host])) as HostFilter;
+    expect(cond(hf, 'Applied')).toMatchObject({ status: 'False', reason: 'ApplyFailed' });
+    expect(hf.status?.counters?.applyFailures).toBeGreaterThan(0);
+    await setFaults(host, null);
+    await waitFor('convergence after the fault', converged, { timeoutMs: 30_000, describe: describeState });
+    expect(checker.violations).toEqual([]);
+    expect(checker.checks).toBeGreaterThan(10);
+  });
+});
