@@ -73,19 +73,31 @@ const nonEmpty = (l: string[] | undefined): string[] | undefined => (l && l.leng
 
 export class ReferenceEvaluator {
   private readonly providerNamespace: string;
+  // Three lookup tables, built once, so that tracing against a whole datacenter's manifests stays
+  // usable; the semantics below still read straight from the objects.
+  private readonly owners = new Map<string, string>();
+  private readonly byKey = new Map<string, VM>();
+  private readonly placedByIp = new Map<string, VM[]>();
 
   constructor(private readonly world: World) {
     this.providerNamespace = world.providerNamespace ?? PROVIDER_NAMESPACE;
+    // The tenant that owns a namespace: the smallest tenant name that lists it (or is named after it).
+    for (const t of [...world.tenants].sort((a, b) => cmp(a.metadata.name, b.metadata.name)))
+      for (const ns of t.spec.namespaces?.length ? t.spec.namespaces : [t.metadata.name]) if (!this.owners.has(ns)) this.owners.set(ns, t.metadata.name);
+    for (const v of world.vms) {
+      this.byKey.set(keyOf(v), v);
+      if (!this.isPlaced(v)) continue;
+      for (const n of v.spec.vnics) {
+        const l = this.placedByIp.get(n.ip) ?? [];
+        l.push(v);
+        this.placedByIp.set(n.ip, l);
+      }
+    }
   }
 
   // ---------------------------------------------------------------- facts about objects
-  /** The tenant that owns a namespace: the smallest tenant name that lists it (or is named after it). */
   tenantOfNamespace(ns: string): string | null {
-    const owners = this.world.tenants
-      .filter((t) => (t.spec.namespaces?.length ? t.spec.namespaces : [t.metadata.name]).includes(ns))
-      .map((t) => t.metadata.name)
-      .sort();
-    return owners[0] ?? null;
+    return this.owners.get(ns) ?? null;
   }
 
   tenantOf(vm: VM): string | null {
@@ -97,7 +109,7 @@ export class ReferenceEvaluator {
   }
 
   findVm(key: string): VM | undefined {
-    return this.world.vms.find((v) => keyOf(v) === key);
+    return this.byKey.get(key);
   }
 
   /** Null when the policy is accepted, otherwise why not. */
@@ -128,7 +140,7 @@ export class ReferenceEvaluator {
 
   /** Placed VMs with a vNIC at this address. */
   private vmsWithIp(ip: string): VM[] {
-    return this.world.vms.filter((v) => this.isPlaced(v) && v.spec.vnics.some((n) => n.ip === ip));
+    return this.placedByIp.get(ip) ?? [];
   }
 
   private peerMatches(p: SecurityPolicy, peer: Rule['peers'][number], local: VM, remoteIp: string): boolean {
