@@ -43,5 +43,8 @@ export function validateObjects(objects: readonly LoadedObject[], opts: Validate
 
 export const hasErrors = (findings: readonly Finding[]) => findings.some((f) => f.severity === 'error');
 
+/** The exit status `vmsafe validate` gives these findings: 1 when any is an error, else 0. */
+export const exitCodeFor = (findings: readonly Finding[]): 0 | 1 => (hasErrors(findings) ? 1 : 0);
+
 export { findingAt, formatFinding, sortFindings, type Finding, type Severity } from './finding';
 export { buildModel, namespacesOf, type Entry, type Model } from './model';

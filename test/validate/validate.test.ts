@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseManifests } from '../../src/manifests/load';
-import { findingAt, formatFinding, registerLinter, validateObjects, type Linter } from '../../src/validate';
+import { exitCodeFor, findingAt, formatFinding, registerLinter, validateObjects, type Linter } from '../../src/validate';
 
 // A small clean world the bad inputs are checked against (file "world.yaml").
 const WORLD = `apiVersion: vmsafe.io/v1alpha1
@@ -49,11 +49,13 @@ spec:
 
 const world = () => parseManifests(WORLD, 'world.yaml').objects;
 
-function lint(bad: string, linters: Linter[] = []): string[] {
+function check(bad: string, linters: Linter[] = []): { lines: string[]; exit: 0 | 1 } {
   const parsed = parseManifests(bad, 'bad.yaml');
   expect(parsed.errors).toEqual([]);
-  return validateObjects([...world(), ...parsed.objects], { linters }).map(formatFinding);
+  const findings = validateObjects([...world(), ...parsed.objects], { linters });
+  return { lines: findings.map(formatFinding), exit: exitCodeFor(findings) };
 }
+const lint = (bad: string, linters: Linter[] = []) => check(bad, linters).lines;
 
 const VM_HEAD = `apiVersion: vmsafe.io/v1alpha1
 kind: VM
@@ -175,15 +177,12 @@ describe('validateObjects', () => {
     expect(validateObjects(world())).toEqual([]);
   });
 
-  it.each([...SCHEMA_CASES, ...CROSS_CASES])('reports %s', (_name, yaml, expected) => {
-    expect(lint(yaml)).toEqual(expected);
+  it.each([...SCHEMA_CASES, ...CROSS_CASES])('reports %s (exit 1)', (_name, yaml, expected) => {
+    expect(check(yaml)).toEqual({ lines: expected, exit: 1 });
   });
 
-  it.each(WARNING_CASES)('warns about %s', (_name, yaml, expected) => {
-    const parsed = parseManifests(yaml, 'bad.yaml').objects;
-    const findings = validateObjects([...world(), ...parsed]);
-    expect(findings.map(formatFinding)).toEqual(expected);
-    expect(findings.every((f) => f.severity === 'warning')).toBe(true);
+  it.each(WARNING_CASES)('warns about %s (exit 0)', (_name, yaml, expected) => {
+    expect(check(yaml)).toEqual({ lines: expected, exit: 0 });
   });
 
   it('has at least 25 distinct error cases', () => {

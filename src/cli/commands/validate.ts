@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { loadManifests, type LoadError } from '../../manifests/load';
 import { policyLinter } from '../../policy/validate-lint';
-import { formatFinding, hasErrors, validateObjects } from '../../validate';
+import { exitCodeFor, formatFinding, validateObjects } from '../../validate';
 
 const USAGE = 'usage: vmsafe validate -f PATH [-f PATH...]   (files or directories; YAML or JSON)\n';
 
@@ -52,5 +52,5 @@ export async function run(argv: string[]): Promise<number> {
       ? `vmsafe validate: ${scope}, no problems\n`
       : `vmsafe validate: ${plural(errors, 'error')}, ${plural(warnings, 'warning')} (${scope})\n`,
   );
-  return hasErrors(findings) ? 1 : 0;
+  return exitCodeFor(findings);
 }
