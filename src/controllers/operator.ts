@@ -72,8 +72,33 @@ export class OperatorTerm {
     ];
   }
 
+  /** Operator-level gauges: hosts converged, compile time, filter writes. Refreshed on each scrape. */
+  private registerMetrics(): void {
+    const m = this.ctx.metrics;
+    if (!m) return;
+    const { world, feed, counters } = this.ctx;
+    const converged = m.gauge('vmsafe_hosts_converged', 'Hosts whose agent reports the compiled filter applied.');
+    const hosts = m.gauge('vmsafe_hosts', 'Hosts known to the operator.');
+    const compileSeconds = m.gauge('vmsafe_compile_seconds_total', 'Time spent in the policy compiler.');
+    const compileLast = m.gauge('vmsafe_compile_last_seconds', 'Duration of the last compile batch.');
+    const writes = m.gauge('vmsafe_hostfilter_writes_total', 'HostFilter writes (create or spec change).');
+    this.metricsTimer = setInterval(() => {
+      let n = 0;
+      for (const f of world.filters.list()) if (f.status?.appliedHash === f.spec.hash) n++;
+      converged.set(n);
+      hosts.set(world.hosts.store.size);
+      compileSeconds.set(feed.stats.totalMs / 1000);
+      compileLast.set(feed.stats.lastFlushMs / 1000);
+      writes.set(counters.hostFilterWrites);
+    }, 2000);
+    this.metricsTimer.unref();
+  }
+
+  private metricsTimer: NodeJS.Timeout | undefined;
+
   async start(syncTimeoutMs: number): Promise<void> {
     const { world, feed, log } = this.ctx;
+    this.registerMetrics();
     world.start();
     if (!(await world.waitForSync(syncTimeoutMs))) throw new Error(`caches did not sync within ${syncTimeoutMs} ms`);
     const t0 = performance.now();
@@ -84,6 +109,7 @@ export class OperatorTerm {
   }
 
   async stop(): Promise<void> {
+    if (this.metricsTimer) clearInterval(this.metricsTimer);
     await Promise.all(this.controllers.map((c) => c.stop()));
     this.ctx.feed.stop();
     await this.ctx.world.stop();
