@@ -148,8 +148,12 @@ export class KubeClient {
   private readonly http = new NodeHttpLibrary();
   private readonly resources = new Map<string, ResourceClient<any>>();
 
-  constructor(kc?: KubeConfig | { file?: string; yaml?: string }) {
+  private readonly timeoutMs: number;
+
+  /** `requestTimeoutMs` (default 60 s) bounds every non-watch call, so a hung server cannot wedge a worker. */
+  constructor(kc?: KubeConfig | { file?: string; yaml?: string }, opts: { requestTimeoutMs?: number } = {}) {
     this.kc = loadKubeConfig(kc);
+    this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new ServerConfiguration(cluster.server, {});
@@ -171,6 +175,7 @@ export class KubeClient {
 
   private async requestOnce<T>(method: string, path: string, opts: RequestOptions): Promise<T> {
     const ctx = this.server.makeRequestContext(path, method as HttpMethod);
+    ctx.setSignal(AbortSignal.timeout(this.timeoutMs));
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') ctx.setQueryParam(k, String(v));
     ctx.setHeaderParam('Accept', 'application/json');
     if (opts.body !== undefined) {

@@ -61,6 +61,12 @@ describe('KubeClient', () => {
     await vms.delete({ namespace: 'acme', name: 'c-web' });
   });
 
+  it('generated client-node APIs share the connection pool', async () => {
+    const { CoreV1Api } = await import('@kubernetes/client-node');
+    const ns = await env.client.api(CoreV1Api).readNamespace({ name: 'acme' });
+    expect(ns.metadata?.name).toBe('acme');
+  });
+
   it('maps a network failure to code 0', async () => {
     const { KubeClient } = await import('../../src/runtime/client');
     const yaml = env.server.kubeconfig().replace(/server: \S+/, 'server: http://127.0.0.1:1');
@@ -69,6 +75,36 @@ describe('KubeClient', () => {
     expect(err).toBeInstanceOf(ApiError);
     expect(err.code).toBe(0);
     c.close();
+  });
+});
+
+describe('timeouts', () => {
+  it('a server that never answers fails the call after requestTimeoutMs (plain http works too)', async () => {
+    const net = await import('node:net');
+    const { KubeClient } = await import('../../src/runtime/client');
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = net.createServer((sock) => {
+      sockets.add(sock);
+      sock.on('data', () => {});
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as import('node:net').AddressInfo).port;
+    const yaml = `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`;
+    const c = new KubeClient({ yaml }, { requestTimeoutMs: 200 });
+    const t0 = Date.now();
+    const err = await c.kind('Host').create(host('t-h1') as any).catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    c.close();
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
   });
 });
 
