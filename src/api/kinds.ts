@@ -43,11 +43,11 @@ export const tenantSpec = z.object({
 });
 export const tenantStatus = z.object({
   observedGeneration: z.number().int().optional(),
-  namespaces: z.array(z.string()).optional(),
-  vms: count().optional(),
-  vnics: count().optional(),
-  hosts: count().optional(),
-  policies: count().optional(),
+  namespaces: z.array(z.string()).optional().describe('Namespaces the tenant owns (created when missing).'),
+  vms: count().optional().describe("Number of the tenant's VMs."),
+  vnics: count().optional().describe("Number of the tenant's vNICs."),
+  hosts: count().optional().describe("Number of hosts running the tenant's VMs."),
+  policies: count().optional().describe("Number of the tenant's SecurityPolicies."),
   conditions: conditions(),
 });
 export const tenant = kindSchema('Tenant', tenantSpec, tenantStatus);
@@ -63,9 +63,9 @@ export const tagSpec = z.object({
 });
 export const tagStatus = z.object({
   observedGeneration: z.number().int().optional(),
-  hosts: count().optional(),
-  vms: count().optional(),
-  networks: count().optional(),
+  hosts: count().optional().describe('Number of hosts carrying the tag.'),
+  vms: count().optional().describe('Number of VMs carrying the tag.'),
+  networks: count().optional().describe('Number of host networks carrying the tag.'),
   conditions: conditions(),
 });
 export const tag = kindSchema('Tag', tagSpec, tagStatus);
@@ -100,8 +100,11 @@ export const filterSummary = z.object({
 });
 export const hostStatus = z.object({
   observedGeneration: z.number().int().optional(),
-  allocated: z.object({ vms: count(), vnics: count() }).optional(),
-  filter: filterSummary.optional(),
+  allocated: z
+    .object({ vms: count(), vnics: count() })
+    .optional()
+    .describe('VMs and vNICs placed on the host (running or migrating here).'),
+  filter: filterSummary.optional().describe("The host's compiled filter: desired versus applied by the agent."),
   conditions: conditions(),
 });
 export const host = kindSchema('Host', hostSpec, hostStatus);
@@ -132,14 +135,11 @@ export const vmPhase = z.enum(['Pending', 'Scheduled', 'Running', 'Migrating', '
 export type VMPhase = z.infer<typeof vmPhase>;
 export const vmStatus = z.object({
   observedGeneration: z.number().int().optional(),
-  phase: vmPhase.optional(),
-  /** Tenant that owns the VM's namespace. */
-  tenant: z.string().optional(),
-  hostName: z.string().optional(),
-  /** Destination while phase is Migrating. */
-  targetHostName: z.string().optional(),
-  /** Content hash of the VM's effective program. */
-  program: z.string().optional(),
+  phase: vmPhase.optional().describe('Pending, Scheduled, Running, Migrating, Quarantined (deny-all) or Off.'),
+  tenant: z.string().optional().describe("Tenant that owns the VM's namespace."),
+  hostName: z.string().optional().describe('Host the VM runs on.'),
+  targetHostName: z.string().optional().describe('Destination host while the phase is Migrating.'),
+  program: z.string().optional().describe("Content hash of the VM's effective compiled program."),
   conditions: conditions(),
 });
 export const vm = kindSchema('VM', vmSpec, vmStatus);
@@ -247,9 +247,12 @@ export const securityPolicySpec = z.object({
 });
 export const securityPolicyStatus = z.object({
   observedGeneration: z.number().int().optional(),
-  vnics: count().optional(),
-  hosts: z.object({ desired: count(), realized: count() }).optional(),
-  warnings: z.array(z.string()).optional(),
+  vnics: count().optional().describe('Number of vNICs the policy applies to.'),
+  hosts: z
+    .object({ desired: count(), realized: count() })
+    .optional()
+    .describe('Hosts whose filters need the policy, and how many of them have applied it.'),
+  warnings: z.array(z.string()).optional().describe('Lint results, e.g. rules that can never match.'),
   conditions: conditions(),
 });
 export const securityPolicy = kindSchema('SecurityPolicy', securityPolicySpec, securityPolicyStatus);
