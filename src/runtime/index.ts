@@ -30,7 +30,8 @@
  * ```
  *
  * Modules
- * - client.ts      `KubeClient` (one per process; keep-alive pool; `close()`): `.kind<T>('VM')` /
+ * - client.ts      `KubeClient(kc?, {requestTimeoutMs=60000})` (one per process; keep-alive pool;
+ *                  `close()`; plain http:// servers allowed): `.kind<T>('VM')` /
  *                  `.resource<T>(ResourceInfo)` → `ResourceClient` with get/tryGet/list/create/replace/
  *                  delete/patch(ref, body, 'merge'|'json')/patchStatus/replaceStatus; refs are
  *                  `{name, namespace?}` or a key string. `.api(CoreV1Api)` for generated clients.
@@ -48,6 +49,9 @@
  * - ratelimit.ts   `defaultControllerRateLimiter` (5 ms .. 1000 s per key + 10 qps/100 burst), `TokenBucket`.
  * - controller.ts  `Controller({name, reconcile, workers?, rateLimiter?, logger?, metrics?, clock?})`,
  *                  `Result {requeueAfter?}`, `ReconcileContext {key, ref, log, reconcileId, attempt, now(), signal}`.
+ *                  `.watchOwn(inf)`, `.watchMapped(inf, obj => keys)`, `.enqueue(key)`, `.enqueueAfter(key, ms)`,
+ *                  `.start()`, `.stop()` (waits for in-flight reconciles, drops queued keys; not restartable:
+ *                  build a new Controller per leadership term). 409 Conflicts retry quietly (debug log).
  * - status.ts      `StatusWriter(client).update(kind, current, desiredStatus)` → `{written, object}`:
  *                  sets observedGeneration, writes a merge-patch diff to /status only when different.
  * - conditions.ts  `setCondition(list, {type,status,reason,message,observedGeneration}, now)` (pure;
