@@ -1,5 +1,6 @@
 // Shared by the compile benchmarks: build a synthetic datacenter, compile it, measure time and memory.
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import type { BenchOptions } from '../../src/cli/commands/bench';
 import { PolicyCompiler } from '../../src/policy/compile';
 import { syntheticDatacenter, type SyntheticOptions } from '../../src/policy/synthetic';
@@ -26,8 +27,12 @@ export async function runCompileBench(name: string, size: SyntheticOptions, opts
   const rssBefore = process.memoryUsage().rss;
 
   const t1 = performance.now();
+  const cpu0 = process.cpuUsage();
   const compiler = PolicyCompiler.compileAll([...dc.tenants, ...dc.hosts, ...dc.policies, ...dc.vms]);
   const compileSeconds = (performance.now() - t1) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  // CPU time beside wall time: on a shared machine the wall clock mostly measures the neighbours.
+  const compileCpuSeconds = (cpu.user + cpu.system) / 1e6;
   const mem = process.memoryUsage();
   const peak = peakRssBytes();
   opts.progress(`${name}: compiled in ${round(compileSeconds)} s`);
@@ -63,6 +68,8 @@ export async function runCompileBench(name: string, size: SyntheticOptions, opts
     size: { hosts: dc.hosts.length, vms: dc.vms.length, vnics, tenants: dc.tenants.length, policies: dc.policies.length },
     generateSeconds: round(genSeconds),
     compileSeconds: round(compileSeconds),
+    compileCpuSeconds: round(compileCpuSeconds),
+    loadAverage1m: round(loadavg()[0]!, 1),
     peakRssBytes: peak,
     peakRssMiB: peak === null ? null : round(peak / MiB, 0),
     rssBeforeCompileMiB: round(rssBefore / MiB, 0),
