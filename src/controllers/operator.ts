@@ -16,7 +16,7 @@ import { hostController } from './host';
 import { hostFilterController } from './hostfilter';
 import { PlacementLedger } from './ledger';
 import { OPERATOR_LEASE, SYSTEM_NAMESPACE } from './names';
-import { policyController, type PolicyLinter } from './policy';
+import { policyController } from './policy';
 import { tagController } from './tag';
 import { tenantController } from './tenant';
 import { vmController } from './vm';
@@ -36,7 +36,6 @@ export interface OperatorOptions {
   /** Port for /metrics, /healthz, /readyz; undefined = no server, 0 = any free port. */
   metricsPort?: number;
   clock?: Clock;
-  lint?: PolicyLinter;
   /** How long to wait for the first cache sync before starting controllers. */
   syncTimeoutMs?: number;
 }
@@ -46,7 +45,7 @@ export class OperatorTerm {
   readonly ctx: OperatorContext;
   readonly controllers: Controller[];
 
-  constructor(client: KubeClient, log: Logger, clock: Clock, metrics: RuntimeMetrics | undefined, lint?: PolicyLinter) {
+  constructor(client: KubeClient, log: Logger, clock: Clock, metrics: RuntimeMetrics | undefined) {
     const world = new World(client, { logger: log, metrics });
     const feed = new CompileFeed(world, log.child({ component: 'compiler' }), { providerNamespace: SYSTEM_NAMESPACE });
     this.ctx = {
@@ -66,7 +65,7 @@ export class OperatorTerm {
       hostFilterController(this.ctx),
       vmController(this.ctx),
       hostController(this.ctx),
-      policyController(this.ctx, lint),
+      policyController(this.ctx),
       tenantController(this.ctx),
       tagController(this.ctx),
     ];
@@ -139,7 +138,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const lead = async () => {
     leading = true;
     log.info('leading: starting controllers');
-    term = new OperatorTerm(client, log, clock, metrics, opts.lint);
+    term = new OperatorTerm(client, log, clock, metrics);
     starting = term.start(opts.syncTimeoutMs ?? 120_000);
     await starting;
   };

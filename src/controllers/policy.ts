@@ -2,6 +2,7 @@
 // carry the policy reports a filter that has it), selected vNICs, and lint warnings.
 import type { SecurityPolicy, Tenant } from '../api';
 import { Inventory, policyRejection } from '../policy/inventory';
+import { lintPolicies, policyWarnings } from '../policy/lint';
 import { Controller } from '../runtime/controller';
 import type { OperatorContext } from './context';
 import { decidePolicyStatus } from './decide-counts';
@@ -9,10 +10,21 @@ import { SYSTEM_NAMESPACE } from './names';
 
 const SPAN_COALESCE_MS = 200;
 
-export type PolicyLinter = (p: SecurityPolicy, all: readonly SecurityPolicy[]) => string[];
-
-export function policyController(ctx: OperatorContext, lint: PolicyLinter = () => []): Controller {
+export function policyController(ctx: OperatorContext): Controller {
   const { world, feed } = ctx;
+  /**
+   * Lint warnings for one policy: shadowing can only come from policies of the same tier in the same
+   * scope (the tenant's namespaces, or the provider namespace), so only those are linted together.
+   */
+  const lint = (p: SecurityPolicy, owner: Tenant | undefined, selectsNothing: boolean): string[] => {
+    const scope = p.metadata.namespace === SYSTEM_NAMESPACE || !owner ? [SYSTEM_NAMESPACE] : Inventory.namespacesOf(owner);
+    const policies = scope.flatMap((ns) => world.policies.byIndex('namespace', ns));
+    const key = `${p.metadata.namespace}/${p.metadata.name}`;
+    const findings = lintPolicies({ tenants: owner ? [owner] : [], policies, providerNamespace: SYSTEM_NAMESPACE }).filter((f) => f.policy === key);
+    const out = policyWarnings(findings).get(key) ?? [];
+    if (selectsNothing) out.push('spec.appliesTo: the policy selects no VM');
+    return out;
+  };
   /** Hosts whose applied filter has caught up with the compiled one. */
   const converged = (h: string) => {
     const f = world.filters.get(h);
@@ -22,9 +34,9 @@ export function policyController(ctx: OperatorContext, lint: PolicyLinter = () =
   const reconcile = async (key: string) => {
     const p = world.policies.get(key);
     if (!p) return;
-    const owner = world.tenantOfNamespace(p.metadata.namespace)?.metadata.name ?? null;
-    const rejection = policyRejection(p, owner, SYSTEM_NAMESPACE);
-    const span = rejection ? { vnics: 0, hosts: new Set<string>() } : feed.compiler.policySpan(key);
+    const tenant = world.tenantOfNamespace(p.metadata.namespace);
+    const rejection = policyRejection(p, tenant?.metadata.name ?? null, SYSTEM_NAMESPACE);
+    const span = rejection ? { vms: 0, vnics: 0, hosts: new Set<string>() } : feed.compiler.policySpan(key);
     const hosts = [...span.hosts].sort();
     const notRealized = hosts.filter((h) => !converged(h));
     const status = decidePolicyStatus(
@@ -35,7 +47,7 @@ export function policyController(ctx: OperatorContext, lint: PolicyLinter = () =
         hostsDesired: hosts.length,
         hostsRealized: hosts.length - notRealized.length,
         notRealized,
-        warnings: rejection ? [] : lint(p, world.policies.list()),
+        warnings: rejection ? [] : lint(p, tenant, span.vms === 0),
       },
       new Date(ctx.clock.now()),
     );
