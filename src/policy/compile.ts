@@ -18,6 +18,17 @@
 //   Provider rules … | Tenant rules …, then Deny "tenant-isolation" (if isolated) | Baseline rules … |
 //   Default: Allow own-tenant group "default-same-tenant", Deny "default-deny".
 // Pass continues at the first later rule of a higher tier, so a Tenant Pass skips the isolation rule.
+//
+// Size (measured by bench compile-max): a host with 320 VMs × 10 vNICs from ~80 tenants serializes to
+// ~0.85 MB (3,200 bindings ≈ 0.37 MB, ~210 programs, ~270 groups); with every VM from a different
+// tenant ~1.1 MB. Address groups are written as aligned CIDR blocks, so a tenant's consecutive
+// addresses cost a few entries. Not built yet, because no measured case needs it: a group that is
+// both huge and widely shared (a provider peer `vms: {tags: [mgmt]}` matching 100,000 VMs, ~1M
+// addresses, ~15 MB) would be split out of the HostFilter into a cluster-scoped AddressGroup object
+// named by its definition (not its members), spanned to the hosts that need it (Antrea's
+// AddressGroup + SpanMeta). The HostFilter entry would then carry only `{id, ref}` (a schema
+// addition), a membership change would rewrite one AddressGroup instead of every HostFilter, and
+// the agent would watch the AddressGroups its filter names. Threshold: ~10,000 entries.
 import type {
   AddressGroup, CompiledPeer, CompiledPort, CompiledRule, Host, HostFilterSpec, LabelSelector, Program, Rule,
   SecurityPolicy, Tag, Tenant, VM,
