@@ -186,4 +186,37 @@ spec:
     expect(checker.violations).toEqual([]);
     expect(checker.checks).toBeGreaterThan(10);
   });
+
+  it('detects injected drift, reports it, and repairs it by re-applying', async () => {
+    const host = 'esx-gold-01';
+    await setFaults(host, { drift: 1 });
+    const hf = await waitFor('the drift to be detected and repaired', async () => {
+      const f = (await k.json(['get', 'hostfilter', host])) as HostFilter;
+      return (f.status?.counters?.driftsDetected ?? 0) >= 1 && f.status?.appliedHash === f.spec.hash ? f : undefined;
+    }, { describe: describeState });
+    expect(cond(hf, 'Applied')?.status).toBe('True');
+    // The agent enforces the compiled filter again: every binding points at a program it holds.
+    const agent = stack.fleet!.agent(host)!;
+    const b = hf.spec.bindings[0]!;
+    expect(agent.core.classify({ vm: b.vm, vnic: b.vnic, direction: 'ingress', remoteIp: '203.0.113.9', protocol: 'TCP', port: 1 }).rule).not.toBe('unbound');
+    await setFaults(host, null);
+  });
+
+  it('restarts a crashed agent, which re-reads and re-applies its filter', async () => {
+    const host = 'esx-gold-02';
+    const before = stack.fleet!.agent(host)!;
+    await setFaults(host, { crash: 1, restartDelayMs: 300 });
+    await waitFor('a new agent process for the host', () => {
+      const a = stack.fleet!.agent(host);
+      return a && a !== before && a.core.appliedHash !== undefined ? a : undefined;
+    });
+    await waitFor('convergence after the crash', converged, { timeoutMs: 30_000, describe: describeState });
+    await setFaults(host, null);
+    expect(checker.violations).toEqual([]);
+  });
+
+  it('warns on a policy that selects nothing', async () => {
+    const p = (await k.json(['get', 'securitypolicy', '-n', 'globex-dev', 'dev-lockdown'])) as SecurityPolicy;
+    expect(p.status?.warnings).toContain('spec.appliesTo: the policy selects no VM');
+  });
 });
