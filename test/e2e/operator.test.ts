@@ -1,6 +1,7 @@
 // End to end: the real kubectl against `vmsafe dev`'s stack (embedded API server, operator, one
 // simulated agent per Host), with the safety invariant checked the whole time.
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -218,5 +219,42 @@ spec:
   it('warns on a policy that selects nothing', async () => {
     const p = (await k.json(['get', 'securitypolicy', '-n', 'globex-dev', 'dev-lockdown'])) as SecurityPolicy;
     expect(p.status?.warnings).toContain('spec.appliesTo: the policy selects no VM');
+  });
+
+  it('vmsafe trace on the same manifests agrees with what the agents enforce', async () => {
+    await waitFor('convergence', converged, { timeoutMs: 30_000, describe: describeState });
+    const dir = mkdtempSync(join(tmpdir(), 'vmsafe-trace-'));
+    const dump = await k.kubectl(['get', 'tenants,tags,hosts,vms,securitypolicies', '-A', '-o', 'yaml']);
+    expect(dump.code, dump.stderr).toBe(0);
+    writeFileSync(join(dir, 'all.yaml'), dump.stdout);
+    const vms = (await list<VM>('vms')).filter((v) => v.status?.phase === 'Running');
+    const probes: { from: string; to: string; protocol: 'TCP' | 'UDP'; port: number }[] = [];
+    for (const a of vms)
+      for (const b of vms)
+        if (a !== b)
+          for (const [protocol, port] of [['TCP', 22], ['TCP', 80], ['TCP', 443], ['TCP', 5432], ['TCP', 8080], ['UDP', 53]] as const)
+            probes.push({ from: `${a.metadata.namespace}/${a.metadata.name}`, to: `${b.metadata.namespace}/${b.metadata.name}`, protocol, port });
+    writeFileSync(join(dir, 'probes.jsonl'), probes.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    const out = execFileSync(join(REPO_ROOT, 'bin/vmsafe'), ['trace', '-f', join(dir, 'all.yaml'), '--probes', join(dir, 'probes.jsonl')], { encoding: 'utf8' });
+    const verdicts = out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(verdicts).toHaveLength(probes.length);
+    const byKey = new Map(vms.map((v) => [`${v.metadata.namespace}/${v.metadata.name}`, v]));
+    let allowed = 0;
+    probes.forEach((p, i) => {
+      const src = byKey.get(p.from)!;
+      const dst = byKey.get(p.to)!;
+      const egress = stack.fleet!.agent(src.status!.hostName!)!.core.classify({
+        vm: p.from, vnic: src.spec.vnics[0]!.name, direction: 'egress', remoteIp: dst.spec.vnics[0]!.ip, protocol: p.protocol, port: p.port,
+      });
+      const ingress = stack.fleet!.agent(dst.status!.hostName!)!.core.classify({
+        vm: p.to, vnic: dst.spec.vnics[0]!.name, direction: 'ingress', remoteIp: src.spec.vnics[0]!.ip, protocol: p.protocol, port: p.port,
+      });
+      const v = verdicts[i];
+      expect({ egress: v.egress, ingress: v.ingress }, JSON.stringify(p)).toEqual({ egress, ingress });
+      if (v.verdict === 'Allow') allowed++;
+    });
+    // The matrix is not trivial: some flows pass and some do not.
+    expect(allowed).toBeGreaterThan(0);
+    expect(allowed).toBeLessThan(probes.length);
   });
 });
