@@ -88,6 +88,7 @@ export const hostSpec = z.object({
     .max(256)
     .default([])
     .superRefine((nets, ctx) => uniqueBy(nets, (n) => n.name, ctx, 'name', 'network'))
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
     .describe('Networks (port groups) the host offers to vNICs.'),
   unschedulable: z.boolean().default(false).describe('When true, no new VMs are placed on the host.'),
 });
@@ -128,6 +129,7 @@ export const vmSpec = z.object({
       uniqueBy(v, (n) => n.name, ctx, 'name', 'vNIC name');
       uniqueBy(v, (n) => n.mac.toLowerCase(), ctx, 'mac', 'MAC');
     })
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] })
     .describe('Virtual NICs of the VM (1-10); each has its own firewall.'),
   powerState: z.enum(['On', 'Off']).default('On').describe('On or Off. Quote it in YAML: an unquoted On is a boolean.'),
 });
@@ -178,6 +180,15 @@ export const peer = z
     cidr: cidrPeer.optional().describe('Addresses in a CIDR, minus exceptions.'),
   })
   .describe('Exactly one of vms, tenants, sameTenant, cidr.')
+  // The same rule for the API server (CEL), so `kubectl apply` rejects what decode rejects.
+  .meta({
+    'x-kubernetes-validations': [
+      {
+        rule: '(has(self.vms) ? 1 : 0) + (has(self.tenants) ? 1 : 0) + (has(self.sameTenant) ? 1 : 0) + (has(self.cidr) ? 1 : 0) == 1',
+        message: `exactly one of ${PEER_KINDS.join(', ')} must be set`,
+      },
+    ],
+  })
   .superRefine((p, ctx) => {
     const set = PEER_KINDS.filter((k) => p[k] !== undefined);
     if (set.length !== 1)
@@ -202,6 +213,13 @@ export const portSpec = z
       ctx.addIssue({ code: 'custom', path: ['endPort'], message: `endPort ${p.endPort} is below port ${p.port}` });
     if ((p.protocol === 'ICMP' || p.protocol === 'Any') && p.port !== undefined)
       ctx.addIssue({ code: 'custom', path: ['port'], message: `protocol ${p.protocol} takes no port` });
+  })
+  .meta({
+    'x-kubernetes-validations': [
+      { rule: '!has(self.endPort) || has(self.port)', message: 'endPort needs port', fieldPath: '.endPort' },
+      { rule: '!has(self.endPort) || !has(self.port) || self.endPort >= self.port', message: 'endPort is below port', fieldPath: '.endPort' },
+      { rule: "!has(self.port) || !has(self.protocol) || !(self.protocol in ['ICMP', 'Any'])", message: 'protocols ICMP and Any take no port', fieldPath: '.port' },
+    ],
   });
 export type PortSpec = z.infer<typeof portSpec>;
 

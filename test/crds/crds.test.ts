@@ -54,7 +54,13 @@ describe('generated CRDs', () => {
     expect(peer.properties!.sameTenant).toMatchObject({ type: 'boolean', enum: [true] });
     expect(peer.properties!.cidr!.properties!.cidr!.pattern).toMatch(/^\^/);
     const vm = crds.find((c) => c.spec.names.kind === 'VM')!.spec.versions[0]!.schema.openAPIV3Schema;
-    expect(vm.properties!.spec!.properties!.vnics).toMatchObject({ minItems: 1, maxItems: 10 });
+    expect(vm.properties!.spec!.properties!.vnics).toMatchObject({
+      minItems: 1,
+      maxItems: 10,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+    });
+    expect(peer['x-kubernetes-validations']![0]!.message).toBe('exactly one of vms, tenants, sameTenant, cidr must be set');
     expect(vm.properties!.status!.properties!.conditions).toMatchObject({
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['type'],
@@ -117,6 +123,8 @@ describe('structural checker', () => {
     ['a printer column filtering on a missing field', (c) => (c.spec.versions[0].additionalPrinterColumns[3].jsonPath = '.status.conditions[?(@.kind=="x")].status'), 'filter field "kind"'],
     ['a printer column of the wrong type', (c) => (c.spec.versions[0].additionalPrinterColumns[0].type = 'integer'), 'does not fit schema type string'],
     ['a wrong CRD name', (c) => (c.metadata.name = 'vm.vmsafe.io'), 'metadata.name'],
+    ['a CEL rule on a missing property', (c) => (schemaOf(c).properties.spec['x-kubernetes-validations'] = [{ rule: 'has(self.hostname)' }]), 'self.hostname is not a property'],
+    ['a CEL fieldPath that does not resolve', (c) => (schemaOf(c).properties.spec['x-kubernetes-validations'] = [{ rule: 'true', fieldPath: '.nope' }]), 'fieldPath: must be a valid path'],
     ['an unknown schema keyword', (c) => (schemaOf(c).properties.spec.const = 1), 'unknown field "const"'],
   ];
   it.each(cases)('rejects %s', (_name, mutate, expected) => {

@@ -178,6 +178,23 @@ function checkListAndMapTypes(schema: Json, errors: string[], at: (k?: string) =
       }
     }
   }
+  const rules = schema['x-kubernetes-validations'];
+  if (rules !== undefined) {
+    if (!Array.isArray(rules)) errors.push(`${at('x-kubernetes-validations')}: must be a list`);
+    else rules.forEach((r: Json, i: number) => {
+      const rp = at(`x-kubernetes-validations[${i}]`);
+      if (typeof r.rule !== 'string' || r.rule.trim() === '') errors.push(`${rp}.rule: rule is not specified`);
+      if (r.message !== undefined && (typeof r.message !== 'string' || r.message.trim() === '' || /[\r\n]/.test(r.message)))
+        errors.push(`${rp}.message: must be non-empty and on one line`);
+      if (typeof r.rule === 'string' && /[\r\n]/.test(r.rule) && !r.message) errors.push(`${rp}.message: must be specified if rule contains line breaks`);
+      if (r.fieldPath !== undefined && !resolveJSONPath(schema, r.fieldPath).schema) errors.push(`${rp}.fieldPath: must be a valid path`);
+      if (r.reason !== undefined && !['FieldValueInvalid', 'FieldValueForbidden', 'FieldValueRequired', 'FieldValueDuplicate'].includes(r.reason))
+        errors.push(`${rp}.reason: unsupported value`);
+      // Properties named in has(self.x) / self.x must exist, or CEL compilation fails on the server.
+      for (const m of (r.rule ?? '').matchAll(/self\.([A-Za-z_][A-Za-z0-9_]*)/g))
+        if (!schema.properties?.[m[1]!]) errors.push(`${rp}.rule: self.${m[1]} is not a property`);
+    });
+  }
   const mapType = schema['x-kubernetes-map-type'];
   if (mapType !== undefined) {
     if (schema.type !== 'object') errors.push(`${at('type')}: must be object if x-kubernetes-map-type is specified`);
