@@ -1,6 +1,194 @@
-// Benchmark scenario "apiserver": not built yet.
+// Benchmark scenario "apiserver": the embedded API server as the operator will load it.
+//
+// The server runs as its own process (`vmsafe apiserver`, TLS, in memory, our CRDs installed) so the
+// client's work does not share its event loop; clients are plain node:https.
+// 1. creates/s: one client, 16 requests in flight, VM creates spread over 64 namespaces.
+// 2. list: one full list of all VMs (JSON), wall time.
+// 3. watch delivery: 512 concurrent watches on the cluster-wide VM collection, each filtered by a
+//    label selector (host=hN, like a per-host agent), while the client patches VMs (16 in flight).
+//    For each write: delay from the write's response to its delivery on the one matching watch
+//    (an event that arrives before the response counts as 0), and from the request's start.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
 import type { BenchOptions } from '../../src/cli/commands/bench';
 
-export async function run(_opts: BenchOptions): Promise<object> {
-  return { status: 'not implemented' };
+const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const NAMESPACES = 64;
+const WATCHES = 512;
+const IN_FLIGHT = 16;
+
+interface Conn {
+  url: string;
+  token: string;
+  ca: string;
+}
+
+async function startServer(dir: string): Promise<{ conn: Conn; proc: ChildProcess }> {
+  const kubeconfig = join(dir, 'kubeconfig');
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'apiserver', '--port', '0', '--kubeconfig', kubeconfig, '--crd-dir', join(REPO, 'crds'), '--log-level', 'warn'], {
+    cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((done, fail) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('export KUBECONFIG=')) done();
+    });
+    proc.on('exit', (code) => fail(new Error(`apiserver exited (${code})`)));
+  });
+  const kc = YAML.parse(readFileSync(kubeconfig, 'utf8'));
+  const conn: Conn = {
+    url: kc.clusters[0].cluster.server,
+    token: kc.users[0].user.token,
+    ca: Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64').toString('utf8'),
+  };
+  return { conn, proc };
+}
+
+function call(conn: Conn, agent: Agent, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; text: string }> {
+  return new Promise((done, fail) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { Authorization: `Bearer ${conn.token}`, Accept: 'application/json' };
+    if (payload !== undefined) {
+      headers['Content-Type'] = contentType;
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    }
+    const req = request(new URL(path, conn.url), { method, headers, agent, ca: conn.ca }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => done({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', fail);
+    req.end(payload);
+  });
+}
+
+/** Runs `total` jobs with at most `limit` in flight. */
+async function pool(total: number, limit: number, job: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < total) await job(next++);
+  }));
+}
+
+const vm = (i: number) => ({
+  apiVersion: 'vmsafe.io/v1alpha1',
+  kind: 'VM',
+  metadata: { name: `vm-${i}`, namespace: `tenant-${i % NAMESPACES}`, labels: { host: `h${i % WATCHES}`, tick: '0' } },
+  spec: {
+    tags: ['web'],
+    vnics: [{ name: 'eth0', network: 'prod', ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, mac: `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}` }],
+  },
+});
+
+const pct = (sorted: number[], p: number) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+const round = (x: number) => Math.round(x * 100) / 100;
+
+export async function run(opts: BenchOptions): Promise<object> {
+  const creates = opts.quick ? 600 : 5000;
+  const patches = opts.quick ? 300 : 2000;
+  const dir = mkdtempSync(join(tmpdir(), 'vmsafe-bench-apiserver-'));
+  const { conn, proc } = await startServer(dir);
+  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+  const watchAgent = new Agent({ keepAlive: false, maxSockets: Infinity });
+  const watches: { close(): void }[] = [];
+  try {
+    for (let n = 0; n < NAMESPACES; n++)
+      await call(conn, agent, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `tenant-${n}` } });
+
+    opts.progress(`apiserver: ${creates} VM creates, ${IN_FLIGHT} in flight`);
+    const t0 = performance.now();
+    await pool(creates, IN_FLIGHT, async (i) => {
+      const v = vm(i);
+      const r = await call(conn, agent, 'POST', `/apis/vmsafe.io/v1alpha1/namespaces/${v.metadata.namespace}/vms`, v);
+      if (r.status !== 201) throw new Error(`create failed: ${r.status} ${r.text}`);
+    });
+    const createSeconds = (performance.now() - t0) / 1000;
+
+    const l0 = performance.now();
+    const list = await call(conn, agent, 'GET', '/apis/vmsafe.io/v1alpha1/vms');
+    const listMs = performance.now() - l0;
+    const listed = JSON.parse(list.text);
+    const rv = listed.metadata.resourceVersion as string;
+
+    opts.progress(`apiserver: ${WATCHES} label-filtered watches, ${patches} patches`);
+    const delivered = new Map<string, number>();
+    await Promise.all(Array.from({ length: WATCHES }, (_, h) => new Promise<void>((ready, fail) => {
+      const path = `/apis/vmsafe.io/v1alpha1/vms?watch=true&resourceVersion=${rv}&labelSelector=host%3Dh${h}`;
+      const req = request(new URL(path, conn.url), { headers: { Authorization: `Bearer ${conn.token}` }, agent: watchAgent, ca: conn.ca }, (res) => {
+        if (res.statusCode !== 200) fail(new Error(`watch ${res.statusCode}`));
+        ready();
+        let buf = '';
+        res.on('data', (d: Buffer) => {
+          const now = performance.now();
+          buf += d.toString();
+          let i: number;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            const m = line.match(/"tick":"(t\d+)"/);
+            if (m) delivered.set(m[1]!, now);
+          }
+        });
+        res.on('error', () => undefined);
+      });
+      req.on('error', () => undefined);
+      req.end();
+      watches.push({ close: () => req.destroy() });
+    })));
+
+    const started = new Map<string, number>();
+    const answered = new Map<string, number>();
+    await pool(patches, IN_FLIGHT, async (k) => {
+      const i = (k * 7919) % creates;
+      const v = vm(i);
+      const tick = `t${k}`;
+      started.set(tick, performance.now());
+      const r = await call(conn, agent, 'PATCH', `/apis/vmsafe.io/v1alpha1/namespaces/${v.metadata.namespace}/vms/${v.metadata.name}`, { metadata: { labels: { tick } } }, 'application/merge-patch+json');
+      answered.set(tick, performance.now());
+      if (r.status !== 200) throw new Error(`patch failed: ${r.status} ${r.text}`);
+    });
+    const deadline = Date.now() + 30_000;
+    while (delivered.size < patches && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+
+    const fromResponse: number[] = [];
+    const fromRequest: number[] = [];
+    for (const [tick, at] of delivered) {
+      fromResponse.push(Math.max(0, at - answered.get(tick)!));
+      fromRequest.push(at - started.get(tick)!);
+    }
+    fromResponse.sort((a, b) => a - b);
+    fromRequest.sort((a, b) => a - b);
+    return {
+      server: 'vmsafe apiserver as a child process: TLS, in memory, CRDs from crds/',
+      createsPerSecond: Math.round(creates / createSeconds),
+      creates,
+      inFlight: IN_FLIGHT,
+      listAllVms: { items: listed.items.length, ms: round(listMs), bytes: list.text.length },
+      watchDelivery: {
+        watches: WATCHES,
+        filter: 'labelSelector host=hN on the cluster-wide VM collection',
+        writes: patches,
+        delivered: delivered.size,
+        p50Ms: round(pct(fromResponse, 50)),
+        p99Ms: round(pct(fromResponse, 99)),
+        maxMs: round(fromResponse[fromResponse.length - 1] ?? NaN),
+        fromRequestP50Ms: round(pct(fromRequest, 50)),
+        fromRequestP99Ms: round(pct(fromRequest, 99)),
+      },
+    };
+  } finally {
+    watches.forEach((w) => w.close());
+    agent.destroy();
+    watchAgent.destroy();
+    proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

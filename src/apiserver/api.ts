@@ -12,7 +12,7 @@ import { jsonPatch, mergePatch, strategicMergePatch } from './patch';
 import { apiVersionOf, defsFromCrd, type Registry, type ResourceDef } from './resources';
 import { applyDefaults, causesFromAjv, prune } from './schema';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
-import { objectKey, toJson, type Obj, type Store } from './store';
+import { objectKey, RV_PLACEHOLDER, toJson, type Obj, type Store } from './store';
 import { deepEqual, metadataErrors, type NameRule } from './validation';
 
 /** etcd's request limit: larger objects are refused. */
@@ -193,9 +193,9 @@ export class Api {
     }
     const key = objectKey(meta.namespace, meta.name);
     if (this.store.get(def.key, key)) throw alreadyExists(gr(def), meta.name);
-    this.checkSize(obj);
+    const json = this.checkSize(obj);
     if (ctx.dryRun) return this.out(def, obj);
-    const stored = this.store.put(def.key, obj);
+    const stored = this.store.put(def.key, obj, json);
     this.afterWrite(def, stored);
     await this.store.durable();
     return this.out(def, stored);
@@ -222,8 +222,14 @@ export class Api {
     return this.toStorage(def, obj);
   }
 
-  private checkSize(obj: Obj) {
-    if (Buffer.byteLength(JSON.stringify(obj)) > MAX_OBJECT_BYTES) throw tooLarge('etcdserver: request is too large');
+  /** Serializes obj once (resourceVersion still a placeholder) and enforces etcd's size limit. */
+  private checkSize(obj: Obj): string {
+    const rv = obj.metadata.resourceVersion;
+    obj.metadata.resourceVersion = RV_PLACEHOLDER;
+    const json = JSON.stringify(obj);
+    obj.metadata.resourceVersion = rv;
+    if (json.length > MAX_OBJECT_BYTES / 3 && Buffer.byteLength(json) > MAX_OBJECT_BYTES) throw tooLarge('etcdserver: request is too large');
+    return json;
   }
 
   /** Schema pipeline for custom resources plus metadata validation for every kind. */
@@ -390,14 +396,14 @@ export class Api {
       // Only managedFields timestamps would change: kube-apiserver skips such no-op writes.
       return this.out(def, old);
     }
-    this.checkSize(next);
+    const json = this.checkSize(next);
     if (ctx.dryRun) return this.out(def, next);
     if (nm.deletionTimestamp && (nm.finalizers ?? []).length === 0 && !(def.key === NS_KEY && (next.spec?.finalizers ?? []).length)) {
       const removed = this.removeNow(def, next);
       await this.store.durable();
       return this.out(def, removed);
     }
-    const stored = this.store.put(def.key, next);
+    const stored = this.store.put(def.key, next, json);
     this.afterWrite(def, stored);
     await this.store.durable();
     return this.out(def, stored);

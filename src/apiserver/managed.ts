@@ -100,6 +100,8 @@ const displayPath = (p: string) => '.' + p.split(SEP).map((s) => s.slice(2)).joi
 interface Entry {
   e: ManagedFieldsEntry;
   paths: Set<string>;
+  /** Paths changed since load: fieldsV1 must be rebuilt. */
+  dirty?: boolean;
 }
 
 function load(managed: unknown): Entry[] {
@@ -110,7 +112,9 @@ function load(managed: unknown): Entry[] {
 }
 
 function store(entries: Entry[]): ManagedFieldsEntry[] | undefined {
-  const out = entries.filter((x) => x.paths.size > 0).map((x) => ({ ...x.e, fieldsV1: toFieldsV1(x.paths) }));
+  const out = entries
+    .filter((x) => x.paths.size > 0)
+    .map((x) => (x.dirty ? { ...x.e, fieldsV1: toFieldsV1(x.paths) } : x.e));
   return out.length ? out : undefined;
 }
 
@@ -138,8 +142,13 @@ export function updateManagedFields(
   const sub = scope === 'status' ? 'status' : undefined;
   for (const x of entries) {
     for (const p of [...x.paths]) {
-      if (removed.some((r) => overlaps(r, p)) && !newPaths.has(p)) x.paths.delete(p);
-      else if (changed.some((c) => overlaps(c, p)) && !sameEntry(x.e, manager, 'Update', sub)) x.paths.delete(p);
+      if (removed.some((r) => overlaps(r, p)) && !newPaths.has(p)) {
+        x.paths.delete(p);
+        x.dirty = true;
+      } else if (changed.some((c) => overlaps(c, p)) && !sameEntry(x.e, manager, 'Update', sub)) {
+        x.paths.delete(p);
+        x.dirty = true;
+      }
     }
   }
   let mine = entries.find((x) => sameEntry(x.e, manager, 'Update', sub));
@@ -148,8 +157,18 @@ export function updateManagedFields(
     entries.push(mine);
   }
   mine.e = { ...mine.e, time: now, apiVersion: newObj.apiVersion };
-  for (const p of mine.paths) if (changed.some((c) => overlaps(c, p) && c !== p)) mine.paths.delete(p);
-  for (const c of changed) mine.paths.add(c);
+  let pathsChanged = false;
+  for (const p of [...mine.paths])
+    if (changed.some((c) => overlaps(c, p) && c !== p)) {
+      mine.paths.delete(p);
+      pathsChanged = true;
+    }
+  for (const c of changed)
+    if (!mine.paths.has(c)) {
+      mine.paths.add(c);
+      pathsChanged = true;
+    }
+  if (pathsChanged || !mine.e.fieldsV1 || Object.keys(mine.e.fieldsV1).length === 0) mine.dirty = true;
   return store(entries);
 }
 
@@ -220,9 +239,13 @@ export function serverSideApply(
   // Ownership: force takes fields away from others; equal values are shared.
   for (const x of entries) {
     if (x === mine) continue;
-    for (const p of [...x.paths]) if (force && [...applied].some((a) => overlaps(a, p)) && conflicts.some((c) => c.path === p || overlaps(c.path, p))) x.paths.delete(p);
+    for (const p of [...x.paths])
+      if (force && [...applied].some((a) => overlaps(a, p)) && conflicts.some((c) => c.path === p || overlaps(c.path, p))) {
+        x.paths.delete(p);
+        x.dirty = true;
+      }
   }
-  const entry: Entry = { e: baseEntry(manager, 'Apply', config.apiVersion ?? live?.apiVersion, now, sub), paths: applied };
+  const entry: Entry = { e: baseEntry(manager, 'Apply', config.apiVersion ?? live?.apiVersion, now, sub), paths: applied, dirty: true };
   const others = entries.filter((x) => x !== mine);
   result.metadata ??= {};
   result.metadata.managedFields = store([...others, entry]);

@@ -70,6 +70,9 @@ export function createRouter(deps: RouterDeps) {
         return;
       }
       if (path === '/version') return sendJson(res, 200, VERSION_INFO);
+      // Write counters per resource (creates/updates/deletes), for benchmarks driving a separate process.
+      if (path === '/debug/vmsafe/writes')
+        return sendJson(res, 200, Object.fromEntries([...api.store.resources.values()].map((r) => [r.key, r.stats])));
       if (path === '/api') return sendJson(res, 200, apiVersions(deps.serverAddress()));
       if (path === '/apis') return sendJson(res, 200, apiGroupList(registry));
       if (path === '/openapi/v3') return sendJson(res, 200, openapi.index());

@@ -32,6 +32,9 @@ export interface ResourceStats {
 }
 
 const jsonCache = new WeakMap<object, string>();
+/** Stand-in resourceVersion for serializing an object before the store assigns the real one. */
+export const RV_PLACEHOLDER = '\u0000rv';
+const RV_PLACEHOLDER_JSON = JSON.stringify(RV_PLACEHOLDER);
 /** JSON text of a stored (immutable) object, computed once. */
 export function toJson(obj: Obj): string {
   let s = jsonCache.get(obj);
@@ -210,13 +213,17 @@ export class Store {
     return out;
   }
 
-  /** Stores obj (its metadata.resourceVersion is set here) and notifies watchers. */
-  put(resKey: string, obj: Obj): Obj {
+  /**
+   * Stores obj (its metadata.resourceVersion is set here) and notifies watchers. `json`, when
+   * given, is obj serialized with RV_PLACEHOLDER as its resourceVersion (serialized once per write).
+   */
+  put(resKey: string, obj: Obj, json?: string): Obj {
     const r = this.res(resKey);
     const key = objectKey(obj.metadata.namespace, obj.metadata.name);
     const prev = r.objects.get(key);
     const rv = ++this.rv;
     obj.metadata.resourceVersion = String(rv);
+    if (json !== undefined) jsonCache.set(obj, json.replace(RV_PLACEHOLDER_JSON, `"${rv}"`));
     r.objects.set(key, obj);
     if (!prev) r.invalidateKeys();
     this.index(resKey, key, obj, prev);
