@@ -1,0 +1,229 @@
+// Pure pieces of the API server: selectors, JSONPath, durations, structural schema handling,
+// managed fields, patches, protobuf envelope decoding, the WAL reader.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compileJsonPath } from '../../src/apiserver/jsonpath';
+import { fieldPaths, fromFieldsV1, serverSideApply, toFieldsV1, updateManagedFields } from '../../src/apiserver/managed';
+import { mergePatch, strategicMergePatch } from '../../src/apiserver/patch';
+import { decodeK8sProtobuf } from '../../src/apiserver/protobuf';
+import { sortVersions } from '../../src/apiserver/resources';
+import { applyDefaults, causesFromAjv, compileValidator, fieldPath, prune } from '../../src/apiserver/schema';
+import { parseFieldSelector, parseLabelSelector } from '../../src/apiserver/selectors';
+import { humanDuration } from '../../src/apiserver/table';
+import { readDataDir } from '../../src/apiserver/wal';
+
+describe('label selectors', () => {
+  const cases: [string, Record<string, string> | undefined, boolean][] = [
+    ['a=b', { a: 'b' }, true],
+    ['a==b', { a: 'c' }, false],
+    ['a!=b', {}, true],
+    ['a!=b', { a: 'b' }, false],
+    ['a in (x, y)', { a: 'y' }, true],
+    ['a notin (x,y)', undefined, true],
+    ['a notin (x,y)', { a: 'x' }, false],
+    ['a', { a: '' }, true],
+    ['!a', { a: '' }, false],
+    ['a,b=c', { a: '1', b: 'c' }, true],
+    ['n>3', { n: '4' }, true],
+    ['n<3', { n: '4' }, false],
+    ['example.com/tier=web', { 'example.com/tier': 'web' }, true],
+  ];
+  it.each(cases)('%s on %j is %s', (sel, labels, want) => {
+    expect(parseLabelSelector(sel)!(labels)).toBe(want);
+  });
+
+  it('rejects malformed selectors with 400', () => {
+    for (const bad of ['a=b c', 'in (x)', 'a=!b', '=b'])
+      expect(() => parseLabelSelector(bad), bad).toThrow(expect.objectContaining({ code: 400 }));
+  });
+
+  it('treats an empty selector as match-all', () => {
+    expect(parseLabelSelector('')).toBeUndefined();
+  });
+
+  it('equality and inequality on the same key are complements', () => {
+    fc.assert(fc.property(fc.constantFrom('a', 'b', 'c'), fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined }), (v, actual) => {
+      const labels = actual === undefined ? {} : { k: actual };
+      expect(parseLabelSelector(`k=${v}`)!(labels)).toBe(!parseLabelSelector(`k!=${v}`)!(labels));
+    }));
+  });
+});
+
+describe('field selectors', () => {
+  it('matches supported fields and rejects others', () => {
+    const supported = (f: string) => f === 'metadata.name' || f === 'involvedObject.kind';
+    const m = parseFieldSelector('metadata.name=x,involvedObject.kind!=VM', supported)!.matcher;
+    expect(m({ metadata: { name: 'x' }, involvedObject: { kind: 'Host' } })).toBe(true);
+    expect(m({ metadata: { name: 'x' }, involvedObject: { kind: 'VM' } })).toBe(false);
+    expect(() => parseFieldSelector('spec.x=1', supported)).toThrow('field label not supported: spec.x');
+  });
+});
+
+describe('JSONPath for printer columns', () => {
+  const obj = {
+    status: { conditions: [{ type: 'Scheduled', status: 'True' }, { type: 'Ready', status: 'False' }], n: 3 },
+    spec: { vnics: [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }] },
+  };
+  it.each([
+    ['.status.conditions[?(@.type=="Ready")].status', ['False']],
+    ['{.status.conditions[?(@.type!="Ready")].type}', ['Scheduled']],
+    ['.spec.vnics[*].ip', ['10.0.0.1', '10.0.0.2']],
+    ['.spec.vnics[1].ip', ['10.0.0.2']],
+    ['.spec.vnics[-1].ip', ['10.0.0.2']],
+    ['.status.n', [3]],
+    ['.status.missing', []],
+    ["['status']['n']", [3]],
+  ])('%s', (expr, want) => {
+    expect(compileJsonPath(expr)(obj)).toEqual(want);
+  });
+});
+
+describe('humanDuration (apimachinery duration.HumanDuration)', () => {
+  it.each([
+    [-5000, '<invalid>'], [500, '0s'], [59_000, '59s'], [119_000, '119s'], [120_000, '2m'], [150_000, '2m30s'],
+    [11 * 60_000, '11m'], [3 * 3600_000 + 5 * 60_000, '3h5m'], [9 * 3600_000, '9h'], [50 * 3600_000, '2d2h'],
+    [30 * 86400_000, '30d'], [3 * 365 * 86400_000, '3y'],
+  ])('%i ms -> %s', (ms, want) => expect(humanDuration(ms)).toBe(want));
+});
+
+describe('structural schema: prune, default, validate', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        required: ['items'],
+        properties: {
+          mode: { type: 'string', enum: ['On', 'Off'], default: 'On' },
+          items: {
+            type: 'array', minItems: 1,
+            items: { type: 'object', properties: { ip: { type: 'string', pattern: '^\\d+\\.\\d+$' }, port: { type: 'integer', default: 80, maximum: 100 } } },
+          },
+          free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+          map: { type: 'object', additionalProperties: { type: 'string' } },
+        },
+      },
+      status: { type: 'object', properties: { phase: { type: 'string' } } },
+    },
+  };
+
+  it('prunes unknown fields at every level but keeps preserved and additionalProperties', () => {
+    const o: any = { apiVersion: 'v', kind: 'K', metadata: { name: 'x', junk: 1 }, spec: { items: [{ ip: '1.2', extra: 1 }], free: { any: { thing: 1 } }, map: { k: 'v' }, nope: 1 }, top: 1 };
+    expect(prune(o, schema).sort()).toEqual(['metadata.junk', 'spec.items[0].extra', 'spec.nope', 'top']);
+    expect(o).toEqual({ apiVersion: 'v', kind: 'K', metadata: { name: 'x' }, spec: { items: [{ ip: '1.2' }], free: { any: { thing: 1 } }, map: { k: 'v' } } });
+  });
+
+  it('applies defaults inside existing objects and list items only', () => {
+    const o: any = { spec: { items: [{ ip: '1.2' }, { ip: '3.4', port: 8 }] } };
+    applyDefaults(o, schema);
+    expect(o.spec).toEqual({ mode: 'On', items: [{ ip: '1.2', port: 80 }, { ip: '3.4', port: 8 }] });
+    const empty: any = {};
+    applyDefaults(empty, schema);
+    expect(empty).toEqual({});
+  });
+
+  it('reports each invalid field with kube-openapi wording', () => {
+    const v = compileValidator(schema);
+    expect(v({ spec: { mode: 'Maybe', items: [{ ip: 'x', port: 500 }, { port: 'a' }] } })).toBe(false);
+    const causes = causesFromAjv(v.errors);
+    const byField = Object.fromEntries(causes.map((c) => [c.field, c.message]));
+    expect(byField['spec.mode']).toBe('Unsupported value: "Maybe": supported values: "On", "Off"');
+    expect(byField['spec.items[0].ip']).toBe(`Invalid value: "x": spec.items[0].ip in body should match '^\\d+\\.\\d+$'`);
+    expect(byField['spec.items[0].port']).toBe('Invalid value: 500: spec.items[0].port in body should be less than or equal to 100');
+    expect(byField['spec.items[1].port']).toBe('Invalid value: "string": spec.items[1].port in body must be of type integer: "string"');
+    v({ spec: {} });
+    expect(causesFromAjv(v.errors)).toEqual([{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.items' }]);
+  });
+
+  it('converts JSON pointers to kube field paths', () => {
+    expect(fieldPath('/spec/vnics/0/ip')).toBe('spec.vnics[0].ip');
+    expect(fieldPath('/metadata/labels/a~1b')).toBe('metadata.labels.a/b');
+  });
+});
+
+describe('managed fields', () => {
+  it('round-trips field sets through FieldsV1', () => {
+    const paths = fieldPaths({ apiVersion: 'v', kind: 'K', metadata: { name: 'n', labels: { a: '1' } }, spec: { x: 1, y: { z: [1] } }, status: { s: 1 } }, 'main', true);
+    expect(toFieldsV1(paths)).toEqual({ 'f:metadata': { 'f:labels': { 'f:a': {} } }, 'f:spec': { 'f:x': {}, 'f:y': { 'f:z': {} } } });
+    expect(fromFieldsV1(toFieldsV1(paths))).toEqual(paths);
+  });
+
+  it('transfers ownership of changed fields on update', () => {
+    const now = '2026-01-01T00:00:00Z';
+    const a = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { x: '1', y: '1' } };
+    const mf1 = updateManagedFields(undefined, a, 'alice', 'main', false, now)!;
+    expect(mf1).toHaveLength(1);
+    const b = { ...a, metadata: { ...a.metadata, managedFields: mf1 }, data: { x: '2', y: '1' } };
+    const mf2 = updateManagedFields(b as any, { ...b, data: { x: '2', y: '1', z: '3' } }, 'bob', 'main', false, now)!;
+    const bob = mf2.find((m) => m.manager === 'bob')!;
+    expect(bob.fieldsV1).toEqual({ 'f:data': { 'f:z': {} } });
+    const mf3 = updateManagedFields({ ...b, metadata: { ...b.metadata, managedFields: mf2 } } as any, { ...b, data: { x: '9', y: '1', z: '3' } }, 'bob', 'main', false, now)!;
+    expect(mf3.find((m) => m.manager === 'alice')!.fieldsV1).toEqual({ 'f:data': { 'f:y': {} } });
+  });
+
+  it('removes fields an applier stops applying, keeps fields others own', () => {
+    const now = '2026-01-01T00:00:00Z';
+    const cfg1 = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1', b: '2' } };
+    const live1 = serverSideApply(undefined, cfg1, 'm', false, 'main', false, now);
+    const live2 = serverSideApply(live1, { ...cfg1, data: { a: '1' } }, 'm', false, 'main', false, now);
+    expect(live2.data).toEqual({ a: '1' });
+  });
+});
+
+describe('patches', () => {
+  it('merge patch follows RFC 7386', () => {
+    expect(mergePatch({ a: 1, b: { c: 2, d: 3 }, l: [1] }, { b: { c: null, e: 4 }, l: [2], n: null })).toEqual({ a: 1, b: { d: 3, e: 4 }, l: [2] });
+  });
+
+  it('strategic merge patch approximation honours kubectl directives', () => {
+    const cur = { metadata: { labels: { a: '1' } }, spec: { finalizers: ['x', 'y'] }, rules: [{ name: 'r1', v: 1 }, { name: 'r2', v: 2 }] };
+    const patched = strategicMergePatch(cur, {
+      metadata: { labels: { b: '2' } }, '$setElementOrder/rules': [{ name: 'r1' }], '$deleteFromPrimitiveList/spec': [],
+      rules: [{ name: 'r2', $patch: 'delete' }, { name: 'r1', v: 9 }],
+    });
+    expect(patched).toEqual({ metadata: { labels: { a: '1', b: '2' } }, spec: { finalizers: ['x', 'y'] }, rules: [{ name: 'r1', v: 9 }] });
+  });
+});
+
+describe('protobuf envelope', () => {
+  // Bytes of `kubectl create namespace demo` (k8s\0 + runtime.Unknown{typeMeta, raw=Namespace}).
+  const enc = (field: number, payload: Buffer) => Buffer.concat([Buffer.from([(field << 3) | 2, payload.length]), payload]);
+  it('decodes a Namespace body as kubectl sends it', () => {
+    const meta = enc(1, Buffer.from('demo'));
+    const ns = Buffer.concat([enc(1, meta), enc(2, Buffer.alloc(0)), enc(3, Buffer.alloc(0))]);
+    const typeMeta = Buffer.concat([enc(1, Buffer.from('v1')), enc(2, Buffer.from('Namespace'))]);
+    const body = Buffer.concat([Buffer.from('k8s\0', 'latin1'), enc(1, typeMeta), enc(2, ns), enc(3, Buffer.alloc(0)), enc(4, Buffer.alloc(0))]);
+    expect(decodeK8sProtobuf(body)).toEqual({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo' }, spec: {} });
+  });
+  it('rejects bodies without the envelope with 415', () => {
+    expect(() => decodeK8sProtobuf(Buffer.from('{}'))).toThrow(expect.objectContaining({ code: 415 }));
+  });
+});
+
+describe('versions and WAL', () => {
+  it('orders versions the way discovery prefers them', () => {
+    expect(sortVersions(['v1alpha1', 'v2', 'v1beta1', 'v1', 'v1beta2'])).toEqual(['v2', 'v1', 'v1beta2', 'v1beta1', 'v1alpha1']);
+  });
+
+  it('replays snapshot then log, ignoring a torn last line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmsafe-wal-'));
+    try {
+      const obj = (name: string, rv: number) => ({ metadata: { name, resourceVersion: String(rv) } });
+      writeFileSync(join(dir, 'snapshot.jsonl'), `${JSON.stringify({ rv: 5 })}\n${JSON.stringify({ res: '/configmaps', obj: obj('a', 5) })}\n`);
+      writeFileSync(join(dir, 'wal.jsonl'), [
+        JSON.stringify({ op: 'put', res: '/configmaps', rv: 4, obj: obj('old', 4) }),
+        JSON.stringify({ op: 'put', res: '/configmaps', rv: 6, obj: obj('b', 6) }),
+        JSON.stringify({ op: 'del', res: '/configmaps', rv: 7, key: 'a' }),
+        '{"op":"put","res":"/configm',
+      ].join('\n'));
+      const { rv, records } = readDataDir(dir);
+      expect(rv).toBe(7);
+      expect(records.map((r) => `${r.op}:${r.rv}`)).toEqual(['put:5', 'put:6', 'del:7']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
