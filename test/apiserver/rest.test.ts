@@ -68,6 +68,44 @@ describe('auth, health, discovery', () => {
   });
 });
 
+describe('CustomResourceDefinitions', () => {
+  const crd = {
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'widgets.example.io' },
+    spec: {
+      group: 'example.io', scope: 'Namespaced',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget', shortNames: ['wd'] },
+      versions: [{
+        name: 'v1', served: true, storage: true, subresources: { status: {} },
+        additionalPrinterColumns: [{ name: 'Size', type: 'integer', jsonPath: '.spec.size' }],
+        schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer', minimum: 1, default: 3 } } }, status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } },
+      }],
+    },
+  };
+  const W = '/apis/example.io/v1/namespaces/default/widgets';
+
+  it('installs a CRD: Established, discovery, validation, defaults; deleting it removes its objects', async () => {
+    const c = await t.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: crd });
+    expect(c.status).toBe(201);
+    expect(c.body.status.conditions.find((x: any) => x.type === 'Established')).toMatchObject({ status: 'True' });
+    expect(c.body.status.acceptedNames).toMatchObject({ kind: 'Widget', listKind: 'WidgetList' });
+    expect((await t.request('GET', '/apis/example.io/v1')).body.resources.map((r: any) => r.name)).toEqual(['widgets', 'widgets/status']);
+    const w = await t.request('POST', W, { body: { apiVersion: 'example.io/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: {} } });
+    expect(w.body.spec.size).toBe(3);
+    const bad = await t.request('POST', W, { body: { apiVersion: 'example.io/v1', kind: 'Widget', metadata: { name: 'w2' }, spec: { size: 0 } } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.details.causes[0]).toMatchObject({ field: 'spec.size', message: 'Invalid value: 0: spec.size in body should be greater than or equal to 1' });
+    const wrongName = await t.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: { ...crd, metadata: { name: 'nope' } } });
+    expect(wrongName.status).toBe(422);
+    const d = await t.request('DELETE', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.io');
+    expect(d.status).toBe(200);
+    expect((await t.request('GET', '/apis/example.io/v1')).status).toBe(404);
+    expect((await t.request('GET', `${W}/w1`)).status).toBe(404);
+    // Re-created, the old objects do not come back.
+    await t.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: crd });
+    expect((await t.request('GET', W)).body.items).toEqual([]);
+  });
+});
+
 describe('create, get, list', () => {
   it('creates with uid, creationTimestamp, generation and defaults; 409 AlreadyExists after', async () => {
     const r = await t.request('POST', VMS, { body: vm('c1') });
