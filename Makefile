@@ -23,6 +23,10 @@ build: install
 crds: install
 	$(VMSAFE) crds -o crds
 
+# Fails when crds/ differs from what the schemas generate (the test suite checks the same).
+crds-check: install
+	@tmp=$$(mktemp -d) && $(VMSAFE) crds -o $$tmp && diff -ru crds $$tmp && rm -rf $$tmp
+
 lint: install
 	npx tsc --noEmit -p tsconfig.json
 	npx eslint .
