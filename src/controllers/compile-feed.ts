@@ -1,14 +1,11 @@
 // Feeds informer events into the incremental policy compiler in batches and reports the hosts whose
 // filter changed. Batching matters at scale: 40,000 VM events at cold start become a few hundred
 // compiler runs, each touching only the hosts those VMs run on.
-import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../api';
 import { PolicyCompiler, type Change } from '../policy/compile';
 import type { Informer } from '../runtime/informer';
 import type { Logger } from '../util/log';
 import { AppliedView } from './applied';
 import type { World } from './world';
-
-type Compiled = Tenant | Tag | Host | VM | SecurityPolicy;
 
 export interface CompileStats {
   flushes: number;
