@@ -6,7 +6,7 @@
 import type { HostFilterSpec } from '../api';
 import type { Decision, Direction, PacketProtocol } from '../policy/decision';
 import { lowestBit, opCounter } from './bitset';
-import { COMPACT_MAX_RULES, HEADER, appendCompact } from './compact';
+import { COMPACT_MAX_RULES, CompactPool } from './compact';
 import { parseCidr, parseIPv4 } from './ip';
 import { DEFAULT_CHUNK, PROTO, type GroupTable, type RuleSet, compileRuleSet, firstInChunk, flip } from './ruleset';
 import { NO_MATCH, UNBOUND, bindingKey } from './semantics';
@@ -91,14 +91,13 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
   // Rule lists of up to 32 rules (the common case) go into one contiguous pool; longer ones are chunked.
   // A rule list's reference: >= 0 offset in the pool, <= -2 index -ref-2 into `large`.
   const cache = new Map<string, number>();
-  const poolWords: number[] = [];
-  const decisions: (Decision | null)[] = [];
+  const compact = new CompactPool();
   const large: RuleSet[] = [];
   const compiled = (rules: HostFilterSpec['programs'][number]['egress']): number => {
     const key = JSON.stringify(rules);
     let ref = cache.get(key);
     if (ref === undefined) {
-      if (rules.length <= COMPACT_MAX_RULES) ref = appendCompact(rules, table, poolWords, decisions);
+      if (rules.length <= COMPACT_MAX_RULES) ref = compact.append(rules, table);
       else {
         large.push(compileRuleSet(rules, table, chunkSize));
         ref = -large.length - 1;
@@ -109,11 +108,18 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
   };
   const programs = new Map<string, [number, number]>();
   let rules = 0;
-  for (const p of spec.programs) {
-    if (programs.has(p.id)) continue;
+  const byId = new Map(spec.programs.map((p) => [p.id, p]));
+  const compileProgram = (p: HostFilterSpec['programs'][number]) => {
+    if (programs.has(p.id)) return;
     programs.set(p.id, [compiled(p.egress), compiled(p.ingress)]);
     rules += p.egress.length + p.ingress.length;
+  };
+  // Programs bound to a vNIC first, in binding order: the blocks packets touch sit together in the pool.
+  for (const b of spec.bindings) {
+    const p = byId.get(b.program);
+    if (p) compileProgram(p);
   }
+  for (const p of spec.programs) compileProgram(p);
   const slots = new Map<string, number>();
   const refs: number[] = [];
   for (const b of spec.bindings) {
@@ -124,10 +130,11 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
     refs.push(prog[0], prog[1]);
   }
   const slotRef = Int32Array.from(refs);
-  const pool = Int32Array.from(poolWords);
+  const pool = Int32Array.from(compact.words);
+  const decisions = compact.decisions;
   let words = pool.length;
   let intervals = 0;
-  for (const ref of cache.values()) if (ref >= 0) intervals += pool[ref]!;
+  for (const ref of cache.values()) if (ref >= 0) intervals += pool[ref]!; // shared sections counted per list
   for (const rs of large)
     for (const c of rs.chunks) {
       words += c.d.length;
@@ -137,6 +144,7 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
   /** First-match search in a compact block at o (see compact.ts for the layout). */
   const lookupCompact = (o: number, ip: number, proto: number, port: number): Decision => {
     const nAddr = pool[o]!;
+    const as = pool[o + 9]!;
     // Address: last start <= ip among nAddr sorted (flipped) starts.
     const ipf = flip(ip);
     let lo = 0;
@@ -144,10 +152,10 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
     while (lo < hi) {
       opCounter.ops++;
       const mid = (lo + hi + 1) >>> 1;
-      if (pool[o + HEADER + mid]! <= ipf) lo = mid;
+      if (pool[as + mid]! <= ipf) lo = mid;
       else hi = mid - 1;
     }
-    let a = pool[o + HEADER + nAddr + lo]!;
+    let a = pool[as + nAddr + lo]!;
     const nGroups = pool[o + 5]!;
     if (nGroups > 0) {
       opCounter.ops++;

@@ -4,8 +4,11 @@
 //
 // Block layout (absolute offsets into the pool, base o):
 //   o+0 nAddr   o+1..3 TCP/UDP/SCTP section offsets   o+4 ICMP mask   o+5 nGroups   o+6 groups offset
-//   o+7 pass offset   o+8 decision base   o+9.. address starts (flipped), then address masks
-//   protocol section: n, starts[n], masks[n]      groups: (group index, mask) pairs      pass: per rule
+//   o+7 pass offset   o+8 decision base   o+9 address section offset
+//   address section: starts[nAddr] (flipped), masks[nAddr]     protocol section: n, starts[n], masks[n]
+//   groups: (group index, mask) pairs      pass: per rule
+// Sections are interned: thousands of tenant programs that repeat the same provider, baseline and
+// port rules share those sections, which keeps the set of cache lines packets touch small.
 import type { CompiledRule } from '../api';
 import type { Decision } from '../policy/decision';
 import { type GroupTable, type Prepared, flip, prepare } from './ruleset';
@@ -14,7 +17,7 @@ import { passTargets, ruleDecision } from './semantics';
 export const COMPACT_MAX_RULES = 32;
 const PORT_OUTSIDE = 65536;
 const ADDR_MAX = 0xffffffff;
-export const HEADER = 9;
+export const HEADER = 10;
 
 /** Elementary intervals of [0, max] with the mask of rules covering each; equal neighbours merged. */
 function intervals(ranges: { lo: number; hi: number; r: number }[], max: number): { starts: number[]; masks: number[] } {
@@ -37,37 +40,55 @@ function intervals(ranges: { lo: number; hi: number; r: number }[], max: number)
   return { starts, masks };
 }
 
-/** Append the compact block of `rules` to `pool` (and their decisions to `decisions`); returns its offset. */
-export function appendCompact(rules: CompiledRule[], groups: GroupTable, pool: number[], decisions: (Decision | null)[]): number {
-  if (rules.length > COMPACT_MAX_RULES) throw new Error('too many rules for the compact form');
-  const prep: Prepared[] = rules.map((r) => prepare(r, groups));
-  const addr = intervals(prep.flatMap((p, r) => p.addr.map(([lo, hi]) => ({ lo, hi, r }))), ADDR_MAX);
-  const ports = [0, 1, 2].map((proto) => intervals(prep.flatMap((p, r) => p.ports[proto]!.map(([lo, hi]) => ({ lo, hi, r }))), PORT_OUTSIDE));
-  let icmp = 0;
-  const byGroup = new Map<number, number>();
-  prep.forEach((p, r) => {
-    if (p.icmp) icmp |= 1 << r;
-    for (const g of p.groups) byGroup.set(g, (byGroup.get(g) ?? 0) | (1 << r));
-  });
-  const o = pool.length;
-  const decBase = decisions.length;
-  for (const r of rules) decisions.push(r.action === 'Pass' ? null : ruleDecision(r));
-  const header = new Array<number>(HEADER).fill(0);
-  pool.push(...header);
-  pool[o] = addr.starts.length;
-  for (const s of addr.starts) pool.push(flip(s));
-  for (const m of addr.masks) pool.push(m | 0);
-  ports.forEach((sec, p) => {
-    pool[o + 1 + p] = pool.length;
-    pool.push(sec.starts.length, ...sec.starts, ...sec.masks.map((m) => m | 0));
-  });
-  pool[o + 4] = icmp | 0;
-  pool[o + 5] = byGroup.size;
-  pool[o + 6] = pool.length;
-  for (const [g, m] of byGroup) pool.push(g, m | 0);
-  pool[o + 7] = pool.length;
-  const pass = passTargets(rules);
-  rules.forEach((r, i) => pool.push(r.action === 'Pass' ? pass[i]! : -1));
-  pool[o + 8] = decBase;
-  return o;
+/** A pool of compact blocks being built, with the section intern table. */
+export class CompactPool {
+  readonly words: number[] = [];
+  readonly decisions: (Decision | null)[] = [];
+  private readonly sections = new Map<string, number>();
+
+  /** Offset of a section with exactly these words, appending it if new. */
+  private section(words: number[]): number {
+    const key = words.join(',');
+    let off = this.sections.get(key);
+    if (off === undefined) {
+      off = this.words.length;
+      for (const w of words) this.words.push(w);
+      this.sections.set(key, off);
+    }
+    return off;
+  }
+
+  /** Compile `rules` (at most 32) into a block; returns its offset. */
+  append(rules: CompiledRule[], groups: GroupTable): number {
+    if (rules.length > COMPACT_MAX_RULES) throw new Error('too many rules for the compact form');
+    const prep: Prepared[] = rules.map((r) => prepare(r, groups));
+    const addr = intervals(prep.flatMap((p, r) => p.addr.map(([lo, hi]) => ({ lo, hi, r }))), ADDR_MAX);
+    const ports = [0, 1, 2].map((proto) => intervals(prep.flatMap((p, r) => p.ports[proto]!.map(([lo, hi]) => ({ lo, hi, r }))), PORT_OUTSIDE));
+    let icmp = 0;
+    const byGroup = new Map<number, number>();
+    prep.forEach((p, r) => {
+      if (p.icmp) icmp |= 1 << r;
+      for (const g of p.groups) byGroup.set(g, (byGroup.get(g) ?? 0) | (1 << r));
+    });
+    const decided = rules.map((r) => (r.action === 'Pass' ? null : ruleDecision(r)));
+    const decKey = 'd:' + rules.map((r, i) => (decided[i] ? `${r.action}\u0000${r.tier}\u0000${r.policy ?? ''}\u0000${r.rule}` : '')).join('\u0001');
+    let decBase = this.sections.get(decKey);
+    if (decBase === undefined) {
+      decBase = this.decisions.length;
+      this.decisions.push(...decided);
+      this.sections.set(decKey, decBase);
+    }
+    const pass = passTargets(rules);
+    const header = [
+      addr.starts.length,
+      ...ports.map((sec) => this.section([sec.starts.length, ...sec.starts, ...sec.masks.map((m) => m | 0)])),
+      icmp | 0,
+      byGroup.size,
+      this.section([...byGroup].flatMap(([g, m]) => [g, m | 0])),
+      this.section(rules.map((r, i) => (r.action === 'Pass' ? pass[i]! : -1))),
+      decBase,
+      this.section([...addr.starts.map(flip), ...addr.masks.map((m) => m | 0)]),
+    ];
+    return this.section(header);
+  }
 }

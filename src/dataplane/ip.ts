@@ -2,16 +2,25 @@
 
 /** Parse dotted IPv4 ("10.0.0.1") to an unsigned 32-bit number; throws on anything else. */
 export function parseIPv4(s: string): number {
-  const parts = s.split('.');
-  if (parts.length !== 4) throw new Error(`"${s}" is not an IPv4 address`);
+  // Hand-rolled (no split/regex): classifiers parse every address of every group at build time.
   let v = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) throw new Error(`"${s}" is not an IPv4 address`);
-    const n = Number(p);
-    if (n > 255) throw new Error(`"${s}" is not an IPv4 address`);
-    v = v * 256 + n;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) throw new Error(`"${s}" is not an IPv4 address`);
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else throw new Error(`"${s}" is not an IPv4 address`);
   }
-  return v;
+  if (dots !== 3 || digits === 0) throw new Error(`"${s}" is not an IPv4 address`);
+  return v * 256 + part;
 }
 
 /** Format an unsigned 32-bit number as dotted IPv4. */

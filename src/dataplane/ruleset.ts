@@ -92,6 +92,17 @@ function portRanges(ports: CompiledPort[]): { ports: Range[][]; icmp: boolean } 
   return { ports: out, icmp };
 }
 
+/** Parsed CIDRs, shared across the many rule lists that repeat the same provider/baseline CIDRs. */
+const cidrCache = new Map<string, Range>();
+function cidrRange(c: string): Range {
+  let r = cidrCache.get(c);
+  if (!r) {
+    if (cidrCache.size >= 100_000) cidrCache.clear();
+    cidrCache.set(c, (r = parseCidr(c)));
+  }
+  return r;
+}
+
 export function prepare(r: CompiledRule, groups: GroupTable): Prepared {
   const addr: Range[] = [];
   const gs: number[] = [];
@@ -102,7 +113,7 @@ export function prepare(r: CompiledRule, groups: GroupTable): Prepared {
       if (gi !== undefined) gs.push(gi);
       addr.push(...groups.wideMembers(p.group));
     }
-    if (p.cidr !== undefined) addr.push(...subtract(parseCidr(p.cidr), (p.except ?? []).map(parseCidr)));
+    if (p.cidr !== undefined) addr.push(...subtract(cidrRange(p.cidr), (p.except ?? []).map(cidrRange)));
   }
   return { addr, groups: gs, ...portRanges(r.ports) };
 }

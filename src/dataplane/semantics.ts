@@ -10,10 +10,20 @@ export const NO_MATCH: Decision = Object.freeze({ verdict: 'Deny', tier: 'Defaul
 /** The (vm, vnic) has no binding on this host. */
 export const UNBOUND: Decision = Object.freeze({ verdict: 'Deny', tier: 'Default', policy: null, rule: 'unbound' });
 
-/** The decision a matching Allow/Deny rule yields (policy "" or absent → null). */
+/** The decision a matching Allow/Deny rule yields (policy "" or absent → null). Equal decisions are one
+ * shared frozen object, so that thousands of programs with the same provider rules share them. */
+const decisionCache = new Map<string, Decision>();
 export function ruleDecision(r: CompiledRule): Decision {
   if (r.action === 'Pass') throw new Error('a Pass rule yields no decision');
-  return Object.freeze({ verdict: r.action, tier: r.tier, policy: r.policy ? r.policy : null, rule: r.rule });
+  const policy = r.policy ? r.policy : null;
+  const key = `${r.action}\u0000${r.tier}\u0000${policy ?? ''}\u0000${r.rule}`;
+  let d = decisionCache.get(key);
+  if (!d) {
+    if (decisionCache.size >= 100_000) decisionCache.clear(); // a cache, not a leak
+    d = Object.freeze({ verdict: r.action, tier: r.tier, policy, rule: r.rule });
+    decisionCache.set(key, d);
+  }
+  return d;
 }
 
 /**
