@@ -71,7 +71,6 @@ interface GroupDef {
 class GroupEntry {
   members: Uint32Array = new Uint32Array(0);
   group: AddressGroup = { id: '', addresses: [] };
-  readonly rules = new Set<RuleEntry>();
   readonly programs = new Set<ProgramEntry>();
   constructor(
     readonly key: string,
@@ -93,23 +92,25 @@ class RuleEntry {
   refs = 0;
   dead = false;
   constructor(
-    readonly key: string,
+    readonly tier: CompiledRule['tier'],
     /** Policy key, absent for implicit rules. */
     readonly policy: string | undefined,
-    private readonly template: { tier: CompiledRule['tier']; rule: string; action: CompiledRule['action']; peers: TemplatePeer[]; ports: CompiledPort[] },
+    readonly name: string,
+    readonly action: CompiledRule['action'],
+    readonly peers: TemplatePeer[],
+    readonly ports: CompiledPort[],
     readonly groups: GroupEntry[],
   ) {
     this.refresh();
   }
 
-  /** Concrete rule and hash from the current group ids. Key order is fixed for deterministic bytes. */
+  /** Concrete rule and text from the current group ids. Key order is fixed for deterministic bytes. */
   refresh(): void {
-    const t = this.template;
-    const peers = t.peers.map(concretePeer);
+    const peers = this.peers.map(concretePeer);
     this.compiled =
       this.policy !== undefined
-        ? { tier: t.tier, policy: this.policy, rule: t.rule, action: t.action, peers, ports: t.ports }
-        : { tier: t.tier, rule: t.rule, action: t.action, peers, ports: t.ports };
+        ? { tier: this.tier, policy: this.policy, rule: this.name, action: this.action, peers, ports: this.ports }
+        : { tier: this.tier, rule: this.name, action: this.action, peers, ports: this.ports };
     this.text = JSON.stringify(this.compiled);
   }
 }
@@ -145,11 +146,17 @@ class ProgramEntry {
 const QUARANTINE_KEY = 'quarantine';
 
 interface PolicyScratch {
+  /** Interned id, for program keys. */
+  id: number;
   /** appliesTo.tenants as ids; null = no restriction. */
   appliesTenants: Set<number> | null;
   /** Compiled rules that do not depend on the VM's tenant, by index. */
   egress: (RuleEntry | undefined)[];
   ingress: (RuleEntry | undefined)[];
+  /** Compiled rules that do (sameTenant peers), by "dir:index:tenant". */
+  perTenant: Map<string, RuleEntry>;
+  /** Programs built from this policy record. */
+  programs: Set<ProgramEntry>;
 }
 
 function sameVmFacts(a: VmRec, b: VmRec): boolean {
@@ -176,12 +183,9 @@ export class PolicyCompiler {
   private readonly groups = new Map<string, GroupEntry>();
   private readonly groupsByTenant = new Map<number, Set<GroupEntry>>();
   private readonly groupsAnyTenant = new Set<GroupEntry>();
-  private readonly rules = new Map<string, RuleEntry>();
-  private readonly rulesByPolicy = new Map<string, Set<RuleEntry>>();
   private readonly constants: Partial<Record<'isolation' | 'deny' | 'quarantine', RuleEntry>> = {};
   private readonly sameRules = new Map<number, RuleEntry>();
   private readonly programs = new Map<string, ProgramEntry>();
-  private readonly programsByPolicy = new Map<string, Set<ProgramEntry>>();
   private readonly vmProgram = new Map<string, ProgramEntry>();
   private readonly hostSpecs = new Map<string, HostFilterSpec>();
   private readonly policyIds = new Map<string, number>();
@@ -259,7 +263,8 @@ export class PolicyCompiler {
    */
   policySpan(policyKey: string): { vms: number; vnics: number; hosts: Set<string> } {
     const out = { vms: 0, vnics: 0, hosts: new Set<string>() };
-    for (const e of this.programsByPolicy.get(policyKey) ?? []) {
+    const scratch = this.inventory.policies.get(policyKey)?.compiled as PolicyScratch | undefined;
+    for (const e of scratch?.programs ?? []) {
       for (const vmKey of e.vms) {
         const rec = this.inventory.vms.get(vmKey);
         if (!rec) continue;
@@ -295,9 +300,13 @@ export class PolicyCompiler {
     const touched = new Set<ProgramEntry>();
 
     // Policies: programs built from a changed policy are rebuilt; VMs in its scope get re-evaluated.
-    for (const [key, { old, now }] of log.policies) {
-      for (const e of [...(this.programsByPolicy.get(key) ?? [])]) this.dropProgram(e, affected);
-      for (const r of [...(this.rulesByPolicy.get(key) ?? [])]) this.dropRule(r);
+    for (const { old, now } of log.policies.values()) {
+      // Everything compiled from the old record goes (its scratch holds it all).
+      const stale = old?.compiled as PolicyScratch | undefined;
+      if (stale) {
+        for (const e of [...stale.programs]) this.dropProgram(e, affected);
+        for (const r of [...stale.egress, ...stale.ingress, ...stale.perTenant.values()]) if (r) this.dropRule(r);
+      }
       for (const rec of [old, now]) {
         if (!rec || rec.rejection !== null) continue;
         if (rec.tier === 'Tenant') for (const k of this.inventory.vmKeysOfTenant(rec.tenant)) affected.add(k);
@@ -320,13 +329,21 @@ export class PolicyCompiler {
 
     // Groups whose members changed re-identify the rules naming them, and those the programs.
     const stalePrograms = new Set<ProgramEntry>();
+    const changed = new Set<GroupEntry>();
     for (const g of dirtyGroups) {
       const before = g.id;
       this.resolveGroup(g);
       if (g.id === before) continue;
-      for (const r of g.rules) r.refresh();
+      changed.add(g);
       for (const e of g.programs) stalePrograms.add(e);
     }
+    const refreshed = new Set<RuleEntry>();
+    for (const e of stalePrograms)
+      for (const r of [...e.egress, ...e.ingress])
+        if (!refreshed.has(r) && r.groups.some((g) => changed.has(g))) {
+          r.refresh();
+          refreshed.add(r);
+        }
     for (const e of stalePrograms) {
       const id = e.program.id;
       e.refresh();
@@ -428,7 +445,8 @@ export class PolicyCompiler {
   private programFor(vm: VmRec): ProgramEntry {
     if (vm.quarantined) return this.programs.get(QUARANTINE_KEY) ?? this.buildQuarantine();
     const policies = this.effectivePolicies(vm);
-    const key = `${vm.tenant}:${policies.map((p) => this.policyId(p.key)).join(',')}`;
+    let key = `${vm.tenant}:`;
+    for (const p of policies) key += `${this.scratch(p).id},`;
     return this.programs.get(key) ?? this.buildProgram(key, vm.tenant, policies);
   }
 
@@ -465,11 +483,7 @@ export class PolicyCompiler {
     const ingress = direction('ingress');
     const e = new ProgramEntry(key, tenant, policies, egress, ingress, [...groups], (x) => this.setKeyOf(x.tenant, x.policies));
     for (const g of groups) g.programs.add(e);
-    for (const p of policies) {
-      let s = this.programsByPolicy.get(p.key);
-      if (!s) this.programsByPolicy.set(p.key, (s = new Set()));
-      s.add(e);
-    }
+    for (const p of policies) this.scratch(p).programs.add(e);
     return this.registerProgram(e);
   }
 
@@ -489,9 +503,11 @@ export class PolicyCompiler {
     if (cached && !cached.dead) return cached;
     let perTenant = false;
     for (const peer of r.peers ?? []) if (peer.sameTenant) perTenant = true;
-    const key = `${this.policyId(p.key)}:${dir}:${i}${perTenant ? `:${vmTenant}` : ''}`;
-    let entry = this.rules.get(key);
-    if (entry) return entry;
+    const key = perTenant ? `${dir}:${i}:${vmTenant}` : '';
+    if (perTenant) {
+      const hit = cache.perTenant.get(key);
+      if (hit && !hit.dead) return hit;
+    }
     this.counters.ruleBuilds++;
     const groups: GroupEntry[] = [];
     const peers: TemplatePeer[] = (r.peers ?? []).map((peer) => {
@@ -506,12 +522,9 @@ export class PolicyCompiler {
       if (e.endPort !== undefined) out.endPort = e.endPort;
       return out;
     });
-    entry = new RuleEntry(key, p.key, { tier: p.tier, rule: r.name, action: r.action, peers, ports }, groups);
-    this.registerRule(entry);
-    if (!perTenant) cache[dir][i] = entry;
-    let s = this.rulesByPolicy.get(p.key);
-    if (!s) this.rulesByPolicy.set(p.key, (s = new Set()));
-    s.add(entry);
+    const entry = new RuleEntry(p.tier, p.key, r.name, r.action, peers, ports, groups);
+    if (perTenant) cache.perTenant.set(key, entry);
+    else cache[dir][i] = entry;
     return entry;
   }
 
@@ -521,7 +534,7 @@ export class PolicyCompiler {
     if (!s) {
       const names = p.appliesTo.tenants;
       const appliesTenants = names && names.length > 0 ? new Set(names.map((n) => this.inventory.tenantId(n))) : null;
-      p.compiled = s = { appliesTenants, egress: [], ingress: [] };
+      p.compiled = s = { id: this.policyId(p.key), appliesTenants, egress: [], ingress: [], perTenant: new Map(), programs: new Set() };
     }
     return s;
   }
@@ -536,8 +549,7 @@ export class PolicyCompiler {
           : which === 'deny'
             ? { tier: 'Default' as const, rule: IMPLICIT_RULES.defaultDeny, action: 'Deny' as const }
             : { tier: 'Provider' as const, rule: IMPLICIT_RULES.quarantine, action: 'Deny' as const };
-      entry = new RuleEntry(`const:${which}`, undefined, { ...t, peers: [], ports: [] }, []);
-      this.registerRule(entry);
+      entry = new RuleEntry(t.tier, undefined, t.rule, t.action, [], [], []);
       this.constants[which] = entry;
     }
     return entry;
@@ -548,16 +560,10 @@ export class PolicyCompiler {
     let entry = this.sameRules.get(tenant);
     if (!entry || entry.dead) {
       const g = this.groupFor({ tenants: tenant === NO_TENANT ? [] : [tenant], tags: [], selector: undefined });
-      entry = new RuleEntry(`same:${tenant}`, undefined, { tier: 'Default', rule: IMPLICIT_RULES.sameTenant, action: 'Allow', peers: [{ group: g }], ports: [] }, [g]);
-      this.registerRule(entry);
+      entry = new RuleEntry('Default', undefined, IMPLICIT_RULES.sameTenant, 'Allow', [{ group: g }], [], [g]);
       this.sameRules.set(tenant, entry);
     }
     return entry;
-  }
-
-  private registerRule(r: RuleEntry): void {
-    this.rules.set(r.key, r);
-    for (const g of r.groups) g.rules.add(r);
   }
 
   private peerGroupDef(peer: Rule['peers'][number], p: PolicyRec, vmTenant: number): GroupDef {
@@ -571,10 +577,7 @@ export class PolicyCompiler {
 
   private dropProgram(e: ProgramEntry, affected: Set<string> | null): void {
     if (this.programs.get(e.key) === e) this.programs.delete(e.key);
-    for (const p of e.policies) {
-      const s = this.programsByPolicy.get(p.key);
-      if (s && s.delete(e) && s.size === 0) this.programsByPolicy.delete(p.key);
-    }
+    for (const p of e.policies) (p.compiled as PolicyScratch | undefined)?.programs.delete(e);
     for (const g of e.groups) g.programs.delete(e);
     for (const r of [...e.egress, ...e.ingress]) if (--r.refs === 0) this.dropRule(r);
     if (affected) for (const k of e.vms) affected.add(k);
@@ -583,15 +586,8 @@ export class PolicyCompiler {
   private dropRule(r: RuleEntry): void {
     if (r.dead) return;
     r.dead = true;
-    if (this.rules.get(r.key) === r) this.rules.delete(r.key);
-    if (r.policy !== undefined) {
-      const s = this.rulesByPolicy.get(r.policy);
-      if (s && s.delete(r) && s.size === 0) this.rulesByPolicy.delete(r.policy);
-    }
-    for (const g of r.groups) {
-      g.rules.delete(r);
-      if (g.rules.size === 0 && g.programs.size === 0) this.dropGroup(g);
-    }
+    // A group lives as long as some program names it.
+    for (const g of r.groups) if (g.programs.size === 0) this.dropGroup(g);
   }
 
   // ---------------------------------------------------------------- address groups
