@@ -35,10 +35,17 @@ export interface LoadResult {
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
 
-/** Load every manifest under `paths` (files, or directories searched recursively in sorted order). */
+/** Load every manifest under `paths` (files, directories searched recursively in sorted order, or `-` for stdin). */
 export async function loadManifests(paths: readonly string[]): Promise<LoadResult> {
   const result: LoadResult = { objects: [], errors: [] };
   for (const p of paths) {
+    if (p === '-') {
+      // `kustomize build | vmsafe validate -f -`, as with kubectl.
+      const parsed = parseManifests(await readStdin(), '<stdin>');
+      result.objects.push(...parsed.objects);
+      result.errors.push(...parsed.errors);
+      continue;
+    }
     let files: string[];
     try {
       files = await expand(p, true);
@@ -60,6 +67,12 @@ export async function loadManifests(paths: readonly string[]): Promise<LoadResul
     }
   }
   return result;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Files named by `p`: the file itself (any extension), or the manifest files below a directory. */

@@ -8,12 +8,13 @@ import { describe, expect, it } from 'vitest';
 const ROOT = join(__dirname, '..', '..');
 const VMSAFE = join(ROOT, 'bin', 'vmsafe');
 
-function vmsafe(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function vmsafe(args: string[], cwd: string, stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(VMSAFE, args, { cwd, timeout: 30_000 }, (err, stdout, stderr) => {
+    const child = execFile(VMSAFE, args, { cwd, timeout: 30_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
+    child.stdin?.end(stdin);
   });
 }
 
@@ -85,6 +86,12 @@ describe.concurrent('vmsafe validate', () => {
       'more/pinned.yaml:5 VM initech/pinned spec.hostName: warning: pinned VM would be quarantined: host esx-gold-01 lacks tags silver; host esx-gold-01 has no network initech-lan\n',
     );
     expect(r.code).toBe(0);
+  });
+
+  it('reads stdin for -f -', async () => {
+    const r = await vmsafe(['validate', '-f', '-'], dir, 'apiVersion: vmsafe.io/v1alpha1\nkind: Tag\nmetadata: {name: x}\nspec: {enforcement: Maybe}\n');
+    expect(r.stdout).toBe('<stdin>:4 Tag x spec.enforcement: Invalid option: expected one of "Required"|"Preferred"\n');
+    expect(r.code).toBe(1);
   });
 
   it('exits 2 with usage when given nothing to read', async () => {

@@ -5,7 +5,7 @@ import { loadManifests, type LoadError } from '../../manifests/load';
 import { policyLinter } from '../../policy/validate-lint';
 import { exitCodeFor, formatFinding, validateObjects } from '../../validate';
 
-const USAGE = 'usage: vmsafe validate -f PATH [-f PATH...]   (files or directories; YAML or JSON)\n';
+const USAGE = 'usage: vmsafe validate -f PATH [-f PATH...]   (files, directories or - for stdin; YAML or JSON)\n';
 
 const formatLoadError = (e: LoadError) => `${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
