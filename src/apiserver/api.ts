@@ -10,7 +10,7 @@ import {
 import { serverSideApply, updateManagedFields } from './managed';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch';
 import { apiVersionOf, defsFromCrd, type Registry, type ResourceDef } from './resources';
-import { applyDefaults, causesFromAjv, prune } from './schema';
+import { applyDefaults, causesFromAjv, OBJECT_META_FIELDS, prune } from './schema';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { objectKey, RV_PLACEHOLDER, toJson, type Obj, type Store } from './store';
 import { deepEqual, metadataErrors, type NameRule } from './validation';
@@ -69,6 +69,8 @@ const gr = (def: ResourceDef) => ({ group: def.group, resource: def.plural });
 
 export class Api {
   private gcQueue: (() => void)[] = [];
+  /** Unknown built-in fields decodeBody found in a request object (checked by validate). */
+  private readonly unknownFields = new WeakMap<Obj, string[]>();
   private gcScheduled = false;
   private gcIdleWaiters: (() => void)[] = [];
 
@@ -208,10 +210,19 @@ export class Api {
       throw forbidden(`${def.plural}${def.group ? '.' + def.group : ''} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
   }
 
+  /** Strict/Warn field validation for built-ins: unknown top-level and metadata fields. */
+  private unknownBuiltinFields(def: ResourceDef, obj: Obj): string[] {
+    if (!def.fields) return [];
+    const unknown = Object.keys(obj).filter((k) => !['apiVersion', 'kind', 'metadata', ...def.fields!].includes(k));
+    for (const k of Object.keys(obj.metadata ?? {})) if (!OBJECT_META_FIELDS.has(k)) unknown.push(`metadata.${k}`);
+    return unknown;
+  }
+
   private decodeBody(def: ResourceDef, body: unknown): Obj {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Object \'Kind\' is missing in request body');
     const obj = body as Obj;
     const av = apiVersionOf(def);
+    const unknown = this.unknownBuiltinFields(def, obj);
     if (obj.kind !== undefined && obj.kind !== def.kind)
       throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${def.kind})`);
     if (obj.apiVersion !== undefined && obj.apiVersion !== av)
@@ -219,7 +230,9 @@ export class Api {
     obj.kind = def.kind;
     obj.apiVersion = av;
     if (obj.metadata !== undefined && (obj.metadata === null || typeof obj.metadata !== 'object')) throw badRequest('metadata must be an object');
-    return this.toStorage(def, obj);
+    const stored = this.toStorage(def, obj);
+    if (unknown.length) this.unknownFields.set(stored, unknown);
+    return stored;
   }
 
   /** Serializes obj once (resourceVersion still a placeholder) and enforces etcd's size limit. */
@@ -235,6 +248,10 @@ export class Api {
   /** Schema pipeline for custom resources plus metadata validation for every kind. */
   private validate(def: ResourceDef, obj: Obj, ctx: WriteCtx) {
     const name = obj.metadata?.name ?? '';
+    const builtinUnknown = this.unknownFields.get(obj) ?? [];
+    if (builtinUnknown.length && ctx.fieldValidation === 'Strict')
+      throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${builtinUnknown.map((u) => `unknown field "${u}"`).join(', ')}`);
+    if (builtinUnknown.length && ctx.fieldValidation === 'Warn') ctx.warnings.push(...builtinUnknown.map((u) => `unknown field "${u}"`));
     if (def.schema) {
       const unknown = prune(obj, def.schema);
       if (unknown.length && ctx.fieldValidation === 'Strict')
@@ -260,7 +277,15 @@ export class Api {
       obj.status = old?.status ?? { phase: 'Active' };
       obj.metadata.labels = { ...(obj.metadata.labels ?? {}), 'kubernetes.io/metadata.name': obj.metadata.name };
     }
-    if (def.key === '/secrets') obj.type ||= 'Opaque';
+    if (def.key === '/secrets') {
+      obj.type ||= 'Opaque';
+      // stringData is write-only: merged into data (base64), as the Secret strategy does.
+      if (obj.stringData && typeof obj.stringData === 'object') {
+        obj.data = { ...(obj.data ?? {}) };
+        for (const [k, v] of Object.entries(obj.stringData)) obj.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+      }
+      delete obj.stringData;
+    }
     if (def.key === CRD_KEY) {
       const names = (obj.spec ??= {}).names ?? {};
       if (names.kind) {

@@ -37,6 +37,8 @@ export interface ResourceDef {
   crd?: string;
   /** Strategic merge patch accepted (built-ins only). */
   strategicMerge: boolean;
+  /** Built-ins: top-level fields besides apiVersion/kind/metadata (unknown ones fail Strict validation). */
+  fields?: string[];
 }
 
 export const gvr = (group: string, version: string, plural: string) => `${group}/${version}/${plural}`;
@@ -127,49 +129,52 @@ const bindingColumns = [
 
 export const BUILTINS: ResourceDef[] = [
   builtin({
-    group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'],
+    group: '', version: 'v1', kind: 'Namespace', fields: ['spec', 'status'],  plural: 'namespaces', namespaced: false, shortNames: ['ns'],
     statusSubresource: true, fieldLabels: ['status.phase'], deleteReturnsObject: true,
     columns: [nameColumn, col('Status', 'string', (o) => o.status?.phase), ageColumn],
   }),
   builtin({
-    group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'],
+    group: '', version: 'v1', kind: 'ConfigMap', fields: ['data', 'binaryData', 'immutable'],  plural: 'configmaps', namespaced: true, shortNames: ['cm'],
     columns: [nameColumn, col('Data', 'string', (o) => String(count(o.data) + count(o.binaryData))), ageColumn],
   }),
   builtin({
-    group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true, fieldLabels: ['type'],
+    group: '', version: 'v1', kind: 'Secret', fields: ['data', 'stringData', 'type', 'immutable'],  plural: 'secrets', namespaced: true, fieldLabels: ['type'],
     columns: [nameColumn, col('Type', 'string', (o) => o.type), col('Data', 'string', (o) => String(count(o.data))), ageColumn],
   }),
   builtin({
-    group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'],
+    group: '', version: 'v1', kind: 'ServiceAccount', fields: ['secrets', 'imagePullSecrets', 'automountServiceAccountToken'],  plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'],
     columns: [nameColumn, col('Secrets', 'string', (o) => String((o.secrets ?? []).length)), ageColumn],
   }),
   builtin({
     group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'],
+    fields: ['involvedObject', 'reason', 'message', 'source', 'firstTimestamp', 'lastTimestamp', 'count', 'type', 'eventTime', 'series', 'action', 'related', 'reportingComponent', 'reportingInstance'],
     fieldLabels: EVENT_FIELDS, columns: eventColumns,
   }),
   builtin({
     group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'],
-    key: '/events', fieldLabels: EVENT_FIELDS, columns: eventColumns,
+    key: '/events',
+    fields: ['eventTime', 'series', 'reportingController', 'reportingInstance', 'action', 'reason', 'regarding', 'related', 'note', 'type', 'deprecatedSource', 'deprecatedFirstTimestamp', 'deprecatedLastTimestamp', 'deprecatedCount'],
+    fieldLabels: EVENT_FIELDS, columns: eventColumns,
     toStorage: eventFromEventsV1, fromStorage: eventToEventsV1,
   }),
   builtin({
-    group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true,
+    group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', fields: ['spec'],  plural: 'leases', namespaced: true,
     columns: [nameColumn, col('Holder', 'string', (o) => o.spec?.holderIdentity ?? ''), ageColumn],
   }),
   builtin({
-    group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', namespaced: true,
+    group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', fields: ['rules'],  plural: 'roles', namespaced: true,
     columns: [nameColumn, createdAt],
   }),
   builtin({
-    group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', namespaced: false,
+    group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', fields: ['rules', 'aggregationRule'],  plural: 'clusterroles', namespaced: false,
     columns: [nameColumn, createdAt],
   }),
   builtin({
-    group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', namespaced: true,
+    group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', fields: ['subjects', 'roleRef'],  plural: 'rolebindings', namespaced: true,
     columns: bindingColumns,
   }),
   builtin({
-    group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings',
+    group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', fields: ['subjects', 'roleRef'],  plural: 'clusterrolebindings',
     namespaced: false, columns: bindingColumns,
   }),
   builtin({

@@ -8,7 +8,7 @@ export type Schema = Record<string, any>;
 const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** ObjectMeta fields a server keeps; anything else under metadata is pruned. */
-const OBJECT_META_FIELDS = new Set([
+export const OBJECT_META_FIELDS = new Set([
   'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
   'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers',
   'managedFields',

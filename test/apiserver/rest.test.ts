@@ -452,8 +452,13 @@ describe('tables, events, misc', () => {
     expect((await t.request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases', { body: lease })).status).toBe(201);
     const role = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'vmsafe:viewer' }, rules: [{ apiGroups: ['vmsafe.io'], resources: ['vms'], verbs: ['get'] }] };
     expect((await t.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', { body: role })).status).toBe(201);
-    const sec = await t.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { k: 'dg==' } } });
+    const sec = await t.request('POST', '/api/v1/namespaces/default/secrets', { body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { k: 'dg==' }, stringData: { s: 'hi' } } });
     expect(sec.body.type).toBe('Opaque');
+    expect(sec.body.data).toEqual({ k: 'dg==', s: 'aGk=' });
+    expect(sec.body.stringData).toBeUndefined();
+    const typo = await t.request('POST', '/api/v1/namespaces/default/configmaps?fieldValidation=Strict', { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'typo', lables: {} }, dat: {} } });
+    expect(typo.status).toBe(400);
+    expect(typo.body.message).toBe('ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "dat", unknown field "metadata.lables"');
     expect((await t.request('POST', '/api/v1/namespaces/default/serviceaccounts', { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'sa' } } })).status).toBe(201);
   });
 

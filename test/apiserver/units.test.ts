@@ -46,7 +46,7 @@ describe('label selectors', () => {
 
   it('equality and inequality on the same key are complements', () => {
     fc.assert(fc.property(fc.constantFrom('a', 'b', 'c'), fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined }), (v, actual) => {
-      const labels = actual === undefined ? {} : { k: actual };
+      const labels: Record<string, string> = actual === undefined ? {} : { k: actual };
       expect(parseLabelSelector(`k=${v}`)!(labels)).toBe(!parseLabelSelector(`k!=${v}`)!(labels));
     }));
   });
