@@ -1,6 +1,129 @@
-// Benchmark scenario "vmworld": not built yet.
+// Benchmark scenario "vmworld" (issue 6): 512 hosts, 40,000 VMs, 40,000 tenants in 8 pools, 512
+// simulated agents, end to end through the embedded API server (three processes: API server, operator,
+// agent fleet). Figures:
+// - load: the datacenter created over HTTPS with the agents running and the operator not yet started;
+// - cold start: operator started against that full API server until every VM is Running and every
+//   HostFilter applied (target < 120 s); API writes by kind during it; peak RSS per component;
+// - policy edits: one tenant policy edited (100 different tenants), time until every host running that
+//   tenant's VMs reports the new filter applied (target p99 < 250 ms), and HostFilters written per edit
+//   (must equal those hosts);
+// - VM creations: time from POST to Running (target p99 < 250 ms);
+// - largest object written (HostFilter; < 1 MiB); distinct programs per host, policy-aware placement
+//   versus least-allocated only (offline plan of the same datacenter) and live.
 import type { BenchOptions } from '../../src/cli/commands/bench';
+import { generateDatacenter, type GenOptions } from '../../src/gen';
+import { loadObjects, writeCounts, writesBetween, type Manifest } from '../lib/load';
+import { createVm, editPolicy, pickEditTargets, type EditResult } from '../lib/probes';
+import { livePrograms, offlinePrograms } from '../lib/programs';
+import { round, summarize } from '../lib/stats';
+import { resources, startSystem, stopSystem, type System } from '../lib/system';
 
-export async function run(_opts: BenchOptions): Promise<object> {
-  return { status: 'not implemented' };
+export const FULL: GenOptions = { hosts: 512, vms: 40_000, tenants: 40_000, pools: 8, seed: 1 };
+export const QUICK: GenOptions = { hosts: 8, vms: 120, tenants: 100, pools: 2, seed: 1 };
+
+const TARGETS = { coldStartSeconds: 120, editP99Ms: 250, createP99Ms: 250, largestObjectBytes: 1024 * 1024 };
+
+export async function runVmWorld(gen: GenOptions, opts: BenchOptions & { edits: number; creations: number; coldTimeoutMs: number }) {
+  const t0 = performance.now();
+  const dc = generateDatacenter(gen);
+  const objects = [...dc.namespaces, ...dc.tags, ...dc.tenants, ...dc.hosts, ...dc.policies, ...dc.vms] as Manifest[];
+  opts.progress(`vmworld: generated ${objects.length} objects in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const expect = { vms: dc.vms.length, filters: dc.hosts.length };
+  let sys: System | undefined;
+  try {
+    sys = await startSystem({ operator: false });
+    const { cluster, obs } = sys;
+
+    // 1. Load with the agents running (they heartbeat as their Host appears), operator not started.
+    const load = await loadObjects(cluster.conn, objects, { onKindDone: (k, n) => opts.progress(`vmworld: created ${n} ${k}`) });
+    opts.progress(`vmworld: loaded ${load.objects} objects in ${load.seconds} s (${load.perSecond}/s)`);
+
+    // 2. Cold start.
+    const w0 = await writeCounts(cluster.conn);
+    const c0 = performance.now();
+    await cluster.startOperator();
+    let lastReport = 0;
+    const progress = setInterval(() => {
+      const s = (performance.now() - c0) / 1000;
+      if (s - lastReport >= 10) {
+        lastReport = s;
+        opts.progress(`vmworld: cold start ${s.toFixed(0)} s: ${obs.describe()}`);
+      }
+    }, 1000);
+    try {
+      await obs.waitUntil('cold-start convergence', () => obs.converged(expect), opts.coldTimeoutMs, () => obs.describe());
+    } finally {
+      clearInterval(progress);
+    }
+    const coldStartSeconds = (performance.now() - c0) / 1000;
+    const coldWrites = writesBetween(w0, await writeCounts(cluster.conn));
+    const coldResources = resources(cluster);
+    opts.progress(`vmworld: cold start converged in ${coldStartSeconds.toFixed(1)} s; ${coldWrites.total} API writes`);
+    await cluster.operatorReady();
+
+    // 3. Policy edits, one tenant at a time.
+    const targets = pickEditTargets(dc.policies, obs, opts.edits);
+    const edits: EditResult[] = [];
+    for (let i = 0; i < targets.length; i++) edits.push(await editPolicy(cluster.conn, obs, targets[i]!, 20_000 + i, 150, 30_000));
+    const mismatched = edits.filter((e) => e.hostsWritten !== e.expectedHosts || e.extra.length || e.missing.length || e.filterWrites !== e.hostsWritten);
+    opts.progress(`vmworld: ${edits.length} policy edits: p99 ${summarize(edits.map((e) => e.ms)).p99} ms, ${mismatched.length} with unexpected writes`);
+
+    // 4. VM creations, each in another tenant, one at a time.
+    const nsList = [...new Set(dc.vms.map((v) => v.metadata.namespace!))];
+    const creations: { ms: number; host: string }[] = [];
+    for (let i = 0; i < opts.creations; i++) {
+      const ns = nsList[Math.floor((i * nsList.length) / opts.creations)]!;
+      const like = dc.vms.find((v) => v.metadata.namespace === ns)!;
+      creations.push(await createVm(cluster.conn, obs, ns, [...like.spec.tags], i, 30_000));
+    }
+    opts.progress(`vmworld: ${creations.length} VM creations: p99 ${summarize(creations.map((c) => c.ms)).p99} ms`);
+
+    const finalWrites = writesBetween(w0, await writeCounts(cluster.conn));
+    const res = resources(cluster);
+    const editMs = summarize(edits.map((e) => e.ms));
+    const createMs = summarize(creations.map((c) => c.ms));
+    const offline = offlinePrograms(dc);
+    return {
+      size: { hosts: dc.hosts.length, vms: dc.vms.length, vnics: dc.vms.reduce((n, v) => n + v.spec.vnics.length, 0), tenants: dc.tenants.length, policies: dc.policies.length, namespaces: dc.namespaces.length, objects: objects.length },
+      load,
+      coldStart: {
+        definition: 'operator process started against the loaded API server (agents already heartbeating) until every powered-on VM is Running and every HostFilter applied',
+        seconds: round(coldStartSeconds),
+        targetSeconds: TARGETS.coldStartSeconds,
+        apiWrites: coldWrites,
+        resources: coldResources,
+      },
+      peakRssMiB: { apiserver: res.apiserver?.peakRssMiB, operator: res.operator?.peakRssMiB, agents: res.agents?.peakRssMiB },
+      cpuSeconds: { apiserver: res.apiserver?.cpuSeconds, operator: res.operator?.cpuSeconds, agents: res.agents?.cpuSeconds },
+      policyEdit: {
+        edits: edits.length,
+        latencyMs: editMs,
+        targetP99Ms: TARGETS.editP99Ms,
+        hostsPerEdit: summarize(edits.map((e) => e.expectedHosts)),
+        hostFiltersWrittenPerEdit: summarize(edits.map((e) => e.filterWrites)),
+        writesEqualTenantHosts: mismatched.length === 0,
+        mismatched: mismatched.slice(0, 10),
+      },
+      vmCreate: { creations: creations.length, toRunningMs: createMs, targetP99Ms: TARGETS.createP99Ms },
+      largestObject: { kind: 'HostFilter', host: obs.largestFilter.host, bytes: obs.largestFilter.bytes, limitBytes: TARGETS.largestObjectBytes },
+      programsPerHost: { live: livePrograms(obs.filters.list()), offlinePlan: offline },
+      apiWritesTotal: finalWrites,
+      withinTargets: {
+        coldStart: coldStartSeconds < TARGETS.coldStartSeconds,
+        policyEditP99: editMs.p99 < TARGETS.editP99Ms,
+        vmCreateP99: createMs.p99 < TARGETS.createP99Ms,
+        largestObject: obs.largestFilter.bytes < TARGETS.largestObjectBytes,
+        writesPerEdit: mismatched.length === 0,
+      },
+    };
+  } finally {
+    await stopSystem(sys);
+  }
+}
+
+export async function run(opts: BenchOptions): Promise<object> {
+  return {
+    quick: opts.quick,
+    ...(await runVmWorld(opts.quick ? QUICK : FULL, { ...opts, edits: opts.quick ? 5 : 100, creations: opts.quick ? 5 : 100, coldTimeoutMs: opts.quick ? 60_000 : 900_000 })),
+  };
 }

@@ -36,7 +36,7 @@ export interface DevStack {
 }
 
 /** Objects every installation has: the system namespace and the role tenant admins get. */
-const BOOTSTRAP: Array<{ info: ResourceInfo; obj: KubeObject & Record<string, unknown> }> = [
+export const BOOTSTRAP: Array<{ info: ResourceInfo; obj: KubeObject & Record<string, unknown> }> = [
   {
     info: { group: '', version: 'v1', plural: 'namespaces', namespaced: false, kind: 'Namespace' },
     obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: SYSTEM_NAMESPACE } },

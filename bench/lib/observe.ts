@@ -1,0 +1,130 @@
+// Watches the cluster the way a person with `kubectl get -w` would, but incrementally: convergence is
+// two set sizes (VMs not yet in their final phase, filters not yet applied) updated per watch event,
+// so checking it costs nothing even with 40,000 VMs.
+import type { HostFilter, VM } from '../../src/api';
+import { KubeClient, kindResource, keyOf } from '../../src/runtime/client';
+import { Informer } from '../../src/runtime/informer';
+import { silentLogger } from '../../src/util/log';
+
+const settled = (vm: VM) => (vm.spec.powerState === 'Off' ? vm.status?.phase === 'Off' : vm.status?.phase === 'Running');
+
+type Waiter = { check: () => boolean; done: () => void };
+
+export class Observer {
+  readonly client: KubeClient;
+  readonly vms: Informer<VM>;
+  readonly filters: Informer<HostFilter>;
+  /** VMs not (yet) Running (or Off when powered off). */
+  readonly unsettledVms = new Set<string>();
+  /** Hosts whose filter's appliedHash differs from its hash. */
+  readonly unappliedFilters = new Set<string>();
+  /** Spec (hash) changes seen per host, creations included. */
+  readonly filterSpecWrites = new Map<string, number>();
+  /** Largest HostFilter seen, serialized (bytes). */
+  largestFilter = { bytes: 0, host: '' };
+  /** When each VM was first seen Running (performance.now()). */
+  readonly runningAt = new Map<string, number>();
+  private waiters: Waiter[] = [];
+  private checkScheduled = false;
+
+  constructor(kubeconfig: string, opts: { measureFilterSizes?: boolean } = {}) {
+    this.client = new KubeClient({ file: kubeconfig });
+    const mk = <T extends object>(kind: string) => new Informer<T>({ client: this.client, resource: kindResource(kind), logger: silentLogger, name: `bench-${kind}`, pageSize: 5000 });
+    this.vms = mk<VM>('VM');
+    this.filters = mk<HostFilter>('HostFilter');
+    const onVm = (vm: VM) => {
+      const k = keyOf(vm);
+      if (settled(vm)) {
+        this.unsettledVms.delete(k);
+        if (vm.status?.phase === 'Running' && !this.runningAt.has(k)) this.runningAt.set(k, performance.now());
+      } else this.unsettledVms.add(k);
+      this.kick();
+    };
+    this.vms.on({
+      add: onVm,
+      update: (_a, b) => onVm(b),
+      delete: (vm) => {
+        this.unsettledVms.delete(keyOf(vm));
+        this.kick();
+      },
+    });
+    const onFilter = (f: HostFilter, prev?: HostFilter) => {
+      const h = f.metadata.name;
+      if (f.status?.appliedHash === f.spec.hash) this.unappliedFilters.delete(h);
+      else this.unappliedFilters.add(h);
+      if (!prev || prev.spec.hash !== f.spec.hash) {
+        this.filterSpecWrites.set(h, (this.filterSpecWrites.get(h) ?? 0) + 1);
+        if (opts.measureFilterSizes !== false) {
+          const bytes = Buffer.byteLength(JSON.stringify(f));
+          if (bytes > this.largestFilter.bytes) this.largestFilter = { bytes, host: h };
+        }
+      }
+      this.kick();
+    };
+    this.filters.on({
+      add: (f) => onFilter(f),
+      update: (a, b) => onFilter(b, a),
+      delete: (f) => {
+        this.unappliedFilters.delete(f.metadata.name);
+        this.kick();
+      },
+    });
+  }
+
+  async start(timeoutMs = 60_000): Promise<void> {
+    this.vms.start();
+    this.filters.start();
+    if (!(await this.vms.waitForSync(timeoutMs)) || !(await this.filters.waitForSync(timeoutMs))) throw new Error('observer caches did not sync');
+  }
+
+  /** Every VM settled and every one of `hosts` filters present and applied. */
+  converged(expect: { vms: number; filters: number }): boolean {
+    return (
+      this.vms.store.size >= expect.vms &&
+      this.unsettledVms.size === 0 &&
+      this.filters.store.size >= expect.filters &&
+      this.unappliedFilters.size === 0
+    );
+  }
+
+  /** Resolves when `check` holds (checked after watch events), rejects after `timeoutMs`. */
+  waitUntil(what: string, check: () => boolean, timeoutMs: number, describe?: () => string): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((done, fail) => {
+      const w: Waiter = {
+        check,
+        done: () => {
+          clearTimeout(t);
+          done();
+        },
+      };
+      const t = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        fail(new Error(`timed out after ${timeoutMs} ms waiting for ${what}${describe ? `: ${describe()}` : ''}`));
+      }, timeoutMs);
+      this.waiters.push(w);
+    });
+  }
+
+  describe(): string {
+    return `vms=${this.vms.store.size} unsettled=${this.unsettledVms.size} filters=${this.filters.store.size} unapplied=${this.unappliedFilters.size}`;
+  }
+
+  /** Checks waiters right away (latency figures depend on it), at most once per event-loop turn. */
+  private kick(): void {
+    if (this.waiters.length === 0 || this.checkScheduled) return;
+    this.checkScheduled = true;
+    queueMicrotask(() => {
+      this.checkScheduled = false;
+      const ready = this.waiters.filter((w) => w.check());
+      if (ready.length === 0) return;
+      this.waiters = this.waiters.filter((w) => !ready.includes(w));
+      for (const w of ready) w.done();
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.vms.stop(), this.filters.stop()]);
+    this.client.close();
+  }
+}

@@ -1,0 +1,109 @@
+// Runs the system as separate processes (API server, operator, agent fleet), like a real deployment:
+// each gets its own event loop (both cores are used) and its own peak RSS can be read from /proc.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const TSX = join(REPO, 'node_modules/tsx/dist/esm/index.mjs');
+const CLI = join(REPO, 'src/cli/main.ts');
+
+export interface ProcStats {
+  /** Peak resident set size (VmHWM, sampled until the process ended), bytes. */
+  peakRssBytes: number | null;
+  /** CPU time used (user + system), seconds. */
+  cpuSeconds: number | null;
+}
+
+/** VmHWM / VmRSS (bytes) and CPU seconds of a live process; nulls once it is gone. */
+export function readProc(pid: number): { hwm: number | null; rss: number | null; cpu: number | null } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+    // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks (100/s on Linux), after the ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpu = (Number(f[11]) + Number(f[12])) / 100;
+    return { hwm: hwm ? Number(hwm[1]) * 1024 : null, rss: rss ? Number(rss[1]) * 1024 : null, cpu };
+  } catch {
+    return { hwm: null, rss: null, cpu: null };
+  }
+}
+
+export interface ComponentOptions {
+  /** Extra node flags (e.g. --cpu-prof, --max-old-space-size=8192). */
+  nodeFlags?: string[];
+  /** Resolves start() when stdout contains this text (default: at once). */
+  readyText?: string;
+  env?: Record<string, string>;
+  /** Child stderr goes here (default: dropped unless VMSAFE_BENCH_VERBOSE is set). */
+  inheritStderr?: boolean;
+}
+
+/** One `vmsafe <verb>` child process with RSS/CPU sampling. */
+export class Component {
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  private peak: number | null = null;
+  private cpu: number | null = null;
+  private readonly timer: NodeJS.Timeout;
+  private exited = false;
+  readonly ready: Promise<string>;
+
+  constructor(readonly name: string, args: string[], opts: ComponentOptions = {}) {
+    const verbose = !!process.env.VMSAFE_BENCH_VERBOSE || opts.inheritStderr;
+    // Node directly (not bin/vmsafe's exec) so node flags can be added; same PID for /proc.
+    this.proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', TSX, CLI, ...args], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', verbose ? 'inherit' : 'ignore'],
+      env: { ...process.env, ...opts.env },
+    });
+    this.pid = this.proc.pid!;
+    let out = '';
+    this.ready = new Promise((done, fail) => {
+      if (!opts.readyText) done('');
+      this.proc.stdout!.on('data', (d: Buffer) => {
+        if (out.length < 65536) out += d.toString();
+        if (opts.readyText && out.includes(opts.readyText)) done(out);
+      });
+      this.proc.on('exit', (code, signal) => fail(new Error(`${name} exited early (code ${code}, signal ${signal})`)));
+    });
+    this.ready.catch(() => undefined);
+    this.proc.on('exit', () => {
+      this.exited = true;
+      clearInterval(this.timer);
+    });
+    this.timer = setInterval(() => this.sample(), 250);
+    this.timer.unref();
+  }
+
+  /** Reads the peak and CPU now (also done every 250 ms while it runs). */
+  sample(): void {
+    if (this.exited) return;
+    const p = readProc(this.pid);
+    if (p.hwm !== null) this.peak = Math.max(this.peak ?? 0, p.hwm);
+    if (p.cpu !== null) this.cpu = p.cpu;
+  }
+
+  stats(): ProcStats {
+    this.sample();
+    return { peakRssBytes: this.peak, cpuSeconds: this.cpu };
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.sample();
+    clearInterval(this.timer);
+    if (this.exited || this.proc.exitCode !== null) return;
+    const gone = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    this.proc.kill('SIGTERM');
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
+    await gone;
+    clearTimeout(t);
+  }
+}
+
+export const vmsafeComponent = (name: string, args: string[], opts?: ComponentOptions) => new Component(name, args, opts);
+export { join as joinPath };

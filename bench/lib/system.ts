@@ -1,0 +1,59 @@
+// One end-to-end run: processes up, datacenter loaded, convergence awaited, figures collected.
+import { Cluster, type ClusterOptions } from './cluster';
+import { loadObjects, writeCounts, writesBetween, type LoadReport, type Manifest, type WriteCounts } from './load';
+import { Observer } from './observe';
+import { toMiB } from './stats';
+
+export interface System {
+  cluster: Cluster;
+  obs: Observer;
+}
+
+export async function startSystem(opts: ClusterOptions & { agents?: boolean; operator?: boolean } = {}): Promise<System> {
+  const cluster = new Cluster(opts);
+  try {
+    await cluster.startApiServer();
+    if (opts.agents !== false) cluster.startAgents();
+    const obs = new Observer(cluster.kubeconfig);
+    await obs.start();
+    if (opts.operator !== false) {
+      await cluster.startOperator();
+      await cluster.operatorReady();
+    }
+    return { cluster, obs };
+  } catch (err) {
+    await cluster.stop();
+    throw err;
+  }
+}
+
+export async function stopSystem(s: System | undefined): Promise<void> {
+  if (!s) return;
+  await s.obs.stop();
+  await s.cluster.stop();
+}
+
+/** Peak RSS (MiB) and CPU seconds per component. */
+export function resources(c: Cluster) {
+  const st = c.stats();
+  const row = (x: { peakRssBytes: number | null; cpuSeconds: number | null } | null) => (x ? { peakRssMiB: toMiB(x.peakRssBytes), cpuSeconds: x.cpuSeconds } : null);
+  return { apiserver: row(st.apiserver), operator: row(st.operator), agents: row(st.agents) };
+}
+
+export interface ConvergeRun {
+  /** From the first create to full convergence. */
+  seconds: number;
+  load: LoadReport;
+  writes: { byResource: WriteCounts; total: number };
+}
+
+/** Loads `objects` into a running system and waits until every VM is settled and every filter applied. */
+export async function applyAndConverge(s: System, objects: readonly Manifest[], expect: { vms: number; filters: number }, timeoutMs: number, progress?: (l: string) => void): Promise<ConvergeRun> {
+  const before = await writeCounts(s.cluster.conn);
+  const t0 = performance.now();
+  const load = await loadObjects(s.cluster.conn, objects, { onKindDone: (k, n) => progress?.(`  created ${n} ${k} (${((performance.now() - t0) / 1000).toFixed(1)} s)`) });
+  await s.obs.waitUntil('convergence', () => s.obs.converged(expect), timeoutMs, () => s.obs.describe());
+  const seconds = (performance.now() - t0) / 1000;
+  const writes = writesBetween(before, await writeCounts(s.cluster.conn));
+  return { seconds, load, writes };
+}
