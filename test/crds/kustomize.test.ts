@@ -38,7 +38,11 @@ describe('manifests/ (kustomize)', () => {
     const d = find('Deployment', 'vmsafe-operator');
     expect(d.spec.replicas).toBe(2);
     const c = d.spec.template.spec.containers[0];
-    expect(c.args).toEqual(['operator', '--leader-elect']);
+    expect(c.args.slice(0, 2)).toEqual(['operator', '--leader-elect']);
+    // Explicit bind addresses, when given, must agree with the declared ports.
+    const flag = (name: string) => (c.args as string[]).find((a) => a.startsWith(`--${name}=`))?.split(':').pop();
+    expect(flag('metrics-bind-address') ?? '8080').toBe('8080');
+    expect(flag('health-probe-bind-address') ?? '8081').toBe('8081');
     expect(c.image).toBe('ghcr.io/vmsafe/vmsafe-operator:0.1.0');
     expect(c.ports).toEqual([
       { name: 'metrics', containerPort: 8080 },
