@@ -80,7 +80,7 @@ describe('determinism', () => {
         const b = JSON.stringify([...compileHostFilters(shuffled)].sort());
         expect(b).toBe(a);
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 });
@@ -131,7 +131,7 @@ describe('incremental compile', () => {
           for (const u of updates) expect(u.spec as HostFilterSpec | null).toEqual(after.get(u.host) ?? null);
         }
       }),
-      { numRuns: 150 },
+      { numRuns: 100 },
     );
   });
 

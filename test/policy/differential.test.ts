@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildClassifier } from '../../src/dataplane/classifier';
 import { buildLinearClassifier } from '../../src/dataplane/linear';
+import type { Packet } from '../../src/policy/reference';
 import { Tracer } from '../../src/policy/tracer';
 import { caseArb } from './arbitraries';
 
@@ -13,12 +14,22 @@ describe('compiled filters vs reference evaluator', () => {
     fc.assert(
       fc.property(caseArb, ({ world, packets: pkts }) => {
         const fast = new Tracer(world, (spec) => buildClassifier(spec));
-        const linear = new Tracer(world, buildLinearClassifier);
+        // The linear interpreter reads the same compiled specs: a second opinion on the data path.
+        const linear = new Map<string, ReturnType<typeof buildLinearClassifier>>();
+        const linearSide = (end: ReturnType<Tracer['resolve']>, direction: 'egress' | 'ingress', remoteIp: string, p: Packet) => {
+          if (!('vm' in end)) return null;
+          let c = linear.get(end.host);
+          if (!c) linear.set(end.host, (c = buildLinearClassifier(fast.compiler.spec(end.host)!)));
+          return c.classify({ vm: end.vm, vnic: end.vnic, direction, remoteIp, protocol: p.protocol, port: p.port });
+        };
         for (const p of pkts) {
           const r = fast.trace(p);
           packets++;
           expect({ packet: p, decision: r.compiled }).toEqual({ packet: p, decision: r.reference });
-          expect(linear.trace(p).compiled).toEqual(r.reference);
+          const from = fast.resolve(p.from);
+          const to = fast.resolve(p.to);
+          expect(linearSide(from, 'egress', to.ip, p)).toEqual(r.reference.egress);
+          expect(linearSide(to, 'ingress', from.ip, p)).toEqual(r.reference.ingress);
         }
       }),
       { numRuns: 2000 },

@@ -103,7 +103,7 @@ describe('soundness', () => {
           for (const d of [v.egress, v.ingress]) if (d?.policy) expect(shadowed.has(`${d.policy}#${d.rule}`)).toBe(false);
         }
       }),
-      { numRuns: 800 },
+      { numRuns: 500 },
     );
     expect(reported).toBeGreaterThan(0);
   });
