@@ -33,8 +33,12 @@ export interface OperatorOptions {
     renewDeadlineMs?: number;
     retryPeriodMs?: number;
   };
-  /** Port for /metrics, /healthz, /readyz; undefined = no server, 0 = any free port. */
-  metricsPort?: number;
+  /**
+   * Where to serve /metrics (and /healthz, /readyz), and where to serve the probes, like
+   * controller-runtime's --metrics-bind-address / --health-probe-bind-address. Undefined = off.
+   */
+  metricsAddress?: BindAddress;
+  probeAddress?: BindAddress;
   clock?: Clock;
   /** How long to wait for the first cache sync before starting controllers. */
   syncTimeoutMs?: number;
@@ -116,12 +120,28 @@ export class OperatorTerm {
   }
 }
 
+export interface BindAddress {
+  host: string;
+  port: number;
+}
+
+/** ":8080" → all interfaces, "127.0.0.1:8080", "0" → off (undefined). */
+export function parseBindAddress(text: string | undefined): BindAddress | undefined {
+  if (text === undefined || text === '0' || text === '') return undefined;
+  const i = text.lastIndexOf(':');
+  const host = i <= 0 ? '0.0.0.0' : text.slice(0, i);
+  const port = Number(text.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad bind address "${text}" (want HOST:PORT or :PORT)`);
+  return { host, port };
+}
+
 export interface Operator {
   readonly identity: string;
   isLeader(): boolean;
   /** The current term (undefined while standing by). */
   term(): OperatorTerm | undefined;
   metricsServer?: MetricsServer;
+  probeServer?: MetricsServer;
   stop(): Promise<void>;
 }
 
@@ -130,7 +150,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const client = new KubeClient(opts.kubeconfig);
   const identity = opts.leaderElection?.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const log = opts.logger.child({ operator: identity });
-  const metrics = new RuntimeMetrics({ defaultMetrics: opts.metricsPort !== undefined });
+  const metrics = new RuntimeMetrics({ defaultMetrics: opts.metricsAddress !== undefined });
   let term: OperatorTerm | undefined;
   let leading = false;
   let starting: Promise<void> | undefined;
@@ -175,26 +195,24 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     await lead();
   }
 
-  let metricsServer: MetricsServer | undefined;
-  if (opts.metricsPort !== undefined) {
-    metricsServer = await startMetricsServer({
-      metrics,
-      port: opts.metricsPort,
-      readiness: {
-        'informers-synced': () => !leading || (term?.ctx.world.hasSynced() ?? false) || 'caches not synced',
-      },
-    });
-  }
+  const readiness = {
+    'informers-synced': () => !leading || (term?.ctx.world.hasSynced() ?? false) || 'caches not synced',
+  };
+  const serve = (a: BindAddress | undefined) => (a ? startMetricsServer({ metrics, host: a.host, port: a.port, readiness }) : undefined);
+  const metricsServer = await serve(opts.metricsAddress);
+  const probeServer = await serve(opts.probeAddress);
 
   return {
     identity,
     isLeader: () => leading,
     term: () => term,
     metricsServer,
+    probeServer,
     async stop() {
       if (elector) await elector.stop({ release: true });
       await follow();
       await metricsServer?.close();
+      await probeServer?.close();
       client.close();
     },
   };

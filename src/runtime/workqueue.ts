@@ -162,6 +162,8 @@ export class WorkQueue {
     if (getter) {
       this.handOut(key);
       getter(key);
+      // Handed straight to an idle worker: depth is unchanged, but report it so the series exists.
+      this.metrics.depth?.(this.len());
       return;
     }
     this.queue.push(key);

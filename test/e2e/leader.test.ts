@@ -11,7 +11,9 @@ import { silentLogger } from '../../src/util/log';
 import { REPO_ROOT, startTestApiServer, type TestApiServer } from '../helpers/apiserver';
 import { waitFor } from '../helpers/wait';
 
-const LEASE_S = 3;
+// Short enough for a quick test, long enough that a loaded 2-core machine does not lose the lease.
+const LEASE_S = 5;
+const RENEW_S = 4;
 const RETRY_S = 0.5;
 
 interface Replica {
@@ -27,7 +29,7 @@ const replicas: Replica[] = [];
 function startReplica(id: string): Replica {
   const proc = spawn(join(REPO_ROOT, 'bin/vmsafe'), [
     'operator', '--kubeconfig', server.kubeconfigPath, '--identity', id, '--log-level', 'info',
-    '--lease-duration', String(LEASE_S), '--renew-deadline', '2', '--retry-period', String(RETRY_S),
+    '--lease-duration', String(LEASE_S), '--renew-deadline', String(RENEW_S), '--retry-period', String(RETRY_S),
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   const r: Replica = { id, proc, log: '' };
   proc.stdout!.on('data', (d) => (r.log += d));
@@ -37,6 +39,8 @@ function startReplica(id: string): Replica {
 
 const holder = async () => (await server.kubectl(['get', 'lease', '-n', 'vmsafe-system', 'vmsafe-operator', '-o', 'jsonpath={.spec.holderIdentity}'])).stdout;
 const leading = (r: Replica) => r.log.includes('leading: starting controllers');
+/** What the replicas said, for a failure message. */
+const logs = () => replicas.map((r) => `--- ${r.id}\n${r.log.split('\n').slice(-15).join('\n')}`).join('\n');
 
 async function converged(): Promise<boolean> {
   const r = await server.kubectl(['get', 'vms', '-A', '-o', 'json']);
@@ -63,17 +67,17 @@ describe('two operator replicas', () => {
     const first = await waitFor('a leader', async () => {
       const h = await holder();
       return replicas.some((r) => r.id === h) ? h : undefined;
-    }, { timeoutMs: 30_000 });
-    await waitFor('convergence under the first leader', converged, { timeoutMs: 40_000 });
+    }, { timeoutMs: 30_000, describe: logs });
+    await waitFor('convergence under the first leader', converged, { timeoutMs: 60_000, describe: logs });
     expect(replicas.filter(leading).map((r) => r.id)).toEqual([first]);
-  }, 80_000);
+  }, 100_000);
 
   it('fails over within the lease duration after the leader is killed, losing nothing', async () => {
     const old = replicas.find((r) => r.id === (replicas.find(leading)!.id))!;
     const standby = replicas.find((r) => r !== old)!;
     old.proc.kill('SIGKILL');
     const killedAt = Date.now();
-    await waitFor('the standby to take the lease', async () => (await holder()) === standby.id, { timeoutMs: 15_000, intervalMs: 50 });
+    await waitFor('the standby to take the lease', async () => (await holder()) === standby.id, { timeoutMs: 20_000, intervalMs: 50, describe: logs });
     const takeoverMs = Date.now() - killedAt;
     // The standby waits out the lease it last saw renewed, then acquires on its next retry.
     expect(takeoverMs).toBeLessThan((LEASE_S + 2 * RETRY_S) * 1000 + 1500);

@@ -1,6 +1,6 @@
 // `vmsafe operator`: the controllers against a cluster (kubeconfig as kubectl finds it, or in-cluster).
 import { parseArgs } from 'node:util';
-import { startOperator } from '../../controllers/operator';
+import { parseBindAddress, startOperator } from '../../controllers/operator';
 import { cliLogger, num, untilSignal } from '../flags';
 
 export async function run(argv: string[]): Promise<number> {
@@ -14,7 +14,8 @@ export async function run(argv: string[]): Promise<number> {
       'lease-duration': { type: 'string' },
       'renew-deadline': { type: 'string' },
       'retry-period': { type: 'string' },
-      'metrics-port': { type: 'string' },
+      'metrics-bind-address': { type: 'string' },
+      'health-probe-bind-address': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
@@ -29,9 +30,10 @@ export async function run(argv: string[]): Promise<number> {
       renewDeadlineMs: num(values['renew-deadline'], 'renew-deadline', 10) * 1000,
       retryPeriodMs: num(values['retry-period'], 'retry-period', 2) * 1000,
     },
-    metricsPort: values['metrics-port'] === undefined ? undefined : num(values['metrics-port'], 'metrics-port', 8080),
+    metricsAddress: parseBindAddress(values['metrics-bind-address']),
+    probeAddress: parseBindAddress(values['health-probe-bind-address']),
   });
-  logger.info({ identity: op.identity, metrics: op.metricsServer?.url }, 'operator running');
+  logger.info({ identity: op.identity, metrics: op.metricsServer?.url, probes: op.probeServer?.url }, 'operator running');
   await untilSignal(() => op.stop());
   return 0;
 }
