@@ -42,6 +42,8 @@ export interface DeleteOptions {
 export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
 
 const NS_KEY = '/namespaces';
+/** kube-apiserver's namespace lifecycle admission refuses to delete these. */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 const CRD_KEY = 'apiextensions.k8s.io/customresourcedefinitions';
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -443,7 +445,8 @@ export class Api {
       throw conflict(gr(def), name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
     if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)
       throw conflict(gr(def), name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
-    const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : opts.orphanDependents === false ? 'Background' : 'Background');
+    if (def.key === NS_KEY && IMMORTAL_NAMESPACES.has(name)) throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
+    const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : 'Background');
     if (ctx.dryRun) return { obj: this.out(def, old), gone: true };
     const r = await this.deleteStored(def, old, policy);
     await this.store.durable();
@@ -507,6 +510,9 @@ export class Api {
 
   private afterWrite(def: ResourceDef, stored: Obj) {
     if (def.key === CRD_KEY) this.installCrd(stored);
+    // Dangling owner references: the garbage collector deletes such dependents too.
+    for (const ref of stored.metadata.ownerReferences ?? [])
+      if (ref?.uid && !this.store.byUid(ref.uid)) this.enqueue(() => this.collectOrphans(ref.uid));
   }
 
   // ------------------------------------------------------------------ CRDs
@@ -533,7 +539,13 @@ export class Api {
   // ------------------------------------------------------------------ garbage collection and namespaces
 
   private enqueue(fn: () => void | Promise<void>) {
-    this.gcQueue.push(() => void Promise.resolve().then(fn).catch((e) => this.log.warn({ err: e }, 'background deletion step failed')));
+    this.gcQueue.push(
+      () =>
+        void Promise.resolve()
+          .then(fn)
+          .then(() => this.store.durable())
+          .catch((e) => this.log.warn({ err: e }, 'background deletion step failed')),
+    );
     if (!this.gcScheduled) {
       this.gcScheduled = true;
       setImmediate(() => this.drainGc());
@@ -649,6 +661,23 @@ export class Api {
     next.spec = { ...(next.spec ?? {}), finalizers: [] };
     if ((next.metadata.finalizers ?? []).length === 0) this.removeNow(def, next);
     else if (!deepEqual(next.spec, nsObj.spec)) this.store.put(NS_KEY, next);
+  }
+
+  /**
+   * After a restart: resume what the namespace controller and the garbage collector were doing
+   * (terminating namespaces, foreground/orphan deletions) and collect objects whose owners are gone.
+   */
+  resumeBackgroundWork() {
+    for (const r of this.store.resources.values()) {
+      for (const o of r.objects.values()) {
+        const m = o.metadata;
+        if (r.key === NS_KEY && m.deletionTimestamp) this.enqueue(() => this.cleanNamespace(m.name));
+        if (m.deletionTimestamp && (m.finalizers ?? []).some((f: string) => f === 'foregroundDeletion' || f === 'orphan'))
+          this.enqueue(() => this.processOwnerDeletion(m.uid));
+        for (const ref of m.ownerReferences ?? [])
+          if (ref?.uid && !this.store.byUid(ref.uid)) this.enqueue(() => this.collectOrphans(ref.uid));
+      }
+    }
   }
 
   /** Creates a namespace if missing (startup defaults). */

@@ -133,6 +133,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     }));
   }
   if (opts.crdDir) await installCrds(api, readCrdDir(opts.crdDir));
+  if (opts.dataDir) api.resumeBackgroundWork();
 
   const watches = new WatchHub(api);
   if (opts.bookmarkIntervalMs) watches.bookmarkIntervalMs = opts.bookmarkIntervalMs;

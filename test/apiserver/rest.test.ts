@@ -390,6 +390,14 @@ describe('delete, finalizers, garbage collection, namespaces', () => {
     expect(orphan.metadata.ownerReferences).toBeUndefined();
   });
 
+  it('collects a dependent whose owner does not exist', async () => {
+    const r = await t.request('POST', '/api/v1/namespaces/default/configmaps', {
+      body: cm('dangling', 'default', { metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'ghost', uid: '00000000-0000-0000-0000-000000000000' }] } }),
+    });
+    expect(r.status).toBe(201);
+    await eventually(async () => (await t.request('GET', '/api/v1/namespaces/default/configmaps/dangling')).status === 404, 5000, 'dangling dependent collected');
+  });
+
   it('deletes a namespace with its contents (waiting for their finalizers)', async () => {
     await t.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'doomed' } } });
     await t.request('POST', '/api/v1/namespaces/doomed/configmaps', { body: cm('c', 'doomed') });
@@ -397,6 +405,8 @@ describe('delete, finalizers, garbage collection, namespaces', () => {
     const d = await t.request('DELETE', '/api/v1/namespaces/doomed');
     expect(d.body.status.phase).toBe('Terminating');
     await eventually(async () => (await t.request('GET', '/api/v1/namespaces/doomed/configmaps/c')).status === 404, 5000, 'contents deleted');
+    const immortal = await t.request('DELETE', '/api/v1/namespaces/kube-system');
+    expect([immortal.status, immortal.body.message]).toEqual([403, 'namespaces "kube-system" is forbidden: this namespace may not be deleted']);
     const blocked = await t.request('POST', '/api/v1/namespaces/doomed/configmaps', { body: cm('late', 'doomed') });
     expect(blocked.status).toBe(403);
     expect((await t.request('GET', '/api/v1/namespaces/doomed')).status).toBe(200);
