@@ -3,7 +3,7 @@
 // group memberships (only if the rule set uses groups), two binary searches over elementary intervals,
 // summary/word ANDs, and at most 3 Pass jumps. None of it grows with the number of programs on the host
 // or the number of members of an address group.
-import type { HostFilterSpec } from '../api';
+import type { CompiledRule, HostFilterSpec } from '../api';
 import type { Decision, Direction, PacketProtocol } from '../policy/decision';
 import { lowestBit, opCounter } from './bitset';
 import { COMPACT_MAX_RULES, CompactPool } from './compact';
@@ -90,19 +90,20 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
   const { table, byAddress, count: groups } = groupTable(spec);
   // Rule lists of up to 32 rules (the common case) go into one contiguous pool; longer ones are chunked.
   // A rule list's reference: >= 0 offset in the pool, <= -2 index -ref-2 into `large`.
-  const cache = new Map<string, number>();
+  // Identical programs share one id (ids are content hashes); identical sections are interned inside
+  // the pool, so rule lists are not compared whole (that would mean serializing every list).
+  const cache = new Map<CompiledRule[], number>();
   const compact = new CompactPool();
   const large: RuleSet[] = [];
-  const compiled = (rules: HostFilterSpec['programs'][number]['egress']): number => {
-    const key = JSON.stringify(rules);
-    let ref = cache.get(key);
+  const compiled = (rules: CompiledRule[]): number => {
+    let ref = cache.get(rules);
     if (ref === undefined) {
       if (rules.length <= COMPACT_MAX_RULES) ref = compact.append(rules, table);
       else {
         large.push(compileRuleSet(rules, table, chunkSize));
         ref = -large.length - 1;
       }
-      cache.set(key, ref);
+      cache.set(rules, ref);
     }
     return ref;
   };
@@ -190,7 +191,7 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
     while (m !== 0) {
       const r = lowestBit(m);
       const target = pool[passAt + r]!;
-      if (target < 0) return decisions[pool[o + 8]! + r]!;
+      if (target < 0) return decisions[pool[pool[o + 8]! + r]!]!;
       opCounter.ops++; // Pass: continue at the first rule of a higher tier
       m = target >= 32 ? 0 : m & (-1 << target);
     }

@@ -4,7 +4,8 @@
 //
 // Block layout (absolute offsets into the pool, base o):
 //   o+0 nAddr   o+1..3 TCP/UDP/SCTP section offsets   o+4 ICMP mask   o+5 nGroups   o+6 groups offset
-//   o+7 pass offset   o+8 decision base   o+9 address section offset
+//   o+7 pass offset   o+8 decision section offset (per rule: index into `decisions`, -1 for Pass)
+//   o+9 address section offset
 //   address section: starts[nAddr] (flipped), masks[nAddr]     protocol section: n, starts[n], masks[n]
 //   groups: (group index, mask) pairs      pass: per rule
 // Sections are interned: thousands of tenant programs that repeat the same provider, baseline and
@@ -43,25 +44,56 @@ function intervals(ranges: { lo: number; hi: number; r: number }[], max: number)
 /** A pool of compact blocks being built, with the section intern table. */
 export class CompactPool {
   readonly words: number[] = [];
-  readonly decisions: (Decision | null)[] = [];
-  private readonly sections = new Map<string, number>();
+  /** Distinct decisions; blocks refer to them by index. */
+  readonly decisions: Decision[] = [];
+  // Section intern table: FNV-1a hash of the words → offsets of sections with that hash.
+  private readonly sections = new Map<number, number[]>();
+  private readonly decisionIds = new Map<Decision, number>();
+  // Per-rule work memoized by object identity: specs built in memory often share rule objects.
+  private readonly prepared = new Map<CompiledRule, { prep: Prepared; id: number }>();
 
   /** Offset of a section with exactly these words, appending it if new. */
   private section(words: number[]): number {
-    const key = words.join(',');
-    let off = this.sections.get(key);
-    if (off === undefined) {
-      off = this.words.length;
-      for (const w of words) this.words.push(w);
-      this.sections.set(key, off);
+    let h = 0x811c9dc5 ^ words.length;
+    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+    const same = this.sections.get(h);
+    if (same) {
+      for (const off of same) {
+        let eq = true;
+        for (let i = 0; eq && i < words.length; i++) eq = this.words[off + i] === words[i];
+        if (eq && off + words.length <= this.words.length) return off;
+      }
     }
+    const off = this.words.length;
+    for (const w of words) this.words.push(w);
+    if (same) same.push(off);
+    else this.sections.set(h, [off]);
     return off;
+  }
+
+  private rule(r: CompiledRule, groups: GroupTable) {
+    let x = this.prepared.get(r);
+    if (!x) {
+      const decision = r.action === 'Pass' ? null : ruleDecision(r);
+      let id = -1;
+      if (decision) {
+        id = this.decisionIds.get(decision) ?? this.decisions.length;
+        if (id === this.decisions.length) {
+          this.decisions.push(decision);
+          this.decisionIds.set(decision, id);
+        }
+      }
+      x = { prep: prepare(r, groups), id };
+      this.prepared.set(r, x);
+    }
+    return x;
   }
 
   /** Compile `rules` (at most 32) into a block; returns its offset. */
   append(rules: CompiledRule[], groups: GroupTable): number {
     if (rules.length > COMPACT_MAX_RULES) throw new Error('too many rules for the compact form');
-    const prep: Prepared[] = rules.map((r) => prepare(r, groups));
+    const memo = rules.map((r) => this.rule(r, groups));
+    const prep: Prepared[] = memo.map((m) => m.prep);
     const addr = intervals(prep.flatMap((p, r) => p.addr.map(([lo, hi]) => ({ lo, hi, r }))), ADDR_MAX);
     const ports = [0, 1, 2].map((proto) => intervals(prep.flatMap((p, r) => p.ports[proto]!.map(([lo, hi]) => ({ lo, hi, r }))), PORT_OUTSIDE));
     let icmp = 0;
@@ -70,14 +102,6 @@ export class CompactPool {
       if (p.icmp) icmp |= 1 << r;
       for (const g of p.groups) byGroup.set(g, (byGroup.get(g) ?? 0) | (1 << r));
     });
-    const decided = rules.map((r) => (r.action === 'Pass' ? null : ruleDecision(r)));
-    const decKey = 'd:' + rules.map((r, i) => (decided[i] ? `${r.action}\u0000${r.tier}\u0000${r.policy ?? ''}\u0000${r.rule}` : '')).join('\u0001');
-    let decBase = this.sections.get(decKey);
-    if (decBase === undefined) {
-      decBase = this.decisions.length;
-      this.decisions.push(...decided);
-      this.sections.set(decKey, decBase);
-    }
     const pass = passTargets(rules);
     const header = [
       addr.starts.length,
@@ -86,7 +110,7 @@ export class CompactPool {
       byGroup.size,
       this.section([...byGroup].flatMap(([g, m]) => [g, m | 0])),
       this.section(rules.map((r, i) => (r.action === 'Pass' ? pass[i]! : -1))),
-      decBase,
+      this.section(memo.map((m) => m.id)),
       this.section([...addr.starts.map(flip), ...addr.masks.map((m) => m | 0)]),
     ];
     return this.section(header);
