@@ -149,6 +149,19 @@ describe('incremental compile', () => {
     expect(c.apply([{ op: 'upsert', object: guard }])).toHaveLength(8);
   });
 
+  it('a migrating VM is bound on its source and its target until it lands (make-before-break)', () => {
+    const base = vm('mover').inTenant('acme').onHost('h1').withIps('10.0.0.9').build();
+    const migrating = { ...base, status: { phase: 'Migrating' as const, hostName: 'h1', targetHostName: 'h2' } };
+    const c = PolicyCompiler.compileAll([tenant('acme'), host('h1'), host('h2'), web, base]);
+    expect(c.spec('h2')!.bindings).toEqual([]);
+    expect(c.apply([{ op: 'upsert', object: migrating }]).map((u) => u.host)).toEqual(['h2']);
+    expect(c.spec('h1')!.bindings.map((b) => b.vm)).toEqual(['acme/mover']);
+    expect(c.spec('h2')!.bindings.map((b) => b.vm)).toEqual(['acme/mover']);
+    const landed = { ...base, spec: { ...base.spec, hostName: undefined }, status: { phase: 'Running' as const, hostName: 'h2' } };
+    expect(c.apply([{ op: 'upsert', object: landed }]).map((u) => u.host)).toEqual(['h1']);
+    expect(c.spec('h1')!.bindings).toEqual([]);
+  });
+
   it('programKeyOf is stable for VMs with the same effective set and names placed programs', () => {
     const vms = fleet('acme', 3, 1, 2);
     const c = PolicyCompiler.compileAll([tenant('acme'), host('h0'), host('h1'), web, ...vms]);
