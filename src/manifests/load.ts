@@ -5,7 +5,10 @@
 // would reject. JSON is valid YAML, so one parser serves both and gives line numbers for both.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import {
+  isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments,
+  type DocumentOptions, type Node, type ParseOptions, type SchemaOptions,
+} from 'yaml';
 
 export type FieldPath = readonly (string | number)[];
 
@@ -34,6 +37,16 @@ export interface LoadResult {
 }
 
 const MANIFEST_EXT = /\.(ya?ml|json)$/i;
+
+/**
+ * YAML 1.1 as kubectl's go-yaml reads it: bare on/off/yes/no are booleans and 0777 is octal, but there
+ * are no base-60 numbers (`10:20:30:40:50:59` stays a MAC) and timestamps stay strings.
+ */
+const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
+  version: '1.1',
+  customTags: (tags) =>
+    tags.filter((t) => typeof t === 'string' || (t.format !== 'TIME' && !(t.tag ?? '').endsWith(':timestamp'))),
+};
 
 /** Load every manifest under `paths` (files, directories searched recursively in sorted order, or `-` for stdin). */
 export async function loadManifests(paths: readonly string[]): Promise<LoadResult> {
@@ -106,7 +119,7 @@ export function parseManifests(text: string, file: string): LoadResult {
 
 function parseYaml(text: string, file: string): LoadResult {
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, version: '1.1', prettyErrors: false });
+  const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter: lines, prettyErrors: false });
   const result: LoadResult = { objects: [], errors: [] };
   // A stream that is not even documents (e.g. a stray flow marker) comes back as an EmptyStream.
   if (!Array.isArray(docs)) return result;
@@ -297,7 +310,7 @@ function prevSignificant(text: string, i: number): string {
 
 function yamlNodesOf(text: string, list: 'array' | 'list' | 'object'): { nodes: Node[]; lines: LineCounter } {
   const lines = new LineCounter();
-  const root = parseAllDocuments(text, { lineCounter: lines, version: '1.1' });
+  const root = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter: lines });
   const contents = Array.isArray(root) ? root[0]?.contents : undefined;
   if (!contents) return { nodes: [], lines };
   if (list === 'object') return { nodes: [contents], lines };

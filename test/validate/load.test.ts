@@ -50,6 +50,11 @@ describe('parseManifests', () => {
     expect(nodeAt(o!, ['spec', 'powerState'])).toMatchObject({ source: 'On', type: 'PLAIN' });
   });
 
+  it('reads numbers and timestamps like go-yaml: no base 60, timestamps stay strings', () => {
+    const [o] = parseManifests('mac: 10:20:30:40:50:59\nat: 2024-01-01T00:00:00Z\nmode: 0777\nok: yes\n', 'f.yaml').objects;
+    expect(o!.object).toEqual({ mac: '10:20:30:40:50:59', at: '2024-01-01T00:00:00Z', mode: 511, ok: true });
+  });
+
   it('expands JSON and YAML lists into items with their own lines', () => {
     const json = '{\n\t"kind": "List",\n\t"items": [\n\t\t{"kind": "A"},\n\t\t{"kind": "B"}\n\t]\n}\n';
     expect(parseManifests(json, 'l.json').objects.map((o) => [o.line, o.object])).toEqual([
