@@ -10,7 +10,7 @@ import {
 import { serverSideApply, updateManagedFields } from './managed';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch';
 import { apiVersionOf, defsFromCrd, type Registry, type ResourceDef } from './resources';
-import { applyDefaults, causesFromAjv, OBJECT_META_FIELDS, prune } from './schema';
+import { applyDefaults, causesFromAjv, listTypeCauses, OBJECT_META_FIELDS, prune } from './schema';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { objectKey, RV_PLACEHOLDER, toJson, type Obj, type Store } from './store';
 import { deepEqual, metadataErrors, type NameRule } from './validation';
@@ -266,6 +266,7 @@ export class Api {
       const { metadata, ...rest } = obj;
       if (!def.validator({ ...rest, metadata: {} })) causes.push(...causesFromAjv(def.validator.errors));
       void metadata;
+      causes.push(...listTypeCauses(obj, def.schema));
     }
     if (def.key === CRD_KEY) causes.push(...crdErrors(obj));
     if (causes.length) throw invalid(def.group, def.kind, name, causes);

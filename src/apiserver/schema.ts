@@ -215,3 +215,41 @@ export function causesFromAjv(errors: ErrorObject[] | null | undefined): StatusC
   const summarized = new Set(causes.filter((c) => /\((anyOf|oneOf)\)$/.test(c.message)).map((c) => c.field));
   return causes.filter((c) => !summarized.has(c.field) || /\((anyOf|oneOf)\)$/.test(c.message));
 }
+
+/**
+ * x-kubernetes-list-type checks ajv cannot express: unique keys in list-type=map lists, unique
+ * items in list-type=set lists (FieldValueDuplicate, like the structural schema validator).
+ */
+export function listTypeCauses(value: unknown, schema: Schema | undefined, path = ''): StatusCause[] {
+  if (!schema || value === null || typeof value !== 'object') return [];
+  const out: StatusCause[] = [];
+  if (Array.isArray(value)) {
+    const listType = schema['x-kubernetes-list-type'];
+    const keys: string[] | undefined = schema['x-kubernetes-list-map-keys'];
+    if (listType === 'map' && keys?.length) {
+      const seen = new Set<string>();
+      value.forEach((item, i) => {
+        if (!isPlainObject(item)) return;
+        const key = JSON.stringify(Object.fromEntries(keys.map((k) => [k, item[k]])));
+        if (seen.has(key)) out.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: map[string]interface {}${key}`, field: `${path}[${i}]` });
+        seen.add(key);
+      });
+    } else if (listType === 'set') {
+      const seen = new Set<string>();
+      value.forEach((item, i) => {
+        const key = JSON.stringify(item);
+        if (seen.has(key)) out.push({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${key}`, field: `${path}[${i}]` });
+        seen.add(key);
+      });
+    }
+    if (schema.items) value.forEach((item, i) => out.push(...listTypeCauses(item, schema.items, `${path}[${i}]`)));
+    return out;
+  }
+  const props = schema.properties as Record<string, Schema> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (path === '' && k === 'metadata') continue;
+    const sub = props?.[k] ?? (isPlainObject(schema.additionalProperties) ? schema.additionalProperties : undefined);
+    if (sub) out.push(...listTypeCauses(v, sub, joinPath(path, k)));
+  }
+  return out;
+}

@@ -202,6 +202,13 @@ describe('validation', () => {
     expect((await t.request('GET', `${VMS}/bad`)).status).toBe(404);
   });
 
+  it('rejects duplicate keys in list-type=map lists', async () => {
+    const nic = { name: 'eth0', network: 'prod', ip: '10.0.0.1', mac: '02:00:00:00:00:01' };
+    const r = await t.request('POST', VMS, { body: vm('dup', { spec: { vnics: [nic, { ...nic, mac: '02:00:00:00:00:02' }] } }) });
+    expect(r.status).toBe(422);
+    expect(r.body.details.causes).toContainEqual({ reason: 'FieldValueDuplicate', message: 'Duplicate value: map[string]interface {}{"name":"eth0"}', field: 'spec.vnics[1]' });
+  });
+
   it('reports missing required fields and invalid names', async () => {
     const r = await t.request('POST', VMS, { body: { apiVersion: 'vmsafe.io/v1alpha1', kind: 'VM', metadata: { name: 'Bad_Name' }, spec: {} } });
     expect(r.status).toBe(422);
