@@ -3,7 +3,8 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { run } from '../../src/cli/commands/validate';
 
 const ROOT = join(__dirname, '..', '..');
 const VMSAFE = join(ROOT, 'bin', 'vmsafe');
@@ -68,24 +69,11 @@ describe.concurrent('vmsafe validate', () => {
     expect(r.code).toBe(1);
   });
 
-  it('exits 2 on broken YAML and reports its line', async () => {
-    const r = await vmsafe(['validate', '-f', 'examples', '-f', 'more/broken.yaml'], dir);
-    expect(r.stdout).toBe('more/broken.yaml:3: Plain value cannot start with reserved character @\n');
-    expect(r.stderr).toBe('vmsafe validate: 1 unreadable input\n');
+  it('exits 2 on broken YAML (with its line) and on a missing file', async () => {
+    const r = await vmsafe(['validate', '-f', 'examples', '-f', 'more/broken.yaml', '-f', 'nope.yaml'], dir);
+    expect(r.stdout).toBe('more/broken.yaml:3: Plain value cannot start with reserved character @\nnope.yaml: no such file or directory\n');
+    expect(r.stderr).toBe('vmsafe validate: 2 unreadable inputs\n');
     expect(r.code).toBe(2);
-  });
-
-  it('exits 2 on a missing file', async () => {
-    const r = await vmsafe(['validate', '-f', 'nope.yaml'], dir);
-    expect(r).toEqual({ code: 2, stdout: 'nope.yaml: no such file or directory\n', stderr: 'vmsafe validate: 1 unreadable input\n' });
-  });
-
-  it('prints warnings but exits 0 when they are all there is', async () => {
-    const r = await vmsafe(['validate', '-f', join(ROOT, 'examples'), '-f', 'more/pinned.yaml'], dir);
-    expect(r.stdout).toBe(
-      'more/pinned.yaml:5 VM initech/pinned spec.hostName: warning: pinned VM would be quarantined: host esx-gold-01 lacks tags silver; host esx-gold-01 has no network initech-lan\n',
-    );
-    expect(r.code).toBe(0);
   });
 
   it('reads stdin for -f -', async () => {
@@ -94,9 +82,39 @@ describe.concurrent('vmsafe validate', () => {
     expect(r.code).toBe(1);
   });
 
-  it('exits 2 with usage when given nothing to read', async () => {
-    const r = await vmsafe(['validate'], dir);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('usage: vmsafe validate -f PATH');
+});
+
+// The rest in-process: the same `run` the CLI calls, without paying for another process.
+describe('vmsafe validate (in process)', () => {
+  const dir = workspace();
+  async function runCaptured(argv: string[]) {
+    let stdout = '';
+    let stderr = '';
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+    try {
+      return { code: await run(argv), stdout, stderr };
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+  }
+
+  it('prints warnings but exits 0 when they are all there is', async () => {
+    const pinned = join(dir, 'more', 'pinned.yaml');
+    const r = await runCaptured(['-f', join(ROOT, 'examples'), '-f', pinned]);
+    expect(r.stdout).toBe(
+      `${pinned}:5 VM initech/pinned spec.hostName: warning: pinned VM would be quarantined: host esx-gold-01 lacks tags silver; host esx-gold-01 has no network initech-lan\n`,
+    );
+    expect(r.stderr).toBe('vmsafe validate: 0 errors, 1 warning (40 objects in 8 files)\n');
+    expect(r.code).toBe(0);
+  });
+
+  it('exits 2 with usage when given nothing to read or an unknown flag', async () => {
+    for (const argv of [[], ['--nope']]) {
+      const r = await runCaptured(argv);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('usage: vmsafe validate -f PATH');
+    }
   });
 });
