@@ -140,11 +140,20 @@ export class ResourceState {
 
   dispatch(ev: StoreEvent) {
     const ns: string | undefined = ev.obj.metadata?.namespace;
-    for (const w of this.watchersAll) deliverTo(w, ev);
+    for (const w of this.watchersAll) safeDeliver(w, ev);
     if (ns !== undefined) {
       const set = this.watchersByNs.get(ns);
-      if (set) for (const w of set) deliverTo(w, ev);
+      if (set) for (const w of set) safeDeliver(w, ev);
     }
+  }
+}
+
+/** One failing watcher (bad selector value, broken socket) must not cost the others their event. */
+function safeDeliver(w: Watcher, ev: StoreEvent) {
+  try {
+    deliverTo(w, ev);
+  } catch {
+    w.close?.();
   }
 }
 

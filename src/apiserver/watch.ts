@@ -58,10 +58,15 @@ export class WatchHub {
     if (rvParam && rvParam !== '0' && !w.sendInitialEvents) {
       const n = Number(rvParam);
       if (!Number.isInteger(n) || n < 0) throw badRequest(`invalid resource version "${rvParam}"`);
-      replay = r.eventsAfter(n);
+      replay = n > api.store.rv ? undefined : r.eventsAfter(n);
       if (!replay) {
         res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
-        const status = gone(`too old resource version: ${n} (${r.compactedRv + 1})`).toStatus();
+        // A version from the future means this server restarted without its data dir: the client's
+        // state is stale either way, so answer 410 and let it relist (kube would time out with 504).
+        const msg = n > api.store.rv
+          ? `too large resource version: ${n}, current: ${api.store.rv}`
+          : `too old resource version: ${n} (${r.compactedRv + 1})`;
+        const status = gone(msg).toStatus();
         res.end(JSON.stringify({ type: 'ERROR', object: status }) + '\n');
         onEnd();
         return;

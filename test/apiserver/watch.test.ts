@@ -92,6 +92,13 @@ describe('watch', () => {
     expect(w.events[0]!.object.message).toMatch(/^too old resource version: 1 \(\d+\)$/);
   });
 
+  it('answers a resourceVersion from the future (server restarted in memory) with 410 too', async () => {
+    const w = await openWatch(`${CM}?watch=true&resourceVersion=999999999`);
+    await eventually(() => w.ended, 5000, 'stream end');
+    expect(w.events[0]).toMatchObject({ type: 'ERROR', object: { code: 410 } });
+    expect(w.events[0]!.object.message).toMatch(/^too large resource version: 999999999, current: \d+$/);
+  });
+
   it('sends bookmarks when asked and ends at timeoutSeconds', async () => {
     const rv = (await t.request('GET', CM)).body.metadata.resourceVersion;
     const w = await openWatch(`${CM}?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true&timeoutSeconds=1`);
