@@ -54,9 +54,7 @@ export async function loadManifests(paths: readonly string[]): Promise<LoadResul
   for (const p of paths) {
     if (p === '-') {
       // `kustomize build | vmsafe validate -f -`, as with kubectl.
-      const parsed = parseManifests(await readStdin(), '<stdin>');
-      result.objects.push(...parsed.objects);
-      result.errors.push(...parsed.errors);
+      append(result, parseManifests(await readStdin(), '<stdin>'));
       continue;
     }
     let files: string[];
@@ -74,12 +72,16 @@ export async function loadManifests(paths: readonly string[]): Promise<LoadResul
         result.errors.push({ file, message: readMessage(err) });
         continue;
       }
-      const parsed = parseManifests(text, file);
-      result.objects.push(...parsed.objects);
-      result.errors.push(...parsed.errors);
+      append(result, parseManifests(text, file));
     }
   }
   return result;
+}
+
+// A loop, not push(...xs): a generated file can hold more objects than a call has argument slots.
+function append(into: LoadResult, from: LoadResult) {
+  for (const o of from.objects) into.objects.push(o);
+  for (const e of from.errors) into.errors.push(e);
 }
 
 async function readStdin(): Promise<string> {

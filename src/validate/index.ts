@@ -36,8 +36,12 @@ export interface ValidateOptions {
 /** All findings for a set of manifests, sorted by file and line. */
 export function validateObjects(objects: readonly LoadedObject[], opts: ValidateOptions = {}): Finding[] {
   const { model, findings } = buildModel(objects, opts.providerNamespace);
-  findings.push(...checkDuplicates(objects), ...checkUnknownFields(objects));
-  for (const lint of [...BUILT_IN, ...registered, ...(opts.linters ?? [])]) findings.push(...lint(model));
+  const add = (more: Finding[]) => {
+    for (const f of more) findings.push(f); // not push(...more): there can be more than a call's argument slots
+  };
+  add(checkDuplicates(objects));
+  add(checkUnknownFields(objects));
+  for (const lint of [...BUILT_IN, ...registered, ...(opts.linters ?? [])]) add(lint(model));
   return sortFindings(findings);
 }
 
