@@ -2,7 +2,8 @@
 //
 // YAML is parsed as YAML 1.1, like kubectl (sigs.k8s.io/yaml): an unquoted `powerState: On` is the
 // boolean true there, so we read it the same way and `vmsafe validate` reports what the API server
-// would reject. JSON is valid YAML, so one parser serves both and gives line numbers for both.
+// would reject. JSON is valid YAML, so the YAML parser gives line numbers for both; *.json files take
+// a fast path (JSON.parse) and build the YAML node tree only when a line inside an object is asked for.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
