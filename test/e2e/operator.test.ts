@@ -257,4 +257,39 @@ spec:
     expect(allowed).toBeGreaterThan(0);
     expect(allowed).toBeLessThan(probes.length);
   });
+
+  it('creates tenant namespaces and binds the tenant admins there', async () => {
+    const rb = await k.json(['get', 'rolebinding', '-n', 'globex-dev', 'vmsafe-tenant-admins']);
+    expect(rb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'vmsafe-tenant-admin' });
+    expect(rb.subjects).toEqual([
+      { kind: 'Group', name: 'globex-secops', apiGroup: 'rbac.authorization.k8s.io' },
+      { kind: 'User', name: 'alice@globex.example', apiGroup: 'rbac.authorization.k8s.io' },
+    ]);
+    // A new tenant gets its namespace created by the controller.
+    const t = 'apiVersion: vmsafe.io/v1alpha1\nkind: Tenant\nmetadata: {name: hooli}\nspec: {placementTags: [silver], admins: [{kind: User, name: gavin@hooli.example}]}\n';
+    expect((await k.kubectl(['apply', '-f', '-'], { input: t })).code).toBe(0);
+    const ready = await waitFor('tenant hooli Ready with its namespace', async () => {
+      const o = await k.json(['get', 'tenant', 'hooli']);
+      return cond(o, 'Ready')?.status === 'True' ? o : undefined;
+    });
+    expect(ready.status.namespaces).toEqual(['hooli']);
+    expect((await k.kubectl(['get', 'namespace', 'hooli', '-o', 'jsonpath={.metadata.labels.vmsafe\\.io/tenant}'])).stdout).toBe('hooli');
+    await waitFor('the admins binding in the new namespace', async () => (await k.kubectl(['get', 'rolebinding', '-n', 'hooli', 'vmsafe-tenant-admins'])).code === 0);
+  });
+
+  it('keeps a deleted Tag while it is in use (finalizer) and reports why', async () => {
+    const tag = await k.json(['get', 'tag', 'silver']);
+    expect(tag.metadata.finalizers).toContain('vmsafe.io/tag-in-use');
+    const del = await k.kubectl(['delete', 'tag', 'silver', '--wait=false']);
+    expect(del.code, del.stderr).toBe(0);
+    const blocked = await waitFor('the deletion to be blocked', async () => {
+      const o = await k.json(['get', 'tag', 'silver']);
+      return o.metadata.deletionTimestamp && cond(o, 'InUse')?.reason === 'DeletionBlocked' ? o : undefined;
+    });
+    expect(cond(blocked, 'InUse')?.status).toBe('True');
+    // An unused tag goes away at once.
+    expect((await k.kubectl(['apply', '-f', '-'], { input: 'apiVersion: vmsafe.io/v1alpha1\nkind: Tag\nmetadata: {name: unused}\nspec: {}\n' })).code).toBe(0);
+    await waitFor('the finalizer on the new tag', async () => ((await k.json(['get', 'tag', 'unused'])).metadata.finalizers ?? []).length > 0);
+    expect((await k.kubectl(['delete', 'tag', 'unused', '--timeout=20s'])).code).toBe(0);
+  });
 });
