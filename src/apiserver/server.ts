@@ -35,6 +35,9 @@ const VERSION_INFO = {
   platform: 'linux/amd64',
 };
 
+/** openapi_v2.Document{swagger: "2.0"} in protobuf wire format. */
+const OPENAPI_V2_EMPTY = Buffer.from([0x0a, 0x03, 0x32, 0x2e, 0x30]);
+
 const PUBLIC = new Set(['/healthz', '/livez', '/readyz', '/version']);
 
 interface ResourcePath {
@@ -76,6 +79,14 @@ export function createRouter(deps: RouterDeps) {
       if (path === '/api') return sendJson(res, 200, apiVersions(deps.serverAddress()));
       if (path === '/apis') return sendJson(res, 200, apiGroupList(registry));
       if (path === '/openapi/v3') return sendJson(res, 200, openapi.index());
+      if (path === '/openapi/v2') {
+        // kubectl still reads the v2 document (protobuf) for client-side validation fallbacks and
+        // strategic-merge patch metadata. An empty document (swagger "2.0", no definitions) makes it
+        // skip both and use its built-in types, as it does for kinds a real server's v2 lacks.
+        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': OPENAPI_V2_EMPTY.length });
+        res.end(OPENAPI_V2_EMPTY);
+        return;
+      }
       if (path.startsWith('/openapi/v3/')) {
         const doc = openapi.doc(path.slice('/openapi/v3/'.length));
         if (!doc) throw pathNotFound();

@@ -24,8 +24,10 @@ const EXAMPLES = join(REPO_ROOT, 'examples');
 describe('kubectl against the embedded API server', () => {
   it('applies crds/ and examples/ client-side, and re-applies without changes to the VMs', async () => {
     const first = await t.kubectl(['apply', '-f', CRD_DIR, '-f', EXAMPLES]);
-    // A real cluster cannot map kinds whose CRD is created in the same run; kubectl retries below.
+    // As on a real cluster, kinds whose CRD is created in the same run cannot be mapped yet.
     expect(first.stdout).toContain('customresourcedefinition.apiextensions.k8s.io/vms.vmsafe.io created');
+    expect(first.stdout).toContain('namespace/acme created');
+    expect(first.stderr).toContain('no matches for kind "VM" in version "vmsafe.io/v1alpha1"\nensure CRDs are installed first');
     const out = await eventually(async () => {
       const r = await t.kubectl(['apply', '-f', CRD_DIR, '-f', EXAMPLES]);
       return r.code === 0 ? r.stdout : undefined;
