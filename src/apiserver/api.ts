@@ -404,6 +404,13 @@ export class Api {
     }
     this.prepareBuiltin(def, next, old);
     this.validate(def, next, ctx);
+    if ((def.key === '/configmaps' || def.key === '/secrets') && old.immutable === true) {
+      const causes: StatusCause[] = [];
+      for (const f of def.key === '/configmaps' ? ['data', 'binaryData'] : ['data'])
+        if (!deepEqual(old[f] ?? null, next[f] ?? null)) causes.push({ reason: 'FieldValueForbidden', message: 'Forbidden: field is immutable when `immutable` is set', field: f });
+      if (next.immutable !== true) causes.push({ reason: 'FieldValueForbidden', message: 'Forbidden: field is immutable when `immutable` is set', field: 'immutable' });
+      if (causes.length) throw invalid(def.group, def.kind, name, causes);
+    }
     if (def.generation === 'cr' && !deepEqual(specPart(old), specPart(next))) nm.generation = (old.metadata.generation ?? 0) + 1;
     const now = nowRfc3339();
     if (!managedPreset) {

@@ -479,6 +479,15 @@ describe('tables, events, misc', () => {
     expect((await t.request('POST', '/api/v1/namespaces/default/serviceaccounts', { body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'sa' } } })).status).toBe(201);
   });
 
+  it('refuses data changes of immutable ConfigMaps', async () => {
+    await t.request('POST', '/api/v1/namespaces/default/configmaps', { body: { ...cm('frozen'), immutable: true } });
+    const r = await t.request('PATCH', '/api/v1/namespaces/default/configmaps/frozen', { raw: '{"data":{"a":"2"}}', headers: { 'Content-Type': 'application/merge-patch+json' } });
+    expect(r.status).toBe(422);
+    expect(r.body.message).toBe('ConfigMap "frozen" is invalid: data: Forbidden: field is immutable when `immutable` is set');
+    const labels = await t.request('PATCH', '/api/v1/namespaces/default/configmaps/frozen', { raw: '{"metadata":{"labels":{"ok":"yes"}}}', headers: { 'Content-Type': 'application/merge-patch+json' } });
+    expect(labels.status).toBe(200);
+  });
+
   it('counts writes per resource for tests and benchmarks', () => {
     const c = t.server.writeCounts('vmsafe.io/vms');
     expect(c.creates).toBeGreaterThan(5);
