@@ -44,6 +44,8 @@ export interface FastClassifier extends Classifier {
 export interface ClassifierOptions {
   /** Rules per bit-vector chunk (memory vs. per-packet work on very long rule lists). */
   chunkSize?: number;
+  /** Chunks with more address intervals than this get a /16 index before the binary search. */
+  top16MinIntervals?: number;
 }
 
 /** Host-wide group data: single addresses → groups containing them (hash), wider members as ranges. */
@@ -100,7 +102,7 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
     if (ref === undefined) {
       if (rules.length <= COMPACT_MAX_RULES) ref = compact.append(rules, table);
       else {
-        large.push(compileRuleSet(rules, table, chunkSize));
+        large.push(compileRuleSet(rules, table, chunkSize, opts.top16MinIntervals));
         ref = -large.length - 1;
       }
       cache.set(rules, ref);

@@ -16,7 +16,11 @@ export const PROTO_NAMES = ['TCP', 'UDP', 'SCTP', 'ICMP'] as const;
 /** Port dimension domain: 0..65535, plus 65536 standing for "a port outside every range". */
 const PORT_OUTSIDE = 65536;
 const ADDR_MAX = 0xffffffff;
-export const DEFAULT_CHUNK = 4096;
+export const DEFAULT_CHUNK = 16384;
+/** Above this many address intervals a chunk gets a /16 index (256 KiB) in front of its binary search. */
+export const TOP16_MIN_INTERVALS = 512;
+/** Upper bound on one chunk's bitset words (4 bytes each): chunks are halved until under it. */
+const CHUNK_WORDS_LIMIT = 8 * 1024 * 1024;
 
 /** What the ruleset compiler needs to know about the host's address groups. */
 export interface GroupTable {
@@ -37,6 +41,11 @@ export interface Chunk {
   d: Int32Array;
   nAddr: number;
   addrSets: number;
+  /**
+   * For chunks with many address intervals: top16[h] = index of the interval containing address h<<16
+   * (h = 0..65536, the last entry = nAddr-1), so the binary search only covers one /16's intervals.
+   */
+  top16: Int32Array | null;
   proto: Int32Array;
   /** group index → bitset offset in d, for groups referenced by rules of this chunk; null when none. */
   groups: Map<number, number> | null;
@@ -156,7 +165,7 @@ function sweep(items: { lo: number; hi: number; r: number }[], max: number, n: n
 /** Addresses are stored flipped (x ^ 2^31) so that signed Int32 comparisons order them as unsigned. */
 export const flip = (ip: number): number => (ip ^ 0x80000000) | 0;
 
-function buildChunk(prep: Prepared[], base: number): Chunk {
+function buildChunk(prep: Prepared[], base: number, top16Min: number): Chunk {
   const n = prep.length;
   const W = wordsFor(n);
   const S = summaryWordsFor(W);
@@ -208,13 +217,36 @@ function buildChunk(prep: Prepared[], base: number): Chunk {
   });
   d.set(pool.words, headerLen);
   if (groups) for (const [g, off] of groups) groups.set(g, off + headerLen);
-  return { base, n, W, S, d, nAddr: addr.starts.length, addrSets, proto, groups };
+  let top16: Int32Array | null = null;
+  if (addr.starts.length > top16Min) {
+    top16 = new Int32Array(65537);
+    let k = 0;
+    for (let h = 0; h < 65536; h++) {
+      const at = h * 65536;
+      while (k + 1 < addr.starts.length && addr.starts[k + 1]! <= at) k++;
+      top16[h] = k;
+    }
+    top16[65536] = addr.starts.length - 1;
+  }
+  return { base, n, W, S, d, nAddr: addr.starts.length, addrSets, proto, groups, top16 };
 }
 
-export function compileRuleSet(rules: CompiledRule[], groups: GroupTable, chunkSize = DEFAULT_CHUNK): RuleSet {
+export function compileRuleSet(rules: CompiledRule[], groups: GroupTable, chunkSize = DEFAULT_CHUNK, top16Min = TOP16_MIN_INTERVALS): RuleSet {
   const prep = rules.map((r) => prepare(r, groups));
   const chunks: Chunk[] = [];
-  for (let base = 0; base < rules.length; base += chunkSize) chunks.push(buildChunk(prep.slice(base, base + chunkSize), base));
+  // Bit vectors cost (address intervals x rules/32) words: a chunk whose address cuts would make that
+  // too large is halved (worst case O(n^2/32) memory is what keeps plain bit-vector search off big lists).
+  const estimate = (from: number, size: number) => {
+    const cuts = new Set<number>();
+    for (let i = from; i < Math.min(rules.length, from + size); i++) for (const [lo, hi] of prep[i]!.addr) cuts.add(lo).add(hi);
+    return cuts.size * (wordsFor(size) + summaryWordsFor(wordsFor(size)));
+  };
+  for (let base = 0; base < rules.length; ) {
+    let size = chunkSize;
+    while (size > 256 && estimate(base, size) > CHUNK_WORDS_LIMIT) size >>>= 1;
+    chunks.push(buildChunk(prep.slice(base, base + size), base, top16Min));
+    base += size;
+  }
   const pass = passTargets(rules);
   rules.forEach((r, i) => {
     if (r.action !== 'Pass') pass[i] = -1;
@@ -229,9 +261,7 @@ export function compileRuleSet(rules: CompiledRule[], groups: GroupTable, chunkS
 }
 
 /** Offset in d of the bitset of the interval containing key among `n` sorted starts at `at` (binary search). */
-function findInterval(d: Int32Array, at: number, n: number, key: number): number {
-  let lo = 0;
-  let hi = n - 1;
+function findInterval(d: Int32Array, at: number, n: number, key: number, lo = 0, hi = n - 1): number {
   // Invariant: d[at + lo] <= key (the first start is the domain minimum).
   while (lo < hi) {
     opCounter.ops++;
@@ -251,7 +281,13 @@ let scratch = new Int32Array(64);
  */
 export function firstInChunk(c: Chunk, ipf: number, proto: number, port: number, start: number, hits: Int32Array | null): number {
   const d = c.d;
-  let a = findInterval(d, 0, c.nAddr, ipf);
+  let a: number;
+  if (c.top16 !== null) {
+    // ipf is flipped: the top 16 bits of the real address are (ipf >>> 16) ^ 0x8000.
+    const h = (ipf >>> 16) ^ 0x8000;
+    opCounter.ops++;
+    a = findInterval(d, 0, c.nAddr, ipf, c.top16[h]!, c.top16[h + 1]!);
+  } else a = findInterval(d, 0, c.nAddr, ipf);
   let da = d;
   if (hits !== null && c.groups !== null) {
     let merged = false;

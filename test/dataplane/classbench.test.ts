@@ -37,12 +37,14 @@ describe('ClassBench rule sets', () => {
       expect(rules.length).toBeGreaterThan(800);
       const spec = classBenchSpec(rules, file);
       const fast = buildClassifier(spec, { chunkSize: 256 }); // several chunks, to exercise chunk hand-over
+      const whole = buildClassifier(spec, { top16MinIntervals: 16 }); // one chunk, with the /16 address index
       const linear = buildLinearClassifier(spec);
       let matched = 0;
       for (const h of classBenchHeaders(rules, 3000, seededRandom(7))) {
         const d = linear.classify(h);
         if (d.rule !== 'no-match') matched++;
         expect(fast.classify(h)).toEqual(d);
+        expect(whole.classify(h)).toEqual(d);
       }
       expect(matched).toBeGreaterThan(1500);
     });
