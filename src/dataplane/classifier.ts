@@ -1,8 +1,22 @@
-// The fast classifier of one host: vNIC slot → compiled rule set per direction → bit-vector search.
+// The fast classifier of one host: vNIC slot → compiled rule list per direction → bit-vector search.
 // Per-packet work: one array index for the vNIC, one hash probe for the remote address's single-address
-// group memberships (only if the rule set uses groups), two binary searches over elementary intervals,
+// group memberships (only if the rule list uses groups), two binary searches over elementary intervals,
 // summary/word ANDs, and at most 3 Pass jumps. None of it grows with the number of programs on the host
 // or the number of members of an address group.
+//
+// Why bit vectors (Lakshman & Stiliadis 1998, with Baboescu & Varghese's aggregated summary bits) and
+// not the alternatives, for this workload (many small programs, updates whenever placement changes, V8):
+// - DPDK rte_acl compiles all rules into one multibit trie per context (rte_acl_add_rules, then
+//   rte_acl_build over the whole set): fast lookups, but every change rebuilds the context, and its
+//   node tables are pointer-heavy, which V8 handles poorly.
+// - Tuple space search / TupleMerge / PartitionSort: cheap updates, but a lookup probes one hash table
+//   per tuple/partition, so cost varies with the rule mix, and first-match-at-or-after-a-rule (what Pass
+//   needs) has to be threaded through every table.
+// - Bit vectors give first match ≥ any start index as "lowest common set bit", so Pass chains cost
+//   one extra mask each; structures are per program (so a rebuild could be limited to changed programs;
+//   today Dataplane.replace rebuilds the host, about 5 s CPU for 40,000 programs) and
+//   are flat Int32Arrays. Their weakness, O(intervals × rules/32) memory, is bounded by chunking long
+//   lists (ruleset.ts); programs of ≤ 32 rules, the common case, use single 32-bit masks (compact.ts).
 import type { CompiledRule, HostFilterSpec } from '../api';
 import type { Decision, Direction, PacketProtocol } from '../policy/decision';
 import { lowestBit, opCounter } from './bitset';
@@ -53,6 +67,7 @@ function groupTable(spec: HostFilterSpec): { table: GroupTable; byAddress: Map<n
   const index = new Map<string, number>();
   const wide = new Map<string, [number, number][]>();
   const lists = new Map<number, number[]>();
+  const withSingles = new Set<string>();
   for (const g of spec.addressGroups) {
     if (index.has(g.id)) continue;
     const gi = index.size;
@@ -64,6 +79,7 @@ function groupTable(spec: HostFilterSpec): { table: GroupTable; byAddress: Map<n
         ranges.push(r);
         continue;
       }
+      withSingles.add(g.id);
       const l = lists.get(r[0]);
       if (!l) lists.set(r[0], [gi]);
       else if (l[l.length - 1] !== gi) l.push(gi);
@@ -80,7 +96,8 @@ function groupTable(spec: HostFilterSpec): { table: GroupTable; byAddress: Map<n
     byAddress.set(ip, arr);
   }
   return {
-    table: { indexOf: (id) => index.get(id), wideMembers: (id) => wide.get(id) ?? [] },
+    // Only groups with single-address members need the per-packet hash probe.
+    table: { indexOf: (id) => (withSingles.has(id) ? index.get(id) : undefined), wideMembers: (id) => wide.get(id) ?? [] },
     byAddress,
     count: index.size,
   };
