@@ -61,6 +61,11 @@ function specPart(o: Obj): Obj {
   return rest;
 }
 
+/** managedFields without timestamps (a write that only moves them is a no-op). */
+function timeless(mf: unknown): unknown {
+  return Array.isArray(mf) ? mf.map((e) => (e && typeof e === 'object' ? { ...e, time: undefined } : e)) : null;
+}
+
 /** Object minus the fields every write changes anyway (for no-op detection). */
 function comparable(o: Obj): Obj {
   const { resourceVersion: _rv, managedFields: _mf, ...meta } = o.metadata ?? {};
@@ -191,7 +196,7 @@ export class Api {
     this.validate(def, obj, ctx);
     if (preset?.managedFields !== undefined) meta.managedFields = preset.managedFields;
     else {
-      const mf = updateManagedFields(undefined, obj, ctx.manager, 'main', def.statusSubresource, meta.creationTimestamp);
+      const mf = updateManagedFields(undefined, obj, ctx.manager, 'main', def.statusSubresource, meta.creationTimestamp, def.schema);
       if (mf) meta.managedFields = mf;
       else delete meta.managedFields;
     }
@@ -335,14 +340,14 @@ export class Api {
       const now = nowRfc3339();
       if (!old) {
         if (sub) throw notFound(gr(def), name);
-        const applied = serverSideApply(undefined, cfg, ctx.manager, force, 'main', def.statusSubresource, now);
+        const applied = serverSideApply(undefined, cfg, ctx.manager, force, 'main', def.statusSubresource, now, def.schema);
         applied.metadata = { ...(applied.metadata ?? {}), name };
         const mf = applied.metadata.managedFields;
         delete applied.metadata.managedFields;
         return this.create(def, ns, applied, ctx, { managedFields: mf });
       }
       const live = this.out(def, old);
-      const merged = serverSideApply(live, cfg, ctx.manager, force, sub ?? 'main', def.statusSubresource, now);
+      const merged = serverSideApply(live, cfg, ctx.manager, force, sub ?? 'main', def.statusSubresource, now, def.schema);
       if (!cfg.metadata?.resourceVersion) merged.metadata.resourceVersion = old.metadata.resourceVersion;
       return this.commitUpdate(def, old, this.decodeBody(def, merged), ctx, sub, true);
     }
@@ -419,18 +424,15 @@ export class Api {
         if (Array.isArray(provided) && provided.length === 0) delete nm.managedFields;
         else nm.managedFields = provided;
       } else {
-        const mf = updateManagedFields(old, next, ctx.manager, sub ?? 'main', def.statusSubresource, now);
+        const mf = updateManagedFields(old, next, ctx.manager, sub ?? 'main', def.statusSubresource, now, def.schema);
         if (mf) nm.managedFields = mf;
         else delete nm.managedFields;
       }
     }
     nm.resourceVersion = old.metadata.resourceVersion;
-    if (deepEqual(comparable(old), comparable(next)) && deepEqual(old.metadata.managedFields ?? null, nm.managedFields ?? null))
+    // No-op: nothing but managedFields timestamps would change; kube-apiserver skips such writes.
+    if (deepEqual(comparable(old), comparable(next)) && deepEqual(timeless(old.metadata.managedFields), timeless(nm.managedFields)))
       return this.out(def, old);
-    if (deepEqual(comparable(old), comparable(next))) {
-      // Only managedFields timestamps would change: kube-apiserver skips such no-op writes.
-      return this.out(def, old);
-    }
     const json = this.checkSize(next);
     if (ctx.dryRun) return this.out(def, next);
     if (nm.deletionTimestamp && (nm.finalizers ?? []).length === 0 && !(def.key === NS_KEY && (next.spec?.finalizers ?? []).length)) {

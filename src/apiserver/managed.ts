@@ -1,5 +1,5 @@
 // metadata.managedFields and server-side apply, the part kubectl needs: field sets per manager
-// (FieldsV1, maps granular, lists atomic), ownership transfer on updates, apply merging,
+// (FieldsV1: maps granular, list-type=map lists per element, other lists atomic), ownership transfer on updates, apply merging,
 // removal of fields a manager stopped applying, and conflicts (409) unless force=true.
 import { ApiError } from './errors';
 import type { Obj } from './store';
@@ -18,55 +18,93 @@ const SEP = '\u0000';
 const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const META_OWNED = ['labels', 'annotations', 'finalizers', 'ownerReferences'];
 
-/** Leaf paths ("f:spec\0f:tier") of the fields an object sets, for the main resource or /status. */
-export function fieldPaths(obj: Obj, scope: 'main' | 'status', statusSubresource: boolean): Set<string> {
+type Schema = Record<string, any> | undefined;
+
+const subSchema = (schema: Schema, key: string): Schema =>
+  schema?.properties?.[key] ?? (isPlainObject(schema?.additionalProperties) ? schema!.additionalProperties : undefined);
+
+/** Key fields of an x-kubernetes-list-type=map list (sorted, as structured-merge-diff serializes them). */
+function listMapKeys(schema: Schema): string[] | undefined {
+  const keys = schema?.['x-kubernetes-list-map-keys'];
+  return schema?.['x-kubernetes-list-type'] === 'map' && Array.isArray(keys) && keys.length ? [...keys].sort() : undefined;
+}
+
+const elementKey = (item: Obj, keys: string[]) => `k:${JSON.stringify(Object.fromEntries(keys.map((k) => [k, item[k]])))}`;
+
+/**
+ * Leaf paths ("f:spec\0f:tier", "f:spec\0f:vnics\0k:{"name":"eth0"}\0f:ip") of the fields an object
+ * sets, for the main resource or /status. Maps are granular, list-type=map lists per element (when a
+ * schema says so), other lists atomic.
+ */
+export function fieldPaths(obj: Obj, scope: 'main' | 'status', statusSubresource: boolean, schema?: Schema): Set<string> {
   const out = new Set<string>();
-  const walk = (v: unknown, prefix: string) => {
+  const walk = (v: unknown, prefix: string, sch: Schema) => {
+    const keys = Array.isArray(v) ? listMapKeys(sch) : undefined;
     if (isPlainObject(v) && Object.keys(v).length > 0) {
-      for (const [k, x] of Object.entries(v)) walk(x, prefix ? `${prefix}${SEP}f:${k}` : `f:${k}`);
+      for (const [k, x] of Object.entries(v)) walk(x, prefix ? `${prefix}${SEP}f:${k}` : `f:${k}`, subSchema(sch, k));
+    } else if (keys && (v as unknown[]).length > 0 && (v as unknown[]).every(isPlainObject)) {
+      for (const item of v as Obj[]) walk(item, `${prefix}${SEP}${elementKey(item, keys)}`, sch?.items);
     } else out.add(prefix);
   };
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind') continue;
     if (k === 'metadata') {
       if (scope === 'status') continue;
-      for (const mk of META_OWNED) if (v?.[mk] !== undefined) walk(v[mk], `f:metadata${SEP}f:${mk}`);
+      for (const mk of META_OWNED) if (v?.[mk] !== undefined) walk(v[mk], `f:metadata${SEP}f:${mk}`, undefined);
       continue;
     }
     if (k === 'status' && statusSubresource) {
-      if (scope === 'status') walk(v, 'f:status');
+      if (scope === 'status') walk(v, 'f:status', subSchema(schema, 'status'));
       continue;
     }
-    if (scope === 'main') walk(v, `f:${k}`);
+    if (scope === 'main') walk(v, `f:${k}`, subSchema(schema, k));
   }
   return out;
+}
+
+/** One path segment: a map field (f:name) or a list-map element (k:{...}). */
+function step(cur: any, seg: string): { parent: any; key: string | number } | undefined {
+  if (seg.startsWith('f:')) return isPlainObject(cur) ? { parent: cur, key: seg.slice(2) } : undefined;
+  if (seg.startsWith('k:') && Array.isArray(cur)) {
+    const want = JSON.parse(seg.slice(2)) as Obj;
+    const i = cur.findIndex((it) => isPlainObject(it) && Object.entries(want).every(([k, v]) => sameValue(it[k], v)));
+    return i >= 0 ? { parent: cur, key: i } : undefined;
+  }
+  return undefined;
 }
 
 function valueAt(obj: unknown, path: string): unknown {
   let cur: any = obj;
   for (const seg of path.split(SEP)) {
-    if (!isPlainObject(cur)) return undefined;
-    cur = cur[seg.slice(2)];
+    const s = step(cur, seg);
+    if (!s) return undefined;
+    cur = s.parent[s.key];
   }
   return cur;
 }
 
 function deleteAt(obj: Obj, path: string) {
-  const segs = path.split(SEP).map((s) => s.slice(2));
-  const parents: Obj[] = [];
+  const chain: { parent: any; key: string | number }[] = [];
   let cur: any = obj;
-  for (const s of segs.slice(0, -1)) {
-    if (!isPlainObject(cur[s])) return;
-    parents.push(cur);
-    cur = cur[s];
+  for (const seg of path.split(SEP)) {
+    const s = step(cur, seg);
+    if (!s) return;
+    chain.push(s);
+    cur = s.parent[s.key];
   }
-  delete cur[segs[segs.length - 1]!];
-  // Drop maps the removal left empty (not metadata itself).
-  for (let i = segs.length - 2; i >= 1; i--) {
-    const parent = parents[i]!;
-    const key = segs[i]!;
-    if (isPlainObject(parent[key]) && Object.keys(parent[key]).length === 0) delete parent[key];
-    else break;
+  const last = chain.pop()!;
+  if (Array.isArray(last.parent)) last.parent.splice(last.key as number, 1);
+  else delete last.parent[last.key];
+  // Drop maps (and list-map elements) the removal left empty; never a top-level field itself.
+  for (let i = chain.length - 1; i >= 1; i--) {
+    const c = chain[i]!;
+    const v = c.parent[c.key];
+    if (!isPlainObject(v) || Object.keys(v).length > 0) break;
+    if (Array.isArray(c.parent)) {
+      c.parent.splice(c.key as number, 1);
+      break;
+    }
+    delete c.parent[c.key];
   }
 }
 
@@ -88,7 +126,7 @@ export function fromFieldsV1(tree: Obj | undefined): Set<string> {
   const out = new Set<string>();
   const walk = (node: Obj, prefix: string) => {
     const keys = Object.keys(node).filter((k) => k !== '.');
-    if (keys.length === 0 || node['.'] !== undefined) if (prefix) out.add(prefix);
+    if (keys.length === 0 && prefix) out.add(prefix);
     for (const k of keys) walk(node[k], prefix ? `${prefix}${SEP}${k}` : k);
   };
   if (tree) walk(tree, '');
@@ -132,10 +170,11 @@ export function updateManagedFields(
   scope: 'main' | 'status',
   statusSubresource: boolean,
   now: string,
+  schema?: Schema,
 ): ManagedFieldsEntry[] | undefined {
   const entries = load(oldObj?.metadata?.managedFields);
-  const newPaths = fieldPaths(newObj, scope, statusSubresource);
-  const oldPaths = oldObj ? fieldPaths(oldObj, scope, statusSubresource) : new Set<string>();
+  const newPaths = fieldPaths(newObj, scope, statusSubresource, schema);
+  const oldPaths = oldObj ? fieldPaths(oldObj, scope, statusSubresource, schema) : new Set<string>();
   const changed = [...newPaths].filter((p) => !oldPaths.has(p) || !sameValue(valueAt(oldObj, p), valueAt(newObj, p)));
   const removed = [...oldPaths].filter((p) => !newPaths.has(p));
   if (changed.length === 0 && removed.length === 0) return oldObj?.metadata?.managedFields;
@@ -178,10 +217,25 @@ function baseEntry(manager: string, operation: 'Apply' | 'Update', apiVersion: s
   return e;
 }
 
-function deepMerge(target: Obj, src: Obj) {
+function deepMerge(target: Obj, src: Obj, schema: Schema) {
   for (const [k, v] of Object.entries(src)) {
-    if (isPlainObject(v) && isPlainObject(target[k])) deepMerge(target[k], v);
+    const sch = subSchema(schema, k);
+    const keys = listMapKeys(sch);
+    if (isPlainObject(v) && isPlainObject(target[k])) deepMerge(target[k], v, sch);
+    else if (keys && Array.isArray(v) && Array.isArray(target[k])) mergeListMap(target[k], v, keys, sch?.items);
     else target[k] = structuredClone(v);
+  }
+}
+
+/** list-type=map: elements merge by key; elements the config does not mention stay. */
+function mergeListMap(target: unknown[], src: unknown[], keys: string[], itemSchema: Schema) {
+  for (const item of src) {
+    if (!isPlainObject(item)) continue;
+    const key = elementKey(item, keys);
+    const i = target.findIndex((t) => isPlainObject(t) && elementKey(t, keys) === key);
+    if (i < 0) target.push(structuredClone(item));
+    else if (isPlainObject(target[i])) deepMerge(target[i] as Obj, item, itemSchema);
+    else target[i] = structuredClone(item);
   }
 }
 
@@ -197,19 +251,19 @@ export function serverSideApply(
   scope: 'main' | 'status',
   statusSubresource: boolean,
   now: string,
+  schema?: Schema,
 ): Obj {
   const entries = load(live?.metadata?.managedFields);
   const sub = scope === 'status' ? 'status' : undefined;
-  const applied = fieldPaths(config, scope, statusSubresource);
+  const applied = fieldPaths(config, scope, statusSubresource, schema);
+  // Like structured-merge-diff: a conflict is a field both set (same path) with a different value.
   const conflicts: { manager: string; apiVersion: string; path: string }[] = [];
   for (const x of entries) {
     if (sameEntry(x.e, manager, 'Apply', sub)) continue;
-    for (const p of x.paths) {
-      for (const a of applied) {
-        if (!overlaps(a, p)) continue;
-        if (sameValue(valueAt(live, a), valueAt(config, a))) continue;
-        conflicts.push({ manager: x.e.manager, apiVersion: x.e.apiVersion, path: a });
-      }
+    for (const a of applied) {
+      if (!x.paths.has(a)) continue;
+      if (sameValue(valueAt(live, a), valueAt(config, a))) continue;
+      conflicts.push({ manager: x.e.manager, apiVersion: x.e.apiVersion, path: a });
     }
   }
   if (conflicts.length && !force) {
@@ -228,23 +282,30 @@ export function serverSideApply(
   const previously = mine?.paths ?? new Set<string>();
   const result: Obj = live ? structuredClone(live) : {};
   // Fields this manager applied before and no longer applies go away unless someone else owns them.
-  for (const p of previously) {
-    if ([...applied].some((a) => overlaps(a, p))) continue;
+  // Key fields of list-map elements go last: they are how the element is found.
+  const isKeyField = (p: string) => {
+    const segs = p.split(SEP);
+    const prev = segs[segs.length - 2];
+    return !!prev?.startsWith('k:') && segs[segs.length - 1]!.slice(2) in (JSON.parse(prev.slice(2)) as Obj);
+  };
+  const removals = [...previously].sort((a, b) => Number(isKeyField(a)) - Number(isKeyField(b)));
+  for (const p of removals) {
+    if (applied.has(p)) continue;
     const ownedElsewhere = entries.some((x) => x !== mine && [...x.paths].some((q) => overlaps(q, p)));
     if (!ownedElsewhere) deleteAt(result, p);
   }
   const cfg = structuredClone(config);
   if (cfg.metadata) delete cfg.metadata.managedFields;
-  deepMerge(result, cfg);
-  // Ownership: force takes fields away from others; equal values are shared.
-  for (const x of entries) {
-    if (x === mine) continue;
-    for (const p of [...x.paths])
-      if (force && [...applied].some((a) => overlaps(a, p)) && conflicts.some((c) => c.path === p || overlaps(c.path, p))) {
-        x.paths.delete(p);
+  deepMerge(result, cfg, schema);
+  // Ownership: force takes conflicting fields away from others; equal values are shared.
+  if (force)
+    for (const c of conflicts) {
+      const x = entries.find((e) => e.e.manager === c.manager && e.paths.has(c.path));
+      if (x) {
+        x.paths.delete(c.path);
         x.dirty = true;
       }
-  }
+    }
   const entry: Entry = { e: baseEntry(manager, 'Apply', config.apiVersion ?? live?.apiVersion, now, sub), paths: applied, dirty: true };
   const others = entries.filter((x) => x !== mine);
   result.metadata ??= {};

@@ -164,6 +164,30 @@ describe('managed fields', () => {
     expect(mf3.find((m) => m.manager === 'alice')!.fieldsV1).toEqual({ 'f:data': { 'f:y': {} } });
   });
 
+  it('merges list-type=map lists per element and tracks element ownership', () => {
+    const now = '2026-01-01T00:00:00Z';
+    const schema = {
+      type: 'object',
+      properties: {
+        spec: {
+          type: 'object',
+          properties: {
+            nics: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', properties: { name: { type: 'string' }, ip: { type: 'string' } } } },
+          },
+        },
+      },
+    };
+    const cfg = (nics: object[]) => ({ apiVersion: 'x/v1', kind: 'K', metadata: { name: 'k' }, spec: { nics } });
+    const a1 = serverSideApply(undefined, cfg([{ name: 'a', ip: '1' }]), 'alice', false, 'main', true, now, schema);
+    const b1 = serverSideApply(a1, cfg([{ name: 'b', ip: '2' }]), 'bob', false, 'main', true, now, schema);
+    expect(b1.spec.nics).toEqual([{ name: 'a', ip: '1' }, { name: 'b', ip: '2' }]);
+    const bob = b1.metadata.managedFields.find((m: any) => m.manager === 'bob');
+    expect(bob.fieldsV1).toEqual({ 'f:spec': { 'f:nics': { 'k:{"name":"b"}': { 'f:name': {}, 'f:ip': {} } } } });
+    expect(() => serverSideApply(b1, cfg([{ name: 'b', ip: '9' }]), 'alice', false, 'main', true, now, schema)).toThrow(/conflict with "bob".*\.spec\.nics/);
+    const a2 = serverSideApply(b1, cfg([]), 'alice', false, 'main', true, now, schema);
+    expect(a2.spec.nics).toEqual([{ name: 'b', ip: '2' }]);
+  });
+
   it('removes fields an applier stops applying, keeps fields others own', () => {
     const now = '2026-01-01T00:00:00Z';
     const cfg1 = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1', b: '2' } };
