@@ -131,6 +131,19 @@ spec: {description: applied server-side, enforcement: Preferred}
     expect(await ok(['get', 'tag', 'ssa-tag', '-o', 'jsonpath={.spec.enforcement}'])).toBe('Required');
   });
 
+  it('takes over client-side-applied objects with apply --server-side (no conflicts, managers migrated)', async () => {
+    const out = await ok(['apply', '--server-side', '-f', join(EXAMPLES, '60-vms.yaml')]);
+    expect(out).toContain('vm.vmsafe.io/web-2 serverside-applied');
+    const obj = YAML.parse(await ok(['get', 'vm', 'web-2', '-n', 'acme', '-o', 'yaml', '--show-managed-fields']));
+    const managers = obj.metadata.managedFields.map((m: any) => `${m.manager}/${m.operation}`);
+    expect(managers).toContain('kubectl/Apply');
+    const kubectlApply = obj.metadata.managedFields.find((m: any) => m.manager === 'kubectl');
+    expect(Object.keys(kubectlApply.fieldsV1['f:spec']['f:vnics'])).toEqual(['k:{"name":"eth0"}']);
+    const rv = obj.metadata.resourceVersion;
+    await ok(['apply', '--server-side', '-f', join(EXAMPLES, '60-vms.yaml')]);
+    expect(await ok(['get', 'vm', 'web-2', '-n', 'acme', '-o', 'jsonpath={.metadata.resourceVersion}'])).toBe(rv);
+  });
+
   it('waits on a finalizer during delete, finishing when it is removed', async () => {
     await ok(['patch', 'tag', 'ssa-tag', '--type=merge', '-p', '{"metadata":{"finalizers":["vmsafe.io/in-use"]}}']);
     const del = t.kubectl(['delete', 'tag', 'ssa-tag', '--timeout=20s'], { timeoutMs: 25_000 });
