@@ -33,7 +33,7 @@ import type {
   AddressGroup, CompiledPeer, CompiledPort, CompiledRule, Host, HostFilterSpec, LabelSelector, Program, Rule,
   SecurityPolicy, Tag, Tenant, VM,
 } from '../api';
-import { contentHash, sortedUnique, toCidrs } from './addresses';
+import { contentHash, sortedUniqueNumbers, toCidrs } from './addresses';
 import { IMPLICIT_RULES } from './decision';
 import { Inventory, NO_TENANT, comparePolicies, type PolicyRec, type VmRec } from './inventory';
 import { selectorIsEmpty, selectorKey, selectorMatches } from './selector';
@@ -68,10 +68,48 @@ interface GroupDef {
   selector: LabelSelector | undefined;
 }
 
+/**
+ * A set kept as a short array until it grows: most groups, programs and policies have 1-3 users, and
+ * a Set each (≈200 bytes) is real memory and GC work at 100,000 of them. Iteration order is not
+ * insertion order (delete swaps in the last item); every output is sorted, so nothing depends on it.
+ */
+class SmallSet<T> {
+  private items: T[] | Set<T> = [];
+  get size(): number {
+    return Array.isArray(this.items) ? this.items.length : this.items.size;
+  }
+  add(x: T): void {
+    const s = this.items;
+    if (!Array.isArray(s)) s.add(x);
+    else if (!s.includes(x)) {
+      if (s.length < 8) s.push(x);
+      else this.items = new Set(s).add(x);
+    }
+  }
+  delete(x: T): boolean {
+    const s = this.items;
+    if (!Array.isArray(s)) return s.delete(x);
+    const i = s.indexOf(x);
+    if (i < 0) return false;
+    s[i] = s[s.length - 1]!;
+    s.pop();
+    return true;
+  }
+  [Symbol.iterator](): Iterator<T> {
+    return this.items[Symbol.iterator]();
+  }
+}
+
+const NO_PEERS: CompiledPeer[] = [];
+const NO_PORTS: CompiledPort[] = [];
+
 class GroupEntry {
-  members: Uint32Array = new Uint32Array(0);
+  /** Sorted unique member addresses (plain numbers: an ArrayBuffer each costs more at 100,000 groups). */
+  members: number[] = [];
   group: AddressGroup = { id: '', addresses: [] };
-  readonly programs = new Set<ProgramEntry>();
+  /** `[{group: id}]`, shared by every rule whose only peer is this group (renewed when the id changes). */
+  peerList: CompiledPeer[] = NO_PEERS;
+  readonly programs = new SmallSet<ProgramEntry>();
   constructor(
     readonly key: string,
     readonly def: GroupDef,
@@ -81,7 +119,8 @@ class GroupEntry {
   }
 }
 
-type TemplatePeer = { group: GroupEntry } | { cidr: string; except?: string[] };
+/** A rule's peer before group ids are known: the group itself, or an (interned) CIDR peer. */
+type TemplatePeer = GroupEntry | CompiledPeer;
 
 /** One compiled rule, shared by every program that contains it. */
 class RuleEntry {
@@ -97,16 +136,23 @@ class RuleEntry {
     readonly policy: string | undefined,
     readonly name: string,
     readonly action: CompiledRule['action'],
-    readonly peers: TemplatePeer[],
+    readonly peers: readonly TemplatePeer[],
     readonly ports: CompiledPort[],
-    readonly groups: GroupEntry[],
   ) {
     this.refresh();
   }
 
+  /** Does a peer name a group in `set`? */
+  namesAny(set: ReadonlySet<GroupEntry>): boolean {
+    for (const p of this.peers) if (p instanceof GroupEntry && set.has(p)) return true;
+    return false;
+  }
+
   /** Concrete rule and text from the current group ids. Key order is fixed for deterministic bytes. */
   refresh(): void {
-    const peers = this.peers.map(concretePeer);
+    const t = this.peers;
+    // Peer lists are shared where they can be: none, or one group (the group's own list).
+    const peers = t.length === 0 ? NO_PEERS : t.length === 1 && t[0] instanceof GroupEntry ? t[0].peerList : t.map(concretePeer);
     this.compiled =
       this.policy !== undefined
         ? { tier: this.tier, policy: this.policy, rule: this.name, action: this.action, peers, ports: this.ports }
@@ -117,7 +163,7 @@ class RuleEntry {
 
 class ProgramEntry {
   program!: Program;
-  readonly vms = new Set<string>();
+  readonly vms = new SmallSet<string>();
   private setKeyCache: string | undefined;
   constructor(
     readonly key: string,
@@ -126,14 +172,15 @@ class ProgramEntry {
     readonly egress: RuleEntry[],
     readonly ingress: RuleEntry[],
     readonly groups: GroupEntry[],
-    private readonly setKeyOf: (e: ProgramEntry) => string,
+    /** Computes the placement key (one function for all programs, not a closure each). */
+    private readonly setKeyOf: (tenant: number, policies: readonly PolicyRec[]) => string,
   ) {
     this.refresh();
   }
 
   /** Hash of tenant + policy names: the placement-facing program key. */
   get setKey(): string {
-    return (this.setKeyCache ??= this.setKeyOf(this));
+    return (this.setKeyCache ??= this.key === QUARANTINE_KEY ? QUARANTINE_KEY : this.setKeyOf(this.tenant, this.policies));
   }
 
   /** Program id = hash of its rules' texts: the same content as the program's JSON. */
@@ -153,10 +200,10 @@ interface PolicyScratch {
   /** Compiled rules that do not depend on the VM's tenant, by index. */
   egress: (RuleEntry | undefined)[];
   ingress: (RuleEntry | undefined)[];
-  /** Compiled rules that do (sameTenant peers), by "dir:index:tenant". */
-  perTenant: Map<string, RuleEntry>;
+  /** Compiled rules that do (sameTenant peers), by "dir:index:tenant"; null until one exists. */
+  perTenant: Map<string, RuleEntry> | null;
   /** Programs built from this policy record. */
-  programs: Set<ProgramEntry>;
+  programs: SmallSet<ProgramEntry>;
 }
 
 function sameVmFacts(a: VmRec, b: VmRec): boolean {
@@ -189,6 +236,9 @@ export class PolicyCompiler {
   private readonly vmProgram = new Map<string, ProgramEntry>();
   private readonly hostSpecs = new Map<string, HostFilterSpec>();
   private readonly policyIds = new Map<string, number>();
+  /** Interned CIDR peers and port lists, by content (a handful of distinct ones serve 250,000 rules). */
+  private readonly cidrPeers = new Map<string, CompiledPeer>();
+  private readonly portLists = new Map<string, CompiledPort[]>();
 
   private counters = { programBuilds: 0, groupResolutions: 0, ruleBuilds: 0 };
 
@@ -305,7 +355,7 @@ export class PolicyCompiler {
       const stale = old?.compiled as PolicyScratch | undefined;
       if (stale) {
         for (const e of [...stale.programs]) this.dropProgram(e, affected);
-        for (const r of [...stale.egress, ...stale.ingress, ...stale.perTenant.values()]) if (r) this.dropRule(r);
+        for (const r of [...stale.egress, ...stale.ingress, ...(stale.perTenant?.values() ?? [])]) if (r) this.dropRule(r);
       }
       for (const rec of [old, now]) {
         if (!rec || rec.rejection !== null) continue;
@@ -340,7 +390,7 @@ export class PolicyCompiler {
     const refreshed = new Set<RuleEntry>();
     for (const e of stalePrograms)
       for (const r of [...e.egress, ...e.ingress])
-        if (!refreshed.has(r) && r.groups.some((g) => changed.has(g))) {
+        if (!refreshed.has(r) && r.namesAny(changed)) {
           r.refresh();
           refreshed.add(r);
         }
@@ -438,6 +488,8 @@ export class PolicyCompiler {
     return out;
   }
 
+  private readonly setKeyFn = (tenant: number, policies: readonly PolicyRec[]) => this.setKeyOf(tenant, policies);
+
   private setKeyOf(tenant: number, policies: readonly PolicyRec[]): string {
     return 'ps-' + contentHash(`${this.inventory.tenantName(tenant) ?? ''}\n${policies.map((p) => p.key).join('\n')}`);
   }
@@ -453,7 +505,7 @@ export class PolicyCompiler {
   // ---------------------------------------------------------------- programs
   private buildQuarantine(): ProgramEntry {
     const deny = this.constantRule('quarantine');
-    return this.registerProgram(new ProgramEntry(QUARANTINE_KEY, NO_TENANT, [], [deny], [deny], [], () => QUARANTINE_KEY));
+    return this.registerProgram(new ProgramEntry(QUARANTINE_KEY, NO_TENANT, [], [deny], [deny], [], this.setKeyFn));
   }
 
   private buildProgram(key: string, tenant: number, policies: PolicyRec[]): ProgramEntry {
@@ -476,12 +528,12 @@ export class PolicyCompiler {
       }
       if (isolated) rules.push(this.constantRule('isolation'));
       rules.push(same, this.constantRule('deny'));
-      for (const r of rules) for (const g of r.groups) groups.add(g);
+      for (const r of rules) for (const g of r.peers) if (g instanceof GroupEntry) groups.add(g);
       return rules;
     };
     const egress = direction('egress');
     const ingress = direction('ingress');
-    const e = new ProgramEntry(key, tenant, policies, egress, ingress, [...groups], (x) => this.setKeyOf(x.tenant, x.policies));
+    const e = new ProgramEntry(key, tenant, policies, egress, ingress, [...groups], this.setKeyFn);
     for (const g of groups) g.programs.add(e);
     for (const p of policies) this.scratch(p).programs.add(e);
     return this.registerProgram(e);
@@ -505,27 +557,45 @@ export class PolicyCompiler {
     for (const peer of r.peers ?? []) if (peer.sameTenant) perTenant = true;
     const key = perTenant ? `${dir}:${i}:${vmTenant}` : '';
     if (perTenant) {
-      const hit = cache.perTenant.get(key);
+      const hit = cache.perTenant?.get(key);
       if (hit && !hit.dead) return hit;
     }
     this.counters.ruleBuilds++;
-    const groups: GroupEntry[] = [];
-    const peers: TemplatePeer[] = (r.peers ?? []).map((peer) => {
-      if (peer.cidr) return peer.cidr.except && peer.cidr.except.length > 0 ? { cidr: peer.cidr.cidr, except: [...peer.cidr.except] } : { cidr: peer.cidr.cidr };
-      const g = this.groupFor(this.peerGroupDef(peer, p, vmTenant));
-      groups.push(g);
-      return { group: g };
-    });
-    const ports: CompiledPort[] = (r.ports ?? []).map((e) => {
-      const out: CompiledPort = { protocol: e.protocol ?? 'TCP' };
-      if (e.port !== undefined) out.port = e.port;
-      if (e.endPort !== undefined) out.endPort = e.endPort;
-      return out;
-    });
-    const entry = new RuleEntry(p.tier, p.key, r.name, r.action, peers, ports, groups);
-    if (perTenant) cache.perTenant.set(key, entry);
+    const peers: TemplatePeer[] =
+      !r.peers || r.peers.length === 0
+        ? (NO_PEERS as TemplatePeer[])
+        : r.peers.map((peer) => (peer.cidr ? this.cidrPeer(peer.cidr) : this.groupFor(this.peerGroupDef(peer, p, vmTenant))));
+    const entry = new RuleEntry(p.tier, p.key, r.name, r.action, peers, this.portList(r.ports));
+    if (perTenant) (cache.perTenant ??= new Map()).set(key, entry);
     else cache[dir][i] = entry;
     return entry;
+  }
+
+  /** One shared compiled object per distinct CIDR peer. */
+  private cidrPeer(c: { cidr: string; except?: string[] }): CompiledPeer {
+    const withExcept = c.except !== undefined && c.except.length > 0;
+    const key = withExcept ? `${c.cidr} ${c.except!.join(' ')}` : c.cidr;
+    let peer = this.cidrPeers.get(key);
+    if (!peer) this.cidrPeers.set(key, (peer = withExcept ? { cidr: c.cidr, except: [...c.except!] } : { cidr: c.cidr }));
+    return peer;
+  }
+
+  /** One shared compiled list per distinct port list. */
+  private portList(ports: Rule['ports'] | undefined): CompiledPort[] {
+    if (!ports || ports.length === 0) return NO_PORTS;
+    let key = '';
+    for (const e of ports) key += `${e.protocol ?? 'TCP'}:${e.port ?? ''}:${e.endPort ?? ''},`;
+    let list = this.portLists.get(key);
+    if (!list) {
+      list = ports.map((e) => {
+        const out: CompiledPort = { protocol: e.protocol ?? 'TCP' };
+        if (e.port !== undefined) out.port = e.port;
+        if (e.endPort !== undefined) out.endPort = e.endPort;
+        return out;
+      });
+      this.portLists.set(key, list);
+    }
+    return list;
   }
 
   /** Per-policy-record compiler state, kept on the record itself (cheaper than WeakMaps). */
@@ -534,7 +604,7 @@ export class PolicyCompiler {
     if (!s) {
       const names = p.appliesTo.tenants;
       const appliesTenants = names && names.length > 0 ? new Set(names.map((n) => this.inventory.tenantId(n))) : null;
-      p.compiled = s = { id: this.policyId(p.key), appliesTenants, egress: [], ingress: [], perTenant: new Map(), programs: new Set() };
+      p.compiled = s = { id: this.policyId(p.key), appliesTenants, egress: [], ingress: [], perTenant: null, programs: new SmallSet() };
     }
     return s;
   }
@@ -549,7 +619,7 @@ export class PolicyCompiler {
           : which === 'deny'
             ? { tier: 'Default' as const, rule: IMPLICIT_RULES.defaultDeny, action: 'Deny' as const }
             : { tier: 'Provider' as const, rule: IMPLICIT_RULES.quarantine, action: 'Deny' as const };
-      entry = new RuleEntry(t.tier, undefined, t.rule, t.action, [], [], []);
+      entry = new RuleEntry(t.tier, undefined, t.rule, t.action, NO_PEERS, NO_PORTS);
       this.constants[which] = entry;
     }
     return entry;
@@ -560,7 +630,7 @@ export class PolicyCompiler {
     let entry = this.sameRules.get(tenant);
     if (!entry || entry.dead) {
       const g = this.groupFor({ tenants: tenant === NO_TENANT ? [] : [tenant], tags: [], selector: undefined });
-      entry = new RuleEntry('Default', undefined, IMPLICIT_RULES.sameTenant, 'Allow', [{ group: g }], [], [g]);
+      entry = new RuleEntry('Default', undefined, IMPLICIT_RULES.sameTenant, 'Allow', [g], NO_PORTS);
       this.sameRules.set(tenant, entry);
     }
     return entry;
@@ -587,7 +657,7 @@ export class PolicyCompiler {
     if (r.dead) return;
     r.dead = true;
     // A group lives as long as some program names it.
-    for (const g of r.groups) if (g.programs.size === 0) this.dropGroup(g);
+    for (const g of r.peers) if (g instanceof GroupEntry && g.programs.size === 0) this.dropGroup(g);
   }
 
   // ---------------------------------------------------------------- address groups
@@ -623,25 +693,28 @@ export class PolicyCompiler {
     this.counters.groupResolutions++;
     const inv = this.inventory;
     const { def } = g;
-    let candidates: Iterable<string>;
-    if (def.tenants !== null) candidates = def.tenants.length === 1 ? inv.vmKeysOfTenant(def.tenants[0]!) : def.tenants.flatMap((t) => [...inv.vmKeysOfTenant(t)]);
+    const ips: number[] = [];
+    const collect = (keys: Iterable<string>) => {
+      for (const k of keys) {
+        const vm = inv.vms.get(k)!;
+        if (groupMatches(def, vm)) for (const ip of vm.ips) ips.push(ip);
+      }
+    };
+    if (def.tenants !== null) for (const t of def.tenants) collect(inv.vmKeysOfTenant(t));
     else if (def.tags.length > 0) {
       // Walk the rarest tag's VMs.
       let best = inv.vmKeysWithTag(def.tags[0]!);
       for (const t of def.tags) if (inv.vmKeysWithTag(t).size < best.size) best = inv.vmKeysWithTag(t);
-      candidates = best;
-    } else candidates = inv.vms.keys();
-    const ips: number[] = [];
-    for (const k of candidates) {
-      const vm = inv.vms.get(k)!;
-      if (groupMatches(def, vm)) for (const ip of vm.ips) ips.push(ip);
-    }
-    const members = sortedUnique(ips);
+      collect(best);
+    } else collect(inv.vms.keys());
+    const members = sortedUniqueNumbers(ips);
     const same = members.length === g.members.length && members.every((v, i) => v === g.members[i]);
     if (same && g.group.id) return;
     g.members = members;
     const addresses = toCidrs(members);
-    g.group = { id: 'ag-' + contentHash(addresses.join(',')), addresses };
+    const id = 'ag-' + contentHash(addresses.join(','));
+    g.group = { id, addresses };
+    g.peerList = [{ group: id }];
   }
 
   // ---------------------------------------------------------------- hosts
@@ -679,7 +752,7 @@ export class PolicyCompiler {
 }
 
 function concretePeer(p: TemplatePeer): CompiledPeer {
-  return 'group' in p ? { group: p.group.id } : p;
+  return p instanceof GroupEntry ? p.peerList[0]! : p;
 }
 
 /** Host → spec for a set of objects, compiled from scratch. */
