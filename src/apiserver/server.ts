@@ -58,12 +58,13 @@ export function createRouter(deps: RouterDeps) {
     res.setHeader('Audit-Id', auditId);
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname.replace(/\/+$/, '') || '/';
-    res.on('finish', () => {
-      log.debug(
-        { method: req.method, path: url.pathname, query: url.search || undefined, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ua: req.headers['user-agent'] },
-        'request',
-      );
-    });
+    if (log.isLevelEnabled('debug'))
+      res.on('finish', () => {
+        log.debug(
+          { method: req.method, path: url.pathname, query: url.search || undefined, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ua: req.headers['user-agent'] },
+          'request',
+        );
+      });
     try {
       const healthPath = path.split('/').slice(0, 2).join('/');
       if (!PUBLIC.has(healthPath) && req.headers.authorization !== expected) throw unauthorized();
