@@ -103,7 +103,18 @@ function groupTable(spec: HostFilterSpec): { table: GroupTable; byAddress: Map<n
   };
 }
 
-export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = {}): FastClassifier {
+/** Everything a classifier needs at lookup time (build-time tables are not kept alive by lookups). */
+interface CompiledHost {
+  slots: Map<string, number>;
+  slotRef: Int32Array;
+  pool: Int32Array;
+  decisions: Decision[];
+  large: RuleSet[];
+  byAddress: Map<number, Int32Array>;
+  stats: ClassifierStats;
+}
+
+function compileHost(spec: HostFilterSpec, opts: ClassifierOptions): CompiledHost {
   const t0 = performance.now();
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
   const { table, byAddress, count: groups } = groupTable(spec);
@@ -150,8 +161,7 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
     refs.push(prog[0], prog[1]);
   }
   const slotRef = Int32Array.from(refs);
-  const pool = Int32Array.from(compact.words);
-  const decisions = compact.decisions;
+  const { pool, decisions } = compact.finish(refs.filter((r) => r >= 0));
   let words = pool.length;
   let intervals = 0;
   for (const ref of cache.values()) if (ref >= 0) intervals += pool[ref]!; // shared sections counted per list
@@ -160,6 +170,22 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
       words += c.d.length;
       intervals += c.nAddr;
     }
+  const stats: ClassifierStats = {
+    programs: programs.size,
+    ruleSets: cache.size,
+    rules,
+    bindings: slots.size,
+    groups,
+    groupAddresses: byAddress.size,
+    addressIntervals: intervals,
+    words,
+    buildMs: performance.now() - t0,
+  };
+  return { slots, slotRef, pool, decisions, large, byAddress, stats };
+}
+
+export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = {}): FastClassifier {
+  const { slots, slotRef, pool, decisions, large, byAddress, stats } = compileHost(spec, opts);
 
   /** First-match search in a compact block at o (see compact.ts for the layout). */
   const lookupCompact = (o: number, ip: number, proto: number, port: number): Decision => {
@@ -250,17 +276,7 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
   const self: FastClassifier = {
     countOps: false,
     ops: 0,
-    stats: {
-      programs: programs.size,
-      ruleSets: cache.size,
-      rules,
-      bindings: slots.size,
-      groups,
-      groupAddresses: byAddress.size,
-      addressIntervals: intervals,
-      words,
-      buildMs: performance.now() - t0,
-    },
+    stats,
     slot: (vm, vnic) => slots.get(bindingKey(vm, vnic)) ?? -1,
     lookup(slot: number, dir: number, ip: number, proto: number, port: number): Decision {
       const before = opCounter.ops;

@@ -49,6 +49,8 @@ export class CompactPool {
   // Section intern table: FNV-1a hash of the words → offsets of sections with that hash.
   private readonly sections = new Map<number, number[]>();
   private readonly decisionIds = new Map<Decision, number>();
+  /** Decision-id sections: offset → length. */
+  private readonly decisionSections = new Map<number, number>();
   // Per-rule work memoized by object identity: specs built in memory often share rule objects.
   private readonly prepared = new Map<CompiledRule, { prep: Prepared; id: number }>();
 
@@ -89,6 +91,40 @@ export class CompactPool {
     return x;
   }
 
+  private decisionSection(ids: number[]): number {
+    const off = this.section(ids);
+    this.decisionSections.set(off, ids.length);
+    return off;
+  }
+
+  /**
+   * The finished pool. Decisions are re-allocated in one burst, those of `hotBlocks` (the blocks bound
+   * to vNICs) first, so that the objects a lookup returns sit together in the heap instead of being
+   * scattered among build-time garbage (at 40,000 programs that is the difference between cache hits
+   * and misses on every packet).
+   */
+  finish(hotBlocks: number[]): { pool: Int32Array; decisions: Decision[] } {
+    const w = this.words;
+    const newId = new Int32Array(this.decisions.length).fill(-1);
+    const out: Decision[] = [];
+    const visit = (off: number) => {
+      const len = this.decisionSections.get(off) ?? 0;
+      for (let i = 0; i < len; i++) {
+        const id = w[off + i]!;
+        if (id >= 0 && newId[id]! < 0) {
+          newId[id] = out.length;
+          out.push(Object.freeze({ ...this.decisions[id]! }));
+        }
+      }
+    };
+    for (const b of hotBlocks) visit(w[b + 8]!);
+    for (const off of this.decisionSections.keys()) visit(off);
+    const pool = Int32Array.from(w);
+    for (const [off, len] of this.decisionSections)
+      for (let i = 0; i < len; i++) if (pool[off + i]! >= 0) pool[off + i] = newId[pool[off + i]!]!;
+    return { pool, decisions: out };
+  }
+
   /** Compile `rules` (at most 32) into a block; returns its offset. */
   append(rules: CompiledRule[], groups: GroupTable): number {
     if (rules.length > COMPACT_MAX_RULES) throw new Error('too many rules for the compact form');
@@ -110,7 +146,7 @@ export class CompactPool {
       byGroup.size,
       this.section([...byGroup].flatMap(([g, m]) => [g, m | 0])),
       this.section(rules.map((r, i) => (r.action === 'Pass' ? pass[i]! : -1))),
-      this.section(memo.map((m) => m.id)),
+      this.decisionSection(memo.map((m) => m.id)),
       this.section([...addr.starts.map(flip), ...addr.masks.map((m) => m | 0)]),
     ];
     return this.section(header);
