@@ -1,9 +1,9 @@
 // Embedded Kubernetes-compatible API server: the real kubectl and @kubernetes/client-node
 // (informers included) work against it. Public interface:
 //
-//   startApiServer({ port?: number (0 = free), host?: '127.0.0.1', token?, dataDir?, logger?, crdDir? })
-//     -> Promise<ApiServer>
-//   ApiServer: { url, token, port, close(), store, api, kubeconfig(): string,
+//   startApiServer({ port?: number (0 = free), host?: '127.0.0.1', token?, dataDir?, logger?, crdDir?,
+//                    tls? (default true), bookmarkIntervalMs?, historyLimit? }) -> Promise<ApiServer>
+//   ApiServer: { url, token, port, caCert, close(), store, api, kubeconfig(): string,
 //                dropAllWatches(), compactHistory(), writeCounts(resourceKey) }   (last three: test hooks)
 //   writeKubeconfig(path, { url, token, caCert? }) -> writes a kubeconfig file (mode 0600)
 //
@@ -11,6 +11,9 @@
 // only over TLS); `caCert` is that certificate and kubeconfig() embeds it.
 //
 // Resource keys (store, writeCounts) are "group/plural": "vmsafe.io/vms", "/namespaces".
+// Module map: server.ts (routing, auth) -> api.ts (verbs, strategies, GC) -> store.ts (objects, RVs,
+// watch fan-out) + wal.ts (--data-dir); schema.ts (CRD validation), managed.ts (managedFields, SSA),
+// watch.ts, table.ts, openapi.ts, discovery.ts, protobuf.ts, tls.ts.
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
