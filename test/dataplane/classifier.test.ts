@@ -82,3 +82,47 @@ describe('classifier edge cases (fast and linear alike)', () => {
     expect(buildClassifier(spec).stats).toMatchObject({ programs: 2, ruleSets: 3 });
   });
 });
+
+describe('per-packet work does not grow with resident programs', () => {
+  /** n tenant programs of the same shape, one vNIC per program (up to 200), tenant i owns 10.<i>.0.0/24. */
+  const host = (n: number): HostFilterSpec => {
+    const spec = oneProgram([]);
+    spec.programs = [];
+    spec.bindings = [];
+    spec.addressGroups = [];
+    for (let i = 0; i < n; i++) {
+      const group = `ag-${i}`;
+      spec.addressGroups.push({ id: group, addresses: [`10.${i >> 8}.${i & 255}.0/24`, `172.16.${i >> 8}.${i & 255}`] });
+      spec.programs.push({
+        id: `p-${i}`,
+        egress: [rule('block', { tier: 'Provider', action: 'Deny', peers: [cidrPeer('198.51.100.0/24')] }), rule('same', { tier: 'Default', peers: [groupPeer(group)] })],
+        ingress: [
+          rule('web', { policy: `t${i}/web`, peers: [groupPeer(group)], ports: [tcp(80), tcp(443)] }),
+          rule('iso', { action: 'Deny', policy: '' }),
+        ],
+      });
+      if (i < 200) spec.bindings.push({ vm: `t${i}/vm`, vnic: 'eth0', ip: `10.${i >> 8}.${i & 255}.1`, mac: '02:00:00:00:00:01', program: `p-${i}` });
+    }
+    return spec;
+  };
+  const opsPerLookup = (n: number) => {
+    const c = buildClassifier(host(n));
+    c.countOps = true;
+    let lookups = 0;
+    for (let i = 0; i < 200; i++) {
+      const s = c.slot(`t${i % n}/vm`, 'eth0');
+      for (const ip of [`10.${(i % n) >> 8}.${(i % n) & 255}.9`, `172.16.${(i % n) >> 8}.${(i % n) & 255}`, '198.51.100.1', '8.8.8.8'])
+        for (const dir of [DIR.egress, DIR.ingress]) {
+          c.lookup(s, dir, parseIPv4(ip), PROTO.TCP, 443);
+          lookups++;
+        }
+    }
+    return c.ops / lookups;
+  };
+  it('counts the same operations per lookup with 10 and 5,000 programs', () => {
+    const few = opsPerLookup(10);
+    const many = opsPerLookup(5000);
+    expect(few).toBeGreaterThan(3);
+    expect(many / few).toBeLessThanOrEqual(1.05);
+  });
+});
