@@ -240,7 +240,7 @@ export class Store {
     if (prev) r.stats.updates++;
     else r.stats.creates++;
     r.record(ev);
-    this.wal?.append({ op: 'put', res: resKey, rv, obj });
+    this.wal?.append({ op: 'put', res: resKey, rv, obj }, this.wal ? toJson(obj) : undefined);
     r.dispatch(ev);
     return obj;
   }

@@ -16,6 +16,8 @@ export interface Snapshot {
 }
 
 const SNAPSHOT = 'snapshot.jsonl';
+/** Compact when the log holds this much (large HostFilters make bytes the binding limit). */
+const COMPACT_BYTES = 512 * 1024 * 1024;
 const LOG = 'wal.jsonl';
 
 /** Reads snapshot + log; returns the records to replay in order (snapshot first). */
@@ -58,6 +60,7 @@ export class Wal {
   private running = false;
   private fh: FileHandle | undefined;
   private entries = 0;
+  private bytes = 0;
 
   private constructor(
     private readonly dir: string,
@@ -73,9 +76,15 @@ export class Wal {
     return wal;
   }
 
-  append(rec: WalRecord) {
-    this.pending.push(JSON.stringify(rec) + '\n');
+  /** Queues a record; `objJson` is the object's JSON when the caller already has it. */
+  append(rec: WalRecord, objJson?: string) {
+    const line =
+      rec.op === 'put' && objJson !== undefined
+        ? `{"op":"put","res":${JSON.stringify(rec.res)},"rv":${rec.rv},"obj":${objJson}}\n`
+        : JSON.stringify(rec) + '\n';
+    this.pending.push(line);
     this.entries++;
+    this.bytes += line.length;
   }
 
   sync(): Promise<void> {
@@ -99,7 +108,7 @@ export class Wal {
           await this.fh.write(data);
           await this.fh.datasync();
         }
-        if (this.entries > this.compactAfter && this.pending.length === 0) await this.compact();
+        if ((this.entries > this.compactAfter || this.bytes > COMPACT_BYTES) && this.pending.length === 0) await this.compact();
         waiters.forEach((w) => w.resolve());
       } catch (e) {
         waiters.forEach((w) => w.reject(e));
@@ -113,6 +122,7 @@ export class Wal {
     await this.fh?.close();
     this.fh = await open(join(this.dir, LOG), 'w');
     this.entries = 0;
+    this.bytes = 0;
   }
 
   private writeSnapshot() {
