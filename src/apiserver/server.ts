@@ -189,8 +189,10 @@ export function createRouter(deps: RouterDeps) {
         case 'DELETE': {
           const c = ctx();
           const opts = await deleteOptions(req, q);
-          await api.deleteCollection(def, ns, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') }, opts, c);
-          return sendJson(res, 200, status(200, '', '', { kind: def.plural, group: def.group || undefined }));
+          const items = await api.deleteCollection(def, ns, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') }, opts, c);
+          // Like the generic registry: the list of what was deleted (or marked for deletion).
+          const head = `{"kind":"${def.listKind}","apiVersion":"${apiVersionOf(def)}","metadata":{"resourceVersion":"${api.store.rv}"},"items":[`;
+          return sendJson(res, 200, head + items.map((o) => toJson(o)).join(',') + ']}');
         }
         default:
           throw methodNotAllowed();

@@ -425,6 +425,8 @@ describe('delete, finalizers, garbage collection, namespaces', () => {
     for (const n of ['dc1', 'dc2', 'dc3']) await t.request('POST', '/api/v1/namespaces/kube-system/configmaps', { body: cm(n, 'kube-system', { metadata: { labels: { batch: n === 'dc3' ? 'b' : 'a' } } }) });
     const r = await t.request('DELETE', '/api/v1/namespaces/kube-system/configmaps?labelSelector=batch%3Da');
     expect(r.status).toBe(200);
+    expect(r.body.kind).toBe('ConfigMapList');
+    expect(r.body.items.map((i: any) => i.metadata.name)).toEqual(['dc1', 'dc2']);
     const left = (await t.request('GET', '/api/v1/namespaces/kube-system/configmaps?labelSelector=batch')).body.items.map((i: any) => i.metadata.name);
     expect(left).toEqual(['dc3']);
   });
