@@ -113,6 +113,14 @@ spec:
     expect(r.stderr).toContain('spec.vnics[0].ip: Invalid value: "10.10.0.999"');
     const get = await t.kubectl(['get', 'vm', 'broken', '-n', 'acme']);
     expect(get.stderr).toContain('vms.vmsafe.io "broken" not found');
+    // kubectl validates through the server (fieldValidation=Strict): unknown fields are errors.
+    const unknown = await t.kubectl(['apply', '-f', '-'], { input: bad.replace('10.10.0.999', '10.10.0.99').replace('spec:\n', 'spec:\n  bogus: 1\n') });
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('strict decoding error: unknown field "spec.bogus"');
+    const lenient = await t.kubectl(['apply', '--validate=false', '-f', '-'], { input: bad.replace('10.10.0.999', '10.10.0.99').replace('spec:\n', 'spec:\n  bogus: 1\n') });
+    expect(lenient.stdout).toContain('vm.vmsafe.io/broken created');
+    expect(await ok(['get', 'vm', 'broken', '-n', 'acme', '-o', 'jsonpath={.spec.bogus}'])).toBe('');
+    await ok(['delete', 'vm', 'broken', '-n', 'acme']);
   });
 
   it('applies server-side with field managers', async () => {
