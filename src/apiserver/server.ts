@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../util/log';
 import type { Api, DeleteOptions, PatchType, WriteCtx } from './api';
-import { apiGroup, apiGroupList, apiResourceList, apiVersions } from './discovery';
+import { AGGREGATED_V2, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery';
 import { ApiError, badRequest, internal, methodNotAllowed, notAcceptable, pathNotFound, status, unauthorized, unsupportedMediaType } from './errors';
 import { decodeK8sProtobuf, PROTOBUF } from './protobuf';
 import { negotiate, parseJsonBody, parseMediaTypes, readBody, sendError, sendJson } from './http';
@@ -77,6 +77,8 @@ export function createRouter(deps: RouterDeps) {
       // Write counters per resource (creates/updates/deletes), for benchmarks driving a separate process.
       if (path === '/debug/vmsafe/writes')
         return sendJson(res, 200, Object.fromEntries([...api.store.resources.values()].map((r) => [r.key, r.stats])));
+      if ((path === '/api' || path === '/apis') && wantsAggregated(req.headers.accept))
+        return sendJson(res, 200, aggregatedDiscovery(registry, path === '/api'), { 'Content-Type': AGGREGATED_V2, Vary: 'Accept' });
       if (path === '/api') return sendJson(res, 200, apiVersions(deps.serverAddress()));
       if (path === '/apis') return sendJson(res, 200, apiGroupList(registry));
       if (path === '/openapi/v3') return sendJson(res, 200, openapi.index());

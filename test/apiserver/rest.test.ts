@@ -49,10 +49,19 @@ describe('auth, health, discovery', () => {
     expect(core.resources.map((r: any) => r.name)).toEqual(expect.arrayContaining(['namespaces', 'configmaps', 'secrets', 'serviceaccounts', 'events']));
   });
 
-  it('answers aggregated-discovery requests with legacy JSON so clients fall back', async () => {
-    const r = await t.request('GET', '/apis', { headers: { Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' } });
-    expect(r.headers['content-type']).toBe('application/json');
-    expect(r.body.kind).toBe('APIGroupList');
+  it('serves aggregated discovery (apidiscovery.k8s.io/v2) when asked, legacy JSON otherwise', async () => {
+    const accept = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json';
+    const r = await t.request('GET', '/apis', { headers: { Accept: accept } });
+    expect(r.headers['content-type']).toBe('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList');
+    expect(r.body.kind).toBe('APIGroupDiscoveryList');
+    const group = r.body.items.find((g: any) => g.metadata.name === 'vmsafe.io');
+    const vms = group.versions[0].resources.find((x: any) => x.resource === 'vms');
+    expect(vms).toMatchObject({ scope: 'Namespaced', singularResource: 'vm', categories: ['vmsafe'], responseKind: { group: 'vmsafe.io', version: 'v1alpha1', kind: 'VM' } });
+    expect(vms.subresources).toEqual([expect.objectContaining({ subresource: 'status' })]);
+    const core = (await t.request('GET', '/api', { headers: { Accept: accept } })).body;
+    expect(core.items.map((g: any) => g.metadata.name)).toEqual(['']);
+    const legacy = await t.request('GET', '/apis', { headers: { Accept: 'application/json' } });
+    expect([legacy.headers['content-type'], legacy.body.kind]).toEqual(['application/json', 'APIGroupList']);
   });
 
   it('publishes OpenAPI v3 with the CRD schema and PATCH operations that accept fieldValidation', async () => {
