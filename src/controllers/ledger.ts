@@ -76,9 +76,12 @@ export class PlacementLedger {
     return this.programSets.get(host);
   }
 
-  /** Placement view of a host, rebuilt when the Host object changes; allocations stay live. */
-  updateHost(h: Host): void {
-    const st = hostState(h);
+  /**
+   * Placement view of a host, rebuilt when the Host object changes; allocations stay live. `ready`
+   * overrides the Host's Ready condition (the VM controller also counts a fresh agent heartbeat).
+   */
+  updateHost(h: Host, ready?: boolean): void {
+    const st = hostState(h, ready === undefined ? {} : { ready });
     st.allocated = this.allocOf(h.metadata.name);
     this.states.set(h.metadata.name, st);
   }

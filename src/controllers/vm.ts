@@ -7,7 +7,9 @@ import { keyOf } from '../runtime/client';
 import { setConditions } from '../runtime/conditions';
 import { Controller, type ReconcileContext, type Result } from '../runtime/controller';
 import type { OperatorContext } from './context';
-import { vmHosts } from './world';
+import { heartbeat } from './decide-host';
+import { agentLeaseName, hostOfAgentLease, SYSTEM_NAMESPACE } from './names';
+import { vmHosts, type LeaseObj } from './world';
 
 const READY = (h: Host) => h.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 
@@ -105,7 +107,7 @@ export function vmController(ctx: OperatorContext): Controller {
       rc.log.warn({ host: s.hostName, reason: s.conditions[1]?.reason }, 'VM quarantined');
   };
 
-  const c = new Controller({ name: 'vm', reconcile, workers: 8, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
+  const c = new Controller({ name: 'vm', reconcile, workers: 32, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   c.watchOwn(world.vms);
   world.vms.on({
     add: (vm) => ledger.set(keyOf(vm), vm.status, vm.spec.vnics.length),
@@ -113,18 +115,39 @@ export function vmController(ctx: OperatorContext): Controller {
     delete: (vm) => {
       ledger.remove(keyOf(vm));
       // Capacity freed: waiting VMs may fit now.
-      for (const k of pending) c.enqueue(k);
+      retryPending();
     },
   });
+  /**
+   * Placement readiness: the Host's Ready condition, or a fresh heartbeat of its agent that the Host
+   * controller has not reported yet. At cold start this lets VMs be placed at once instead of each
+   * being decided Unschedulable (NotReady) and decided again after 512 Host status writes. Expiry is
+   * still reported by the Host controller (Ready=False), which rebuilds the view through onHost.
+   */
+  const placementReady = (h: Host) => {
+    if (READY(h) === 'True') return true;
+    const lease = world.leases.get(`${SYSTEM_NAMESPACE}/${agentLeaseName(h.metadata.name)}`)?.spec;
+    return heartbeat(lease, new Date(ctx.clock.now())).status === 'True';
+  };
+  /** Waiting VMs retried once per burst of host changes (not once per host: 512 x 40,000 adds). */
+  let retryScheduled = false;
+  const retryPending = () => {
+    if (retryScheduled || pending.size === 0) return;
+    retryScheduled = true;
+    setImmediate(() => {
+      retryScheduled = false;
+      for (const k of pending) c.enqueue(k);
+    });
+  };
   const onHost = (h: Host) => {
-    ledger.updateHost(h);
+    ledger.updateHost(h, placementReady(h));
     for (const k of world.vms.store.keysByIndex('host', h.metadata.name)) c.enqueue(k);
-    for (const k of pending) c.enqueue(k);
+    retryPending();
   };
   world.hosts.on({
     add: onHost,
     update: (a, b) => {
-      ledger.updateHost(b);
+      ledger.updateHost(b, placementReady(b));
       if (placementChanged(a, b)) onHost(b);
     },
     delete: (h) => {
@@ -132,6 +155,14 @@ export function vmController(ctx: OperatorContext): Controller {
       for (const k of world.vms.store.keysByIndex('host', h.metadata.name)) c.enqueue(k);
     },
   });
+  // An agent started heartbeating: its host can take VMs before the Host controller reports Ready.
+  const onLease = (l: LeaseObj) => {
+    const name = hostOfAgentLease(l.metadata.name);
+    const h = name === undefined ? undefined : world.hosts.get(name);
+    if (!h || ledger.hostStates().get(name!)?.ready || !placementReady(h)) return;
+    onHost(h);
+  };
+  world.leases.on({ add: onLease, update: (_a, b) => onLease(b) });
   // The agent applied a filter: VMs on that host may become Running (or finish migrating there).
   world.filters.on({
     add: (f) => enqueueHost(f.metadata.name),
