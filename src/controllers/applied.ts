@@ -3,9 +3,30 @@
 // the question behind phase Running (DESIGN.md: never Running without it).
 const VERSIONS_KEPT = 6;
 
+/** Written versions kept per host whatever the compile rate (the agent reports one of the last few). */
+const WRITTEN_KEPT = 3;
+
 export class AppliedView {
   /** host → (filter hash → (vm key → program key)), newest last. */
   private readonly versions = new Map<string, Map<string, ReadonlyMap<string, string>>>();
+  /**
+   * The versions last written to the API server, per host. Compiled versions come much faster than
+   * written ones during a cold start (a write per host is paced), so the version an agent reports may
+   * have left `versions` long ago: without these, no VM would become Running until compiles stop.
+   */
+  private readonly written = new Map<string, Array<{ hash: string; programs: ReadonlyMap<string, string> }>>();
+
+  /** The HostFilter controller wrote version `hash` of `host` (recorded by a compile before). */
+  wrote(host: string, hash: string): void {
+    const programs = this.versions.get(host)?.get(hash);
+    if (!programs) return;
+    let list = this.written.get(host);
+    if (!list) this.written.set(host, (list = []));
+    const i = list.findIndex((w) => w.hash === hash);
+    if (i >= 0) list.splice(i, 1);
+    list.push({ hash, programs });
+    if (list.length > WRITTEN_KEPT) list.shift();
+  }
 
   record(host: string, hash: string, programs: ReadonlyMap<string, string>): void {
     let v = this.versions.get(host);
@@ -17,15 +38,20 @@ export class AppliedView {
 
   forget(host: string): void {
     this.versions.delete(host);
+    this.written.delete(host);
+  }
+
+  private programsOf(host: string, hash: string): ReadonlyMap<string, string> | undefined {
+    return this.versions.get(host)?.get(hash) ?? this.written.get(host)?.find((w) => w.hash === hash)?.programs;
   }
 
   has(host: string, hash: string): boolean {
-    return this.versions.get(host)?.has(hash) ?? false;
+    return this.programsOf(host, hash) !== undefined;
   }
 
   /** Program key VM `vm` has in the filter version `hash` of `host`; undefined if unknown or unbound. */
   programOf(host: string, hash: string | undefined, vm: string): string | undefined {
     if (hash === undefined) return undefined;
-    return this.versions.get(host)?.get(hash)?.get(vm);
+    return this.programsOf(host, hash)?.get(vm);
   }
 }

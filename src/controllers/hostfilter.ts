@@ -7,6 +7,22 @@ import type { OperatorContext } from './context';
 
 /** Coalesce bursts (cold start: thousands of VM bindings a second) into one write per host. */
 const COALESCE_MS = 20;
+/**
+ * Per-host write pacing: a host written again within BURST_WINDOW_MS waits twice as long as last time
+ * (from PACE_MIN_MS up to PACE_MAX_MS); a host quiet for that long is written after COALESCE_MS again.
+ * An isolated change (a policy edit, a VM created) is not delayed; a cold start, where every host's
+ * filter changes with each VM that lands, writes each host about once per PACE_MAX_MS instead of
+ * dozens of times a second (each write is a large object the agent must rebuild its classifier for).
+ */
+const PACE_MIN_MS = 100;
+const PACE_MAX_MS = 2000;
+const BURST_WINDOW_MS = 2000;
+
+/** Delay before writing a host again, given when it was last written and the previous pace. */
+export function nextPace(now: number, last: { at: number; pace: number } | undefined): number {
+  if (!last || now - last.at >= BURST_WINDOW_MS) return 0;
+  return Math.min(PACE_MAX_MS, Math.max(PACE_MIN_MS, last.pace * 2));
+}
 
 export function desiredHostFilter(spec: HostFilterSpec, owner: { name: string; uid?: string }): HostFilter {
   return {
@@ -55,9 +71,13 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     }
     if (current && current.spec.hash === spec.hash) {
       written.delete(name);
+      feed.applied.wrote(name, spec.hash);
       return;
     }
     if (current && written.get(name) === spec.hash) return;
+    // Paced (see nextPace): other triggers (the agent's status write) must not bypass it.
+    const wait = current ? paceLeft(name) : 0;
+    if (wait > 0) return { requeueAfter: wait };
     const desired = desiredHostFilter(spec, { name, uid: host.metadata.uid as string | undefined });
     const bytes = Buffer.byteLength(JSON.stringify(desired));
     if (!current) {
@@ -69,12 +89,25 @@ export function hostFilterController(ctx: OperatorContext): Controller {
       r.log.debug({ hash: spec.hash, from: current.spec.hash, bytes }, 'HostFilter updated');
     }
     written.set(name, spec.hash);
+    feed.applied.wrote(name, spec.hash);
     countWrite(name, bytes);
+    const now = ctx.clock.now();
+    paced.set(name, { at: now, pace: nextPace(now, paced.get(name)) });
   };
 
-  const c = new Controller({ name: 'hostfilter', reconcile, workers: 4, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
+  /** When each host was last written, and the pace then (see nextPace). */
+  const paced = new Map<string, { at: number; pace: number }>();
+  /** How long `host` must still wait before its next write (0 = now). */
+  const paceLeft = (host: string) => {
+    const last = paced.get(host);
+    if (!last) return 0;
+    const now = ctx.clock.now();
+    return Math.max(0, last.at + nextPace(now, last) - now);
+  };
+
+  const c = new Controller({ name: 'hostfilter', reconcile, workers: 8, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   feed.onHostsChanged((hosts) => {
-    for (const h of hosts) c.enqueueAfter(h, COALESCE_MS);
+    for (const h of hosts) c.enqueueAfter(h, Math.max(COALESCE_MS, paceLeft(h)));
   });
   // Someone else changed or deleted a filter: put it back (level-based).
   c.watchMapped(world.filters, (f) => [f.metadata.name]);
