@@ -17,9 +17,21 @@ export interface AgentCounters {
 
 export type ApplyOutcome = { ok: true; hash: string } | { ok: false; reason: string; message: string };
 
-/** Stable digest of what is programmed: independent of the compiler's hash, so drift is visible. */
+/**
+ * Stable digest of what is programmed: independent of the compiler's hash, so drift is visible. It
+ * covers the vNIC bindings and the ids of the programs and address groups (both content-addressed,
+ * so an id stands for its rules or addresses), not their serialized bodies: the audit runs every
+ * second on every agent, and a fleet of 512 agents serializing 200 KB filters each second spent a
+ * whole core on it.
+ */
 export function digestOf(spec: HostFilterSpec): string {
-  return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+  const h = createHash('sha256');
+  for (const p of spec.programs) h.update(p.id).update(',');
+  h.update('|');
+  for (const g of spec.addressGroups) h.update(g.id).update(',');
+  h.update('|');
+  for (const b of spec.bindings) h.update(`${b.vm} ${b.vnic} ${b.ip} ${b.mac} ${b.program}\n`);
+  return h.digest('hex');
 }
 
 export class AgentCore {
