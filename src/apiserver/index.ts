@@ -161,12 +161,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     url, token, port, store, api, caCert: tls?.cert,
     kubeconfig: () => kubeconfigYaml({ url, token, caCert: tls?.cert }),
     dropAllWatches: () => watches.dropAll(),
-    compactHistory: () => {
-      for (const r of store.resources.values()) {
-        r.history = [];
-        r.compactedRv = store.rv;
-      }
-    },
+    compactHistory: () => store.resetHistory(),
     writeCounts: (key) => ({ ...store.res(key).stats }),
     close: async () => {
       watches.dropAll();

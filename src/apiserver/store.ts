@@ -32,6 +32,8 @@ export interface ResourceStats {
 }
 
 const jsonCache = new WeakMap<object, string>();
+/** Memory budget of one resource's watch history (serialized size of the versions it holds). */
+const HISTORY_BYTES = 256 * 1024 * 1024;
 /** Stand-in resourceVersion for serializing an object before the store assigns the real one. */
 export const RV_PLACEHOLDER = '\u0000rv';
 const RV_PLACEHOLDER_JSON = JSON.stringify(RV_PLACEHOLDER);
@@ -50,6 +52,8 @@ export const objectKey = (namespace: string | undefined, name: string) => (names
 export class ResourceState {
   readonly objects = new Map<string, Obj>();
   history: StoreEvent[] = [];
+  private historySizes: number[] = [];
+  private historyBytes = 0;
   /** Events with rv <= compactedRv are no longer in history. */
   compactedRv: number;
   readonly watchersAll = new Set<Watcher>();
@@ -61,6 +65,7 @@ export class ResourceState {
     readonly key: string,
     startRv: number,
     private readonly historyLimit: number,
+    private readonly historyBudget = HISTORY_BYTES,
   ) {
     this.compactedRv = startRv;
   }
@@ -92,13 +97,31 @@ export class ResourceState {
     this.sortedKeys = null;
   }
 
-  record(ev: StoreEvent) {
+  /**
+   * Appends to the watch history, bounded by count and by bytes (HostFilters can be ~1.5 MiB each:
+   * 10,000 versions of those would not fit in memory). Evicted versions make old resumes 410.
+   */
+  record(ev: StoreEvent, bytes: number) {
     this.history.push(ev);
-    if (this.history.length > this.historyLimit * 1.25) {
-      const drop = this.history.length - this.historyLimit;
-      this.compactedRv = this.history[drop - 1]!.rv;
+    this.historySizes.push(bytes);
+    this.historyBytes += bytes;
+    if (this.history.length > this.historyLimit * 1.25 || this.historyBytes > this.historyBudget) {
+      let drop = 0;
+      while (drop < this.history.length - 1 && (this.history.length - drop > this.historyLimit || this.historyBytes > this.historyBudget * 0.8)) {
+        this.historyBytes -= this.historySizes[drop]!;
+        drop++;
+      }
+      this.compactedRv = this.history[drop - 1]?.rv ?? this.compactedRv;
       this.history = this.history.slice(drop);
+      this.historySizes = this.historySizes.slice(drop);
     }
+  }
+
+  clearHistory(rv: number) {
+    this.history = [];
+    this.historySizes = [];
+    this.historyBytes = 0;
+    this.compactedRv = rv;
   }
 
   /** Events after rv, or undefined when some of them were already compacted away. */
@@ -188,12 +211,15 @@ export class Store {
   readonly ownerIndex = new Map<string, Set<string>>();
   wal: Wal | undefined;
 
-  constructor(private readonly historyLimit = 10_000) {}
+  constructor(
+    private readonly historyLimit = 10_000,
+    private readonly historyBytes = HISTORY_BYTES,
+  ) {}
 
   res(key: string): ResourceState {
     let r = this.resources.get(key);
     if (!r) {
-      r = new ResourceState(key, this.rv, this.historyLimit);
+      r = new ResourceState(key, this.rv, this.historyLimit, this.historyBytes);
       this.resources.set(key, r);
     }
     return r;
@@ -239,7 +265,7 @@ export class Store {
     const ev: StoreEvent = prev ? { type: 'MODIFIED', rv, obj, prev } : { type: 'ADDED', rv, obj };
     if (prev) r.stats.updates++;
     else r.stats.creates++;
-    r.record(ev);
+    r.record(ev, toJson(obj).length);
     this.wal?.append({ op: 'put', res: resKey, rv, obj }, this.wal ? toJson(obj) : undefined);
     r.dispatch(ev);
     return obj;
@@ -257,7 +283,7 @@ export class Store {
     this.index(resKey, key, undefined, prev);
     r.stats.deletes++;
     const ev: StoreEvent = { type: 'DELETED', rv, obj };
-    r.record(ev);
+    r.record(ev, 256);
     this.wal?.append({ op: 'del', res: resKey, rv, key });
     r.dispatch(ev);
     return obj;
@@ -290,10 +316,7 @@ export class Store {
 
   /** After replay: history starts now, older resourceVersions get 410 on watch. */
   resetHistory() {
-    for (const r of this.resources.values()) {
-      r.history = [];
-      r.compactedRv = this.rv;
-    }
+    for (const r of this.resources.values()) r.clearHistory(this.rv);
   }
 
   /** Resolves once every write so far is durable (immediately without a data dir). */

@@ -233,6 +233,20 @@ describe('versions and WAL', () => {
     expect(sortVersions(['v1alpha1', 'v2', 'v1beta1', 'v1', 'v1beta2'])).toEqual(['v2', 'v1', 'v1beta2', 'v1beta1', 'v1alpha1']);
   });
 
+  it('bounds watch history by count and by bytes; evicted versions are too old to resume from', () => {
+    const store = new Store(1000, 10_000);
+    const big = 'x'.repeat(1000);
+    for (let i = 0; i < 30; i++) store.put('/configmaps', { metadata: { name: `c${i}`, namespace: 'd' }, data: { big } });
+    const r = store.res('/configmaps');
+    expect(r.history.length).toBeLessThan(10);
+    expect(r.eventsAfter(1)).toBeUndefined();
+    expect(r.eventsAfter(store.rv - 1)!.map((e) => e.rv)).toEqual([store.rv]);
+    const small = new Store(5);
+    for (let i = 0; i < 20; i++) small.put('/configmaps', { metadata: { name: 'c', namespace: 'd' }, data: { i: String(i) } });
+    expect(small.res('/configmaps').history.length).toBeLessThanOrEqual(6);
+    expect(small.res('/configmaps').eventsAfter(small.rv - 3)).toHaveLength(3);
+  });
+
   it('compacts the log into a snapshot and recovers the same state', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vmsafe-wal-'));
     try {
