@@ -33,7 +33,7 @@ export interface ResourceStats {
 
 const jsonCache = new WeakMap<object, string>();
 /** Memory budget of one resource's watch history (serialized size of the versions it holds). */
-const HISTORY_BYTES = 256 * 1024 * 1024;
+const HISTORY_BYTES = 128 * 1024 * 1024;
 /** Stand-in resourceVersion for serializing an object before the store assigns the real one. */
 export const RV_PLACEHOLDER = '\u0000rv';
 const RV_PLACEHOLDER_JSON = JSON.stringify(RV_PLACEHOLDER);
