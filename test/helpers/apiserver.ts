@@ -7,15 +7,12 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startApiServer, writeKubeconfig, type ApiServer, type ApiServerOptions } from '../../src/apiserver/index';
+import { kubectlFor, type KubectlResult } from './kubectl';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const CRD_DIR = join(REPO_ROOT, 'crds');
 
-export interface KubectlResult {
-  stdout: string;
-  stderr: string;
-  code: number;
-}
+export type { KubectlResult };
 
 export interface HttpResult {
   status: number;
@@ -45,23 +42,7 @@ export async function startTestApiServer(opts: Partial<ApiServerOptions> & { crd
   const server = await startApiServer({ port: 0, ...opts, crdDir });
   const kubeconfigPath = join(dir, 'kubeconfig');
   writeKubeconfig(kubeconfigPath, { url: server.url, token: server.token, caCert: server.caCert });
-  const env = { ...process.env, KUBECONFIG: kubeconfigPath, KUBECACHEDIR: join(dir, 'cache'), HOME: dir };
-
-  const kubectl = (args: string[], o: { input?: string; timeoutMs?: number } = {}) =>
-    new Promise<KubectlResult>((done, fail) => {
-      const child = spawn('kubectl', args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += d));
-      child.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 20_000);
-      child.on('error', fail);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        done({ stdout, stderr, code: code ?? -1 });
-      });
-      child.stdin.end(o.input ?? '');
-    });
+  const { kubectl, env } = kubectlFor(kubeconfigPath, dir);
 
   const request: TestApiServer['request'] = (method, path, o = {}) =>
     new Promise((done, fail) => {

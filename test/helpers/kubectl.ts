@@ -8,7 +8,7 @@ export interface KubectlResult {
 }
 
 export function kubectlFor(kubeconfigPath: string, home: string) {
-  const env = { ...process.env, KUBECONFIG: kubeconfigPath, KUBECACHEDIR: `${home}/.kube-cache`, HOME: home };
+  const env = { ...process.env, KUBECONFIG: kubeconfigPath, KUBECACHEDIR: `${home}/cache`, HOME: home };
   const kubectl = (args: string[], o: { input?: string; timeoutMs?: number } = {}) =>
     new Promise<KubectlResult>((done, fail) => {
       const child = spawn('kubectl', args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -16,7 +16,7 @@ export function kubectlFor(kubeconfigPath: string, home: string) {
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
       child.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 30_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 20_000);
       child.on('error', fail);
       child.on('close', (code) => {
         clearTimeout(timer);
