@@ -15,8 +15,8 @@ const COALESCE_MS = 20;
  * dozens of times a second (each write is a large object the agent must rebuild its classifier for).
  */
 const PACE_MIN_MS = 100;
-const PACE_MAX_MS = 2000;
-const BURST_WINDOW_MS = 2000;
+const PACE_MAX_MS = 5000;
+const BURST_WINDOW_MS = 5000;
 
 /** Delay before writing a host again, given when it was last written and the previous pace. */
 export function nextPace(now: number, last: { at: number; pace: number } | undefined): number {

@@ -56,7 +56,7 @@ export function policyController(ctx: OperatorContext): Controller {
     if (rejection && before !== 'False') ctx.events.event(p, 'Warning', 'Rejected', rejection);
   };
 
-  const c = new Controller({ name: 'securitypolicy', reconcile, workers: 16, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
+  const c = new Controller({ name: 'securitypolicy', reconcile, workers: 4, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   c.watchOwn(world.policies);
   // Spans move with compiles; realization moves with agents' reports. Both map to the policies on those hosts.
   const policiesOnHosts = (hosts: Iterable<string>) => {

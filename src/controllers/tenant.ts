@@ -115,7 +115,7 @@ export function tenantController(ctx: OperatorContext): Controller {
     await ctx.status.update('Tenant', t, status);
   };
 
-  const c = new Controller({ name: 'tenant', reconcile, workers: 16, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
+  const c = new Controller({ name: 'tenant', reconcile, workers: 4, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   c.watchOwn(world.tenants);
   const byNs = (ns: string | undefined) => (ns ? world.tenants.store.keysByIndex('namespace', ns) : []);
   world.vms.on({
