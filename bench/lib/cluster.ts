@@ -1,5 +1,5 @@
 // The system under test as three processes: `vmsafe apiserver`, `vmsafe agent --fleet`, `vmsafe operator`.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -22,7 +22,7 @@ export interface ClusterOptions {
 export function profileFlagsFromEnv(dir: string): ClusterOptions['nodeFlags'] {
   const which = (process.env.VMSAFE_BENCH_PROF ?? '').split(',').filter(Boolean);
   const out: NonNullable<ClusterOptions['nodeFlags']> = {};
-  for (const w of which) out[w as 'operator'] = ['--cpu-prof', `--cpu-prof-dir=${join(dir, w)}`];
+  for (const w of which) out[w as 'operator'] = ['--cpu-prof', `--cpu-prof-dir=${join(dir, w)}`, '--import', join(REPO, 'bench/lib/exit-on-signal.mjs')];
   return out;
 }
 
@@ -68,7 +68,7 @@ export class Cluster {
   /** Starts the operator; `operatorReady()` resolves once its caches synced and controllers run. */
   async startOperator(): Promise<void> {
     this.operatorPort = await freePort();
-    this.operator = new Component('operator', ['operator', '--kubeconfig', this.kubeconfig, '--no-leader-elect', '--metrics-port', String(this.operatorPort), ...this.log], { nodeFlags: this.flags('operator') });
+    this.operator = new Component('operator', ['operator', '--kubeconfig', this.kubeconfig, '--no-leader-elect', ...metricsFlag(this.operatorPort), ...this.log], { nodeFlags: this.flags('operator') });
   }
 
   /** Polls the operator's /readyz (its metrics server starts after the first sync). */
@@ -123,4 +123,10 @@ function freePort(): Promise<number> {
       srv.close(() => done(port));
     });
   });
+}
+
+/** `--metrics-bind-address 127.0.0.1:N` (or the older `--metrics-port N`, whichever this CLI has). */
+function metricsFlag(port: number): string[] {
+  const cli = readFileSync(join(REPO, 'src/cli/commands/operator.ts'), 'utf8');
+  return cli.includes("'metrics-bind-address'") ? ['--metrics-bind-address', `127.0.0.1:${port}`] : ['--metrics-port', String(port)];
 }

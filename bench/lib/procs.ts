@@ -51,9 +51,11 @@ export class Component {
   private readonly timer: NodeJS.Timeout;
   private exited = false;
   readonly ready: Promise<string>;
+  private readonly profiled: boolean;
 
   constructor(readonly name: string, args: string[], opts: ComponentOptions = {}) {
     const verbose = !!process.env.VMSAFE_BENCH_VERBOSE || opts.inheritStderr;
+    this.profiled = (opts.nodeFlags ?? []).includes('--cpu-prof');
     // Node directly (not bin/vmsafe's exec) so node flags can be added; same PID for /proc.
     this.proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', TSX, CLI, ...args], {
       cwd: REPO,
@@ -98,7 +100,8 @@ export class Component {
     clearInterval(this.timer);
     if (this.exited || this.proc.exitCode !== null) return;
     const gone = new Promise<void>((r) => this.proc.once('exit', () => r()));
-    this.proc.kill('SIGTERM');
+    // Profiled children preload exit-on-signal.mjs: exit at once so the profile gets written.
+    this.proc.kill(this.profiled ? 'SIGUSR2' : 'SIGTERM');
     const t = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
     await gone;
     clearTimeout(t);

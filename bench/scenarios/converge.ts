@@ -64,10 +64,7 @@ export async function runSize(size: Size, opts: BenchOptions) {
 export async function run(opts: BenchOptions): Promise<object> {
   const ex = await examples();
   const sizes: Size[] = opts.quick
-    ? [
-        { name: 'examples', objects: ex, repetitions: 1, timeoutMs: 60_000 },
-        { name: 'small-generated', objects: generated(4, 100, 20), repetitions: 1, timeoutMs: 60_000 },
-      ]
+    ? [{ name: 'examples', objects: ex, repetitions: 1, timeoutMs: 60_000 }]
     : [
         { name: 'examples', objects: ex, repetitions: 5, timeoutMs: 120_000 },
         { name: '64 hosts / 5,000 VMs / 2,000 tenants', objects: generated(64, 5000, 2000), repetitions: 2, timeoutMs: 600_000 },

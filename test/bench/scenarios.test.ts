@@ -1,0 +1,51 @@
+// Smoke test of the end-to-end benchmarks at tiny sizes (`--quick`): the harness starts the three
+// processes, loads, converges, probes, and every scenario reports the figures the JSON promises.
+// Budget: under 30 s on an idle 2-core machine (timeouts are generous for a shared one).
+import { describe, expect, it } from 'vitest';
+import type { BenchOptions } from '../../src/cli/commands/bench';
+import { run as converge } from '../../bench/scenarios/converge';
+import { run as max } from '../../bench/scenarios/max';
+import { run as vmworld } from '../../bench/scenarios/vmworld';
+import { percentile, repeated, summarize } from '../../bench/lib/stats';
+
+const opts: BenchOptions = { quick: true, progress: () => undefined };
+
+describe('bench statistics', () => {
+  it('percentiles are nearest-rank and repetitions report median and spread', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(xs, 50)).toBe(50);
+    expect(percentile(xs, 99)).toBe(99);
+    expect(summarize([3, 1, 2])).toMatchObject({ n: 3, min: 1, p50: 2, max: 3, mean: 2 });
+    expect(repeated([4, 2, 3, 10])).toMatchObject({ median: 3.5, spread: 8, runs: [4, 2, 3, 10] });
+  });
+});
+
+describe('end-to-end scenarios, quick', () => {
+  it('converge: examples/ converge with peak RSS per process', async () => {
+    const r = (await converge(opts)) as any;
+    const ex = r.examples;
+    expect(ex.size.vms).toBeGreaterThan(0);
+    expect(ex.applyToConvergenceSeconds.median).toBeGreaterThan(0);
+    for (const c of ['apiserver', 'operator', 'agents']) expect(ex.peakRssMiB[c].median).toBeGreaterThan(10);
+    expect(ex.runs[0].writes.byResource['vmsafe.io/hostfilters'].creates).toBe(ex.size.hosts);
+  }, 120_000);
+
+  it('vmworld: cold start, edits write exactly the tenant hosts, creations reach Running', async () => {
+    const r = (await vmworld(opts)) as any;
+    expect(r.coldStart.seconds).toBeGreaterThan(0);
+    expect(r.coldStart.apiWrites.byResource['vmsafe.io/vms'].updates).toBeGreaterThanOrEqual(r.size.vms);
+    expect(r.policyEdit.edits).toBeGreaterThan(0);
+    expect(r.policyEdit.writesEqualTenantHosts).toBe(true);
+    expect(r.vmCreate.creations).toBe(5);
+    expect(r.largestObject.bytes).toBeGreaterThan(0);
+    expect(r.programsPerHost.live.max).toBeGreaterThan(0);
+    expect(r.programsPerHost.offlinePlan.policyAware.mean).toBeLessThanOrEqual(r.programsPerHost.offlinePlan.leastAllocatedOnly.mean);
+  }, 120_000);
+
+  it('max: the through-the-API-server run works with 10 vNICs per VM', async () => {
+    const r = (await max(opts)) as any;
+    expect(r.throughApiServer.failed).toBeUndefined();
+    expect(r.throughApiServer.size.vnics).toBe(r.throughApiServer.size.vms * 10);
+    expect(r.throughApiServer.withinTargets.largestObject).toBe(true);
+  }, 120_000);
+});
