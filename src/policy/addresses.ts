@@ -49,5 +49,6 @@ export function toCidrs(sorted: ArrayLike<number>): string[] {
     }
     i = j + 1;
   }
-  return out;
+  // Exact size: groups are kept for long and most have one or two entries (push leaves spare room).
+  return out.slice();
 }

@@ -8,8 +8,8 @@
 //   once and shared by every rule that names it. Ids are content hashes, so identical member sets
 //   are stored once per host even when reached through different definitions.
 // - A rule of a policy compiles once (per tenant only if it says sameTenant) into one shared
-//   CompiledRule object (and its JSON text); a program is a list of such rules, hashed over their
-//   texts, so a provider guardrail in 75,000 programs exists once in memory.
+//   CompiledRule object (and a digest of its JSON text); a program is a list of such rules, its id a
+//   hash over their digests, so a provider guardrail in 75,000 programs exists once in memory.
 // - A change (apply) touches only: VMs whose facts changed, VMs in the scope of a changed policy,
 //   groups the changed VMs fall in or out of, programs naming a group whose members changed, and the
 //   hosts that run any of those. Only hosts whose content hash changed are returned.
@@ -33,6 +33,7 @@ import type {
   AddressGroup, CompiledPeer, CompiledPort, CompiledRule, Host, HostFilterSpec, LabelSelector, Program, Rule,
   SecurityPolicy, Tag, Tenant, VM,
 } from '../api';
+import { hash } from 'node:crypto';
 import { contentHash, sortedUniqueNumbers, toCidrs } from './addresses';
 import { IMPLICIT_RULES } from './decision';
 import { Inventory, NO_TENANT, comparePolicies, type PolicyRec, type VmRec } from './inventory';
@@ -82,7 +83,8 @@ class SmallSet<T> {
     const s = this.items;
     if (!Array.isArray(s)) s.add(x);
     else if (!s.includes(x)) {
-      if (s.length < 8) s.push(x);
+      // A new exact-size array rather than push: push grows a 1-item array to room for 17.
+      if (s.length < 8) this.items = s.concat([x]);
       else this.items = new Set(s).add(x);
     }
   }
@@ -104,11 +106,11 @@ const NO_PEERS: CompiledPeer[] = [];
 const NO_PORTS: CompiledPort[] = [];
 
 class GroupEntry {
-  /** Sorted unique member addresses (plain numbers: an ArrayBuffer each costs more at 100,000 groups). */
-  members: number[] = [];
   group: AddressGroup = { id: '', addresses: [] };
   /** `[{group: id}]`, shared by every rule whose only peer is this group (renewed when the id changes). */
   peerList: CompiledPeer[] = NO_PEERS;
+  /** JSON of peerList. */
+  peerText = '[]';
   readonly programs = new SmallSet<ProgramEntry>();
   constructor(
     readonly key: string,
@@ -125,8 +127,11 @@ type TemplatePeer = GroupEntry | CompiledPeer;
 /** One compiled rule, shared by every program that contains it. */
 class RuleEntry {
   compiled!: CompiledRule;
-  /** The compiled rule's JSON: programs hash the concatenation of their rules' texts. */
-  text = '';
+  /**
+   * SHA-256 (base64) of the compiled rule's JSON: a program's id hashes its rules' digests. Only the
+   * digest is kept: 250,000 rule texts held for hashing cost ~65 MB and the GC time to copy them.
+   */
+  digest = '';
   /** Programs using the rule (a count, not a set: 250,000 rules × a Set each is real memory). */
   refs = 0;
   dead = false;
@@ -138,6 +143,8 @@ class RuleEntry {
     readonly action: CompiledRule['action'],
     readonly peers: readonly TemplatePeer[],
     readonly ports: CompiledPort[],
+    /** JSON of `ports` (shared with the interned list). */
+    private readonly portsText: string,
   ) {
     this.refresh();
   }
@@ -157,7 +164,12 @@ class RuleEntry {
       this.policy !== undefined
         ? { tier: this.tier, policy: this.policy, rule: this.name, action: this.action, peers, ports: this.ports }
         : { tier: this.tier, rule: this.name, action: this.action, peers, ports: this.ports };
-    this.text = JSON.stringify(this.compiled);
+    // The same bytes as JSON.stringify(this.compiled), from cached pieces (the peers and ports lists
+    // are shared, so is their text).
+    const peersText = peers === NO_PEERS ? '[]' : t.length === 1 && t[0] instanceof GroupEntry ? t[0].peerText : JSON.stringify(peers);
+    const head = this.policy !== undefined ? `{"tier":"${this.tier}","policy":${jsonString(this.policy)},` : `{"tier":"${this.tier}",`;
+    const text = `${head}"rule":${jsonString(this.name)},"action":${jsonString(this.action)},"peers":${peersText},"ports":${this.portsText}}`;
+    this.digest = hash('sha256', text, 'base64');
   }
 }
 
@@ -185,7 +197,11 @@ class ProgramEntry {
 
   /** Program id = hash of its rules' texts: the same content as the program's JSON. */
   refresh(): void {
-    const id = 'p-' + contentHash(`${this.egress.map((r) => r.text).join(',')}|${this.ingress.map((r) => r.text).join(',')}`);
+    let text = '';
+    for (const r of this.egress) text += r.digest;
+    text += '|';
+    for (const r of this.ingress) text += r.digest;
+    const id = 'p-' + contentHash(text);
     this.program = { id, egress: this.egress.map((r) => r.compiled), ingress: this.ingress.map((r) => r.compiled) };
   }
 }
@@ -238,7 +254,7 @@ export class PolicyCompiler {
   private readonly policyIds = new Map<string, number>();
   /** Interned CIDR peers and port lists, by content (a handful of distinct ones serve 250,000 rules). */
   private readonly cidrPeers = new Map<string, CompiledPeer>();
-  private readonly portLists = new Map<string, CompiledPort[]>();
+  private readonly portLists = new Map<string, { list: CompiledPort[]; text: string }>();
 
   private counters = { programBuilds: 0, groupResolutions: 0, ruleBuilds: 0 };
 
@@ -528,12 +544,13 @@ export class PolicyCompiler {
       }
       if (isolated) rules.push(this.constantRule('isolation'));
       rules.push(same, this.constantRule('deny'));
+      // Kept for the program's life: an exact-size copy (push leaves spare room).
       for (const r of rules) for (const g of r.peers) if (g instanceof GroupEntry) groups.add(g);
-      return rules;
+      return rules.slice();
     };
     const egress = direction('egress');
     const ingress = direction('ingress');
-    const e = new ProgramEntry(key, tenant, policies, egress, ingress, [...groups], this.setKeyFn);
+    const e = new ProgramEntry(key, tenant, policies.slice(), egress, ingress, [...groups], this.setKeyFn);
     for (const g of groups) g.programs.add(e);
     for (const p of policies) this.scratch(p).programs.add(e);
     return this.registerProgram(e);
@@ -565,7 +582,8 @@ export class PolicyCompiler {
       !r.peers || r.peers.length === 0
         ? (NO_PEERS as TemplatePeer[])
         : r.peers.map((peer) => (peer.cidr ? this.cidrPeer(peer.cidr) : this.groupFor(this.peerGroupDef(peer, p, vmTenant))));
-    const entry = new RuleEntry(p.tier, p.key, r.name, r.action, peers, this.portList(r.ports));
+    const ports = this.portList(r.ports);
+    const entry = new RuleEntry(p.tier, p.key, r.name, r.action, peers, ports.list, ports.text);
     if (perTenant) (cache.perTenant ??= new Map()).set(key, entry);
     else cache[dir][i] = entry;
     return entry;
@@ -581,21 +599,21 @@ export class PolicyCompiler {
   }
 
   /** One shared compiled list per distinct port list. */
-  private portList(ports: Rule['ports'] | undefined): CompiledPort[] {
-    if (!ports || ports.length === 0) return NO_PORTS;
+  private portList(ports: Rule['ports'] | undefined): { list: CompiledPort[]; text: string } {
+    if (!ports || ports.length === 0) return NO_PORT_LIST;
     let key = '';
     for (const e of ports) key += `${e.protocol ?? 'TCP'}:${e.port ?? ''}:${e.endPort ?? ''},`;
-    let list = this.portLists.get(key);
-    if (!list) {
-      list = ports.map((e) => {
+    let entry = this.portLists.get(key);
+    if (!entry) {
+      const list = ports.map((e) => {
         const out: CompiledPort = { protocol: e.protocol ?? 'TCP' };
         if (e.port !== undefined) out.port = e.port;
         if (e.endPort !== undefined) out.endPort = e.endPort;
         return out;
       });
-      this.portLists.set(key, list);
+      this.portLists.set(key, (entry = { list, text: JSON.stringify(list) }));
     }
-    return list;
+    return entry;
   }
 
   /** Per-policy-record compiler state, kept on the record itself (cheaper than WeakMaps). */
@@ -619,7 +637,7 @@ export class PolicyCompiler {
           : which === 'deny'
             ? { tier: 'Default' as const, rule: IMPLICIT_RULES.defaultDeny, action: 'Deny' as const }
             : { tier: 'Provider' as const, rule: IMPLICIT_RULES.quarantine, action: 'Deny' as const };
-      entry = new RuleEntry(t.tier, undefined, t.rule, t.action, NO_PEERS, NO_PORTS);
+      entry = new RuleEntry(t.tier, undefined, t.rule, t.action, NO_PEERS, NO_PORTS, '[]');
       this.constants[which] = entry;
     }
     return entry;
@@ -630,7 +648,7 @@ export class PolicyCompiler {
     let entry = this.sameRules.get(tenant);
     if (!entry || entry.dead) {
       const g = this.groupFor({ tenants: tenant === NO_TENANT ? [] : [tenant], tags: [], selector: undefined });
-      entry = new RuleEntry('Default', undefined, IMPLICIT_RULES.sameTenant, 'Allow', [g], NO_PORTS);
+      entry = new RuleEntry('Default', undefined, IMPLICIT_RULES.sameTenant, 'Allow', [g], NO_PORTS, '[]');
       this.sameRules.set(tenant, entry);
     }
     return entry;
@@ -707,14 +725,13 @@ export class PolicyCompiler {
       for (const t of def.tags) if (inv.vmKeysWithTag(t).size < best.size) best = inv.vmKeysWithTag(t);
       collect(best);
     } else collect(inv.vms.keys());
-    const members = sortedUniqueNumbers(ips);
-    const same = members.length === g.members.length && members.every((v, i) => v === g.members[i]);
-    if (same && g.group.id) return;
-    g.members = members;
-    const addresses = toCidrs(members);
+    // The id is the members' content hash, so members need not be kept to notice a change.
+    const addresses = toCidrs(sortedUniqueNumbers(ips));
     const id = 'ag-' + contentHash(addresses.join(','));
+    if (id === g.group.id) return;
     g.group = { id, addresses };
     g.peerList = [{ group: id }];
+    g.peerText = `[{"group":"${id}"}]`;
   }
 
   // ---------------------------------------------------------------- hosts
@@ -749,6 +766,13 @@ export class PolicyCompiler {
       hash: 'hf-' + contentHash(text.join('\n'), 24),
     };
   }
+}
+
+const NO_PORT_LIST = { list: NO_PORTS, text: '[]' };
+
+/** JSON.stringify of a string, without the call for the common case of nothing to escape. */
+function jsonString(v: string): string {
+  return /^[\w ./:@+-]*$/.test(v) ? `"${v}"` : JSON.stringify(v);
 }
 
 function concretePeer(p: TemplatePeer): CompiledPeer {
