@@ -44,6 +44,9 @@ export interface OperatorOptions {
   syncTimeoutMs?: number;
 }
 
+/** Longest the status reporting controllers wait for placement to drain at the start of a term. */
+const REPORTING_MAX_WAIT_MS = 120_000;
+
 /** One leadership term: caches, compiler, controllers. Built fresh each time this replica leads. */
 export class OperatorTerm {
   readonly ctx: OperatorContext;
@@ -108,10 +111,35 @@ export class OperatorTerm {
     feed.start();
     feed.flush();
     log.info({ ms: Math.round(performance.now() - t0), ...feed.compiler.stats() }, 'initial compile done');
-    for (const c of this.controllers) c.start();
+    // Placement and protection first. At a cold start with tens of thousands of objects, every
+    // SecurityPolicy, Tenant and Tag status reconciled while VMs are still landing is written again
+    // (spans, counts and realization move with each VM: 2-3 writes per policy), and those writes
+    // compete with the VM and HostFilter writes for the API server. The reporting controllers start
+    // once the VM controller's queue has drained (or after REPORTING_MAX_WAIT_MS); their queues
+    // collect keys meanwhile. With nothing to place (an empty cluster), they start at once.
+    const reporting = new Set<string>(['securitypolicy', 'tenant', 'tag']);
+    for (const c of this.controllers) if (!reporting.has(c.name)) c.start();
+    const vm = this.controllers.find((c) => c.name === 'vm')!;
+    const startedAt = this.ctx.clock.now();
+    const startReporting = () => {
+      this.reportingTimer = undefined;
+      if (this.stopped) return;
+      if (vm.queue.len() > 0 && this.ctx.clock.now() - startedAt < REPORTING_MAX_WAIT_MS) {
+        this.reportingTimer = setTimeout(startReporting, 100);
+        return;
+      }
+      log.info({ waitedMs: this.ctx.clock.now() - startedAt }, 'placement queue drained: starting status reporting controllers');
+      for (const c of this.controllers) if (reporting.has(c.name)) c.start();
+    };
+    startReporting();
   }
 
+  private reportingTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reportingTimer) clearTimeout(this.reportingTimer);
     if (this.metricsTimer) clearInterval(this.metricsTimer);
     await Promise.all(this.controllers.map((c) => c.stop()));
     this.ctx.feed.stop();
