@@ -218,8 +218,12 @@ interface PolicyScratch {
   ingress: (RuleEntry | undefined)[];
   /** Compiled rules that do (sameTenant peers), by "dir:index:tenant"; null until one exists. */
   perTenant: Map<string, RuleEntry> | null;
-  /** Programs built from this policy record. */
-  programs: SmallSet<ProgramEntry>;
+  /**
+   * Programs built from this record; Tenant tier only. A Provider or Baseline policy is in most
+   * programs (75,000 in antrea-xl): a set that large costs more to fill than scanning the programs
+   * on the rare change of such a policy (see programsOf).
+   */
+  programs: SmallSet<ProgramEntry> | null;
 }
 
 function sameVmFacts(a: VmRec, b: VmRec): boolean {
@@ -329,8 +333,8 @@ export class PolicyCompiler {
    */
   policySpan(policyKey: string): { vms: number; vnics: number; hosts: Set<string> } {
     const out = { vms: 0, vnics: 0, hosts: new Set<string>() };
-    const scratch = this.inventory.policies.get(policyKey)?.compiled as PolicyScratch | undefined;
-    for (const e of scratch?.programs ?? []) {
+    const rec = this.inventory.policies.get(policyKey);
+    for (const e of rec ? this.programsOf(rec) : []) {
       for (const vmKey of e.vms) {
         const rec = this.inventory.vms.get(vmKey);
         if (!rec) continue;
@@ -339,6 +343,16 @@ export class PolicyCompiler {
         for (const h of rec.hosts) out.hosts.add(h);
       }
     }
+    return out;
+  }
+
+  /** Programs built from a policy record. */
+  private programsOf(rec: PolicyRec): ProgramEntry[] {
+    const s = rec.compiled as PolicyScratch | undefined;
+    if (!s) return [];
+    if (s.programs) return [...s.programs];
+    const out: ProgramEntry[] = [];
+    for (const e of this.programs.values()) if (e.policies.includes(rec)) out.push(e);
     return out;
   }
 
@@ -362,29 +376,31 @@ export class PolicyCompiler {
     const log = this.inventory.drainChanges();
     const dirtyHosts = new Set<string>(log.hosts);
     const affected = new Set<string>();
-    let allVms = false;
     const touched = new Set<ProgramEntry>();
+    // A Provider or Baseline change re-evaluates every VM: then `affected` need only hold VMs that
+    // are gone (a full compile would otherwise fill it with every VM twice).
+    let allVms = false;
+    for (const { old, now } of log.policies.values())
+      for (const rec of [old, now]) if (rec && rec.rejection === null && rec.tier !== 'Tenant') allVms = true;
 
     // Policies: programs built from a changed policy are rebuilt; VMs in its scope get re-evaluated.
     for (const { old, now } of log.policies.values()) {
       // Everything compiled from the old record goes (its scratch holds it all).
       const stale = old?.compiled as PolicyScratch | undefined;
-      if (stale) {
-        for (const e of [...stale.programs]) this.dropProgram(e, affected);
+      if (old && stale) {
+        for (const e of this.programsOf(old)) this.dropProgram(e, affected);
         for (const r of [...stale.egress, ...stale.ingress, ...(stale.perTenant?.values() ?? [])]) if (r) this.dropRule(r);
       }
-      for (const rec of [old, now]) {
-        if (!rec || rec.rejection !== null) continue;
-        if (rec.tier === 'Tenant') for (const k of this.inventory.vmKeysOfTenant(rec.tenant)) affected.add(k);
-        else allVms = true;
-      }
+      if (!allVms)
+        for (const rec of [old, now])
+          if (rec && rec.rejection === null && rec.tier === 'Tenant') for (const k of this.inventory.vmKeysOfTenant(rec.tenant)) affected.add(k);
     }
 
     // VMs: what changed, which existing groups they enter or leave, which hosts they were or are on.
     const dirtyGroups = new Set<GroupEntry>();
     for (const [key, { old, now }] of log.vms) {
       if (old && now && sameVmFacts(old, now)) continue;
-      affected.add(key);
+      if (!allVms || !now) affected.add(key);
       for (const rec of [old, now]) {
         if (!rec) continue;
         for (const h of rec.hosts) dirtyHosts.add(h);
@@ -417,12 +433,11 @@ export class PolicyCompiler {
     }
 
     // VMs: (re)bind to the program of their effective set.
-    const keys: Iterable<string> = allVms ? new Set([...this.inventory.vms.keys(), ...affected]) : affected;
-    for (const key of keys) {
+    const rebind = (key: string) => {
       const rec = this.inventory.vms.get(key);
       const before = this.vmProgram.get(key);
       const after = rec && rec.hosts.length > 0 ? this.programFor(rec) : undefined;
-      if (before === after) continue;
+      if (before === after) return;
       if (before) {
         before.vms.delete(key);
         touched.add(before);
@@ -432,7 +447,11 @@ export class PolicyCompiler {
         this.vmProgram.set(key, after);
       } else this.vmProgram.delete(key);
       for (const h of rec?.hosts ?? []) dirtyHosts.add(h);
-    }
+    };
+    if (allVms) {
+      for (const key of this.inventory.vms.keys()) rebind(key);
+      for (const key of affected) if (!this.inventory.vms.has(key)) rebind(key);
+    } else for (const key of affected) rebind(key);
     for (const e of touched) if (e.vms.size === 0 && this.programs.get(e.key) === e) this.dropProgram(e, null);
 
     // Hosts: rebuild the dirty ones, report those whose content changed.
@@ -552,7 +571,7 @@ export class PolicyCompiler {
     const ingress = direction('ingress');
     const e = new ProgramEntry(key, tenant, policies.slice(), egress, ingress, [...groups], this.setKeyFn);
     for (const g of groups) g.programs.add(e);
-    for (const p of policies) this.scratch(p).programs.add(e);
+    for (const p of policies) this.scratch(p).programs?.add(e);
     return this.registerProgram(e);
   }
 
@@ -622,7 +641,7 @@ export class PolicyCompiler {
     if (!s) {
       const names = p.appliesTo.tenants;
       const appliesTenants = names && names.length > 0 ? new Set(names.map((n) => this.inventory.tenantId(n))) : null;
-      p.compiled = s = { id: this.policyId(p.key), appliesTenants, egress: [], ingress: [], perTenant: null, programs: new SmallSet() };
+      p.compiled = s = { id: this.policyId(p.key), appliesTenants, egress: [], ingress: [], perTenant: null, programs: p.tier === 'Tenant' ? new SmallSet() : null };
     }
     return s;
   }
@@ -665,7 +684,7 @@ export class PolicyCompiler {
 
   private dropProgram(e: ProgramEntry, affected: Set<string> | null): void {
     if (this.programs.get(e.key) === e) this.programs.delete(e.key);
-    for (const p of e.policies) (p.compiled as PolicyScratch | undefined)?.programs.delete(e);
+    for (const p of e.policies) (p.compiled as PolicyScratch | undefined)?.programs?.delete(e);
     for (const g of e.groups) g.programs.delete(e);
     for (const r of [...e.egress, ...e.ingress]) if (--r.refs === 0) this.dropRule(r);
     if (affected) for (const k of e.vms) affected.add(k);
