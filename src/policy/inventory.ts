@@ -104,6 +104,8 @@ export class Inventory {
 
   /** Namespace → tenant names claiming it (the smallest name owns it when several do). */
   private readonly nsClaims = new Map<string, Set<string>>();
+  /** Namespace → owning tenant id, memoized (asked once per VM and policy); cleared where claims change. */
+  private readonly nsTenant = new Map<string, number>();
   private readonly vmsByNamespace = new Map<string, Set<string>>();
   private readonly vmsByTenantIdx = new Map<number, Set<string>>();
   private readonly vmsByHostIdx = new Map<string, Set<string>>();
@@ -162,6 +164,7 @@ export class Inventory {
       addTo(this.nsClaims, ns, name);
       touched.add(ns);
     }
+    for (const ns of touched) this.nsTenant.delete(ns);
     this.rederiveNamespaces(touched);
   }
 
@@ -169,7 +172,10 @@ export class Inventory {
     const old = this.tenants.get(name);
     if (!old) return;
     this.tenants.delete(name);
-    for (const ns of Inventory.namespacesOf(old)) removeFrom(this.nsClaims, ns, name);
+    for (const ns of Inventory.namespacesOf(old)) {
+      removeFrom(this.nsClaims, ns, name);
+      this.nsTenant.delete(ns);
+    }
     this.rederiveNamespaces(new Set(Inventory.namespacesOf(old)));
   }
 
@@ -190,8 +196,12 @@ export class Inventory {
   }
 
   private tenantOfNamespace(ns: string): number {
-    const owner = this.ownerOf(ns);
-    return owner === null ? NO_TENANT : this.tenantId(owner);
+    let id = this.nsTenant.get(ns);
+    if (id === undefined) {
+      const owner = this.ownerOf(ns);
+      this.nsTenant.set(ns, (id = owner === null ? NO_TENANT : this.tenantId(owner)));
+    }
+    return id;
   }
 
   // ------------------------------------------------------------ tags and hosts
