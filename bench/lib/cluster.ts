@@ -89,6 +89,26 @@ export class Cluster {
     throw new Error(`operator not ready within ${timeoutMs} ms`);
   }
 
+  /** Sum of the operator's work queue depths (vmsafe_workqueue_depth), from /metrics. */
+  async operatorQueueDepth(): Promise<number> {
+    const text = await this.operatorMetrics();
+    let sum = 0;
+    for (const m of text.matchAll(/^vmsafe_workqueue_depth\{[^}]*\} (\d+(?:\.\d+)?)$/gm)) sum += Number(m[1]);
+    return sum;
+  }
+
+  /** Waits until every operator work queue is empty twice in a row (1 s apart); false on timeout. */
+  async operatorSettled(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    let zeros = 0;
+    while (Date.now() < deadline) {
+      zeros = (await this.operatorQueueDepth().catch(() => 1)) === 0 ? zeros + 1 : 0;
+      if (zeros >= 2) return true;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    return false;
+  }
+
   /** The operator's Prometheus text. */
   operatorMetrics(): Promise<string> {
     return new Promise((done, fail) => {

@@ -90,6 +90,12 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
     const coldResources = resources(cluster);
     opts.progress(`vmworld: cold start converged in ${coldStartSeconds.toFixed(1)} s; ${coldWrites.total} API writes`);
     await cluster.operatorReady();
+    // The status reporting controllers (policies, tenants, tags) run after placement: let them finish
+    // so the probes below measure a steady state, and report how long that took.
+    const settled = await cluster.operatorSettled(opts.coldTimeoutMs);
+    const statusSettledSeconds = (performance.now() - c0) / 1000;
+    const settledWrites = writesBetween(w0, await writeCounts(cluster.conn));
+    opts.progress(`vmworld: operator queues ${settled ? 'drained' : 'NOT drained'} ${statusSettledSeconds.toFixed(1)} s after start; ${settledWrites.total} API writes`);
 
     // 3. Policy edits, one tenant at a time.
     const targets = pickEditTargets(dc.policies, obs, opts.edits);
@@ -123,6 +129,12 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
         targetSeconds: TARGETS.coldStartSeconds,
         apiWrites: coldWrites,
         resources: coldResources,
+      },
+      statusSettled: {
+        definition: 'operator started until every work queue is empty (policy, tenant and tag statuses written after placement)',
+        settled,
+        seconds: round(statusSettledSeconds),
+        apiWrites: settledWrites,
       },
       peakRssMiB: { apiserver: res.apiserver?.peakRssMiB, operator: res.operator?.peakRssMiB, agents: res.agents?.peakRssMiB },
       cpuSeconds: { apiserver: res.apiserver?.cpuSeconds, operator: res.operator?.cpuSeconds, agents: res.agents?.cpuSeconds },
