@@ -2,28 +2,36 @@
 // "atoms" (one address range or group × one protocol/port item) stored contiguously in one host-wide
 // Int32Array and evaluated first-match in order. With thousands of programs resident, a packet's cost
 // is dominated by cache misses, not comparisons: the bit-vector forms touch 4–6 scattered lines per
-// packet (header, address starts, masks, port section, decision ids), while this form reads one short
+// packet (header, address starts, masks, port section, decision ids), while this form reads a short
 // sequential run whose addresses do not depend on the data (the CPU fetches the lines in parallel).
 //
-// Block layout (offset o, 16-word aligned): o+0 atom count, o+1..3 unused (keeps atoms 16-byte aligned),
-// then per atom 4 words:
+// A list is cut into tier segments (runs of rules of one tier; the compiler emits rules in tier order).
+// Segments are interned: the provider and baseline segments every tenant program repeats are stored
+// once and stay in cache, so a packet's unique lines are the block header and the tenant's own
+// segments, which are placed right after it. A Pass continues at the first rule of a higher tier, which
+// in a tier-ordered list is the next segment: atoms need no positions, which is what makes sharing work.
+//
+// Block (offset o, 16-word aligned): o+0 segment count k, then k (start, end) absolute word offsets of
+// the segments' atoms, padded to a multiple of 4 words; then the block's new (not yet interned) segments.
+// Atom, 4 words:
 //   w0 address range start (flipped, see ruleset.flip) or, for a group atom, the group index
 //   w1 address range end (flipped)
 //   w2 port range: lo | hi << 16 (0..65535; "any port" is the ANY flag, so out-of-range ports miss)
-//   w3 control: bits 0..3 protocols (1 << PROTO), bit 4 ANY port, bit 5 GROUP atom, bits 8.. signed v:
-//      v >= 0 → index of the decision in the shared table; v < 0 → Pass, continue at atom -v-1.
-// The atoms of one rule are consecutive, so "some atom matches" is "the rule matches" and first-match
-// order is the rule order. A rule that can match nothing has no atoms.
+//   w3 control: bits 0..3 protocols (1 << PROTO), bit 4 ANY port, bit 5 GROUP atom, bits 8.. the index
+//      of the decision in the shared table, or PASS_V for Pass (continue with the next segment).
+// The atoms of one rule are consecutive, so "some atom matches" is "the rule matches". A rule that can
+// match nothing has no atoms. Lists not in tier order use the bit-vector forms.
 import type { CompiledRule } from '../api';
 import type { Decision } from '../policy/decision';
 import { opCounter } from './bitset';
 import { type GroupTable, PROTO, flip, prepare } from './ruleset';
-import { NO_MATCH, passTargets, ruleDecision } from './semantics';
+import { NO_MATCH, TIER_RANK, ruleDecision } from './semantics';
 
 /** Rule lists with more atoms than this stay on the bit-vector forms (scan length is the cost). */
 export const INLINE_MAX_ATOMS = 24;
-const HEADER = 4;
 const ALIGN = 16;
+/** Control value of a Pass atom (decision indexes are >= 0). */
+const PASS_V = -1;
 const ANY = 1 << 4;
 const GROUP = 1 << 5;
 const PORT_OUTSIDE = 65536;
@@ -96,9 +104,31 @@ export class InlinePool {
     return id;
   }
 
-  /** Compile `rules` into a block and return its offset, or -1 when the list is too large for this form. */
+  // Segment intern table: FNV-1a hash of the atom words → offsets of segments with that hash.
+  private readonly segments = new Map<number, number[]>();
+
+  /** Start offset of a segment with exactly these atom words, appending it if new. */
+  private segment(words: number[]): number {
+    let h = 0x811c9dc5 ^ words.length;
+    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+    const same = this.segments.get(h);
+    const w = this.words;
+    for (const off of same ?? []) {
+      let eq = true;
+      for (let i = 0; eq && i < words.length; i++) eq = w[off + i] === words[i];
+      if (eq) return off;
+    }
+    const off = w.length;
+    for (const x of words) w.push(x);
+    if (same) same.push(off);
+    else this.segments.set(h, [off]);
+    return off;
+  }
+
+  /** Compile `rules` into a block and return its offset, or -1 when the list does not suit this form. */
   append(rules: readonly CompiledRule[], groups: GroupTable): number {
     if (this.maxAtoms <= 0 || rules.length > this.maxAtoms) return -1;
+    for (let i = 1; i < rules.length; i++) if (TIER_RANK[rules[i]!.tier] < TIER_RANK[rules[i - 1]!.tier]) return -1;
     const per: RuleAtoms[] = [];
     let total = 0;
     for (const r of rules) {
@@ -108,21 +138,27 @@ export class InlinePool {
       total += a.words.length >>> 2;
       if (total > this.maxAtoms) return -1;
     }
-    // firstAtom[i]: atom index of rule i (rules without atoms point at the next rule's), [n] = end.
-    const firstAtom = new Int32Array(rules.length + 1);
-    for (let i = 0, k = 0; i <= rules.length; i++) {
-      firstAtom[i] = k;
-      if (i < rules.length) k += per[i]!.words.length >>> 2;
-    }
-    const pass = passTargets(rules);
+    // Atom words per tier segment (segments without atoms are dropped: nothing in them can match).
+    const segs: number[][] = [];
+    let cur: number[] = [];
+    rules.forEach((r, i) => {
+      if (i > 0 && r.tier !== rules[i - 1]!.tier && cur.length > 0) segs.push((cur = []));
+      if (i === 0) segs.push(cur);
+      const a = per[i]!;
+      const v = a.decision ? this.decisionId(a.decision) : PASS_V;
+      for (let j = 0; j < a.words.length; j += 4) cur.push(a.words[j]!, a.words[j + 1]!, a.words[j + 2]! | 0, a.words[j + 3]! | (v << 8));
+    });
+    const nonEmpty = segs.filter((x) => x.length > 0);
     const w = this.words;
     while (w.length % ALIGN !== 0) w.push(0);
     const o = w.length;
-    w.push(total, 0, 0, 0);
-    rules.forEach((r, i) => {
-      const a = per[i]!;
-      const v = a.decision ? this.decisionId(a.decision) : -firstAtom[pass[i]!]! - 1;
-      for (let j = 0; j < a.words.length; j += 4) w.push(a.words[j]!, a.words[j + 1]!, a.words[j + 2]! | 0, a.words[j + 3]! | (v << 8));
+    const headerLen = (1 + 2 * nonEmpty.length + 3) & ~3;
+    for (let i = 0; i < headerLen; i++) w.push(0);
+    w[o] = nonEmpty.length;
+    nonEmpty.forEach((words, k) => {
+      const at = this.segment(words);
+      w[o + 1 + 2 * k] = at;
+      w[o + 2 + 2 * k] = at + words.length;
     });
     return o;
   }
@@ -147,37 +183,35 @@ export function inlineLookup(
     const ipf = flip(ip);
     const pbit = 1 << proto;
     const p = port === (port & 0xffff) ? port : PORT_OUTSIDE;
-    const first = o + HEADER;
-    const end = first + 4 * pool[o]!;
+    const k = pool[o]!;
     let hits: Int32Array | null = null;
-    for (let i = first; i < end; ) {
-      opCounter.ops++;
-      const ctl = pool[i + 3]!;
-      let match = false;
-      if ((ctl & pbit) !== 0) {
+    for (let s = 0; s < k; s++) {
+      const end = pool[o + 2 + 2 * s]!;
+      for (let i = pool[o + 1 + 2 * s]!; i < end; i += 4) {
+        opCounter.ops++;
+        const ctl = pool[i + 3]!;
+        if ((ctl & pbit) === 0) continue;
         const pw = pool[i + 2]!;
-        if ((ctl & ANY) !== 0 || (p >= (pw & 0xffff) && p <= pw >>> 16)) {
-          if ((ctl & GROUP) === 0) match = ipf >= pool[i]! && ipf <= pool[i + 1]!;
-          else {
-            if (hits === null) {
-              opCounter.ops++; // the address → groups hash probe, once per packet
-              hits = byAddress.get(ip) ?? NONE;
-            }
-            const g = pool[i]!;
-            for (let h = 0; !match && h < hits.length; h++) {
-              opCounter.ops++;
-              match = hits[h] === g;
-            }
+        if ((ctl & ANY) === 0 && (p < (pw & 0xffff) || p > pw >>> 16)) continue;
+        let match: boolean;
+        if ((ctl & GROUP) === 0) match = ipf >= pool[i]! && ipf <= pool[i + 1]!;
+        else {
+          if (hits === null) {
+            opCounter.ops++; // the address → groups hash probe, once per packet
+            hits = byAddress.get(ip) ?? NONE;
+          }
+          const g = pool[i]!;
+          match = false;
+          for (let h = 0; !match && h < hits.length; h++) {
+            opCounter.ops++;
+            match = hits[h] === g;
           }
         }
+        if (!match) continue;
+        const v = ctl >> 8;
+        if (v !== PASS_V) return decisions[v]!;
+        break; // Pass: continue with the next segment (the first rule of a higher tier)
       }
-      if (!match) {
-        i += 4;
-        continue;
-      }
-      const v = ctl >> 8;
-      if (v >= 0) return decisions[v]!;
-      i = first + 4 * (-v - 1); // Pass: continue at the first atom of a higher tier
     }
     return NO_MATCH;
   };
