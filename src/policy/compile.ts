@@ -36,7 +36,7 @@ import type {
 import { hash } from 'node:crypto';
 import { contentHash, sortedUniqueNumbers, toCidrs } from './addresses';
 import { IMPLICIT_RULES } from './decision';
-import { Inventory, NO_TENANT, comparePolicies, type PolicyRec, type VmRec } from './inventory';
+import { Inventory, NO_TENANT, type PolicyRec, type VmRec } from './inventory';
 import { selectorIsEmpty, selectorKey, selectorMatches } from './selector';
 
 export type Change =
@@ -511,14 +511,7 @@ export class PolicyCompiler {
   private effectivePolicies(vm: Pick<VmRec, 'tenant' | 'labels' | 'tags'>): PolicyRec[] {
     const out: PolicyRec[] = [];
     for (const p of this.inventory.providerPolicies()) if (this.appliesTo(p, vm)) out.push(p);
-    if (vm.tenant !== NO_TENANT) {
-      const own: PolicyRec[] = [];
-      for (const k of this.inventory.tenantPolicyKeys(vm.tenant)) {
-        const p = this.inventory.policies.get(k)!;
-        if (this.appliesTo(p, vm)) own.push(p);
-      }
-      out.push(...own.sort(comparePolicies));
-    }
+    if (vm.tenant !== NO_TENANT) for (const p of this.inventory.tenantPolicies(vm.tenant)) if (this.appliesTo(p, vm)) out.push(p);
     for (const p of this.inventory.baselinePolicies()) if (this.appliesTo(p, vm)) out.push(p);
     return out;
   }

@@ -117,6 +117,8 @@ export class Inventory {
   private readonly tenantPolicyIdx = new Map<number, Set<string>>();
   private sortedProvider: PolicyRec[] | null = [];
   private sortedBaseline: PolicyRec[] | null = [];
+  /** Accepted Tenant-tier policies per tenant in evaluation order, built on demand, dropped on change. */
+  private readonly sortedTenant = new Map<number, PolicyRec[]>();
 
   private log: ChangeLog = { vms: new Map(), policies: new Map(), hosts: new Set() };
 
@@ -326,7 +328,10 @@ export class Inventory {
       } else if (rec.tier === 'Baseline') {
         this.baselineSet.add(key);
         this.sortedBaseline = null;
-      } else addTo(this.tenantPolicyIdx, rec.tenant, key);
+      } else {
+        addTo(this.tenantPolicyIdx, rec.tenant, key);
+        this.sortedTenant.delete(rec.tenant);
+      }
     }
     this.notePolicy(key, old, rec);
   }
@@ -336,6 +341,7 @@ export class Inventory {
     if (this.providerSet.delete(rec.key)) this.sortedProvider = null;
     if (this.baselineSet.delete(rec.key)) this.sortedBaseline = null;
     removeFrom(this.tenantPolicyIdx, rec.tenant, rec.key);
+    this.sortedTenant.delete(rec.tenant);
   }
 
   private notePolicy(key: string, old: PolicyRec | null, now: PolicyRec | null): void {
@@ -350,6 +356,15 @@ export class Inventory {
   /** Accepted Baseline policies in evaluation order. */
   baselinePolicies(): readonly PolicyRec[] {
     return (this.sortedBaseline ??= [...this.baselineSet].map((k) => this.policies.get(k)!).sort(comparePolicies));
+  }
+  /** Accepted Tenant-tier policies of one tenant in evaluation order. */
+  tenantPolicies(tenant: number): readonly PolicyRec[] {
+    let list = this.sortedTenant.get(tenant);
+    if (!list) {
+      list = [...this.tenantPolicyKeys(tenant)].map((k) => this.policies.get(k)!).sort(comparePolicies);
+      this.sortedTenant.set(tenant, list);
+    }
+    return list;
   }
   /** Accepted Tenant-tier policies of one tenant (unsorted). */
   tenantPolicyKeys(tenant: number): ReadonlySet<string> {
