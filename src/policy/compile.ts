@@ -243,7 +243,8 @@ function groupMatches(def: GroupDef, vm: VmRec): boolean {
   return !def.selector || selectorMatches(def.selector, vm.labels);
 }
 
-const sortedUniqueStrings = (l: readonly string[] | undefined) => [...new Set(l ?? [])].sort();
+const NO_TAGS: string[] = [];
+const sortedUniqueStrings = (l: readonly string[] | undefined) => (!l || l.length === 0 ? NO_TAGS : [...new Set(l)].sort());
 
 export class PolicyCompiler {
   readonly inventory: Inventory;
@@ -659,7 +660,7 @@ export class PolicyCompiler {
   private sameTenantRule(tenant: number): RuleEntry {
     let entry = this.sameRules.get(tenant);
     if (!entry || entry.dead) {
-      const g = this.groupFor({ tenants: tenant === NO_TENANT ? [] : [tenant], tags: [], selector: undefined });
+      const g = this.groupFor({ tenants: tenant === NO_TENANT ? [] : [tenant], tags: NO_TAGS, selector: undefined });
       entry = new RuleEntry('Default', undefined, IMPLICIT_RULES.sameTenant, 'Allow', [g], NO_PORTS, '[]');
       this.sameRules.set(tenant, entry);
     }
@@ -668,8 +669,8 @@ export class PolicyCompiler {
 
   private peerGroupDef(peer: Rule['peers'][number], p: PolicyRec, vmTenant: number): GroupDef {
     const ids = (names: readonly string[]) => [...new Set(names.map((n) => this.inventory.tenantId(n)))].sort((a, b) => a - b);
-    if (peer.sameTenant) return { tenants: vmTenant === NO_TENANT ? [] : [vmTenant], tags: [], selector: undefined };
-    if (peer.tenants) return { tenants: ids(peer.tenants), tags: [], selector: undefined };
+    if (peer.sameTenant) return { tenants: vmTenant === NO_TENANT ? [] : [vmTenant], tags: NO_TAGS, selector: undefined };
+    if (peer.tenants) return { tenants: ids(peer.tenants), tags: NO_TAGS, selector: undefined };
     const vms = peer.vms ?? {};
     const tenants = vms.tenants && vms.tenants.length > 0 ? ids(vms.tenants) : p.tier === 'Tenant' ? [p.tenant] : null;
     return { tenants, tags: sortedUniqueStrings(vms.tags), selector: selectorIsEmpty(vms.vmSelector) ? undefined : vms.vmSelector };

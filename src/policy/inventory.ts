@@ -79,6 +79,13 @@ export function hostsOfVm(vm: VM): string[] {
   return target && target !== host ? [host, target] : [host];
 }
 
+/**
+ * "namespace/name" as a flat string: a template literal of 13+ characters makes a V8 cons string
+ * (two objects, and an indirection on every Map lookup); join builds it flat. 100,000s of them
+ * are kept as Map and Set keys.
+ */
+export const objectKey = (namespace: string, name: string): string => [namespace, name].join('/');
+
 const addTo = <K, V>(m: Map<K, Set<V>>, k: K, v: V) => {
   let s = m.get(k);
   if (!s) m.set(k, (s = new Set()));
@@ -223,7 +230,7 @@ export class Inventory {
 
   // ------------------------------------------------------------ VMs
   upsertVM(vm: VM): void {
-    this.vmObjects.set(`${vm.metadata.namespace ?? ''}/${vm.metadata.name}`, vm);
+    this.vmObjects.set(objectKey(vm.metadata.namespace ?? '', vm.metadata.name), vm);
     this.putVm(vm);
   }
 
@@ -238,7 +245,7 @@ export class Inventory {
 
   private putVm(vm: VM): void {
     const namespace = vm.metadata.namespace ?? '';
-    const key = `${namespace}/${vm.metadata.name}`;
+    const key = objectKey(namespace, vm.metadata.name);
     // The decoded vNIC objects are kept as they are: no per-vNIC copies.
     const vnics: readonly VnicRec[] = vm.spec.vnics;
     const rec: VmRec = {
@@ -287,7 +294,7 @@ export class Inventory {
 
   // ------------------------------------------------------------ policies
   upsertPolicy(p: SecurityPolicy): void {
-    this.policyObjects.set(`${p.metadata.namespace ?? ''}/${p.metadata.name}`, p);
+    this.policyObjects.set(objectKey(p.metadata.namespace ?? '', p.metadata.name), p);
     this.putPolicy(p);
   }
 
@@ -302,7 +309,7 @@ export class Inventory {
 
   private putPolicy(p: SecurityPolicy): void {
     const namespace = p.metadata.namespace ?? '';
-    const key = `${namespace}/${p.metadata.name}`;
+    const key = objectKey(namespace, p.metadata.name);
     const owner = this.ownerOf(namespace);
     const tier = p.spec.tier ?? 'Tenant';
     const rec: PolicyRec = {
