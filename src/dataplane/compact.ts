@@ -20,23 +20,47 @@ const PORT_OUTSIDE = 65536;
 const ADDR_MAX = 0xffffffff;
 export const HEADER = 10;
 
-/** Elementary intervals of [0, max] with the mask of rules covering each; equal neighbours merged. */
+/**
+ * Elementary intervals of [0, max] with the mask of rules covering each; equal neighbours merged.
+ * A sweep over the sorted range ends (a count per rule bit), O(n log n): testing every range at every
+ * cut was O(n^2) and took seconds per filter for rules whose peers are address groups of hundreds of
+ * VMs (agents rebuilding a 512-host datacenter's filters).
+ */
 function intervals(ranges: { lo: number; hi: number; r: number }[], max: number): { starts: number[]; masks: number[] } {
-  const cuts = new Set<number>([0]);
+  // Events: +1 for rule bit at lo, -1 at hi + 1 (none past max). Bits as `1 << r` (so r mod 32).
+  const at: number[] = [];
+  const ev: number[] = [];
   for (const x of ranges) {
-    cuts.add(x.lo);
-    if (x.hi < max) cuts.add(x.hi + 1);
+    const bit = x.r & 31;
+    at.push(x.lo);
+    ev.push(bit + 1);
+    if (x.hi < max) {
+      at.push(x.hi + 1);
+      ev.push(-(bit + 1));
+    }
   }
-  const sorted = [...cuts].sort((a, b) => a - b);
+  const order = at.map((_, i) => i).sort((a, b) => at[a]! - at[b]!);
+  const count = new Int32Array(32);
   const starts: number[] = [];
   const masks: number[] = [];
-  for (const at of sorted) {
-    let m = 0;
-    for (const x of ranges) if (x.lo <= at && at <= x.hi) m |= 1 << x.r;
+  let m = 0;
+  let j = 0;
+  // Cut points: 0 and every event position, ascending; the mask at a cut applies every event up to it.
+  for (let cut = 0; ; ) {
+    while (j < order.length && at[order[j]!]! <= cut) {
+      const e = ev[order[j++]!]!;
+      const bit = Math.abs(e) - 1;
+      const before = count[bit]!;
+      count[bit] = before + Math.sign(e);
+      if (before <= 0 && count[bit]! > 0) m |= 1 << bit;
+      else if (before > 0 && count[bit]! <= 0) m &= ~(1 << bit);
+    }
     if (masks.length === 0 || masks[masks.length - 1] !== m) {
-      starts.push(at);
+      starts.push(cut);
       masks.push(m);
     }
+    if (j >= order.length) break;
+    cut = at[order[j]!]!;
   }
   return { starts, masks };
 }
