@@ -270,7 +270,10 @@ export class PolicyCompiler {
   /** Compile everything from objects at once: host name → spec. */
   static compileAll(objects: Iterable<Tenant | Tag | Host | VM | SecurityPolicy>, opts: { providerNamespace?: string } = {}) {
     const c = new PolicyCompiler(opts);
-    c.apply([...objects].map((object) => ({ op: 'upsert' as const, object })));
+    // A generator, not an array: each change object dies young instead of living through the apply.
+    c.apply((function* () {
+      for (const object of objects) yield { op: 'upsert' as const, object };
+    })());
     return c;
   }
 
