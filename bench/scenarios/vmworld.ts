@@ -92,7 +92,7 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
     await cluster.operatorReady();
     // The status reporting controllers (policies, tenants, tags) run after placement: let them finish
     // so the probes below measure a steady state, and report how long that took.
-    const settled = await cluster.operatorSettled(opts.coldTimeoutMs);
+    const settled = await cluster.operatorSettled(Math.min(opts.coldTimeoutMs, 300_000));
     const statusSettledSeconds = (performance.now() - c0) / 1000;
     const settledWrites = writesBetween(w0, await writeCounts(cluster.conn));
     opts.progress(`vmworld: operator queues ${settled ? 'drained' : 'NOT drained'} ${statusSettledSeconds.toFixed(1)} s after start; ${settledWrites.total} API writes`);
