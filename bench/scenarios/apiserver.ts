@@ -9,24 +9,18 @@
 //    For each write: delay from the write's response to its delivery on the one matching watch
 //    (an event that arrives before the response counts as 0), and from the request's start.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
 import type { BenchOptions } from '../../src/cli/commands/bench';
+import { call, connFromKubeconfig, type Conn } from '../lib/http';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const NAMESPACES = 64;
 const WATCHES = 512;
 const IN_FLIGHT = 16;
-
-interface Conn {
-  url: string;
-  token: string;
-  ca: string;
-}
 
 async function startServer(dir: string): Promise<{ conn: Conn; proc: ChildProcess }> {
   const kubeconfig = join(dir, 'kubeconfig');
@@ -41,31 +35,7 @@ async function startServer(dir: string): Promise<{ conn: Conn; proc: ChildProces
     });
     proc.on('exit', (code) => fail(new Error(`apiserver exited (${code})`)));
   });
-  const kc = YAML.parse(readFileSync(kubeconfig, 'utf8'));
-  const conn: Conn = {
-    url: kc.clusters[0].cluster.server,
-    token: kc.users[0].user.token,
-    ca: Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64').toString('utf8'),
-  };
-  return { conn, proc };
-}
-
-function call(conn: Conn, agent: Agent, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; text: string }> {
-  return new Promise((done, fail) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { Authorization: `Bearer ${conn.token}`, Accept: 'application/json' };
-    if (payload !== undefined) {
-      headers['Content-Type'] = contentType;
-      headers['Content-Length'] = String(Buffer.byteLength(payload));
-    }
-    const req = request(new URL(path, conn.url), { method, headers, agent, ca: conn.ca }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', fail);
-    req.end(payload);
-  });
+  return { conn: connFromKubeconfig(kubeconfig, IN_FLIGHT), proc };
 }
 
 /** Runs `total` jobs with at most `limit` in flight. */
@@ -94,24 +64,23 @@ export async function run(opts: BenchOptions): Promise<object> {
   const patches = opts.quick ? 300 : 2000;
   const dir = mkdtempSync(join(tmpdir(), 'vmsafe-bench-apiserver-'));
   const { conn, proc } = await startServer(dir);
-  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   const watchAgent = new Agent({ keepAlive: false, maxSockets: Infinity });
   const watches: { close(): void }[] = [];
   try {
     for (let n = 0; n < NAMESPACES; n++)
-      await call(conn, agent, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `tenant-${n}` } });
+      await call(conn, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: `tenant-${n}` } });
 
     opts.progress(`apiserver: ${creates} VM creates, ${IN_FLIGHT} in flight`);
     const t0 = performance.now();
     await pool(creates, IN_FLIGHT, async (i) => {
       const v = vm(i);
-      const r = await call(conn, agent, 'POST', `/apis/vmsafe.io/v1alpha1/namespaces/${v.metadata.namespace}/vms`, v);
+      const r = await call(conn, 'POST', `/apis/vmsafe.io/v1alpha1/namespaces/${v.metadata.namespace}/vms`, v);
       if (r.status !== 201) throw new Error(`create failed: ${r.status} ${r.text}`);
     });
     const createSeconds = (performance.now() - t0) / 1000;
 
     const l0 = performance.now();
-    const list = await call(conn, agent, 'GET', '/apis/vmsafe.io/v1alpha1/vms');
+    const list = await call(conn, 'GET', '/apis/vmsafe.io/v1alpha1/vms');
     const listMs = performance.now() - l0;
     const listed = JSON.parse(list.text);
     const rv = listed.metadata.resourceVersion as string;
@@ -149,7 +118,7 @@ export async function run(opts: BenchOptions): Promise<object> {
       const v = vm(i);
       const tick = `t${k}`;
       started.set(tick, performance.now());
-      const r = await call(conn, agent, 'PATCH', `/apis/vmsafe.io/v1alpha1/namespaces/${v.metadata.namespace}/vms/${v.metadata.name}`, { metadata: { labels: { tick } } }, 'application/merge-patch+json');
+      const r = await call(conn, 'PATCH', `/apis/vmsafe.io/v1alpha1/namespaces/${v.metadata.namespace}/vms/${v.metadata.name}`, { metadata: { labels: { tick } } }, 'application/merge-patch+json');
       answered.set(tick, performance.now());
       if (r.status !== 200) throw new Error(`patch failed: ${r.status} ${r.text}`);
     });
@@ -184,7 +153,7 @@ export async function run(opts: BenchOptions): Promise<object> {
     };
   } finally {
     watches.forEach((w) => w.close());
-    agent.destroy();
+    conn.agent.destroy();
     watchAgent.destroy();
     proc.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 100));

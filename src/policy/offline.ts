@@ -5,18 +5,13 @@
 // stays where it is; a pinned VM (spec.hostName) runs on its pin when the host carries its tags and
 // networks, else it is Quarantined there (deny-all); every other powered-on VM is scheduled in one
 // batch (policy affinity on, like the operator). A VM that fits nowhere stays unplaced.
-import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../api';
+import type { VM } from '../api';
 import { hostState, matchesTagsAndNetworks, scheduleBatch, vmNeeds, type BatchItem } from '../placement';
 import { PolicyCompiler } from './compile';
+import type { TraceWorld } from './tracer';
 
-export interface OfflineWorld {
-  tenants: Tenant[];
-  tags: Tag[];
-  hosts: Host[];
-  vms: VM[];
-  policies: SecurityPolicy[];
-  providerNamespace?: string;
-}
+/** Objects as read from manifests (the same shape `vmsafe trace` works on). */
+export type OfflineWorld = TraceWorld;
 
 export interface Placement {
   /** The VMs with status.hostName / status.phase filled in as placement decided. */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startApiServer, writeKubeconfig, type ApiServer, type ApiServerOptions } from '../../src/apiserver/index';
 import { kubectlFor, type KubectlResult } from './kubectl';
+import { waitFor } from './wait';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const CRD_DIR = join(REPO_ROOT, 'crds');
@@ -90,20 +91,9 @@ export async function startTestApiServer(opts: Partial<ApiServerOptions> & { crd
   };
 }
 
-/** Polls `fn` until it returns a truthy value or the deadline passes. */
-export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/** Poll until `fn` returns a truthy value (see waitFor). */
+export function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  return waitFor(what, fn as () => Promise<T>, { timeoutMs, intervalMs: 25 });
 }
 
 /** A spawned process whose stdout lines are collected from the start (nothing is lost between waits). */
