@@ -35,6 +35,19 @@ async function converged(): Promise<boolean> {
   );
 }
 
+/**
+ * Converged, and the operator has nothing left to write: every compiled filter is the one in the API
+ * and no HostFilter write is queued or paced. Write counting must start from here.
+ */
+async function settled(): Promise<boolean> {
+  if (!(await converged())) return false;
+  const term = stack.operator!.term()!;
+  const hf = term.controllers.find((c) => c.name === 'hostfilter')!;
+  if (hf.queue.len() > 0 || hf.queue.delayedCount() > 0) return false;
+  const filters = await list<HostFilter>('hostfilters');
+  return filters.every((f) => term.ctx.feed.compiler.spec(f.metadata.name)?.hash === f.spec.hash);
+}
+
 const setFaults = (host: string, faults: object | null) =>
   k.kubectl(['annotate', '--overwrite', `host/${host}`, faults ? `sim.vmsafe.io/faults=${JSON.stringify(faults)}` : 'sim.vmsafe.io/faults-']);
 
@@ -95,7 +108,7 @@ spec:
   });
 
   it('editing one tenant policy rewrites only the filters of hosts running that tenant', async () => {
-    await waitFor('convergence', converged, { timeoutMs: 30_000, describe: describeState });
+    await waitFor('convergence with nothing left to write', settled, { timeoutMs: 30_000, describe: describeState });
     const counters = stack.operator!.term()!.ctx.counters;
     const before = new Map(counters.hostFilterWritesByHost);
     const initechHosts = new Set((await list<VM>('vms')).filter((v) => v.status?.tenant === 'initech').map((v) => v.status!.hostName!));
@@ -118,6 +131,7 @@ spec:
       [...counters.hostFilterWritesByHost].filter(([h, n]) => n !== (b.get(h) ?? 0)).map(([h]) => h).sort();
     expect(writtenSince(before)).toEqual([...initechHosts].sort());
 
+    await waitFor('nothing left to write', settled, { timeoutMs: 30_000, describe: describeState });
     const mid = new Map(counters.hostFilterWritesByHost);
     const r = await k.kubectl(['patch', 'securitypolicy', '-n', 'initech', 'ops-ssh', '--type=json', '-p',
       '[{"op":"replace","path":"/spec/ingress/0/ports/0/port","value":2222}]']);
