@@ -9,7 +9,7 @@ import { Controller, type ReconcileContext, type Result } from '../runtime/contr
 import type { OperatorContext } from './context';
 import { heartbeat } from './decide-host';
 import { agentLeaseName, hostOfAgentLease, SYSTEM_NAMESPACE } from './names';
-import { vmHosts, type LeaseObj } from './world';
+import type { LeaseObj } from './world';
 
 const READY = (h: Host) => h.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 
@@ -198,4 +198,3 @@ export async function reportInvalid(
   });
 }
 
-export { vmHosts };
