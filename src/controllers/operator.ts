@@ -195,7 +195,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     const t = term;
     term = undefined;
     if (t) {
-      log.warn('leadership lost: stopping controllers');
+      log.info('not leading (lost or stopped): stopping controllers');
       await starting?.catch(() => undefined);
       await t.stop();
     }
