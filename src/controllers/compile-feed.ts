@@ -116,7 +116,7 @@ export class CompileFeed {
         continue;
       }
       const programs = new Map<string, string>();
-      for (const b of u.spec.bindings) if (!programs.has(b.vm)) programs.set(b.vm, this.compiler.programKeyOf(b.vm));
+      for (const b of u.spec.bindings) if (!programs.has(b.vm)) programs.set(b.vm, this.compiler.boundProgramKeyOf(b.vm));
       this.applied.record(u.host, u.spec.hash, programs);
     }
     const ms = performance.now() - t0;

@@ -316,6 +316,11 @@ export class PolicyCompiler {
     return this.setKeyOf(facts.tenant, this.effectivePolicies(facts));
   }
 
+  /** programKeyOf for a VM that is bound now, read from its compiled program (no re-evaluation). */
+  boundProgramKeyOf(vmKey: string): string {
+    return this.vmProgram.get(vmKey)?.setKey ?? this.programKeyOf(vmKey);
+  }
+
   /** Program keys (as programKeyOf) of the VMs a host carries now. */
   programKeysOnHost(host: string): Set<string> {
     const out = new Set<string>();
