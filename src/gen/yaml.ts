@@ -4,9 +4,11 @@
 
 const RESERVED = new Set(['y', 'yes', 'n', 'no', 'true', 'false', 'on', 'off', 'null', '~', '']);
 const PLAIN = /^[A-Za-z_][A-Za-z0-9_./-]*$/;
+/** Letter-first strings YAML 1.1 still reads as numbers, e.g. the float "E0" or "e+5". */
+const NUMERIC_LOOKING = /^[0-9eE._+-]+$/;
 
 function scalar(v: unknown): string {
-  if (typeof v === 'string') return PLAIN.test(v) && !RESERVED.has(v.toLowerCase()) ? v : JSON.stringify(v);
+  if (typeof v === 'string') return PLAIN.test(v) && !NUMERIC_LOOKING.test(v) && !RESERVED.has(v.toLowerCase()) ? v : JSON.stringify(v);
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) throw new Error(`cannot emit ${v}`);
     return String(v);

@@ -15,6 +15,13 @@ describe('toYaml', () => {
     for (const parsed of both(text)) expect(parsed).toEqual(doc);
   });
 
+  it('quotes letter-first strings YAML 1.1 reads as floats (found by the round-trip property)', () => {
+    const doc = { E0: '', e: 'e+5', x: 'E0' };
+    const text = toYaml(doc);
+    expect(text).toContain('"E0": ""');
+    for (const parsed of both(text)) expect(parsed).toEqual(doc);
+  });
+
   it('writes nested mappings (quoting the key "y", a YAML 1.1 boolean), lists of mappings, empty collections', () => {
     const doc = { spec: { list: [{ x: 1, y: [true, null] }, [1, 2], 'z'], empty: [], none: {}, deep: { a: { b: 'c' } } } };
     expect(toYaml(doc)).toBe(
