@@ -311,10 +311,15 @@ export const program = z.object({
 });
 export type Program = z.infer<typeof program>;
 export const addressGroup = z.object({
-  /** Content hash of the members ("ag-" + hex). */
+  /**
+   * Inline group: content hash of the members ("ag-" + hex). Shared group: a name stable across
+   * membership changes ("ags-" + hex of the group's definition), its members in AddressGroup objects.
+   */
   id: z.string(),
-  /** IPv4 addresses or CIDRs, sorted. */
+  /** IPv4 addresses or CIDRs, sorted; empty for a shared group. */
   addresses: z.array(z.string()),
+  /** Members live in the AddressGroup objects labeled `vmsafe.io/address-group: <id>` (large groups). */
+  shared: z.boolean().optional(),
 });
 export type AddressGroup = z.infer<typeof addressGroup>;
 export const binding = z.object({
@@ -355,3 +360,24 @@ export const hostFilterStatus = z.object({
 });
 export const hostFilter = kindSchema('HostFilter', hostFilterSpec, hostFilterStatus);
 export type HostFilter = z.infer<typeof hostFilter>;
+
+// ---------------------------------------------------------------- AddressGroup (compiled, shared by hosts)
+/**
+ * One shard of a large address group: the members inside one /16. A group too large to repeat in every
+ * HostFilter is written once, split by /16 so no object outgrows the request limit (a /16 holds at most
+ * 32,768 disjoint CIDR blocks, ~600 KB) and a membership change rewrites one small shard; agents match
+ * against it like an ipset, without rebuilding their classifier (Antrea's AddressGroup, kube-proxy's ipset).
+ */
+export const addressGroupShardSpec = z.object({
+  /** The shared group id the HostFilters name ("ags-" + hex). */
+  group: z.string().describe('Id of the shared address group this shard belongs to.'),
+  /** The /16 these members fall in, as a CIDR. */
+  prefix: cidr().describe('The /16 block these members fall in.'),
+  /** IPv4 addresses or CIDRs inside `prefix`, sorted. */
+  addresses: z.array(z.string()).describe('Members inside prefix: IPv4 addresses or aligned CIDR blocks, sorted.'),
+  /** Content hash of `addresses` (a cheap equality check for writers and readers). */
+  hash: z.string().describe('Content hash of addresses.'),
+});
+export type AddressGroupShardSpec = z.infer<typeof addressGroupShardSpec>;
+export const addressGroupShard = kindSchema('AddressGroup', addressGroupShardSpec, z.object({}));
+export type AddressGroupShard = z.infer<typeof addressGroupShard>;

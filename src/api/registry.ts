@@ -1,7 +1,7 @@
 // Kind metadata beside the schemas: what the CRDs, the API server, the CLI and the informers need.
 import type { z } from 'zod';
 import { GROUP, VERSION } from './common';
-import { host, hostFilter, securityPolicy, tag, tenant, vm } from './kinds';
+import { addressGroupShard, host, hostFilter, securityPolicy, tag, tenant, vm } from './kinds';
 
 export interface PrinterColumn {
   name: string;
@@ -104,6 +104,17 @@ export const KINDS: readonly KindInfo[] = [
       { name: 'Programs', type: 'integer', jsonPath: '.status.programs' },
       { name: 'Bindings', type: 'integer', jsonPath: '.status.bindings' },
       { name: 'Ready', type: 'string', jsonPath: cond('Applied') },
+      age,
+    ],
+  },
+  {
+    kind: 'AddressGroup', plural: 'addressgroups', singular: 'addressgroup', shortNames: ['ag'], namespaced: false,
+    description: 'One /16 shard of a large address group shared by many HostFilters (written by the operator, read by the host agents).',
+    schema: addressGroupShard,
+    printerColumns: [
+      { name: 'Group', type: 'string', jsonPath: '.spec.group' },
+      { name: 'Prefix', type: 'string', jsonPath: '.spec.prefix' },
+      { name: 'Hash', type: 'string', jsonPath: '.spec.hash', priority: 1 },
       age,
     ],
   },

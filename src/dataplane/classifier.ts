@@ -28,7 +28,7 @@ import { INLINE_MAX_ATOMS, InlinePool, inlineLookup } from './inline';
 import { parseCidr, parseIPv4 } from './ip';
 import { DEFAULT_CHUNK, PROTO, type GroupTable, type RuleSet, compileRuleSet, firstInChunk, flip } from './ruleset';
 import { NO_MATCH, UNBOUND, bindingKey } from './semantics';
-import type { Classifier, Lookup } from './types';
+import type { Classifier, Lookup, Memberships, SharedGroups } from './types';
 
 export { PROTO } from './ruleset';
 export const DIR = { egress: 0, ingress: 1 } as const;
@@ -68,6 +68,48 @@ export interface ClassifierOptions {
   top16MinIntervals?: number;
   /** Rule lists of at most this many atoms (address range x port item) use the inline form; 0 disables it. */
   inlineMaxAtoms?: number;
+  /** Members of the spec's shared groups; without it a shared group matches nothing. */
+  sharedGroups?: SharedGroups;
+}
+
+const EMPTY_SET: ReadonlySet<number> = new Set();
+
+/**
+ * Inline memberships plus live shared groups: one probe of the inline hash and one per shared group on
+ * the host (a handful: only groups of thousands of members are shared), never per policy. The result
+ * is interned per (inline hit list, shared hit mask), so a lookup allocates nothing once warm.
+ */
+function withShared(inline: Map<number, Int32Array>, shared: { index: number; members: ReadonlySet<number> }[]): Memberships {
+  if (shared.length === 0) return inline;
+  const NONE = new Int32Array(0);
+  const combos = new Map<Int32Array, Map<number, Int32Array>>();
+  return {
+    get(ip: number): Int32Array | undefined {
+      const base = inline.get(ip) ?? NONE;
+      if (shared.length > 31) {
+        // No mask fits: build the list (slow path; hosts name a handful of shared groups).
+        const l = Array.from(base);
+        for (const s of shared) if (s.members.has(ip)) l.push(s.index);
+        opCounter.ops += shared.length;
+        return l.length === 0 ? undefined : Int32Array.from(l);
+      }
+      let mask = 0;
+      for (let i = 0; i < shared.length; i++) {
+        opCounter.ops++;
+        if (shared[i]!.members.has(ip)) mask |= 1 << i;
+      }
+      if (mask === 0) return base === NONE ? undefined : base;
+      let byMask = combos.get(base);
+      if (!byMask) combos.set(base, (byMask = new Map()));
+      let out = byMask.get(mask);
+      if (!out) {
+        const l = Array.from(base);
+        for (let i = 0; i < shared.length; i++) if (mask & (1 << i)) l.push(shared[i]!.index);
+        byMask.set(mask, (out = Int32Array.from(l)));
+      }
+      return out;
+    },
+  };
 }
 
 /** A rule list's reference in slotRef: kind in the low 2 bits, offset/index above. */
@@ -76,15 +118,22 @@ const KIND_COMPACT = 1;
 const KIND_LARGE = 2;
 
 /** Host-wide group data: single addresses → groups containing them (hash), wider members as ranges. */
-function groupTable(spec: HostFilterSpec): { table: GroupTable; byAddress: Map<number, Int32Array>; count: number } {
+function groupTable(spec: HostFilterSpec, sharedGroups: SharedGroups | undefined): { table: GroupTable; byAddress: Memberships; count: number; singles: number } {
   const index = new Map<string, number>();
   const wide = new Map<string, [number, number][]>();
   const lists = new Map<number, number[]>();
   const withSingles = new Set<string>();
+  const shared: { index: number; members: ReadonlySet<number> }[] = [];
   for (const g of spec.addressGroups) {
     if (index.has(g.id)) continue;
     const gi = index.size;
     index.set(g.id, gi);
+    if (g.shared) {
+      // Matched through the membership probe, like a group of single addresses.
+      withSingles.add(g.id);
+      shared.push({ index: gi, members: sharedGroups?.membersOf(g.id) ?? EMPTY_SET });
+      continue;
+    }
     const ranges: [number, number][] = [];
     for (const a of g.addresses) {
       const r = parseCidr(a);
@@ -111,8 +160,9 @@ function groupTable(spec: HostFilterSpec): { table: GroupTable; byAddress: Map<n
   return {
     // Only groups with single-address members need the per-packet hash probe.
     table: { indexOf: (id) => (withSingles.has(id) ? index.get(id) : undefined), wideMembers: (id) => wide.get(id) ?? [] },
-    byAddress,
+    byAddress: withShared(byAddress, shared),
     count: index.size,
+    singles: byAddress.size,
   };
 }
 
@@ -125,14 +175,14 @@ interface CompiledHost {
   inlinePool: Int32Array;
   inlineDecisions: Decision[];
   large: RuleSet[];
-  byAddress: Map<number, Int32Array>;
+  byAddress: Memberships;
   stats: ClassifierStats;
 }
 
 function compileHost(spec: HostFilterSpec, opts: ClassifierOptions): CompiledHost {
   const t0 = performance.now();
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
-  const { table, byAddress, count: groups } = groupTable(spec);
+  const { table, byAddress, count: groups, singles } = groupTable(spec, opts.sharedGroups);
   // Rule lists of a handful of rules (the common case) are inlined as atoms (inline.ts); other lists of up
   // to 32 rules go into one contiguous bit-vector pool; longer ones are chunked (see KIND_*).
   // Identical programs share one id (ids are content hashes); identical sections are interned inside
@@ -199,7 +249,7 @@ function compileHost(spec: HostFilterSpec, opts: ClassifierOptions): CompiledHos
     rules,
     bindings: slots.size,
     groups,
-    groupAddresses: byAddress.size,
+    groupAddresses: singles,
     addressIntervals: intervals,
     words,
     buildMs: performance.now() - t0,

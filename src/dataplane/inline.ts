@@ -26,6 +26,7 @@ import type { Decision } from '../policy/decision';
 import { opCounter } from './bitset';
 import { type GroupTable, PROTO, flip, prepare } from './ruleset';
 import { NO_MATCH, TIER_RANK, ruleDecision } from './semantics';
+import type { Memberships } from './types';
 
 /** Rule lists with more atoms than this stay on the bit-vector forms (scan length is the cost). */
 export const INLINE_MAX_ATOMS = 24;
@@ -176,7 +177,7 @@ export class InlinePool {
 export function inlineLookup(
   pool: Int32Array,
   decisions: readonly Decision[],
-  byAddress: ReadonlyMap<number, Int32Array>,
+  byAddress: Memberships,
 ): (o: number, ip: number, proto: number, port: number) => Decision {
   const NONE = new Int32Array(0);
   return (o, ip, proto, port) => {

@@ -20,3 +20,18 @@ export interface Classifier {
 }
 
 export type BuildClassifier = (spec: HostFilterSpec) => Classifier;
+
+/** A single address → the indexes of the host's groups that contain it (interned arrays). */
+export interface Memberships {
+  get(ip: number): Int32Array | undefined;
+}
+
+/**
+ * Members of shared address groups (AddressGroup objects), kept current by whoever watches them.
+ * The sets are live: a classifier holds them and sees membership changes without a rebuild, like
+ * iptables rules naming an ipset.
+ */
+export interface SharedGroups {
+  /** The live member set of a shared group (empty, but the same object later filled, if unknown). */
+  membersOf(id: string): ReadonlySet<number>;
+}

@@ -22,15 +22,16 @@
 // Size (measured by bench compile-max): a host with 320 VMs × 10 vNICs from ~80 tenants serializes to
 // ~0.85 MB (3,200 bindings ≈ 0.37 MB, ~210 programs, ~270 groups); with every VM from a different
 // tenant ~1.1 MB. Address groups are written as aligned CIDR blocks, so a tenant's consecutive
-// addresses cost a few entries. Not built yet, because no measured case needs it: a group that is
-// both huge and widely shared (a provider peer `vms: {tags: [mgmt]}` matching 100,000 VMs, ~1M
-// addresses, ~15 MB) would be split out of the HostFilter into a cluster-scoped AddressGroup object
-// named by its definition (not its members), spanned to the hosts that need it (Antrea's
-// AddressGroup + SpanMeta). The HostFilter entry would then carry only `{id, ref}` (a schema
-// addition), a membership change would rewrite one AddressGroup instead of every HostFilter, and
-// the agent would watch the AddressGroups its filter names. Threshold: ~10,000 entries.
+// addresses cost a few entries.
+//
+// Shared groups (option sharedGroupMinAddresses): a group that large (vmworld's provider peer `vms: {}`
+// holds all 58,000 vNIC addresses, 850 KB, named by every host's filter) is not repeated in every
+// HostFilter. Its entry there is `{id, shared: true}` with an id derived from its definition, not its
+// members, and the members go to cluster-scoped AddressGroup objects, one per /16 (Antrea's
+// AddressGroup, an ipset in kube-proxy). A membership change then rewrites one small shard instead of
+// every filter naming the group; programs and filters keep their ids.
 import type {
-  AddressGroup, CompiledPeer, CompiledPort, CompiledRule, Host, HostFilterSpec, LabelSelector, Program, Rule,
+  AddressGroup, AddressGroupShardSpec, CompiledPeer, CompiledPort, CompiledRule, Host, HostFilterSpec, LabelSelector, Program, Rule,
   SecurityPolicy, Tag, Tenant, VM,
 } from '../api';
 import { hash } from 'node:crypto';
@@ -47,6 +48,16 @@ export type Change =
 export interface HostUpdate {
   host: string;
   spec: HostFilterSpec | null;
+}
+
+export interface CompilerOptions {
+  providerNamespace?: string;
+  inventory?: Inventory;
+  /**
+   * Groups with at least this many addresses are shared (written as AddressGroup objects, named by
+   * the HostFilters); a shared group goes back inline below half of it. Default: never (offline tools).
+   */
+  sharedGroupMinAddresses?: number;
 }
 
 export interface CompilerStats {
@@ -105,8 +116,17 @@ class SmallSet<T> {
 const NO_PEERS: CompiledPeer[] = [];
 const NO_PORTS: CompiledPort[] = [];
 
+/** A shared group's members in one /16 (the unit written as one AddressGroup object). */
+interface Shard {
+  name: string;
+  ips: Uint32Array;
+  spec: AddressGroupShardSpec;
+}
+
 class GroupEntry {
   group: AddressGroup = { id: '', addresses: [] };
+  /** Shared groups only: /16 (ip >>> 16) → its members. */
+  shards: Map<number, Shard> | null = null;
   /** `[{group: id}]`, shared by every rule whose only peer is this group (renewed when the id changes). */
   peerList: CompiledPeer[] = NO_PEERS;
   /** JSON of peerList. */
@@ -249,6 +269,8 @@ const sortedUniqueStrings = (l: readonly string[] | undefined) => (!l || l.lengt
 export class PolicyCompiler {
   readonly inventory: Inventory;
   private readonly groups = new Map<string, GroupEntry>();
+  /** Shared groups by id. */
+  private readonly sharedById = new Map<string, GroupEntry>();
   private readonly groupsByTenant = new Map<number, Set<GroupEntry>>();
   private readonly groupsAnyTenant = new Set<GroupEntry>();
   private readonly constants: Partial<Record<'isolation' | 'deny' | 'quarantine', RuleEntry>> = {};
@@ -263,12 +285,19 @@ export class PolicyCompiler {
 
   private counters = { programBuilds: 0, groupResolutions: 0, ruleBuilds: 0 };
 
-  constructor(opts: { providerNamespace?: string; inventory?: Inventory } = {}) {
+  /** Shards of shared groups by object name. */
+  private readonly shardsByName = new Map<string, AddressGroupShardSpec>();
+  /** Shards touched since the last drainShardChanges → their spec then (a group dropped and rebuilt in one apply touches but may not change them). */
+  private dirtyShards = new Map<string, AddressGroupShardSpec | undefined>();
+  private readonly sharedMin: number;
+
+  constructor(opts: CompilerOptions = {}) {
     this.inventory = opts.inventory ?? new Inventory(opts);
+    this.sharedMin = opts.sharedGroupMinAddresses ?? Infinity;
   }
 
   /** Compile everything from objects at once: host name → spec. */
-  static compileAll(objects: Iterable<Tenant | Tag | Host | VM | SecurityPolicy>, opts: { providerNamespace?: string } = {}) {
+  static compileAll(objects: Iterable<Tenant | Tag | Host | VM | SecurityPolicy>, opts: CompilerOptions = {}) {
     const c = new PolicyCompiler(opts);
     // A generator, not an array: each change object dies young instead of living through the apply.
     c.apply((function* () {
@@ -285,6 +314,33 @@ export class PolicyCompiler {
   /** All current host specs, by host name. */
   specs(): ReadonlyMap<string, HostFilterSpec> {
     return this.hostSpecs;
+  }
+
+  /** Shards of shared address groups (AddressGroup objects to exist), by object name. */
+  shards(): ReadonlyMap<string, AddressGroupShardSpec> {
+    return this.shardsByName;
+  }
+
+  shard(name: string): AddressGroupShardSpec | undefined {
+    return this.shardsByName.get(name);
+  }
+
+  /** Names of the shards of shared group `id` now. */
+  shardNamesOf(id: string): string[] {
+    const g = this.sharedById.get(id);
+    return g?.shards ? [...g.shards.values()].map((s) => s.name) : [];
+  }
+
+  /** Shard names created, changed or gone since the last call. */
+  drainShardChanges(): string[] {
+    const out: string[] = [];
+    for (const [name, then] of this.dirtyShards) if (then?.hash !== this.shardsByName.get(name)?.hash) out.push(name);
+    this.dirtyShards = new Map();
+    return out.sort();
+  }
+
+  private touchShard(name: string): void {
+    if (!this.dirtyShards.has(name)) this.dirtyShards.set(name, this.shardsByName.get(name));
   }
 
   stats(): CompilerStats {
@@ -720,6 +776,7 @@ export class PolicyCompiler {
   private dropGroup(g: GroupEntry): void {
     if (this.groups.get(g.key) !== g) return;
     this.groups.delete(g.key);
+    this.setShards(g, null);
     if (g.def.tenants === null) this.groupsAnyTenant.delete(g);
     else
       for (const t of g.def.tenants) {
@@ -746,13 +803,70 @@ export class PolicyCompiler {
       for (const t of def.tags) if (inv.vmKeysWithTag(t).size < best.size) best = inv.vmKeysWithTag(t);
       collect(best);
     } else collect(inv.vms.keys());
-    // The id is the members' content hash, so members need not be kept to notice a change.
-    const addresses = toCidrs(sortedUniqueNumbers(ips));
-    const id = 'ag-' + contentHash(addresses.join(','));
-    if (id === g.group.id) return;
-    g.group = { id, addresses };
-    g.peerList = [{ group: id }];
-    g.peerText = `[{"group":"${id}"}]`;
+    const sorted = sortedUniqueNumbers(ips);
+    // Shared from sharedMin members on, inline again below half of it (no flapping at the edge).
+    const shared = g.shards !== null ? sorted.length >= this.sharedMin / 2 : sorted.length >= this.sharedMin;
+    if (shared) {
+      this.setShards(g, sorted);
+      if (g.group.shared) return;
+      const id = this.sharedIdOf(g);
+      g.group = { id, addresses: [], shared: true };
+      this.sharedById.set(id, g);
+    } else {
+      this.setShards(g, null);
+      // The id is the members' content hash, so members need not be kept to notice a change.
+      const addresses = toCidrs(sorted);
+      const id = 'ag-' + contentHash(addresses.join(','));
+      if (id === g.group.id) return;
+      g.group = { id, addresses };
+    }
+    g.peerList = [{ group: g.group.id }];
+    g.peerText = `[{"group":"${g.group.id}"}]`;
+  }
+
+  /** Split a shared group's sorted members by /16 and record the shards that changed (null: none). */
+  private setShards(g: GroupEntry, sorted: number[] | null): void {
+    const old = g.shards;
+    if (sorted === null) {
+      if (!old) return;
+      for (const sh of old.values()) this.removeShard(sh.name);
+      g.shards = null;
+      this.sharedById.delete(g.group.id);
+      return;
+    }
+    const id = this.sharedIdOf(g);
+    const next = new Map<number, Shard>();
+    for (let i = 0; i < sorted.length; ) {
+      const top = sorted[i]! >>> 16;
+      let j = i;
+      while (j < sorted.length && sorted[j]! >>> 16 === top) j++;
+      const ips = Uint32Array.from(sorted.slice(i, j));
+      const prev = old?.get(top);
+      if (prev && prev.ips.length === ips.length && prev.ips.every((v, k) => v === ips[k])) next.set(top, prev);
+      else {
+        const addresses = toCidrs(ips);
+        const name = `${id}-${top >>> 8}-${top & 255}`;
+        const spec: AddressGroupShardSpec = { group: id, prefix: `${top >>> 8}.${top & 255}.0.0/16`, addresses, hash: contentHash(addresses.join(',')) };
+        next.set(top, { name, ips, spec });
+        this.touchShard(name);
+        this.shardsByName.set(name, spec);
+      }
+      i = j;
+    }
+    if (old) for (const [top, sh] of old) if (!next.has(top)) this.removeShard(sh.name);
+    g.shards = next;
+  }
+
+  /** A shared group's id: from its definition in names (tenant ids are interning order, not identity). */
+  private sharedIdOf(g: GroupEntry): string {
+    const { tenants, tags, selector } = g.def;
+    const names = tenants === null ? '*' : tenants.map((t) => this.inventory.tenantName(t) ?? '').sort().join(',');
+    return 'ags-' + contentHash(`shared\n${names}|${tags.join(',')}|${selectorKey(selector)}`);
+  }
+
+  private removeShard(name: string): void {
+    this.touchShard(name);
+    this.shardsByName.delete(name);
   }
 
   // ---------------------------------------------------------------- hosts
@@ -801,6 +915,6 @@ function concretePeer(p: TemplatePeer): CompiledPeer {
 }
 
 /** Host → spec for a set of objects, compiled from scratch. */
-export function compileHostFilters(objects: Iterable<Tenant | Tag | Host | VM | SecurityPolicy>, opts: { providerNamespace?: string } = {}): Map<string, HostFilterSpec> {
+export function compileHostFilters(objects: Iterable<Tenant | Tag | Host | VM | SecurityPolicy>, opts: CompilerOptions = {}): Map<string, HostFilterSpec> {
   return new Map(PolicyCompiler.compileAll(objects, opts).specs());
 }

@@ -2,7 +2,7 @@
 // reference evaluator's answer: what `vmsafe trace` and the differential tests run.
 import type { Host, HostFilterSpec, SecurityPolicy, Tag, Tenant, VM } from '../api';
 import type { Classifier } from '../dataplane/types';
-import { PolicyCompiler } from './compile';
+import { PolicyCompiler, type CompilerOptions } from './compile';
 import type { Decision, Direction, PacketVerdict } from './decision';
 import { ReferenceEvaluator, type Endpoint, type Packet } from './reference';
 
@@ -36,10 +36,11 @@ export class Tracer {
   constructor(
     world: TraceWorld,
     private readonly buildClassifier: (spec: HostFilterSpec) => Classifier,
+    compilerOptions: Omit<CompilerOptions, 'providerNamespace' | 'inventory'> = {},
   ) {
     this.compiler = PolicyCompiler.compileAll(
       [...world.tenants, ...world.tags, ...world.hosts, ...world.vms, ...world.policies],
-      { providerNamespace: world.providerNamespace },
+      { ...compilerOptions, providerNamespace: world.providerNamespace },
     );
     this.reference = new ReferenceEvaluator(world);
   }

@@ -17,7 +17,7 @@ describe('kubectl apply -f crds/ && kubectl apply -f examples/', () => {
     const applied = await api.kubectl(['apply', '-f', join(REPO_ROOT, 'crds')]);
     expect(applied.stderr).toBe('');
     expect(applied.stdout.trim().split('\n').sort()).toEqual(
-      ['hostfilters', 'hosts', 'securitypolicies', 'tags', 'tenants', 'vms'].map(
+      ['addressgroups', 'hostfilters', 'hosts', 'securitypolicies', 'tags', 'tenants', 'vms'].map(
         (p) => `customresourcedefinition.apiextensions.k8s.io/${p}.vmsafe.io created`,
       ),
     );

@@ -77,6 +77,7 @@ describe('generated CRDs', () => {
         Host: { networks: [{ name: 'prod' }] },
         VM: { vnics: [{ name: 'eth0', network: 'prod', ip: '10.0.0.1', mac: 'aa:bb:cc:dd:ee:01' }] },
         SecurityPolicy: { ingress: [{ name: 'r', action: 'Allow', ports: [{ port: 80 }] }] },
+        AddressGroup: { group: 'ags-1', prefix: '10.0.0.0/16', addresses: ['10.0.0.1'], hash: 'h' },
       };
       const obj = { apiVersion: 'vmsafe.io/v1alpha1', kind, metadata: { name: 'x', namespace: 'ns' }, spec: minimal[kind] };
       const crd = crds.find((c) => c.spec.names.kind === info.kind)!;

@@ -65,9 +65,9 @@ describe('manifests/ (kustomize)', () => {
     const rules: Rule[] = find('ClusterRole', 'vmsafe-operator').rules;
     for (const k of KINDS) {
       for (const verb of ['get', 'list', 'watch']) expect(allows(rules, 'vmsafe.io', k.plural, verb), `${verb} ${k.plural}`).toBe(true);
-      if (k.kind !== 'HostFilter') expect(allows(rules, 'vmsafe.io', `${k.plural}/status`, 'patch'), `${k.plural}/status`).toBe(true);
+      if (k.kind !== 'HostFilter' && k.kind !== 'AddressGroup') expect(allows(rules, 'vmsafe.io', `${k.plural}/status`, 'patch'), `${k.plural}/status`).toBe(true);
     }
-    for (const verb of ['create', 'update']) expect(allows(rules, 'vmsafe.io', 'hostfilters', verb)).toBe(true);
+    for (const res of ['hostfilters', 'addressgroups']) for (const verb of ['create', 'update', 'delete']) expect(allows(rules, 'vmsafe.io', res, verb), `${verb} ${res}`).toBe(true);
     expect(allows(rules, '', 'namespaces', 'create')).toBe(true);
     expect(allows(rules, 'rbac.authorization.k8s.io', 'rolebindings', 'create')).toBe(true);
     expect(allows(rules, '', 'events', 'create')).toBe(true);
@@ -86,6 +86,8 @@ describe('manifests/ (kustomize)', () => {
     expect(allows(rules, 'vmsafe.io', 'hostfilters', 'watch')).toBe(true);
     expect(allows(rules, 'vmsafe.io', 'hostfilters/status', 'patch')).toBe(true);
     expect(allows(rules, 'vmsafe.io', 'hostfilters', 'update')).toBe(false);
+    expect(allows(rules, 'vmsafe.io', 'addressgroups', 'watch')).toBe(true);
+    expect(allows(rules, 'vmsafe.io', 'addressgroups', 'update')).toBe(false);
     expect(allows(find('Role', 'vmsafe-agent-heartbeat').rules, 'coordination.k8s.io', 'leases', 'update')).toBe(true);
   });
 

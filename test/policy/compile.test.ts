@@ -135,6 +135,69 @@ describe('incremental compile', () => {
     );
   });
 
+  it('with shared groups: reports exactly the AddressGroup shards that changed, ends where a full compile ends', () => {
+    const opts = { sharedGroupMinAddresses: 1 };
+    const full = (objs: Iterable<Obj>) => PolicyCompiler.compileAll(objs, opts);
+    const step = fc.oneof(
+      fc.record({ op: fc.constant('upsert' as const), pick: fc.nat() }),
+      fc.record({ op: fc.constant('delete' as const), pick: fc.nat() }),
+    );
+    let changedShards = 0;
+    fc.assert(
+      fc.property(caseArb, caseArb, fc.array(step, { minLength: 1, maxLength: 8 }), (a, b, steps) => {
+        const current = new Map<string, Obj>();
+        for (const o of [...a.world.tenants, ...a.world.hosts, ...a.world.vms, ...a.world.policies]) current.set(keyOf(o), o);
+        const c = full(current.values());
+        c.drainShardChanges();
+        const pool: Obj[] = [...b.world.vms, ...b.world.policies, ...b.world.hosts];
+        for (const s of steps) {
+          const before = new Map(c.shards());
+          const all = [...current.values()];
+          const o = s.op === 'upsert' ? pool[s.pick % pool.length]! : all[s.pick % all.length]!;
+          if (s.op === 'upsert') current.set(keyOf(o), o);
+          else current.delete(keyOf(o));
+          c.apply([s.op === 'upsert' ? { op: 'upsert', object: o } : { op: 'delete', kind: o.kind as 'VM', name: o.metadata.name, namespace: o.metadata.namespace }]);
+          const after = full(current.values());
+          expect(JSON.stringify([...c.specs()].sort())).toBe(JSON.stringify([...after.specs()].sort()));
+          expect(new Map(c.shards())).toEqual(new Map(after.shards()));
+          const diff = [...new Set([...before.keys(), ...after.shards().keys()])]
+            .filter((n) => JSON.stringify(before.get(n)) !== JSON.stringify(after.shard(n)))
+            .sort();
+          expect(c.drainShardChanges()).toEqual(diff);
+          changedShards += diff.length;
+          // Every shared group a filter names has its members in shards, each inside its /16.
+          for (const spec of c.specs().values())
+            for (const g of spec.addressGroups.filter((x) => x.shared))
+              for (const n of c.shardNamesOf(g.id)) expect(c.shard(n)!.group).toBe(g.id);
+        }
+      }),
+      { numRuns: 100 },
+    );
+    expect(changedShards).toBeGreaterThan(0);
+  });
+
+  it('a VM added to a shared group rewrites one shard and no other host\'s filter', () => {
+    const hosts = Array.from({ length: 8 }, (_, i) => host(`h${i}`));
+    const everyone = providerPolicy('deny-all-vms', { ingress: [{ name: 'all', action: 'Deny', peers: [{ vms: {} }] }] });
+    const vms = fleet('acme', 64, 1, 8);
+    const c = PolicyCompiler.compileAll([tenant('acme'), ...hosts, everyone, ...vms], { sharedGroupMinAddresses: 32 });
+    // All VMs (the provider peer) and acme's own (default same-tenant rule): 64 members each.
+    const shared = c.spec('h0')!.addressGroups.filter((g) => g.shared).map((g) => g.id);
+    expect(shared).toHaveLength(2);
+    for (const id of shared) expect(c.shardNamesOf(id)).toEqual([`${id}-10-0`]);
+    c.drainShardChanges();
+    const updates = c.apply([{ op: 'upsert', object: vm('new').inTenant('acme').onHost('h3').withIps('10.1.0.9').build() }]);
+    // The new VM's own host changes (a binding); the others name the groups by their stable ids.
+    expect(updates.map((u) => u.host)).toEqual(['h3']);
+    expect(c.drainShardChanges()).toEqual(shared.map((id) => `${id}-10-1`).sort());
+    for (const id of shared) expect(c.shard(`${id}-10-1`)!.addresses).toEqual(['10.1.0.9']);
+    // Below half the threshold the group goes back inline: every filter naming it changes.
+    const gone = vms.slice(0, 50).map((v) => ({ op: 'delete' as const, kind: 'VM' as const, name: v.metadata.name, namespace: v.metadata.namespace }));
+    c.apply(gone);
+    expect(c.spec('h0')!.addressGroups.some((g) => g.shared)).toBe(false);
+    expect(c.shards().size).toBe(0);
+  });
+
   it('a tenant-policy change touches only the hosts running that tenant', () => {
     const hosts = Array.from({ length: 8 }, (_, i) => host(`h${i}`));
     const acme = fleet('acme', 4, 1, 2); // h0, h1

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildClassifier } from '../../src/dataplane/classifier';
 import { buildLinearClassifier } from '../../src/dataplane/linear';
+import { SharedGroupSets } from '../../src/dataplane/shared-groups';
 import type { Packet } from '../../src/policy/reference';
 import { Tracer } from '../../src/policy/tracer';
 import { caseArb } from './arbitraries';
@@ -35,5 +36,25 @@ describe('compiled filters vs reference evaluator', () => {
       { numRuns: 2000 },
     );
     expect(packets).toBeGreaterThan(2000);
+  });
+
+  it('agree when address groups are shared (AddressGroup shards, live member sets) instead of inline', () => {
+    let shardsSeen = 0;
+    fc.assert(
+      fc.property(caseArb, fc.integer({ min: 1, max: 3 }), ({ world, packets: pkts }, min) => {
+        let sets: SharedGroupSets | undefined;
+        const tracer = new Tracer(world, (spec) => buildClassifier(spec, { sharedGroups: sets }), { sharedGroupMinAddresses: min });
+        sets = SharedGroupSets.of(tracer.compiler.shards());
+        shardsSeen += tracer.compiler.shards().size;
+        for (const spec of tracer.compiler.specs().values())
+          for (const g of spec.addressGroups) expect(g.shared ? g.addresses.length : 0).toBe(0);
+        for (const p of pkts) {
+          const r = tracer.trace(p);
+          expect({ packet: p, decision: r.compiled }).toEqual({ packet: p, decision: r.reference });
+        }
+      }),
+      { numRuns: 1000 },
+    );
+    expect(shardsSeen).toBeGreaterThan(1000);
   });
 });
