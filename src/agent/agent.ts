@@ -1,5 +1,6 @@
-// One hypervisor agent: watches only its own HostFilter, programs it (AgentCore), reports status on the
-// HostFilter, heartbeats a Lease, audits for drift, retries failed applies with backoff.
+// One hypervisor agent: watches only its own HostFilter (and the shared AddressGroups, whose members
+// its classifier consults live), programs it (AgentCore), reports status on the HostFilter,
+// heartbeats a Lease, audits for drift, retries failed applies with backoff.
 import type { HostFilter } from '../api';
 import { hostFilter as hostFilterSchema } from '../api';
 import { decodeWith, type Decoded } from '../api/decode';
@@ -14,6 +15,7 @@ import { StatusWriter } from '../runtime/status';
 import type { Logger } from '../util/log';
 import { AgentCore } from './core';
 import { NO_FAULTS, type AgentFaults } from './faults';
+import { SharedGroupWatch } from './shared-groups';
 
 export interface AgentOptions {
   client: KubeClient;
@@ -28,7 +30,12 @@ export interface AgentOptions {
   auditMs?: number;
   /** Shared status writer (a fleet shares one); created when omitted. */
   status?: StatusWriter;
+  /** Watch over shared AddressGroups (a fleet shares one); created when omitted. */
+  sharedGroups?: SharedGroupWatch;
 }
+
+/** How long an apply waits for the first list of AddressGroups before programming without it. */
+const GROUPS_SYNC_MS = 30_000;
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
@@ -37,6 +44,7 @@ export class HostAgent {
   readonly core: AgentCore;
   private readonly informer: Informer<HostFilter>;
   private readonly status: StatusWriter;
+  private readonly groups: SharedGroupWatch;
   private readonly clock: Clock;
   private readonly log: Logger;
   private heartbeat: Heartbeat | undefined;
@@ -52,7 +60,9 @@ export class HostAgent {
   constructor(private readonly opts: AgentOptions) {
     this.clock = opts.clock ?? realClock;
     this.log = opts.logger.child({ agent: opts.host });
-    this.core = new AgentCore(opts.host, buildClassifier, Math.random, () => new Date(this.clock.now()));
+    this.groups = opts.sharedGroups ?? new SharedGroupWatch({ client: opts.client, logger: this.log, clock: this.clock });
+    const sharedGroups = this.groups.sets;
+    this.core = new AgentCore(opts.host, (spec) => buildClassifier(spec, { sharedGroups }), Math.random, () => new Date(this.clock.now()));
     this.core.faults = opts.faults ?? NO_FAULTS;
     this.status = opts.status ?? new StatusWriter(opts.client, { logger: this.log });
     // Raw objects: the filter is decoded (schema-checked) only when its spec hash asks for an apply.
@@ -76,6 +86,7 @@ export class HostAgent {
   start(): this {
     if (this.running) return this;
     this.running = true;
+    this.groups.acquire();
     this.informer.start();
     this.heartbeat = startHeartbeat({
       client: this.opts.client,
@@ -106,7 +117,7 @@ export class HostAgent {
     this.running = false;
     if (this.auditTimer) this.clock.clearTimeout(this.auditTimer);
     if (this.retryTimer) this.clock.clearTimeout(this.retryTimer);
-    await Promise.all([this.informer.stop(), this.heartbeat?.stop()]);
+    await Promise.all([this.informer.stop(), this.heartbeat?.stop(), this.groups.release()]);
     await this.work.catch(() => undefined);
     this.log.info('agent stopped');
   }
@@ -139,6 +150,9 @@ export class HostAgent {
       if (this.core.needsApply(hf)) {
         const delay = this.core.faults.applyDelayMs;
         if (delay > 0) await new Promise<void>((r) => this.clock.setTimeout(r, delay));
+        // Shared groups come from their own watch: program a filter that names them only once their
+        // members are known, or its rules would briefly match nobody.
+        if (!this.groups.hasSynced() && hf.spec.addressGroups?.some((g) => g.shared)) await this.groups.waitForSync(GROUPS_SYNC_MS);
         if (!this.running) return;
         const raw = this.informer.get(this.opts.host) ?? hf;
         const decoded = decodeWith(hostFilterSchema as never, raw) as Decoded<HostFilter>;

@@ -9,6 +9,7 @@ import { StatusWriter } from '../runtime/status';
 import type { Logger } from '../util/log';
 import { HostAgent, type AgentOptions } from './agent';
 import { FAULTS_ANNOTATION, parseFaults, type AgentFaults } from './faults';
+import { SharedGroupWatch } from './shared-groups';
 
 export interface FleetOptions {
   client: KubeClient;
@@ -27,6 +28,8 @@ export class AgentFleet {
   private readonly hosts: Informer<Host>;
   private readonly slots = new Map<string, Slot>();
   private readonly status: StatusWriter;
+  /** The fleet's one watch over shared AddressGroups (each agent's classifier reads its sets). */
+  readonly groups: SharedGroupWatch;
   private readonly log: Logger;
   private readonly clock: Clock;
 
@@ -34,6 +37,7 @@ export class AgentFleet {
     this.log = opts.logger.child({ component: 'fleet' });
     this.clock = opts.clock ?? realClock;
     this.status = new StatusWriter(opts.client, { logger: this.log });
+    this.groups = new SharedGroupWatch({ client: opts.client, logger: this.log, clock: this.clock });
     this.hosts = new Informer<Host>({ client: opts.client, resource: kindResource('Host'), schema: hostSchema as never, logger: this.log, name: 'fleet-hosts' });
     this.hosts.on({ add: (h) => this.sync(h), update: (_a, h) => this.sync(h), delete: (h) => void this.remove(h.metadata.name) });
   }
@@ -52,7 +56,7 @@ export class AgentFleet {
   }
 
   private newAgent(host: string, faults: AgentFaults): HostAgent {
-    return new HostAgent({ ...this.opts.agent, client: this.opts.client, host, logger: this.opts.logger, clock: this.clock, faults, status: this.status }).start();
+    return new HostAgent({ ...this.opts.agent, client: this.opts.client, host, logger: this.opts.logger, clock: this.clock, faults, status: this.status, sharedGroups: this.groups }).start();
   }
 
   private sync(h: Host): void {

@@ -2,7 +2,7 @@
 // filter changed. Batching matters at scale: 40,000 VM events at cold start become a few hundred
 // compiler runs, each touching only the hosts those VMs run on.
 import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../api';
-import { PolicyCompiler, type Change } from '../policy/compile';
+import { PolicyCompiler, type Change, type CompilerOptions } from '../policy/compile';
 import type { Informer } from '../runtime/informer';
 import { deepEqual, type Json } from '../runtime/jsondiff';
 import type { Logger } from '../util/log';
@@ -43,13 +43,19 @@ export class CompileFeed {
   private scheduled = false;
   private readonly unsubscribe: Array<() => void> = [];
   private readonly listeners: Array<(hosts: string[]) => void> = [];
+  private readonly shardListeners: Array<(names: string[]) => void> = [];
 
   constructor(
     private readonly world: World,
     private readonly log: Logger,
-    opts: { providerNamespace?: string } = {},
+    opts: Pick<CompilerOptions, 'providerNamespace' | 'sharedGroupMinAddresses'> = {},
   ) {
     this.compiler = new PolicyCompiler(opts);
+  }
+
+  /** AddressGroup shards created, changed or gone, after each batch (before the hosts are told). */
+  onShardsChanged(fn: (names: string[]) => void): void {
+    this.shardListeners.push(fn);
   }
 
   /** Hosts whose compiled spec changed, after each batch. */
@@ -127,6 +133,8 @@ export class CompileFeed {
     this.stats.totalMs += ms;
     const hosts = updates.map((u) => u.host);
     if (hosts.length) this.log.debug({ changes: batch.length, hosts: hosts.length, ms: Math.round(ms) }, 'compiled');
+    const shards = this.compiler.drainShardChanges();
+    if (shards.length) for (const fn of this.shardListeners) fn(shards);
     for (const fn of this.listeners) fn(hosts);
     return hosts;
   }

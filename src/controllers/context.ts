@@ -21,12 +21,15 @@ export interface OperatorContext {
   metrics?: RuntimeMetrics;
   /** Counters tests and benchmarks read (e.g. HostFilter writes per host). */
   counters: OperatorCounters;
+  /** AddressGroup shard name → hash last written by this term (the cache may lag our own writes). */
+  writtenShards: Map<string, string>;
 }
 
 export interface OperatorCounters {
   hostFilterWrites: number;
   hostFilterWritesByHost: Map<string, number>;
+  addressGroupWrites: number;
   largestObjectBytes: number;
 }
 
-export const newCounters = (): OperatorCounters => ({ hostFilterWrites: 0, hostFilterWritesByHost: new Map(), largestObjectBytes: 0 });
+export const newCounters = (): OperatorCounters => ({ hostFilterWrites: 0, hostFilterWritesByHost: new Map(), addressGroupWrites: 0, largestObjectBytes: 0 });

@@ -3,6 +3,7 @@
 import { API_VERSION, type HostFilter, type HostFilterSpec } from '../api';
 import { isNotFound } from '../runtime/errors';
 import { Controller, type ReconcileContext } from '../runtime/controller';
+import { sharedGroupPresent } from './addressgroup';
 import type { OperatorContext } from './context';
 
 /** Coalesce bursts (cold start: thousands of VM bindings a second) into one write per host. */
@@ -26,6 +27,8 @@ const BURST_WINDOW_MS = 5000;
  * at 5 s each still asked for more than two cores. Creates and isolated updates fit in the burst.
  */
 const WRITE_RATE = 8;
+/** Recheck interval while a filter waits for its shared groups' shards to be written. */
+const SHARDS_WAIT_MS = 50;
 const WRITE_BURST = 200;
 
 /** Token bucket: ms to wait for a token (0 = taken now). */
@@ -115,6 +118,8 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     }
     if (current && written.get(name) === spec.hash) return;
     // Paced (see nextPace): other triggers (the agent's status write) must not bypass it.
+    // A shared group's shards go first: the agent must find the members of every group it programs.
+    for (const g of spec.addressGroups) if (g.shared && !sharedGroupPresent(ctx, g.id)) return { requeueAfter: SHARDS_WAIT_MS };
     const wait = current ? paceLeft(name) || budget.take(ctx.clock.now()) : 0;
     if (wait > 0) return { requeueAfter: wait };
     const desired = desiredHostFilter(spec, { name, uid: host.metadata.uid as string | undefined });

@@ -10,6 +10,7 @@ import { LeaderElector } from '../runtime/leaderelection';
 import { RuntimeMetrics, startMetricsServer, type MetricsServer } from '../runtime/metrics';
 import { StatusWriter } from '../runtime/status';
 import type { Logger } from '../util/log';
+import { addressGroupController } from './addressgroup';
 import { CompileFeed } from './compile-feed';
 import { newCounters, type OperatorContext } from './context';
 import { hostController } from './host';
@@ -42,7 +43,16 @@ export interface OperatorOptions {
   clock?: Clock;
   /** How long to wait for the first cache sync before starting controllers. */
   syncTimeoutMs?: number;
+  /** Address groups with at least this many entries become shared AddressGroup objects (default 1,024). */
+  sharedGroupMinAddresses?: number;
 }
+
+/**
+ * A group of 1,024 addresses is ~15 KB in every HostFilter naming it, rewritten on each membership
+ * change; past that, one shard write per change is cheaper. Small groups stay inline: they change
+ * with their hosts' filters anyway.
+ */
+export const DEFAULT_SHARED_GROUP_MIN = 1024;
 
 /** Longest the status reporting controllers wait for placement to drain at the start of a term. */
 const REPORTING_MAX_WAIT_MS = 120_000;
@@ -52,9 +62,12 @@ export class OperatorTerm {
   readonly ctx: OperatorContext;
   readonly controllers: Controller[];
 
-  constructor(client: KubeClient, log: Logger, clock: Clock, metrics: RuntimeMetrics | undefined) {
+  constructor(client: KubeClient, log: Logger, clock: Clock, metrics: RuntimeMetrics | undefined, opts: { sharedGroupMinAddresses?: number } = {}) {
     const world = new World(client, { logger: log, metrics });
-    const feed = new CompileFeed(world, log.child({ component: 'compiler' }), { providerNamespace: SYSTEM_NAMESPACE });
+    const feed = new CompileFeed(world, log.child({ component: 'compiler' }), {
+      providerNamespace: SYSTEM_NAMESPACE,
+      sharedGroupMinAddresses: opts.sharedGroupMinAddresses ?? DEFAULT_SHARED_GROUP_MIN,
+    });
     this.ctx = {
       client,
       world,
@@ -66,9 +79,11 @@ export class OperatorTerm {
       log,
       metrics,
       counters: newCounters(),
+      writtenShards: new Map(),
     };
     // Host controller (and the VM controller's host states) first: placement needs host views.
     this.controllers = [
+      addressGroupController(this.ctx),
       hostFilterController(this.ctx),
       vmController(this.ctx),
       hostController(this.ctx),
@@ -88,6 +103,7 @@ export class OperatorTerm {
     const compileSeconds = m.gauge('vmsafe_compile_seconds_total', 'Time spent in the policy compiler.');
     const compileLast = m.gauge('vmsafe_compile_last_seconds', 'Duration of the last compile batch.');
     const writes = m.gauge('vmsafe_hostfilter_writes_total', 'HostFilter writes (create or spec change).');
+    const groupWrites = m.gauge('vmsafe_addressgroup_writes_total', 'AddressGroup shard writes (create or spec change).');
     this.metricsTimer = setInterval(() => {
       let n = 0;
       for (const f of world.filters.list()) if (f.status?.appliedHash === f.spec.hash) n++;
@@ -96,6 +112,7 @@ export class OperatorTerm {
       compileSeconds.set(feed.stats.totalMs / 1000);
       compileLast.set(feed.stats.lastFlushMs / 1000);
       writes.set(counters.hostFilterWrites);
+      groupWrites.set(counters.addressGroupWrites);
     }, 2000);
     this.metricsTimer.unref();
   }
@@ -186,7 +203,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const lead = async () => {
     leading = true;
     log.info('leading: starting controllers');
-    term = new OperatorTerm(client, log, clock, metrics);
+    term = new OperatorTerm(client, log, clock, metrics, { sharedGroupMinAddresses: opts.sharedGroupMinAddresses });
     starting = term.start(opts.syncTimeoutMs ?? 120_000);
     await starting;
   };

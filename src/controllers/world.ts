@@ -1,9 +1,9 @@
 // The operator's view of the cluster: one informer per kind, parsed at the cache edge, with the
 // secondary indexes the controllers fan in through (VMs by host/tag/namespace, hosts by tag, ...).
 import {
-  host as hostSchema, securityPolicy as policySchema, tag as tagSchema,
+  addressGroupShard as addressGroupSchema, host as hostSchema, securityPolicy as policySchema, tag as tagSchema,
   tenant as tenantSchema, vm as vmSchema,
-  type Host, type HostFilter, type SecurityPolicy, type Tag, type Tenant, type VM,
+  type AddressGroupShard, type Host, type HostFilter, type SecurityPolicy, type Tag, type Tenant, type VM,
 } from '../api';
 import { Inventory } from '../policy/inventory';
 import { kindResource, LEASES, NAMESPACES, type KubeClient, type KubeObject, type ResourceInfo } from '../runtime/client';
@@ -49,6 +49,7 @@ export class World {
   readonly vms: Informer<VM>;
   readonly policies: Informer<SecurityPolicy>;
   readonly filters: Informer<HostFilter>;
+  readonly addressGroups: Informer<AddressGroupShard>;
   readonly leases: Informer<LeaseObj>;
   readonly namespaces: Informer<KubeObject>;
   readonly roleBindings: Informer<KubeObject>;
@@ -72,10 +73,11 @@ export class World {
     // agent's status, while decoding every ~200 KB filter on each of its events (the operator's spec
     // write, then the agent's status write) was a visible share of the operator's CPU at cold start.
     this.filters = mk<HostFilter>(kindResource('HostFilter'));
+    this.addressGroups = mk<AddressGroupShard>(kindResource('AddressGroup'), { schema: addressGroupSchema as never });
     this.leases = mk<LeaseObj>(LEASES, { namespace: SYSTEM_NAMESPACE });
     this.namespaces = mk<KubeObject>(NAMESPACES);
     this.roleBindings = mk<KubeObject>(ROLEBINDINGS, { labelSelector: TENANT_LABEL });
-    this.all = [this.tenants, this.tags, this.hosts, this.vms, this.policies, this.filters, this.leases, this.namespaces, this.roleBindings];
+    this.all = [this.tenants, this.tags, this.hosts, this.vms, this.policies, this.filters, this.addressGroups, this.leases, this.namespaces, this.roleBindings];
 
     this.vms.addIndex('host', vmHosts);
     this.vms.addIndex('tag', (vm) => vm.spec.tags);

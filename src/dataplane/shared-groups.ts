@@ -15,9 +15,9 @@ export class SharedGroupSets implements SharedGroups {
     return s;
   }
 
-  /** Shard names currently held. */
-  shardNames(): IterableIterator<string> {
-    return this.shards.keys();
+  /** Shard name → content hash, for every shard held. */
+  shardHashes(): Map<string, string> {
+    return new Map([...this.shards].map(([name, s]) => [name, s.hash]));
   }
 
   /** Put a shard, or remove it (null). Returns the group whose members changed, if any. */
@@ -42,10 +42,4 @@ export class SharedGroupSets implements SharedGroups {
     return spec.group;
   }
 
-  /** All shards of a map at once (tests, offline tools). */
-  static of(shards: ReadonlyMap<string, AddressGroupShardSpec>): SharedGroupSets {
-    const s = new SharedGroupSets();
-    for (const [name, spec] of shards) s.put(name, spec);
-    return s;
-  }
 }

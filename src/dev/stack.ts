@@ -24,6 +24,8 @@ export interface DevStackOptions {
   heartbeatMs?: number;
   leaseSeconds?: number;
   leaderElection?: boolean;
+  /** Operator option: address groups of at least this many entries are shared AddressGroup objects. */
+  sharedGroupMinAddresses?: number;
 }
 
 export interface DevStack {
@@ -81,6 +83,7 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
       kubeconfig: { file: kubeconfigPath },
       logger: log,
       leaderElection: { enabled: opts.leaderElection ?? false },
+      sharedGroupMinAddresses: opts.sharedGroupMinAddresses,
     });
   }
   if (opts.agents !== false) {

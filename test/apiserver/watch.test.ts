@@ -129,6 +129,7 @@ const SPECS: Record<string, object> = {
   VM: { vnics: [{ name: 'eth0', network: 'prod', ip: '10.0.0.9', mac: '02:00:00:00:00:09' }] },
   SecurityPolicy: {},
   HostFilter: { hostName: 'h1', hash: 'h-0' },
+  AddressGroup: { group: 'ags-1', prefix: '10.0.0.0/16', addresses: ['10.0.0.9'], hash: 'h-0' },
 };
 
 describe('client-node informers', () => {

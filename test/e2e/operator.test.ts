@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Host, HostFilter, SecurityPolicy, VM } from '../../src/api';
+import type { AddressGroupShard, Host, HostFilter, SecurityPolicy, VM } from '../../src/api';
 import { applyManifests, REPO_ROOT, startDevStack, type DevStack } from '../../src/dev/stack';
 import { silentLogger } from '../../src/util/log';
 import { InvariantChecker } from '../helpers/invariant';
@@ -28,11 +28,23 @@ async function describeState(): Promise<string> {
 async function converged(): Promise<boolean> {
   const [vms, filters, policies] = await Promise.all([list<VM>('vms'), list<HostFilter>('hostfilters'), list<SecurityPolicy>('securitypolicies')]);
   return (
+    (await groupsConverged()) &&
     vms.every((v) => (v.spec.powerState === 'Off' ? v.status?.phase === 'Off' : v.status?.phase === 'Running')) &&
     filters.length > 0 &&
     filters.every((f) => f.status?.appliedHash === f.spec.hash) &&
     policies.every((p) => cond(p, 'Realized')?.status === 'True')
   );
+}
+
+/** The compiler's AddressGroup shards are the API server's, and the agents hold exactly those. */
+async function groupsConverged(): Promise<boolean> {
+  const term = stack.operator?.term();
+  if (!term) return false;
+  const want = new Map([...term.ctx.feed.compiler.shards()].map(([n, s]) => [n, s.hash]));
+  const inApi = new Map((await list<AddressGroupShard>('addressgroups')).map((g) => [g.metadata.name, g.spec.hash]));
+  const held = stack.fleet!.groups.sets.shardHashes();
+  const same = (a: Map<string, string>, b: Map<string, string>) => a.size === b.size && [...a].every(([n, h]) => b.get(n) === h);
+  return same(want, inApi) && same(want, held);
 }
 
 /**
@@ -53,7 +65,9 @@ const setFaults = (host: string, faults: object | null) =>
 
 beforeAll(async () => {
   const home = mkdtempSync(join(tmpdir(), 'vmsafe-e2e-'));
-  stack = await startDevStack({ logger: silentLogger, kubeconfigPath: join(home, 'kubeconfig'), heartbeatMs: 300, leaseSeconds: 2 });
+  // Groups of 2+ addresses are shared (AddressGroup objects, like the large ones at scale), so every
+  // scenario, the trace agreement included, runs with both shared and inline groups.
+  stack = await startDevStack({ logger: silentLogger, kubeconfigPath: join(home, 'kubeconfig'), heartbeatMs: 300, leaseSeconds: 2, sharedGroupMinAddresses: 2 });
   k = kubectlFor(stack.kubeconfigPath, home);
   checker = new InvariantChecker(stack.kubeconfigPath);
   await checker.start();
@@ -140,6 +154,59 @@ spec:
     expect(writtenSince(mid)).toEqual([...initechHosts].sort());
     // Exactly one write per affected host for one edit.
     for (const h of initechHosts) expect((counters.hostFilterWritesByHost.get(h) ?? 0) - (mid.get(h) ?? 0)).toBe(1);
+  });
+
+  it('shares large address groups as AddressGroup shards; a new VM rewrites its shards and its own host only', async () => {
+    await waitFor('convergence with nothing left to write', settled, { timeoutMs: 30_000, describe: describeState });
+    const filters = await list<HostFilter>('hostfilters');
+    const shared = new Set(filters.flatMap((f) => f.spec.addressGroups.filter((g) => g.shared).map((g) => g.id)));
+    const inline = filters.flatMap((f) => f.spec.addressGroups.filter((g) => !g.shared));
+    expect(shared.size).toBeGreaterThan(0);
+    expect(inline.length).toBeGreaterThan(0);
+    // kubectl shows the shards with their group and /16.
+    const table = await k.kubectl(['get', 'addressgroups']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+GROUP\s+PREFIX\s+AGE/);
+    const shards = await list<AddressGroupShard>('addressgroups');
+    for (const id of shared) expect(shards.some((s) => s.spec.group === id && s.metadata.labels?.['vmsafe.io/address-group'] === id)).toBe(true);
+
+    const term = stack.operator!.term()!;
+    const counters = term.ctx.counters;
+    const hfBefore = new Map(counters.hostFilterWritesByHost);
+    const agBefore = counters.addressGroupWrites;
+    const vm = `apiVersion: vmsafe.io/v1alpha1
+kind: VM
+metadata: {name: web-extra, namespace: acme, labels: {app: storefront, env: prod}}
+spec:
+  tags: [web]
+  vnics: [{name: eth0, network: acme-web, ip: 10.10.0.77, mac: "00:50:56:0a:00:4d"}]
+`;
+    expect((await k.kubectl(['apply', '-f', '-'], { input: vm })).code).toBe(0);
+    const running = async () => {
+      const v = (await k.json(['get', 'vm', '-n', 'acme', 'web-extra'])) as VM;
+      return v.status?.phase === 'Running' && (await settled()) ? v : undefined;
+    };
+    const v = await waitFor('the new VM to run', running, { describe: describeState });
+    // Its address joined shards (one write per group it is in), and every agent sees it there.
+    const ip = 0x0a0a004d; // 10.10.0.77
+    const after = new Map((await list<HostFilter>('hostfilters')).map((f) => [f.metadata.name, f]));
+    const sharedNow = new Set([...after.values()].flatMap((f) => f.spec.addressGroups.filter((g) => g.shared).map((g) => g.id)));
+    const groupsWithIt = [...sharedNow].filter((id) => stack.fleet!.groups.sets.membersOf(id).has(ip));
+    expect(groupsWithIt.length).toBeGreaterThan(0);
+    expect(counters.addressGroupWrites - agBefore).toBe(groupsWithIt.length);
+    // Filters that name those groups and changed in nothing else (no binding, no inline group moved)
+    // were not rewritten: the shard write carried the change.
+    const inlineIds = (f: HostFilter) => f.spec.addressGroups.filter((g) => !g.shared).map((g) => g.id).join();
+    const untouched = filters.filter(
+      (f) => f.metadata.name !== v.status!.hostName && f.spec.addressGroups.some((g) => groupsWithIt.includes(g.id)) && inlineIds(f) === inlineIds(after.get(f.metadata.name)!),
+    );
+    expect(untouched.length).toBeGreaterThan(0);
+    for (const f of untouched) {
+      expect(counters.hostFilterWritesByHost.get(f.metadata.name) ?? 0, f.metadata.name).toBe(hfBefore.get(f.metadata.name) ?? 0);
+      expect(after.get(f.metadata.name)!.spec.hash).toBe(f.spec.hash);
+    }
+    expect(counters.hostFilterWritesByHost.get(v.status!.hostName!)).toBeGreaterThan(hfBefore.get(v.status!.hostName!) ?? 0);
+    await k.kubectl(['delete', 'vm', '-n', 'acme', 'web-extra']);
+    await waitFor('its address to leave the shared groups', async () => groupsWithIt.every((id) => !stack.fleet!.groups.sets.membersOf(id).has(ip)) && (await settled()), { describe: describeState });
   });
 
   it('migrates VMs make-before-break when a host loses a required tag', async () => {

@@ -1,6 +1,6 @@
 // `vmsafe operator`: the controllers against a cluster (kubeconfig as kubectl finds it, or in-cluster).
 import { parseArgs } from 'node:util';
-import { parseBindAddress, startOperator } from '../../controllers/operator';
+import { DEFAULT_SHARED_GROUP_MIN, parseBindAddress, startOperator } from '../../controllers/operator';
 import { cliLogger, num, untilSignal } from '../flags';
 
 export async function run(argv: string[]): Promise<number> {
@@ -17,6 +17,7 @@ export async function run(argv: string[]): Promise<number> {
       'metrics-bind-address': { type: 'string' },
       'health-probe-bind-address': { type: 'string' },
       'log-level': { type: 'string' },
+      'shared-group-min-addresses': { type: 'string' },
     },
   });
   const logger = cliLogger(values['log-level'], 'vmsafe-operator');
@@ -32,6 +33,7 @@ export async function run(argv: string[]): Promise<number> {
     },
     metricsAddress: parseBindAddress(values['metrics-bind-address']),
     probeAddress: parseBindAddress(values['health-probe-bind-address']),
+    sharedGroupMinAddresses: num(values['shared-group-min-addresses'], 'shared-group-min-addresses', DEFAULT_SHARED_GROUP_MIN),
   });
   logger.info({ identity: op.identity, metrics: op.metricsServer?.url, probes: op.probeServer?.url }, 'operator running');
   await untilSignal(() => op.stop());
