@@ -1,7 +1,7 @@
 // Watches the cluster the way a person with `kubectl get -w` would, but incrementally: convergence is
 // two set sizes (VMs not yet in their final phase, filters not yet applied) updated per watch event,
 // so checking it costs nothing even with 40,000 VMs.
-import type { HostFilter, VM } from '../../src/api';
+import type { AddressGroupShard, HostFilter, VM } from '../../src/api';
 import { KubeClient, kindResource, keyOf } from '../../src/runtime/client';
 import { Informer } from '../../src/runtime/informer';
 import { silentLogger } from '../../src/util/log';
@@ -22,6 +22,10 @@ export class Observer {
   readonly filterSpecWrites = new Map<string, number>();
   /** Largest HostFilter seen, serialized (bytes). */
   largestFilter = { bytes: 0, host: '' };
+  /** Shared address groups: shards seen now, spec writes seen, largest shard (bytes). */
+  readonly groups: Informer<AddressGroupShard>;
+  groupWrites = 0;
+  largestShard = { bytes: 0, name: '' };
   /** When each VM was first seen Running (performance.now()). */
   readonly runningAt = new Map<string, number>();
   private waiters: Waiter[] = [];
@@ -32,6 +36,14 @@ export class Observer {
     const mk = <T extends object>(kind: string) => new Informer<T>({ client: this.client, resource: kindResource(kind), logger: silentLogger, name: `bench-${kind}`, pageSize: 5000 });
     this.vms = mk<VM>('VM');
     this.filters = mk<HostFilter>('HostFilter');
+    this.groups = mk<AddressGroupShard>('AddressGroup');
+    const onShard = (g: AddressGroupShard, prev?: AddressGroupShard) => {
+      if (prev && prev.spec.hash === g.spec.hash) return;
+      this.groupWrites++;
+      const bytes = Buffer.byteLength(JSON.stringify(g));
+      if (bytes > this.largestShard.bytes) this.largestShard = { bytes, name: g.metadata.name };
+    };
+    this.groups.on({ add: (g) => onShard(g), update: (a, b) => onShard(b, a) });
     const onVm = (vm: VM) => {
       const k = keyOf(vm);
       if (settled(vm)) {
@@ -74,6 +86,7 @@ export class Observer {
   async start(timeoutMs = 60_000): Promise<void> {
     this.vms.start();
     this.filters.start();
+    this.groups.start();
     if (!(await this.vms.waitForSync(timeoutMs)) || !(await this.filters.waitForSync(timeoutMs))) throw new Error('observer caches did not sync');
   }
 
@@ -106,6 +119,13 @@ export class Observer {
     });
   }
 
+  /** The largest object of the compiled kinds seen (HostFilter or AddressGroup shard). */
+  largestObject(): { kind: string; name: string; bytes: number } {
+    return this.largestShard.bytes > this.largestFilter.bytes
+      ? { kind: 'AddressGroup', name: this.largestShard.name, bytes: this.largestShard.bytes }
+      : { kind: 'HostFilter', name: this.largestFilter.host, bytes: this.largestFilter.bytes };
+  }
+
   describe(): string {
     return `vms=${this.vms.store.size} unsettled=${this.unsettledVms.size} filters=${this.filters.store.size} unapplied=${this.unappliedFilters.size}`;
   }
@@ -124,7 +144,7 @@ export class Observer {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.vms.stop(), this.filters.stop()]);
+    await Promise.all([this.vms.stop(), this.filters.stop(), this.groups.stop()]);
     this.client.close();
   }
 }
