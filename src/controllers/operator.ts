@@ -54,8 +54,8 @@ export interface OperatorOptions {
  */
 export const DEFAULT_SHARED_GROUP_MIN = 1024;
 
-/** Longest the status reporting controllers wait for placement to drain at the start of a term. */
-const REPORTING_MAX_WAIT_MS = 120_000;
+/** Longest the status reporting controllers wait for placement to settle at the start of a term. */
+const REPORTING_MAX_WAIT_MS = 300_000;
 
 /** One leadership term: caches, compiler, controllers. Built fresh each time this replica leads. */
 export class OperatorTerm {
@@ -132,20 +132,27 @@ export class OperatorTerm {
     // SecurityPolicy, Tenant and Tag status reconciled while VMs are still landing is written again
     // (spans, counts and realization move with each VM: 2-3 writes per policy), and those writes
     // compete with the VM and HostFilter writes for the API server. The reporting controllers start
-    // once the VM controller's queue has drained (or after REPORTING_MAX_WAIT_MS); their queues
-    // collect keys meanwhile. With nothing to place (an empty cluster), they start at once.
+    // once placement has settled (no VM or filter work queued, no VM waiting for its filter) or after
+    // REPORTING_MAX_WAIT_MS; their queues collect keys meanwhile. With nothing to place, at once.
     const reporting = new Set<string>(['securitypolicy', 'tenant', 'tag']);
     for (const c of this.controllers) if (!reporting.has(c.name)) c.start();
     const vm = this.controllers.find((c) => c.name === 'vm')!;
+    const hf = this.controllers.find((c) => c.name === 'hostfilter')!;
     const startedAt = this.ctx.clock.now();
+    // Placement is settled when nothing is queued for VMs or filters and no VM waits for its filter.
+    const placementSettled = () => {
+      if (vm.queue.len() > 0 || hf.queue.len() > 0 || hf.queue.delayedCount() > 0) return false;
+      for (const v of world.vms.store.list()) if (v.status?.phase === 'Scheduled' || v.status?.phase === 'Migrating') return false;
+      return true;
+    };
     const startReporting = () => {
       this.reportingTimer = undefined;
       if (this.stopped) return;
-      if (vm.queue.len() > 0 && this.ctx.clock.now() - startedAt < REPORTING_MAX_WAIT_MS) {
-        this.reportingTimer = setTimeout(startReporting, 100);
+      if (!placementSettled() && this.ctx.clock.now() - startedAt < REPORTING_MAX_WAIT_MS) {
+        this.reportingTimer = setTimeout(startReporting, 250);
         return;
       }
-      log.info({ waitedMs: this.ctx.clock.now() - startedAt }, 'placement queue drained: starting status reporting controllers');
+      log.info({ waitedMs: this.ctx.clock.now() - startedAt }, 'placement settled: starting status reporting controllers');
       for (const c of this.controllers) if (reporting.has(c.name)) c.start();
     };
     startReporting();

@@ -5,6 +5,9 @@
 // fit is dropped and counted, so 40k VMs changing at once cannot flood the API server. Best effort:
 // recording never throws and never blocks a reconcile.
 import { randomBytes } from 'node:crypto';
+
+const EVENT_RUN = randomBytes(2).toString('hex');
+let eventSeq = 0;
 import { hostname } from 'node:os';
 import { silentLogger, type Logger } from '../util/log';
 import { realClock, type Clock, type TimerHandle } from './clock';
@@ -94,7 +97,8 @@ export class EventRecorder {
     const entry: Entry = {
       id,
       namespace,
-      name: `${m.name}.${now.toString(16)}${randomBytes(3).toString('hex')}`,
+      // Unique like the client-go recorder's timestamp suffix; a counter, not randomBytes (a syscall each).
+      name: `${m.name}.${now.toString(16)}${EVENT_RUN}${(++eventSeq).toString(16)}`,
       body: {
         involvedObject: {
           apiVersion: obj.apiVersion,

@@ -129,6 +129,8 @@ describe('incremental compile', () => {
             .sort();
           expect(updates.map((u) => u.host)).toEqual(changed);
           for (const u of updates) expect(u.spec as HostFilterSpec | null).toEqual(after.get(u.host) ?? null);
+          // Policy spans, kept incrementally, equal a scan of the policy's programs and VMs.
+          for (const key of c.inventory.policies.keys()) expect(c.policySpan(key), key).toEqual(c.policySpanByScan(key));
         }
       }),
       { numRuns: 100 },
