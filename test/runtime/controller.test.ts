@@ -141,7 +141,7 @@ describe('Controller', () => {
     await until(() => lines.filter((l) => l.msg === 'hello').length === 2);
     const hello = lines.find((l) => l.msg === 'hello');
     expect(hello).toMatchObject({ controller: 'vm', key: 'acme/web-1' });
-    expect(hello.reconcileId).toMatch(/^[0-9a-f]{8}$/);
+    expect(hello.reconcileId).toMatch(/^[0-9a-f]{6}-[0-9a-z]+$/);
     expect(ids.size).toBe(2);
     await c.stop();
     const text = await metrics.registry.metrics();
