@@ -52,6 +52,12 @@ export class WriteBudget {
 
 /** Writes in a row (each within BURST_WINDOW_MS of the previous) before pacing starts. */
 const PACE_AFTER_STREAK = 3;
+/**
+ * Pacing applies only while filters are being written faster than this (all hosts, last second): a
+ * cold start or a provider-wide change. One host taking a few VMs in a row while the rest is quiet
+ * (people creating VMs) is written at once each time; pacing it cost those VMs seconds.
+ */
+const BUSY_WRITES_PER_SECOND = 16;
 
 export interface PaceState {
   at: number;
@@ -61,8 +67,8 @@ export interface PaceState {
 }
 
 /** Delay before writing a host again, given its last write (a few quick writes in a row are free). */
-export function nextPace(now: number, last: PaceState | undefined): number {
-  if (!last || now - last.at >= BURST_WINDOW_MS || last.streak < PACE_AFTER_STREAK) return 0;
+export function nextPace(now: number, last: PaceState | undefined, busy = true): number {
+  if (!busy || !last || now - last.at >= BURST_WINDOW_MS || last.streak < PACE_AFTER_STREAK) return 0;
   return Math.min(PACE_MAX_MS, Math.max(PACE_MIN_MS, last.pace * 2));
 }
 
@@ -139,17 +145,24 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     const last = paced.get(name);
     const streak = last && now - last.at < BURST_WINDOW_MS ? last.streak + 1 : 1;
     paced.set(name, { at: now, pace: nextPace(now, last), streak });
+    recentWrites.push(now);
   };
 
   const budget = new WriteBudget(WRITE_RATE, WRITE_BURST, ctx.clock.now());
   /** When each host was last written, and the pace then (see nextPace). */
   const paced = new Map<string, PaceState>();
+  /** Filter writes of the last second, oldest first (see BUSY_WRITES_PER_SECOND). */
+  const recentWrites: number[] = [];
+  const busy = (now: number) => {
+    while (recentWrites.length > 0 && recentWrites[0]! <= now - 1000) recentWrites.shift();
+    return recentWrites.length >= BUSY_WRITES_PER_SECOND;
+  };
   /** How long `host` must still wait before its next write (0 = now). */
   const paceLeft = (host: string) => {
     const last = paced.get(host);
     if (!last) return 0;
     const now = ctx.clock.now();
-    return Math.max(0, last.at + nextPace(now, last) - now);
+    return Math.max(0, last.at + nextPace(now, last, busy(now)) - now);
   };
 
   const c = new Controller({ name: 'hostfilter', reconcile, workers: 8, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
