@@ -1,5 +1,5 @@
 // Host status as a pure function of the agent's Lease, the host's HostFilter and its allocations.
-import type { Host, HostFilter } from '../api';
+import type { Host, HostFilter, HostFilterSpec } from '../api';
 import { setConditions, type ConditionInput } from '../runtime/conditions';
 
 export interface LeaseView {
@@ -12,6 +12,8 @@ export interface HostStatusInput {
   host: Host;
   lease: LeaseView | undefined;
   filter: HostFilter | undefined;
+  /** Size of the compiled (desired) filter: its spec is the compiler's, not kept in the cache. */
+  compiled: Pick<HostFilterSpec, 'programs' | 'bindings'> | undefined;
   allocated: { vms: number; vnics: number };
   now: Date;
 }
@@ -68,9 +70,9 @@ export function decideHostStatus(input: HostStatusInput): HostStatusDecision {
     filter: {
       desiredHash: filter?.spec.hash,
       appliedHash: filter?.status?.appliedHash,
-      programs: filter?.spec.programs.length ?? 0,
-      rules: filter ? filter.spec.programs.reduce((n, p) => n + p.egress.length + p.ingress.length, 0) : 0,
-      bindings: filter?.spec.bindings.length ?? 0,
+      programs: input.compiled?.programs.length ?? 0,
+      rules: input.compiled ? input.compiled.programs.reduce((n, p) => n + p.egress.length + p.ingress.length, 0) : 0,
+      bindings: input.compiled?.bindings.length ?? 0,
     },
     conditions: setConditions(host.status?.conditions, conds, now),
   };

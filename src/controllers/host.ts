@@ -18,6 +18,7 @@ export function hostController(ctx: OperatorContext): Controller {
       host,
       lease: world.leases.get(`${SYSTEM_NAMESPACE}/${agentLeaseName(name)}`)?.spec,
       filter: world.filters.get(name),
+      compiled: ctx.feed.compiler.spec(name),
       allocated: { ...ledger.allocOf(name) },
       now: new Date(ctx.clock.now()),
     });

@@ -40,6 +40,13 @@ export function policyTenants(p: SecurityPolicy): string[] {
   return uniq(out);
 }
 
+/** A HostFilter with its spec reduced to name and hash (what the operator's readers use). */
+export function slimHostFilter(raw: KubeObject): KubeObject {
+  const o = raw as unknown as HostFilter;
+  if (!o.spec) return raw;
+  return { ...raw, spec: { hostName: o.spec.hostName, hash: o.spec.hash, programs: [], addressGroups: [], bindings: [] } } as unknown as KubeObject;
+}
+
 export const hostTags = (h: Host) => uniq([...h.spec.tags, ...h.spec.networks.flatMap((n) => n.tags)]);
 
 export class World {
@@ -69,10 +76,11 @@ export class World {
     this.hosts = mk<Host>(kindResource('Host'), { schema: hostSchema as never });
     this.vms = mk<VM>(kindResource('VM'), { schema: vmSchema as never });
     this.policies = mk<SecurityPolicy>(kindResource('SecurityPolicy'), { schema: policySchema as never });
-    // No schema for HostFilters: the operator writes their spec itself and reads only the hash and the
-    // agent's status, while decoding every ~200 KB filter on each of its events (the operator's spec
-    // write, then the agent's status write) was a visible share of the operator's CPU at cold start.
-    this.filters = mk<HostFilter>(kindResource('HostFilter'));
+    // No schema for HostFilters, and only the hash of their spec is kept: the operator writes the spec
+    // itself (the compiler holds it) and reads the hash and the agent's status. Decoding every ~160 KB
+    // filter on each event cost CPU, and holding 512 of them ~300 MB of heap, which the collector
+    // then walked over and over at cold start.
+    this.filters = mk<HostFilter>(kindResource('HostFilter'), { transform: slimHostFilter });
     this.addressGroups = mk<AddressGroupShard>(kindResource('AddressGroup'), { schema: addressGroupSchema as never });
     this.leases = mk<LeaseObj>(LEASES, { namespace: SYSTEM_NAMESPACE });
     this.namespaces = mk<KubeObject>(NAMESPACES);

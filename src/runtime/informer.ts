@@ -45,6 +45,11 @@ export interface InformerOptions<T> {
   fieldSelector?: string;
   /** Parse every object with this schema at the cache edge; failures become invalid entries. */
   schema?: z.ZodType<T>;
+  /**
+   * Reshape each object before it is parsed and cached (client-go's SetTransform): drop what the
+   * cache's readers never look at, so it is not held in memory for the life of the process.
+   */
+  transform?: (raw: KubeObject) => KubeObject;
   name?: string;
   logger?: Logger;
   clock?: Clock;
@@ -325,6 +330,7 @@ export class Informer<T extends object = KubeObject> {
     const rv = raw.metadata?.resourceVersion;
     if (rv && this.seenRv.get(key) === rv) return; // unchanged (relist)
     if (rv) this.seenRv.set(key, rv);
+    if (this.opts.transform) raw = this.opts.transform(raw);
     const decoded = this.opts.schema ? decodeWith(this.opts.schema, raw) : { ok: true as const, value: raw as unknown as T };
     if (decoded.ok) {
       const wasInvalid = this.store.getInvalid(key) !== undefined;

@@ -95,6 +95,20 @@ describe('vmsafe dev with the examples', () => {
     }
     const hostsOut = await k.kubectl(['get', 'hosts']);
     expect(hostsOut.stdout).toMatch(/esx-gold-01\s+True\s+True\s+\d+/);
+    // Host.status.filter describes the filter in the API (hash, programs, rules, bindings).
+    await waitFor('host filter summaries', async () => {
+      const filters = new Map((await list<HostFilter>('hostfilters')).map((f) => [f.metadata.name, f]));
+      return (await list<Host>('hosts')).every((h) => {
+        const f = filters.get(h.metadata.name)!;
+        const want = {
+          desiredHash: f.spec.hash,
+          programs: f.spec.programs.length,
+          rules: f.spec.programs.reduce((n, p) => n + p.egress.length + p.ingress.length, 0),
+          bindings: f.spec.bindings.length,
+        };
+        return JSON.stringify(h.status?.filter && { desiredHash: h.status.filter.desiredHash, programs: h.status.filter.programs, rules: h.status.filter.rules, bindings: h.status.filter.bindings }) === JSON.stringify(want);
+      });
+    }, { describe: describeState });
     expect(checker.violations).toEqual([]);
   });
 
