@@ -20,18 +20,18 @@ const PACE_MAX_MS = 5000;
 const BURST_WINDOW_MS = 5000;
 
 /**
- * All hosts together: at most WRITE_RATE filter updates a second, bursts of WRITE_BURST. A cold start
- * wants every host rewritten as each VM lands; each update of a ~200 KB filter costs the API server
- * (patch, validation, fan-out), the agent (decode, classifier build, status patch) and the operator
- * (serialize, parse the answer and the watch event) a few hundred ms of CPU in all, so 512 hosts paced
- * at 5 s each still asked for more than two cores. Creates and isolated updates fit in the burst.
+ * All hosts together: at most WRITE_BYTES_PER_SECOND of filter updates, bursts of WRITE_BURST_BYTES
+ * (bytes, not writes: what an update costs the API server (patch, validation, fan-out), the agent
+ * (decode, classifier build) and the operator grows with its size, from 10 KB to 160 KB at 40,000 VMs).
+ * Creates and isolated updates fit in the burst; a cold start rewriting hosts as their VMs land is
+ * metered so filter churn cannot take the CPU the VM status writes need.
  */
-const WRITE_RATE = 8;
+const WRITE_BYTES_PER_SECOND = 8 * 1024 * 1024;
+const WRITE_BURST_BYTES = 32 * 1024 * 1024;
 /** Recheck interval while a filter waits for its shared groups' shards to be written. */
 const SHARDS_WAIT_MS = 50;
-const WRITE_BURST = 200;
 
-/** Token bucket: ms to wait for a token (0 = taken now). */
+/** Token bucket: ms to wait until `cost` tokens are there (0 = taken now). */
 export class WriteBudget {
   private tokens: number;
   private at: number;
@@ -39,14 +39,16 @@ export class WriteBudget {
     this.tokens = burst;
     this.at = now;
   }
-  take(now: number): number {
+  take(now: number, cost = 1): number {
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate);
     this.at = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
+    // A cost above the burst is let through once the bucket is full (it could never fit otherwise).
+    const need = Math.min(cost, this.burst);
+    if (this.tokens >= need) {
+      this.tokens -= need;
       return 0;
     }
-    return Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+    return Math.ceil(((need - this.tokens) / this.rate) * 1000);
   }
 }
 
@@ -126,10 +128,10 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     // Paced (see nextPace): other triggers (the agent's status write) must not bypass it.
     // A shared group's shards go first: the agent must find the members of every group it programs.
     for (const g of spec.addressGroups) if (g.shared && !sharedGroupPresent(ctx, g.id)) return { requeueAfter: SHARDS_WAIT_MS };
-    const wait = current ? paceLeft(name) || budget.take(ctx.clock.now()) : 0;
-    if (wait > 0) return { requeueAfter: wait };
     const desired = desiredHostFilter(spec, { name, uid: host.metadata.uid as string | undefined });
     const bytes = Buffer.byteLength(JSON.stringify(desired));
+    const wait = current ? paceLeft(name) || budget.take(ctx.clock.now(), bytes) : 0;
+    if (wait > 0) return { requeueAfter: wait };
     if (!current) {
       await rc.create(desired);
       r.log.debug({ hash: spec.hash, bytes }, 'HostFilter created');
@@ -148,7 +150,7 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     recentWrites.push(now);
   };
 
-  const budget = new WriteBudget(WRITE_RATE, WRITE_BURST, ctx.clock.now());
+  const budget = new WriteBudget(WRITE_BYTES_PER_SECOND, WRITE_BURST_BYTES, ctx.clock.now());
   /** When each host was last written, and the pace then (see nextPace). */
   const paced = new Map<string, PaceState>();
   /** Filter writes of the last second, oldest first (see BUSY_WRITES_PER_SECOND). */

@@ -29,4 +29,13 @@ describe('WriteBudget', () => {
     expect(b.take(0)).toBe(100);
     expect(b.take(100)).toBe(0);
   });
+
+  it('meters by cost: a large write waits for as many tokens, one above the burst for a full bucket', () => {
+    const b = new WriteBudget(1000, 4000, 0);
+    expect(b.take(0, 3000)).toBe(0);
+    expect(b.take(0, 2000)).toBe(1000);
+    expect(b.take(1000, 2000)).toBe(0);
+    expect(b.take(1000, 10_000)).toBe(4000);
+    expect(b.take(5000, 10_000)).toBe(0);
+  });
 });
