@@ -2,6 +2,7 @@
 // filter changed. Batching matters at scale: 40,000 VM events at cold start become a few hundred
 // compiler runs, each touching only the hosts those VMs run on.
 import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../api';
+import { keyOf } from '../runtime/client';
 import { PolicyCompiler, type Change, type CompilerOptions } from '../policy/compile';
 import type { Informer } from '../runtime/informer';
 import { deepEqual, type Json } from '../runtime/jsondiff';
@@ -44,6 +45,13 @@ export class CompileFeed {
   private readonly unsubscribe: Array<() => void> = [];
   private readonly listeners: Array<(hosts: string[]) => void> = [];
   private readonly shardListeners: Array<(names: string[]) => void> = [];
+  /**
+   * Placements the VM controller decided and has not written yet (kube-scheduler's assumed pods): the
+   * compiler binds these VMs at once, so a VM's status is written once, Running, when its host has
+   * applied the filter, instead of Scheduled first and Running after (half the VM writes of a cold start).
+   */
+  private readonly assumed = new Map<string, { status: NonNullable<VM['status']>; at: number }>();
+  private readonly assumedByHost = new Map<string, Set<string>>();
 
   constructor(
     private readonly world: World,
@@ -72,7 +80,7 @@ export class CompileFeed {
     this.feed('VM', w.vms);
     // What the informers already hold (they may have synced before we subscribed).
     for (const inf of [w.tenants, w.tags, w.hosts, w.policies, w.vms] as Informer<any>[])
-      for (const object of inf.list()) this.push({ op: 'upsert', object });
+      for (const object of inf.list()) this.push({ op: 'upsert', object: inf === w.vms ? this.withAssumption(object) : object });
     return this;
   }
 
@@ -81,16 +89,69 @@ export class CompileFeed {
   }
 
   private feed(kind: Extract<Change, { op: "delete" }>["kind"], inf: Informer<any>): void {
+    const vm = kind === 'VM';
     this.unsubscribe.push(
       inf.on({
-        add: (object) => this.push({ op: 'upsert', object }),
+        add: (object) => this.push({ op: 'upsert', object: vm ? this.withAssumption(object) : object }),
         update: (old, object) => {
-          if (compileInputsChanged(kind, old, object)) this.push({ op: 'upsert', object });
+          if (compileInputsChanged(kind, old, object)) this.push({ op: 'upsert', object: vm ? this.withAssumption(object) : object });
           else this.stats.skipped++;
         },
-        delete: (o) => this.push({ op: 'delete', kind, name: o.metadata.name, namespace: o.metadata.namespace }),
+        delete: (o) => {
+          if (vm) this.dropAssumption(keyOf(o));
+          this.push({ op: 'delete', kind, name: o.metadata.name, namespace: o.metadata.namespace });
+        },
       }),
     );
+  }
+
+  /** A VM as the compiler should see it: with its assumed placement while its status has none. */
+  withAssumption(vm: VM): VM {
+    const a = this.assumed.size > 0 ? this.assumed.get(keyOf(vm)) : undefined;
+    return a && !vm.status?.hostName ? { ...vm, status: a.status } : vm;
+  }
+
+  /** Bind `vm` where the VM controller decided, before its status says so. */
+  assume(vm: VM, status: NonNullable<VM['status']>, now: number): void {
+    const key = keyOf(vm);
+    const prev = this.assumed.get(key);
+    this.dropAssumption(key);
+    this.assumed.set(key, { status, at: prev?.at ?? now });
+    const host = status.hostName!;
+    let set = this.assumedByHost.get(host);
+    if (!set) this.assumedByHost.set(host, (set = new Set()));
+    set.add(key);
+    this.push({ op: 'upsert', object: { ...vm, status } });
+  }
+
+  /** The assumed placement of a VM and when it was first assumed. */
+  assumption(key: string): { status: NonNullable<VM['status']>; at: number } | undefined {
+    return this.assumed.get(key);
+  }
+
+  /** VMs assumed on a host. */
+  assumedOn(host: string): Iterable<string> {
+    return this.assumedByHost.get(host) ?? [];
+  }
+
+  assumedCount(): number {
+    return this.assumed.size;
+  }
+
+  /** The VM's status was written: forget the assumption and give the compiler the cached object. */
+  settleAssumption(key: string): void {
+    if (!this.dropAssumption(key)) return;
+    const current = this.world.vms.get(key);
+    if (current) this.push({ op: 'upsert', object: current });
+  }
+
+  private dropAssumption(key: string): boolean {
+    const a = this.assumed.get(key);
+    if (!a) return false;
+    this.assumed.delete(key);
+    const set = this.assumedByHost.get(a.status.hostName!);
+    if (set && set.delete(key) && set.size === 0) this.assumedByHost.delete(a.status.hostName!);
+    return true;
   }
 
   private push(ch: Change): void {

@@ -141,7 +141,7 @@ export class OperatorTerm {
     const startedAt = this.ctx.clock.now();
     // Placement is settled when nothing is queued for VMs or filters and no VM waits for its filter.
     const placementSettled = () => {
-      if (vm.queue.len() > 0 || hf.queue.len() > 0 || hf.queue.delayedCount() > 0) return false;
+      if (vm.queue.len() > 0 || hf.queue.len() > 0 || hf.queue.delayedCount() > 0 || feed.assumedCount() > 0) return false;
       for (const v of world.vms.store.list()) if (v.status?.phase === 'Scheduled' || v.status?.phase === 'Migrating') return false;
       return true;
     };

@@ -11,6 +11,13 @@ import { heartbeat } from './decide-host';
 import { agentLeaseName, hostOfAgentLease, SYSTEM_NAMESPACE } from './names';
 import type { LeaseObj } from './world';
 
+/**
+ * A VM just bound to a host is not written Scheduled at once: it is assumed (see CompileFeed.assume)
+ * and written once, Running, when the host's agent has applied a filter with its program. Only if that
+ * takes longer than this is it written Scheduled meanwhile, so status still says where it waits.
+ */
+const ASSUME_GRACE_MS = 5_000;
+
 const READY = (h: Host) => h.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 
 /** Did a Host change in a way placement cares about (not just its counters)? */
@@ -56,6 +63,7 @@ export function vmController(ctx: OperatorContext): Controller {
     const gen = vm.metadata.generation;
     if (!tenant) {
       ledger.remove(key);
+      feed.settleAssumption(key);
       pending.add(key);
       const msg = `namespace ${vm.metadata.namespace} is not owned by any Tenant`;
       await ctx.status.update('VM', vm, {
@@ -71,8 +79,11 @@ export function vmController(ctx: OperatorContext): Controller {
     const compiler = feed.compiler;
     const programKey = compiler.programKeyOf(vm);
     const filters = world.filters;
+    const assumed = feed.assumption(key);
+    // Decide from where the VM was assumed to go while its status does not say yet.
+    const view = feed.withAssumption(vm);
     const d = decideVm({
-      vm,
+      vm: view,
       tenant,
       tagsByName: tagIndex(),
       hosts: ledger.hostStates(),
@@ -91,14 +102,27 @@ export function vmController(ctx: OperatorContext): Controller {
       ...(s.hostName !== undefined ? { hostName: s.hostName } : {}),
       ...(s.targetHostName !== undefined ? { targetHostName: s.targetHostName } : {}),
       ...(s.program !== undefined ? { program: s.program } : {}),
-      conditions: setConditions(vm.status?.conditions, s.conditions.map((c) => ({ ...c, observedGeneration: gen })), rc.now()),
+      conditions: setConditions(view.status?.conditions, s.conditions.map((c) => ({ ...c, observedGeneration: gen })), rc.now()),
     };
     // Assume before writing: the next decision (maybe for another VM) must see this one's host taken.
     ledger.set(key, desired, vm.spec.vnics.length);
     if (s.phase === 'Pending') pending.add(key);
     else pending.delete(key);
-    const r = await ctx.status.update('VM', vm, desired);
     const ev = EVENT_OF[d.action.type];
+    if (!vm.status?.hostName && s.phase === 'Scheduled' && s.hostName !== undefined && s.targetHostName === undefined) {
+      const now = ctx.clock.now();
+      const left = assumed ? assumed.at + ASSUME_GRACE_MS - now : ASSUME_GRACE_MS;
+      if (left > 0) {
+        if (!assumed || assumed.status.hostName !== s.hostName || assumed.status.program !== s.program) feed.assume(vm, desired, now);
+        if (ev && d.action.type === 'Bind') {
+          const [reason, message] = ev(d.action);
+          ctx.events.event(vm, 'Normal', reason, message);
+        }
+        return { requeueAfter: left };
+      }
+    }
+    const r = await ctx.status.update('VM', vm, desired);
+    if (assumed) feed.settleAssumption(key);
     if (ev && r.written) {
       const [reason, message] = ev(d.action);
       ctx.events.event(vm, d.action.type === 'Quarantine' ? 'Warning' : 'Normal', reason, message);
@@ -110,8 +134,8 @@ export function vmController(ctx: OperatorContext): Controller {
   const c = new Controller({ name: 'vm', reconcile, workers: 32, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   c.watchOwn(world.vms);
   world.vms.on({
-    add: (vm) => ledger.set(keyOf(vm), vm.status, vm.spec.vnics.length),
-    update: (_o, vm) => ledger.set(keyOf(vm), vm.status, vm.spec.vnics.length),
+    add: (vm) => ledger.set(keyOf(vm), feed.withAssumption(vm).status, vm.spec.vnics.length),
+    update: (_o, vm) => ledger.set(keyOf(vm), feed.withAssumption(vm).status, vm.spec.vnics.length),
     delete: (vm) => {
       ledger.remove(keyOf(vm));
       // Capacity freed: waiting VMs may fit now.
@@ -139,9 +163,11 @@ export function vmController(ctx: OperatorContext): Controller {
       for (const k of pending) c.enqueue(k);
     });
   };
+  /** VMs on a host: by status, and assumed there. */
+  const vmsOn = (host: string) => [...world.vms.store.keysByIndex('host', host), ...feed.assumedOn(host)];
   const onHost = (h: Host) => {
     ledger.updateHost(h, placementReady(h));
-    for (const k of world.vms.store.keysByIndex('host', h.metadata.name)) c.enqueue(k);
+    for (const k of vmsOn(h.metadata.name)) c.enqueue(k);
     retryPending();
   };
   world.hosts.on({
@@ -152,7 +178,7 @@ export function vmController(ctx: OperatorContext): Controller {
     },
     delete: (h) => {
       ledger.removeHost(h.metadata.name);
-      for (const k of world.vms.store.keysByIndex('host', h.metadata.name)) c.enqueue(k);
+      for (const k of vmsOn(h.metadata.name)) c.enqueue(k);
     },
   });
   // An agent started heartbeating: its host can take VMs before the Host controller reports Ready.
@@ -171,7 +197,7 @@ export function vmController(ctx: OperatorContext): Controller {
     },
   });
   function enqueueHost(host: string) {
-    for (const k of world.vms.store.keysByIndex('host', host)) c.enqueue(k);
+    for (const k of vmsOn(host)) c.enqueue(k);
   }
   // Placement inputs that live on other kinds.
   c.watchMapped(world.tenants, (t) => Inventory.namespacesOf(t).flatMap((ns) => world.vms.store.keysByIndex('namespace', ns)));

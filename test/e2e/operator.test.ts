@@ -283,6 +283,43 @@ spec:
     expect(checker.checks).toBeGreaterThan(10);
   });
 
+  it('writes a new VM once, Running, when its filter lands; Scheduled only while its host cannot apply it', async () => {
+    const host = 'esx-gold-02';
+    await setFaults(host, { applyFailureRate: 1 });
+    const vm = `apiVersion: vmsafe.io/v1alpha1
+kind: VM
+metadata: {name: pinned-late, namespace: acme}
+spec:
+  hostName: ${host}
+  vnics: [{name: eth0, network: acme-web, ip: 10.10.0.88, mac: "00:50:56:0a:00:58"}]
+`;
+    const writes: string[] = [];
+    const vms = stack.client.kind<VM>('VM');
+    const get = (name: string) => vms.get({ namespace: 'acme', name });
+    expect((await k.kubectl(['apply', '-f', '-'], { input: vm })).code).toBe(0);
+    // Not applied within the grace period: written Scheduled, with the host, not Protected.
+    const scheduled = await waitFor('the VM to be reported Scheduled', async () => {
+      const v = await get('pinned-late');
+      if (v.status?.phase) writes.push(v.status.phase);
+      return v.status?.phase === 'Scheduled' ? v : undefined;
+    }, { timeoutMs: 20_000, describe: describeState });
+    expect(scheduled.status).toMatchObject({ hostName: host, phase: 'Scheduled' });
+    expect(cond(scheduled, 'Protected')?.status).toBe('False');
+    expect(writes.every((p) => p === 'Scheduled')).toBe(true);
+    await setFaults(host, null);
+    await waitFor('the VM to run', async () => (await get('pinned-late')).status?.phase === 'Running', { describe: describeState });
+    await k.kubectl(['delete', 'vm', '-n', 'acme', 'pinned-late']);
+
+    // A healthy host: the VM's status goes from nothing straight to Running (one status write).
+    await waitFor('convergence with nothing left to write', settled, { timeoutMs: 30_000, describe: describeState });
+    const before = stack.server.writeCounts('vmsafe.io/vms').updates;
+    expect((await k.kubectl(['apply', '-f', '-'], { input: vm.replace('pinned-late', 'pinned-fast').replace('10.10.0.88', '10.10.0.89').replace(':58"', ':59"') })).code).toBe(0);
+    await waitFor('the VM to run', async () => (await get('pinned-fast')).status?.phase === 'Running', { describe: describeState });
+    expect(stack.server.writeCounts('vmsafe.io/vms').updates - before).toBe(1);
+    await k.kubectl(['delete', 'vm', '-n', 'acme', 'pinned-fast']);
+    expect(checker.violations).toEqual([]);
+  });
+
   it('detects injected drift, reports it, and repairs it by re-applying', async () => {
     const host = 'esx-gold-01';
     await setFaults(host, { drift: 1 });
