@@ -102,6 +102,15 @@ export function hostFilterController(ctx: OperatorContext): Controller {
 
   /** Hash last written per host: our cache may not have seen our own write yet. */
   const written = new Map<string, string>();
+  /** Serialized size of each host's current desired filter (a paced filter is checked many times). */
+  const sizes = new Map<string, { hash: string; bytes: number }>();
+  const sizeOf = (host: string, hash: string, desired: HostFilter) => {
+    const s = sizes.get(host);
+    if (s?.hash === hash) return s.bytes;
+    const bytes = Buffer.byteLength(JSON.stringify(desired));
+    sizes.set(host, { hash, bytes });
+    return bytes;
+  };
 
   const reconcile = async (name: string, r: ReconcileContext) => {
     const host = world.hosts.get(name);
@@ -118,6 +127,7 @@ export function hostFilterController(ctx: OperatorContext): Controller {
         }
       }
       written.delete(name);
+      sizes.delete(name);
       return;
     }
     if (current && current.spec.hash === spec.hash) {
@@ -129,9 +139,11 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     // Paced (see nextPace): other triggers (the agent's status write) must not bypass it.
     // A shared group's shards go first: the agent must find the members of every group it programs.
     for (const g of spec.addressGroups) if (g.shared && !sharedGroupPresent(ctx, g.id)) return { requeueAfter: SHARDS_WAIT_MS };
+    const paceWait = current ? paceLeft(name) : 0;
+    if (paceWait > 0) return { requeueAfter: paceWait };
     const desired = desiredHostFilter(spec, { name, uid: host.metadata.uid as string | undefined });
-    const bytes = Buffer.byteLength(JSON.stringify(desired));
-    const wait = current ? paceLeft(name) || budget.take(ctx.clock.now(), bytes) : 0;
+    const bytes = sizeOf(name, spec.hash, desired);
+    const wait = current ? budget.take(ctx.clock.now(), bytes) : 0;
     if (wait > 0) return { requeueAfter: wait };
     if (!current) {
       await rc.create(desired);
