@@ -138,11 +138,16 @@ export class CompileFeed {
     return this.assumed.size;
   }
 
-  /** The VM's status was written: forget the assumption and give the compiler the cached object. */
-  settleAssumption(key: string): void {
+  /**
+   * The VM's status was written (`written`: the VM with that status): forget the assumption and give
+   * the compiler what was written. Not the cached object: the write's echo may not be there yet, and
+   * a VM without status would unbind it from its host's filter until the echo rebinds it (at 40,000
+   * VMs that churn kept every host's filter changing for minutes).
+   */
+  settleAssumption(key: string, written: VM | undefined): void {
     if (!this.dropAssumption(key)) return;
-    const current = this.world.vms.get(key);
-    if (current) this.push({ op: 'upsert', object: current });
+    const object = written ?? this.world.vms.get(key);
+    if (object) this.push({ op: 'upsert', object });
   }
 
   private dropAssumption(key: string): boolean {

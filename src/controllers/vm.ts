@@ -63,7 +63,7 @@ export function vmController(ctx: OperatorContext): Controller {
     const gen = vm.metadata.generation;
     if (!tenant) {
       ledger.remove(key);
-      feed.settleAssumption(key);
+      feed.settleAssumption(key, undefined);
       pending.add(key);
       const msg = `namespace ${vm.metadata.namespace} is not owned by any Tenant`;
       await ctx.status.update('VM', vm, {
@@ -122,7 +122,7 @@ export function vmController(ctx: OperatorContext): Controller {
       }
     }
     const r = await ctx.status.update('VM', vm, desired);
-    if (assumed) feed.settleAssumption(key);
+    if (assumed) feed.settleAssumption(key, { ...vm, status: desired });
     if (ev && r.written) {
       const [reason, message] = ev(d.action);
       ctx.events.event(vm, d.action.type === 'Quarantine' ? 'Warning' : 'Normal', reason, message);
