@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 
 const EVENT_RUN = randomBytes(2).toString('hex');
+const TRIM_BATCH = 256;
 let eventSeq = 0;
 import { hostname } from 'node:os';
 import { silentLogger, type Logger } from '../util/log';
@@ -173,6 +174,9 @@ export class EventRecorder {
 
   private trimCache(): void {
     const max = this.opts.cacheSize ?? 4096;
+    // Trim in batches: the oldest entries may be pending (skipped), so trimming on every event past
+    // the limit walked up to maxPending entries each time (seconds of CPU in a 40,000-VM cold start).
+    if (this.cache.size <= max + TRIM_BATCH) return;
     for (const [id, e] of this.cache) {
       if (this.cache.size <= max) break;
       if (this.pending.has(id)) continue;
