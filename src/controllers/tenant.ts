@@ -5,7 +5,7 @@ import { Inventory } from '../policy/inventory';
 import { NAMESPACES, type KubeObject } from '../runtime/client';
 import { deepEqual } from '../runtime/jsondiff';
 import { isAlreadyExists, isNotFound } from '../runtime/errors';
-import { Controller, type ReconcileContext } from '../runtime/controller';
+import { Controller, specChanged, type ReconcileContext } from '../runtime/controller';
 import type { OperatorContext } from './context';
 import { decideTenantStatus } from './decide-counts';
 import {
@@ -129,6 +129,7 @@ export function tenantController(ctx: OperatorContext): Controller {
   c.watchMapped(world.namespaces, (ns) => byNs(ns.metadata.name));
   c.watchMapped(world.roleBindings, (rb) => byNs(rb.metadata.namespace));
   c.watchMapped(world.policies, (p) => byNs(p.metadata.namespace));
-  c.watchMapped(world.tags, (t) => world.tenants.store.keysByIndex('tag', t.metadata.name));
+  // A Tag's own status (its counts) changes with every VM: only its spec matters here.
+  c.watchMapped(world.tags, (t) => world.tenants.store.keysByIndex('tag', t.metadata.name), { onUpdate: specChanged });
   return c;
 }

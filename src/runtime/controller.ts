@@ -53,6 +53,12 @@ export interface ControllerOptions {
 /** Maps an object of a watched kind to the keys of the controller's root kind. */
 export type KeyMapper<T> = (obj: T) => Iterable<string>;
 
+/** Update predicate: the object's spec changed (generation bumped), not just its status or metadata. */
+export function specChanged(a: object, b: object): boolean {
+  const gen = (o: object) => (o as { metadata?: { generation?: number } }).metadata?.generation;
+  return gen(a) !== gen(b);
+}
+
 export class Controller {
   readonly name: string;
   readonly queue: WorkQueue;
@@ -105,9 +111,10 @@ export class Controller {
 
   /**
    * Fan in from another kind: each change enqueues the keys `map` returns, for the old and the new
-   * object on update (a VM that left a host must reach that host's reconcile too).
+   * object on update (a VM that left a host must reach that host's reconcile too). `onUpdate` filters
+   * updates (controller-runtime's predicates), e.g. spec changes only.
    */
-  watchMapped<T>(informer: Informer<T & object>, map: KeyMapper<T>): this {
+  watchMapped<T>(informer: Informer<T & object>, map: KeyMapper<T>, opts: { onUpdate?: (a: NoInfer<T>, b: NoInfer<T>) => boolean } = {}): this {
     const push = (o: T) => {
       try {
         for (const k of map(o)) this.enqueue(k);
@@ -119,6 +126,7 @@ export class Controller {
       informer.on({
         add: push,
         update: (a, b) => {
+          if (opts.onUpdate && !opts.onUpdate(a, b)) return;
           push(a);
           push(b);
         },
