@@ -136,9 +136,9 @@ export function hostFilterController(ctx: OperatorContext): Controller {
       return;
     }
     if (current && written.get(name) === spec.hash) return;
-    // Paced (see nextPace): other triggers (the agent's status write) must not bypass it.
     // A shared group's shards go first: the agent must find the members of every group it programs.
     for (const g of spec.addressGroups) if (g.shared && !sharedGroupPresent(ctx, g.id)) return { requeueAfter: SHARDS_WAIT_MS };
+    // Paced (see nextPace): other triggers (the agent's status write) must not bypass it.
     const paceWait = current ? paceLeft(name) : 0;
     if (paceWait > 0) return { requeueAfter: paceWait };
     const desired = desiredHostFilter(spec, { name, uid: host.metadata.uid as string | undefined });

@@ -108,25 +108,25 @@ export function vmController(ctx: OperatorContext): Controller {
     ledger.set(key, desired, vm.spec.vnics.length);
     if (s.phase === 'Pending') pending.add(key);
     else pending.delete(key);
-    const ev = EVENT_OF[d.action.type];
+    /** Record the decided transition (if it is one) as an Event. */
+    const recordTransition = () => {
+      const ev = EVENT_OF[d.action.type];
+      if (!ev) return;
+      const [reason, message] = ev(d.action);
+      ctx.events.event(vm, d.action.type === 'Quarantine' ? 'Warning' : 'Normal', reason, message);
+    };
     if (!vm.status?.hostName && s.phase === 'Scheduled' && s.hostName !== undefined && s.targetHostName === undefined) {
       const now = ctx.clock.now();
       const left = assumed ? assumed.at + ASSUME_GRACE_MS - now : ASSUME_GRACE_MS;
       if (left > 0) {
         if (!assumed || assumed.status.hostName !== s.hostName || assumed.status.program !== s.program) feed.assume(vm, desired, now);
-        if (ev && d.action.type === 'Bind') {
-          const [reason, message] = ev(d.action);
-          ctx.events.event(vm, 'Normal', reason, message);
-        }
+        if (d.action.type === 'Bind') recordTransition();
         return { requeueAfter: left };
       }
     }
     const r = await ctx.status.update('VM', vm, desired);
     if (assumed) feed.settleAssumption(key, { ...vm, status: desired });
-    if (ev && r.written) {
-      const [reason, message] = ev(d.action);
-      ctx.events.event(vm, d.action.type === 'Quarantine' ? 'Warning' : 'Normal', reason, message);
-    }
+    if (r.written) recordTransition();
     if (s.phase === 'Quarantined' && vm.status?.phase !== 'Quarantined')
       rc.log.warn({ host: s.hostName, reason: s.conditions[1]?.reason }, 'VM quarantined');
   };

@@ -10,15 +10,6 @@ export function contentHash(text: string, hexChars = 16): string {
   return hash('sha256', text, 'hex').slice(0, hexChars);
 }
 
-/** Sort and deduplicate addresses (unsigned 32-bit numbers), in place; returns the same array. */
-export function sortedUniqueNumbers(values: number[]): number[] {
-  values.sort((a, b) => a - b);
-  let n = 0;
-  for (let i = 0; i < values.length; i++) if (i === 0 || values[i] !== values[n - 1]) values[n++] = values[i]!;
-  values.length = n;
-  return values;
-}
-
 /** Sort and deduplicate addresses (unsigned 32-bit numbers). */
 export function sortedUnique(values: ArrayLike<number>): Uint32Array {
   const arr = Uint32Array.from(values).sort();

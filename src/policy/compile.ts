@@ -137,6 +137,8 @@ class GroupEntry {
   size = 0;
   /** /16s whose members changed since the last resolve; null = all of them. */
   dirtyTops: Set<number> | null = null;
+  /** Id while shared (from the definition, so computed once). */
+  sharedId: string | undefined;
   /** `[{group: id}]`, shared by every rule whose only peer is this group (renewed when the id changes). */
   peerList: CompiledPeer[] = NO_PEERS;
   /** JSON of peerList. */
@@ -928,16 +930,15 @@ export class PolicyCompiler {
 
   /** Rebuild a shared group's changed /16 shards and record those whose members changed. */
   private setShards(g: GroupEntry): void {
-    const old = g.shards;
-    const next = new Map<number, Shard>(old ?? []);
     // All /16s when newly shared or fully collected, else only those whose members moved.
-    const tops = old !== null && g.dirtyTops !== null ? g.dirtyTops : new Set([...g.members.keys(), ...(old?.keys() ?? [])]);
+    const tops = g.shards !== null && g.dirtyTops !== null ? g.dirtyTops : new Set([...g.members.keys(), ...(g.shards?.keys() ?? [])]);
+    const shards = (g.shards ??= new Map<number, Shard>());
     const id = this.sharedIdOf(g);
     for (const top of tops) {
-      const prev = old?.get(top);
+      const prev = shards.get(top);
       if (!g.members.has(top)) {
         if (prev) this.removeShard(prev.name);
-        next.delete(top);
+        shards.delete(top);
         continue;
       }
       const ips = Uint32Array.from(g.sortedIps(top));
@@ -945,11 +946,10 @@ export class PolicyCompiler {
       const addresses = toCidrs(ips);
       const name = `${id}-${top >>> 8}-${top & 255}`;
       const spec: AddressGroupShardSpec = { group: id, prefix: `${top >>> 8}.${top & 255}.0.0/16`, addresses, hash: contentHash(addresses.join(',')) };
-      next.set(top, { name, ips, spec });
+      shards.set(top, { name, ips, spec });
       this.touchShard(name);
       this.shardsByName.set(name, spec);
     }
-    g.shards = next;
   }
 
   /** A group no longer shared: its shards go. */
@@ -962,9 +962,12 @@ export class PolicyCompiler {
 
   /** A shared group's id: from its definition in names (tenant ids are interning order, not identity). */
   private sharedIdOf(g: GroupEntry): string {
-    const { tenants, tags, selector } = g.def;
-    const names = tenants === null ? '*' : tenants.map((t) => this.inventory.tenantName(t) ?? '').sort().join(',');
-    return 'ags-' + contentHash(`shared\n${names}|${tags.join(',')}|${selectorKey(selector)}`);
+    if (g.sharedId === undefined) {
+      const { tenants, tags, selector } = g.def;
+      const names = tenants === null ? '*' : tenants.map((t) => this.inventory.tenantName(t) ?? '').sort().join(',');
+      g.sharedId = 'ags-' + contentHash(`shared\n${names}|${tags.join(',')}|${selectorKey(selector)}`);
+    }
+    return g.sharedId;
   }
 
   private removeShard(name: string): void {
