@@ -18,11 +18,16 @@ export interface ClusterOptions {
   logLevel?: string;
 }
 
-/** Node flags from the environment, for profiling a bench run without editing it: VMSAFE_BENCH_PROF=operator,agents,apiserver. */
-export function profileFlagsFromEnv(dir: string): ClusterOptions['nodeFlags'] {
+/**
+ * Node flags from the environment, for diagnosing a bench run without editing it:
+ * VMSAFE_BENCH_PROF=operator,agents,apiserver (CPU profiles), VMSAFE_BENCH_NODE_FLAGS="--trace-gc ..."
+ * (every component; see VMSAFE_BENCH_STDOUT_DIR for their output).
+ */
+export function profileFlagsFromEnv(dir: string): NonNullable<ClusterOptions['nodeFlags']> {
   const which = (process.env.VMSAFE_BENCH_PROF ?? '').split(',').filter(Boolean);
-  const out: NonNullable<ClusterOptions['nodeFlags']> = {};
-  for (const w of which) out[w as 'operator'] = ['--cpu-prof', `--cpu-prof-dir=${join(dir, w)}`, '--import', join(REPO, 'bench/lib/exit-on-signal.mjs')];
+  const extra = (process.env.VMSAFE_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const out: NonNullable<ClusterOptions['nodeFlags']> = { apiserver: [...extra], operator: [...extra], agents: [...extra] };
+  for (const w of which) out[w as 'operator']!.push('--cpu-prof', `--cpu-prof-dir=${join(dir, w)}`, '--import', join(REPO, 'bench/lib/exit-on-signal.mjs'));
   return out;
 }
 
@@ -37,7 +42,7 @@ export class Cluster {
   constructor(private readonly opts: ClusterOptions = {}) {}
 
   private flags(c: 'apiserver' | 'operator' | 'agents'): string[] {
-    return [...(this.opts.nodeFlags?.[c] ?? []), ...(profileFlagsFromEnv(process.env.VMSAFE_BENCH_PROF_DIR ?? join(REPO, '.vmsafe/prof'))?.[c] ?? [])];
+    return [...(this.opts.nodeFlags?.[c] ?? []), ...(profileFlagsFromEnv(process.env.VMSAFE_BENCH_PROF_DIR ?? join(REPO, '.vmsafe/prof'))[c] ?? [])];
   }
 
   private get log(): string[] {

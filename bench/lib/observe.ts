@@ -6,6 +6,7 @@ import { KubeClient, kindResource, keyOf, type KubeObject } from '../../src/runt
 import { Informer } from '../../src/runtime/informer';
 import { silentLogger } from '../../src/util/log';
 
+const unschedulable = (vm: VM) => vm.status?.phase === 'Pending' && !!vm.status.conditions?.some((c) => c.type === 'Scheduled' && c.reason === 'Unschedulable');
 const settled = (vm: VM) => (vm.spec.powerState === 'Off' ? vm.status?.phase === 'Off' : vm.status?.phase === 'Running');
 
 type Waiter = { check: () => boolean; done: () => void };
@@ -20,12 +21,16 @@ export class Observer {
   readonly unappliedFilters = new Set<string>();
   /** Spec (hash) changes seen per host, creations included. */
   readonly filterSpecWrites = new Map<string, number>();
+  /** When each host's filter spec (hash) last changed, as seen here (performance.now()). */
+  readonly filterSpecSeenAt = new Map<string, number>();
   /** Largest HostFilter seen, serialized (bytes). */
   largestFilter = { bytes: 0, host: '' };
   /** Shared address groups: shards seen now, spec writes seen, largest shard (bytes). */
   readonly groups: Informer<AddressGroupShard>;
   groupWrites = 0;
   largestShard = { bytes: 0, name: '' };
+  /** VMs the scheduler reports no host can take (Pending, Scheduled=False reason Unschedulable). */
+  readonly unschedulableVms = new Set<string>();
   /** When each VM was first seen Running (performance.now()). */
   readonly runningAt = new Map<string, number>();
   private waiters: Waiter[] = [];
@@ -39,8 +44,10 @@ export class Observer {
     // pauses part of the latencies it measures.
     this.vms = mk<VM>('VM', (o) => {
       const vm = o as unknown as VM;
-      const { conditions: _c, ...status } = vm.status ?? {};
-      return { ...o, status } as unknown as KubeObject;
+      const { conditions, ...status } = vm.status ?? {};
+      // Only the Scheduled condition when it says why the VM is not placed.
+      const scheduled = conditions?.find((c) => c.type === 'Scheduled' && c.status === 'False');
+      return { ...o, status: scheduled ? { ...status, conditions: [scheduled] } : status } as unknown as KubeObject;
     });
     const hashes = new Map<string, string>();
     this.filters = mk<HostFilter>('HostFilter', (o) => {
@@ -69,6 +76,8 @@ export class Observer {
         this.unsettledVms.delete(k);
         if (vm.status?.phase === 'Running' && !this.runningAt.has(k)) this.runningAt.set(k, performance.now());
       } else this.unsettledVms.add(k);
+      if (unschedulable(vm)) this.unschedulableVms.add(k);
+      else this.unschedulableVms.delete(k);
       this.kick();
     };
     this.vms.on({
@@ -76,6 +85,7 @@ export class Observer {
       update: (_a, b) => onVm(b),
       delete: (vm) => {
         this.unsettledVms.delete(keyOf(vm));
+        this.unschedulableVms.delete(keyOf(vm));
         this.kick();
       },
     });
@@ -83,7 +93,10 @@ export class Observer {
       const h = f.metadata.name;
       if (f.status?.appliedHash === f.spec.hash) this.unappliedFilters.delete(h);
       else this.unappliedFilters.add(h);
-      if (!prev || prev.spec.hash !== f.spec.hash) this.filterSpecWrites.set(h, (this.filterSpecWrites.get(h) ?? 0) + 1);
+      if (!prev || prev.spec.hash !== f.spec.hash) {
+        this.filterSpecWrites.set(h, (this.filterSpecWrites.get(h) ?? 0) + 1);
+        this.filterSpecSeenAt.set(h, performance.now());
+      }
       this.kick();
     };
     this.filters.on({
@@ -103,11 +116,15 @@ export class Observer {
     if (!(await this.vms.waitForSync(timeoutMs)) || !(await this.filters.waitForSync(timeoutMs))) throw new Error('observer caches did not sync');
   }
 
-  /** Every VM settled and every one of `hosts` filters present and applied. */
-  converged(expect: { vms: number; filters: number }): boolean {
+  /**
+   * Every VM settled and every one of `hosts` filters present and applied. `acceptUnschedulable`: a VM
+   * the scheduler reports no host can take counts as settled (a datacenter filled to 100 %).
+   */
+  converged(expect: { vms: number; filters: number; acceptUnschedulable?: boolean }): boolean {
+    const unsettled = this.unsettledVms.size - (expect.acceptUnschedulable ? this.unschedulableVms.size : 0);
     return (
       this.vms.store.size >= expect.vms &&
-      this.unsettledVms.size === 0 &&
+      unsettled === 0 &&
       this.filters.store.size >= expect.filters &&
       this.unappliedFilters.size === 0
     );
@@ -140,7 +157,7 @@ export class Observer {
   }
 
   describe(): string {
-    return `vms=${this.vms.store.size} unsettled=${this.unsettledVms.size} filters=${this.filters.store.size} unapplied=${this.unappliedFilters.size}`;
+    return `vms=${this.vms.store.size} unsettled=${this.unsettledVms.size} unschedulable=${this.unschedulableVms.size} filters=${this.filters.store.size} unapplied=${this.unappliedFilters.size}`;
   }
 
   /** Checks waiters right away (latency figures depend on it), at most once per event-loop turn. */

@@ -54,6 +54,8 @@ export function pickEditTargets(policies: readonly SecurityPolicy[], obs: Observ
 
 export interface EditResult {
   ms: number;
+  /** Until the last affected host's new filter was seen (the operator's share of `ms`; the rest is the agents'). */
+  compiledMs: number;
   expectedHosts: number;
   /** Distinct hosts whose HostFilter spec was rewritten for this edit. */
   hostsWritten: number;
@@ -85,6 +87,7 @@ export async function editPolicy(conn: Conn, obs: Observer, target: EditTarget, 
   await must(conn, 'PATCH', objectPath('SecurityPolicy', p.metadata.name, p.metadata.namespace), { spec: { ingress } }, { contentType: 'application/merge-patch+json' });
   await obs.waitUntil(`edit of ${keyOf(p)} applied on ${target.hosts.size} hosts`, done, timeoutMs, () => obs.describe());
   const ms = performance.now() - t0;
+  const compiledMs = Math.max(...[...target.hosts].map((h) => (obs.filterSpecSeenAt.get(h) ?? t0) - t0));
   await new Promise((r) => setTimeout(r, settleMs));
   const written: string[] = [];
   let writes = 0;
@@ -97,6 +100,7 @@ export async function editPolicy(conn: Conn, obs: Observer, target: EditTarget, 
   }
   return {
     ms,
+    compiledMs,
     expectedHosts: target.hosts.size,
     hostsWritten: written.length,
     filterWrites: writes,

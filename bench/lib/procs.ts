@@ -1,7 +1,7 @@
 // Runs the system as separate processes (API server, operator, agent fleet), like a real deployment:
 // each gets its own event loop (both cores are used) and its own peak RSS can be read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,6 +63,14 @@ export class Component {
       env: { ...process.env, ...opts.env },
     });
     this.pid = this.proc.pid!;
+    // VMSAFE_BENCH_STDOUT_DIR: each child's stdout also goes to DIR/NAME.out (e.g. --trace-gc lines,
+    // whose times count from the process start written first).
+    const outDir = process.env.VMSAFE_BENCH_STDOUT_DIR;
+    if (outDir) {
+      const file = createWriteStream(join(outDir, `${name}.out`));
+      file.write(`# started ${Date.now()}\n`);
+      this.proc.stdout!.pipe(file);
+    }
     let out = '';
     this.ready = new Promise((done, fail) => {
       if (!opts.readyText) done('');
@@ -102,6 +110,8 @@ export class Component {
     const gone = new Promise<void>((r) => this.proc.once('exit', () => r()));
     // Profiled children preload exit-on-signal.mjs: exit at once so the profile gets written.
     this.proc.kill(this.profiled ? 'SIGUSR2' : 'SIGTERM');
+    // The profile's clock is monotonic: this wall time of its end lines it up with other timings.
+    if (this.profiled) process.stderr.write(`[bench] profiled ${this.name} (pid ${this.pid}) signalled at ${new Date().toISOString()}\n`);
     const t = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
     await gone;
     clearTimeout(t);

@@ -2,6 +2,7 @@
 import { Cluster, type ClusterOptions } from './cluster';
 import { loadObjects, writeCounts, writesBetween, type LoadReport, type Manifest, type WriteCounts } from './load';
 import { Observer } from './observe';
+import { readProc } from './procs';
 import { toMiB } from './stats';
 
 export interface System {
@@ -56,4 +57,32 @@ export async function applyAndConverge(s: System, objects: readonly Manifest[], 
   const seconds = (performance.now() - t0) / 1000;
   const writes = writesBetween(before, await writeCounts(s.cluster.conn));
   return { seconds, load, writes };
+}
+
+/**
+ * Resolves once every component has used less than `fraction` of a core for `forMs` in a row: the
+ * system is quiet (the watch echoes of a status storm digested, not only the work queues empty), so
+ * latency probes measure a steady state. Returns the seconds waited; rejects after `timeoutMs`.
+ */
+export async function waitIdle(c: Cluster, opts: { fraction?: number; forMs?: number; timeoutMs?: number } = {}): Promise<number> {
+  const fraction = opts.fraction ?? 0.15;
+  const forMs = opts.forMs ?? 2000;
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  const t0 = Date.now();
+  const pids = [c.apiserver, c.operator, c.agents].filter((x) => x !== undefined).map((x) => x.pid);
+  const cpu = () => pids.map((p) => readProc(p).cpu ?? 0);
+  let quietSince = Date.now();
+  let last = cpu();
+  let lastAt = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250)); // sampling interval of /proc, not synchronization
+    const now = Date.now();
+    const cur = cpu();
+    const busy = cur.some((v, i) => (v - last[i]!) / ((now - lastAt) / 1000) >= fraction);
+    if (busy) quietSince = now;
+    else if (now - quietSince >= forMs) return (now - t0) / 1000;
+    if (now > deadline) throw new Error(`system not idle within ${opts.timeoutMs ?? 120_000} ms`);
+    last = cur;
+    lastAt = now;
+  }
 }

@@ -106,7 +106,9 @@ export class HostAgent {
       }
       this.auditTimer = this.clock.setTimeout(audit, this.opts.auditMs ?? 1_000);
     };
-    this.auditTimer = this.clock.setTimeout(audit, this.opts.auditMs ?? 1_000);
+    // First audit at a random point of the interval: agents started together (a fleet, a rack after a
+    // power cut) would otherwise all audit in the same instant, every interval.
+    this.auditTimer = this.clock.setTimeout(audit, Math.random() * (this.opts.auditMs ?? 1_000));
     this.log.info('agent started');
     return this;
   }

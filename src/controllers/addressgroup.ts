@@ -8,8 +8,14 @@ import type { OperatorContext } from './context';
 
 export const ADDRESS_GROUP_LABEL = 'vmsafe.io/address-group';
 
-/** Coalesce a burst of membership changes (cold start: VMs landing by the thousand) into one write per shard. */
-const COALESCE_MS = 200;
+/**
+ * Coalesce a burst of membership changes (cold start: VMs landing by the thousand) into one write per
+ * shard every BUSY_COALESCE_MS; a shard quiet for QUIET_AFTER_MS is written after COALESCE_MS (a VM
+ * created in a new /16 waits for its shard before its host's filter can name the group).
+ */
+const COALESCE_MS = 20;
+const BUSY_COALESCE_MS = 200;
+const QUIET_AFTER_MS = 1000;
 
 export function desiredAddressGroup(name: string, spec: AddressGroupShardSpec): AddressGroupShard {
   return { apiVersion: API_VERSION, kind: 'AddressGroup', metadata: { name, labels: { [ADDRESS_GROUP_LABEL]: spec.group } }, spec };
@@ -26,6 +32,7 @@ export function addressGroupController(ctx: OperatorContext): Controller {
     const current = world.addressGroups.get(name);
     if (!desired) {
       written.delete(name);
+      lastWrite.delete(name);
       if (!current) return;
       try {
         await rc.delete(name);
@@ -43,13 +50,20 @@ export function addressGroupController(ctx: OperatorContext): Controller {
     if (!current) await rc.create(obj);
     else await rc.patch(name, { spec: desired });
     written.set(name, desired.hash);
+    lastWrite.set(name, ctx.clock.now());
     counters.addressGroupWrites++;
     counters.largestObjectBytes = Math.max(counters.largestObjectBytes, Buffer.byteLength(JSON.stringify(obj)));
   };
 
+  /** When each shard was last written by us. */
+  const lastWrite = new Map<string, number>();
   const c = new Controller({ name: 'addressgroup', reconcile, workers: 4, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   feed.onShardsChanged((names) => {
-    for (const n of names) c.enqueueAfter(n, COALESCE_MS);
+    const now = ctx.clock.now();
+    for (const n of names) {
+      const last = lastWrite.get(n);
+      c.enqueueAfter(n, last !== undefined && now - last < QUIET_AFTER_MS ? BUSY_COALESCE_MS : COALESCE_MS);
+    }
   });
   // Someone else changed or deleted a shard, or one is left from an earlier term: level-based repair.
   c.watchMapped(world.addressGroups, (g) => [g.metadata.name]);

@@ -7,6 +7,18 @@ import { LEASES, type KubeClient } from './client';
 import { toApiError } from './errors';
 import { microTime, type LeaseObject } from './leasetime';
 
+/** Fraction of the interval a renewal may come early by. */
+const JITTER = 0.1;
+
+/**
+ * Delay until the next renewal: jittered down by up to 10 % (never later than the interval, so the
+ * lease stays as fresh), so that agents started together drift apart instead of renewing in one burst
+ * forever (the kubelet jitters its node lease renewal the same way).
+ */
+export function renewalDelay(intervalMs: number, random: () => number): number {
+  return intervalMs * (1 - JITTER * random());
+}
+
 export interface HeartbeatOptions {
   client: KubeClient;
   /** Lease name = host name. */
@@ -16,6 +28,8 @@ export interface HeartbeatOptions {
   identity?: string;
   /** Renew every this many ms. Default 10 s. */
   intervalMs?: number;
+  /** Jitter source (tests pass a fixed one). Default Math.random. */
+  random?: () => number;
   /** How long the lease counts as alive after a renewal. Default 40 s (kubelet's node lease). */
   leaseDurationSeconds?: number;
   clock?: Clock;
@@ -36,6 +50,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
   const clock = opts.clock ?? realClock;
   const ns = opts.namespace ?? PROVIDER_NAMESPACE;
   const interval = opts.intervalMs ?? 10_000;
+  const random = opts.random ?? Math.random;
   const duration = opts.leaseDurationSeconds ?? 40;
   const identity = opts.identity ?? opts.hostName;
   const log = (opts.logger ?? silentLogger).child({ heartbeat: opts.hostName });
@@ -87,7 +102,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
         log.warn({ code: e.code, err: e.message }, 'heartbeat renewal failed');
       })
       .finally(() => {
-        if (!stopped) timer = clock.setTimeout(tick, interval);
+        if (!stopped) timer = clock.setTimeout(tick, renewalDelay(interval, random));
       });
   };
   tick();

@@ -125,4 +125,23 @@ describe('keep-alive', () => {
     expect(connections).toBeLessThanOrEqual(1);
     expect(reused).toBeGreaterThanOrEqual(20);
   });
+
+  it('a burst keeps its connections for the next burst, all on one TLS context', async () => {
+    const hosts = env.client.kind('Host');
+    await hosts.list();
+    const agent = (env.client as any).auth.agent as import('node:http').Agent & { createConnection: (...a: any[]) => any; options: Record<string, unknown> };
+    // Built once from the kubeconfig's CA and passed to every tls.connect (no context per socket).
+    expect((agent.options.secureContext as object | undefined)?.constructor.name).toBe('SecureContext');
+    let connections = 0;
+    const orig = agent.createConnection.bind(agent);
+    agent.createConnection = (...a: any[]) => {
+      connections++;
+      return orig(...a);
+    };
+    await Promise.all(Array.from({ length: 24 }, () => hosts.list()));
+    const first = connections;
+    expect(first).toBeGreaterThan(1);
+    await Promise.all(Array.from({ length: 24 }, () => hosts.list()));
+    expect(connections).toBe(first);
+  });
 });

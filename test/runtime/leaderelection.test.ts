@@ -1,8 +1,9 @@
 // Leader election and agent heartbeat against the real embedded API server (short durations).
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient, LEASES } from '../../src/runtime/client';
 import { LeaderElector } from '../../src/runtime/leaderelection';
-import { startHeartbeat } from '../../src/runtime/heartbeat';
+import { renewalDelay, startHeartbeat } from '../../src/runtime/heartbeat';
 import { isLeaseFresh, parseTime, type LeaseObject } from '../../src/runtime/leasetime';
 import { ensureNamespace, startEnv, until, type TestEnv } from './fixtures';
 
@@ -111,6 +112,17 @@ describe('LeaderElector', () => {
 });
 
 describe('heartbeat', () => {
+  it('renews at most one interval after the last renewal, at least 90 % of it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 120_000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (interval, r) => {
+        const d = renewalDelay(interval, () => r);
+        return d <= interval && d >= interval * 0.9;
+      }),
+    );
+    // Two agents started together and drawing different jitter are apart after one renewal.
+    expect(renewalDelay(10_000, () => 0)).not.toBe(renewalDelay(10_000, () => 0.5));
+  });
+
   it('creates and renews the host Lease; Ready follows renewTime + duration', async () => {
     const hb = startHeartbeat({ client: env.client, hostName: 'hb-h1', intervalMs: 100, leaseDurationSeconds: 2 });
     const rc = env.client.resource<LeaseObject>(LEASES);
