@@ -26,6 +26,8 @@ export function addressGroupController(ctx: OperatorContext): Controller {
   const rc = ctx.client.kind<AddressGroupShard>('AddressGroup');
   /** Hash last written per shard: our cache may not have seen our own write yet. */
   const written = ctx.writtenShards;
+  /** When each shard was last written by us (a quiet shard is written sooner; see COALESCE_MS). */
+  const lastWrite = new Map<string, number>();
 
   const reconcile = async (name: string) => {
     const desired = feed.compiler.shard(name);
@@ -55,8 +57,6 @@ export function addressGroupController(ctx: OperatorContext): Controller {
     counters.largestObjectBytes = Math.max(counters.largestObjectBytes, Buffer.byteLength(JSON.stringify(obj)));
   };
 
-  /** When each shard was last written by us. */
-  const lastWrite = new Map<string, number>();
   const c = new Controller({ name: 'addressgroup', reconcile, workers: 4, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   feed.onShardsChanged((names) => {
     const now = ctx.clock.now();

@@ -28,7 +28,7 @@ export interface HeartbeatOptions {
   identity?: string;
   /** Renew every this many ms. Default 10 s. */
   intervalMs?: number;
-  /** Jitter source (tests pass a fixed one). Default Math.random. */
+  /** Source of the renewal jitter (see renewalDelay). Default Math.random. */
   random?: () => number;
   /** How long the lease counts as alive after a renewal. Default 40 s (kubelet's node lease). */
   leaseDurationSeconds?: number;
