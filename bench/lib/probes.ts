@@ -8,13 +8,14 @@ import type { Observer } from './observe';
 
 export interface EditTarget {
   policy: SecurityPolicy;
-  /** Hosts running the VMs of the policy's tenant (all of them selected by the policy). */
+  /** Hosts running the VMs the policy selects. */
   hosts: Set<string>;
 }
 
 /**
- * Tenants whose every running VM is selected by one of their policies (so the hosts that must change
- * are exactly the hosts running that tenant's VMs), spread over the tenant list, at most `n`.
+ * One tag-selecting policy per tenant, spread over the tenant list, at most `n`; the hosts that must
+ * change are the hosts running the VMs it selects (all of the tenant's VMs in vmworld, where a tenant
+ * has one VM; some of them in max, where a tenant's VMs have different roles).
  */
 export function pickEditTargets(policies: readonly SecurityPolicy[], obs: Observer, n: number): EditTarget[] {
   const vmsByNs = new Map<string, VM[]>();
@@ -40,13 +41,11 @@ export function pickEditTargets(policies: readonly SecurityPolicy[], obs: Observ
       const ns = namespaces[i]!;
       const vms = (vmsByNs.get(ns) ?? []).filter((v) => v.status?.phase === 'Running');
       if (vms.length === 0) continue;
-      const p = byNs.get(ns)!.find((pol) => {
-        const want = pol.spec.appliesTo.tags ?? [];
-        return !pol.spec.appliesTo.tenants && !pol.spec.appliesTo.vmSelector && vms.every((v) => want.every((t) => v.spec.tags.includes(t)));
-      });
+      const selects = (pol: SecurityPolicy, v: VM) => (pol.spec.appliesTo.tags ?? []).every((t) => v.spec.tags.includes(t));
+      const p = byNs.get(ns)!.find((pol) => !pol.spec.appliesTo.tenants && !pol.spec.appliesTo.vmSelector && vms.some((v) => selects(pol, v)));
       if (!p) continue;
       if (out.some((o) => o.policy.metadata.namespace === ns)) continue;
-      out.push({ policy: p, hosts: new Set(vms.map((v) => v.status!.hostName!)) });
+      out.push({ policy: p, hosts: new Set(vms.filter((v) => selects(p, v)).map((v) => v.status!.hostName!)) });
     }
   }
   return out;

@@ -32,6 +32,7 @@ export async function run(opts: BenchOptions): Promise<object> {
         // Every host is full by construction (320 VMs each): a new VM cannot be placed.
         creations: opts.quick ? 2 : 0,
         acceptUnschedulable: true,
+        idleFraction: 0.4,
         coldTimeoutMs: opts.quick ? 60_000 : 1_800_000,
         nodeFlags: { apiserver: HEAP, operator: HEAP, agents: HEAP },
       });
