@@ -2,7 +2,6 @@
 import { Cluster, type ClusterOptions } from './cluster';
 import { loadObjects, writeCounts, writesBetween, type LoadReport, type Manifest, type WriteCounts } from './load';
 import { Observer } from './observe';
-import { readProc } from './procs';
 import { toMiB } from './stats';
 
 export interface System {
@@ -69,8 +68,7 @@ export async function waitIdle(c: Cluster, opts: { fraction?: number; forMs?: nu
   const forMs = opts.forMs ?? 2000;
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   const t0 = Date.now();
-  const pids = [c.apiserver, c.operator, c.agents].filter((x) => x !== undefined).map((x) => x.pid);
-  const cpu = () => pids.map((p) => readProc(p).cpu ?? 0);
+  const cpu = () => Object.values(c.stats()).map((s) => s?.cpuSeconds ?? 0);
   let quietSince = Date.now();
   let last = cpu();
   let lastAt = Date.now();

@@ -4,7 +4,7 @@ import { loadavg } from 'node:os';
 import type { BenchOptions } from '../../src/cli/commands/bench';
 import { PolicyCompiler } from '../../src/policy/compile';
 import { syntheticDatacenter, type SyntheticOptions } from '../../src/policy/synthetic';
-import { repeated } from '../lib/stats';
+import { MiB, repeated, round } from '../lib/stats';
 
 /** Peak resident set size so far (VmHWM), in bytes; null where /proc is missing. */
 export function peakRssBytes(): number | null {
@@ -16,9 +16,7 @@ export function peakRssBytes(): number | null {
   }
 }
 
-const MiB = 1024 * 1024;
 const COMPILE_REPETITIONS = 3;
-const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 export async function runCompileBench(name: string, size: SyntheticOptions, opts: BenchOptions, targets: { seconds: number; rssBytes: number }) {
   const t0 = performance.now();
@@ -27,10 +25,11 @@ export async function runCompileBench(name: string, size: SyntheticOptions, opts
   const vnics = dc.vms.reduce((n, v) => n + v.spec.vnics.length, 0);
   opts.progress(`${name}: ${dc.hosts.length} hosts, ${dc.vms.length} VMs, ${vnics} vNICs, ${dc.tenants.length} tenants, ${dc.policies.length} policies (generated in ${round(genSeconds)} s)`);
   const rssBefore = process.memoryUsage().rss;
+  const inputs = [...dc.tenants, ...dc.hosts, ...dc.policies, ...dc.vms];
 
   const t1 = performance.now();
   const cpu0 = process.cpuUsage();
-  const compiler = PolicyCompiler.compileAll([...dc.tenants, ...dc.hosts, ...dc.policies, ...dc.vms]);
+  const compiler = PolicyCompiler.compileAll(inputs);
   const compileSeconds = (performance.now() - t1) / 1000;
   const cpu = process.cpuUsage(cpu0);
   // CPU time beside wall time: on a shared machine the wall clock mostly measures the neighbours.
@@ -70,7 +69,7 @@ export async function runCompileBench(name: string, size: SyntheticOptions, opts
   const reps = [compileSeconds];
   for (let i = 1; i < (opts.quick ? 1 : COMPILE_REPETITIONS); i++) {
     const t = performance.now();
-    PolicyCompiler.compileAll([...dc.tenants, ...dc.hosts, ...dc.policies, ...dc.vms]);
+    PolicyCompiler.compileAll(inputs);
     reps.push((performance.now() - t) / 1000);
   }
   opts.progress(`${name}: ${reps.length} compiles: ${reps.map((r) => round(r)).join(', ')} s`);
