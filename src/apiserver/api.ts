@@ -7,6 +7,7 @@ import {
   ApiError, alreadyExists, badRequest, conflict, forbidden, invalid, notFound, STALE, tooLarge, unsupportedMediaType,
   type StatusCause,
 } from './errors';
+import { compileRules, validateRules } from './cel/rules';
 import { serverSideApply, updateManagedFields } from './managed';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch';
 import { apiVersionOf, defsFromCrd, type Registry, type ResourceDef } from './resources';
@@ -193,7 +194,7 @@ export class Api {
     else delete meta.generation;
     if (def.statusSubresource && def.crd) delete obj.status;
     this.prepareBuiltin(def, obj, undefined);
-    this.validate(def, obj, ctx);
+    this.validate(def, obj, ctx, undefined);
     if (preset?.managedFields !== undefined) meta.managedFields = preset.managedFields;
     else {
       const mf = updateManagedFields(undefined, obj, ctx.manager, 'main', def.statusSubresource, meta.creationTimestamp, def.schema);
@@ -253,7 +254,7 @@ export class Api {
   }
 
   /** Schema pipeline for custom resources plus metadata validation for every kind. */
-  private validate(def: ResourceDef, obj: Obj, ctx: WriteCtx) {
+  private validate(def: ResourceDef, obj: Obj, ctx: WriteCtx, old: Obj | undefined) {
     const name = obj.metadata?.name ?? '';
     const builtinUnknown = this.unknownFields.get(obj) ?? [];
     if (builtinUnknown.length && ctx.fieldValidation === 'Strict')
@@ -273,6 +274,8 @@ export class Api {
       void metadata;
       causes.push(...listTypeCauses(obj, def.schema));
     }
+    // CEL rules run only on an object the schema accepts (kube skips them after blocking errors).
+    if (def.rules && causes.length === 0) causes.push(...validateRules(def.rules, obj, old));
     if (def.key === CRD_KEY) causes.push(...crdErrors(obj));
     if (causes.length) throw invalid(def.group, def.kind, name, causes);
   }
@@ -408,7 +411,7 @@ export class Api {
         throw invalid(def.group, def.kind, name, [{ reason: 'FieldValueForbidden', message: 'Forbidden: no new finalizers can be added if the object is being deleted', field: 'metadata.finalizers' }]);
     }
     this.prepareBuiltin(def, next, old);
-    this.validate(def, next, ctx);
+    this.validate(def, next, ctx, old);
     if ((def.key === '/configmaps' || def.key === '/secrets') && old.immutable === true) {
       const causes: StatusCause[] = [];
       for (const f of def.key === '/configmaps' ? ['data', 'binaryData'] : ['data'])
@@ -718,6 +721,11 @@ function crdErrors(crd: Obj): StatusCause[] {
     causes.push({ reason: 'FieldValueRequired', message: 'Required value: must have exactly one version marked as storage version', field: 'spec.versions' });
   else if (spec.versions.filter((v: Obj) => v.storage).length !== 1)
     causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(spec.versions.map((v: Obj) => v.name))}: must have exactly one version marked as storage version`, field: 'spec.versions' });
+  if (Array.isArray(spec.versions))
+    spec.versions.forEach((v: Obj, i: number) => {
+      for (const e of compileRules(v?.schema?.openAPIV3Schema).errors)
+        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(e.value)}: ${e.message}`, field: `spec.versions[${i}].schema.openAPIV3Schema.${e.path}` });
+    });
   if (names.plural && spec.group && crd.metadata?.name !== `${names.plural}.${spec.group}`)
     causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(crd.metadata?.name)}: must be spec.names.plural+"."+spec.group`, field: 'metadata.name' });
   return causes;

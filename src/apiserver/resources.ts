@@ -1,6 +1,7 @@
 // What the server serves: built-in resources and the resources CRDs define, with the facts
 // discovery, routing, validation, tables and the write strategies need.
 import type { ValidateFunction } from 'ajv';
+import { compileRules, type RuleNode } from './cel/rules';
 import { compileValidator, type Schema } from './schema';
 import type { Obj } from './store';
 import { age, ageColumn, col, crdColumns, nameColumn, type TableColumn } from './table';
@@ -30,6 +31,8 @@ export interface ResourceDef {
   /** Custom resources: structural schema and compiled validator. */
   schema?: Schema;
   validator?: ValidateFunction;
+  /** Custom resources: compiled `x-kubernetes-validations` (CEL), when the schema has any. */
+  rules?: RuleNode;
   /** Request-version object -> storage form, and back (events.k8s.io <-> core Event). */
   toStorage?: (o: Obj) => Obj;
   fromStorage?: (o: Obj) => Obj;
@@ -211,6 +214,7 @@ export function defsFromCrd(crd: Obj): ResourceDef[] {
       deleteReturnsObject: true,
       schema,
       validator: schema ? compileValidator(schema) : undefined,
+      rules: compileRules(schema).tree,
       crd: crd.metadata?.name,
       strategicMerge: false,
     });
