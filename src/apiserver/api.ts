@@ -4,9 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../util/log';
 import {
-  ApiError, alreadyExists, badRequest, conflict, forbidden, invalid, notFound, STALE, tooLarge, unsupportedMediaType,
+  ApiError, alreadyExists, badRequest, conflict, forbidden, invalid, notFound, qualified, STALE, tooLarge, unsupportedMediaType,
   type StatusCause,
 } from './errors';
+import { admit, policyErrors, type AdmissionAttributes, type UserInfo } from './admission/policy';
 import { compileRules, validateRules } from './cel/rules';
 import { serverSideApply, updateManagedFields } from './managed';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch';
@@ -21,6 +22,8 @@ export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
 export interface WriteCtx {
   manager: string;
+  /** Who is writing (admission sees it); absent means the server's admin. */
+  user?: UserInfo;
   dryRun: boolean;
   fieldValidation: 'Strict' | 'Warn' | 'Ignore';
   warnings: string[];
@@ -46,6 +49,10 @@ const NS_KEY = '/namespaces';
 /** kube-apiserver's namespace lifecycle admission refuses to delete these. */
 const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 const CRD_KEY = 'apiextensions.k8s.io/customresourcedefinitions';
+const VAP_KEY = 'admissionregistration.k8s.io/validatingadmissionpolicies';
+const VAP_BINDING_KEY = 'admissionregistration.k8s.io/validatingadmissionpolicybindings';
+/** The identity of the server's own token (and of in-process callers). */
+export const ADMIN_USER: UserInfo = { username: 'vmsafe:admin', groups: ['system:masters', 'system:authenticated'] };
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 export const nowRfc3339 = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -195,6 +202,7 @@ export class Api {
     if (def.statusSubresource && def.crd) delete obj.status;
     this.prepareBuiltin(def, obj, undefined);
     this.validate(def, obj, ctx, undefined);
+    this.admit(def, 'CREATE', ns, meta.name, obj, undefined, ctx);
     if (preset?.managedFields !== undefined) meta.managedFields = preset.managedFields;
     else {
       const mf = updateManagedFields(undefined, obj, ctx.manager, 'main', def.statusSubresource, meta.creationTimestamp, def.schema);
@@ -277,7 +285,27 @@ export class Api {
     // CEL rules run only on an object the schema accepts (kube skips them after blocking errors).
     if (def.rules && causes.length === 0) causes.push(...validateRules(def.rules, obj, old));
     if (def.key === CRD_KEY) causes.push(...crdErrors(obj));
+    if (def.key === VAP_KEY) causes.push(...policyErrors(obj));
     if (causes.length) throw invalid(def.group, def.kind, name, causes);
+  }
+
+  /** Validating admission (ValidatingAdmissionPolicy), after validation and before storage, as kube orders it. */
+  private admit(def: ResourceDef, operation: AdmissionAttributes['operation'], ns: string | undefined, name: string, obj: Obj | undefined, old: Obj | undefined, ctx: WriteCtx, sub?: string) {
+    const bindings = this.store.res(VAP_BINDING_KEY).objects;
+    if (bindings.size === 0) return;
+    const denial = admit(
+      {
+        operation, group: def.group, version: def.version, kind: def.kind, resource: def.plural, subResource: sub, namespace: def.namespaced ? ns : undefined, name,
+        object: obj && this.out(def, obj), oldObject: old && this.out(def, old), userInfo: ctx.user ?? ADMIN_USER, dryRun: ctx.dryRun,
+        namespaceObject: def.namespaced && ns ? this.store.get(NS_KEY, ns) : undefined,
+      },
+      [...this.store.res(VAP_KEY).objects.values()],
+      [...bindings.values()],
+    );
+    // admission.NewForbidden's wording, with the policy's reason and code, and the message as a cause
+    // (kubectl prints a 422 as `The VM "x" is invalid: : ValidatingAdmissionPolicy ...`).
+    if (denial)
+      throw new ApiError(denial.code, denial.reason, `${qualified(gr(def))} "${name}" is forbidden: ${denial.message}`, { name, group: def.group || undefined, kind: def.plural, causes: [{ message: denial.message }] });
   }
 
   /** Built-in strategies: Namespace phase and finalizer, CRD names and conditions. */
@@ -412,6 +440,7 @@ export class Api {
     }
     this.prepareBuiltin(def, next, old);
     this.validate(def, next, ctx, old);
+    this.admit(def, 'UPDATE', old.metadata.namespace, name, next, old, ctx, sub);
     if ((def.key === '/configmaps' || def.key === '/secrets') && old.immutable === true) {
       const causes: StatusCause[] = [];
       for (const f of def.key === '/configmaps' ? ['data', 'binaryData'] : ['data'])
@@ -460,6 +489,7 @@ export class Api {
       throw conflict(gr(def), name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
     if (def.key === NS_KEY && IMMORTAL_NAMESPACES.has(name)) throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
     const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : 'Background');
+    this.admit(def, 'DELETE', old.metadata.namespace, name, undefined, old, ctx);
     if (ctx.dryRun) return { obj: this.out(def, old), gone: true };
     const r = await this.deleteStored(def, old, policy);
     await this.store.durable();
@@ -494,6 +524,7 @@ export class Api {
     const { items } = this.list(def, ns, { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector });
     const out: Obj[] = [];
     const policy = delOpts.propagationPolicy ?? (delOpts.orphanDependents ? 'Orphan' : 'Background');
+    for (const o of items) this.admit(def, 'DELETE', o.metadata.namespace, o.metadata.name, undefined, o, ctx);
     for (const o of items) {
       if (ctx.dryRun) {
         out.push(this.out(def, o));

@@ -51,7 +51,7 @@ export interface GroupResource {
   group: string;
   resource: string;
 }
-const qualified = (gr: GroupResource) => (gr.group ? `${gr.resource}.${gr.group}` : gr.resource);
+export const qualified = (gr: GroupResource) => (gr.group ? `${gr.resource}.${gr.group}` : gr.resource);
 
 export const notFound = (gr: GroupResource, name: string) =>
   new ApiError(404, 'NotFound', `${qualified(gr)} "${name}" not found`, { name, group: gr.group || undefined, kind: gr.resource });

@@ -181,6 +181,16 @@ export const BUILTINS: ResourceDef[] = [
     namespaced: false, columns: bindingColumns,
   }),
   builtin({
+    group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingAdmissionPolicy', plural: 'validatingadmissionpolicies',
+    namespaced: false, fields: ['spec', 'status'], generation: 'cr', statusSubresource: true, strategicMerge: false, deleteReturnsObject: true,
+    columns: [nameColumn, col('Validations', 'string', (o) => String((o.spec?.validations ?? []).length)), col('ParamKind', 'string', (o) => o.spec?.paramKind?.kind ?? '<unset>'), ageColumn],
+  }),
+  builtin({
+    group: 'admissionregistration.k8s.io', version: 'v1', kind: 'ValidatingAdmissionPolicyBinding', plural: 'validatingadmissionpolicybindings',
+    namespaced: false, fields: ['spec'], generation: 'cr', strategicMerge: false, deleteReturnsObject: true,
+    columns: [nameColumn, col('PolicyName', 'string', (o) => o.spec?.policyName ?? ''), col('ParamRef', 'string', (o) => (o.spec?.paramRef ? JSON.stringify(o.spec.paramRef) : '<unset>')), ageColumn],
+  }),
+  builtin({
     group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions',
     namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], statusSubresource: true,
     generation: 'cr', deleteReturnsObject: true, strategicMerge: false, columns: [nameColumn, createdAt],

@@ -27,11 +27,22 @@ describe('manifests/ (kustomize)', () => {
 
   it('puts every namespaced object in vmsafe-system', () => {
     const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+    // kustomize (5.5) does not know admission policies are cluster-scoped and stamps the namespace on
+    // them; kube-apiserver (and the embedded server) clear it for cluster-scoped kinds, so it is harmless.
+    const stampedAnyway = new Set(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
     for (const o of objects) {
+      if (stampedAnyway.has(o.kind)) continue;
       if (clusterScoped.has(o.kind)) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBeUndefined();
       else expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('vmsafe-system');
     }
     expect(find('Namespace', 'vmsafe-system')).toBeDefined();
+  });
+
+  it('ships the admission policies, each bound with validationActions Deny', () => {
+    for (const name of ['vmsafe-policy-tiers', 'vmsafe-provider-pins', 'vmsafe-agent-own-host']) {
+      expect(find('ValidatingAdmissionPolicy', name).spec.failurePolicy).toBe('Fail');
+      expect(find('ValidatingAdmissionPolicyBinding', name).spec).toEqual({ policyName: name, validationActions: ['Deny'] });
+    }
   });
 
   it('runs two leader-elected operator replicas with probes on 8081 and metrics on 8080', () => {
