@@ -38,7 +38,7 @@ dev: install kubectl
 	$(VMSAFE) dev --demo
 
 bench: install
-	$(VMSAFE) bench --out bench/results
+	node --import tsx bench/run.ts --out bench/results
 
 clean:
 	rm -rf dist .vmsafe

@@ -21,7 +21,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CompiledRule, HostFilterSpec } from '../../src/api';
-import type { BenchOptions } from '../../src/cli/commands/bench';
+import type { BenchOptions } from '../lib/options';
 import { type ClassBenchRule, classBenchHeaders, classBenchSpec, parseClassBench, seededRandom } from '../../src/dataplane/classbench';
 import { DIR, type FastClassifier, PROTO, buildClassifier } from '../../src/dataplane/classifier';
 import { formatIPv4, parseCidr, parseIPv4 } from '../../src/dataplane/ip';
