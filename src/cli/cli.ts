@@ -1,7 +1,7 @@
 // Dispatch for the `vmsafe` CLI: top-level help and --version from the verb registry (summaries only,
 // nothing loaded), then the chosen verb's module, new style (`command()`) or older style (`run(argv)`).
-import { readFileSync } from 'node:fs';
 import { completionCommand } from './completion';
+import { packageVersion } from '../util/package-root';
 import { Command, runCommand } from './program';
 
 export interface VerbModule {
@@ -11,14 +11,8 @@ export interface VerbModule {
 
 export type Verbs = Record<string, { summary: string; load: () => Promise<VerbModule> }>;
 
-/** The package version, from package.json (two levels up both from src/cli and dist/cli). */
-export function version(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
+/** The package version. */
+export const version = packageVersion;
 
 /** Top-level program: the verb list for help (summaries only, nothing loaded), --version. */
 function rootProgram(verbs: Verbs): Command {
