@@ -1,6 +1,10 @@
 // `vmsafe dev [--demo] [--port N] [--data-dir DIR]`: API server + operator + agents on this machine.
 import { join } from 'node:path';
+import { waitConverged } from '../../dev/converged';
 import { applyManifests, REPO_ROOT, startDevStack } from '../../dev/stack';
+
+/** How long `--demo` waits for the datacenter to converge before saying it has not. */
+const CONVERGE_TIMEOUT_MS = 120_000;
 import { cliLogger, untilSignal } from '../flags';
 import { act, Command, int, number, runCommand, verb } from '../program';
 
@@ -46,6 +50,8 @@ async function dev(values: DevFlags): Promise<number> {
   if (values.demo) {
     const summary = await applyManifests(stack, [join(REPO_ROOT, 'examples')]);
     out(`demo datacenter applied from examples/ (${summary}); watch it converge: kubectl get vms -A -w`);
+    const p = await waitConverged(stack.client, CONVERGE_TIMEOUT_MS);
+    out(p.converged ? `demo converged in ${(p.ms / 1000).toFixed(1)} s: ${p.summary}` : `demo not converged after ${p.ms / 1000} s: ${p.summary} (kubectl describe vms -A says why)`);
   }
   out('Ctrl-C stops everything.');
   await untilSignal(async () => {
