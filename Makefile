@@ -31,7 +31,8 @@ lint: install
 	npx tsc --noEmit -p tsconfig.json
 	npx eslint .
 
-test: install kubectl lint
+# Built first: the end-to-end tests run bin/vmsafe, which then runs dist/ (as users do), not tsx.
+test: install kubectl lint build
 	npx vitest run
 
 dev: install kubectl
