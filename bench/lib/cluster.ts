@@ -1,5 +1,5 @@
 // The system under test as three processes: `vmsafe apiserver`, `vmsafe agent --fleet`, `vmsafe operator`.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -150,8 +150,7 @@ function freePort(): Promise<number> {
   });
 }
 
-/** `--metrics-bind-address 127.0.0.1:N` (or the older `--metrics-port N`, whichever this CLI has). */
+/** `--metrics-bind-address 127.0.0.1:N`: the operator's flag (vmsafe operator --help). */
 function metricsFlag(port: number): string[] {
-  const cli = readFileSync(join(REPO, 'src/cli/commands/operator.ts'), 'utf8');
-  return cli.includes("'metrics-bind-address'") ? ['--metrics-bind-address', `127.0.0.1:${port}`] : ['--metrics-port', String(port)];
+  return ['--metrics-bind-address', `127.0.0.1:${port}`];
 }

@@ -4,7 +4,7 @@
 // Measured 2026-11-26 on the shared 2-core machine (load ~10, so compare compileCpuSeconds): compile
 // CPU 6.9-7.8 s -> 6.0-6.8 s, peak RSS 994 -> 718 MiB (fewer objects per rule/group/program; see git log
 // of src/policy). Wall time there is mostly the neighbours; at load ~5 it was 5.2-6.1 s.
-import type { BenchOptions } from '../../src/cli/commands/bench';
+import type { BenchOptions } from '../lib/options';
 import { runCompileBench } from './compile-common';
 
 export async function run(opts: BenchOptions): Promise<object> {

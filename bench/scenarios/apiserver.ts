@@ -14,7 +14,7 @@ import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchOptions } from '../../src/cli/commands/bench';
+import type { BenchOptions } from '../lib/options';
 import { call, connFromKubeconfig, type Conn } from '../lib/http';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));

@@ -8,7 +8,7 @@
 //    and compiled (the source's worst case: every tenant's policy on every host). Packets are spread
 //    over all vNICs. Beside it, the naive traversal: for each packet walk every resident policy, check
 //    whether it applies to the vNIC, then its rules (what a firewall without compilation does).
-// 2. ClassBench: each rule set in ../shared/data/classbench (read at run time, never copied) as one
+// 2. ClassBench: each rule set in ../shared/data/classbench (or, without it, test/fixtures/classbench) as one
 //    program (mapping in src/dataplane/classbench.ts); ns/lookup beside a first-match linear scan of the
 //    same rules, and the number of disagreements between the two on 100,000 headers.
 // Targets: opsFlat (ops at the largest scale within 1.05x of the smallest), timeFlat (ns within 1.5x),
@@ -21,16 +21,18 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CompiledRule, HostFilterSpec } from '../../src/api';
-import type { BenchOptions } from '../../src/cli/commands/bench';
-import { type ClassBenchRule, classBenchHeaders, classBenchSpec, parseClassBench, seededRandom } from '../../src/dataplane/classbench';
+import type { BenchOptions } from '../lib/options';
+import { type ClassBenchRule, classBenchHeaders, classBenchSpec, parseClassBench, seededRandom } from '../../test/helpers/classbench';
 import { DIR, type FastClassifier, PROTO, buildClassifier } from '../../src/dataplane/classifier';
 import { formatIPv4, parseCidr, parseIPv4 } from '../../src/dataplane/ip';
-import { buildLinearClassifier } from '../../src/dataplane/linear';
+import { buildLinearClassifier } from '../../test/helpers/linear';
 import { toCidrs } from '../../src/policy/addresses';
 import type { Decision } from '../../src/policy/decision';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const CLASSBENCH_DIR = resolve(REPO, '../shared/data/classbench');
+const SHARED_CLASSBENCH = resolve(REPO, '../shared/data/classbench');
+// Without ../shared beside the checkout, the small sets the tests use (in the repository) still run.
+const CLASSBENCH_DIR = existsSync(SHARED_CLASSBENCH) ? SHARED_CLASSBENCH : join(REPO, 'test/fixtures/classbench');
 const VNICS = 3200;
 
 // ------------------------------------------------------------------ synthetic tenant host
@@ -410,6 +412,7 @@ export async function run(opts: BenchOptions): Promise<object> {
   );
   const results: TenantResult[] = setups.map((st, i) => st.finish(ns[i]!));
   opts.progress(`classifier: ns/lookup (interleaved best of rounds): ${results.map((r) => `${r.policies}: ${r.nsPerLookup.toFixed(0)}`).join(', ')}`);
+  if (CLASSBENCH_DIR !== SHARED_CLASSBENCH) opts.progress(`classbench: ${SHARED_CLASSBENCH} not found: only the 1k rule sets of test/fixtures/classbench`);
   const files = existsSync(CLASSBENCH_DIR)
     ? readdirSync(CLASSBENCH_DIR)
         .filter((f) => !f.includes('.') && (!opts.quick || f.endsWith('_1k')))

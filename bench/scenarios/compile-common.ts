@@ -1,7 +1,7 @@
 // Shared by the compile benchmarks: build a synthetic datacenter, compile it, measure time and memory.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import type { BenchOptions } from '../../src/cli/commands/bench';
+import type { BenchOptions } from '../lib/options';
 import { PolicyCompiler } from '../../src/policy/compile';
 import { syntheticDatacenter, type SyntheticOptions } from '../../src/policy/synthetic';
 import { MiB, repeated, round } from '../lib/stats';

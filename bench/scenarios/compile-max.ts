@@ -3,7 +3,7 @@
 // Target: under 60 s and 8 GiB peak RSS. `--quick` runs 1/20 of it.
 // Measured 2026-11-26 on the shared 2-core machine (load ~9): compile 28.3 s wall / 14.4 s CPU / 1796 MiB
 // before the compiler's allocation work, 14.0 s / 8.6 s / 1505 MiB after (back to back, same load).
-import type { BenchOptions } from '../../src/cli/commands/bench';
+import type { BenchOptions } from '../lib/options';
 import { runCompileBench } from './compile-common';
 
 export async function run(opts: BenchOptions): Promise<object> {

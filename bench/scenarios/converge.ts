@@ -3,7 +3,7 @@
 // API server, the operator and the agent fleet as separate processes.
 // Sizes: the examples/ manifests (several repetitions) and 64 hosts / 5,000 VMs / 2,000 tenants.
 import { join } from 'node:path';
-import type { BenchOptions } from '../../src/cli/commands/bench';
+import type { BenchOptions } from '../lib/options';
 import { generateDatacenter } from '../../src/gen';
 import { loadManifests } from '../../src/manifests/load';
 import type { Manifest } from '../lib/load';

@@ -6,7 +6,7 @@
 //    VMSAFE_BENCH_MAX_API=1, runs it through the API server).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchOptions } from '../../src/cli/commands/bench';
+import type { BenchOptions } from '../lib/options';
 import { REPO } from '../lib/procs';
 import type { GenOptions } from '../../src/gen';
 import { runCompileBench } from './compile-common';

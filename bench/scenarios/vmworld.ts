@@ -10,7 +10,7 @@
 // - VM creations: time from POST to Running (target p99 < 250 ms);
 // - largest object written (HostFilter; < 1 MiB); distinct programs per host, policy-aware placement
 //   versus least-allocated only (offline plan of the same datacenter) and live.
-import type { BenchOptions } from '../../src/cli/commands/bench';
+import type { BenchOptions } from '../lib/options';
 import { generateDatacenter, type GenOptions } from '../../src/gen';
 import type { ClusterOptions } from '../lib/cluster';
 import { loadObjects, writeCounts, writesBetween, type Manifest } from '../lib/load';

@@ -148,6 +148,22 @@ function orderKeys(s: JSONSchemaProps): JSONSchemaProps {
 }
 
 /** The openAPIV3Schema of one kind: apiVersion/kind plain strings, metadata left to the server. */
+/**
+ * Drop `default` anywhere inside a list's items. Lists are atomic: a default the server fills into an
+ * item makes the stored list differ from the applied one, so `kubectl apply` reports `configured` on
+ * every run and a later server-side apply conflicts with the client-side manager (Kubernetes API
+ * conventions: no defaults inside atomic lists). The zod schemas still fill these defaults when a
+ * controller decodes an object, so the meaning is unchanged; only the stored form keeps what was sent.
+ */
+export function withoutListDefaults(s: JSONSchemaProps, inList = false): JSONSchemaProps {
+  const out: JSONSchemaProps = { ...s };
+  if (inList) delete out.default;
+  if (s.items) out.items = withoutListDefaults(s.items, true);
+  if (s.properties) out.properties = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, withoutListDefaults(v, inList)]));
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') out.additionalProperties = withoutListDefaults(s.additionalProperties, inList);
+  return out;
+}
+
 export function openAPISchemaFor(info: KindInfo): JSONSchemaProps {
   const json = z.toJSONSchema(info.schema, { io: 'input', target: 'openapi-3.0', cycles: 'throw', reused: 'inline' });
   const root = json as unknown as Json;
@@ -163,7 +179,7 @@ export function openAPISchemaFor(info: KindInfo): JSONSchemaProps {
   };
   for (const name of ['spec', 'status']) {
     const sub = props[name];
-    if (sub) properties[name] = toStructural(sub, `.${name}`);
+    if (sub) properties[name] = withoutListDefaults(toStructural(sub, `.${name}`));
   }
   const required = ((root.required as string[] | undefined) ?? []).filter((r) => r === 'spec');
   return orderKeys({ description: info.description, type: 'object', ...(required.length ? { required } : {}), properties });

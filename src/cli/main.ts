@@ -1,42 +1,51 @@
-// `vmsafe` entry point: each verb lives in its own module, loaded only when used.
-const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
+// `vmsafe` entry point: the verb registry. Each verb lives in its own module under commands/, loaded
+// only when used, so `vmsafe --help` stays fast. Adding a verb = one module + one line here.
+//
+// A verb module exports `command(): Command` (flags declared with commander, see program.ts) and, for
+// tests and callers, `run(argv)`. A module that exports only `run(argv): Promise<number>` (the older
+// style) still works: it gets the raw words after the verb and handles its own flags and --help.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { cli, type Verbs } from './cli';
+
+export const VERBS: Verbs = {
   dev: { summary: 'embedded API server + operator + agents (--demo applies examples/)', load: () => import('./commands/dev') },
   operator: { summary: 'run the operator against a cluster (kubeconfig as kubectl finds it)', load: () => import('./commands/operator') },
   agent: { summary: 'run a hypervisor agent (--host NAME) or a fleet (--fleet)', load: () => import('./commands/agent') },
   trace: { summary: 'offline verdict for a packet, from manifests', load: () => import('./commands/trace') },
   validate: { summary: 'lint manifests for GitOps CI', load: () => import('./commands/validate') },
   gen: { summary: 'generate a synthetic datacenter as manifests', load: () => import('./commands/gen') },
-  bench: { summary: 'run the benchmarks, JSON out', load: () => import('./commands/bench') },
   crds: { summary: 'generate the CRDs from the schemas (-o DIR)', load: () => import('./commands/crds') },
   apiserver: { summary: 'run only the embedded API server', load: () => import('./commands/apiserver') },
 };
 
-function usage(): string {
-  const lines = Object.entries(VERBS).map(([v, { summary }]) => `  ${v.padEnd(10)} ${summary}`);
-  return `usage: vmsafe <command> [flags]\n\ncommands:\n${lines.join('\n')}\n`;
+/** Run as a program (not imported, e.g. by tests that read VERBS). */
+function isEntry(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [verb, ...rest] = argv;
-  if (!verb || verb === '-h' || verb === '--help' || verb === 'help') {
-    process.stdout.write(usage());
-    return verb ? 0 : 2;
-  }
-  const entry = VERBS[verb];
-  if (!entry) {
-    process.stderr.write(`vmsafe: unknown command "${verb}"\n\n${usage()}`);
-    return 2;
-  }
-  const mod = await entry.load();
-  return mod.run(rest);
-}
+if (isEntry()) start();
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`vmsafe: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+function start(): void {
+  // `vmsafe ... | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+
+  cli(VERBS, process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      // An error no verb handled is a bug: one line; the stack only with VMSAFE_DEBUG=1.
+      const detail = err instanceof Error ? (process.env.VMSAFE_DEBUG ? (err.stack ?? err.message) : err.message) : String(err);
+      process.stderr.write(`vmsafe: ${detail}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

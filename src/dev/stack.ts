@@ -10,8 +10,10 @@ import { startOperator, type Operator } from '../controllers/operator';
 import { KubeClient, type KubeObject, type ResourceInfo } from '../runtime/client';
 import { isAlreadyExists } from '../runtime/errors';
 import type { Logger } from '../util/log';
+import { packageRoot } from '../util/package-root';
 
-export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+/** The package root: crds/ and examples/ ship with the package. */
+export const REPO_ROOT = packageRoot();
 
 export interface DevStackOptions {
   logger: Logger;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HostFilter } from '../../src/api';
 import { AgentCore } from '../../src/agent/core';
 import { parseFaults } from '../../src/agent/faults';
-import { buildLinearClassifier } from '../../src/dataplane/linear';
+import { buildLinearClassifier } from '../helpers/linear';
 
 function filter(hash: string, generation = 1): HostFilter {
   return {

@@ -2,7 +2,7 @@
 // processes, loads, converges, probes, and every scenario reports the figures the JSON promises.
 // Budget: under 30 s on an idle 2-core machine (timeouts are generous for a shared one).
 import { describe, expect, it } from 'vitest';
-import type { BenchOptions } from '../../src/cli/commands/bench';
+import type { BenchOptions } from '../../bench/lib/options';
 import { run as converge } from '../../bench/scenarios/converge';
 import { run as max } from '../../bench/scenarios/max';
 import { run as vmworld } from '../../bench/scenarios/vmworld';

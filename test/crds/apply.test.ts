@@ -32,6 +32,34 @@ describe('kubectl apply -f crds/ && kubectl apply -f examples/', () => {
     expect(r.stdout.match(/ created$/gm)).toHaveLength(39);
   });
 
+  it('re-applies idempotently: a second client-side apply is all unchanged, then server-side apply takes over without conflicts', async () => {
+    const again = await api.kubectl(['apply', '-f', join(REPO_ROOT, 'examples')]);
+    expect(again.code).toBe(0);
+    const lines = again.stdout.trim().split('\n');
+    expect(lines).toHaveLength(39);
+    expect(lines.filter((l) => !l.endsWith(' unchanged'))).toEqual([]);
+    const ssa = await api.kubectl(['apply', '--server-side', '-f', join(REPO_ROOT, 'examples')]);
+    expect(ssa.stderr).toBe('');
+    expect(ssa.code).toBe(0);
+    expect(ssa.stdout.trim().split('\n').filter((l) => !l.endsWith(' serverside-applied'))).toEqual([]);
+    // And the server-side apply is itself repeatable (same field manager, same values).
+    const ssa2 = await api.kubectl(['apply', '--server-side', '-f', join(REPO_ROOT, 'examples')]);
+    expect(ssa2.code).toBe(0);
+  });
+
+  it('keeps what was sent inside lists: no defaults inside atomic lists in any CRD', async () => {
+    const { allCRDs } = await import('../../src/api/crd');
+    const listDefaults: string[] = [];
+    const walk = (s: any, path: string, inList: boolean) => {
+      if (!s || typeof s !== 'object') return;
+      if (inList && s.default !== undefined) listDefaults.push(path);
+      if (s.items) walk(s.items, `${path}[]`, true);
+      for (const [k, v] of Object.entries(s.properties ?? {})) walk(v, `${path}.${k}`, inList);
+    };
+    for (const crd of allCRDs()) walk(crd.spec.versions[0]!.schema.openAPIV3Schema, crd.spec.names.kind, false);
+    expect(listDefaults).toEqual([]);
+  });
+
   it('lists them through the vmsafe category with printer columns and short names', async () => {
     const all = await api.kubectl(['get', 'vmsafe', '-A', '-o', 'name']);
     expect(all.stdout.trim().split('\n')).toHaveLength(34);

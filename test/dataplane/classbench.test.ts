@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { classBenchHeaders, classBenchPort, classBenchSpec, parseClassBench, seededRandom } from '../../src/dataplane/classbench';
+import { classBenchHeaders, classBenchPort, classBenchSpec, parseClassBench, seededRandom } from '../helpers/classbench';
 import { buildClassifier } from '../../src/dataplane/classifier';
-import { buildLinearClassifier } from '../../src/dataplane/linear';
+import { buildLinearClassifier } from '../helpers/linear';
 
-// The rule sets live outside the repository (../shared/data/classbench from the repo root).
-const DATA = fileURLToPath(new URL('../../../shared/data/classbench/', import.meta.url));
+// The small public rule sets, in the repository (source and licence: test/fixtures/classbench/README.md).
+const DATA = fileURLToPath(new URL('../fixtures/classbench/', import.meta.url));
 
 describe('ClassBench rule sets', () => {
   it('parses a rule line and maps protocols and port ranges', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildClassifier } from '../../src/dataplane/classifier';
-import { buildLinearClassifier } from '../../src/dataplane/linear';
+import { buildLinearClassifier } from '../helpers/linear';
 import { hostFilterSpecArb, lookupArb } from './arbitraries';
 
 describe('fast classifier = linear reference', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HostFilterSpec } from '../../src/api';
 import { DIR, PROTO, buildClassifier } from '../../src/dataplane/classifier';
 import { formatIPv4, parseIPv4 } from '../../src/dataplane/ip';
-import { buildLinearClassifier } from '../../src/dataplane/linear';
+import { buildLinearClassifier } from '../helpers/linear';
 import { cidrPeer, egress, groupPeer, oneProgram, rule, tcp } from './fixtures';
 
 const both = (spec: HostFilterSpec) => [buildLinearClassifier(spec), buildClassifier(spec)] as const;

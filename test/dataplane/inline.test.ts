@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DIR, PROTO, buildClassifier } from '../../src/dataplane/classifier';
 import { parseIPv4 } from '../../src/dataplane/ip';
-import { buildLinearClassifier } from '../../src/dataplane/linear';
+import { buildLinearClassifier } from '../helpers/linear';
 import { hostFilterSpecArb, lookupArb } from './arbitraries';
 import { cidrPeer, egress, groupPeer, oneProgram, rule, tcp } from './fixtures';
 

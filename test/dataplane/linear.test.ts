@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildLinearClassifier } from '../../src/dataplane/linear';
+import { buildLinearClassifier } from '../helpers/linear';
 import { cidrPeer, egress, groupPeer, oneProgram, rule, tcp } from './fixtures';
 
 describe('linear classifier (reference semantics)', () => {

@@ -46,10 +46,10 @@ describe('vmsafe gen', () => {
       expect(await gen(['--hosts', '2', '--vms', '1', '-o', dir])).toBe(2);
       expect(await gen(['--hosts', 'two', '--vms', '1', '--tenants', '1', '-o', dir])).toBe(2);
       expect(await gen(['--hosts', '1', '--vms', '1', '--tenants', '1'])).toBe(2);
-      expect(err.mock.calls.map((c) => String(c[0]).split('\n')[0])).toEqual([
-        'vmsafe gen: --tenants is required',
-        'vmsafe gen: --hosts must be a whole number, got "two"',
-        'vmsafe gen: -o DIR is required',
+      expect(err.mock.calls.map((c) => String(c[0]))).toEqual([
+        'vmsafe gen: --tenants is required (see vmsafe gen --help)\n',
+        'vmsafe gen: --hosts must be a whole number, got "two" (see vmsafe gen --help)\n',
+        'vmsafe gen: -o DIR is required (see vmsafe gen --help)\n',
       ]);
     } finally {
       err.mockRestore();

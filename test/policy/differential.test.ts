@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildClassifier } from '../../src/dataplane/classifier';
-import { buildLinearClassifier } from '../../src/dataplane/linear';
+import { buildLinearClassifier } from '../helpers/linear';
 import { SharedGroupSets } from '../../src/dataplane/shared-groups';
 import type { Packet } from '../../src/policy/reference';
 import { Tracer } from '../../src/policy/tracer';

@@ -110,11 +110,11 @@ describe('vmsafe validate (in process)', () => {
     expect(r.code).toBe(0);
   });
 
-  it('exits 2 with usage when given nothing to read or an unknown flag', async () => {
-    for (const argv of [[], ['--nope']]) {
-      const r = await runCaptured(argv);
+  it('exits 2 with one line pointing at --help when given nothing to read or an unknown flag', async () => {
+    for (const [argv, what] of [[[], 'no input'], [['--nope'], "unknown option '--nope'"]] as const) {
+      const r = await runCaptured([...argv]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain('usage: vmsafe validate -f PATH');
+      expect(r.stderr).toBe(`vmsafe validate: ${what}${what === 'no input' ? ': give -f PATH' : ''} (see vmsafe validate --help)\n`);
     }
   });
 });

@@ -1,34 +1,47 @@
 // `vmsafe agent --host NAME` (one hypervisor agent) or `vmsafe agent --fleet` (one per Host object).
-import { parseArgs } from 'node:util';
 import { HostAgent } from '../../agent/agent';
 import { agentFaults } from '../../agent/faults';
 import { AgentFleet } from '../../agent/fleet';
 import { KubeClient } from '../../runtime/client';
-import { cliLogger, num, untilSignal } from '../flags';
+import { cliLogger, untilSignal } from '../flags';
+import { act, Command, number, runCommand, verb } from '../program';
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      host: { type: 'string' },
-      fleet: { type: 'boolean', default: false },
-      kubeconfig: { type: 'string' },
-      'heartbeat-ms': { type: 'string' },
-      'lease-seconds': { type: 'string' },
-      'apply-failure-rate': { type: 'string' },
-      'apply-delay-ms': { type: 'string' },
-      'log-level': { type: 'string' },
-    },
-  });
+export function command(): Command {
+  return verb('agent', 'run a hypervisor agent (--host NAME) or a fleet (--fleet)')
+    .option('--host <name>', 'the Host this agent serves')
+    .option('--fleet', 'one agent per Host object, in this process', false)
+    .option('--kubeconfig <path>', 'kubeconfig (default: as kubectl finds it, or in-cluster)')
+    .option('--heartbeat-ms <ms>', 'heartbeat period (default 2000)', number(1))
+    .option('--lease-seconds <s>', 'host Lease duration (default 8)', number(1))
+    .option('--apply-failure-rate <p>', 'simulated: fraction of filter applies that fail (default 0)', number(0))
+    .option('--apply-delay-ms <ms>', 'simulated: delay of each filter apply (default 0)', number(0))
+    .option('--log-level <level>', 'pino level (default info, or $VMSAFE_LOG_LEVEL)')
+    .action(act(agent));
+}
+
+export const run = (argv: string[]) => runCommand(command(), argv);
+
+interface AgentFlags {
+  host?: string;
+  fleet: boolean;
+  kubeconfig?: string;
+  heartbeatMs?: number;
+  leaseSeconds?: number;
+  applyFailureRate?: number;
+  applyDelayMs?: number;
+  logLevel?: string;
+}
+
+async function agent(values: AgentFlags): Promise<number> {
   if (!values.host === !values.fleet) {
-    process.stderr.write('vmsafe agent: give exactly one of --host NAME or --fleet\n');
+    process.stderr.write('vmsafe agent: give exactly one of --host NAME or --fleet (see vmsafe agent --help)\n');
     return 2;
   }
-  const logger = cliLogger(values['log-level'], 'vmsafe-agent');
+  const logger = cliLogger(values.logLevel, 'vmsafe-agent');
   const client = new KubeClient(values.kubeconfig ? { file: values.kubeconfig } : undefined);
   const timing = {
-    heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms', 2000),
-    leaseDurationSeconds: num(values['lease-seconds'], 'lease-seconds', 8),
+    heartbeatMs: values.heartbeatMs ?? 2000,
+    leaseDurationSeconds: values.leaseSeconds ?? 8,
   };
   if (values.fleet) {
     const fleet = new AgentFleet({ client, logger, agent: timing }).start();
@@ -37,8 +50,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const faults = agentFaults.parse({
-    applyFailureRate: num(values['apply-failure-rate'], 'apply-failure-rate', 0),
-    applyDelayMs: num(values['apply-delay-ms'], 'apply-delay-ms', 0),
+    applyFailureRate: values.applyFailureRate ?? 0,
+    applyDelayMs: values.applyDelayMs ?? 0,
   });
   const agent = new HostAgent({ client, host: values.host!, logger, faults, ...timing }).start();
   await untilSignal(() => agent.stop());

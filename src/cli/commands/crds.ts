@@ -1,18 +1,18 @@
 // `vmsafe crds [-o DIR]`: write one CRD per kind (crds/<plural>.vmsafe.io.yaml), or print them all.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { allCRDs, crdFileName, crdYaml } from '../../api/crd';
+import { act, Command, runCommand, verb } from '../program';
 
-export async function run(argv: string[]): Promise<number> {
-  let out: string | undefined;
-  try {
-    const { values } = parseArgs({ args: argv, options: { output: { type: 'string', short: 'o' } }, strict: true });
-    out = values.output;
-  } catch (err) {
-    process.stderr.write(`vmsafe crds: ${(err as Error).message}\nusage: vmsafe crds [-o DIR]\n`);
-    return 2;
-  }
+export function command(): Command {
+  return verb('crds', 'generate the CRDs from the schemas (-o DIR)')
+    .option('-o, --output <dir>', 'write one file per CRD here (default: print them all)')
+    .action(act((opts: { output?: string }) => crds(opts.output)));
+}
+
+export const run = (argv: string[]) => runCommand(command(), argv);
+
+async function crds(out: string | undefined): Promise<number> {
   const crds = allCRDs();
   if (!out) {
     process.stdout.write(crds.map(crdYaml).join('---\n'));

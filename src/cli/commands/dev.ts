@@ -1,31 +1,47 @@
 // `vmsafe dev [--demo] [--port N] [--data-dir DIR]`: API server + operator + agents on this machine.
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { waitConverged } from '../../dev/converged';
 import { applyManifests, REPO_ROOT, startDevStack } from '../../dev/stack';
-import { cliLogger, num, untilSignal } from '../flags';
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      demo: { type: 'boolean', default: false },
-      port: { type: 'string' },
-      'data-dir': { type: 'string' },
-      kubeconfig: { type: 'string' },
-      'heartbeat-ms': { type: 'string' },
-      'lease-seconds': { type: 'string' },
-      'log-level': { type: 'string' },
-    },
-  });
+/** How long `--demo` waits for the datacenter to converge before saying it has not. */
+const CONVERGE_TIMEOUT_MS = 120_000;
+import { cliLogger, untilSignal } from '../flags';
+import { act, Command, int, number, runCommand, verb } from '../program';
+
+export function command(): Command {
+  return verb('dev', 'embedded API server + operator + agents (--demo applies examples/)')
+    .option('--demo', 'apply the demo datacenter (examples/)', false)
+    .option('--port <n>', 'API server port, 0 = any free port', int(0, 65535), 0)
+    .option('--data-dir <dir>', 'persist the API server here (default: in memory)')
+    .option('--kubeconfig <path>', 'write the kubeconfig here (default .vmsafe/kubeconfig)')
+    .option('--heartbeat-ms <ms>', 'agent heartbeat period (default 2000)', number(1), 2000)
+    .option('--lease-seconds <s>', 'agent Lease duration (default 8)', number(1), 8)
+    .option('--log-level <level>', 'pino level (default warn)')
+    .action(act(dev));
+}
+
+export const run = (argv: string[]) => runCommand(command(), argv);
+
+interface DevFlags {
+  demo: boolean;
+  port: number;
+  dataDir?: string;
+  kubeconfig?: string;
+  heartbeatMs: number;
+  leaseSeconds: number;
+  logLevel?: string;
+}
+
+async function dev(values: DevFlags): Promise<number> {
   // Quiet by default: the terminal is for the person; set --log-level info to see the controllers.
-  const logger = cliLogger(values['log-level'] ?? 'warn', 'vmsafe');
+  const logger = cliLogger(values.logLevel ?? 'warn', 'vmsafe');
   const stack = await startDevStack({
     logger,
-    port: num(values.port, 'port', 0),
-    dataDir: values['data-dir'],
+    port: values.port,
+    dataDir: values.dataDir,
     kubeconfigPath: values.kubeconfig,
-    heartbeatMs: num(values['heartbeat-ms'], 'heartbeat-ms', 2000),
-    leaseSeconds: num(values['lease-seconds'], 'lease-seconds', 8),
+    heartbeatMs: values.heartbeatMs,
+    leaseSeconds: values.leaseSeconds,
     leaderElection: true,
   });
   const out = (s: string) => process.stdout.write(s + '\n');
@@ -34,6 +50,8 @@ export async function run(argv: string[]): Promise<number> {
   if (values.demo) {
     const summary = await applyManifests(stack, [join(REPO_ROOT, 'examples')]);
     out(`demo datacenter applied from examples/ (${summary}); watch it converge: kubectl get vms -A -w`);
+    const p = await waitConverged(stack.client, CONVERGE_TIMEOUT_MS);
+    out(p.converged ? `demo converged in ${(p.ms / 1000).toFixed(1)} s: ${p.summary}` : `demo not converged after ${p.ms / 1000} s: ${p.summary} (kubectl describe vms -A says why)`);
   }
   out('Ctrl-C stops everything.');
   await untilSignal(async () => {

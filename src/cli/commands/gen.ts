@@ -1,26 +1,6 @@
 // `vmsafe gen --hosts N --vms N --tenants N [...] -o DIR`: a synthetic datacenter as manifests.
-import { parseArgs } from 'node:util';
 import { generateDatacenter, writeManifests, type GenOptions } from '../../gen';
-
-const USAGE = `usage: vmsafe gen --hosts N --vms N --tenants N -o DIR [flags]
-
-Writes a deterministic synthetic datacenter (same flags and seed → same bytes) as manifests, split
-by kind into files of at most 1,000 objects, named so that \`kubectl apply -f DIR\` applies them in
-order (namespaces, tags, tenants, hosts, policies, VMs).
-
-flags:
-  --hosts N                hosts (capacity 320 VMs / 3,200 vNICs each)
-  --vms N                  VMs
-  --tenants N              tenants (one namespace each)
-  --vnics-per-vm N         most vNICs per VM, 1-10 (default 10; mix: most 1, some more)
-  --uniform-vnics          every VM gets exactly --vnics-per-vm vNICs
-  --pools N                placement pools (default 8)
-  --policies-per-tenant N  policies per tenant (default 1-3 each)
-  --seed S                 random seed, number or word (default 1)
-  --pin                    pin every VM to a feasible host (spec.hostName)
-  --chunk N                objects per file (default 1000)
-  -o, --out DIR            output directory (generated files from an earlier run are replaced)
-`;
+import { act, Command, runCommand, verb } from '../program';
 
 function positiveInt(name: string, v: string | undefined, required: boolean): number | undefined {
   if (v === undefined) {
@@ -47,34 +27,50 @@ function progressBar(stream: NodeJS.WriteStream) {
   };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        hosts: { type: 'string' },
-        vms: { type: 'string' },
-        tenants: { type: 'string' },
-        'vnics-per-vm': { type: 'string' },
-        'uniform-vnics': { type: 'boolean', default: false },
-        pools: { type: 'string' },
-        'policies-per-tenant': { type: 'string' },
-        seed: { type: 'string' },
-        pin: { type: 'boolean', default: false },
-        chunk: { type: 'string' },
-        out: { type: 'string', short: 'o' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (err) {
-    process.stderr.write(`vmsafe gen: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+export function command(): Command {
+  return verb('gen', 'generate a synthetic datacenter as manifests')
+    .usage('--hosts N --vms N --tenants N -o DIR [flags]')
+    .addHelpText('before', `Writes a deterministic synthetic datacenter (same flags and seed → same bytes) as manifests, split
+by kind into files of at most 1,000 objects, named so that \`kubectl apply -f DIR\` applies them in
+order (namespaces, tags, tenants, hosts, policies, VMs).
+`)
+    .option('--hosts <n>', 'hosts (capacity 320 VMs / 3,200 vNICs each)')
+    .option('--vms <n>', 'VMs')
+    .option('--tenants <n>', 'tenants (one namespace each)')
+    .option('--vnics-per-vm <n>', 'most vNICs per VM, 1-10 (default 10; mix: most 1, some more)')
+    .option('--uniform-vnics', 'every VM gets exactly --vnics-per-vm vNICs', false)
+    .option('--pools <n>', 'placement pools (default 8)')
+    .option('--policies-per-tenant <n>', 'policies per tenant (default 1-3 each)')
+    .option('--seed <s>', 'random seed, number or word (default 1)')
+    .option('--pin', 'pin every VM to a feasible host (spec.hostName)', false)
+    .option('--chunk <n>', 'objects per file (default 1000)')
+    .option('-o, --out <dir>', 'output directory (generated files from an earlier run are replaced)')
+    .action(act(gen));
+}
+
+export const run = (argv: string[]) => runCommand(command(), argv);
+
+interface GenFlags {
+  hosts?: string;
+  vms?: string;
+  tenants?: string;
+  vnicsPerVm?: string;
+  uniformVnics: boolean;
+  pools?: string;
+  policiesPerTenant?: string;
+  seed?: string;
+  pin: boolean;
+  chunk?: string;
+  out?: string;
+}
+
+async function gen(f: GenFlags): Promise<number> {
+  const values = {
+    ...f,
+    'vnics-per-vm': f.vnicsPerVm,
+    'uniform-vnics': f.uniformVnics,
+    'policies-per-tenant': f.policiesPerTenant,
+  };
   let opts: GenOptions;
   let chunk: number | undefined;
   try {
@@ -97,7 +93,7 @@ export async function run(argv: string[]): Promise<number> {
     if (chunk === 0) throw new UsageError('--chunk must be at least 1');
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`vmsafe gen: ${err.message}\n\n${USAGE}`);
+    process.stderr.write(`vmsafe gen: ${err.message} (see vmsafe gen --help)\n`);
     return 2;
   }
 

@@ -1,39 +1,54 @@
 // `vmsafe operator`: the controllers against a cluster (kubeconfig as kubectl finds it, or in-cluster).
-import { parseArgs } from 'node:util';
 import { DEFAULT_SHARED_GROUP_MIN, parseBindAddress, startOperator } from '../../controllers/operator';
-import { cliLogger, num, untilSignal } from '../flags';
+import { cliLogger, untilSignal } from '../flags';
+import { act, boolFlag, Command, int, number, runCommand, verb } from '../program';
 
-export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      kubeconfig: { type: 'string' },
-      'leader-elect': { type: 'boolean', default: true },
-      'no-leader-elect': { type: 'boolean', default: false },
-      identity: { type: 'string' },
-      'lease-duration': { type: 'string' },
-      'renew-deadline': { type: 'string' },
-      'retry-period': { type: 'string' },
-      'metrics-bind-address': { type: 'string' },
-      'health-probe-bind-address': { type: 'string' },
-      'log-level': { type: 'string' },
-      'shared-group-min-addresses': { type: 'string' },
-    },
-  });
-  const logger = cliLogger(values['log-level'], 'vmsafe-operator');
+export function command(): Command {
+  const cmd = verb('operator', 'run the operator against a cluster (kubeconfig as kubectl finds it)')
+    .option('--kubeconfig <path>', 'kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)');
+  boolFlag(cmd, 'leader-elect', 'take the leader Lease before reconciling; --leader-elect=false for a single replica', true);
+  return cmd
+    .option('--identity <id>', 'leader-election identity (default: hostname_random)')
+    .option('--lease-duration <s>', 'leader Lease duration in seconds', number(1), 15)
+    .option('--renew-deadline <s>', 'leader renew deadline in seconds', number(1), 10)
+    .option('--retry-period <s>', 'leader retry period in seconds', number(0.1), 2)
+    .option('--metrics-bind-address <addr>', 'Prometheus metrics, HOST:PORT or :PORT (0 = off)')
+    .option('--health-probe-bind-address <addr>', '/healthz and /readyz, HOST:PORT or :PORT (0 = off)')
+    .option('--shared-group-min-addresses <n>', 'smallest selection shared as an AddressGroup', int(0), DEFAULT_SHARED_GROUP_MIN)
+    .option('--log-level <level>', 'pino level (default info, or $VMSAFE_LOG_LEVEL)')
+    .action(act(operator));
+}
+
+export const run = (argv: string[]) => runCommand(command(), argv);
+
+interface OperatorFlags {
+  kubeconfig?: string;
+  leaderElect: boolean;
+  identity?: string;
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
+  metricsBindAddress?: string;
+  healthProbeBindAddress?: string;
+  sharedGroupMinAddresses: number;
+  logLevel?: string;
+}
+
+async function operator(values: OperatorFlags): Promise<number> {
+  const logger = cliLogger(values.logLevel, 'vmsafe-operator');
   const op = await startOperator({
     kubeconfig: values.kubeconfig ? { file: values.kubeconfig } : undefined,
     logger,
     leaderElection: {
-      enabled: values['leader-elect'] && !values['no-leader-elect'],
+      enabled: values.leaderElect,
       identity: values.identity,
-      leaseDurationMs: num(values['lease-duration'], 'lease-duration', 15) * 1000,
-      renewDeadlineMs: num(values['renew-deadline'], 'renew-deadline', 10) * 1000,
-      retryPeriodMs: num(values['retry-period'], 'retry-period', 2) * 1000,
+      leaseDurationMs: values.leaseDuration * 1000,
+      renewDeadlineMs: values.renewDeadline * 1000,
+      retryPeriodMs: values.retryPeriod * 1000,
     },
-    metricsAddress: parseBindAddress(values['metrics-bind-address']),
-    probeAddress: parseBindAddress(values['health-probe-bind-address']),
-    sharedGroupMinAddresses: num(values['shared-group-min-addresses'], 'shared-group-min-addresses', DEFAULT_SHARED_GROUP_MIN),
+    metricsAddress: parseBindAddress(values.metricsBindAddress),
+    probeAddress: parseBindAddress(values.healthProbeBindAddress),
+    sharedGroupMinAddresses: values.sharedGroupMinAddresses,
   });
   logger.info({ identity: op.identity, metrics: op.metricsServer?.url, probes: op.probeServer?.url }, 'operator running');
   await untilSignal(() => op.stop());

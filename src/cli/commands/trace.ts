@@ -6,7 +6,6 @@
 // cross-checked against the reference evaluator. Exit 0 = traced (whatever the verdict), 1 = bad
 // input, 2 = usage, 3 = the compiled filter and the reference disagree (a bug: please report it).
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../../api';
 import { decode } from '../../api';
 import { buildClassifier } from '../../dataplane/classifier';
@@ -15,10 +14,7 @@ import type { Decision, PacketProtocol, PacketVerdict } from '../../policy/decis
 import { placeOffline } from '../../policy/offline';
 import type { Endpoint, Packet } from '../../policy/reference';
 import { Tracer, type TraceResult } from '../../policy/tracer';
-
-const USAGE = `usage: vmsafe trace -f PATH [-f PATH...] --from NS/VM[/VNIC]|IP --to NS/VM[/VNIC]|IP --protocol TCP|UDP|SCTP|ICMP --port N [-o text|json]
-       vmsafe trace -f PATH --probes FILE    (one {"from","to","protocol","port"} JSON object per line; JSON lines out)
-`;
+import { act, collect, Command, Option, runCommand, verb } from '../program';
 
 const PROTOCOLS: readonly PacketProtocol[] = ['TCP', 'UDP', 'SCTP', 'ICMP'];
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
@@ -112,37 +108,38 @@ async function loadWorld(paths: string[]): Promise<{ world: World; errors: strin
   return { world, errors };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        filename: { type: 'string', short: 'f', multiple: true },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        protocol: { type: 'string', default: 'TCP' },
-        port: { type: 'string' },
-        output: { type: 'string', short: 'o', default: 'text' },
-        probes: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    process.stderr.write(`vmsafe trace: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+export function command(): Command {
+  return verb('trace', 'offline verdict for a packet, from manifests')
+    .usage('-f PATH --from END --to END [--protocol P] [--port N] [-o text|json]  |  -f PATH --probes FILE')
+    .addHelpText('after', `\nAn END is NS/VM[/VNIC] or an IPv4 address. --probes FILE (or -) reads one {"from","to","protocol","port"}\nJSON object per line and writes one JSON verdict per line. Exit 0 traced, 1 bad input, 2 usage, 3 a bug.`)
+    .option('-f, --filename <path>', 'manifests: file, directory or - (repeatable)', collect)
+    .option('--from <end>', 'source: NS/VM[/VNIC] or IPv4')
+    .option('--to <end>', 'destination: NS/VM[/VNIC] or IPv4')
+    .option('--protocol <p>', 'TCP, UDP, SCTP or ICMP', 'TCP')
+    .option('--port <n>', 'destination port (not for ICMP)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--probes <file>', 'JSON lines of probes (- for stdin)')
+    .action(act(trace));
+}
+
+export const run = (argv: string[]) => runCommand(command(), argv);
+
+interface TraceFlags {
+  filename?: string[];
+  from?: string;
+  to?: string;
+  protocol: string;
+  port?: string;
+  output: 'text' | 'json';
+  probes?: string;
+}
+
+async function trace(values: TraceFlags): Promise<number> {
   const usage = (msg: string) => {
-    process.stderr.write(`vmsafe trace: ${msg}\n${USAGE}`);
+    process.stderr.write(`vmsafe trace: ${msg} (see vmsafe trace --help)\n`);
     return 2;
   };
   if (!values.filename?.length) return usage('no manifests (-f PATH)');
-  if (values.output !== 'text' && values.output !== 'json') return usage(`-o must be text or json, got "${values.output}"`);
   if (!values.probes && (!values.from || !values.to)) return usage('--from and --to are required (or --probes FILE)');
 
   // Parse the probe(s) before the (possibly large) manifests, so typos fail fast.

@@ -1,35 +1,27 @@
 // `vmsafe validate -f PATH...`: lint manifests for GitOps CI.
 // Exit 0 when clean (warnings allowed), 1 on any error, 2 when input cannot be read or parsed.
-import { parseArgs } from 'node:util';
 import { loadManifests, type LoadError } from '../../manifests/load';
 import { policyLinter } from '../../policy/validate-lint';
 import { exitCodeFor, formatFinding, validateObjects } from '../../validate';
-
-const USAGE = 'usage: vmsafe validate -f PATH [-f PATH...]   (files, directories or - for stdin; YAML or JSON)\n';
+import { act, collect, Command, runCommand, verb } from '../program';
 
 const formatLoadError = (e: LoadError) => `${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export async function run(argv: string[]): Promise<number> {
-  let paths: string[];
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: { filename: { type: 'string', short: 'f', multiple: true }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    paths = [...(values.filename ?? []), ...positionals];
-  } catch (err) {
-    process.stderr.write(`vmsafe validate: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
+export function command(): Command {
+  return verb('validate', 'lint manifests for GitOps CI')
+    .usage('-f PATH [-f PATH...]   (files, directories or - for stdin; YAML or JSON)')
+    .addHelpText('after', '\nExit 0 when clean (warnings allowed), 1 on any error, 2 when input cannot be read or parsed.')
+    .argument('[path...]', 'more inputs, same as -f')
+    .option('-f, --filename <path>', 'file, directory or - for stdin (repeatable)', collect)
+    .action(act((opts: { filename?: string[] }, cmd) => validate([...(opts.filename ?? []), ...(cmd.args as string[])])));
+}
+
+export const run = (argv: string[]) => runCommand(command(), argv);
+
+async function validate(paths: string[]): Promise<number> {
   if (paths.length === 0) {
-    process.stderr.write(`vmsafe validate: no input\n${USAGE}`);
+    process.stderr.write(`vmsafe validate: no input: give -f PATH (see vmsafe validate --help)\n`);
     return 2;
   }
 

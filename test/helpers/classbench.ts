@@ -8,9 +8,9 @@
 //   any other protocol number  → ICMP (our model has no other port-less protocol; ICMP takes no port)
 // Destination address and source port are dropped (the vNIC is the destination). Rule i is named "r<i>";
 // actions alternate Allow/Deny so that verdicts, not only rule ids, are compared.
-import type { CompiledPort, CompiledRule, HostFilterSpec } from '../api';
-import type { Lookup } from './types';
-import { formatIPv4, parseCidr } from './ip';
+import type { CompiledPort, CompiledRule, HostFilterSpec } from '../../src/api';
+import type { Lookup } from '../../src/dataplane/types';
+import { formatIPv4, parseCidr } from '../../src/dataplane/ip';
 
 export interface ClassBenchRule {
   src: string;

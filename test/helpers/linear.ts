@@ -1,10 +1,10 @@
 // The plain interpreter of a HostFilter spec: first match in order, straight from the rules.
 // It is the reference the fast classifier is tested against and the "linear scan" baseline in benchmarks.
-import type { CompiledPeer, CompiledPort, CompiledRule, HostFilterSpec } from '../api';
-import type { Decision, PacketProtocol } from '../policy/decision';
-import { inRange, parseCidr, parseIPv4 } from './ip';
-import { NO_MATCH, TIER_RANK, UNBOUND, bindingKey, ruleDecision } from './semantics';
-import type { Classifier, Lookup } from './types';
+import type { CompiledPeer, CompiledPort, CompiledRule, HostFilterSpec } from '../../src/api';
+import type { Decision, PacketProtocol } from '../../src/policy/decision';
+import { inRange, parseCidr, parseIPv4 } from '../../src/dataplane/ip';
+import { NO_MATCH, TIER_RANK, UNBOUND, bindingKey, ruleDecision } from '../../src/dataplane/semantics';
+import type { Classifier, Lookup } from '../../src/dataplane/types';
 
 type Range = [number, number];
 
