@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../util/log';
 import type { Api, DeleteOptions, PatchType, WriteCtx } from './api';
+import { reviewPath, type Auth } from './auth';
 import { AGGREGATED_V2, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery';
-import { ApiError, badRequest, internal, methodNotAllowed, notAcceptable, pathNotFound, status, unauthorized, unsupportedMediaType } from './errors';
+import { ApiError, badRequest, internal, methodNotAllowed, notAcceptable, pathNotFound, status, unsupportedMediaType } from './errors';
 import { decodeK8sProtobuf, PROTOBUF } from './protobuf';
 import { negotiate, parseJsonBody, parseMediaTypes, readBody, sendError, sendJson } from './http';
 import type { OpenApiCache } from './openapi';
@@ -18,7 +19,7 @@ export interface RouterDeps {
   registry: Registry;
   openapi: OpenApiCache;
   watches: WatchHub;
-  token: string;
+  auth: Auth;
   log: Logger;
   serverAddress: () => string;
 }
@@ -50,7 +51,6 @@ interface ResourcePath {
 
 export function createRouter(deps: RouterDeps) {
   const { api, registry, openapi, watches, log } = deps;
-  const expected = `Bearer ${deps.token}`;
 
   return async function route(req: IncomingMessage, res: ServerResponse) {
     const started = process.hrtime.bigint();
@@ -67,7 +67,9 @@ export function createRouter(deps: RouterDeps) {
       });
     try {
       const healthPath = path.split('/').slice(0, 2).join('/');
-      if (!PUBLIC.has(healthPath) && req.headers.authorization !== expected) throw unauthorized();
+      // Authentication, impersonation and RBAC (src/apiserver/auth) before anything is served.
+      const user = deps.auth.identify(req, PUBLIC.has(healthPath));
+      deps.auth.authorizeRequest(user, req.method ?? 'GET', path, url.searchParams);
       if (healthPath === '/healthz' || healthPath === '/livez' || healthPath === '/readyz') {
         res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
         res.end('ok');
@@ -117,6 +119,11 @@ export function createRouter(deps: RouterDeps) {
         const list = apiResourceList(registry, group, version);
         if (!list) throw pathNotFound();
         return sendJson(res, 200, list);
+      }
+      const review = reviewPath(group, version, rest);
+      if (review) {
+        if (req.method !== 'POST') throw methodNotAllowed();
+        return sendJson(res, 201, deps.auth.review(review, user, decodeBody(await readBody(req), req.headers['content-type']) as Obj));
       }
       const rp = resolve(registry, group, version, rest);
       await handleResource(req, res, url, rp);
