@@ -54,7 +54,7 @@ describe('authentication and kubectl auth whoami', () => {
 
 describe('RBAC with kube-apiserver wording', () => {
   it('lets a tenant admin manage VMs in its namespace', async () => {
-    const vm = { apiVersion: 'vmsafe.io/v1alpha1', kind: 'VM', metadata: { name: 'web', namespace: 'acme' }, spec: { vnics: [{ name: 'eth0', network: 'prod' }] } };
+    const vm = { apiVersion: 'vmsafe.io/v1alpha1', kind: 'VM', metadata: { name: 'web', namespace: 'acme' }, spec: { vnics: [{ name: 'eth0', network: 'prod', ip: '10.0.0.5', mac: '02:00:00:00:00:05' }] } };
     const created = await t.kubectl(['--token', ALICE, 'create', '-f', '-'], { input: JSON.stringify(vm) });
     expect(created.stdout.trim(), created.stderr).toBe('vm.vmsafe.io/web created');
     const list = await as(ALICE, ['get', 'vms', '-n', 'acme', '-o', 'name']);
