@@ -39,25 +39,28 @@ export const AUTHENTICATED_RULES: PolicyRule[] = [
 ];
 const BUILTIN_SOURCE = 'ClusterRole "system:basic-user"';
 
-const has = (list: string[] | undefined, v: string) => !!list && (list.includes('*') || list.includes(v));
+// Stored objects are validated loosely; a malformed field matches nothing rather than throwing.
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const has = (list: unknown, v: string) => arr(list).some((x) => x === '*' || x === v);
 
 export function ruleAllows(a: Attributes, r: PolicyRule): boolean {
   if (!has(r.verbs, a.verb)) return false;
   if (a.kind === 'nonResource') {
-    return (r.nonResourceURLs ?? []).some((u) => u === '*' || u === a.path || (u.endsWith('*') && a.path.startsWith(u.slice(0, -1))));
+    return arr(r.nonResourceURLs).some((u) => typeof u === 'string' && (u === '*' || u === a.path || (u.endsWith('*') && a.path.startsWith(u.slice(0, -1)))));
   }
   if (!has(r.apiGroups, a.group)) return false;
   const combined = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-  const resOk = (r.resources ?? []).some((x) => x === '*' || x === combined || (!!a.subresource && x === `*/${a.subresource}`));
+  const resOk = arr(r.resources).some((x) => x === '*' || x === combined || (!!a.subresource && x === `*/${a.subresource}`));
   if (!resOk) return false;
-  if (!r.resourceNames?.length) return true;
-  return !!a.name && r.resourceNames.includes(a.name);
+  const names = arr(r.resourceNames);
+  if (!names.length) return true;
+  return !!a.name && names.includes(a.name);
 }
 
 export function subjectMatches(s: Obj, user: UserInfo, bindingNamespace: string): boolean {
   switch (s?.kind) {
     case 'User':
-      return s.name === user.username;
+      return typeof s.name === 'string' && s.name === user.username;
     case 'Group':
       return user.groups.includes(s.name);
     case 'ServiceAccount': {
@@ -70,10 +73,11 @@ export function subjectMatches(s: Obj, user: UserInfo, bindingNamespace: string)
 }
 
 function selectorMatches(sel: Obj, labels: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(sel?.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of sel?.matchExpressions ?? []) {
-    const val = labels[e.key];
-    const values: string[] = e.values ?? [];
+  const ml = sel?.matchLabels;
+  for (const [k, v] of Object.entries(ml && typeof ml === 'object' ? ml : {})) if (labels[k] !== v) return false;
+  for (const e of arr(sel?.matchExpressions) as Obj[]) {
+    const val = labels[e?.key];
+    const values = arr(e?.values);
     if (e.operator === 'In' && !(val !== undefined && values.includes(val))) return false;
     if (e.operator === 'NotIn' && val !== undefined && values.includes(val)) return false;
     if (e.operator === 'Exists' && val === undefined) return false;
@@ -83,19 +87,21 @@ function selectorMatches(sel: Obj, labels: Record<string, string>): boolean {
   return true;
 }
 
+const ruleList = (v: unknown): PolicyRule[] => arr(v).filter((r): r is PolicyRule => !!r && typeof r === 'object');
+
 /** A ClusterRole's rules, with those of the ClusterRoles its aggregationRule selects. */
 export function clusterRoleRules(src: RbacSource, role: Obj, seen = new Set<string>()): PolicyRule[] {
   const name = role.metadata?.name as string;
   if (seen.has(name)) return [];
   seen.add(name);
-  const rules: PolicyRule[] = [...(role.rules ?? [])];
-  const selectors: Obj[] = role.aggregationRule?.clusterRoleSelectors ?? [];
+  const rules = ruleList(role.rules);
+  const selectors = arr(role.aggregationRule?.clusterRoleSelectors) as Obj[];
   if (selectors.length) {
     for (const other of src.clusterRoles()) {
       if (other.metadata?.name === name) continue;
       const labels = other.metadata?.labels ?? {};
       // An empty selector matches nothing in the aggregation controller (labels.Nothing for nil).
-      if (selectors.some((s) => (s.matchLabels || s.matchExpressions) && selectorMatches(s, labels))) rules.push(...clusterRoleRules(src, other, seen));
+      if (selectors.some((s) => (s?.matchLabels || s?.matchExpressions) && selectorMatches(s, labels))) rules.push(...clusterRoleRules(src, other, seen));
     }
   }
   return rules;
@@ -112,19 +118,19 @@ function describe(kind: string, b: Obj, roleKind: string, roleName: string, user
 export function* applicableRules(src: RbacSource, user: UserInfo, namespace: string): Generator<{ rules: PolicyRule[]; why: string }> {
   if (user.groups.includes('system:authenticated')) yield { rules: AUTHENTICATED_RULES, why: `RBAC: allowed by ${BUILTIN_SOURCE}` };
   for (const b of src.clusterRoleBindings()) {
-    const subject = (b.subjects ?? []).find((s: Obj) => subjectMatches(s, user, ''));
-    if (!subject || b.roleRef?.kind !== 'ClusterRole') continue;
+    const subject = (arr(b.subjects) as Obj[]).find((s) => subjectMatches(s, user, ''));
+    if (!subject || b.roleRef?.kind !== 'ClusterRole' || typeof b.roleRef.name !== 'string') continue;
     const role = src.clusterRole(b.roleRef.name);
     if (role) yield { rules: clusterRoleRules(src, role), why: describe('ClusterRoleBinding', b, 'ClusterRole', b.roleRef.name, user, subject) };
   }
   if (!namespace) return;
   for (const b of src.roleBindings(namespace)) {
-    const subject = (b.subjects ?? []).find((s: Obj) => subjectMatches(s, user, namespace));
-    if (!subject) continue;
-    const kind = b.roleRef?.kind;
+    const subject = (arr(b.subjects) as Obj[]).find((s) => subjectMatches(s, user, namespace));
+    if (!subject || typeof b.roleRef?.name !== 'string') continue;
+    const kind = b.roleRef.kind;
     const role = kind === 'ClusterRole' ? src.clusterRole(b.roleRef.name) : kind === 'Role' ? src.role(namespace, b.roleRef.name) : undefined;
     if (!role) continue;
-    yield { rules: kind === 'ClusterRole' ? clusterRoleRules(src, role) : (role.rules ?? []), why: describe('RoleBinding', b, kind, b.roleRef.name, user, subject) };
+    yield { rules: kind === 'ClusterRole' ? clusterRoleRules(src, role) : ruleList(role.rules), why: describe('RoleBinding', b, kind, b.roleRef.name, user, subject) };
   }
 }
 
@@ -148,10 +154,11 @@ export function rulesFor(src: RbacSource, user: UserInfo, namespace: string): { 
   }
   for (const { rules } of applicableRules(src, user, namespace)) {
     for (const r of rules) {
-      if (r.nonResourceURLs?.length) nonResourceRules.push({ verbs: r.verbs ?? [], nonResourceURLs: r.nonResourceURLs });
-      if (r.resources?.length) {
-        const out: PolicyRule = { verbs: r.verbs ?? [], apiGroups: r.apiGroups ?? [], resources: r.resources };
-        if (r.resourceNames?.length) out.resourceNames = r.resourceNames;
+      if (!Array.isArray(r.verbs)) continue;
+      if (Array.isArray(r.nonResourceURLs) && r.nonResourceURLs.length) nonResourceRules.push({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs });
+      if (Array.isArray(r.resources) && r.resources.length) {
+        const out: PolicyRule = { verbs: r.verbs, apiGroups: arr(r.apiGroups) as string[], resources: r.resources };
+        if (Array.isArray(r.resourceNames) && r.resourceNames.length) out.resourceNames = r.resourceNames;
         resourceRules.push(out);
       }
     }
