@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../util/log';
 import type { Api, DeleteOptions, PatchType, WriteCtx } from './api';
-import { reviewPath, type Auth } from './auth';
+import { reviewPath, type Auth, type UserInfo } from './auth';
 import { AGGREGATED_V2, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery';
 import { ApiError, badRequest, internal, methodNotAllowed, notAcceptable, pathNotFound, status, unsupportedMediaType } from './errors';
 import { decodeK8sProtobuf, PROTOBUF } from './protobuf';
@@ -126,7 +126,7 @@ export function createRouter(deps: RouterDeps) {
         return sendJson(res, 201, deps.auth.review(review, user, decodeBody(await readBody(req), req.headers['content-type']) as Obj));
       }
       const rp = resolve(registry, group, version, rest);
-      await handleResource(req, res, url, rp);
+      await handleResource(req, res, url, rp, user);
     } catch (e) {
       const err = e instanceof ApiError ? e : internal((e as Error)?.message ?? String(e));
       if (!(e instanceof ApiError)) log.error({ err: e, path }, 'request failed');
@@ -134,7 +134,8 @@ export function createRouter(deps: RouterDeps) {
     }
   };
 
-  async function handleResource(req: IncomingMessage, res: ServerResponse, url: URL, rp: ResourcePath) {
+  async function handleResource(req: IncomingMessage, res: ServerResponse, url: URL, rp: ResourcePath, user: UserInfo) {
+    const guarded = deps.auth.inspectsWrite(user, rp.def.group);
     const q = url.searchParams;
     const { def, namespace: ns, name, sub } = rp;
     const method = req.method ?? 'GET';
@@ -193,6 +194,7 @@ export function createRouter(deps: RouterDeps) {
         case 'POST': {
           const c = ctx();
           const body = decodeBody(await readBody(req), req.headers['content-type']);
+          if (guarded) deps.auth.checkWrite(user, def.plural, ns, body);
           return reply(201, await api.create(def, ns, body, c), c);
         }
         case 'DELETE': {
@@ -216,6 +218,7 @@ export function createRouter(deps: RouterDeps) {
       case 'PUT': {
         const c = ctx();
         const body = decodeBody(await readBody(req), req.headers['content-type']);
+        if (guarded) deps.auth.checkWrite(user, def.plural, ns, body);
         return reply(200, await api.update(def, ns, name, body, c, subresource), c);
       }
       case 'PATCH': {
@@ -226,6 +229,8 @@ export function createRouter(deps: RouterDeps) {
         const buf = await readBody(req);
         const body = parseJsonBody(buf, type === 'apply' ? 'application/yaml' : 'application/json');
         const existed = type === 'apply' ? hasObject(def, ns, name) : true;
+        // RBAC escalation check on the patched result: a dry run first, then the real write.
+        if (guarded) deps.auth.checkWrite(user, def.plural, ns, await api.patch(def, ns, name, type, structuredClone(body), { ...c, dryRun: true, warnings: [] }, subresource, q.get('force') === 'true'));
         const out = await api.patch(def, ns, name, type, body, c, subresource, q.get('force') === 'true');
         return reply(existed ? 200 : 201, out, c);
       }

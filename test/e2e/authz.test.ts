@@ -24,6 +24,7 @@ beforeAll(async () => {
     ['create', 'rolebinding', 'acme-admins', '-n', 'acme', '--clusterrole', 'vmsafe-tenant-admin', '--group', 'acme-admins'],
     ['create', 'rolebinding', 'globex-admins', '-n', 'globex-prod', '--clusterrole', 'vmsafe-tenant-admin', '--group', 'globex-admins'],
     ['create', 'secret', 'generic', 'db', '-n', 'acme', '--from-literal', 'password=x'],
+    ['create', 'clusterrole', 'cluster-admin-ish', '--verb', '*', '--resource', '*.*'],
   ]) {
     const r = await t.kubectl(args);
     expect(r.code, r.stderr).toBe(0);
@@ -100,6 +101,21 @@ describe('RBAC with kube-apiserver wording', () => {
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/vms\.vmsafe\.io\s+\[\]\s+\[\]\s+\[get list watch create update patch delete\]/);
     expect(list.stdout).toMatch(/selfsubjectaccessreviews\.authorization\.k8s\.io\s+\[\]\s+\[\]\s+\[create\]/);
+  });
+});
+
+describe('RBAC escalation prevention', () => {
+  it('refuses a binding that grants more than the writer holds, also through a patch', async () => {
+    expect((await t.kubectl(['create', 'role', 'rbac-writer', '-n', 'acme', '--verb', 'create,update,patch,get', '--resource', 'rolebindings.rbac.authorization.k8s.io'])).code).toBe(0);
+    expect((await t.kubectl(['create', 'rolebinding', 'alice-rbac', '-n', 'acme', '--role', 'rbac-writer', '--user', 'alice@acme'])).code).toBe(0);
+    const held = await as(ALICE, ['create', 'rolebinding', 'helper', '-n', 'acme', '--clusterrole', 'vmsafe-tenant-admin', '--user', 'carol']);
+    expect(held.stdout.trim(), held.stderr).toBe('rolebinding.rbac.authorization.k8s.io/helper created');
+    const escalate = await as(ALICE, ['create', 'rolebinding', 'me-admin', '-n', 'acme', '--clusterrole', 'cluster-admin-ish', '--user', 'alice@acme']);
+    expect(escalate.code).toBe(1);
+    expect(escalate.stderr).toContain('is attempting to grant RBAC permissions not currently held');
+    const patch = await as(ALICE, ['patch', 'rolebinding', 'helper', '-n', 'acme', '--type', 'merge', '-p', '{"roleRef":{"name":"cluster-admin-ish"},"subjects":[{"kind":"User","name":"alice@acme"}]}']);
+    expect(patch.code).toBe(1);
+    expect(patch.stderr).toContain('rolebindings.rbac.authorization.k8s.io "helper" is forbidden');
   });
 });
 

@@ -9,9 +9,10 @@ import { authenticate, type AuthnDeps, type StaticUser } from './authn';
 import { requestAttributes } from './attributes';
 import { forbiddenError } from './forbidden';
 import { impersonate } from './impersonate';
+import { checkEscalation } from './escalation';
 import { authorize, storeSource, type RbacSource } from './rbac';
 import { review, reviewPath, type ReviewDeps } from './reviews';
-import { ANONYMOUS, type Attributes, UNAUTHENTICATED, type UserInfo } from './types';
+import { ANONYMOUS, type Attributes, MASTERS, UNAUTHENTICATED, type UserInfo } from './types';
 
 export type { StaticUser } from './authn';
 export type { UserInfo, Attributes } from './types';
@@ -23,6 +24,10 @@ export interface Auth {
   /** Throws kube's 403 unless the user may make this request. */
   authorizeRequest(user: UserInfo, method: string, path: string, query: URLSearchParams): Attributes;
   review: (p: NonNullable<ReturnType<typeof reviewPath>>, user: UserInfo, body: any) => any;
+  /** Writes that need a look at the object (RBAC escalation prevention): true for RBAC objects by non-masters. */
+  inspectsWrite(user: UserInfo, group: string): boolean;
+  /** Throws 403 if writing `obj` (as it will be stored) would grant `user` more than it holds. */
+  checkWrite(user: UserInfo, resource: string, namespace: string | undefined, obj: any): void;
   rbac: RbacSource;
 }
 
@@ -50,5 +55,10 @@ export function createAuth(opts: { adminToken: string; users?: StaticUser[]; sig
       return a;
     },
     review: (p, user, body) => review(reviewDeps, p, user, body),
+    inspectsWrite: (user, group) => group === 'rbac.authorization.k8s.io' && !user.groups.includes(MASTERS),
+    checkWrite(user, resource, namespace, obj) {
+      checkEscalation(rbac, user, resource, namespace, obj, (verb, res, name) =>
+        authorize(rbac, user, { kind: 'resource', verb, group: 'rbac.authorization.k8s.io', resource: res, namespace, name }).allowed);
+    },
   };
 }

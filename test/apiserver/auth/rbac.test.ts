@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { requestAttributes } from '../../../src/apiserver/auth/attributes';
+import { checkEscalation } from '../../../src/apiserver/auth/escalation';
 import { forbiddenError } from '../../../src/apiserver/auth/forbidden';
 import { authorize, ruleAllows, rulesFor, type RbacSource } from '../../../src/apiserver/auth/rbac';
 import type { Attributes, UserInfo } from '../../../src/apiserver/auth/types';
@@ -154,5 +155,34 @@ describe('property: hostile RBAC objects never crash the authorizer nor grant be
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('escalation prevention', () => {
+  const world = source([
+    cr('tenant', [{ apiGroups: ['vmsafe.io'], resources: ['vms'], verbs: ['get', 'list'] }]),
+    cr('admin', [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }]),
+    cr('rbac-writer', [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: ['create', 'update', 'patch'] }]),
+    cr('binder', [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: ['admin'] }]),
+    rb('acme', 'w', 'ClusterRole', 'rbac-writer', [{ kind: 'User', name: 'mallory' }, { kind: 'User', name: 'op' }]),
+    rb('acme', 't', 'ClusterRole', 'tenant', [{ kind: 'User', name: 'mallory' }]),
+    crb('b', 'binder', [{ kind: 'User', name: 'op' }]),
+  ]);
+  const can = (u: UserInfo) => (verb: string, resource: string, name: string) =>
+    authorize(world, u, { kind: 'resource', verb, group: 'rbac.authorization.k8s.io', resource, namespace: 'acme', name }).allowed;
+  const check = (u: UserInfo, resource: string, obj: Obj) => () => checkEscalation(world, u, resource, 'acme', obj, can(u));
+  const mallory = user('mallory');
+  const binding = (role: string) => ({ metadata: { name: 'x', namespace: 'acme' }, roleRef: { kind: 'ClusterRole', name: role }, subjects: [{ kind: 'User', name: 'mallory' }] });
+  it.each([
+    ['a role within what it holds', mallory, 'roles', { metadata: { name: 'r' }, rules: [{ apiGroups: ['vmsafe.io'], resources: ['vms'], verbs: ['get'] }] }, true],
+    ['a role with more verbs', mallory, 'roles', { metadata: { name: 'r' }, rules: [{ apiGroups: ['vmsafe.io'], resources: ['vms'], verbs: ['delete'] }] }, false],
+    ['a role with a wildcard', mallory, 'roles', { metadata: { name: 'r' }, rules: [{ apiGroups: ['vmsafe.io'], resources: ['*'], verbs: ['get'] }] }, false],
+    ['a binding to a role it holds', mallory, 'rolebindings', binding('tenant'), true],
+    ['a binding to cluster-admin-like role', mallory, 'rolebindings', binding('admin'), false],
+    ['a binding with the bind verb on that role', user('op'), 'rolebindings', binding('admin'), true],
+    ['masters', { username: 'root', groups: ['system:masters'] }, 'rolebindings', binding('admin'), true],
+  ] as [string, UserInfo, string, Obj, boolean][])('%s', (_, u, resource, obj, ok) => {
+    if (ok) expect(check(u, resource, obj)).not.toThrow();
+    else expect(check(u, resource, obj)).toThrow(/is forbidden: user ".*" \(groups=.*\) is attempting to grant RBAC permissions not currently held/);
   });
 });
