@@ -34,6 +34,10 @@ export async function run(argv: string[]): Promise<number> {
   if (values.demo) {
     const summary = await applyManifests(stack, [join(REPO_ROOT, 'examples')]);
     out(`demo datacenter applied from examples/ (${summary}); watch it converge: kubectl get vms -A -w`);
+    // The operator binds each Tenant's spec.admins to vmsafe-tenant-admin; RBAC is enforced, so
+    // impersonating an admin shows exactly what a tenant sees.
+    out('act as a tenant admin (examples/20-tenants.yaml: group acme-admins): kubectl --as alice --as-group acme-admins get vms -n acme');
+    out('  and see what it cannot: kubectl --as alice --as-group acme-admins get secrets -n acme   # Forbidden');
   }
   out('Ctrl-C stops everything.');
   await untilSignal(async () => {
