@@ -52,7 +52,7 @@ const CRD_KEY = 'apiextensions.k8s.io/customresourcedefinitions';
 const VAP_KEY = 'admissionregistration.k8s.io/validatingadmissionpolicies';
 const VAP_BINDING_KEY = 'admissionregistration.k8s.io/validatingadmissionpolicybindings';
 /** The identity of the server's own token (and of in-process callers). */
-export const ADMIN_USER: UserInfo = { username: 'vmsafe:admin', groups: ['system:masters', 'system:authenticated'] };
+export const ADMIN_USER: UserInfo = { username: 'vmsafe-admin', groups: ['system:masters', 'system:authenticated'] };
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 export const nowRfc3339 = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

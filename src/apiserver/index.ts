@@ -23,6 +23,8 @@ import { dirname, join } from 'node:path';
 import YAML from 'yaml';
 import { silentLogger, type Logger } from '../util/log';
 import { Api, type WriteCtx } from './api';
+import { createAuth, type StaticUser } from './auth';
+import { loadOrCreateSigningKey } from './auth/tokens';
 import { OpenApiCache } from './openapi';
 import { Registry } from './resources';
 import { createRouter } from './server';
@@ -35,8 +37,10 @@ export interface ApiServerOptions {
   /** TCP port; 0 or undefined picks a free one. */
   port?: number;
   host?: '127.0.0.1';
-  /** Bearer token clients must send; random when omitted. */
+  /** Bearer token of the admin (user vmsafe-admin, group system:masters); random when omitted. */
   token?: string;
+  /** More users by bearer token (like kube's --token-auth-file); RBAC decides what they may do. */
+  users?: StaticUser[];
   /** Durable state (write-ahead log + snapshot); in memory only when omitted. */
   dataDir?: string;
   logger?: Logger;
@@ -146,7 +150,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const serverOpts = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 };
   const tls = opts.tls === false ? undefined : loadOrCreateServingCert(opts.dataDir);
   const server: Server = tls ? createHttpsServer({ ...serverOpts, ...tls }) : createHttpServer(serverOpts);
-  const router = createRouter({ api, registry, openapi, watches, token, log, serverAddress: () => address });
+  const auth = createAuth({ adminToken: token, users: opts.users, signingKey: loadOrCreateSigningKey(opts.dataDir), store });
+  const router = createRouter({ api, registry, openapi, watches, auth, log, serverAddress: () => address });
   server.on('request', (req, res) => void router(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

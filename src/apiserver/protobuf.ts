@@ -24,6 +24,15 @@ const policyRule: Fields = {
 const subject: Fields = { 1: ['kind', 'string'], 2: ['apiGroup', 'string'], 3: ['name', 'string'], 4: ['namespace', 'string'] };
 const roleRef: Fields = { 1: ['apiGroup', 'string'], 2: ['kind', 'string'], 3: ['name', 'string'] };
 const objectReference: Fields = { 1: ['kind', 'string'], 2: ['namespace', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'], 5: ['apiVersion', 'string'] };
+const resourceAttributes: Fields = {
+  1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'],
+  5: ['resource', 'string'], 6: ['subresource', 'string'], 7: ['name', 'string'],
+};
+const nonResourceAttributes: Fields = { 1: ['path', 'string'], 2: ['verb', 'string'] };
+const sarSpec: Fields = {
+  1: ['resourceAttributes', { msg: resourceAttributes }], 2: ['nonResourceAttributes', { msg: nonResourceAttributes }],
+  3: ['user', 'string'], 4: ['groups', 'string', true], 6: ['uid', 'string'],
+};
 const labelSelector: Fields = { 1: ['matchLabels', { map: 'string' }] };
 
 const TYPES: Record<string, Fields> = {
@@ -44,6 +53,17 @@ const TYPES: Record<string, Fields> = {
   },
   RoleBinding: { 1: ['metadata', { msg: objectMeta }], 2: ['subjects', { msg: subject }, true], 3: ['roleRef', { msg: roleRef }] },
   ClusterRoleBinding: { 1: ['metadata', { msg: objectMeta }], 2: ['subjects', { msg: subject }, true], 3: ['roleRef', { msg: roleRef }] },
+  // authorization.k8s.io / authentication.k8s.io reviews and TokenRequest (kubectl auth, create token).
+  SelfSubjectAccessReview: { 1: ['metadata', { msg: objectMeta }], 2: ['spec', { msg: { 1: ['resourceAttributes', { msg: resourceAttributes }], 2: ['nonResourceAttributes', { msg: nonResourceAttributes }] } }] },
+  LocalSubjectAccessReview: { 1: ['metadata', { msg: objectMeta }], 2: ['spec', { msg: sarSpec }] },
+  SubjectAccessReview: { 1: ['metadata', { msg: objectMeta }], 2: ['spec', { msg: sarSpec }] },
+  SelfSubjectRulesReview: { 1: ['metadata', { msg: objectMeta }], 2: ['spec', { msg: { 1: ['namespace', 'string'] } }] },
+  SelfSubjectReview: { 1: ['metadata', { msg: objectMeta }] },
+  TokenReview: { 1: ['metadata', { msg: objectMeta }], 2: ['spec', { msg: { 1: ['token', 'string'], 2: ['audiences', 'string', true] } }] },
+  TokenRequest: {
+    1: ['metadata', { msg: objectMeta }],
+    2: ['spec', { msg: { 1: ['audiences', 'string', true], 3: ['boundObjectRef', { msg: { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] } }], 4: ['expirationSeconds', 'int'] } }],
+  },
 };
 
 const UNKNOWN: Fields = {

@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../util/log';
 import type { Api, DeleteOptions, PatchType, WriteCtx } from './api';
+import { reviewPath, type Auth, type UserInfo } from './auth';
 import { AGGREGATED_V2, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery';
-import { ApiError, badRequest, internal, methodNotAllowed, notAcceptable, pathNotFound, status, unauthorized, unsupportedMediaType } from './errors';
+import { ApiError, badRequest, internal, methodNotAllowed, notAcceptable, pathNotFound, status, unsupportedMediaType } from './errors';
 import { decodeK8sProtobuf, PROTOBUF } from './protobuf';
 import { negotiate, parseJsonBody, parseMediaTypes, readBody, sendError, sendJson } from './http';
 import type { OpenApiCache } from './openapi';
@@ -18,7 +19,7 @@ export interface RouterDeps {
   registry: Registry;
   openapi: OpenApiCache;
   watches: WatchHub;
-  token: string;
+  auth: Auth;
   log: Logger;
   serverAddress: () => string;
 }
@@ -50,7 +51,6 @@ interface ResourcePath {
 
 export function createRouter(deps: RouterDeps) {
   const { api, registry, openapi, watches, log } = deps;
-  const expected = `Bearer ${deps.token}`;
 
   return async function route(req: IncomingMessage, res: ServerResponse) {
     const started = process.hrtime.bigint();
@@ -67,7 +67,9 @@ export function createRouter(deps: RouterDeps) {
       });
     try {
       const healthPath = path.split('/').slice(0, 2).join('/');
-      if (!PUBLIC.has(healthPath) && req.headers.authorization !== expected) throw unauthorized();
+      // Authentication, impersonation and RBAC (src/apiserver/auth) before anything is served.
+      const user = deps.auth.identify(req, PUBLIC.has(healthPath));
+      deps.auth.authorizeRequest(user, req.method ?? 'GET', path, url.searchParams);
       if (healthPath === '/healthz' || healthPath === '/livez' || healthPath === '/readyz') {
         res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
         res.end('ok');
@@ -118,8 +120,13 @@ export function createRouter(deps: RouterDeps) {
         if (!list) throw pathNotFound();
         return sendJson(res, 200, list);
       }
+      const review = reviewPath(group, version, rest);
+      if (review) {
+        if (req.method !== 'POST') throw methodNotAllowed();
+        return sendJson(res, 201, deps.auth.review(review, user, decodeBody(await readBody(req), req.headers['content-type']) as Obj));
+      }
       const rp = resolve(registry, group, version, rest);
-      await handleResource(req, res, url, rp);
+      await handleResource(req, res, url, rp, user);
     } catch (e) {
       const err = e instanceof ApiError ? e : internal((e as Error)?.message ?? String(e));
       if (!(e instanceof ApiError)) log.error({ err: e, path }, 'request failed');
@@ -127,7 +134,8 @@ export function createRouter(deps: RouterDeps) {
     }
   };
 
-  async function handleResource(req: IncomingMessage, res: ServerResponse, url: URL, rp: ResourcePath) {
+  async function handleResource(req: IncomingMessage, res: ServerResponse, url: URL, rp: ResourcePath, user: UserInfo) {
+    const guarded = deps.auth.inspectsWrite(user, rp.def.group);
     const q = url.searchParams;
     const { def, namespace: ns, name, sub } = rp;
     const method = req.method ?? 'GET';
@@ -137,6 +145,7 @@ export function createRouter(deps: RouterDeps) {
     if (shape === 'unacceptable') throw notAcceptable('only the following media types are accepted: application/json, application/yaml');
     const includeObject = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
     const ctx = (): WriteCtx => ({
+      user,
       manager: q.get('fieldManager') ?? defaultManager(req.headers['user-agent']),
       dryRun: q.getAll('dryRun').includes('All'),
       fieldValidation: (['Strict', 'Warn', 'Ignore'].includes(q.get('fieldValidation') ?? '') ? q.get('fieldValidation') : 'Warn') as WriteCtx['fieldValidation'],
@@ -186,6 +195,7 @@ export function createRouter(deps: RouterDeps) {
         case 'POST': {
           const c = ctx();
           const body = decodeBody(await readBody(req), req.headers['content-type']);
+          if (guarded) deps.auth.checkWrite(user, def.plural, ns, body);
           return reply(201, await api.create(def, ns, body, c), c);
         }
         case 'DELETE': {
@@ -209,6 +219,7 @@ export function createRouter(deps: RouterDeps) {
       case 'PUT': {
         const c = ctx();
         const body = decodeBody(await readBody(req), req.headers['content-type']);
+        if (guarded) deps.auth.checkWrite(user, def.plural, ns, body);
         return reply(200, await api.update(def, ns, name, body, c, subresource), c);
       }
       case 'PATCH': {
@@ -219,6 +230,8 @@ export function createRouter(deps: RouterDeps) {
         const buf = await readBody(req);
         const body = parseJsonBody(buf, type === 'apply' ? 'application/yaml' : 'application/json');
         const existed = type === 'apply' ? hasObject(def, ns, name) : true;
+        // RBAC escalation check on the patched result: a dry run first, then the real write.
+        if (guarded) deps.auth.checkWrite(user, def.plural, ns, await api.patch(def, ns, name, type, structuredClone(body), { ...c, dryRun: true, warnings: [] }, subresource, q.get('force') === 'true'));
         const out = await api.patch(def, ns, name, type, body, c, subresource, q.get('force') === 'true');
         return reply(existed ? 200 : 201, out, c);
       }

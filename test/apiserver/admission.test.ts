@@ -12,7 +12,7 @@ const docs = parseAllDocuments(readFileSync(join(REPO_ROOT, 'manifests/admission
 const policies = docs.filter((d) => d.kind === 'ValidatingAdmissionPolicy');
 const bindings = docs.filter((d) => d.kind === 'ValidatingAdmissionPolicyBinding');
 
-const admin: UserInfo = { username: 'vmsafe:admin', groups: ['system:masters', 'system:authenticated'] };
+const admin: UserInfo = { username: 'vmsafe-admin', groups: ['system:masters', 'system:authenticated'] };
 const tenantAdmin: UserInfo = { username: 'alice@acme.example', groups: ['system:authenticated'] };
 const agent = (node?: string): UserInfo => ({
   username: 'system:serviceaccount:vmsafe-system:vmsafe-agent',

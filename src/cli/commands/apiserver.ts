@@ -1,6 +1,8 @@
-// `vmsafe apiserver [--port N] [--data-dir DIR] [--kubeconfig PATH] [--crd-dir DIR] [--token T]`:
+// `vmsafe apiserver [--port N] [--data-dir DIR] [--kubeconfig PATH] [--crd-dir DIR] [--token T] [--token-auth-file F]`:
 // runs only the embedded API server and prints how to point kubectl at it.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseTokenFile, TokenFileError } from '../../apiserver/auth/tokenfile';
 import { startApiServer, writeKubeconfig } from '../../apiserver/index';
 import { createLogger } from '../../util/log';
 import { act, Command, int, runCommand, verb } from '../program';
@@ -12,6 +14,7 @@ export function command(): Command {
     .option('--kubeconfig <path>', 'write a kubeconfig for it here (default .vmsafe/kubeconfig or DATA_DIR/kubeconfig)')
     .option('--crd-dir <dir>', 'CRDs to install at start')
     .option('--token <t>', 'bearer token clients must present (default: random)')
+    .option('--token-auth-file <file>', "more users: kube's static token CSV (token,user,uid,\"group1,group2\")")
     .option('--log-level <level>', 'pino level (default info, or $VMSAFE_LOG_LEVEL)')
     .action(act(apiserver));
 }
@@ -24,20 +27,25 @@ interface ApiserverFlags {
   kubeconfig?: string;
   crdDir?: string;
   token?: string;
+  tokenAuthFile?: string;
   logLevel?: string;
 }
 
 async function apiserver(f: ApiserverFlags): Promise<number> {
-  const values = { ...f, 'log-level': f.logLevel, 'data-dir': f.dataDir, 'crd-dir': f.crdDir };
-  const logger = createLogger({ level: values['log-level'] ?? process.env.VMSAFE_LOG_LEVEL ?? 'info', name: 'vmsafe-apiserver' });
-  const server = await startApiServer({
-    port: Number(values.port),
-    dataDir: values['data-dir'],
-    crdDir: values['crd-dir'],
-    token: values.token,
-    logger,
-  });
-  const kubeconfig = resolve(values.kubeconfig ?? (values['data-dir'] ? `${values['data-dir']}/kubeconfig` : '.vmsafe/kubeconfig'));
+  let users;
+  if (f.tokenAuthFile) {
+    const file = f.tokenAuthFile;
+    try {
+      users = parseTokenFile(readFileSync(file, 'utf8'), file);
+    } catch (e) {
+      const why = e instanceof TokenFileError ? e.message : `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+      process.stderr.write(`vmsafe apiserver: --token-auth-file: ${why}\n`);
+      return 2;
+    }
+  }
+  const logger = createLogger({ level: f.logLevel ?? process.env.VMSAFE_LOG_LEVEL ?? 'info', name: 'vmsafe-apiserver' });
+  const server = await startApiServer({ port: f.port, dataDir: f.dataDir, crdDir: f.crdDir, token: f.token, users, logger });
+  const kubeconfig = resolve(f.kubeconfig ?? (f.dataDir ? `${f.dataDir}/kubeconfig` : '.vmsafe/kubeconfig'));
   writeKubeconfig(kubeconfig, { url: server.url, token: server.token, caCert: server.caCert });
   process.stdout.write(`API server listening on ${server.url}\nexport KUBECONFIG=${kubeconfig}\n`);
   await new Promise<void>((done) => {

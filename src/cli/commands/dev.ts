@@ -52,6 +52,10 @@ async function dev(values: DevFlags): Promise<number> {
     out(`demo datacenter applied from examples/ (${summary}); watch it converge: kubectl get vms -A -w`);
     const p = await waitConverged(stack.client, CONVERGE_TIMEOUT_MS);
     out(p.converged ? `demo converged in ${(p.ms / 1000).toFixed(1)} s: ${p.summary}` : `demo not converged after ${p.ms / 1000} s: ${p.summary} (kubectl describe vms -A says why)`);
+    // The operator binds each Tenant's spec.admins to vmsafe-tenant-admin; RBAC is enforced, so
+    // impersonating an admin shows exactly what a tenant sees.
+    out('act as a tenant admin (examples/20-tenants.yaml: group acme-admins): kubectl --as alice --as-group acme-admins get vms -n acme');
+    out('  and see what it cannot: kubectl --as alice --as-group acme-admins get secrets -n acme   # Forbidden');
   }
   out('Ctrl-C stops everything.');
   await untilSignal(async () => {
