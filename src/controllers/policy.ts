@@ -3,10 +3,11 @@
 import type { SecurityPolicy, Tenant } from '../api';
 import { Inventory, policyRejection } from '../policy/inventory';
 import { lintPolicies, policyWarnings } from '../policy/lint';
-import { Controller } from '../runtime/controller';
+import { Controller, type ReconcileContext } from '../runtime/controller';
 import type { OperatorContext } from './context';
 import { decidePolicyStatus } from './decide-counts';
 import { SYSTEM_NAMESPACE } from './names';
+import { reportInvalid } from './rejection';
 
 const SPAN_COALESCE_MS = 200;
 
@@ -31,9 +32,13 @@ export function policyController(ctx: OperatorContext): Controller {
     return !!f && f.status?.appliedHash === f.spec.hash && feed.compiler.spec(h)?.hash === f.spec.hash;
   };
 
-  const reconcile = async (key: string) => {
+  const reconcile = async (key: string, rc: ReconcileContext) => {
     const p = world.policies.get(key);
-    if (!p) return;
+    if (!p) {
+      const invalid = world.policies.getInvalid(key);
+      if (invalid) await reportInvalid(ctx, invalid, rc);
+      return;
+    }
     const tenant = world.tenantOfNamespace(p.metadata.namespace);
     const rejection = policyRejection(p, tenant?.metadata.name ?? null, SYSTEM_NAMESPACE);
     const span = rejection ? { vms: 0, vnics: 0, hosts: new Set<string>() } : feed.compiler.policySpan(key);
