@@ -76,7 +76,15 @@ export class HostAgent {
       clock: this.clock,
       name: `hostfilter-${opts.host}`,
     });
-    this.informer.on({ add: () => this.kick(), update: () => this.kick() });
+    // Only a new spec asks for an apply. The echo of the agent's own status write is an update too:
+    // kicking on it re-applied at once after every failed apply (a tight loop of applies and status
+    // writes that bypassed the retry backoff). Retries come from scheduleRetry alone.
+    this.informer.on({
+      add: () => this.kick(),
+      update: (a, b) => {
+        if (a.spec?.hash !== b.spec?.hash) this.kick();
+      },
+    });
   }
 
   get host(): string {
