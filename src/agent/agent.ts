@@ -1,6 +1,7 @@
 // One hypervisor agent: watches only its own HostFilter (and the shared AddressGroups, whose members
 // its classifier consults live), programs it (AgentCore), reports status on the HostFilter,
 // heartbeats a Lease, audits for drift, retries failed applies with backoff.
+import { randomUUID } from 'node:crypto';
 import type { HostFilter } from '../api';
 import { hostFilter as hostFilterSchema } from '../api';
 import { decodeWith, type Decoded } from '../api/decode';
@@ -55,6 +56,8 @@ export class HostAgent {
   /** Serializes applies: one at a time, the latest object wins. */
   private work: Promise<void> = Promise.resolve();
   private queued = false;
+  /** This boot has reported itself (before its first apply, so a restart is visible at once). */
+  private announced = false;
   readonly stats = { applies: 0, statusWrites: 0 };
 
   constructor(private readonly opts: AgentOptions) {
@@ -94,6 +97,8 @@ export class HostAgent {
   start(): this {
     if (this.running) return this;
     this.running = true;
+    this.core.bootId = randomUUID().slice(0, 8);
+    this.announced = false;
     this.groups.acquire();
     this.informer.start();
     this.heartbeat = startHeartbeat({
@@ -157,6 +162,12 @@ export class HostAgent {
     const hf = this.informer.get(this.opts.host);
     if (!hf) return;
     try {
+      if (!this.announced && hf.status?.bootId !== this.core.bootId) {
+        // A new process holds nothing: say so before programming (which may take a while), so the
+        // operator stops counting on whatever the previous process reported applied.
+        await this.report(hf);
+        this.announced = true;
+      }
       if (this.core.needsApply(hf)) {
         const delay = this.core.faults.applyDelayMs;
         if (delay > 0) await new Promise<void>((r) => this.clock.setTimeout(r, delay));

@@ -354,6 +354,8 @@ export const hostFilterCounters = z.object({
 });
 export const hostFilterStatus = z.object({
   observedGeneration: z.number().int().optional(),
+  /** The agent process that reports (new on every start: a restarted agent holds nothing until it re-applied). */
+  bootId: z.string().optional(),
   appliedHash: z.string().optional(),
   appliedAt: z.string().optional(),
   programs: count().optional(),

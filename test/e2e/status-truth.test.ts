@@ -211,6 +211,25 @@ describe('status never lies, a bad edit never opens a hole', () => {
     console.info(`status-truth: ${EDITS} edits, ${seen.size} generations realized, delay last host applied -> Realized p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
   }, 60_000);
 
+  it('an agent restart shows at once: a new boot id holding nothing until it has re-applied', async () => {
+    const host = (await filters()).find((f) => f.spec.bindings.length > 0)!.metadata.name;
+    const events: Array<{ bootId?: string; appliedHash?: string; spec: string }> = [];
+    const fInf = new Informer<HostFilter>({ client: stack.client, resource: kindResource('HostFilter'), fieldSelector: `metadata.name=${host}`, logger: silentLogger });
+    const onF = (f: HostFilter) => events.push({ bootId: f.status?.bootId, appliedHash: f.status?.appliedHash, spec: f.spec.hash });
+    fInf.on({ add: onF, update: (_a, b) => onF(b) });
+    fInf.start();
+    await fInf.waitForSync(5000);
+    const bootBefore = events.at(-1)!.bootId;
+    expect(bootBefore).toBeTruthy();
+    // Crash; the new process takes 500 ms to program (slow hypervisor), so the gap is visible.
+    await stack.client.kind('Host').patch(host, { metadata: { annotations: { 'sim.vmsafe.io/faults': JSON.stringify({ crash: 1, restartDelayMs: 200, applyDelayMs: 500 }) } } });
+    await waitFor('the new boot re-applied', () => events.some((e) => e.bootId !== bootBefore && e.appliedHash === e.spec));
+    await fInf.stop();
+    await stack.client.kind('Host').patch(host, { metadata: { annotations: { 'sim.vmsafe.io/faults': null } } });
+    const firstOfNewBoot = events.find((e) => e.bootId !== bootBefore)!;
+    expect(firstOfNewBoot.appliedHash).toBeUndefined(); // holds nothing, says so before programming
+  });
+
   it('heals a compile exception injected once, without any other change', async () => {
     const ref = 'acme/web-from-internet';
     const feed = stack.operator!.term()!.ctx.feed;
