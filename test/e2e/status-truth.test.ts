@@ -230,6 +230,18 @@ describe('status never lies, a bad edit never opens a hole', () => {
     expect(firstOfNewBoot.appliedHash).toBeUndefined(); // holds nothing, says so before programming
   });
 
+  it('reports a bad faults annotation as a Warning Event on the Host', async () => {
+    const host = (await filters())[0]!.metadata.name;
+    await k.kubectl(['annotate', '--overwrite', `host/${host}`, 'sim.vmsafe.io/faults={"stoped":true}']);
+    const ev = await waitFor('the InvalidFaults event', async () => {
+      const list = await k.json(['get', 'events', '-n', 'vmsafe-system', '--field-selector', `reason=InvalidFaults,involvedObject.name=${host}`]);
+      return list.items[0] as { type: string; message: string } | undefined;
+    });
+    expect(ev.type).toBe('Warning');
+    expect(ev.message).toBe('sim.vmsafe.io/faults ignored (no faults injected): unknown field(s): stoped');
+    await k.kubectl(['annotate', `host/${host}`, 'sim.vmsafe.io/faults-']);
+  });
+
   it('heals a compile exception injected once, without any other change', async () => {
     const ref = 'acme/web-from-internet';
     const feed = stack.operator!.term()!.ctx.feed;
