@@ -71,13 +71,8 @@ export function comparePolicies(a: PolicyRec, b: PolicyRec): number {
   return a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0;
 }
 
-/**
- * Where a VM runs (the one definition): nowhere while powered off (its vNICs are connected nowhere,
- * so no filter carries them, pinned or not); else status.hostName, else spec.hostName (a pin), plus
- * the migration target.
- */
+/** Where a VM runs: status.hostName, else spec.hostName (a pin), plus the migration target. */
 export function hostsOfVm(vm: VM): string[] {
-  if (vm.spec.powerState === 'Off') return [];
   const host = vm.status?.hostName || vm.spec.hostName;
   if (!host) return [];
   const target = vm.status?.phase === 'Migrating' ? vm.status.targetHostName : undefined;

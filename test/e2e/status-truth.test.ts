@@ -242,18 +242,6 @@ describe('status never lies, a bad edit never opens a hole', () => {
     await k.kubectl(['annotate', `host/${host}`, 'sim.vmsafe.io/faults-']);
   });
 
-  it('programs no vNIC of a powered-off VM, pinned or not', async () => {
-    await stack.client.kind('VM').create({
-      apiVersion: 'vmsafe.io/v1alpha1', kind: 'VM', metadata: { name: 'pinned-off', namespace: 'acme' },
-      spec: { hostName: 'esx-gold-01', powerState: 'Off', vnics: [{ name: 'eth0', network: 'acme-web', ip: '10.10.9.9', mac: '02:00:00:00:09:09' }] },
-    } as never);
-    await waitFor('the VM reported Off', async () => ((await stack.client.kind('VM').get('acme/pinned-off')) as { status?: { phase?: string } }).status?.phase === 'Off');
-    await waitFor('no filter binds it', async () => (await filters()).every((f) => f.spec.bindings.every((b) => b.vm !== 'acme/pinned-off')));
-    const compiled = stack.operator!.term()!.ctx.feed.compiler.spec('esx-gold-01');
-    expect(compiled?.bindings.some((b) => b.vm === 'acme/pinned-off')).toBe(false);
-    await stack.client.kind('VM').delete('acme/pinned-off');
-  });
-
   it('heals a compile exception injected once, without any other change', async () => {
     const ref = 'acme/web-from-internet';
     const feed = stack.operator!.term()!.ctx.feed;
