@@ -162,10 +162,11 @@ export class HostAgent {
     const hf = this.informer.get(this.opts.host);
     if (!hf) return;
     try {
+      let announced: HostFilter | undefined;
       if (!this.announced && hf.status?.bootId !== this.core.bootId) {
         // A new process holds nothing: say so before programming (which may take a while), so the
         // operator stops counting on whatever the previous process reported applied.
-        await this.report(hf);
+        announced = await this.report(hf);
         this.announced = true;
       }
       if (this.core.needsApply(hf)) {
@@ -175,7 +176,10 @@ export class HostAgent {
         // members are known, or its rules would briefly match nobody.
         if (!this.groups.hasSynced() && hf.spec.addressGroups?.some((g) => g.shared)) await this.groups.waitForSync(GROUPS_SYNC_MS);
         if (!this.running) return;
-        const raw = this.informer.get(this.opts.host) ?? hf;
+        const cached = this.informer.get(this.opts.host) ?? hf;
+        // Until the echo of the announcement arrives, the cache's status predates it: a status diff
+        // against it would miss fields the announcement cleared (appliedHash). Use what the write returned.
+        const raw = announced && cached.metadata.resourceVersion === hf.metadata.resourceVersion ? announced : cached;
         const decoded = decodeWith(hostFilterSchema as never, raw) as Decoded<HostFilter>;
         if (!decoded.ok) {
           // Like an object the schema rejects in the cache: not applied, nothing reported.
@@ -203,9 +207,11 @@ export class HostAgent {
     }
   }
 
-  private async report(hf: HostFilter): Promise<void> {
+  /** Write the status for `hf`; returns the object as the server has it now. */
+  private async report(hf: HostFilter): Promise<HostFilter> {
     const r = await this.status.update('HostFilter', hf, this.core.desiredStatus(hf));
     if (r.written) this.stats.statusWrites++;
+    return r.object;
   }
 
   private scheduleRetry(): void {
