@@ -1,6 +1,7 @@
 // One hypervisor agent: watches only its own HostFilter (and the shared AddressGroups, whose members
 // its classifier consults live), programs it (AgentCore), reports status on the HostFilter,
 // heartbeats a Lease, audits for drift, retries failed applies with backoff.
+import { randomUUID } from 'node:crypto';
 import type { HostFilter } from '../api';
 import { hostFilter as hostFilterSchema } from '../api';
 import { decodeWith, type Decoded } from '../api/decode';
@@ -55,6 +56,8 @@ export class HostAgent {
   /** Serializes applies: one at a time, the latest object wins. */
   private work: Promise<void> = Promise.resolve();
   private queued = false;
+  /** This boot has reported itself (before its first apply, so a restart is visible at once). */
+  private announced = false;
   readonly stats = { applies: 0, statusWrites: 0 };
 
   constructor(private readonly opts: AgentOptions) {
@@ -76,7 +79,15 @@ export class HostAgent {
       clock: this.clock,
       name: `hostfilter-${opts.host}`,
     });
-    this.informer.on({ add: () => this.kick(), update: () => this.kick() });
+    // Only a new spec asks for an apply. The echo of the agent's own status write is an update too:
+    // kicking on it re-applied at once after every failed apply (a tight loop of applies and status
+    // writes that bypassed the retry backoff). Retries come from scheduleRetry alone.
+    this.informer.on({
+      add: () => this.kick(),
+      update: (a, b) => {
+        if (a.spec?.hash !== b.spec?.hash) this.kick();
+      },
+    });
   }
 
   get host(): string {
@@ -86,6 +97,8 @@ export class HostAgent {
   start(): this {
     if (this.running) return this;
     this.running = true;
+    this.core.bootId = randomUUID().slice(0, 8);
+    this.announced = false;
     this.groups.acquire();
     this.informer.start();
     this.heartbeat = startHeartbeat({
@@ -149,6 +162,13 @@ export class HostAgent {
     const hf = this.informer.get(this.opts.host);
     if (!hf) return;
     try {
+      let announced: HostFilter | undefined;
+      if (!this.announced && hf.status?.bootId !== this.core.bootId) {
+        // A new process holds nothing: say so before programming (which may take a while), so the
+        // operator stops counting on whatever the previous process reported applied.
+        announced = await this.report(hf);
+        this.announced = true;
+      }
       if (this.core.needsApply(hf)) {
         const delay = this.core.faults.applyDelayMs;
         if (delay > 0) await new Promise<void>((r) => this.clock.setTimeout(r, delay));
@@ -156,7 +176,10 @@ export class HostAgent {
         // members are known, or its rules would briefly match nobody.
         if (!this.groups.hasSynced() && hf.spec.addressGroups?.some((g) => g.shared)) await this.groups.waitForSync(GROUPS_SYNC_MS);
         if (!this.running) return;
-        const raw = this.informer.get(this.opts.host) ?? hf;
+        const cached = this.informer.get(this.opts.host) ?? hf;
+        // Until the echo of the announcement arrives, the cache's status predates it: a status diff
+        // against it would miss fields the announcement cleared (appliedHash). Use what the write returned.
+        const raw = announced && cached.metadata.resourceVersion === hf.metadata.resourceVersion ? announced : cached;
         const decoded = decodeWith(hostFilterSchema as never, raw) as Decoded<HostFilter>;
         if (!decoded.ok) {
           // Like an object the schema rejects in the cache: not applied, nothing reported.
@@ -184,9 +207,11 @@ export class HostAgent {
     }
   }
 
-  private async report(hf: HostFilter): Promise<void> {
+  /** Write the status for `hf`; returns the object as the server has it now. */
+  private async report(hf: HostFilter): Promise<HostFilter> {
     const r = await this.status.update('HostFilter', hf, this.core.desiredStatus(hf));
     if (r.written) this.stats.statusWrites++;
+    return r.object;
   }
 
   private scheduleRetry(): void {

@@ -45,6 +45,12 @@ export class AgentCore {
   appliedGeneration: number | undefined;
   appliedAt: string | undefined;
   faults: AgentFaults = NO_FAULTS;
+  /**
+   * Identity of this agent process (new on every start): a status with a new boot id and no
+   * appliedHash says "restarted, holds nothing until it has re-applied", whatever the previous
+   * process reported.
+   */
+  bootId: string | undefined;
   readonly counters: AgentCounters = { lookups: 0, allowed: 0, denied: 0, applies: 0, applyFailures: 0, driftsDetected: 0 };
 
   constructor(
@@ -123,7 +129,9 @@ export class AgentCore {
       ? { status: 'True' as const, reason: 'Applied', message: `filter ${this.appliedHash} programmed` }
       : this.lastError
         ? { status: 'False' as const, ...this.lastError }
-        : { status: 'False' as const, reason: 'Applying', message: `programming filter ${hf.spec.hash}` };
+        : this.appliedHash === undefined
+          ? { status: 'False' as const, reason: 'Applying', message: `holds no filter yet (boot ${this.bootId ?? '-'}); programming filter ${hf.spec.hash}` }
+          : { status: 'False' as const, reason: 'Applying', message: `programming filter ${hf.spec.hash}` };
     const applied: Condition = {
       type: 'Applied',
       ...cond,
@@ -133,6 +141,7 @@ export class AgentCore {
     const p = this.programmed;
     return {
       observedGeneration: converged ? (this.appliedGeneration ?? hf.metadata.generation) : hf.status?.observedGeneration,
+      ...(this.bootId !== undefined ? { bootId: this.bootId } : {}),
       appliedHash: this.appliedHash,
       appliedAt: this.appliedAt,
       programs: p?.programs.length ?? 0,

@@ -16,7 +16,9 @@ export const agentFaults = z.object({
   restartDelayMs: z.number().int().min(0).max(600_000).default(1000),
   /** Agent stopped: no heartbeat, no watch, nothing applied, until cleared. */
   stopped: z.boolean().default(false),
-});
+})
+  // Strict: a misspelt key (`stoped`) is an error to report, not a fault silently not injected.
+  .strict();
 export type AgentFaults = z.infer<typeof agentFaults>;
 export const NO_FAULTS: AgentFaults = agentFaults.parse({});
 
@@ -26,7 +28,12 @@ export function parseFaults(text: string | undefined): { faults: AgentFaults; er
   try {
     const r = agentFaults.safeParse(JSON.parse(text));
     if (r.success) return { faults: r.data };
-    return { faults: NO_FAULTS, error: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+    return {
+      faults: NO_FAULTS,
+      error: r.error.issues
+        .map((i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : `${i.path.join('.')}: ${i.message}`))
+        .join('; '),
+    };
   } catch (e) {
     return { faults: NO_FAULTS, error: `not JSON: ${(e as Error).message}` };
   }

@@ -4,6 +4,8 @@
 import { host as hostSchema, type Host } from '../api';
 import { kindResource, type KubeClient } from '../runtime/client';
 import { realClock, type Clock } from '../runtime/clock';
+import { EventRecorder } from '../runtime/events';
+import { SYSTEM_NAMESPACE } from '../controllers/names';
 import { Informer } from '../runtime/informer';
 import { StatusWriter } from '../runtime/status';
 import type { Logger } from '../util/log';
@@ -32,11 +34,15 @@ export class AgentFleet {
   readonly groups: SharedGroupWatch;
   private readonly log: Logger;
   private readonly clock: Clock;
+  private readonly events: EventRecorder;
+  /** Host → the bad faults annotation already reported. */
+  private readonly badFaults = new Map<string, string | undefined>();
 
   constructor(private readonly opts: FleetOptions) {
     this.log = opts.logger.child({ component: 'fleet' });
     this.clock = opts.clock ?? realClock;
     this.status = new StatusWriter(opts.client, { logger: this.log });
+    this.events = new EventRecorder({ client: opts.client, component: 'vmsafe-agent', clusterNamespace: SYSTEM_NAMESPACE, logger: this.log, clock: this.clock });
     this.groups = new SharedGroupWatch({ client: opts.client, logger: this.log, clock: this.clock });
     this.hosts = new Informer<Host>({ client: opts.client, resource: kindResource('Host'), schema: hostSchema as never, logger: this.log, name: 'fleet-hosts' });
     this.hosts.on({ add: (h) => this.sync(h), update: (_a, h) => this.sync(h), delete: (h) => void this.remove(h.metadata.name) });
@@ -62,7 +68,14 @@ export class AgentFleet {
   private sync(h: Host): void {
     const name = h.metadata.name;
     const { faults, error } = parseFaults(h.metadata.annotations?.[FAULTS_ANNOTATION]);
-    if (error) this.log.warn({ host: name, error }, `ignoring bad ${FAULTS_ANNOTATION} annotation`);
+    const text = h.metadata.annotations?.[FAULTS_ANNOTATION];
+    if (error && this.badFaults.get(name) !== text) {
+      // Reported once per bad value, where the person who wrote it looks: an Event on the Host.
+      this.log.warn({ host: name, error }, `ignoring bad ${FAULTS_ANNOTATION} annotation`);
+      this.events.event(h, 'Warning', 'InvalidFaults', `${FAULTS_ANNOTATION} ignored (no faults injected): ${error}`);
+    }
+    if (error) this.badFaults.set(name, text);
+    else this.badFaults.delete(name);
     let slot = this.slots.get(name);
     if (!slot) {
       slot = { agent: faults.stopped ? undefined : this.newAgent(name, faults), faults };
@@ -107,5 +120,6 @@ export class AgentFleet {
   async stop(): Promise<void> {
     await this.hosts.stop();
     await Promise.all([...this.slots.keys()].map((n) => this.remove(n)));
+    await this.events.close();
   }
 }

@@ -236,7 +236,11 @@ const ruleList = () =>
     .array(rule)
     .max(1000)
     .default([])
-    .superRefine((rules, ctx) => uniqueBy(rules, (r) => r.name, ctx, 'name', 'rule name'));
+    .superRefine((rules, ctx) => uniqueBy(rules, (r) => r.name, ctx, 'name', 'rule name'))
+    // The same uniqueness at the API edge: a map list keyed by name (kube-apiserver rejects duplicates
+    // with 422 FieldValueDuplicate, cost-free, where a CEL all/exists_one over 1,000 rules would exceed
+    // the estimated cost budget). Order is kept: the first matching rule decides.
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] });
 
 export const appliesTo = z.object({
   vmSelector: labelSelector.optional().describe('VMs whose labels match.'),
@@ -350,6 +354,8 @@ export const hostFilterCounters = z.object({
 });
 export const hostFilterStatus = z.object({
   observedGeneration: z.number().int().optional(),
+  /** The agent process that reports (new on every start: a restarted agent holds nothing until it re-applied). */
+  bootId: z.string().optional(),
   appliedHash: z.string().optional(),
   appliedAt: z.string().optional(),
   programs: count().optional(),

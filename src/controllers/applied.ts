@@ -6,7 +6,17 @@ const VERSIONS_KEPT = 6;
 /** Written versions kept per host whatever the compile rate (the agent reports one of the last few). */
 const WRITTEN_KEPT = 3;
 
+/** How many replaced filter versions per host keep their "current until" compile sequence. */
+const RETIRED_KEPT = 16;
+
 export class AppliedView {
+  /**
+   * Per host: the current compiled hash, and for replaced hashes the last compile sequence at which
+   * each was still the host's spec. A filter with hash H "includes" compile S iff H was the host's spec
+   * at some compile >= S: its content is then what S (or a later compile) produced for that host.
+   */
+  private readonly epochs = new Map<string, { current: string; retired: Map<string, number> }>();
+
   /** host → (filter hash → (vm key → program key)), newest last. */
   private readonly versions = new Map<string, Map<string, ReadonlyMap<string, string>>>();
   /**
@@ -36,7 +46,31 @@ export class AppliedView {
     while (v.size > VERSIONS_KEPT) v.delete(v.keys().next().value!);
   }
 
+  /** Compile `seq` made `hash` the spec of `host` (called for every host a compile changed). */
+  advance(host: string, hash: string, seq: number): void {
+    const e = this.epochs.get(host);
+    if (!e) {
+      this.epochs.set(host, { current: hash, retired: new Map() });
+      return;
+    }
+    if (e.current === hash) return;
+    e.retired.delete(e.current);
+    e.retired.set(e.current, seq - 1);
+    e.retired.delete(hash);
+    e.current = hash;
+    while (e.retired.size > RETIRED_KEPT) e.retired.delete(e.retired.keys().next().value!);
+  }
+
+  /** Whether the filter `hash` of `host` holds what compile `seq` (or a later one) produced. */
+  includes(host: string, hash: string | undefined, seq: number): boolean {
+    const e = hash === undefined ? undefined : this.epochs.get(host);
+    if (!e) return false;
+    if (e.current === hash) return true;
+    return (e.retired.get(hash!) ?? -1) >= seq;
+  }
+
   forget(host: string): void {
+    this.epochs.delete(host);
     this.versions.delete(host);
     this.written.delete(host);
   }

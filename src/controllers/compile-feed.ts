@@ -19,6 +19,9 @@ type Compiled = Tenant | Tag | Host | VM | SecurityPolicy;
  * the compiler drop and rebuild the tenant's programs and the hosts' filters for each one.
  */
 export function compileInputsChanged(kind: string, a: Compiled, b: Compiled): boolean {
+  // A new generation with the same spec (an invalid edit reverted: the cache went from the last known
+  // good straight to it) is still a generation the compiler must record as taken in.
+  if (a.metadata.generation !== b.metadata.generation) return true;
   if (!deepEqual(a.spec as Json, b.spec as Json) || !deepEqual((a.metadata.labels ?? {}) as Json, (b.metadata.labels ?? {}) as Json)) return true;
   if (kind !== 'VM') return false;
   const sa = (a as VM).status;
@@ -34,15 +37,36 @@ export interface CompileStats {
   hostUpdates: number;
   lastFlushMs: number;
   totalMs: number;
+  /** Batches whose compile threw (each is requeued). */
+  failures: number;
 }
+
+const RETRY_BASE_MS = 100;
+const RETRY_MAX_MS = 30_000;
+
+/** The key compiled generations are recorded under: "Kind:namespace/name" (or "Kind:name"). */
+export const inputKey = (kind: string, ref: { name?: string; namespace?: string }): string =>
+  `${kind}:${ref.namespace ? `${ref.namespace}/` : ''}${ref.name ?? ''}`;
 
 export class CompileFeed {
   readonly compiler: PolicyCompiler;
   readonly applied = new AppliedView();
-  readonly stats: CompileStats = { skipped: 0, flushes: 0, changes: 0, hostUpdates: 0, lastFlushMs: 0, totalMs: 0 };
+  readonly stats: CompileStats = { skipped: 0, flushes: 0, changes: 0, hostUpdates: 0, lastFlushMs: 0, totalMs: 0, failures: 0 };
+  /** Test hook: the next `n` compiles throw (an injected compiler bug). */
+  injectFailures = 0;
   private pending: Change[] = [];
   private scheduled = false;
   private readonly unsubscribe: Array<() => void> = [];
+  /** Compiles done; the sequence number of the last one. */
+  private seq = 0;
+  /**
+   * Per input object ("Kind:namespace/name"): its generation the compiler holds, and the compile that
+   * took that generation in. Realization of generation N is measured from there (applied.includes).
+   */
+  private readonly compiled = new Map<string, { generation: number; seq: number }>();
+  private readonly compiledListeners: Array<(keys: string[]) => void> = [];
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(hosts: string[]) => void> = [];
   private readonly shardListeners: Array<(names: string[]) => void> = [];
   /**
@@ -66,6 +90,30 @@ export class CompileFeed {
     this.shardListeners.push(fn);
   }
 
+  /** Objects ("Kind:namespace/name") whose new generation a batch took in, after each batch. */
+  onCompiled(fn: (keys: string[]) => void): void {
+    this.compiledListeners.push(fn);
+  }
+
+  /**
+   * The compile that took in generation `generation` (or a later one) of an input, or undefined while
+   * the compiler holds an older one (or none). `key` is "Kind:namespace/name" (see inputKey).
+   */
+  compiledAt(key: string, generation: number | undefined): number | undefined {
+    const c = this.compiled.get(key);
+    if (!c || (generation !== undefined && c.generation < generation)) return undefined;
+    return c.seq;
+  }
+
+  /**
+   * Realized: the filter `appliedHash` that `host`'s agent reports holds generation `generation` (or
+   * later) of input `key`. False while that generation is not compiled.
+   */
+  realizedOn(host: string, appliedHash: string | undefined, key: string, generation: number | undefined): boolean {
+    const at = this.compiledAt(key, generation);
+    return at !== undefined && this.applied.includes(host, appliedHash, at);
+  }
+
   /** Hosts whose compiled spec changed, after each batch. */
   onHostsChanged(fn: (hosts: string[]) => void): void {
     this.listeners.push(fn);
@@ -86,6 +134,8 @@ export class CompileFeed {
 
   stop(): void {
     for (const u of this.unsubscribe.splice(0)) u();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   private feed(kind: Extract<Change, { op: "delete" }>["kind"], inf: Informer<any>): void {
@@ -170,23 +220,54 @@ export class CompileFeed {
   /** Compile what is pending now (also called by tests). */
   flush(): string[] {
     this.scheduled = false;
+    if (this.retryTimer) return []; // a failed batch waits for its backoff; what arrives joins it
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return [];
     const t0 = performance.now();
     let updates;
     try {
+      if (this.injectFailures > 0) {
+        this.injectFailures--;
+        throw new Error('injected compile failure');
+      }
       updates = this.compiler.apply(batch);
     } catch (err) {
-      // A compiler bug must not take the operator down: log loudly; the next change retries.
-      this.log.error({ err, changes: batch.length }, 'compile failed');
+      // A compiler bug must not take the operator down, nor drop the batch: log loudly and retry it
+      // (with whatever arrived meanwhile) after an exponential backoff. The compiler applies a batch
+      // as upserts and deletes of whole objects, so replaying it is idempotent.
+      this.failures++;
+      const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (this.failures - 1));
+      this.log.error({ err, changes: batch.length, retryInMs: delay }, 'compile failed; batch requeued');
+      this.pending = batch.concat(this.pending);
+      this.stats.failures++;
+      if (!this.retryTimer) this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.flush();
+      }, delay);
       return [];
+    }
+    this.failures = 0;
+    const seq = ++this.seq;
+    const took: string[] = [];
+    for (const ch of batch) {
+      const key = ch.op === 'upsert' ? inputKey(ch.object.kind, ch.object.metadata) : inputKey(ch.kind, ch);
+      if (ch.op === 'delete') {
+        this.compiled.delete(key);
+        continue;
+      }
+      const generation = ch.object.metadata.generation ?? 0;
+      const prev = this.compiled.get(key);
+      if (prev && prev.generation === generation) continue;
+      this.compiled.set(key, { generation, seq });
+      took.push(key);
     }
     for (const u of updates) {
       if (!u.spec) {
         this.applied.forget(u.host);
         continue;
       }
+      this.applied.advance(u.host, u.spec.hash, seq);
       const programs = new Map<string, string>();
       for (const b of u.spec.bindings) if (!programs.has(b.vm)) programs.set(b.vm, this.compiler.boundProgramKeyOf(b.vm));
       this.applied.record(u.host, u.spec.hash, programs);
@@ -202,6 +283,7 @@ export class CompileFeed {
     const shards = this.compiler.drainShardChanges();
     if (shards.length) for (const fn of this.shardListeners) fn(shards);
     for (const fn of this.listeners) fn(hosts);
+    if (took.length) for (const fn of this.compiledListeners) fn(took);
     return hosts;
   }
 }

@@ -68,6 +68,8 @@ export function decideTagStatus(t: Tag, c: TagCounts, now: Date): NonNullable<Ta
 export interface PolicyFacts {
   /** Why the policy is not compiled (tier/namespace/tenant rules), or null when accepted. */
   rejection: string | null;
+  /** The compiler holds this generation (else nothing about it can be realized yet). */
+  compiled: boolean;
   vnics: number;
   /** Hosts whose filter must carry the policy, and those whose agent reports it applied. */
   hostsDesired: number;
@@ -84,7 +86,9 @@ export function decidePolicyStatus(p: SecurityPolicy, f: PolicyFacts, now: Date)
   const pending = f.hostsDesired - f.hostsRealized;
   const realized: ConditionInput = f.rejection
     ? { type: 'Realized', status: 'False', reason: 'NotAccepted', message: 'policy is not accepted' }
-    : pending === 0
+    : !f.compiled
+      ? { type: 'Realized', status: 'False', reason: 'Compiling', message: `generation ${gen} is not compiled yet` }
+      : pending === 0
       ? { type: 'Realized', status: 'True', reason: 'Realized', message: f.hostsDesired ? `enforced on ${f.hostsDesired} host(s), ${f.vnics} vNIC(s)` : 'selects no vNIC on any host' }
       : {
           type: 'Realized',

@@ -1,9 +1,10 @@
 // Host controller: Ready from the agent's heartbeat Lease, allocations from the scheduler's books,
 // FilterConverged from what the agent reports on the host's HostFilter.
-import { Controller } from '../runtime/controller';
+import { Controller, type ReconcileContext } from '../runtime/controller';
 import type { OperatorContext } from './context';
 import { decideHostStatus } from './decide-host';
 import { agentLeaseName, hostOfAgentLease, SYSTEM_NAMESPACE } from './names';
+import { reportInvalid } from './rejection';
 import { vmHosts } from './world';
 
 /** Coalesce allocation changes (a burst of VMs landing) into one status write per host. */
@@ -11,9 +12,13 @@ const COUNTS_COALESCE_MS = 250;
 
 export function hostController(ctx: OperatorContext): Controller {
   const { world, ledger } = ctx;
-  const reconcile = async (name: string) => {
+  const reconcile = async (name: string, rc: ReconcileContext) => {
     const host = world.hosts.get(name);
-    if (!host) return;
+    if (!host) {
+      const invalid = world.hosts.getInvalid(name);
+      if (invalid) await reportInvalid(ctx, invalid, rc);
+      return;
+    }
     const d = decideHostStatus({
       host,
       lease: world.leases.get(`${SYSTEM_NAMESPACE}/${agentLeaseName(name)}`)?.spec,

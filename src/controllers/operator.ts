@@ -9,6 +9,7 @@ import { EventRecorder } from '../runtime/events';
 import { LeaderElector } from '../runtime/leaderelection';
 import { RuntimeMetrics, startMetricsServer, type MetricsServer } from '../runtime/metrics';
 import { StatusWriter } from '../runtime/status';
+import { rejectionOverlay } from './rejection';
 import type { Logger } from '../util/log';
 import { addressGroupController } from './addressgroup';
 import { CompileFeed } from './compile-feed';
@@ -81,6 +82,7 @@ export class OperatorTerm {
       counters: newCounters(),
       writtenShards: new Map(),
     };
+    this.ctx.status.setOverlay(rejectionOverlay(world, this.ctx.events, () => new Date(clock.now())));
     // Host controller (and the VM controller's host states) first: placement needs host views.
     this.controllers = [
       addressGroupController(this.ctx),

@@ -3,10 +3,13 @@
 import type { SecurityPolicy, Tenant } from '../api';
 import { Inventory, policyRejection } from '../policy/inventory';
 import { lintPolicies, policyWarnings } from '../policy/lint';
-import { Controller } from '../runtime/controller';
+import { parseKey } from '../runtime/client';
+import { Controller, type ReconcileContext } from '../runtime/controller';
 import type { OperatorContext } from './context';
+import { inputKey } from './compile-feed';
 import { decidePolicyStatus } from './decide-counts';
 import { SYSTEM_NAMESPACE } from './names';
+import { reportInvalid } from './rejection';
 
 const SPAN_COALESCE_MS = 200;
 
@@ -25,24 +28,33 @@ export function policyController(ctx: OperatorContext): Controller {
     if (selectsNothing) out.push('spec.appliesTo: the policy selects no VM');
     return out;
   };
-  /** Hosts whose applied filter has caught up with the compiled one. */
-  const converged = (h: string) => {
-    const f = world.filters.get(h);
-    return !!f && f.status?.appliedHash === f.spec.hash && feed.compiler.spec(h)?.hash === f.spec.hash;
-  };
+  /**
+   * Host `h` enforces generation `gen` of the policy: its agent applied a filter compiled from that
+   * generation or a later one (not merely "the filter it has is the newest": a compile that has not
+   * run yet would make an old filter look current, and Realized would come before the change).
+   */
+  const realizedOn = (h: string, key: string, gen: number | undefined) =>
+    feed.realizedOn(h, world.filters.get(h)?.status?.appliedHash, inputKey('SecurityPolicy', parseKey(key)), gen);
 
-  const reconcile = async (key: string) => {
+  const reconcile = async (key: string, rc: ReconcileContext) => {
     const p = world.policies.get(key);
-    if (!p) return;
+    if (!p) {
+      const invalid = world.policies.getInvalid(key);
+      if (invalid) await reportInvalid(ctx, invalid, rc);
+      return;
+    }
     const tenant = world.tenantOfNamespace(p.metadata.namespace);
     const rejection = policyRejection(p, tenant?.metadata.name ?? null, SYSTEM_NAMESPACE);
-    const span = rejection ? { vms: 0, vnics: 0, hosts: new Set<string>() } : feed.compiler.policySpan(key);
+    const gen = p.metadata.generation;
+    const compiled = feed.compiledAt(inputKey('SecurityPolicy', p.metadata), gen) !== undefined;
+    const span = rejection || !compiled ? { vms: 0, vnics: 0, hosts: new Set<string>() } : feed.compiler.policySpan(key);
     const hosts = [...span.hosts].sort();
-    const notRealized = hosts.filter((h) => !converged(h));
+    const notRealized = hosts.filter((h) => !realizedOn(h, key, gen));
     const status = decidePolicyStatus(
       p,
       {
         rejection,
+        compiled,
         vnics: span.vnics,
         hostsDesired: hosts.length,
         hostsRealized: hosts.length - notRealized.length,
@@ -64,6 +76,10 @@ export function policyController(ctx: OperatorContext): Controller {
     for (const h of hosts) for (const k of feed.compiler.policiesOnHost(h)) keys.add(k);
     return keys;
   };
+  // A new generation taken in by the compiler may change no filter at all: it is realized right away.
+  feed.onCompiled((keys) => {
+    for (const k of keys) if (k.startsWith('SecurityPolicy:')) c.enqueue(k.slice('SecurityPolicy:'.length));
+  });
   feed.onHostsChanged((hosts) => {
     for (const k of policiesOnHosts(hosts)) c.enqueueAfter(k, SPAN_COALESCE_MS);
   });

@@ -3,6 +3,7 @@
 import type { Tag } from '../api';
 import { Controller, type ReconcileContext } from '../runtime/controller';
 import type { OperatorContext } from './context';
+import { reportInvalid } from './rejection';
 import { decideTagStatus, inUse, type TagCounts } from './decide-counts';
 import { TAG_FINALIZER } from './names';
 import { policyTags } from './world';
@@ -40,7 +41,11 @@ export function tagController(ctx: OperatorContext): Controller {
 
   const reconcile = async (name: string, r: ReconcileContext) => {
     const tag = world.tags.get(name);
-    if (!tag) return;
+    if (!tag) {
+      const invalid = world.tags.getInvalid(name);
+      if (invalid) await reportInvalid(ctx, invalid, r);
+      return;
+    }
     const counts = countsOf(name);
     const fins = tag.metadata.finalizers;
     const has = fins?.includes(TAG_FINALIZER) ?? false;

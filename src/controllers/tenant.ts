@@ -8,6 +8,7 @@ import { isAlreadyExists, isNotFound } from '../runtime/errors';
 import { Controller, specChanged, type ReconcileContext } from '../runtime/controller';
 import type { OperatorContext } from './context';
 import { decideTenantStatus } from './decide-counts';
+import { reportInvalid } from './rejection';
 import {
   MANAGED_BY, MANAGED_BY_LABEL, TENANT_ADMIN_CLUSTERROLE, TENANT_ADMINS_BINDING, TENANT_LABEL,
 } from './names';
@@ -77,7 +78,7 @@ export function tenantController(ctx: OperatorContext): Controller {
     const t = world.tenants.get(name);
     if (!t) {
       const invalid = world.tenants.getInvalid(name);
-      if (invalid) r.log.warn({ errors: invalid.errors }, 'invalid Tenant');
+      if (invalid) await reportInvalid(ctx, invalid, r);
       return;
     }
     const namespaces = Inventory.namespacesOf(t);

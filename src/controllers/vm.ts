@@ -7,6 +7,7 @@ import { keyOf } from '../runtime/client';
 import { setConditions } from '../runtime/conditions';
 import { Controller, specChanged, type ReconcileContext, type Result } from '../runtime/controller';
 import type { OperatorContext } from './context';
+import { reportInvalid } from './rejection';
 import { heartbeat } from './decide-host';
 import { agentLeaseName, hostOfAgentLease, SYSTEM_NAMESPACE } from './names';
 import type { LeaseObj } from './world';
@@ -207,22 +208,3 @@ export function vmController(ctx: OperatorContext): Controller {
   // A policy change that gives a VM a new program reaches it when the agent applies it (above).
   return c;
 }
-
-/** An object our schema rejects (the API server accepted it): say why in its status, do nothing else. */
-export async function reportInvalid(
-  ctx: OperatorContext,
-  invalid: { raw: any; errors: { path: string; message: string }[] },
-  rc: ReconcileContext,
-): Promise<void> {
-  const message = invalid.errors.map((e) => `${e.path}: ${e.message}`).join('; ');
-  rc.log.warn({ errors: invalid.errors }, 'invalid object');
-  const kind = invalid.raw.kind as string;
-  const condType = kind === 'VM' ? 'Scheduled' : kind === 'SecurityPolicy' ? 'Accepted' : 'Ready';
-  await ctx.status.update(kind, invalid.raw, {
-    ...(kind === 'VM' ? { phase: 'Pending' } : {}),
-    conditions: setConditions(invalid.raw.status?.conditions, [
-      { type: condType, status: 'False', reason: 'InvalidSpec', message, observedGeneration: invalid.raw.metadata?.generation },
-    ], rc.now()),
-  });
-}
-

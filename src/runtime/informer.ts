@@ -341,11 +341,13 @@ export class Informer<T extends object = KubeObject> {
       } else this.emit('update', (h) => h.update?.(old, decoded.value));
       return;
     }
-    const old = this.store.delete(key);
-    if (old !== undefined) this.emit('delete', (h) => h.delete?.(old));
+    // Last known good: a valid object that turns invalid stays in the store as it was (no delete
+    // event), so nothing derived from it (compiled filters above all) is dropped: an unusable edit must
+    // never open a hole. The invalid generation is kept aside for the controllers to report.
     const entry: InvalidEntry = { key, raw: raw as InvalidEntry['raw'], errors: decoded.errors };
     this.store.setInvalid(entry);
-    this.log.warn({ key, errors: decoded.errors.slice(0, 5) }, 'object failed schema validation; kept aside');
+    const kept = this.store.get(key) !== undefined;
+    this.log.warn({ key, errors: decoded.errors.slice(0, 5), lastKnownGoodKept: kept }, 'object failed schema validation; kept aside');
     this.emit('invalid', (h) => h.invalid?.(entry, false));
   }
 

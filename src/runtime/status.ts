@@ -40,8 +40,15 @@ export interface StatusWriterOptions {
   metrics?: RuntimeMetrics;
 }
 
+/**
+ * A last word on every write: may retarget it (e.g. to the newest object when the cache serves a last
+ * known good one) and amend the status (e.g. a condition saying the newest generation was rejected).
+ */
+export type StatusOverlay = (kind: string, current: KubeObject, desired: object) => { current: KubeObject; desired: object };
+
 export class StatusWriter {
   private readonly log: Logger;
+  private overlay: StatusOverlay | undefined;
   /**
    * What we wrote last per object while our cache has not seen it yet: a second reconcile of the same
    * stale cached object must not write the same status again.
@@ -69,6 +76,7 @@ export class StatusWriter {
   ): Promise<StatusUpdateResult<T>> {
     const info = typeof resource === 'string' ? kindResource(resource) : resource;
     const label = info.kind ?? info.plural;
+    if (this.overlay) ({ current, desired } = this.overlay(label, current, desired) as { current: T; desired: object });
     const want = withObservedGeneration(current, desired);
     const key = `${info.plural}:${keyOf(current)}`;
     const rv = current.metadata.resourceVersion ?? '';
@@ -95,6 +103,11 @@ export class StatusWriter {
       this.opts.metrics?.statusWrites.inc({ kind: label, result: 'error' });
       throw err;
     }
+  }
+
+  /** Install the overlay every later write passes through (one per writer). */
+  setOverlay(fn: StatusOverlay): void {
+    this.overlay = fn;
   }
 
   /** Forget the memo of one object (e.g. after it was deleted). */

@@ -67,5 +67,7 @@ describe('AgentCore', () => {
   it('rejects a bad fault annotation with a reason', () => {
     expect(parseFaults('{"applyFailureRate":2}').error).toMatch(/applyFailureRate/);
     expect(parseFaults('nope').error).toMatch(/not JSON/);
+    // A misspelt key is an error (reported as an Event by the fleet), not silently no fault.
+    expect(parseFaults('{"stoped":true}')).toEqual({ faults: parseFaults(undefined).faults, error: 'unknown field(s): stoped' });
   });
 });

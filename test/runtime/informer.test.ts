@@ -75,6 +75,33 @@ describe('Informer', () => {
     await inf.stop();
   });
 
+  it('keeps the last known good object when a valid one turns invalid (no delete: nothing fails open)', async () => {
+    const vms = env.client.kind('VM');
+    const inf = new Informer<VM>({ client: env.client, resource: kindResource('VM'), schema: vmSchema, namespace: 'acme' });
+    const log = recorder(inf);
+    inf.start();
+    await inf.waitForSync(5000);
+    await vms.create(vm('acme', 'lkg', undefined, ['02:00:00:00:00:1a']) as any);
+    await until(() => inf.get('acme/lkg') !== undefined);
+    const good = inf.get('acme/lkg')!;
+    // Generation 2 duplicates a MAC: the CRD schema lets it through, our decode does not.
+    await vms.patch('acme/lkg', { spec: { vnics: [
+      { name: 'eth0', network: 'prod', ip: '10.0.0.1', mac: '02:00:00:00:00:1a' },
+      { name: 'eth1', network: 'prod', ip: '10.0.0.2', mac: '02:00:00:00:00:1A' },
+    ] } });
+    await until(() => inf.getInvalid('acme/lkg') !== undefined);
+    expect(inf.get('acme/lkg')).toBe(good); // generation 1 still served
+    expect(inf.getInvalid('acme/lkg')!.raw.metadata?.generation).toBe(2);
+    // Fixed again: an update from the last good to generation 3, and the invalid entry is gone.
+    await vms.patch('acme/lkg', { spec: { vnics: [{ name: 'eth0', network: 'prod', ip: '10.0.0.3', mac: '02:00:00:00:00:1a' }] } });
+    await until(() => inf.get('acme/lkg')?.metadata.generation === 3);
+    expect(inf.getInvalid('acme/lkg')).toBeUndefined();
+    await vms.delete('acme/lkg');
+    await until(() => inf.list().length === 0);
+    expect(log).toEqual(['add lkg', 'invalid acme/lkg', 'update lkg', 'delete lkg']);
+    await inf.stop();
+  });
+
   it('survives dropped watches (resumes without relisting) and relists after 410 Gone', async () => {
     const hosts = env.client.kind('Host');
     const inf = new Informer<Host>({ client: env.client, resource: kindResource('Host'), schema: hostSchema, backoff: { initialMs: 20, maxMs: 100 } });
