@@ -347,6 +347,8 @@ export const hostFilterCounters = z.object({
   applies: count().optional(),
   applyFailures: count().optional(),
   driftsDetected: count().optional(),
+  /** Egress packets dropped by the spoof guard (also counted in denied). */
+  spoofed: count().optional(),
 });
 export const hostFilterStatus = z.object({
   observedGeneration: z.number().int().optional(),

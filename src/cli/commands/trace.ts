@@ -1,4 +1,4 @@
-// `vmsafe trace -f DIR --from NS/VM[/VNIC]|IP --to NS/VM[/VNIC]|IP --protocol P --port N [-o json]`
+// `vmsafe trace -f DIR --from NS/VM[/VNIC]|IP --to NS/VM[/VNIC]|IP --protocol P --port N [--src-ip IP] [--src-mac MAC] [-o json]`
 // `vmsafe trace -f DIR --probes FILE` (JSON lines in, JSON lines out).
 //
 // Offline verdict from manifests: VMs are placed as the operator would place them, every host's
@@ -8,19 +8,21 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../../api';
-import { decode } from '../../api';
+import { MAC_PATTERN, decode } from '../../api';
 import { buildClassifier } from '../../dataplane/classifier';
 import { loadManifests } from '../../manifests/load';
-import type { Decision, PacketProtocol, PacketVerdict } from '../../policy/decision';
+import { type Decision, IMPLICIT_RULES, type PacketProtocol, type PacketVerdict } from '../../policy/decision';
 import { placeOffline } from '../../policy/offline';
 import type { Endpoint, Packet } from '../../policy/reference';
 import { Tracer, type TraceResult } from '../../policy/tracer';
 
-const USAGE = `usage: vmsafe trace -f PATH [-f PATH...] --from NS/VM[/VNIC]|IP --to NS/VM[/VNIC]|IP --protocol TCP|UDP|SCTP|ICMP --port N [-o text|json]
-       vmsafe trace -f PATH --probes FILE    (one {"from","to","protocol","port"} JSON object per line; JSON lines out)
+const USAGE = `usage: vmsafe trace -f PATH [-f PATH...] --from NS/VM[/VNIC]|IP --to NS/VM[/VNIC]|IP --protocol TCP|UDP|SCTP|ICMP --port N [--src-ip IP] [--src-mac MAC] [-o text|json]
+       vmsafe trace -f PATH --probes FILE    (one {"from","to","protocol","port"[,"srcIp","srcMac"]} JSON object per line; JSON lines out)
+       --src-ip/--src-mac: the source the packet carries (default: the --from vNIC's own), to probe the spoof guard
 `;
 
 const PROTOCOLS: readonly PacketProtocol[] = ['TCP', 'UDP', 'SCTP', 'ICMP'];
+const MAC = new RegExp(MAC_PATTERN);
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 class InputError extends Error {}
@@ -33,7 +35,7 @@ export function parseEndpoint(s: string): Endpoint {
   throw new InputError(`"${s}" is neither NS/VM[/VNIC] nor an IPv4 address`);
 }
 
-export function parseProbe(p: { from?: unknown; to?: unknown; protocol?: unknown; port?: unknown }): Packet {
+export function parseProbe(p: { from?: unknown; to?: unknown; protocol?: unknown; port?: unknown; srcIp?: unknown; srcMac?: unknown }): Packet {
   if (typeof p.from !== 'string' || typeof p.to !== 'string') throw new InputError('"from" and "to" must be strings');
   const protocol = String(p.protocol ?? 'TCP').toUpperCase() as PacketProtocol;
   if (!PROTOCOLS.includes(protocol)) throw new InputError(`protocol must be one of ${PROTOCOLS.join(', ')}, got ${JSON.stringify(p.protocol)}`);
@@ -41,6 +43,15 @@ export function parseProbe(p: { from?: unknown; to?: unknown; protocol?: unknown
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`port must be an integer 0-65535${protocol === 'ICMP' ? '' : ` (required for ${protocol})`}`);
   const pkt: Packet = { from: parseEndpoint(p.from), to: parseEndpoint(p.to), protocol, port };
   if (!('vm' in pkt.from) && !('vm' in pkt.to)) throw new InputError('at least one end must be a VM');
+  if (p.srcIp !== undefined) {
+    if (typeof p.srcIp !== 'string' || !IPV4.test(p.srcIp)) throw new InputError(`src-ip must be an IPv4 address, got ${JSON.stringify(p.srcIp)}`);
+    pkt.srcIp = p.srcIp;
+  }
+  if (p.srcMac !== undefined) {
+    if (typeof p.srcMac !== 'string' || !MAC.test(p.srcMac)) throw new InputError(`src-mac must be a MAC address (aa:bb:cc:dd:ee:ff), got ${JSON.stringify(p.srcMac)}`);
+    pkt.srcMac = p.srcMac;
+  }
+  if ((pkt.srcIp !== undefined || pkt.srcMac !== undefined) && !('vm' in pkt.from)) throw new InputError('src-ip/src-mac need a VM source (--from NS/VM[/VNIC])');
   return pkt;
 }
 
@@ -66,10 +77,13 @@ export function formatText(pkt: Packet, r: TraceResult): string {
       ? `  egress  at ${describeEnd(pkt.from)} (host ${r.hosts.egress}): ${describeDecision(v.egress)}`
       : `  egress  ${describeEnd(pkt.from)} is not a vNIC: not filtered`,
   );
+  const spoofed = v.egress?.rule === IMPLICIT_RULES.spoofguard;
   lines.push(
     v.ingress
       ? `  ingress at ${describeEnd(pkt.to)} (host ${r.hosts.ingress}): ${describeDecision(v.ingress)}`
-      : `  ingress ${describeEnd(pkt.to)} is not a vNIC: not filtered`,
+      : spoofed
+        ? `  ingress ${describeEnd(pkt.to)} not reached: source ${[pkt.srcIp, pkt.srcMac].filter(Boolean).join(' ')} is not ${describeEnd(pkt.from)}'s own`
+        : `  ingress ${describeEnd(pkt.to)} is not a vNIC: not filtered`,
   );
   return lines.join('\n') + '\n';
 }
@@ -123,6 +137,8 @@ export async function run(argv: string[]): Promise<number> {
         to: { type: 'string' },
         protocol: { type: 'string', default: 'TCP' },
         port: { type: 'string' },
+        'src-ip': { type: 'string' },
+        'src-mac': { type: 'string' },
         output: { type: 'string', short: 'o', default: 'text' },
         probes: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -149,7 +165,7 @@ export async function run(argv: string[]): Promise<number> {
   let single: Packet | undefined;
   if (!values.probes) {
     try {
-      single = parseProbe({ from: values.from, to: values.to, protocol: values.protocol, port: values.port });
+      single = parseProbe({ from: values.from, to: values.to, protocol: values.protocol, port: values.port, srcIp: values['src-ip'], srcMac: values['src-mac'] });
     } catch (err) {
       if (err instanceof InputError) return usage(err.message);
       throw err;
