@@ -12,7 +12,7 @@ import { MAC_PATTERN, decode } from '../../api';
 import { buildClassifier } from '../../dataplane/classifier';
 import { loadManifests } from '../../manifests/load';
 import { type Decision, IMPLICIT_RULES, type PacketProtocol, type PacketVerdict } from '../../policy/decision';
-import { placeOffline } from '../../policy/offline';
+import { isAddressRefusal, placeOffline, unboundVerdict } from '../../policy/offline';
 import type { Endpoint, Packet } from '../../policy/reference';
 import { Tracer, type TraceResult } from '../../policy/tracer';
 
@@ -68,10 +68,14 @@ function describeDecision(d: Decision): string {
   return `${d.verdict.padEnd(5)} by ${by}`;
 }
 
-export function formatText(pkt: Packet, r: TraceResult): string {
+export function formatText(pkt: Packet, r: TraceResult & { unbound?: string }): string {
   const v = r.compiled;
   const what = pkt.protocol === 'ICMP' ? 'ICMP' : `${pkt.protocol}/${pkt.port}`;
   const lines = [`${v.verdict}  ${describeEnd(pkt.from)} -> ${describeEnd(pkt.to)}  ${what}`];
+  if (r.unbound) {
+    const [end, side] = v.egress ? [pkt.from, 'egress '] : [pkt.to, 'ingress'];
+    return `${lines[0]}\n  ${side} at ${describeEnd(end)}: Deny  by Default (unbound): never bound: ${r.unbound}\n`;
+  }
   lines.push(
     v.egress
       ? `  egress  at ${describeEnd(pkt.from)} (host ${r.hosts.egress}): ${describeDecision(v.egress)}`
@@ -179,7 +183,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   const placement = placeOffline(world);
   const tracer = new Tracer({ ...world, vms: placement.vms }, (spec) => buildClassifier(spec));
-  const traceOne = (pkt: Packet): TraceResult => {
+  const traceOne = (pkt: Packet): TraceResult & { unbound?: string } => {
+    // A VM refused its address is never bound: its side denies ("unbound"), wherever it would run.
+    for (const [end, side] of [[pkt.from, 'egress'], [pkt.to, 'ingress']] as const) {
+      if ('vm' in end && isAddressRefusal(placement.unplaced.get(end.vm))) {
+        const v = unboundVerdict(side);
+        return { compiled: v, reference: v, agree: true, hosts: { egress: null, ingress: null }, unbound: placement.unplaced.get(end.vm) };
+      }
+    }
     for (const end of [pkt.from, pkt.to]) {
       if ('vm' in end && placement.unplaced.has(end.vm)) throw new InputError(`VM ${end.vm} is not placed: ${placement.unplaced.get(end.vm)}`);
     }
@@ -191,7 +202,7 @@ export async function run(argv: string[]): Promise<number> {
   };
 
   if (single) {
-    let r: TraceResult;
+    let r: TraceResult & { unbound?: string };
     try {
       r = traceOne(single);
     } catch (err) {
