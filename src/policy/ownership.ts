@@ -25,8 +25,8 @@ export function byCreation(a: Meta, b: Meta): number {
     if (ta === undefined) return 1;
     if (tb === undefined) return -1;
     const d = Date.parse(ta) - Date.parse(tb);
-    if (d !== 0 && !Number.isNaN(d)) return d;
-    if (ta !== tb) return ta < tb ? -1 : 1;
+    if (d) return d; // 0 or NaN (unparsable): fall back to the text
+    return ta < tb ? -1 : 1;
   }
   const ka = `${a.metadata.namespace ?? ''}/${a.metadata.name}`;
   const kb = `${b.metadata.namespace ?? ''}/${b.metadata.name}`;
