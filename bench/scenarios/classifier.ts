@@ -9,7 +9,7 @@
 //    over all vNICs. Beside it, the naive traversal: for each packet walk every resident policy, check
 //    whether it applies to the vNIC, then its rules (what a firewall without compilation does).
 // 2. ClassBench: each rule set in ../shared/data/classbench (or, without it, test/fixtures/classbench) as one
-//    program (mapping in src/dataplane/classbench.ts); ns/lookup beside a first-match linear scan of the
+//    program (mapping in test/helpers/classbench.ts); ns/lookup beside a first-match linear scan of the
 //    same rules, and the number of disagreements between the two on 100,000 headers.
 // Targets: opsFlat (ops at the largest scale within 1.05x of the smallest), timeFlat (ns within 1.5x),
 // speedup1000x (naive / compiled at the largest scale), naiveAgrees (the naive walk and the classifier

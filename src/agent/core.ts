@@ -2,6 +2,7 @@
 // No I/O here: the agent loop (agent.ts) feeds it objects and writes what it returns.
 import { createHash } from 'node:crypto';
 import type { Condition, HostFilter, HostFilterSpec } from '../api';
+import { SPOOFGUARD, withSpoofGuard } from '../dataplane/spoofguard';
 import type { BuildClassifier, Classifier, Lookup } from '../dataplane/types';
 import type { Decision } from '../policy/decision';
 import { NO_FAULTS, type AgentFaults } from './faults';
@@ -13,6 +14,8 @@ export interface AgentCounters {
   applies: number;
   applyFailures: number;
   driftsDetected: number;
+  /** Egress lookups dropped by the spoof guard (also counted in denied). */
+  spoofed: number;
 }
 
 export type ApplyOutcome = { ok: true; hash: string } | { ok: false; reason: string; message: string };
@@ -51,7 +54,7 @@ export class AgentCore {
    * process reported.
    */
   bootId: string | undefined;
-  readonly counters: AgentCounters = { lookups: 0, allowed: 0, denied: 0, applies: 0, applyFailures: 0, driftsDetected: 0 };
+  readonly counters: AgentCounters = { lookups: 0, allowed: 0, denied: 0, applies: 0, applyFailures: 0, driftsDetected: 0, spoofed: 0 };
 
   constructor(
     readonly hostName: string,
@@ -69,7 +72,7 @@ export class AgentCore {
     }
     try {
       const spec = structuredClone(hf.spec);
-      this.classifier = this.build(spec);
+      this.classifier = withSpoofGuard(spec, this.build(spec));
       this.programmed = spec;
       this.programmedDigest = digestOf(spec);
     } catch (e) {
@@ -90,7 +93,7 @@ export class AgentCore {
     const b = this.programmed?.bindings[0];
     if (!this.programmed || !b) return;
     b.program = 'p-drifted';
-    this.classifier = this.build(this.programmed);
+    this.classifier = withSpoofGuard(this.programmed, this.build(this.programmed));
   }
 
   /** Audit the programmed state against what was applied; on drift forget the applied state. */
@@ -111,6 +114,7 @@ export class AgentCore {
     return this.appliedHash !== hf.spec.hash || this.programmed === undefined;
   }
 
+  /** One lookup on the programmed data path; an egress lookup's claimed source passes the spoof guard first. */
   classify(l: Lookup): Decision {
     this.counters.lookups++;
     const d: Decision = this.classifier
@@ -118,6 +122,7 @@ export class AgentCore {
       : { verdict: 'Deny', tier: 'Default', policy: null, rule: 'no-filter' };
     if (d.verdict === 'Allow') this.counters.allowed++;
     else this.counters.denied++;
+    if (d === SPOOFGUARD) this.counters.spoofed++;
     return d;
   }
 

@@ -40,6 +40,16 @@ export const tenantSpec = z.object({
     .object({ vms: count().optional(), vnics: count().optional() })
     .optional()
     .describe('Upper bounds on the number of VMs and vNICs of the tenant.'),
+  /**
+   * The IPv4 blocks the provider assigned to the tenant: its vNICs are bound only to addresses inside
+   * them. Absent or empty: the tenant owns no block, and its vNICs may bind only addresses outside
+   * every other tenant's blocks (compatibility; `vmsafe validate` warns).
+   */
+  addressBlocks: z
+    .array(cidr())
+    .max(64)
+    .optional()
+    .describe("IPv4 blocks assigned by the provider; the tenant's vNIC addresses must lie inside them. Absent: only addresses outside every other tenant's blocks."),
 });
 export const tenantStatus = z.object({
   observedGeneration: z.number().int().optional(),
@@ -351,6 +361,8 @@ export const hostFilterCounters = z.object({
   applies: count().optional(),
   applyFailures: count().optional(),
   driftsDetected: count().optional(),
+  /** Egress packets dropped by the spoof guard (also counted in denied). */
+  spoofed: count().optional(),
 });
 export const hostFilterStatus = z.object({
   observedGeneration: z.number().int().optional(),

@@ -6,12 +6,16 @@ import type { Decision, Direction, PacketProtocol } from '../policy/decision';
 /**
  * One packet as seen at a vNIC. `direction` is egress (leaving the VM) or ingress (arriving at it);
  * `localPort` is the VM side's port, `remotePort` the other end's (0 for ICMP). The port the filter
- * classifies is the destination port: remotePort for egress, localPort for ingress.
+ * classifies is the destination port: remotePort for egress, localPort for ingress. `localIp` and
+ * `localMac` are the VM side's addresses as the packet carries them (on egress: the source, which
+ * the spoof guard checks against the vNIC's binding).
  */
 export interface Packet {
   vm: string;
   vnic: string;
   direction: Direction;
+  localIp: string;
+  localMac: string;
   remoteIp: string;
   protocol: PacketProtocol;
   localPort: number;

@@ -4,6 +4,8 @@ import type { HostFilterSpec } from '../api';
 import type { Decision, Verdict } from '../policy/decision';
 import { type ClassifierOptions, type FastClassifier, buildClassifier } from './classifier';
 import { Conntrack, type ConntrackOptions, type Packet, flowKey } from './conntrack';
+import { type BoundAddress, SPOOFGUARD, boundAddresses, isSpoofed } from './spoofguard';
+import { bindingKey } from './semantics';
 import type { Lookup } from './types';
 
 export type { Packet } from './conntrack';
@@ -21,6 +23,8 @@ export interface DataplaneCounters {
   allowed: number;
   denied: number;
   classified: number;
+  /** Egress packets dropped by the spoof guard (also counted in denied). */
+  spoofed: number;
 }
 
 export interface DataplaneOptions extends ClassifierOptions {
@@ -39,8 +43,9 @@ export const packetLookup = (p: Packet): Lookup => ({
 
 export class Dataplane {
   readonly conntrack: Conntrack;
-  readonly counters: DataplaneCounters = { packets: 0, allowed: 0, denied: 0, classified: 0 };
+  readonly counters: DataplaneCounters = { packets: 0, allowed: 0, denied: 0, classified: 0, spoofed: 0 };
   private classifier: FastClassifier;
+  private bound: Map<string, BoundAddress>;
   private generation = 0;
   private hash: string;
 
@@ -49,6 +54,7 @@ export class Dataplane {
     private readonly opts: DataplaneOptions = {},
   ) {
     this.classifier = buildClassifier(spec, opts);
+    this.bound = boundAddresses(spec);
     this.hash = spec.hash;
     this.conntrack = new Conntrack(opts.conntrack);
   }
@@ -68,18 +74,32 @@ export class Dataplane {
    */
   replace(spec: HostFilterSpec): void {
     this.classifier = buildClassifier(spec, this.opts);
+    this.bound = boundAddresses(spec);
     this.hash = spec.hash;
     this.generation++;
   }
 
-  /** Stateless verdict for one lookup (what `vmsafe trace` and tests use). */
+  /** Stateless verdict for one lookup (what `vmsafe trace` and tests use); a claimed source is guarded. */
   classify(l: Lookup): Decision {
+    if (l.direction === 'egress') {
+      const b = this.bound.get(bindingKey(l.vm, l.vnic));
+      if (b && isSpoofed(b, l)) return SPOOFGUARD;
+    }
     return this.classifier.classify(l);
   }
 
   /** Stateful: a packet of a tracked flow passes; otherwise it is classified and, if allowed, tracked. */
   process(p: Packet): PacketResult {
     this.counters.packets++;
+    // Spoof guard first: a spoofed packet neither opens a flow nor rides an established one (the
+    // flow key has no source address, so a forged packet could otherwise match a tracked flow).
+    if (p.direction === 'egress') {
+      const b = this.bound.get(bindingKey(p.vm, p.vnic));
+      if (b && isSpoofed(b, p)) {
+        this.counters.spoofed++;
+        return this.deny(SPOOFGUARD);
+      }
+    }
     const key = flowKey(p);
     const flow = this.conntrack.lookup(key);
     if (flow) {

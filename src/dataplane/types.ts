@@ -12,6 +12,12 @@ export interface Lookup {
   protocol: PacketProtocol;
   /** Destination port for TCP/UDP/SCTP; ignored for ICMP. */
   port: number;
+  /**
+   * Egress only: the source IP / MAC the packet carries, checked against the vNIC's binding by the
+   * spoof guard (spoofguard.ts). Absent = a rule query (what would the rules say), nothing to check.
+   */
+  localIp?: string;
+  localMac?: string;
 }
 
 export interface Classifier {

@@ -202,12 +202,13 @@ export function generateDatacenter(opts: GenOptions): Datacenter {
       const name = tenantName(t);
       const pci = rng.chance(0.1);
       namespaces.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [TENANT_LABEL]: name } } });
-      tenants.push({
+      const tenantObj: Tenant = {
         apiVersion: API_VERSION,
         kind: 'Tenant',
         metadata: { name, labels: { [POOL_LABEL]: pool } },
         spec: { placementTags: [pool], admins: [] },
-      });
+      };
+      tenants.push(tenantObj);
       const nPolicies = opts.policiesPerTenant ?? 1 + rng.int(3);
       const first = opts.policiesPerTenant === undefined ? rng.int(3) : 0;
       const partners: [string, string] = [tenantName(otherTenant(t)), tenantName(otherTenant(t))];
@@ -217,6 +218,7 @@ export function generateDatacenter(opts: GenOptions): Datacenter {
       const nVms = base + (k < extra ? 1 : 0);
       const counts = Array.from({ length: nVms }, () => vnicCount(rng, maxVnics, opts.uniformVnics ?? false));
       const block = ips.block(counts.reduce((a, b) => a + b, 0));
+      tenantObj.spec.addressBlocks = [block.cidr]; // the provider's assignment: the tenant owns its block
       for (let v = 0; v < nVms; v++) {
         const role = v % ROLES.length;
         const vmTags = VM_TAGS[role]![pci ? 1 : 0]![rng.chance(0.2) ? 1 : 0]!;

@@ -27,6 +27,8 @@ export const IMPLICIT_RULES = {
   defaultDeny: 'default-deny',
   /** The VM is quarantined (pinned to an infeasible host): deny-all. */
   quarantine: 'quarantine',
+  /** Egress with a source IP or MAC other than the vNIC's bound ones (DESIGN rule 0): before any tier. */
+  spoofguard: 'spoofguard',
 } as const;
 
 /** Verdict for a whole packet: egress at the source, ingress at the destination. */

@@ -4,10 +4,15 @@
 // Offline assumptions: every Host is Ready (readiness is a runtime fact); a VM with status.hostName
 // stays where it is; a pinned VM (spec.hostName) runs on its pin when the host carries its tags and
 // networks, else it is Quarantined there (deny-all); every other powered-on VM is scheduled in one
-// batch (policy affinity on, like the operator). A VM that fits nowhere stays unplaced.
+// batch (policy affinity on, like the operator). A VM that fits nowhere stays unplaced. A VM with a
+// vNIC whose address it does not own (ownership.ts: outside its tenant's addressBlocks, or held by an
+// earlier vNIC) is never bound: it stays unplaced, so no filter binds it and no policy resolves a
+// peer to its address.
 import type { VM } from '../api';
 import { hostState, matchesTagsAndNetworks, scheduleBatch, vmNeeds, type BatchItem } from '../placement';
 import { PolicyCompiler } from './compile';
+import type { PacketVerdict } from './decision';
+import { addressOwnership } from './ownership';
 import type { TraceWorld } from './tracer';
 
 /** Objects as read from manifests (the same shape `vmsafe trace` works on). */
@@ -46,9 +51,19 @@ export function placeOffline(world: OfflineWorld): Placement {
   };
   const withStatus = (vm: VM, status: Partial<NonNullable<VM['status']>>): VM => ({ ...vm, status: { ...vm.status, ...status } });
 
+  const refused = new Map<string, string>();
+  for (const r of addressOwnership(world.tenants, world.vms, (ns) => keys.inventory.ownerOf(ns)).refused.values())
+    if (!refused.has(r.vm)) refused.set(r.vm, `${r.reason}: vNIC ${r.vnic}: ${r.message}`);
+
   const pending: VM[] = [];
   for (const vm of world.vms) {
-    if (vm.status?.hostName) {
+    const notOwned = refused.get(keyOf(vm));
+    if (notOwned) {
+      unplaced.set(keyOf(vm), notOwned);
+      const { hostName: _pin, ...spec } = vm.spec;
+      const { hostName: _at, ...status } = vm.status ?? {};
+      out.push({ ...vm, spec, status: { ...status, phase: 'Pending' } } as VM);
+    } else if (vm.status?.hostName) {
       take(vm.status.hostName, vm);
       out.push(vm);
     } else if (vm.spec.hostName) {
@@ -83,4 +98,17 @@ export function placeOffline(world: OfflineWorld): Placement {
   const order = new Map(world.vms.map((v, i) => [keyOf(v), i]));
   out.sort((a, b) => order.get(keyOf(a))! - order.get(keyOf(b))!);
   return { vms: out, unplaced };
+}
+
+/** Is this unplaced reason an address-ownership refusal (the VM is never bound)? */
+export const isAddressRefusal = (reason: string | undefined): boolean =>
+  reason !== undefined && (reason.startsWith('AddressNotOwned:') || reason.startsWith('AddressConflict:'));
+
+/**
+ * A packet from or to a VM that is never bound: every host's data path denies a vNIC it has no
+ * binding for (tier Default, rule "unbound"), so that side denies and the other is not reached.
+ */
+export function unboundVerdict(side: 'egress' | 'ingress'): PacketVerdict {
+  const unbound = { verdict: 'Deny' as const, tier: 'Default' as const, policy: null, rule: 'unbound' };
+  return side === 'egress' ? { verdict: 'Deny', egress: unbound, ingress: null } : { verdict: 'Deny', egress: null, ingress: unbound };
 }

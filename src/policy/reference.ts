@@ -15,6 +15,12 @@
 // - A Pass in the Baseline tier goes on to the Default tier.
 // - A quarantined VM (status.phase Quarantined) denies everything on both sides: tier Provider,
 //   policy null, rule "quarantine".
+// - Spoof guard (rule 0): a packet from a vNIC that carries a source IP or MAC (srcIp/srcMac) other
+//   than that vNIC's own is dropped at the source: egress = Deny, tier Provider (like quarantine, it
+//   precedes every tier and even quarantine), policy null, rule "spoofguard"; ingress = null (it never
+//   arrives). Only the sender's side is checked: the destination's host cannot tell a forged source
+//   from a real one, and every vNIC source is guarded at its own host; outside sources that claim a
+//   tenant's address are the edge's business (anti-spoofing at the provider gateway, see README).
 // - A VM in a namespace no tenant owns has no tenant: only Provider/Baseline policies apply to it,
 //   and the Default tier allows nothing (it has no same-tenant peers).
 import type { PortSpec, Rule, SecurityPolicy, Tenant, VM } from '../api';
@@ -38,6 +44,9 @@ export interface Packet {
   protocol: PacketProtocol;
   /** Destination port (ignored for ICMP). */
   port: number;
+  /** The source IP / MAC the packet carries when it differs from (or restates) the source vNIC's: a probe of the spoof guard. */
+  srcIp?: string;
+  srcMac?: string;
 }
 
 // ---------------------------------------------------------------- plain helpers
@@ -253,8 +262,29 @@ export class ReferenceEvaluator {
     return nic.ip;
   }
 
+  /** The source vNIC of a packet, or null when the source is an address. */
+  private sourceNic(e: Endpoint): VM['spec']['vnics'][number] | null {
+    if ('ip' in e) return null;
+    const vm = this.findVm(e.vm)!;
+    return (e.vnic === undefined ? vm.spec.vnics[0] : vm.spec.vnics.find((n) => n.name === e.vnic)) ?? null;
+  }
+
+  /** Rule 0: does the packet claim a source other than its vNIC's own address or MAC? */
+  spoofed(pkt: Packet): boolean {
+    if (pkt.srcIp === undefined && pkt.srcMac === undefined) return false;
+    const nic = this.sourceNic(pkt.from);
+    if (!nic) throw new Error('srcIp/srcMac apply to a packet from a vNIC, not from an address');
+    if (pkt.srcIp !== undefined && pkt.srcIp !== nic.ip) return true;
+    return pkt.srcMac !== undefined && pkt.srcMac.toLowerCase() !== nic.mac.toLowerCase();
+  }
+
   /** A whole packet: egress at the source vNIC, ingress at the destination vNIC; an address side is null. */
   evaluate(pkt: Packet): PacketVerdict {
+    this.addressOf(pkt.from); // a missing VM or vNIC is an error before anything else
+    if (this.spoofed(pkt)) {
+      this.addressOf(pkt.to);
+      return { verdict: 'Deny', egress: { verdict: 'Deny', tier: 'Provider', policy: null, rule: IMPLICIT_RULES.spoofguard }, ingress: null };
+    }
     const fromIp = this.addressOf(pkt.from);
     const toIp = this.addressOf(pkt.to);
     const egress = 'vm' in pkt.from ? this.decide(pkt.from.vm, 'egress', toIp, pkt.protocol, pkt.port) : null;

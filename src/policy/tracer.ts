@@ -1,9 +1,10 @@
 // A packet through the compiled filters (each side on its own host's classifier), beside the
 // reference evaluator's answer: what `vmsafe trace` and the differential tests run.
 import type { Host, HostFilterSpec, SecurityPolicy, Tag, Tenant, VM } from '../api';
+import { withSpoofGuard } from '../dataplane/spoofguard';
 import type { Classifier } from '../dataplane/types';
 import { PolicyCompiler, type CompilerOptions } from './compile';
-import type { Decision, Direction, PacketVerdict } from './decision';
+import { type Decision, type Direction, IMPLICIT_RULES, type PacketVerdict } from './decision';
 import { ReferenceEvaluator, type Endpoint, type Packet } from './reference';
 
 export interface TraceWorld {
@@ -50,7 +51,8 @@ export class Tracer {
     if (!c) {
       const spec = this.compiler.spec(host);
       if (!spec) throw new Error(`host ${host} has no compiled filter (no Host object?)`);
-      this.classifiers.set(host, (c = this.buildClassifier(spec)));
+      // The spoof guard sits in front of every data path's classifier, as on the agent.
+      this.classifiers.set(host, (c = withSpoofGuard(spec, this.buildClassifier(spec))));
     }
     return c;
   }
@@ -72,10 +74,15 @@ export class Tracer {
     const to = this.resolve(pkt.to);
     const side = (end: typeof from, direction: Direction, remoteIp: string): Decision | null =>
       'vm' in end
-        ? this.classifier(end.host).classify({ vm: end.vm, vnic: end.vnic, direction, remoteIp, protocol: pkt.protocol, port: pkt.port })
+        ? this.classifier(end.host).classify({
+            vm: end.vm, vnic: end.vnic, direction, remoteIp, protocol: pkt.protocol, port: pkt.port,
+            ...(direction === 'egress' ? { localIp: pkt.srcIp, localMac: pkt.srcMac } : {}),
+          })
         : null;
+    if (!('vm' in from) && (pkt.srcIp !== undefined || pkt.srcMac !== undefined)) throw new Error('srcIp/srcMac apply to a packet from a vNIC, not from an address');
     const egress = side(from, 'egress', to.ip);
-    const ingress = side(to, 'ingress', from.ip);
+    // A packet the spoof guard drops never reaches the destination.
+    const ingress = egress?.rule === IMPLICIT_RULES.spoofguard ? null : side(to, 'ingress', from.ip);
     const allowed = (d: Decision | null) => d === null || d.verdict === 'Allow';
     const compiled: PacketVerdict = { verdict: allowed(egress) && allowed(ingress) ? 'Allow' : 'Deny', egress, ingress };
     const reference = this.reference.evaluate(pkt);

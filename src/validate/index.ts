@@ -5,6 +5,7 @@
 import type { LoadedObject } from '../manifests/load';
 import { checkDuplicates } from './checks/duplicates';
 import { checkAddresses, checkHosts } from './checks/network';
+import { checkOwnership } from './checks/ownership';
 import { checkQuota } from './checks/quota';
 import { checkReferences } from './checks/references';
 import { checkTenancy } from './checks/tenancy';
@@ -14,7 +15,7 @@ import { buildModel, type Model } from './model';
 
 export type Linter = (model: Model) => Finding[];
 
-const BUILT_IN: readonly Linter[] = [checkReferences, checkTenancy, checkAddresses, checkHosts, checkQuota];
+const BUILT_IN: readonly Linter[] = [checkReferences, checkTenancy, checkAddresses, checkOwnership, checkHosts, checkQuota];
 const registered: Linter[] = [];
 
 /** Add a linter that every later `validateObjects` call runs; returns a function that removes it. */

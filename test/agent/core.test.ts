@@ -28,6 +28,18 @@ const clock = () => new Date('2026-01-01T00:00:00Z');
 const http = { vm: 'acme/web-1', vnic: 'eth0', direction: 'ingress' as const, remoteIp: '192.0.2.1', protocol: 'TCP' as const, port: 80 };
 
 describe('AgentCore', () => {
+  it('drops a spoofed egress source before any rule, counts it and reports the count (issue 12 attack 3)', () => {
+    const open = filter('h-s');
+    open.spec.programs[0]!.egress = [{ tier: 'Tenant', policy: 'acme/all-out', rule: 'all', action: 'Allow', peers: [], ports: [] }];
+    const a = new AgentCore('h1', buildLinearClassifier, () => 1, clock);
+    a.apply(open);
+    const out = { vm: 'acme/web-1', vnic: 'eth0', direction: 'egress' as const, remoteIp: '10.20.0.5', protocol: 'TCP' as const, port: 443 };
+    expect(a.classify({ ...out, localIp: '10.0.0.1', localMac: 'AA:BB:CC:00:00:01' })).toMatchObject({ verdict: 'Allow', rule: 'all' });
+    expect(a.classify({ ...out, localIp: '10.10.0.11', localMac: 'aa:bb:cc:00:00:01' })).toEqual({ verdict: 'Deny', tier: 'Provider', policy: null, rule: 'spoofguard' });
+    expect(a.classify({ ...out, localIp: '10.0.0.1', localMac: 'aa:bb:cc:00:00:02' })).toMatchObject({ verdict: 'Deny', rule: 'spoofguard' });
+    expect(a.desiredStatus(open).counters).toMatchObject({ lookups: 3, allowed: 1, denied: 2, spoofed: 2 });
+  });
+
   it('applies a filter and enforces it', () => {
     const a = new AgentCore('h1', buildLinearClassifier, () => 1, clock);
     expect(a.apply(filter('h-1'))).toEqual({ ok: true, hash: 'h-1' });

@@ -6,7 +6,7 @@ import { cidrPeer, oneProgram, rule, tcp } from './fixtures';
 const allow = { verdict: 'Allow', tier: 'Tenant', policy: null, rule: 'r' } as const;
 const web = oneProgram([rule('web-out', { ports: [tcp(443)] })], [rule('ssh-in', { peers: [cidrPeer('10.0.0.0/8')], ports: [tcp(22)] })]);
 const out = (over: Partial<Packet> = {}): Packet => ({
-  vm: 'ns/vm', vnic: 'eth0', direction: 'egress', remoteIp: '1.2.3.4', protocol: 'TCP', localPort: 40000, remotePort: 443, ...over,
+  vm: 'ns/vm', vnic: 'eth0', direction: 'egress', localIp: '10.0.0.1', localMac: '02:00:00:00:00:01', remoteIp: '1.2.3.4', protocol: 'TCP', localPort: 40000, remotePort: 443, ...over,
 });
 const reply = (p: Packet): Packet => ({ ...p, direction: p.direction === 'egress' ? 'ingress' : 'egress' });
 
@@ -19,7 +19,7 @@ describe('connection tracking', () => {
     // ...but passes as a reply of the tracked flow.
     expect(dp.process(reply(out()))).toMatchObject({ verdict: 'Allow', via: 'reply' });
     expect(dp.process(out())).toMatchObject({ verdict: 'Allow', via: 'established' });
-    expect(dp.counters).toEqual({ packets: 3, allowed: 3, denied: 0, classified: 1 });
+    expect(dp.counters).toEqual({ packets: 3, allowed: 3, denied: 0, classified: 1, spoofed: 0 });
   });
   it('does not track denied packets', () => {
     const dp = new Dataplane(web);

@@ -120,7 +120,19 @@ export const caseArb: fc.Arbitrary<Case> = fc
         to: endpoint(placed),
         protocol: fc.constantFrom<PacketProtocol>('TCP', 'UDP', 'SCTP', 'ICMP'),
         port: fc.constantFrom(...PORTS, 22),
+        // The source address the packet carries (spoof guard): mostly none claimed, else its own or another.
+        srcIp: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant('own') }, { weight: 2, arbitrary: fc.integer({ min: 0, max: 16 }) }),
+        srcMac: fc.constantFrom(undefined, undefined, undefined, undefined, 'own', 'OWN', 'other'),
       })
-      .filter((p) => 'vm' in p.from || 'vm' in p.to);
+      .filter((p) => 'vm' in p.from || 'vm' in p.to)
+      .map(({ srcIp, srcMac, ...p }): Packet => {
+        if (!('vm' in p.from)) return p;
+        const from = p.from;
+        const nic = placed.find((v) => v.metadata.namespace + '/' + v.metadata.name === from.vm)!.spec.vnics.find((n) => n.name === from.vnic)!;
+        const out: Packet = { ...p };
+        if (srcIp !== undefined) out.srcIp = srcIp === 'own' ? nic.ip : IP(srcIp);
+        if (srcMac !== undefined) out.srcMac = srcMac === 'own' ? nic.mac : srcMac === 'OWN' ? nic.mac.toUpperCase() : '02:ff:ff:ff:ff:ff';
+        return out;
+      });
     return fc.array(packet, { minLength: 1, maxLength: 6 }).map((packets) => ({ world, packets }));
   });

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { buildClassifier } from '../../src/dataplane/classifier';
 import { buildLinearClassifier } from '../helpers/linear';
 import { SharedGroupSets } from '../../src/dataplane/shared-groups';
+import { withSpoofGuard } from '../../src/dataplane/spoofguard';
+import type { Classifier } from '../../src/dataplane/types';
 import type { Packet } from '../../src/policy/reference';
 import { Tracer } from '../../src/policy/tracer';
 import { caseArb } from './arbitraries';
@@ -12,16 +14,19 @@ import { caseArb } from './arbitraries';
 describe('compiled filters vs reference evaluator', () => {
   it('agree on random worlds and packets (fast classifier, and the linear interpreter)', () => {
     let packets = 0;
+    let spoofed = 0;
     fc.assert(
       fc.property(caseArb, ({ world, packets: pkts }) => {
         const fast = new Tracer(world, (spec) => buildClassifier(spec));
         // The linear interpreter reads the same compiled specs: a second opinion on the data path.
-        const linear = new Map<string, ReturnType<typeof buildLinearClassifier>>();
+        const linear = new Map<string, Classifier>();
         const linearSide = (end: ReturnType<Tracer['resolve']>, direction: 'egress' | 'ingress', remoteIp: string, p: Packet) => {
           if (!('vm' in end)) return null;
           let c = linear.get(end.host);
-          if (!c) linear.set(end.host, (c = buildLinearClassifier(fast.compiler.spec(end.host)!)));
-          return c.classify({ vm: end.vm, vnic: end.vnic, direction, remoteIp, protocol: p.protocol, port: p.port });
+          const spec = fast.compiler.spec(end.host)!;
+          if (!c) linear.set(end.host, (c = withSpoofGuard(spec, buildLinearClassifier(spec))));
+          const claim = direction === 'egress' ? { localIp: p.srcIp, localMac: p.srcMac } : {};
+          return c.classify({ vm: end.vm, vnic: end.vnic, direction, remoteIp, protocol: p.protocol, port: p.port, ...claim });
         };
         for (const p of pkts) {
           const r = fast.trace(p);
@@ -30,12 +35,16 @@ describe('compiled filters vs reference evaluator', () => {
           const from = fast.resolve(p.from);
           const to = fast.resolve(p.to);
           expect(linearSide(from, 'egress', to.ip, p)).toEqual(r.reference.egress);
-          expect(linearSide(to, 'ingress', from.ip, p)).toEqual(r.reference.ingress);
+          if (r.reference.egress?.rule === 'spoofguard') {
+            spoofed++;
+            expect(r.reference.ingress).toBeNull(); // dropped at the source, never judged at the destination
+          } else expect(linearSide(to, 'ingress', from.ip, p)).toEqual(r.reference.ingress);
         }
       }),
       { numRuns: 2000 },
     );
     expect(packets).toBeGreaterThan(2000);
+    expect(spoofed).toBeGreaterThan(200); // the guard is exercised, not just present
   });
 
   it('agree when address groups are shared (AddressGroup shards, live member sets) instead of inline', () => {

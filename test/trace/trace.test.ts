@@ -109,6 +109,31 @@ describe('vmsafe trace', () => {
     expect(r.code).toBe(1);
   });
 
+  it('--src-ip / --src-mac probe the spoof guard: another source is dropped at the sender (issue 12 attack 3)', async () => {
+    // acme/web (10.0.0.1) forging globex/api's address: dropped before any rule, never reaches acme/db.
+    const r = await trace('--from', 'acme/web', '--to', 'acme/db', '--port', '5432', '--src-ip', '10.1.0.1');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      'Deny  acme/web -> acme/db  TCP/5432\n' +
+        '  egress  at acme/web (host h1): Deny  by Provider (spoofguard)\n' +
+        "  ingress acme/db not reached: source 10.1.0.1 is not acme/web's own\n",
+    );
+    const json = await trace('--from', 'acme/web', '--to', 'acme/db', '--port', '5432', '--src-mac', '02:aa:bb:cc:dd:ee', '-o', 'json');
+    expect(JSON.parse(json.out)).toEqual({ verdict: 'Deny', egress: { verdict: 'Deny', tier: 'Provider', policy: null, rule: 'spoofguard' }, ingress: null });
+    // Its own address is no spoof: the rules decide as without the flag.
+    const own = await trace('--from', 'acme/web', '--to', 'acme/db', '--port', '5432', '--src-ip', '10.0.0.1', '-o', 'json');
+    expect(JSON.parse(own.out).verdict).toBe('Allow');
+  });
+
+  it('rejects a malformed or misplaced --src-ip / --src-mac with exit 2 naming the flag', async () => {
+    const badIp = await trace('--from', 'acme/web', '--to', 'acme/db', '--port', '1', '--src-ip', '10.0.0');
+    expect([badIp.code, badIp.err.split('\n')[0]]).toEqual([2, 'vmsafe trace: src-ip must be an IPv4 address, got "10.0.0"']);
+    const badMac = await trace('--from', 'acme/web', '--to', 'acme/db', '--port', '1', '--src-mac', 'zz');
+    expect([badMac.code, badMac.err.split('\n')[0]]).toEqual([2, 'vmsafe trace: src-mac must be a MAC address (aa:bb:cc:dd:ee:ff), got "zz"']);
+    const fromIp = await trace('--from', '8.8.8.8', '--to', 'acme/db', '--port', '1', '--src-ip', '10.0.0.1');
+    expect([fromIp.code, fromIp.err.split('\n')[0]]).toEqual([2, 'vmsafe trace: src-ip/src-mac need a VM source (--from NS/VM[/VNIC])']);
+  });
+
   it('rejects bad usage with exit 2 and bad references with exit 1', async () => {
     expect((await trace('--from', 'acme/web')).code).toBe(2);
     expect((await trace('--from', 'acme/web', '--to', 'acme/db', '--protocol', 'XYZ', '--port', '1')).code).toBe(2);

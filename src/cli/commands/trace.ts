@@ -1,4 +1,4 @@
-// `vmsafe trace -f DIR --from NS/VM[/VNIC]|IP --to NS/VM[/VNIC]|IP --protocol P --port N [-o json]`
+// `vmsafe trace -f DIR --from NS/VM[/VNIC]|IP --to NS/VM[/VNIC]|IP --protocol P --port N [--src-ip IP] [--src-mac MAC] [-o json]`
 // `vmsafe trace -f DIR --probes FILE` (JSON lines in, JSON lines out).
 //
 // Offline verdict from manifests: VMs are placed as the operator would place them, every host's
@@ -7,16 +7,17 @@
 // input, 2 = usage, 3 = the compiled filter and the reference disagree (a bug: please report it).
 import { readFile } from 'node:fs/promises';
 import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../../api';
-import { decode } from '../../api';
+import { MAC_PATTERN, decode } from '../../api';
 import { buildClassifier } from '../../dataplane/classifier';
 import { loadManifests } from '../../manifests/load';
-import type { Decision, PacketProtocol, PacketVerdict } from '../../policy/decision';
-import { placeOffline } from '../../policy/offline';
+import { type Decision, IMPLICIT_RULES, type PacketProtocol, type PacketVerdict } from '../../policy/decision';
+import { isAddressRefusal, placeOffline, unboundVerdict } from '../../policy/offline';
 import type { Endpoint, Packet } from '../../policy/reference';
 import { Tracer, type TraceResult } from '../../policy/tracer';
 import { act, collect, Command, Option, runCommand, verb } from '../program';
 
 const PROTOCOLS: readonly PacketProtocol[] = ['TCP', 'UDP', 'SCTP', 'ICMP'];
+const MAC = new RegExp(MAC_PATTERN);
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
 class InputError extends Error {}
@@ -29,7 +30,7 @@ export function parseEndpoint(s: string): Endpoint {
   throw new InputError(`"${s}" is neither NS/VM[/VNIC] nor an IPv4 address`);
 }
 
-export function parseProbe(p: { from?: unknown; to?: unknown; protocol?: unknown; port?: unknown }): Packet {
+export function parseProbe(p: { from?: unknown; to?: unknown; protocol?: unknown; port?: unknown; srcIp?: unknown; srcMac?: unknown }): Packet {
   if (typeof p.from !== 'string' || typeof p.to !== 'string') throw new InputError('"from" and "to" must be strings');
   const protocol = String(p.protocol ?? 'TCP').toUpperCase() as PacketProtocol;
   if (!PROTOCOLS.includes(protocol)) throw new InputError(`protocol must be one of ${PROTOCOLS.join(', ')}, got ${JSON.stringify(p.protocol)}`);
@@ -37,6 +38,15 @@ export function parseProbe(p: { from?: unknown; to?: unknown; protocol?: unknown
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`port must be an integer 0-65535${protocol === 'ICMP' ? '' : ` (required for ${protocol})`}`);
   const pkt: Packet = { from: parseEndpoint(p.from), to: parseEndpoint(p.to), protocol, port };
   if (!('vm' in pkt.from) && !('vm' in pkt.to)) throw new InputError('at least one end must be a VM');
+  if (p.srcIp !== undefined) {
+    if (typeof p.srcIp !== 'string' || !IPV4.test(p.srcIp)) throw new InputError(`src-ip must be an IPv4 address, got ${JSON.stringify(p.srcIp)}`);
+    pkt.srcIp = p.srcIp;
+  }
+  if (p.srcMac !== undefined) {
+    if (typeof p.srcMac !== 'string' || !MAC.test(p.srcMac)) throw new InputError(`src-mac must be a MAC address (aa:bb:cc:dd:ee:ff), got ${JSON.stringify(p.srcMac)}`);
+    pkt.srcMac = p.srcMac;
+  }
+  if ((pkt.srcIp !== undefined || pkt.srcMac !== undefined) && !('vm' in pkt.from)) throw new InputError('src-ip/src-mac need a VM source (--from NS/VM[/VNIC])');
   return pkt;
 }
 
@@ -53,19 +63,26 @@ function describeDecision(d: Decision): string {
   return `${d.verdict.padEnd(5)} by ${by}`;
 }
 
-export function formatText(pkt: Packet, r: TraceResult): string {
+export function formatText(pkt: Packet, r: TraceResult & { unbound?: string }): string {
   const v = r.compiled;
   const what = pkt.protocol === 'ICMP' ? 'ICMP' : `${pkt.protocol}/${pkt.port}`;
   const lines = [`${v.verdict}  ${describeEnd(pkt.from)} -> ${describeEnd(pkt.to)}  ${what}`];
+  if (r.unbound) {
+    const [end, side] = v.egress ? [pkt.from, 'egress '] : [pkt.to, 'ingress'];
+    return `${lines[0]}\n  ${side} at ${describeEnd(end)}: Deny  by Default (unbound): never bound: ${r.unbound}\n`;
+  }
   lines.push(
     v.egress
       ? `  egress  at ${describeEnd(pkt.from)} (host ${r.hosts.egress}): ${describeDecision(v.egress)}`
       : `  egress  ${describeEnd(pkt.from)} is not a vNIC: not filtered`,
   );
+  const spoofed = v.egress?.rule === IMPLICIT_RULES.spoofguard;
   lines.push(
     v.ingress
       ? `  ingress at ${describeEnd(pkt.to)} (host ${r.hosts.ingress}): ${describeDecision(v.ingress)}`
-      : `  ingress ${describeEnd(pkt.to)} is not a vNIC: not filtered`,
+      : spoofed
+        ? `  ingress ${describeEnd(pkt.to)} not reached: source ${[pkt.srcIp, pkt.srcMac].filter(Boolean).join(' ')} is not ${describeEnd(pkt.from)}'s own`
+        : `  ingress ${describeEnd(pkt.to)} is not a vNIC: not filtered`,
   );
   return lines.join('\n') + '\n';
 }
@@ -111,12 +128,14 @@ async function loadWorld(paths: string[]): Promise<{ world: World; errors: strin
 export function command(): Command {
   return verb('trace', 'offline verdict for a packet, from manifests')
     .usage('-f PATH --from END --to END [--protocol P] [--port N] [-o text|json]  |  -f PATH --probes FILE')
-    .addHelpText('after', `\nAn END is NS/VM[/VNIC] or an IPv4 address. --probes FILE (or -) reads one {"from","to","protocol","port"}\nJSON object per line and writes one JSON verdict per line. Exit 0 traced, 1 bad input, 2 usage, 3 a bug.`)
+    .addHelpText('after', `\nAn END is NS/VM[/VNIC] or an IPv4 address. --probes FILE (or -) reads one {"from","to","protocol","port"}\n(optionally "srcIp","srcMac") JSON object per line and writes one JSON verdict per line. Exit 0 traced, 1 bad input, 2 usage, 3 a bug.`)
     .option('-f, --filename <path>', 'manifests: file, directory or - (repeatable)', collect)
     .option('--from <end>', 'source: NS/VM[/VNIC] or IPv4')
     .option('--to <end>', 'destination: NS/VM[/VNIC] or IPv4')
     .option('--protocol <p>', 'TCP, UDP, SCTP or ICMP', 'TCP')
     .option('--port <n>', 'destination port (not for ICMP)')
+    .option('--src-ip <ip>', "source address the packet carries (default: the --from vNIC's own), to probe the spoof guard")
+    .option('--src-mac <mac>', "source MAC the packet carries (default: the --from vNIC's own)")
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--probes <file>', 'JSON lines of probes (- for stdin)')
     .action(act(trace));
@@ -130,6 +149,8 @@ interface TraceFlags {
   to?: string;
   protocol: string;
   port?: string;
+  srcIp?: string;
+  srcMac?: string;
   output: 'text' | 'json';
   probes?: string;
 }
@@ -146,7 +167,7 @@ async function trace(values: TraceFlags): Promise<number> {
   let single: Packet | undefined;
   if (!values.probes) {
     try {
-      single = parseProbe({ from: values.from, to: values.to, protocol: values.protocol, port: values.port });
+      single = parseProbe({ from: values.from, to: values.to, protocol: values.protocol, port: values.port, srcIp: values.srcIp, srcMac: values.srcMac });
     } catch (err) {
       if (err instanceof InputError) return usage(err.message);
       throw err;
@@ -160,7 +181,14 @@ async function trace(values: TraceFlags): Promise<number> {
   }
   const placement = placeOffline(world);
   const tracer = new Tracer({ ...world, vms: placement.vms }, (spec) => buildClassifier(spec));
-  const traceOne = (pkt: Packet): TraceResult => {
+  const traceOne = (pkt: Packet): TraceResult & { unbound?: string } => {
+    // A VM refused its address is never bound: its side denies ("unbound"), wherever it would run.
+    for (const [end, side] of [[pkt.from, 'egress'], [pkt.to, 'ingress']] as const) {
+      if ('vm' in end && isAddressRefusal(placement.unplaced.get(end.vm))) {
+        const v = unboundVerdict(side);
+        return { compiled: v, reference: v, agree: true, hosts: { egress: null, ingress: null }, unbound: placement.unplaced.get(end.vm) };
+      }
+    }
     for (const end of [pkt.from, pkt.to]) {
       if ('vm' in end && placement.unplaced.has(end.vm)) throw new InputError(`VM ${end.vm} is not placed: ${placement.unplaced.get(end.vm)}`);
     }
@@ -172,7 +200,7 @@ async function trace(values: TraceFlags): Promise<number> {
   };
 
   if (single) {
-    let r: TraceResult;
+    let r: TraceResult & { unbound?: string };
     try {
       r = traceOne(single);
     } catch (err) {

@@ -1,0 +1,155 @@
+// Who owns what (issue 12), as pure functions of the objects: which Tenant owns a namespace, which
+// vNIC may be bound to its address. The operator, `vmsafe validate` and the offline paths ask these.
+//
+// Decisions (DESIGN rule 0 and issue 12; documented in the README "Ownership" section):
+// - Order of claims: creationTimestamp, then name (offline manifests carry no timestamps, so name
+//   order decides there). An object without a timestamp comes after every one with one.
+// - Namespaces: the first Tenant to claim a namespace keeps it; later claimants get a conflict.
+// - Addresses: a vNIC's IP must lie inside its tenant's addressBlocks (AddressNotOwned otherwise).
+//   A Tenant without blocks (compatibility) may use only addresses outside every other tenant's
+//   blocks: a tenant that owns a block never loses an address to one that owns none. A VM whose
+//   namespace no tenant owns owns no address.
+// - Of the vNICs that pass that test, the first binder of an IP keeps it (VM order as above, then
+//   vNIC order); every later one is AddressConflict. A vNIC that failed the block test never takes
+//   an address away from anyone.
+import type { Tenant, VM } from '../api';
+import { parseCidr, parseIPv4 } from '../dataplane/ip';
+
+type Meta = { metadata: { name: string; namespace?: string; creationTimestamp?: string } };
+
+/** Oldest first; no timestamp = after all that have one; then namespace/name. */
+export function byCreation(a: Meta, b: Meta): number {
+  const ta = a.metadata.creationTimestamp;
+  const tb = b.metadata.creationTimestamp;
+  if (ta !== tb) {
+    if (ta === undefined) return 1;
+    if (tb === undefined) return -1;
+    const d = Date.parse(ta) - Date.parse(tb);
+    if (d) return d; // 0 or NaN (unparsable): fall back to the text
+    return ta < tb ? -1 : 1;
+  }
+  const ka = `${a.metadata.namespace ?? ''}/${a.metadata.name}`;
+  const kb = `${b.metadata.namespace ?? ''}/${b.metadata.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+// ---------------------------------------------------------------- namespaces
+/** A tenant's namespaces: spec.namespaces, or one named after the tenant. */
+export const claimedNamespaces = (t: Tenant): string[] => (t.spec.namespaces?.length ? t.spec.namespaces : [t.metadata.name]);
+
+export interface NamespaceConflict {
+  tenant: string;
+  namespace: string;
+  /** The tenant that keeps it. */
+  owner: string;
+}
+
+export interface NamespaceOwnership {
+  owners: Map<string, string>;
+  conflicts: NamespaceConflict[];
+}
+
+/** First claimant keeps each namespace; the provider namespace belongs to no tenant. */
+export function namespaceOwnership(tenants: readonly Tenant[], providerNamespace: string): NamespaceOwnership {
+  const owners = new Map<string, string>();
+  const conflicts: NamespaceConflict[] = [];
+  for (const t of [...tenants].sort(byCreation)) {
+    for (const ns of claimedNamespaces(t)) {
+      if (ns === providerNamespace) continue;
+      const owner = owners.get(ns);
+      if (owner === undefined) owners.set(ns, t.metadata.name);
+      else if (owner !== t.metadata.name) conflicts.push({ tenant: t.metadata.name, namespace: ns, owner });
+    }
+  }
+  return { owners, conflicts };
+}
+
+// ---------------------------------------------------------------- address blocks
+export interface BlockOverlap {
+  tenant: string;
+  index: number;
+  block: string;
+  /** The other tenant's block it overlaps (the other tenant is the older claimant). */
+  otherTenant: string;
+  otherIndex: number;
+  otherBlock: string;
+}
+
+/** Blocks of different tenants that share an address; reported on the later tenant. */
+export function blockOverlaps(tenants: readonly Tenant[]): BlockOverlap[] {
+  const seen: { tenant: string; index: number; block: string; range: [number, number] }[] = [];
+  const out: BlockOverlap[] = [];
+  for (const t of [...tenants].sort(byCreation)) {
+    (t.spec.addressBlocks ?? []).forEach((block, index) => {
+      const range = parseCidr(block);
+      for (const o of seen)
+        if (o.tenant !== t.metadata.name && range[0] <= o.range[1] && o.range[0] <= range[1])
+          out.push({ tenant: t.metadata.name, index, block, otherTenant: o.tenant, otherIndex: o.index, otherBlock: o.block });
+      seen.push({ tenant: t.metadata.name, index, block, range });
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- vNIC addresses
+export type AddressReason = 'AddressNotOwned' | 'AddressConflict';
+
+export interface AddressRefusal {
+  /** "namespace/name" of the VM, vNIC name and index, the address. */
+  vm: string;
+  vnic: string;
+  index: number;
+  ip: string;
+  reason: AddressReason;
+  message: string;
+}
+
+/** Key of a (vm, vnic) in the result maps. */
+export const vnicKey = (vm: string, vnic: string): string => `${vm}\u0000${vnic}`;
+
+export interface AddressOwnership {
+  /** ip → the vNIC that holds it ("ns/name" and vNIC name). */
+  holders: Map<string, { vm: string; vnic: string }>;
+  /** The vNICs that may not be bound, by vnicKey. */
+  refused: Map<string, AddressRefusal>;
+}
+
+/**
+ * Which vNIC addresses are bindable. `tenantOfNamespace` is the namespace owner (see
+ * namespaceOwnership). Every vNIC of every VM given is judged: callers pass the VMs that want
+ * binding (e.g. placed ones); the result never depends on input order.
+ */
+export function addressOwnership(
+  tenants: readonly Tenant[],
+  vms: readonly VM[],
+  tenantOfNamespace: (ns: string) => string | null | undefined,
+): AddressOwnership {
+  const blocksOf = new Map<string, { block: string; range: [number, number] }[]>();
+  for (const t of tenants) blocksOf.set(t.metadata.name, (t.spec.addressBlocks ?? []).map((block) => ({ block, range: parseCidr(block) })));
+  const insideOf = (tenant: string, ip: number) => (blocksOf.get(tenant) ?? []).find((b) => ip >= b.range[0] && ip <= b.range[1]);
+
+  const holders = new Map<string, { vm: string; vnic: string }>();
+  const refused = new Map<string, AddressRefusal>();
+  for (const vm of [...vms].sort(byCreation)) {
+    const key = `${vm.metadata.namespace ?? ''}/${vm.metadata.name}`;
+    const tenant = tenantOfNamespace(vm.metadata.namespace ?? '') ?? null;
+    vm.spec.vnics.forEach((nic, index) => {
+      const refuse = (reason: AddressReason, message: string) => refused.set(vnicKey(key, nic.name), { vm: key, vnic: nic.name, index, ip: nic.ip, reason, message });
+      const ip = parseIPv4(nic.ip);
+      if (tenant === null) return refuse('AddressNotOwned', `${nic.ip}: namespace "${vm.metadata.namespace}" belongs to no Tenant`);
+      const own = blocksOf.get(tenant) ?? [];
+      if (own.length > 0 && !insideOf(tenant, ip))
+        return refuse('AddressNotOwned', `${nic.ip} is outside Tenant "${tenant}"'s addressBlocks (${own.map((b) => b.block).join(', ')})`);
+      if (own.length === 0) {
+        for (const [other, blocks] of blocksOf) {
+          const b = other === tenant ? undefined : blocks.find((x) => ip >= x.range[0] && ip <= x.range[1]);
+          if (b) return refuse('AddressNotOwned', `${nic.ip} is inside Tenant "${other}"'s addressBlock ${b.block}`);
+        }
+      }
+      const holder = holders.get(nic.ip);
+      if (holder) return refuse('AddressConflict', `${nic.ip} is already bound by ${holder.vm} (${holder.vnic})`);
+      holders.set(nic.ip, { vm: key, vnic: nic.name });
+    });
+  }
+  return { holders, refused };
+}
