@@ -1,30 +1,68 @@
-// `vmsafe apiserver [--port N] [--data-dir DIR] [--kubeconfig PATH] [--crd-dir DIR] [--token T]`:
+// `vmsafe apiserver [--port N] [--data-dir DIR] [--recover] [--kubeconfig PATH] [--crd-dir DIR]
+//                   [--token T | --token-file F | env VMSAFE_TOKEN]`:
 // runs only the embedded API server and prints how to point kubectl at it.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startApiServer, writeKubeconfig } from '../../apiserver/index';
+import { readTokenFile } from '../../apiserver/token';
+import { DataDirError } from '../../apiserver/wal';
 import { createLogger } from '../../util/log';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string', default: '0' },
-      'data-dir': { type: 'string' },
-      kubeconfig: { type: 'string' },
-      'crd-dir': { type: 'string' },
-      token: { type: 'string' },
-      'log-level': { type: 'string' },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string', default: '0' },
+        'data-dir': { type: 'string' },
+        recover: { type: 'boolean', default: false },
+        kubeconfig: { type: 'string' },
+        'crd-dir': { type: 'string' },
+        token: { type: 'string' },
+        'token-file': { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+    }));
+  } catch (e) {
+    process.stderr.write(`vmsafe apiserver: ${(e as Error).message}\n`);
+    return 2;
+  }
+  const sources = [values.token !== undefined, values['token-file'] !== undefined].filter(Boolean).length;
+  if (sources > 1) {
+    process.stderr.write('vmsafe apiserver: --token and --token-file are exclusive\n');
+    return 2;
+  }
+  if (values.recover && !values['data-dir']) {
+    process.stderr.write('vmsafe apiserver: --recover needs --data-dir\n');
+    return 2;
+  }
+  let token: string | undefined;
+  try {
+    // argv shows in `ps`: prefer --token-file or VMSAFE_TOKEN.
+    token = values['token-file'] !== undefined ? readTokenFile(values['token-file']) : (values.token ?? (process.env.VMSAFE_TOKEN || undefined));
+  } catch (e) {
+    process.stderr.write(`vmsafe apiserver: ${(e as Error).message}\n`);
+    return 2;
+  }
   const logger = createLogger({ level: values['log-level'] ?? process.env.VMSAFE_LOG_LEVEL ?? 'info', name: 'vmsafe-apiserver' });
-  const server = await startApiServer({
-    port: Number(values.port),
-    dataDir: values['data-dir'],
-    crdDir: values['crd-dir'],
-    token: values.token,
-    logger,
-  });
+  let server;
+  try {
+    server = await startApiServer({
+      port: Number(values.port),
+      dataDir: values['data-dir'],
+      recover: values.recover,
+      crdDir: values['crd-dir'],
+      token,
+      logger,
+    });
+  } catch (e) {
+    if (e instanceof DataDirError) {
+      process.stderr.write(`vmsafe apiserver: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
   const kubeconfig = resolve(values.kubeconfig ?? (values['data-dir'] ? `${values['data-dir']}/kubeconfig` : '.vmsafe/kubeconfig'));
   writeKubeconfig(kubeconfig, { url: server.url, token: server.token, caCert: server.caCert });
   process.stdout.write(`API server listening on ${server.url}\nexport KUBECONFIG=${kubeconfig}\n`);
