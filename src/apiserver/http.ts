@@ -84,6 +84,34 @@ export function sendJson(res: ServerResponse, code: number, body: string | objec
   res.end(text);
 }
 
+/**
+ * A JSON body sent in pieces (chunked): lists can exceed the largest string V8 can build (~512 MiB),
+ * so items are written as they are serialized, waiting for the socket to drain between batches.
+ */
+export async function sendJsonParts(res: ServerResponse, code: number, head: string, items: Iterable<string>, tail: string) {
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+  let buf: string[] = [head];
+  let size = head.length;
+  let first = true;
+  for (const item of items) {
+    if (!first) {
+      buf.push(',');
+      size++;
+    }
+    first = false;
+    buf.push(item);
+    size += item.length;
+    if (size >= 4 * 1024 * 1024) {
+      if (!res.write(buf.join(''))) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+      if (res.destroyed) return;
+      buf = [];
+      size = 0;
+    }
+  }
+  buf.push(tail);
+  res.end(buf.join(''));
+}
+
 export function sendError(res: ServerResponse, err: ApiError, headers: Record<string, string> = {}) {
   if (res.headersSent) {
     res.destroy();

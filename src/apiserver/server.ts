@@ -6,7 +6,7 @@ import type { Api, DeleteOptions, PatchType, WriteCtx } from './api';
 import { AGGREGATED_V2, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery';
 import { ApiError, badRequest, internal, methodNotAllowed, notAcceptable, pathNotFound, status, unauthorized, unsupportedMediaType } from './errors';
 import { decodeK8sProtobuf, PROTOBUF } from './protobuf';
-import { negotiate, parseJsonBody, parseMediaTypes, readBody, sendError, sendJson } from './http';
+import { negotiate, parseJsonBody, parseMediaTypes, readBody, sendError, sendJson, sendJsonParts } from './http';
 import type { OpenApiCache } from './openapi';
 import { apiVersionOf, type Registry, type ResourceDef } from './resources';
 import { toJson, type Obj } from './store';
@@ -181,7 +181,7 @@ export function createRouter(deps: RouterDeps) {
           if (shape === 'metadata')
             return sendJson(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta, items: out.items.map((o) => partialMetadata(api.out(def, o))) });
           const head = `{"kind":"${def.listKind}","apiVersion":"${apiVersionOf(def)}","metadata":${JSON.stringify(meta)},"items":[`;
-          return sendJson(res, 200, head + out.items.map((o) => api.json(def, o)).join(',') + ']}');
+          return sendJsonParts(res, 200, head, out.items.map((o) => api.json(def, o)), ']}');
         }
         case 'POST': {
           const c = ctx();

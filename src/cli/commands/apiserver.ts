@@ -1,4 +1,4 @@
-// `vmsafe apiserver [--port N] [--data-dir DIR] [--recover] [--kubeconfig PATH] [--crd-dir DIR]
+// `vmsafe apiserver [--port N] [--data-dir DIR] [--recover] [--compact-bytes N] [--kubeconfig PATH] [--crd-dir DIR]
 //                   [--token T | --token-file F | env VMSAFE_TOKEN]`:
 // runs only the embedded API server and prints how to point kubectl at it.
 import { resolve } from 'node:path';
@@ -17,6 +17,7 @@ export async function run(argv: string[]): Promise<number> {
         port: { type: 'string', default: '0' },
         'data-dir': { type: 'string' },
         recover: { type: 'boolean', default: false },
+        'compact-bytes': { type: 'string' },
         kubeconfig: { type: 'string' },
         'crd-dir': { type: 'string' },
         token: { type: 'string' },
@@ -37,6 +38,11 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write('vmsafe apiserver: --recover needs --data-dir\n');
     return 2;
   }
+  const compactBytes = values['compact-bytes'] === undefined ? undefined : Number(values['compact-bytes']);
+  if (compactBytes !== undefined && !(Number.isInteger(compactBytes) && compactBytes > 0)) {
+    process.stderr.write(`vmsafe apiserver: --compact-bytes must be a positive integer, got "${values['compact-bytes']}"\n`);
+    return 2;
+  }
   let token: string | undefined;
   try {
     // argv shows in `ps`: prefer --token-file or VMSAFE_TOKEN.
@@ -52,6 +58,7 @@ export async function run(argv: string[]): Promise<number> {
       port: Number(values.port),
       dataDir: values['data-dir'],
       recover: values.recover,
+      compactBytes,
       crdDir: values['crd-dir'],
       token,
       logger,
