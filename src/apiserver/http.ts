@@ -1,6 +1,7 @@
 // HTTP plumbing: body reading with the request size limit, media types, and writing responses.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import YAML from 'yaml';
+import { MAX_JSON_DEPTH, scanJson, valueDepth } from './jsonscan';
 import { ApiError, badRequest, tooLarge } from './errors';
 
 /** kube-apiserver's limit for request bodies. */
@@ -61,16 +62,38 @@ export function negotiate(accept: string | undefined): ResponseShape | 'unaccept
   return 'unacceptable';
 }
 
-export function parseJsonBody(buf: Buffer, contentType: string | undefined): unknown {
+export interface DecodeOptions {
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+  /** Duplicate-key warnings go here under Warn. */
+  warnings?: string[];
+}
+
+export function parseJsonBody(buf: Buffer, contentType: string | undefined, opts: DecodeOptions = {}): unknown {
   const text = buf.toString('utf8');
   if (!text.trim()) throw badRequest('Object \'Kind\' is missing in \'\'');
   const type = parseMediaTypes(contentType)[0]?.type ?? 'application/json';
+  let value: unknown;
+  if (type.includes('yaml')) {
+    try {
+      value = YAML.parse(text, { maxAliasCount: 100, uniqueKeys: opts.fieldValidation === 'Strict' });
+    } catch (e) {
+      throw badRequest(`the body of the request could not be decoded: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (valueDepth(value) > MAX_JSON_DEPTH) throw badRequest(`the body of the request could not be decoded: exceeded max depth of ${MAX_JSON_DEPTH}`);
+    return value;
+  }
+  const scan = scanJson(text);
+  if (scan.depth > MAX_JSON_DEPTH) throw badRequest(`the body of the request could not be decoded: exceeded max depth of ${MAX_JSON_DEPTH}`);
   try {
-    if (type.includes('yaml')) return YAML.parse(text);
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw badRequest(`the body of the request could not be decoded: ${(e as Error).message.split('\n')[0]}`);
   }
+  if (scan.duplicates.length) {
+    if (opts.fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${scan.duplicates.map((d) => `json: duplicate field "${d}"`).join(', ')}`);
+    if (opts.fieldValidation !== 'Ignore') opts.warnings?.push(...scan.duplicates.map((d) => `duplicate field "${d}"`));
+  }
+  return value;
 }
 
 export function sendJson(res: ServerResponse, code: number, body: string | object, headers: Record<string, string> = {}) {

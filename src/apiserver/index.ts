@@ -49,6 +49,8 @@ export interface ApiServerOptions {
   crdDir?: string;
   /** Interval of BOOKMARK events on watches that allow them (default 5 s). */
   bookmarkIntervalMs?: number;
+  /** Time a client has to send a whole request, headers and body (default 60 s, then 408). */
+  requestTimeoutMs?: number;
   /** Events kept per resource for watch resume (default 10,000). */
   historyLimit?: number;
   /**
@@ -150,7 +152,13 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const openapi = new OpenApiCache(registry);
   const host = opts.host ?? '127.0.0.1';
   let address = '';
-  const serverOpts = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 };
+  // A client must finish sending its request (headers and body) in time, authenticated or not: a slow
+  // body must not hold a connection for ever. Responses (watches) are not limited by this.
+  const requestTimeout = opts.requestTimeoutMs ?? 60_000;
+  const serverOpts = {
+    keepAliveTimeout: 65_000, requestTimeout, headersTimeout: Math.min(30_000, requestTimeout),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))),
+  };
   const tls = opts.tls === false ? undefined : loadOrCreateServingCert(opts.dataDir);
   const server: Server = tls ? createHttpsServer({ ...serverOpts, ...tls }) : createHttpServer(serverOpts);
   const router = createRouter({ api, registry, openapi, watches, token, log, serverAddress: () => address });
