@@ -118,7 +118,8 @@ export function toJsonSchema(schema: Schema): Schema {
 const re2 = Object.assign(
   (pattern: string) => {
     const re = RE2JS.compile(pattern);
-    return { test: (s: string) => re.matcher(s).find() };
+    // ajv caches compiled patterns by toString(): it must be unique per pattern.
+    return { test: (s: string) => re.matcher(s).find(), toString: () => `re2:${pattern}` };
   },
   { code: 'require("re2js").RE2JS' },
 );
