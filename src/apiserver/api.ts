@@ -15,7 +15,7 @@ import { apiVersionOf, defsFromCrd, type Registry, type ResourceDef } from './re
 import { applyDefaults, causesFromAjv, listTypeCauses, OBJECT_META_FIELDS, prune } from './schema';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { objectKey, RV_PLACEHOLDER, toJson, type Obj, type Store } from './store';
-import { deepEqual, metadataErrors, type NameRule } from './validation';
+import { decodeTypeError, deepEqual, metadataErrors, type NameRule } from './validation';
 
 /** etcd's request limit: larger objects are refused. */
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
@@ -264,6 +264,8 @@ export class Api {
   /** Schema pipeline for custom resources plus metadata validation for every kind. */
   private validate(def: ResourceDef, obj: Obj, ctx: WriteCtx, old: Obj | undefined) {
     const name = obj.metadata?.name ?? '';
+    const typeError = decodeTypeError(def.kind, obj);
+    if (typeError) throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${typeError}`);
     const builtinUnknown = this.unknownFields.get(obj) ?? [];
     if (builtinUnknown.length && ctx.fieldValidation === 'Strict')
       throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${builtinUnknown.map((u) => `unknown field "${u}"`).join(', ')}`);

@@ -1,6 +1,7 @@
 // HTTP plumbing: body reading with the request size limit, media types, and writing responses.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import YAML from 'yaml';
+import { MAX_JSON_DEPTH, scanJson, valueDepth } from './jsonscan';
 import { ApiError, badRequest, tooLarge } from './errors';
 
 /** kube-apiserver's limit for request bodies. */
@@ -61,16 +62,38 @@ export function negotiate(accept: string | undefined): ResponseShape | 'unaccept
   return 'unacceptable';
 }
 
-export function parseJsonBody(buf: Buffer, contentType: string | undefined): unknown {
+export interface DecodeOptions {
+  fieldValidation?: 'Strict' | 'Warn' | 'Ignore';
+  /** Duplicate-key warnings go here under Warn. */
+  warnings?: string[];
+}
+
+export function parseJsonBody(buf: Buffer, contentType: string | undefined, opts: DecodeOptions = {}): unknown {
   const text = buf.toString('utf8');
   if (!text.trim()) throw badRequest('Object \'Kind\' is missing in \'\'');
   const type = parseMediaTypes(contentType)[0]?.type ?? 'application/json';
+  let value: unknown;
+  if (type.includes('yaml')) {
+    try {
+      value = YAML.parse(text, { maxAliasCount: 100, uniqueKeys: opts.fieldValidation === 'Strict' });
+    } catch (e) {
+      throw badRequest(`the body of the request could not be decoded: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (valueDepth(value) > MAX_JSON_DEPTH) throw badRequest(`the body of the request could not be decoded: exceeded max depth of ${MAX_JSON_DEPTH}`);
+    return value;
+  }
+  const scan = scanJson(text);
+  if (scan.depth > MAX_JSON_DEPTH) throw badRequest(`the body of the request could not be decoded: exceeded max depth of ${MAX_JSON_DEPTH}`);
   try {
-    if (type.includes('yaml')) return YAML.parse(text);
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw badRequest(`the body of the request could not be decoded: ${(e as Error).message.split('\n')[0]}`);
   }
+  if (scan.duplicates.length) {
+    if (opts.fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${scan.duplicates.map((d) => `json: duplicate field "${d}"`).join(', ')}`);
+    if (opts.fieldValidation !== 'Ignore') opts.warnings?.push(...scan.duplicates.map((d) => `duplicate field "${d}"`));
+  }
+  return value;
 }
 
 export function sendJson(res: ServerResponse, code: number, body: string | object, headers: Record<string, string> = {}) {
@@ -82,6 +105,34 @@ export function sendJson(res: ServerResponse, code: number, body: string | objec
     ...headers,
   });
   res.end(text);
+}
+
+/**
+ * A JSON body sent in pieces (chunked): lists can exceed the largest string V8 can build (~512 MiB),
+ * so items are written as they are serialized, waiting for the socket to drain between batches.
+ */
+export async function sendJsonParts(res: ServerResponse, code: number, head: string, items: Iterable<string>, tail: string) {
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+  let buf: string[] = [head];
+  let size = head.length;
+  let first = true;
+  for (const item of items) {
+    if (!first) {
+      buf.push(',');
+      size++;
+    }
+    first = false;
+    buf.push(item);
+    size += item.length;
+    if (size >= 4 * 1024 * 1024) {
+      if (!res.write(buf.join(''))) await new Promise<void>((r) => { res.once('drain', r); res.once('close', r); });
+      if (res.destroyed) return;
+      buf = [];
+      size = 0;
+    }
+  }
+  buf.push(tail);
+  res.end(buf.join(''));
 }
 
 export function sendError(res: ServerResponse, err: ApiError, headers: Record<string, string> = {}) {

@@ -30,24 +30,31 @@ import { Registry } from './resources';
 import { createRouter } from './server';
 import { Store, type Obj, type ResourceStats } from './store';
 import { loadOrCreateServingCert } from './tls';
-import { readDataDir, Wal } from './wal';
+import { loadDataDir, Wal, type Loaded } from './wal';
+import { loadOrCreateToken } from './token';
 import { WatchHub } from './watch';
 
 export interface ApiServerOptions {
   /** TCP port; 0 or undefined picks a free one. */
   port?: number;
   host?: '127.0.0.1';
-  /** Bearer token of the admin (user vmsafe-admin, group system:masters); random when omitted. */
+  /** Bearer token of the admin (user vmsafe-admin, group system:masters); when omitted: the data dir's saved one, else a new random one (saved there). */
   token?: string;
   /** More users by bearer token (like kube's --token-auth-file); RBAC decides what they may do. */
   users?: StaticUser[];
-  /** Durable state (write-ahead log + snapshot); in memory only when omitted. */
+  /** Durable state (checksummed log + snapshot, token, certificate); in memory only when omitted. */
   dataDir?: string;
+  /** Start from a damaged data dir by truncating at the first damaged record (reports what was dropped). */
+  recover?: boolean;
+  /** Compact the data dir's log once it holds this many bytes (default 256 MiB). */
+  compactBytes?: number;
   logger?: Logger;
   /** Install every CRD found in *.yaml / *.yml / *.json files of this directory at startup. */
   crdDir?: string;
   /** Interval of BOOKMARK events on watches that allow them (default 5 s). */
   bookmarkIntervalMs?: number;
+  /** Time a client has to send a whole request, headers and body (default 60 s, then 408). */
+  requestTimeoutMs?: number;
   /** Events kept per resource for watch resume (default 10,000). */
   historyLimit?: number;
   /**
@@ -120,25 +127,27 @@ export function readCrdDir(dir: string): Obj[] {
 
 export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
   const log = (opts.logger ?? silentLogger).child({ component: 'apiserver' });
-  const token = opts.token ?? randomBytes(24).toString('hex');
   const store = new Store(opts.historyLimit);
   const registry = new Registry();
   const api = new Api(store, registry, log);
 
+  let loaded: Loaded | undefined;
   if (opts.dataDir) {
-    const { records } = readDataDir(opts.dataDir);
-    for (const rec of records) store.replay(rec);
+    const started = performance.now();
+    loaded = loadDataDir(opts.dataDir, (rec) => store.replay(rec), { recover: opts.recover, log });
     store.resetHistory();
     for (const crd of store.res('apiextensions.k8s.io/customresourcedefinitions').objects.values()) api.installCrd(crd);
-    log.info({ dataDir: opts.dataDir, objects: records.length, resourceVersion: store.rv }, 'state restored');
+    log.info({ dataDir: opts.dataDir, records: loaded.records, resourceVersion: store.rv, ms: Math.round(performance.now() - started) }, 'state restored');
   }
-  for (const ns of DEFAULT_NAMESPACES) api.ensureNamespace(ns);
   if (opts.dataDir) {
-    store.wal = await Wal.open(opts.dataDir, () => ({
+    store.wal = await Wal.open(opts.dataDir, loaded!, () => ({
       rv: store.rv,
       objects: [...store.resources.values()].flatMap((r) => [...r.objects.values()].map((obj) => ({ res: r.key, obj }))),
-    }));
+    }), { log, compactBytes: opts.compactBytes });
   }
+  // After loading: a data dir with a token but no log was used before and must not start empty.
+  const token = opts.token ?? (opts.dataDir ? loadOrCreateToken(opts.dataDir) : randomBytes(24).toString('hex'));
+  for (const ns of DEFAULT_NAMESPACES) api.ensureNamespace(ns);
   if (opts.crdDir) await installCrds(api, readCrdDir(opts.crdDir));
   if (opts.dataDir) api.resumeBackgroundWork();
 
@@ -147,7 +156,13 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const openapi = new OpenApiCache(registry);
   const host = opts.host ?? '127.0.0.1';
   let address = '';
-  const serverOpts = { keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 };
+  // A client must finish sending its request (headers and body) in time, authenticated or not: a slow
+  // body must not hold a connection for ever. Responses (watches) are not limited by this.
+  const requestTimeout = opts.requestTimeoutMs ?? 60_000;
+  const serverOpts = {
+    keepAliveTimeout: 65_000, requestTimeout, headersTimeout: Math.min(30_000, requestTimeout),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))),
+  };
   const tls = opts.tls === false ? undefined : loadOrCreateServingCert(opts.dataDir);
   const server: Server = tls ? createHttpsServer({ ...serverOpts, ...tls }) : createHttpServer(serverOpts);
   const auth = createAuth({ adminToken: token, users: opts.users, signingKey: loadOrCreateSigningKey(opts.dataDir), store });

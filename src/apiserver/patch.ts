@@ -6,13 +6,16 @@ import { ApiError } from './errors';
 import type { Obj } from './store';
 
 const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
+/** `__proto__` and `constructor` are plain keys in a patch: define, never assign (assignment would set the prototype). */
+const own = (o: Record<string, any>, k: string) => (Object.hasOwn(o, k) ? o[k] : undefined);
+const put = (o: Record<string, any>, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isPlainObject(patch)) return structuredClone(patch);
   const out: Record<string, any> = isPlainObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+    else put(out, k, mergePatch(own(out, k), v));
   }
   return out;
 }
@@ -45,16 +48,17 @@ export function strategicMergePatch(target: unknown, patch: unknown): unknown {
     if (k.startsWith('$setElementOrder/') || k === '$retainKeys' || k === '$patch') continue;
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const field = k.slice('$deleteFromPrimitiveList/'.length);
-      if (Array.isArray(out[field]) && Array.isArray(v)) out[field] = out[field].filter((x: unknown) => !v.includes(x));
+      const cur = own(out, field);
+      if (Array.isArray(cur) && Array.isArray(v)) put(out, field, cur.filter((x: unknown) => !v.includes(x)));
       continue;
     }
     if (v === null) delete out[k];
-    else if (Array.isArray(v) && Array.isArray(out[k]) && v.every((x) => isPlainObject(x) && typeof x.name === 'string')) {
-      out[k] = mergeNamedList(out[k], v);
+    else if (Array.isArray(v) && Array.isArray(own(out, k)) && v.every((x) => isPlainObject(x) && typeof x.name === 'string')) {
+      put(out, k, mergeNamedList(own(out, k), v));
     } else {
-      const merged = strategicMergePatch(out[k], v);
+      const merged = strategicMergePatch(own(out, k), v);
       if (merged === undefined) delete out[k];
-      else out[k] = merged;
+      else put(out, k, merged);
     }
   }
   return out;
@@ -76,6 +80,6 @@ function stripDirectives(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripDirectives);
   if (!isPlainObject(v)) return v;
   const out: Record<string, any> = {};
-  for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) out[k] = stripDirectives(x);
+  for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) put(out, k, stripDirectives(x));
   return out;
 }

@@ -1,6 +1,7 @@
 // Structural-schema handling of custom resources, as apiextensions-apiserver does it:
 // prune unknown fields, apply defaults, then validate (ajv) and report kube-style field causes.
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { RE2JS } from 're2js';
 import type { StatusCause } from './errors';
 
 export type Schema = Record<string, any>;
@@ -110,7 +111,20 @@ export function toJsonSchema(schema: Schema): Schema {
   return out;
 }
 
-const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, verbose: true });
+/**
+ * CRD `pattern`s run on RE2 semantics (linear time), as kube-apiserver's Go regexp does: a
+ * backtracking engine lets one tenant's `^(a+)+$` freeze the whole server on a 31-character value.
+ */
+const re2 = Object.assign(
+  (pattern: string) => {
+    const re = RE2JS.compile(pattern);
+    // ajv caches compiled patterns by toString(): it must be unique per pattern.
+    return { test: (s: string) => re.matcher(s).find(), toString: () => `re2:${pattern}` };
+  },
+  { code: 'require("re2js").RE2JS' },
+);
+
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, verbose: true, code: { regExp: re2 } });
 
 export function compileValidator(schema: Schema): ValidateFunction {
   const js = toJsonSchema(schema);

@@ -7,12 +7,13 @@ import { reviewPath, type Auth, type UserInfo } from './auth';
 import { AGGREGATED_V2, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery';
 import { ApiError, badRequest, internal, methodNotAllowed, notAcceptable, pathNotFound, status, unsupportedMediaType } from './errors';
 import { decodeK8sProtobuf, PROTOBUF } from './protobuf';
-import { negotiate, parseJsonBody, parseMediaTypes, readBody, sendError, sendJson } from './http';
+import { negotiate, parseJsonBody, type DecodeOptions, parseMediaTypes, readBody, sendError, sendJson, sendJsonParts } from './http';
 import type { OpenApiCache } from './openapi';
 import { apiVersionOf, type Registry, type ResourceDef } from './resources';
 import { toJson, type Obj } from './store';
 import { partialMetadata, table, type IncludeObject } from './table';
 import type { WatchHub } from './watch';
+import { fieldValidation, listQuery, queryBool } from './query';
 
 export interface RouterDeps {
   api: Api;
@@ -97,7 +98,7 @@ export function createRouter(deps: RouterDeps) {
         if (!doc) throw pathNotFound();
         return sendJson(res, 200, doc);
       }
-      const parts = path.split('/').slice(1).map(decodeURIComponent);
+      const parts = path.split('/').slice(1).map(decodePathSegment);
       let group: string;
       let version: string;
       let rest: string[];
@@ -123,7 +124,7 @@ export function createRouter(deps: RouterDeps) {
       const review = reviewPath(group, version, rest);
       if (review) {
         if (req.method !== 'POST') throw methodNotAllowed();
-        return sendJson(res, 201, deps.auth.review(review, user, decodeBody(await readBody(req), req.headers['content-type']) as Obj));
+        return sendJson(res, 201, deps.auth.review(review, user, decodeBody(await readBody(req), req.headers['content-type'], {}) as Obj));
       }
       const rp = resolve(registry, group, version, rest);
       await handleResource(req, res, url, rp, user);
@@ -148,7 +149,7 @@ export function createRouter(deps: RouterDeps) {
       user,
       manager: q.get('fieldManager') ?? defaultManager(req.headers['user-agent']),
       dryRun: q.getAll('dryRun').includes('All'),
-      fieldValidation: (['Strict', 'Warn', 'Ignore'].includes(q.get('fieldValidation') ?? '') ? q.get('fieldValidation') : 'Warn') as WriteCtx['fieldValidation'],
+      fieldValidation: fieldValidation(q),
       warnings: [],
     });
     const reply = (code: number, obj: Obj, c?: WriteCtx) => {
@@ -159,29 +160,30 @@ export function createRouter(deps: RouterDeps) {
       sendJson(res, code, toJson(obj), headers);
     };
     if (rp.watchPath && method !== 'GET') throw methodNotAllowed();
-    const isWatch = rp.watchPath || q.get('watch') === 'true' || q.get('watch') === '1';
+    const isWatch = rp.watchPath || queryBool(q, 'watch') === true;
 
     if (name === undefined) {
       if (def.namespaced && ns === undefined && method !== 'GET') throw methodNotAllowed();
       switch (method) {
         case 'GET': {
+          const lq = listQuery(q, isWatch);
           if (isWatch) {
             await new Promise<void>((done) => {
               watches.serve(res, {
-                def, namespace: ns, resourceVersion: q.get('resourceVersion') ?? undefined,
+                def, namespace: ns, resourceVersion: lq.resourceVersion,
                 labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector'),
-                allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true',
-                sendInitialEvents: q.get('sendInitialEvents') === 'true',
-                timeoutSeconds: Number(q.get('timeoutSeconds') ?? 0) || 1800 + Math.floor(Math.random() * 1800),
+                allowWatchBookmarks: queryBool(q, 'allowWatchBookmarks') === true,
+                sendInitialEvents: queryBool(q, 'sendInitialEvents') === true,
+                // 0 or absent: kube's default, a random 30-60 minutes.
+                timeoutSeconds: lq.timeoutSeconds || 1800 + Math.floor(Math.random() * 1800),
                 shape, includeObject,
               }, done);
             });
             return;
           }
-          const limit = Number(q.get('limit') ?? 0);
           const out = api.list(def, ns, {
             labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector'),
-            limit: Number.isFinite(limit) ? limit : 0, continue: q.get('continue'),
+            limit: lq.limit, continue: q.get('continue'),
           });
           const meta: Obj = { resourceVersion: out.resourceVersion };
           if (out.continue) meta.continue = out.continue;
@@ -190,11 +192,11 @@ export function createRouter(deps: RouterDeps) {
           if (shape === 'metadata')
             return sendJson(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta, items: out.items.map((o) => partialMetadata(api.out(def, o))) });
           const head = `{"kind":"${def.listKind}","apiVersion":"${apiVersionOf(def)}","metadata":${JSON.stringify(meta)},"items":[`;
-          return sendJson(res, 200, head + out.items.map((o) => api.json(def, o)).join(',') + ']}');
+          return sendJsonParts(res, 200, head, out.items.map((o) => api.json(def, o)), ']}');
         }
         case 'POST': {
           const c = ctx();
-          const body = decodeBody(await readBody(req), req.headers['content-type']);
+          const body = decodeBody(await readBody(req), req.headers['content-type'], c);
           if (guarded) deps.auth.checkWrite(user, def.plural, ns, body);
           return reply(201, await api.create(def, ns, body, c), c);
         }
@@ -218,7 +220,7 @@ export function createRouter(deps: RouterDeps) {
         return reply(200, api.get(def, ns, name));
       case 'PUT': {
         const c = ctx();
-        const body = decodeBody(await readBody(req), req.headers['content-type']);
+        const body = decodeBody(await readBody(req), req.headers['content-type'], c);
         if (guarded) deps.auth.checkWrite(user, def.plural, ns, body);
         return reply(200, await api.update(def, ns, name, body, c, subresource), c);
       }
@@ -228,11 +230,11 @@ export function createRouter(deps: RouterDeps) {
         if (type === 'apply' && !q.get('fieldManager'))
           throw badRequest('PATCH, application/apply-patch+yaml requires fieldManager parameter');
         const buf = await readBody(req);
-        const body = parseJsonBody(buf, type === 'apply' ? 'application/yaml' : 'application/json');
+        const body = parseJsonBody(buf, type === 'apply' ? 'application/yaml' : 'application/json', c);
         const existed = type === 'apply' ? hasObject(def, ns, name) : true;
         // RBAC escalation check on the patched result: a dry run first, then the real write.
-        if (guarded) deps.auth.checkWrite(user, def.plural, ns, await api.patch(def, ns, name, type, structuredClone(body), { ...c, dryRun: true, warnings: [] }, subresource, q.get('force') === 'true'));
-        const out = await api.patch(def, ns, name, type, body, c, subresource, q.get('force') === 'true');
+        if (guarded) deps.auth.checkWrite(user, def.plural, ns, await api.patch(def, ns, name, type, structuredClone(body), { ...c, dryRun: true, warnings: [] }, subresource, queryBool(q, 'force') === true));
+        const out = await api.patch(def, ns, name, type, body, c, subresource, queryBool(q, 'force') === true);
         return reply(existed ? 200 : 201, out, c);
       }
       case 'DELETE': {
@@ -280,10 +282,17 @@ function resolve(registry: Registry, group: string, version: string, rest: strin
 }
 
 /** JSON, YAML, or (for the built-ins kubectl's generators send) Kubernetes protobuf. */
-function decodeBody(buf: Buffer, contentType: string | undefined): unknown {
+function decodeBody(buf: Buffer, contentType: string | undefined, opts: DecodeOptions): unknown {
   const t = parseMediaTypes(contentType)[0]?.type ?? 'application/json';
-  if (t === PROTOBUF) return decodeK8sProtobuf(buf);
-  if (t === 'application/json' || t === 'application/yaml' || t === '*/*') return parseJsonBody(buf, t);
+  if (t === PROTOBUF) {
+    try {
+      return decodeK8sProtobuf(buf);
+    } catch (e) {
+      if (e instanceof ApiError) throw e;
+      throw badRequest(`the body of the request could not be decoded as protobuf: ${(e as Error).message}`);
+    }
+  }
+  if (t === 'application/json' || t === 'application/yaml' || t === '*/*') return parseJsonBody(buf, t, opts);
   throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
 }
 
@@ -312,10 +321,20 @@ async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<
   }
   const pp = q.get('propagationPolicy');
   if (pp) opts.propagationPolicy = pp as DeleteOptions['propagationPolicy'];
-  if (q.get('orphanDependents')) opts.orphanDependents = q.get('orphanDependents') === 'true';
+  const orphan = queryBool(q, 'orphanDependents');
+  if (orphan !== undefined) opts.orphanDependents = orphan;
   if (opts.propagationPolicy && !['Foreground', 'Background', 'Orphan'].includes(opts.propagationPolicy))
     throw badRequest(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
   return opts;
+}
+
+/** A path segment; a malformed escape (`%ZZ`) is the client's error: 400, as Go's net/http answers. */
+function decodePathSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw badRequest(`invalid URL escape in path segment ${JSON.stringify(s.slice(0, 64))}`);
+  }
 }
 
 /** kube-apiserver's default field manager: the user agent's first token ("kubectl", "node-fetch"). */

@@ -265,9 +265,8 @@ export class Store {
     const ev: StoreEvent = prev ? { type: 'MODIFIED', rv, obj, prev } : { type: 'ADDED', rv, obj };
     if (prev) r.stats.updates++;
     else r.stats.creates++;
-    r.record(ev, toJson(obj).length);
     this.wal?.append({ op: 'put', res: resKey, rv, obj }, this.wal ? toJson(obj) : undefined);
-    r.dispatch(ev);
+    this.publish(r, ev, toJson(obj).length);
     return obj;
   }
 
@@ -283,10 +282,23 @@ export class Store {
     this.index(resKey, key, undefined, prev);
     r.stats.deletes++;
     const ev: StoreEvent = { type: 'DELETED', rv, obj };
-    r.record(ev, 256);
     this.wal?.append({ op: 'del', res: resKey, rv, key });
-    r.dispatch(ev);
+    this.publish(r, ev, 256);
     return obj;
+  }
+
+  /**
+   * Watch history and fan-out. With a data dir only once the write is durable: a watcher must never
+   * act on a write that a crash then loses. Order is kept (the log's batches complete in order).
+   */
+  private publish(r: ResourceState, ev: StoreEvent, bytes: number) {
+    const go = () => {
+      if (this.resources.get(r.key) !== r) return; // resource dropped meanwhile
+      r.record(ev, bytes);
+      r.dispatch(ev);
+    };
+    if (this.wal) this.wal.afterDurable(go);
+    else go();
   }
 
   /** Removes every object of a resource without events (its CRD is gone; watchers were closed). */

@@ -87,6 +87,6 @@ export function loadOrCreateServingCert(dataDir: string | undefined): ServingCer
     return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
   const c = generateServingCert();
   writeFileSync(keyPath, c.key, { mode: 0o600 });
-  writeFileSync(certPath, c.cert);
+  writeFileSync(certPath, c.cert, { mode: 0o600 });
   return c;
 }

@@ -102,3 +102,38 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (ka.length !== kb.length) return false;
   return ka.every((k) => deepEqual((a as any)[k], (b as any)[k]));
 }
+
+const goType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v);
+
+/**
+ * Fields whose Go types kube decodes strictly (a wrong JSON type is a 400 decoding error there, not
+ * something to store): metadata.ownerReferences, ConfigMap/Secret data. Returns Go's message or undefined.
+ */
+export function decodeTypeError(kind: string, obj: Obj): string | undefined {
+  const meta = obj.metadata ?? {};
+  const refs = meta.ownerReferences;
+  if (refs !== undefined && refs !== null) {
+    if (!Array.isArray(refs)) return `json: cannot unmarshal ${goType(refs)} into Go struct field ObjectMeta.metadata.ownerReferences of type []v1.OwnerReference`;
+    for (const r of refs) {
+      if (r === null || typeof r !== 'object' || Array.isArray(r)) return `json: cannot unmarshal ${goType(r)} into Go struct field ObjectMeta.metadata.ownerReferences of type v1.OwnerReference`;
+      for (const f of ['apiVersion', 'kind', 'name', 'uid'])
+        if (r[f] !== undefined && typeof r[f] !== 'string') return `json: cannot unmarshal ${goType(r[f])} into Go struct field OwnerReference.metadata.ownerReferences.${f} of type string`;
+      for (const f of ['controller', 'blockOwnerDeletion'])
+        if (r[f] !== undefined && r[f] !== null && typeof r[f] !== 'boolean') return `json: cannot unmarshal ${goType(r[f])} into Go struct field OwnerReference.metadata.ownerReferences.${f} of type bool`;
+    }
+  }
+  for (const f of ['annotations', 'labels']) {
+    const m = meta[f];
+    if (m !== undefined && m !== null && (typeof m !== 'object' || Array.isArray(m))) return `json: cannot unmarshal ${goType(m)} into Go struct field ObjectMeta.metadata.${f} of type map[string]string`;
+  }
+  if (kind === 'ConfigMap' || kind === 'Secret') {
+    for (const f of kind === 'Secret' ? ['data', 'stringData'] : ['data', 'binaryData']) {
+      const m = obj[f];
+      if (m === undefined || m === null) continue;
+      const want = f === 'binaryData' || (kind === 'Secret' && f === 'data') ? '[]uint8' : 'string';
+      if (typeof m !== 'object' || Array.isArray(m)) return `json: cannot unmarshal ${goType(m)} into Go struct field ${kind}.${f} of type map[string]${want}`;
+      for (const v of Object.values(m)) if (typeof v !== 'string') return `json: cannot unmarshal ${goType(v)} into Go struct field ${kind}.${f} of type ${want}`;
+    }
+  }
+  return undefined;
+}

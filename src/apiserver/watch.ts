@@ -107,10 +107,13 @@ export class WatchHub {
       if (annotations) metadata.annotations = annotations;
       write(JSON.stringify({ type: 'BOOKMARK', object: { kind: def.kind, apiVersion: apiVersionOf(def), metadata } }) + '\n');
     };
+    const floor = initial ? api.store.rv : Number(rvParam);
     const watcher: Watcher = {
       namespace: ns,
       matches,
-      deliver: (type, ev) => write(w.shape === 'object' ? eventLine(api, def, type, ev) : format(type, ev.obj)),
+      // Events at or below what this watch already sent (its list, or its replay) are skipped: with
+      // a data dir, live events arrive only once durable, possibly after the list included them.
+      deliver: (type, ev) => ev.rv > floor && write(w.shape === 'object' ? eventLine(api, def, type, ev) : format(type, ev.obj)),
       close: () => close(),
     };
     const timers: NodeJS.Timeout[] = [];

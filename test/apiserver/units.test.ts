@@ -1,8 +1,5 @@
 // Pure pieces of the API server: selectors, JSONPath, durations, structural schema handling,
-// managed fields, patches, protobuf envelope decoding, the WAL reader.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// managed fields, patches, protobuf envelope decoding (the data dir: storage.test.ts).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileJsonPath } from '../../src/apiserver/jsonpath';
@@ -13,7 +10,6 @@ import { sortVersions } from '../../src/apiserver/resources';
 import { applyDefaults, causesFromAjv, compileValidator, fieldPath, prune } from '../../src/apiserver/schema';
 import { parseFieldSelector, parseLabelSelector } from '../../src/apiserver/selectors';
 import { humanDuration } from '../../src/apiserver/table';
-import { readDataDir, Wal } from '../../src/apiserver/wal';
 import { Store } from '../../src/apiserver/store';
 
 describe('label selectors', () => {
@@ -245,47 +241,5 @@ describe('versions and WAL', () => {
     for (let i = 0; i < 20; i++) small.put('/configmaps', { metadata: { name: 'c', namespace: 'd' }, data: { i: String(i) } });
     expect(small.res('/configmaps').history.length).toBeLessThanOrEqual(6);
     expect(small.res('/configmaps').eventsAfter(small.rv - 3)).toHaveLength(3);
-  });
-
-  it('compacts the log into a snapshot and recovers the same state', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vmsafe-wal-'));
-    try {
-      const store = new Store();
-      const snapshot = () => ({ rv: store.rv, objects: [...store.resources.values()].flatMap((r) => [...r.objects.values()].map((obj) => ({ res: r.key, obj }))) });
-      store.wal = await Wal.open(dir, snapshot, 5);
-      for (let i = 0; i < 12; i++) store.put('/configmaps', { metadata: { name: `c${i % 4}`, namespace: 'd' }, data: { i: String(i) } });
-      store.remove('/configmaps', 'd/c3');
-      await store.durable();
-      await store.durable();
-      await store.wal.close();
-      const { rv, records } = readDataDir(dir);
-      expect(rv).toBe(13);
-      const replayed = new Store();
-      for (const r of records) replayed.replay(r);
-      expect([...replayed.res('/configmaps').objects.keys()].sort()).toEqual(['d/c0', 'd/c1', 'd/c2']);
-      expect(replayed.get('/configmaps', 'd/c2')!.data.i).toBe('10');
-      expect(records.length).toBeLessThan(13); // the snapshot replaced most of the log
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('replays snapshot then log, ignoring a torn last line', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vmsafe-wal-'));
-    try {
-      const obj = (name: string, rv: number) => ({ metadata: { name, resourceVersion: String(rv) } });
-      writeFileSync(join(dir, 'snapshot.jsonl'), `${JSON.stringify({ rv: 5 })}\n${JSON.stringify({ res: '/configmaps', obj: obj('a', 5) })}\n`);
-      writeFileSync(join(dir, 'wal.jsonl'), [
-        JSON.stringify({ op: 'put', res: '/configmaps', rv: 4, obj: obj('old', 4) }),
-        JSON.stringify({ op: 'put', res: '/configmaps', rv: 6, obj: obj('b', 6) }),
-        JSON.stringify({ op: 'del', res: '/configmaps', rv: 7, key: 'a' }),
-        '{"op":"put","res":"/configm',
-      ].join('\n'));
-      const { rv, records } = readDataDir(dir);
-      expect(rv).toBe(7);
-      expect(records.map((r) => `${r.op}:${r.rv}`)).toEqual(['put:5', 'put:6', 'del:7']);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

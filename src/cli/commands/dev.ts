@@ -2,11 +2,12 @@
 import { join } from 'node:path';
 import { waitConverged } from '../../dev/converged';
 import { applyManifests, REPO_ROOT, startDevStack } from '../../dev/stack';
+import { DataDirError } from '../../apiserver/wal';
+import { cliLogger, untilSignal } from '../flags';
+import { act, Command, int, number, runCommand, verb } from '../program';
 
 /** How long `--demo` waits for the datacenter to converge before saying it has not. */
 const CONVERGE_TIMEOUT_MS = 120_000;
-import { cliLogger, untilSignal } from '../flags';
-import { act, Command, int, number, runCommand, verb } from '../program';
 
 export function command(): Command {
   return verb('dev', 'embedded API server + operator + agents (--demo applies examples/)')
@@ -35,15 +36,25 @@ interface DevFlags {
 async function dev(values: DevFlags): Promise<number> {
   // Quiet by default: the terminal is for the person; set --log-level info to see the controllers.
   const logger = cliLogger(values.logLevel ?? 'warn', 'vmsafe');
-  const stack = await startDevStack({
-    logger,
-    port: values.port,
-    dataDir: values.dataDir,
-    kubeconfigPath: values.kubeconfig,
-    heartbeatMs: values.heartbeatMs,
-    leaseSeconds: values.leaseSeconds,
-    leaderElection: true,
-  });
+  let stack;
+  try {
+    stack = await startDevStack({
+      logger,
+      port: values.port,
+      dataDir: values.dataDir,
+      kubeconfigPath: values.kubeconfig,
+      heartbeatMs: values.heartbeatMs,
+      leaseSeconds: values.leaseSeconds,
+      leaderElection: true,
+    });
+  } catch (e) {
+    // A damaged data directory: one line saying where (recover with `vmsafe apiserver --data-dir DIR --recover`).
+    if (e instanceof DataDirError) {
+      process.stderr.write(`vmsafe dev: ${e.message.replace('start with --recover', 'run `vmsafe apiserver --data-dir DIR --recover` once')}\n`);
+      return 1;
+    }
+    throw e;
+  }
   const out = (s: string) => process.stdout.write(s + '\n');
   out(`vmsafe dev: API server on ${stack.server.url}, operator and agents running.`);
   out(`\n  export KUBECONFIG=${stack.kubeconfigPath}\n  kubectl get vmsafe -A\n`);

@@ -1,0 +1,59 @@
+// Query parameters as kube-apiserver parses them: booleans with Go's strconv.ParseBool (the official
+// Python client sends `watch=True`), integers that must be integers, resourceVersion and
+// resourceVersionMatch for lists, fieldValidation. A bad value is a 400 naming the parameter.
+import { badRequest } from './errors';
+
+const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** Go's strconv.ParseBool; absent -> undefined; anything else -> 400. */
+export function queryBool(q: URLSearchParams, name: string): boolean | undefined {
+  const v = q.get(name);
+  if (v === null) return undefined;
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  throw badRequest(`${name}: invalid value "${v}": strconv.ParseBool: parsing "${v}": invalid syntax`);
+}
+
+function queryInt(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+    throw badRequest(`${name}: invalid value "${v}": strconv.ParseInt: parsing "${v}": invalid syntax`);
+  return Number(v);
+}
+
+export interface ListQuery {
+  limit: number;
+  resourceVersion?: string;
+  timeoutSeconds?: number;
+}
+
+const RV_MATCH = ['NotOlderThan', 'Exact'];
+
+/** limit, resourceVersion, resourceVersionMatch and timeoutSeconds of a list or watch. */
+export function listQuery(q: URLSearchParams, watch: boolean): ListQuery {
+  const limit = queryInt(q, 'limit') ?? 0;
+  const timeoutSeconds = queryInt(q, 'timeoutSeconds');
+  if (timeoutSeconds !== undefined && timeoutSeconds < 0)
+    throw badRequest(`timeoutSeconds: Invalid value: ${timeoutSeconds}: must be greater than or equal to 0`);
+  const rv = q.get('resourceVersion') ?? undefined;
+  if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) throw badRequest(`resourceVersion: Invalid value: "${rv}": must be an unsigned integer`);
+  const match = q.get('resourceVersionMatch');
+  if (match !== null && match !== '') {
+    if (watch) throw badRequest('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch');
+    if (!RV_MATCH.includes(match))
+      throw badRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
+    if (!rv) throw badRequest('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
+    if (match === 'Exact' && rv === '0') throw badRequest('resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+  }
+  return { limit: Math.max(0, limit), resourceVersion: rv || undefined, timeoutSeconds };
+}
+
+/** fieldValidation: Strict | Warn | Ignore (default Warn, as kube since 1.27). */
+export function fieldValidation(q: URLSearchParams): 'Strict' | 'Warn' | 'Ignore' {
+  const v = q.get('fieldValidation');
+  if (v === null || v === '') return 'Warn';
+  if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
+  throw badRequest(`fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
+}
