@@ -33,19 +33,26 @@ const SCALARS: { test: RegExp; tag: string; construct: (s: string) => unknown }[
   { tag: 'float', test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/, construct: (s) => parseFloat(s.replace(/_/g, '')) },
 ];
 
-// The first type whose test matches wins in yaml; js-yaml tries implicit types in order too, but each
-// type must refuse what an earlier one would have taken, so every resolver checks the earlier tests.
-const SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({
+// The first type whose test matches wins in yaml. js-yaml asks each implicit type in turn, so each
+// asks `classify` (which remembers the string it was last given) whether it is the first match.
+const MAYBE_SPECIAL = /^[-+.0-9~nNyYtTfFoO]/;
+let lastString: string | undefined;
+let lastClass = -1;
+function classify(str: string): number {
+  if (str === lastString) return lastClass;
+  lastString = str;
+  lastClass = -1;
+  if (str === '') lastClass = 0;
+  else if (MAYBE_SPECIAL.test(str)) lastClass = SCALARS.findIndex((s) => s.test.test(str));
+  return lastClass;
+}
+
+export const SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({
   implicit: SCALARS.map(
     (s, i) =>
       new jsyaml.Type(`tag:vmsafe.io,fast:${s.tag}`, {
         kind: 'scalar',
-        resolve: (data: string | null) => {
-          const str = data ?? '';
-          if (!s.test.test(str)) return false;
-          for (let j = 0; j < i; j++) if (SCALARS[j]!.test.test(str)) return false;
-          return true;
-        },
+        resolve: (data: string | null) => classify(data ?? '') === i,
         construct: (data: string | null) => s.construct(data ?? ''),
       }),
   ),
@@ -77,37 +84,30 @@ export interface FastDocument {
 export function parseYamlFast(text: string): FastDocument[] | undefined {
   if (UNUSUAL.some((re) => re.test(text))) return undefined;
   const out: FastDocument[] = [];
-  const marker = /^---(?=[ \r\n]|$)/gm;
-  let start = 0;
   let base = 1;
-  const chunk = (end: number): boolean => {
-    const doc = text.slice(start, end);
+  // Each document with its `---` line (a marker at column 0 always starts a document once `...` and
+  // directives are ruled out).
+  for (const doc of text.split(/^(?=---(?:[ \r\n]|$))/m)) {
     let value: unknown;
     try {
-      value = jsyaml.load(doc, { schema: SCHEMA, json: false });
+      value = jsyaml.load(doc, { schema: SCHEMA });
     } catch {
-      return false;
+      return undefined;
     }
     if (value !== null && value !== undefined) {
-      if (typeof value !== 'object' || Array.isArray(value) || (value as { kind?: unknown }).kind === 'List') return false;
+      if (typeof value !== 'object' || Array.isArray(value) || (value as { kind?: unknown }).kind === 'List') return undefined;
       const line = firstContentLine(doc, base);
-      if (line === undefined) return false;
+      if (line === undefined) return undefined;
       out.push({ object: value, line, text: doc, base });
     }
-    return true;
-  };
-  for (let m = marker.exec(text); m; m = marker.exec(text)) {
-    if (m.index > start || start > 0) if (!chunk(m.index)) return undefined;
-    base += countNewlines(text, start, m.index);
-    start = m.index;
+    base += countNewlines(doc);
   }
-  if (!chunk(text.length)) return undefined;
   return out;
 }
 
-function countNewlines(text: string, from: number, to: number): number {
+function countNewlines(text: string): number {
   let n = 0;
-  for (let i = text.indexOf('\n', from); i >= 0 && i < to; i = text.indexOf('\n', i + 1)) n++;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
   return n;
 }
 
@@ -118,11 +118,13 @@ const isBlankOrComment = (l: string) => {
 
 /** Where the document's content starts: content after `---` on its line, else the first content line. */
 function firstContentLine(doc: string, base: number): number | undefined {
-  const lines = doc.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    let l = lines[i]!;
+  for (let start = 0, i = 0; start <= doc.length; i++) {
+    let end = doc.indexOf('\n', start);
+    if (end < 0) end = doc.length;
+    let l = doc.slice(start, end);
     if (i === 0 && /^---(?:[ \r]|$)/.test(l)) l = l.slice(3);
     if (!isBlankOrComment(l)) return base + i;
+    start = end + 1;
   }
   return undefined;
 }
