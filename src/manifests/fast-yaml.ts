@@ -65,6 +65,9 @@ const UNUSUAL = [
   /^%/m, // directives
   /^\.\.\.(?:\s|$)/m, // document end markers
   /\t/, // tabs (indentation rules differ between parsers)
+  // Compact nested sequences and empty items: js-yaml nests `- - -⏎  - x` differently from yaml.
+  /^[ -]*- +-(?: |\r?$)/m,
+  /(?:^|\s)-[ \r]*$/m,
 ];
 
 export interface FastDocument {

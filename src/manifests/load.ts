@@ -169,7 +169,7 @@ export function parseManifests(text: string, file: string): LoadResult {
     if (fast) return fast;
   }
   const docs = parseYamlFast(text);
-  return docs ? fromFastDocuments(docs, file) : parseYaml(text, file);
+  return docs ? fromFastDocuments(docs, file) : parseYamlFully(text, file);
 }
 
 /** Objects from the fast path; the node tree of a document is parsed only if a path needs it. */
@@ -212,7 +212,8 @@ function documentTree(text: string, base: number): { node: Node; lines: LineCoun
   return { node, lines: lines as unknown as LineCounter };
 }
 
-function parseYaml(text: string, file: string): LoadResult {
+/** The `yaml` parser on the whole text: every error with its line, every node (the fast path's reference). */
+export function parseYamlFully(text: string, file: string): LoadResult {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter: lines, prettyErrors: false });
   const result: LoadResult = { objects: [], errors: [] };
