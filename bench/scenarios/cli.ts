@@ -6,7 +6,7 @@
 // The datacenter is generated once into $TMPDIR/vmsafe-bench-cli (reused while its marker matches).
 // BENCH_CLI_BEFORE=DIR also runs each command once with the checkout in DIR (e.g. main before the
 // change), for a before/after line. The machine load (1-minute load average) is recorded beside it.
-// `vmsafe trace --live` is not measured: it does not exist yet.
+// BENCH_CLI_ROUNDS=N sets the repetitions (default 3). `vmsafe trace --live` is not measured: it does not exist yet.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -70,7 +70,7 @@ export async function run(opts: BenchOptions): Promise<object> {
   if (!existsSync(TIME)) throw new Error(`${TIME} (GNU time) is needed to read peak RSS`);
   const size = opts.quick ? QUICK : SIZE;
   const dc = join(datacenter(size, opts.progress), 'dc');
-  const rounds = opts.quick ? 1 : 3;
+  const rounds = opts.quick ? 1 : Number(process.env.BENCH_CLI_ROUNDS ?? 3);
   // Two VMs of different tenants: vm-1 of the first two tenants.
   const width = String(size.tenants).length;
   const vm = (t: number) => `tenant-${String(t).padStart(Math.max(width, 4), '0')}/vm-1`;
