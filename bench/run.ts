@@ -18,6 +18,7 @@ export const SCENARIOS: Record<string, () => Promise<{ run(opts: BenchOptions): 
   vmworld: () => import('./scenarios/vmworld'),
   max: () => import('./scenarios/max'),
   'antrea-xl': () => import('./scenarios/antrea-xl'),
+  cli: () => import('./scenarios/cli'),
 };
 
 export function machineInfo() {

@@ -6,6 +6,7 @@
 // a fast path (JSON.parse) and build the YAML node tree only when a line inside an object is asked for.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { locateLine, parseYamlFast, type FastDocument } from './fast-yaml';
 import {
   isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments,
   type DocumentOptions, type Node, type ParseOptions, type SchemaOptions,
@@ -23,6 +24,34 @@ export interface LoadedObject {
   object: unknown;
   /** Parsed node and its line table, for `lineOf`; absent for objects built in memory. */
   source?: { node: Node; lines: LineCounter };
+  /**
+   * Where the fast paths keep the source: the node tree on demand and, for YAML, a cheaper line lookup
+   * that may decline. Non-enumerable; it holds no reference to `object` (see `withObject`).
+   */
+  locator?: Locator;
+}
+
+export interface Locator {
+  tree(): { node: Node; lines: LineCounter } | undefined;
+  line?(path: FieldPath): number | undefined;
+}
+
+/** The node tree of a loaded object, parsed now if it was deferred. */
+const sourceOf = (loaded: LoadedObject) => (loaded.locator ? loaded.locator.tree() : loaded.source);
+
+function located(file: string, line: number, index: number, object: unknown, locator: Locator): LoadedObject {
+  const loaded: LoadedObject = { file, line, index, object };
+  Object.defineProperty(loaded, 'locator', { enumerable: false, value: locator });
+  return loaded;
+}
+
+/**
+ * The same place with another object (e.g. a small stand-in once the full object has been checked),
+ * so a long run can let the parsed objects go while findings still find their lines.
+ */
+export function withObject(loaded: LoadedObject, object: unknown): LoadedObject {
+  if (loaded.locator) return located(loaded.file, loaded.line, loaded.index, object, loaded.locator);
+  return { file: loaded.file, line: loaded.line, index: loaded.index, object, ...(loaded.source ? { source: loaded.source } : {}) };
 }
 
 export interface LoadError {
@@ -52,31 +81,53 @@ const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
 /** Load every manifest under `paths` (files, directories searched recursively in sorted order, or `-` for stdin). */
 export async function loadManifests(paths: readonly string[]): Promise<LoadResult> {
   const result: LoadResult = { objects: [], errors: [] };
+  for await (const r of streamManifests(paths)) append(result, r);
+  return result;
+}
+
+/** What `streamManifests` yields: one input file's objects and errors, and how far along the inputs are. */
+export interface FileResult extends LoadResult {
+  file: string;
+  /** Files read so far (this one included) and the number known so far (directories are listed up front). */
+  progress: { done: number; total: number };
+}
+
+/**
+ * The same as `loadManifests`, one file at a time, so a caller can check and drop each file's objects
+ * before the next is parsed (a datacenter's worth of parsed YAML is gigabytes).
+ */
+export async function* streamManifests(paths: readonly string[]): AsyncGenerator<FileResult> {
+  const inputs: { file: string; error?: LoadError }[] = [];
   for (const p of paths) {
     if (p === '-') {
-      // `kustomize build | vmsafe validate -f -`, as with kubectl.
-      append(result, parseManifests(await readStdin(), '<stdin>'));
+      inputs.push({ file: '-' });
       continue;
     }
-    let files: string[];
     try {
-      files = await expand(p, true);
+      for (const file of await expand(p, true)) inputs.push({ file });
     } catch (err) {
-      result.errors.push({ file: p, message: readMessage(err) });
-      continue;
-    }
-    for (const file of files) {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (err) {
-        result.errors.push({ file, message: readMessage(err) });
-        continue;
-      }
-      append(result, parseManifests(text, file));
+      inputs.push({ file: p, error: { file: p, message: readMessage(err) } });
     }
   }
-  return result;
+  let done = 0;
+  for (const input of inputs) {
+    const progress = { done: ++done, total: inputs.length };
+    if (input.error) {
+      yield { file: input.file, objects: [], errors: [input.error], progress };
+    } else if (input.file === '-') {
+      // `kustomize build | vmsafe validate -f -`, as with kubectl.
+      yield { file: '<stdin>', ...parseManifests(await readStdin(), '<stdin>'), progress };
+    } else {
+      let text: string;
+      try {
+        text = await readFile(input.file, 'utf8');
+      } catch (err) {
+        yield { file: input.file, objects: [], errors: [{ file: input.file, message: readMessage(err) }], progress };
+        continue;
+      }
+      yield { file: input.file, ...parseManifests(text, input.file), progress };
+    }
+  }
 }
 
 // A loop, not push(...xs): a generated file can hold more objects than a call has argument slots.
@@ -117,10 +168,52 @@ export function parseManifests(text: string, file: string): LoadResult {
     const fast = parseJson(text, file);
     if (fast) return fast;
   }
-  return parseYaml(text, file);
+  const docs = parseYamlFast(text);
+  return docs ? fromFastDocuments(docs, file) : parseYamlFully(text, file);
 }
 
-function parseYaml(text: string, file: string): LoadResult {
+/** Objects from the fast path; the node tree of a document is parsed only if a path needs it. */
+function fromFastDocuments(docs: FastDocument[], file: string): LoadResult {
+  const objects = docs.map((doc, index) => located(file, doc.line, index, doc.object, new DocumentLocator(doc)));
+  return { objects, errors: [] };
+}
+
+class DocumentLocator implements Locator {
+  private parsed?: { node: Node; lines: LineCounter } | undefined;
+  private readonly text: string;
+  private readonly base: number;
+  private readonly start: number;
+  constructor(doc: FastDocument) {
+    // Not the document itself: its `object` must be free to go.
+    this.text = doc.text;
+    this.base = doc.base;
+    this.start = doc.line;
+  }
+  tree() {
+    return (this.parsed ??= documentTree(this.text, this.base));
+  }
+  line(path: FieldPath) {
+    return locateLine({ text: this.text, base: this.base, line: this.start }, path);
+  }
+}
+
+function documentTree(text: string, base: number): { node: Node; lines: LineCounter } | undefined {
+  const counter = new LineCounter();
+  const parsed = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter: counter });
+  const node = Array.isArray(parsed) ? parsed[0]?.contents : undefined;
+  if (!node) return undefined;
+  // Lines of the whole file: the document starts on line `base`.
+  const lines = {
+    linePos: (offset: number) => {
+      const p = counter.linePos(offset);
+      return { line: p.line + base - 1, col: p.col };
+    },
+  };
+  return { node, lines: lines as unknown as LineCounter };
+}
+
+/** The `yaml` parser on the whole text: every error with its line, every node (the fast path's reference). */
+export function parseYamlFully(text: string, file: string): LoadResult {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter: lines, prettyErrors: false });
   const result: LoadResult = { objects: [], errors: [] };
@@ -179,7 +272,9 @@ function lineAt(lines: LineCounter, node: Node | null | undefined): number {
  * required field) resolves to the deepest part that does, so the message still lands nearby.
  */
 export function lineOf(loaded: LoadedObject, path: FieldPath): number {
-  const src = loaded.source;
+  const fast = loaded.locator?.line?.(path);
+  if (fast !== undefined) return fast;
+  const src = sourceOf(loaded);
   if (!src) return loaded.line;
   let node: unknown = src.node;
   let line = lineAt(src.lines, src.node);
@@ -203,7 +298,7 @@ export function lineOf(loaded: LoadedObject, path: FieldPath): number {
 
 /** The parsed node at `path`, when there is one (to look at how a scalar was written). */
 export function nodeAt(loaded: LoadedObject, path: FieldPath): Node | undefined {
-  let node: unknown = loaded.source?.node;
+  let node: unknown = sourceOf(loaded)?.node;
   for (const seg of path) {
     if (isMap(node)) node = node.get(seg, true);
     else if (isSeq(node) && typeof seg === 'number') node = node.items[seg];
@@ -253,18 +348,15 @@ function parseJson(text: string, file: string): LoadResult | undefined {
   };
   let tree: { nodes: Node[]; lines: LineCounter } | undefined;
   const nodes = () => (tree ??= yamlNodesOf(text, list));
-  const objects = items.map((object, index): LoadedObject => {
-    const loaded: LoadedObject = { file, line: lineAtOffset(starts[index]!), index, object };
-    Object.defineProperty(loaded, 'source', {
-      enumerable: false,
-      get: () => {
+  const objects = items.map((object, index) =>
+    located(file, lineAtOffset(starts[index]!), index, object, {
+      tree: () => {
         const t = nodes();
         const node = t.nodes[index];
         return node ? { node, lines: t.lines } : undefined;
       },
-    });
-    return loaded;
-  });
+    }),
+  );
   return { objects, errors: [] };
 }
 

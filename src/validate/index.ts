@@ -2,16 +2,16 @@
 //
 // Extra linters (e.g. the policy rule lint) plug in with `registerLinter` or per call; they see the
 // decoded model and return findings, usually warnings.
-import type { LoadedObject } from '../manifests/load';
-import { checkDuplicates } from './checks/duplicates';
+import { withObject, type LoadedObject } from '../manifests/load';
+import { DuplicateCheck } from './checks/duplicates';
 import { checkAddresses, checkHosts } from './checks/network';
 import { checkOwnership } from './checks/ownership';
 import { checkQuota } from './checks/quota';
 import { checkReferences } from './checks/references';
 import { checkTenancy } from './checks/tenancy';
-import { checkUnknownFields } from './checks/unknown-fields';
+import { unknownFieldsOf } from './checks/unknown-fields';
 import { sortFindings, type Finding } from './finding';
-import { buildModel, type Model } from './model';
+import { addToModel, emptyModel, finishModel, type Model } from './model';
 
 export type Linter = (model: Model) => Finding[];
 
@@ -36,14 +36,52 @@ export interface ValidateOptions {
 
 /** All findings for a set of manifests, sorted by file and line. */
 export function validateObjects(objects: readonly LoadedObject[], opts: ValidateOptions = {}): Finding[] {
-  const { model, findings } = buildModel(objects, opts.providerNamespace);
-  const add = (more: Finding[]) => {
-    for (const f of more) findings.push(f); // not push(...more): there can be more than a call's argument slots
-  };
-  add(checkDuplicates(objects));
-  add(checkUnknownFields(objects));
-  for (const lint of [...BUILT_IN, ...registered, ...(opts.linters ?? [])]) add(lint(model));
-  return sortFindings(findings);
+  const v = new Validation(opts);
+  for (const o of objects) v.add(o);
+  return v.finish();
+}
+
+/**
+ * `validateObjects` one object at a time: the per-object checks run in `add`, and the model keeps only
+ * decoded values and stand-ins that know where each object came from, so the parsed objects can go.
+ * Findings come out in the same order as `validateObjects` gives them.
+ */
+export class Validation {
+  private readonly model: Model;
+  private readonly schema: Finding[] = [];
+  private readonly duplicates: Finding[] = [];
+  private readonly unknown: Finding[] = [];
+  private readonly dup = new DuplicateCheck();
+
+  constructor(private readonly opts: ValidateOptions = {}) {
+    this.model = emptyModel(opts.providerNamespace);
+  }
+
+  add(src: LoadedObject): void {
+    addToModel(this.model, src, this.schema, () => withObject(src, standIn(src.object)));
+    const d = this.dup.add(src);
+    if (d) this.duplicates.push(d);
+    unknownFieldsOf(src, this.unknown);
+  }
+
+  finish(): Finding[] {
+    finishModel(this.model);
+    const findings: Finding[] = [];
+    const add = (more: Finding[]) => {
+      for (const f of more) findings.push(f); // not push(...more): there can be more than a call's argument slots
+    };
+    add(this.schema);
+    add(this.duplicates);
+    add(this.unknown);
+    for (const lint of [...BUILT_IN, ...registered, ...(this.opts.linters ?? [])]) add(lint(this.model));
+    return sortFindings(findings);
+  }
+}
+
+/** What findings need of an object once it is checked: kind, namespace and name as written. */
+function standIn(o: unknown): unknown {
+  const { kind, metadata } = o as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+  return typeof metadata === 'object' && metadata !== null ? { kind, metadata: { name: metadata.name, namespace: metadata.namespace } } : { kind };
 }
 
 export const hasErrors = (findings: readonly Finding[]) => findings.some((f) => f.severity === 'error');

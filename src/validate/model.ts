@@ -52,37 +52,49 @@ const isVmsafe = (o: unknown) =>
 export function buildModel(objects: readonly LoadedObject[], providerNamespace?: string): { model: Model; findings: Finding[] } {
   const model = emptyModel(providerNamespace);
   const findings: Finding[] = [];
-  for (const src of objects) {
-    const o = src.object;
-    if (typeof o !== 'object' || o === null || Array.isArray(o)) {
-      findings.push(findingAt(src, [], 'a manifest must be an object with apiVersion, kind and metadata'));
-      continue;
-    }
-    const missing = ['apiVersion', 'kind'].filter((k) => typeof (o as Record<string, unknown>)[k] !== 'string');
-    if (missing.length > 0) {
-      findings.push(findingAt(src, [], `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required`));
-      continue;
-    }
-    if (!isVmsafe(o)) continue;
-    const decoded = decode(o);
-    if (!decoded.ok) {
-      for (const e of decoded.errors) {
-        const path = parseFieldPath(e.path);
-        findings.push(findingAt(src, path, e.message + yaml11Hint(src, path)));
-      }
-      continue;
-    }
-    const info = KIND_BY_NAME.get(decoded.value.kind)!;
-    if (info.namespaced && !decoded.value.metadata.namespace) {
-      findings.push(findingAt(src, ['metadata', 'namespace'], `required field is missing (${info.kind} is namespaced)`));
-      continue;
-    }
-    add(model, { src, value: decoded.value });
+  for (const src of objects) addToModel(model, src, findings);
+  finishModel(model);
+  return { model, findings };
+}
+
+/**
+ * Schema-check one object and, when it is a valid vmsafe.io object, add it to the model. The model
+ * keeps `keep` as the object's source (default `src`): a caller streaming many objects passes a
+ * stand-in that remembers where the object came from but not the object itself.
+ */
+export function addToModel(model: Model, src: LoadedObject, findings: Finding[], keep: () => LoadedObject = () => src): void {
+  const o = src.object;
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) {
+    findings.push(findingAt(src, [], 'a manifest must be an object with apiVersion, kind and metadata'));
+    return;
   }
+  const missing = ['apiVersion', 'kind'].filter((k) => typeof (o as Record<string, unknown>)[k] !== 'string');
+  if (missing.length > 0) {
+    findings.push(findingAt(src, [], `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required`));
+    return;
+  }
+  if (!isVmsafe(o)) return;
+  const decoded = decode(o);
+  if (!decoded.ok) {
+    for (const e of decoded.errors) {
+      const path = parseFieldPath(e.path);
+      findings.push(findingAt(src, path, e.message + yaml11Hint(src, path)));
+    }
+    return;
+  }
+  const info = KIND_BY_NAME.get(decoded.value.kind)!;
+  if (info.namespaced && !decoded.value.metadata.namespace) {
+    findings.push(findingAt(src, ['metadata', 'namespace'], `required field is missing (${info.kind} is namespaced)`));
+    return;
+  }
+  add(model, { src: keep(), value: decoded.value });
+}
+
+/** Derived indexes, once every object is in. */
+export function finishModel(model: Model): void {
   for (const t of model.tenants.values())
     for (const ns of namespacesOf(t.value))
       if (!model.tenantOfNamespace.has(ns) && ns !== model.providerNamespace) model.tenantOfNamespace.set(ns, t.value.metadata.name);
-  return { model, findings };
 }
 
 function add(model: Model, e: Entry<any>) {

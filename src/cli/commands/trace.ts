@@ -1,4 +1,4 @@
-// `vmsafe trace -f DIR --from NS/VM[/VNIC]|IP --to NS/VM[/VNIC]|IP --protocol P --port N [--src-ip IP] [--src-mac MAC] [-o json]`
+// `vmsafe trace -f DIR --from NS/VM[/VNIC]|IP --to NS/VM[/VNIC]|IP --protocol P --port N [-o json]`
 // `vmsafe trace -f DIR --probes FILE` (JSON lines in, JSON lines out).
 //
 // Offline verdict from manifests: VMs are placed as the operator would place them, every host's
@@ -6,14 +6,14 @@
 // cross-checked against the reference evaluator. Exit 0 = traced (whatever the verdict), 1 = bad
 // input, 2 = usage, 3 = the compiled filter and the reference disagree (a bug: please report it).
 import { readFile } from 'node:fs/promises';
-import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../../api';
-import { MAC_PATTERN, decode } from '../../api';
+import { MAC_PATTERN } from '../../api';
 import { buildClassifier } from '../../dataplane/classifier';
-import { loadManifests } from '../../manifests/load';
 import { type Decision, IMPLICIT_RULES, type PacketProtocol, type PacketVerdict } from '../../policy/decision';
-import { isAddressRefusal, placeOffline, unboundVerdict } from '../../policy/offline';
+import { isAddressRefusal, unboundVerdict } from '../../policy/offline';
 import type { Endpoint, Packet } from '../../policy/reference';
-import { Tracer, type TraceResult } from '../../policy/tracer';
+import { loadTraceWorld, offlineTracer } from '../../policy/trace-offline';
+import type { TraceResult } from '../../policy/tracer';
+import { progressLine } from '../../util/progress';
 import { act, collect, Command, Option, runCommand, verb } from '../program';
 
 const PROTOCOLS: readonly PacketProtocol[] = ['TCP', 'UDP', 'SCTP', 'ICMP'];
@@ -94,37 +94,6 @@ function disagreement(pkt: Packet, r: TraceResult): string {
   );
 }
 
-interface World {
-  tenants: Tenant[];
-  tags: Tag[];
-  hosts: Host[];
-  vms: VM[];
-  policies: SecurityPolicy[];
-}
-
-/** Load and decode manifests; objects of other kinds (Namespace, HostFilter…) are ignored. */
-async function loadWorld(paths: string[]): Promise<{ world: World; errors: string[] }> {
-  const loaded = await loadManifests(paths);
-  const errors = loaded.errors.map((e) => `${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`);
-  const world: World = { tenants: [], tags: [], hosts: [], vms: [], policies: [] };
-  for (const o of loaded.objects) {
-    const kind = (o.object as { kind?: unknown })?.kind;
-    const apiVersion = String((o.object as { apiVersion?: unknown })?.apiVersion ?? '');
-    if (!apiVersion.startsWith('vmsafe.io/') || !['Tenant', 'Tag', 'Host', 'VM', 'SecurityPolicy'].includes(String(kind))) continue;
-    const d = decode(o.object);
-    if (!d.ok) {
-      errors.push(`${o.file}:${o.line}: ${kind}: ${d.errors.map((e) => `${e.path ? `${e.path}: ` : ''}${e.message}`).join('; ')}`);
-      continue;
-    }
-    if (kind === 'Tenant') world.tenants.push(d.value);
-    else if (kind === 'Tag') world.tags.push(d.value);
-    else if (kind === 'Host') world.hosts.push(d.value);
-    else if (kind === 'VM') world.vms.push(d.value);
-    else world.policies.push(d.value);
-  }
-  return { world, errors };
-}
-
 export function command(): Command {
   return verb('trace', 'offline verdict for a packet, from manifests')
     .usage('-f PATH --from END --to END [--protocol P] [--port N] [-o text|json]  |  -f PATH --probes FILE')
@@ -174,13 +143,45 @@ async function trace(values: TraceFlags): Promise<number> {
     }
   }
 
-  const { world, errors } = await loadWorld(values.filename);
+  // --probes: read and parse every line first, so only what the probes need gets compiled.
+  let probes: { line: number; pkt?: Packet; error?: string }[] = [];
+  if (!single) {
+    let text: string;
+    try {
+      text = values.probes === '-' ? await readStdin() : await readFile(values.probes!, 'utf8');
+    } catch (err) {
+      process.stderr.write(`vmsafe trace: cannot read ${values.probes}: ${(err as Error).message}\n`);
+      return 1;
+    }
+    probes = text.split('\n').flatMap((line, i): typeof probes => {
+      if (line.trim() === '') return [];
+      try {
+        let obj: unknown;
+        try {
+          obj = JSON.parse(line);
+        } catch {
+          throw new InputError('not a JSON object');
+        }
+        if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new InputError('not a JSON object');
+        return [{ line: i + 1, pkt: parseProbe(obj as Record<string, unknown>) }];
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        return [{ line: i + 1, error: err.message }];
+      }
+    });
+  }
+
+  const progress = progressLine('vmsafe trace');
+  const { world, errors } = await loadTraceWorld(values.filename, progress);
   if (errors.length > 0) {
+    progress.done();
     process.stderr.write(errors.map((e) => `${e}\n`).join('') + `vmsafe trace: ${errors.length} invalid manifest(s)\n`);
     return 1;
   }
-  const placement = placeOffline(world);
-  const tracer = new Tracer({ ...world, vms: placement.vms }, (spec) => buildClassifier(spec));
+  progress.update(() => 'placing VMs and compiling the endpoints\' hosts');
+  const packets = single ? [single] : probes.flatMap((p) => (p.pkt ? [p.pkt] : []));
+  const { placement, tracer } = offlineTracer(world, packets, (spec) => buildClassifier(spec));
+  progress.done();
   const traceOne = (pkt: Packet): TraceResult & { unbound?: string } => {
     // A VM refused its address is never bound: its side denies ("unbound"), wherever it would run.
     for (const [end, side] of [[pkt.from, 'egress'], [pkt.to, 'ingress']] as const) {
@@ -217,42 +218,28 @@ async function trace(values: TraceFlags): Promise<number> {
   }
 
   // --probes: one JSON verdict per input line, same order; a bad line gets {"error": "..."}.
-  let text: string;
-  try {
-    text = values.probes === '-' ? await readStdin() : await readFile(values.probes!, 'utf8');
-  } catch (err) {
-    process.stderr.write(`vmsafe trace: cannot read ${values.probes}: ${(err as Error).message}\n`);
-    return 1;
-  }
   const out: string[] = [];
   let bad = 0;
   let bugs = 0;
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
+  for (const probe of probes) {
     try {
-      let obj: unknown;
-      try {
-        obj = JSON.parse(line);
-      } catch {
-        throw new InputError('not a JSON object');
-      }
-      if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new InputError('not a JSON object');
-      const pkt = parseProbe(obj as Record<string, unknown>);
+      if (probe.error !== undefined) throw new InputError(probe.error);
+      const pkt = probe.pkt!;
       const r = traceOne(pkt);
       if (!r.agree) {
         bugs++;
         process.stderr.write(disagreement(pkt, r));
         out.push(JSON.stringify({ error: 'compiled filter and reference evaluator disagree', compiled: verdictJson(r.compiled), reference: verdictJson(r.reference) }));
-        return;
+        continue;
       }
       out.push(JSON.stringify(verdictJson(r.compiled)));
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       bad++;
-      process.stderr.write(`vmsafe trace: ${values.probes}:${i + 1}: ${err.message}\n`);
+      process.stderr.write(`vmsafe trace: ${values.probes}:${probe.line}: ${err.message}\n`);
       out.push(JSON.stringify({ error: err.message }));
     }
-  });
+  }
   process.stdout.write(out.map((l) => l + '\n').join(''));
   return bugs > 0 ? 3 : bad > 0 ? 1 : 0;
 }

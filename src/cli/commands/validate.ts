@@ -1,8 +1,10 @@
 // `vmsafe validate -f PATH...`: lint manifests for GitOps CI.
 // Exit 0 when clean (warnings allowed), 1 on any error, 2 when input cannot be read or parsed.
-import { loadManifests, type LoadError } from '../../manifests/load';
+import type { LoadError } from '../../manifests/load';
 import { policyLinter } from '../../policy/validate-lint';
-import { exitCodeFor, formatFinding, validateObjects } from '../../validate';
+import { progressLine } from '../../util/progress';
+import { exitCodeFor, formatFinding } from '../../validate';
+import { validatePaths } from '../../validate/files';
 import { act, collect, Command, runCommand, verb } from '../program';
 
 const formatLoadError = (e: LoadError) => `${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`;
@@ -25,20 +27,19 @@ async function validate(paths: string[]): Promise<number> {
     return 2;
   }
 
-  const loaded = await loadManifests(paths);
-  if (loaded.errors.length > 0) {
+  const result = await validatePaths(paths, { linters: [policyLinter], progress: progressLine('vmsafe validate') });
+  if (result.errors.length > 0) {
     // Checking references against half the input would only add noise: fix reading first.
-    process.stdout.write(loaded.errors.map((e) => `${formatLoadError(e)}\n`).join(''));
-    process.stderr.write(`vmsafe validate: ${plural(loaded.errors.length, 'unreadable input')}\n`);
+    process.stdout.write(result.errors.map((e) => `${formatLoadError(e)}\n`).join(''));
+    process.stderr.write(`vmsafe validate: ${plural(result.errors.length, 'unreadable input')}\n`);
     return 2;
   }
 
-  const findings = validateObjects(loaded.objects, { linters: [policyLinter] });
+  const findings = result.findings;
   process.stdout.write(findings.map((f) => `${formatFinding(f)}\n`).join(''));
   const errors = findings.filter((f) => f.severity === 'error').length;
   const warnings = findings.length - errors;
-  const files = new Set(loaded.objects.map((o) => o.file)).size;
-  const scope = `${plural(loaded.objects.length, 'object')} in ${plural(files, 'file')}`;
+  const scope = `${plural(result.objects, 'object')} in ${plural(result.files, 'file')}`;
   process.stderr.write(
     findings.length === 0
       ? `vmsafe validate: ${scope}, no problems\n`

@@ -40,14 +40,17 @@ function walk(value: unknown, schema: JSONSchemaProps, path: (string | number)[]
 
 export function checkUnknownFields(objects: readonly LoadedObject[]): Finding[] {
   const out: Finding[] = [];
-  for (const src of objects) {
-    const o = src.object;
-    if (!isObject(o) || o.apiVersion !== API_VERSION || typeof o.kind !== 'string') continue;
-    const schema = schemaFor(o.kind);
-    if (!schema) continue;
-    const report = (path: (string | number)[]) => out.push(findingAt(src, path, 'unknown field'));
-    walk(o, schema, [], report);
-    if (isObject(o.metadata)) for (const k of Object.keys(o.metadata)) if (!OBJECT_META.has(k)) report(['metadata', k]);
-  }
+  for (const src of objects) unknownFieldsOf(src, out);
   return out;
+}
+
+/** One object's unknown fields, appended to `out`. */
+export function unknownFieldsOf(src: LoadedObject, out: Finding[]): void {
+  const o = src.object;
+  if (!isObject(o) || o.apiVersion !== API_VERSION || typeof o.kind !== 'string') return;
+  const schema = schemaFor(o.kind);
+  if (!schema) return;
+  const report = (path: (string | number)[]) => out.push(findingAt(src, path, 'unknown field'));
+  walk(o, schema, [], report);
+  if (isObject(o.metadata)) for (const k of Object.keys(o.metadata)) if (!OBJECT_META.has(k)) report(['metadata', k]);
 }
