@@ -15,12 +15,14 @@
 // - A Pass in the Baseline tier goes on to the Default tier.
 // - A quarantined VM (status.phase Quarantined) denies everything on both sides: tier Provider,
 //   policy null, rule "quarantine".
+// - A Staged policy (spec.enforcement) is not enforced: it is ignored here like a rejected one.
 // - A VM in a namespace no tenant owns has no tenant: only Provider/Baseline policies apply to it,
 //   and the Default tier allows nothing (it has no same-tenant peers).
 import type { PortSpec, Rule, SecurityPolicy, Tenant, VM } from '../api';
 import { PROVIDER_NAMESPACE } from '../api';
 import type { Decision, Direction, PacketProtocol, PacketVerdict } from './decision';
 import { IMPLICIT_RULES } from './decision';
+import { isEnforced } from './staged';
 
 export interface World {
   tenants: readonly Tenant[];
@@ -184,7 +186,7 @@ export class ReferenceEvaluator {
   /** Accepted policies of a tier that apply to the VM, in evaluation order. */
   policiesFor(vm: VM, tier: 'Provider' | 'Tenant' | 'Baseline'): SecurityPolicy[] {
     return this.world.policies
-      .filter((p) => (p.spec.tier ?? 'Tenant') === tier && this.rejection(p) === null && this.appliesTo(p, vm))
+      .filter((p) => (p.spec.tier ?? 'Tenant') === tier && isEnforced(p) && this.rejection(p) === null && this.appliesTo(p, vm))
       .sort(
         (a, b) =>
           (a.spec.priority ?? 500) - (b.spec.priority ?? 500) ||

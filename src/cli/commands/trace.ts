@@ -90,7 +90,7 @@ interface World {
 }
 
 /** Load and decode manifests; objects of other kinds (Namespace, HostFilter…) are ignored. */
-async function loadWorld(paths: string[]): Promise<{ world: World; errors: string[] }> {
+export async function loadWorld(paths: string[]): Promise<{ world: World; errors: string[] }> {
   const loaded = await loadManifests(paths);
   const errors = loaded.errors.map((e) => `${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`);
   const world: World = { tenants: [], tags: [], hosts: [], vms: [], policies: [] };
