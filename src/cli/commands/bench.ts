@@ -21,6 +21,7 @@ export const SCENARIOS: Record<string, () => Promise<{ run(opts: BenchOptions): 
   vmworld: () => import('../../../bench/scenarios/vmworld'),
   max: () => import('../../../bench/scenarios/max'),
   'antrea-xl': () => import('../../../bench/scenarios/antrea-xl'),
+  analyze: () => import('../../../bench/scenarios/analyze'),
 };
 
 export function machineInfo() {
