@@ -13,7 +13,8 @@ import { buildClassifier } from '../../dataplane/classifier';
 import { loadManifests } from '../../manifests/load';
 import type { Decision, PacketProtocol, PacketVerdict } from '../../policy/decision';
 import { placeOffline } from '../../policy/offline';
-import type { Endpoint, Packet } from '../../policy/reference';
+import { ReferenceEvaluator, type Endpoint, type Packet } from '../../policy/reference';
+import { enforced, isEnforced } from '../../policy/staged';
 import { Tracer, type TraceResult } from '../../policy/tracer';
 
 const USAGE = `usage: vmsafe trace -f PATH [-f PATH...] --from NS/VM[/VNIC]|IP --to NS/VM[/VNIC]|IP --protocol TCP|UDP|SCTP|ICMP --port N [-o text|json]
@@ -163,6 +164,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const placement = placeOffline(world);
   const tracer = new Tracer({ ...world, vms: placement.vms }, (spec) => buildClassifier(spec));
+  // Staged policies: the verdict if every one of them were enforced, shown beside the enforced one.
+  const staged = world.policies.some((p) => !isEnforced(p))
+    ? new ReferenceEvaluator({ ...world, vms: placement.vms, policies: world.policies.map(enforced) })
+    : null;
+  const withStaged = (pkt: Packet, json: object): object => (staged ? { ...json, staged: verdictJson(staged.evaluate(pkt)) } : json);
   const traceOne = (pkt: Packet): TraceResult => {
     for (const end of [pkt.from, pkt.to]) {
       if ('vm' in end && placement.unplaced.has(end.vm)) throw new InputError(`VM ${end.vm} is not placed: ${placement.unplaced.get(end.vm)}`);
@@ -187,7 +193,8 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(disagreement(single, r));
       return 3;
     }
-    process.stdout.write(values.output === 'json' ? JSON.stringify(verdictJson(r.compiled)) + '\n' : formatText(single, r));
+    const stagedLine = staged ? `  staged (if enforced): ${formatText(single, { ...r, compiled: staged.evaluate(single) }).replace(/\n {2}/g, '\n    ')}` : '';
+    process.stdout.write(values.output === 'json' ? JSON.stringify(withStaged(single, verdictJson(r.compiled))) + '\n' : formatText(single, r) + stagedLine);
     return 0;
   }
 
@@ -220,7 +227,7 @@ export async function run(argv: string[]): Promise<number> {
         out.push(JSON.stringify({ error: 'compiled filter and reference evaluator disagree', compiled: verdictJson(r.compiled), reference: verdictJson(r.reference) }));
         return;
       }
-      out.push(JSON.stringify(verdictJson(r.compiled)));
+      out.push(JSON.stringify(withStaged(pkt, verdictJson(r.compiled))));
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       bad++;
