@@ -17,6 +17,9 @@ export interface HostChange {
   /** Compiled rules (all programs, both directions) before and after; -1 = no filter. */
   rulesBefore: number;
   rulesAfter: number;
+  /** Compiled rules (with their program's peers and ports) present after but not before, and the reverse. */
+  rulesAdded: number;
+  rulesRemoved: number;
 }
 
 export interface SpanChange {
@@ -50,6 +53,23 @@ function pairDelta(a: Map<string, PortSet>, b: Map<string, PortSet>, split: (k: 
   return out.sort((x, y) => cmp(x.from, y.from) || cmp(x.to, y.to));
 }
 
+/** Multiset of a filter's rules as text (address groups by their content-hash ids). */
+function ruleBag(f: HostFilterSpec | undefined): Map<string, number> {
+  const bag = new Map<string, number>();
+  for (const p of f?.programs ?? [])
+    for (const [dir, rules] of [['egress', p.egress], ['ingress', p.ingress]] as const)
+      for (const r of rules) {
+        const k = dir + JSON.stringify(r);
+        bag.set(k, (bag.get(k) ?? 0) + 1);
+      }
+  return bag;
+}
+function bagMinus(a: Map<string, number>, b: Map<string, number>): number {
+  let n = 0;
+  for (const [k, c] of a) n += Math.max(0, c - (b.get(k) ?? 0));
+  return n;
+}
+
 const rulesOf = (f: HostFilterSpec | undefined) => (f ? f.programs.reduce((n, p) => n + p.egress.length + p.ingress.length, 0) : -1);
 
 /** Policy → vNICs whose program carries one of its rules. */
@@ -80,7 +100,9 @@ export function diffAnalyses(
   for (const h of new Set([...filters.base.keys(), ...filters.head.keys()])) {
     const a = filters.base.get(h);
     const b = filters.head.get(h);
-    if (a?.hash !== b?.hash) hosts.push({ host: h, rulesBefore: rulesOf(a), rulesAfter: rulesOf(b) });
+    if (a?.hash === b?.hash) continue;
+    const [ba, bb] = [ruleBag(a), ruleBag(b)];
+    hosts.push({ host: h, rulesBefore: rulesOf(a), rulesAfter: rulesOf(b), rulesAdded: bagMinus(bb, ba), rulesRemoved: bagMinus(ba, bb) });
   }
   hosts.sort((x, y) => cmp(x.host, y.host));
 

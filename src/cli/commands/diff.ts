@@ -25,7 +25,7 @@ export function formatDiff(d: Diff): string {
   for (const p of d.policiesChanged) lines.push(`policy ${p.policy}: ${p.vnicsBefore} -> ${p.vnicsAfter} vNICs`);
   lines.push(`hosts whose HostFilter changes: ${d.hostsChanged}`);
   for (const h of d.hosts.slice(0, 20))
-    lines.push(`  ${h.host}: ${h.rulesBefore < 0 ? 'new filter' : `${h.rulesBefore} rules`} -> ${h.rulesAfter < 0 ? 'removed' : `${h.rulesAfter} rules`}`);
+    lines.push(`  ${h.host}: ${h.rulesBefore < 0 ? 'new filter' : `${h.rulesBefore} rules`} -> ${h.rulesAfter < 0 ? 'removed' : `${h.rulesAfter} rules`} (+${h.rulesAdded} -${h.rulesRemoved})`);
   if (d.hosts.length > 20) lines.push(`  … ${d.hosts.length - 20} more`);
   return lines.join('\n') + '\n';
 }
