@@ -19,6 +19,7 @@ export const SCENARIOS: Record<string, () => Promise<{ run(opts: BenchOptions): 
   max: () => import('./scenarios/max'),
   'antrea-xl': () => import('./scenarios/antrea-xl'),
   cli: () => import('./scenarios/cli'),
+  analyze: () => import('./scenarios/analyze'),
 };
 
 export function machineInfo() {

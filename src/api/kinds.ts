@@ -161,6 +161,8 @@ export type VM = z.infer<typeof vm>;
 export const tier = z.enum(['Provider', 'Tenant', 'Baseline']);
 export type Tier = z.infer<typeof tier>;
 export const ruleAction = z.enum(['Allow', 'Deny', 'Pass']);
+export const enforcement = z.enum(['Enforced', 'Staged']);
+export type Enforcement = z.infer<typeof enforcement>;
 export type RuleAction = z.infer<typeof ruleAction>;
 export const protocol = z.enum(['TCP', 'UDP', 'SCTP', 'ICMP', 'Any']);
 export type Protocol = z.infer<typeof protocol>;
@@ -273,6 +275,9 @@ export const securityPolicySpec = z.object({
     .max(1000, { error: (i) => `${show(i.input)} is above 1000` })
     .default(500)
     .describe('0-1000; lower is evaluated first, ties broken by name.'),
+  enforcement: enforcement
+    .default('Enforced')
+    .describe('Enforced, or Staged: compiled and reported (what enforcing it would change) but not enforced.'),
   appliesTo: appliesTo.default({}).describe('The VMs whose vNICs the policy applies to; fields are ANDed; empty selects every VM in scope.'),
   ingress: ruleList().describe('Rules for traffic to the selected vNICs, in order; the first match decides.'),
   egress: ruleList().describe('Rules for traffic from the selected vNICs, in order; the first match decides.'),

@@ -16,7 +16,7 @@ function policy(namespace: string, name: string, spec: Partial<Spec> & Pick<Spec
     apiVersion: API_VERSION,
     kind: 'SecurityPolicy',
     metadata: { name, namespace },
-    spec: { tier, priority, appliesTo: {}, ingress: [], egress: [], ...rest },
+    spec: { tier, priority, enforcement: 'Enforced', appliesTo: {}, ingress: [], egress: [], ...rest },
   } as SecurityPolicy;
 }
 
@@ -110,6 +110,7 @@ export function tenantPolicy(namespace: string, k: number, partners: readonly [s
       return tenantPolicyObject(namespace, `web-ingress${suffix}`, sharedSpec(`web/${k}`, () => ({
         tier: 'Tenant',
         priority,
+        enforcement: 'Enforced',
         appliesTo: SHARED.webSelector,
         ingress: [SHARED.https, fromApp(8080 + k)],
         egress: SHARED.none,
@@ -118,6 +119,7 @@ export function tenantPolicy(namespace: string, k: number, partners: readonly [s
       return tenantPolicyObject(namespace, `db-access${suffix}`, sharedSpec(`db/${k}`, () => ({
         tier: 'Tenant',
         priority,
+        enforcement: 'Enforced',
         appliesTo: SHARED.dbSelector,
         ingress: [fromApp(5432 + k)],
         egress: SHARED.none,
@@ -126,6 +128,7 @@ export function tenantPolicy(namespace: string, k: number, partners: readonly [s
       return tenantPolicyObject(namespace, `partner-api${suffix}`, {
         tier: 'Tenant',
         priority,
+        enforcement: 'Enforced',
         appliesTo: SHARED.appSelector,
         ingress: [rule('from-partner', 'Allow', [{ tenants: [partners[0]] }], [tcp(8443)]), SHARED.fromOwnWeb],
         egress: [SHARED.toOwnDb, rule('to-partner-web', 'Allow', [{ vms: { tenants: [partners[1]], tags: ['web'] } }], [tcp(443)])],

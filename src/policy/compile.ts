@@ -38,6 +38,7 @@ import { hash } from 'node:crypto';
 import { contentHash, toCidrs } from './addresses';
 import { IMPLICIT_RULES } from './decision';
 import { Inventory, NO_TENANT, type PolicyRec, type VmRec } from './inventory';
+import { isEnforced } from './staged';
 import { selectorIsEmpty, selectorKey, selectorMatches } from './selector';
 
 export type Change =
@@ -638,7 +639,8 @@ export class PolicyCompiler {
         case 'Tag': return inv.upsertTag(o as Tag);
         case 'Host': return inv.upsertHost(o as Host);
         case 'VM': return inv.upsertVM(o as VM);
-        case 'SecurityPolicy': return inv.upsertPolicy(o as SecurityPolicy);
+        // A staged policy is not enforced: it leaves the compiler's input (as if deleted).
+        case 'SecurityPolicy': return isEnforced(o as SecurityPolicy) ? inv.upsertPolicy(o as SecurityPolicy) : inv.deletePolicy(`${o.metadata.namespace ?? ''}/${o.metadata.name}`);
       }
       return;
     }

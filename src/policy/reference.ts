@@ -21,12 +21,14 @@
 //   arrives). Only the sender's side is checked: the destination's host cannot tell a forged source
 //   from a real one, and every vNIC source is guarded at its own host; outside sources that claim a
 //   tenant's address are the edge's business (anti-spoofing at the provider gateway, see README).
+// - A Staged policy (spec.enforcement) is not enforced: it is ignored here like a rejected one.
 // - A VM in a namespace no tenant owns has no tenant: only Provider/Baseline policies apply to it,
 //   and the Default tier allows nothing (it has no same-tenant peers).
 import type { PortSpec, Rule, SecurityPolicy, Tenant, VM } from '../api';
 import { PROVIDER_NAMESPACE } from '../api';
 import type { Decision, Direction, PacketProtocol, PacketVerdict } from './decision';
 import { IMPLICIT_RULES } from './decision';
+import { isEnforced } from './staged';
 
 export interface World {
   tenants: readonly Tenant[];
@@ -193,7 +195,7 @@ export class ReferenceEvaluator {
   /** Accepted policies of a tier that apply to the VM, in evaluation order. */
   policiesFor(vm: VM, tier: 'Provider' | 'Tenant' | 'Baseline'): SecurityPolicy[] {
     return this.world.policies
-      .filter((p) => (p.spec.tier ?? 'Tenant') === tier && this.rejection(p) === null && this.appliesTo(p, vm))
+      .filter((p) => (p.spec.tier ?? 'Tenant') === tier && isEnforced(p) && this.rejection(p) === null && this.appliesTo(p, vm))
       .sort(
         (a, b) =>
           (a.spec.priority ?? 500) - (b.spec.priority ?? 500) ||

@@ -42,7 +42,7 @@ function securityPolicy(ns: string, name: string, spec: Partial<SecurityPolicy['
     apiVersion: API_VERSION,
     kind: 'SecurityPolicy',
     metadata: { name, namespace: ns },
-    spec: { tier: 'Tenant', priority: 500, appliesTo: {}, ingress: [], egress: [], ...spec },
+    spec: { tier: 'Tenant', priority: 500, enforcement: 'Enforced', appliesTo: {}, ingress: [], egress: [], ...spec },
   };
 }
 

@@ -80,6 +80,7 @@ export const vm = (name: string) => new VmBuilder(name);
 export interface PolicyOpts {
   tier?: 'Provider' | 'Tenant' | 'Baseline';
   priority?: number;
+  enforcement?: 'Enforced' | 'Staged';
   appliesTo?: SecurityPolicy['spec']['appliesTo'];
   ingress?: RuleInput[];
   egress?: RuleInput[];
@@ -101,6 +102,7 @@ export function policy(ns: string, name: string, o: PolicyOpts = {}): SecurityPo
     spec: {
       tier: o.tier ?? 'Tenant',
       priority: o.priority ?? 500,
+      enforcement: o.enforcement ?? 'Enforced',
       appliesTo: o.appliesTo ?? {},
       ingress: (o.ingress ?? []).map(fullRule),
       egress: (o.egress ?? []).map(fullRule),

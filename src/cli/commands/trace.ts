@@ -10,7 +10,8 @@ import { MAC_PATTERN } from '../../api';
 import { buildClassifier } from '../../dataplane/classifier';
 import { type Decision, IMPLICIT_RULES, type PacketProtocol, type PacketVerdict } from '../../policy/decision';
 import { isAddressRefusal, unboundVerdict } from '../../policy/offline';
-import type { Endpoint, Packet } from '../../policy/reference';
+import { ReferenceEvaluator, type Endpoint, type Packet } from '../../policy/reference';
+import { enforced, isEnforced } from '../../policy/staged';
 import { loadTraceWorld, offlineTracer } from '../../policy/trace-offline';
 import type { TraceResult } from '../../policy/tracer';
 import { progressLine } from '../../util/progress';
@@ -182,6 +183,11 @@ async function trace(values: TraceFlags): Promise<number> {
   const packets = single ? [single] : probes.flatMap((p) => (p.pkt ? [p.pkt] : []));
   const { placement, tracer } = offlineTracer(world, packets, (spec) => buildClassifier(spec));
   progress.done();
+  // Staged policies: the verdict if every one of them were enforced, shown beside the enforced one.
+  const staged = world.policies.some((p) => !isEnforced(p))
+    ? new ReferenceEvaluator({ ...world, vms: placement.vms, policies: world.policies.map(enforced) })
+    : null;
+  const withStaged = (pkt: Packet, json: object): object => (staged ? { ...json, staged: verdictJson(staged.evaluate(pkt)) } : json);
   const traceOne = (pkt: Packet): TraceResult & { unbound?: string } => {
     // A VM refused its address is never bound: its side denies ("unbound"), wherever it would run.
     for (const [end, side] of [[pkt.from, 'egress'], [pkt.to, 'ingress']] as const) {
@@ -213,7 +219,8 @@ async function trace(values: TraceFlags): Promise<number> {
       process.stderr.write(disagreement(single, r));
       return 3;
     }
-    process.stdout.write(values.output === 'json' ? JSON.stringify(verdictJson(r.compiled)) + '\n' : formatText(single, r));
+    const stagedLine = staged ? `  staged (if enforced): ${formatText(single, { ...r, compiled: staged.evaluate(single) }).replace(/\n {2}/g, '\n    ')}` : '';
+    process.stdout.write(values.output === 'json' ? JSON.stringify(withStaged(single, verdictJson(r.compiled))) + '\n' : formatText(single, r) + stagedLine);
     return 0;
   }
 
@@ -232,7 +239,7 @@ async function trace(values: TraceFlags): Promise<number> {
         out.push(JSON.stringify({ error: 'compiled filter and reference evaluator disagree', compiled: verdictJson(r.compiled), reference: verdictJson(r.reference) }));
         continue;
       }
-      out.push(JSON.stringify(verdictJson(r.compiled)));
+      out.push(JSON.stringify(withStaged(pkt, verdictJson(r.compiled))));
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       bad++;
