@@ -8,6 +8,7 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ run(argv: s
   gen: { summary: 'generate a synthetic datacenter as manifests', load: () => import('./commands/gen') },
   bench: { summary: 'run the benchmarks, JSON out', load: () => import('./commands/bench') },
   crds: { summary: 'generate the CRDs from the schemas (-o DIR)', load: () => import('./commands/crds') },
+  ui: { summary: 'the fleet dashboard on 127.0.0.1 (--kubeconfig, --port)', load: () => import('./commands/ui') },
   apiserver: { summary: 'run only the embedded API server', load: () => import('./commands/apiserver') },
 };
 

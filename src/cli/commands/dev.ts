@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyManifests, REPO_ROOT, startDevStack } from '../../dev/stack';
+import { startDashboard } from '../../ui';
 import { cliLogger, num, untilSignal } from '../flags';
 
 export async function run(argv: string[]): Promise<number> {
@@ -15,6 +16,7 @@ export async function run(argv: string[]): Promise<number> {
       'heartbeat-ms': { type: 'string' },
       'lease-seconds': { type: 'string' },
       'log-level': { type: 'string' },
+      'ui-port': { type: 'string' },
     },
   });
   // Quiet by default: the terminal is for the person; set --log-level info to see the controllers.
@@ -35,9 +37,13 @@ export async function run(argv: string[]): Promise<number> {
     const summary = await applyManifests(stack, [join(REPO_ROOT, 'examples')]);
     out(`demo datacenter applied from examples/ (${summary}); watch it converge: kubectl get vms -A -w`);
   }
+  // The dashboard, signed in as the admin (the stack's kubeconfig) through the one-time URL's token.
+  const ui = await startDashboard({ kubeconfig: stack.kubeconfigPath, logger, port: num(values['ui-port'], 'ui-port', 0) });
+  out(`Dashboard: ${ui.loginUrl}`);
   out('Ctrl-C stops everything.');
   await untilSignal(async () => {
     out('\nstopping...');
+    await ui.close();
     await stack.stop();
   });
   return 0;
