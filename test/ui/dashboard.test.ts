@@ -11,7 +11,7 @@ import { applyManifests, REPO_ROOT, startDevStack, type DevStack } from '../../s
 import { startDashboard, type Dashboard } from '../../src/ui';
 import { STATE_COLOR } from '../../src/ui/page/colors';
 import { silentLogger } from '../../src/util/log';
-import { launchChromium } from '../helpers/browser';
+import { launchChromium } from '../../bench/lib/browser';
 import { kubectlFor } from '../helpers/kubectl';
 import { waitFor } from '../helpers/wait';
 
@@ -71,10 +71,10 @@ describe('dashboard server', () => {
     const cookie = (await fetch(ui.loginUrl, { redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
     const r = await fetch(`${ui.url}/api/trace?from=acme/web-1&to=globex/nope&protocol=TCP&port=80`, { headers: { cookie } });
     expect(r.status).toBe(400);
-    expect((await r.json()).error).toMatch(/no VM globex\/nope/);
+    expect(((await r.json()) as any).error).toMatch(/no VM globex\/nope/);
     const p = await fetch(`${ui.url}/api/trace?from=acme/web-1&to=acme/web-2&protocol=TCP&port=99999`, { headers: { cookie } });
     expect(p.status).toBe(400);
-    expect((await p.json()).error).toMatch(/port/);
+    expect(((await p.json()) as any).error).toMatch(/port/);
   });
 });
 
@@ -97,15 +97,15 @@ describe('dashboard in Chromium', () => {
 
   it('a stopped agent turns its host cell NotReady and back, live, without a reload', async () => {
     await page.goto(`${ui.url}/fleet`);
-    await page.waitForFunction(() => window.__vmsafe && window.__vmsafe.drawn > 0);
-    await page.evaluate(() => ((window as any).__sameDocument = true));
+    await page.waitForFunction(() => (globalThis as any).__vmsafe && (globalThis as any).__vmsafe.drawn > 0);
+    await page.evaluate(() => ((globalThis as any).__sameDocument = true));
     const host = ((await items('hosts')) as any[])[0].metadata.name as string;
     const colorOf = () =>
       page.evaluate((h) => {
-        const r = window.__vmsafe!.rect(h)!;
-        const cv = document.querySelector(`canvas[data-pool="${r.pool}"]`) as HTMLCanvasElement;
-        const d = cv.getContext('2d')!.getImageData((r.x + 3) * devicePixelRatio, (r.y + 3) * devicePixelRatio, 1, 1).data;
-        return `#${[d[0], d[1], d[2]].map((v) => v!.toString(16).padStart(2, '0')).join('')}`;
+        const r = (globalThis as any).__vmsafe!.rect(h)!;
+        const cv = (globalThis as any).document.querySelector(`canvas[data-pool="${r.pool}"]`) ;
+        const d = cv.getContext('2d')!.getImageData((r.x + 3) * (globalThis as any).devicePixelRatio, (r.y + 3) * (globalThis as any).devicePixelRatio, 1, 1).data;
+        return `#${[d[0], d[1], d[2]].map((v: number) => v.toString(16).padStart(2, '0')).join('')}`;
       }, host);
     await waitFor('cell healthy', async () => (await colorOf()) === STATE_COLOR.Healthy, { timeoutMs: 20_000, describe: colorOf });
     expect((await k.kubectl(['annotate', 'host', host, '--overwrite', 'sim.vmsafe.io/faults={"stopped":true}'])).code).toBe(0);
@@ -113,7 +113,7 @@ describe('dashboard in Chromium', () => {
     expect(await page.$eval('[data-testid="unhealthy"]', (e) => e.textContent)).toContain(host);
     expect((await k.kubectl(['annotate', 'host', host, 'sim.vmsafe.io/faults-'])).code).toBe(0);
     await waitFor('cell healthy again', async () => (await colorOf()) === STATE_COLOR.Healthy, { timeoutMs: 20_000, describe: colorOf });
-    expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+    expect(await page.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
   });
 
   it('keyboard: Tab to a pool, arrows choose a host, Enter opens its view with names as text', async () => {
@@ -122,7 +122,7 @@ describe('dashboard in Chromium', () => {
     await page.focus('canvas[data-pool]');
     await page.keyboard.press('ArrowRight');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => location.pathname.startsWith('/hosts/'));
+    await page.waitForFunction(() => (globalThis as any).location.pathname.startsWith('/hosts/'));
     const name = decodeURIComponent(new URL(page.url()).pathname.split('/')[2]!);
     await page.waitForSelector('[data-testid="host-state"]');
     expect(await text('h1')).toContain(name);
@@ -171,9 +171,9 @@ describe('dashboard in Chromium', () => {
     expect(await text('#tenant-results')).toContain('acme');
     expect(await text('#tenant-results')).not.toContain('globex');
     await page.goto(`${ui.url}/tenants/acme`);
-    await page.waitForFunction(() => document.querySelector('main')!.textContent!.includes('acme/web-1'));
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('main')!.textContent!.includes('acme/web-1'));
     expect(await text('main')).toContain('analyzer not available');
     await page.goto(`${ui.url}/problems`);
-    await page.waitForFunction(() => /Problems \(\d+\)/.test(document.querySelector('h1')?.textContent ?? ''));
+    await page.waitForFunction(() => /Problems \(\d+\)/.test((globalThis as any).document.querySelector('h1')?.textContent ?? ''));
   });
 });

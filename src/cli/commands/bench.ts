@@ -21,6 +21,7 @@ export const SCENARIOS: Record<string, () => Promise<{ run(opts: BenchOptions): 
   vmworld: () => import('../../../bench/scenarios/vmworld'),
   max: () => import('../../../bench/scenarios/max'),
   'antrea-xl': () => import('../../../bench/scenarios/antrea-xl'),
+  ui: () => import('../../../bench/scenarios/ui'),
 };
 
 export function machineInfo() {

@@ -16,7 +16,8 @@ interface Layout {
 /** Test and benchmark hooks: where each host is drawn and when it last changed on screen. */
 interface Hooks {
   rect(name: string): { pool: string; x: number; y: number; w: number; h: number } | undefined;
-  drawnAt: Record<string, { state: HostState; at: number }>;
+  /** Per host: what is drawn (state, VMs, capacity, programs) and since when (Date.now(), comparable across processes). */
+  drawnAt: Record<string, { state: HostState; sig: string; at: number }>;
   drawn: number;
 }
 declare global {
@@ -76,11 +77,11 @@ function Pool(props: { pool: string; cells: HostCell[]; width: number; total: nu
     const ctx = cv.getContext('2d')!;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const hooks = window.__vmsafe!;
-    const now = performance.now();
+    const now = Date.now();
     cells.forEach((c, i) => {
       drawCell(ctx, l, i, c, i === sel);
-      const prev = hooks.drawnAt[c.name];
-      if (!prev || prev.state !== c.state) hooks.drawnAt[c.name] = { state: c.state, at: now };
+      const sig = `${c.state}/${c.vms}/${c.capacity}/${c.programs}`;
+      if (hooks.drawnAt[c.name]?.sig !== sig) hooks.drawnAt[c.name] = { state: c.state, sig, at: now };
     });
     hooks.drawn++;
   });

@@ -1,5 +1,5 @@
 // Debian's Chromium (never a downloaded browser), headless, with a fresh profile and no background
-// network: what the dashboard tests and the ui benchmark drive through puppeteer-core.
+// network: what the ui benchmark and the dashboard tests drive through puppeteer-core.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
