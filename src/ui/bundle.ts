@@ -1,6 +1,6 @@
 // The page's JavaScript: the bundle `npm run build:ui` wrote to dist/ui/app.js, or, in a development
 // checkout without it, bundled on the fly with esbuild (a devDependency, loaded only then).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const UI_ROOT = resolve(import.meta.dirname, '../..');
@@ -27,8 +27,12 @@ export async function bundle(opts: { outfile?: string } = {}): Promise<string> {
   return r.outputFiles![0]!.text;
 }
 
-/** The built bundle when present, else a fresh one. */
+/** The built bundle when present and not older than the page's sources (a dev checkout), else a fresh one. */
 export async function pageScript(): Promise<string> {
-  if (existsSync(BUILT)) return readFileSync(BUILT, 'utf8');
+  if (existsSync(BUILT)) {
+    const dir = join(UI_ROOT, 'src/ui/page');
+    const newest = existsSync(dir) ? Math.max(...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs)) : 0;
+    if (statSync(BUILT).mtimeMs >= newest) return readFileSync(BUILT, 'utf8');
+  }
   return bundle();
 }

@@ -177,7 +177,7 @@ export class FleetModel {
     addToSet(this.vmsByTenant, tenantOfVm(vm), key);
     for (const h of vmHosts(vm)) {
       addToSet(this.vmsByHost, h, key);
-      this.touched.hosts.add(h);
+      if (this.hosts.has(h)) this.refreshCell(h);
     }
     this.touched.kinds.add('VM');
   }
@@ -194,7 +194,7 @@ export class FleetModel {
     delFromSet(this.vmsByTenant, tenantOfVm(vm), key);
     for (const h of vmHosts(vm)) {
       delFromSet(this.vmsByHost, h, key);
-      this.touched.hosts.add(h);
+      if (this.hosts.has(h)) this.refreshCell(h);
     }
   }
 
@@ -236,10 +236,5 @@ export class FleetModel {
     list.push(e);
     if (list.length > keep) list.splice(0, list.length - keep);
     this.touched.kinds.add('Event');
-  }
-
-  /** Cells of hosts whose VMs changed but whose status did not: refresh from the VM index. */
-  flushCells(): void {
-    for (const name of this.touched.hosts) if (this.hosts.has(name)) this.refreshCell(name);
   }
 }

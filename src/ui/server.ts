@@ -72,7 +72,9 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const model = watch.model;
   const reach = opts.reach ?? noAnalyzer;
   const tracer = new LiveTracer(model, () => watch.version, opts.providerNamespace);
-  let script: Promise<string> | undefined;
+  // Bundle (or read) the page script now, not on the first request.
+  const script = pageScript();
+  script.catch((err: unknown) => log.error({ err }, 'cannot bundle the page script'));
   const clients = new Set<ServerResponse>();
   let port = 0;
 
@@ -80,7 +82,6 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     timer = undefined;
-    model.flushCells();
     const t = model.drain();
     const cells = [...t.hosts].map((h) => model.cells.get(h)).filter((c) => c !== undefined);
     const removed = [...t.hosts].filter((h) => !model.cells.has(h));
@@ -139,7 +140,6 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     }
     if (url.pathname === '/') return send(res, 303, 'text/plain', '', { Location: '/fleet' });
     if (url.pathname === '/app.js') {
-      script ??= pageScript();
       return send(res, 200, 'text/javascript; charset=utf-8', await script, { 'Cache-Control': 'private, max-age=3600' });
     }
     if (PAGE_PATHS.test(url.pathname)) return send(res, 200, 'text/html; charset=utf-8', indexHtml());

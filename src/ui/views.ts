@@ -6,7 +6,6 @@ import type { FleetView, HostView, PoliciesView, Problem, ProblemsView, TenantsV
 const TIER_ORDER: Record<string, number> = { Provider: 0, Tenant: 1, Baseline: 2 };
 
 export function fleetView(m: FleetModel): FleetView {
-  m.flushCells();
   const cells = [...m.cells.values()].sort((a, b) => a.pool.localeCompare(b.pool) || a.name.localeCompare(b.name, 'en', { numeric: true }));
   return { totals: m.totals(), cells, states: [...HOST_STATES], phases: [...PHASES] };
 }
@@ -14,7 +13,6 @@ export function fleetView(m: FleetModel): FleetView {
 export function hostView(m: FleetModel, name: string): HostView | undefined {
   const h = m.hosts.get(name);
   if (!h) return undefined;
-  m.flushCells();
   const vms = [...(m.vmsByHost.get(name) ?? [])].map((k) => m.vms.get(k)!).filter(Boolean);
   return {
     name,
@@ -97,7 +95,6 @@ const SEVERITY: Record<string, number> = { NotReady: 0, ApplyFailed: 1, TooLarge
 
 /** Everything not healthy, worst first, with the reason from status. */
 export function problemsView(m: FleetModel, limit = 2000): ProblemsView {
-  m.flushCells();
   const out: Problem[] = [];
   for (const c of m.cells.values()) {
     if (c.state === 'Healthy') continue;
