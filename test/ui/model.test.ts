@@ -7,7 +7,7 @@ import { FleetModel, hostState, poolOf, vmKey } from '../../src/ui/model';
 import { fleetView, policiesView, problemsView, tenantsView } from '../../src/ui/views';
 import { host, policy, providerPolicy, baselinePolicy, tenant, vm } from '../policy/builders';
 
-const cond = (type: string, status: string, reason: string, message = '') => ({ type, status, reason, message, lastTransitionTime: '2026-01-01T00:00:00Z' });
+const cond = (type: string, status: 'True' | 'False', reason: string, message = '') => ({ type, status, reason, message, lastTransitionTime: '2026-01-01T00:00:00Z' });
 const withConds = (h: Host, ...conditions: ReturnType<typeof cond>[]): Host => ({ ...h, status: { conditions } });
 
 describe('hostState', () => {
@@ -43,7 +43,8 @@ const opArb = fc.oneof(
   vmArb.map((v) => ({ op: 'set' as const, v })),
   vmArb.map((v) => ({ op: 'del' as const, v })),
 );
-function build(v: fc.infer<typeof vmArb>): VM {
+type VmCase = { name: string; ns: string; host: string | undefined; phase: (typeof PHASES)[number]; nics: number };
+function build(v: VmCase): VM {
   const b = vm(v.name).inTenant(v.ns);
   for (let i = 0; i < v.nics; i++) b.withIps(`10.0.0.${i + 1}`);
   const o = b.build();
