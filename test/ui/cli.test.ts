@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 const BIN = join(import.meta.dirname, '../../bin/vmsafe');
 const run = (args: string[]) =>
-  new Promise<{ code: number; stderr: string }>((done) => execFile(BIN, args, (err, _out, stderr) => done({ code: err ? (err as { code?: number }).code ?? 1 : 0, stderr })));
+  new Promise<{ code: number; stderr: string }>((done) => execFile(BIN, ['ui', ...args], (err, _out, stderr) => done({ code: err ? (err as { code?: number }).code ?? 1 : 0, stderr })));
 
 describe('vmsafe ui flags', () => {
   it.each([
