@@ -34,13 +34,13 @@ beforeAll(async () => {
   await waitFor('every powered-on VM Running', async () => {
     const vms = (await items('vms')) as VM[];
     return vms.length > 0 && vms.every((v) => v.status?.phase === (v.spec.powerState === 'Off' ? 'Off' : 'Running'));
-  }, { timeoutMs: 45_000 });
+  }, { timeoutMs: 180_000 });
   ui = await startDashboard({ kubeconfig: stack.kubeconfigPath, logger: silentLogger });
   chromium = await launchChromium();
   browser = chromium.browser;
   page = await browser.newPage();
   await page.goto(ui.loginUrl);
-}, 90_000);
+}, 240_000);
 
 afterAll(async () => {
   await chromium?.close();
