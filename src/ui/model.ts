@@ -2,21 +2,12 @@
 // vNIC totals, per-tenant VM sets, policy realization counts. Pure data (no I/O): the watcher feeds it,
 // the views read it. Each update reports what it touched so the server pushes only changed cells.
 import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../api';
+import type { HostCell, HostState, Totals } from './page/types';
 
-export type HostState = 'Healthy' | 'Converging' | 'NotReady' | 'ApplyFailed' | 'Drift' | 'TooLarge';
+export type { HostCell, HostState, Totals };
+
 /** Worst first: the order the Problems view sorts by and the legend shows. */
 export const HOST_STATES: readonly HostState[] = ['NotReady', 'ApplyFailed', 'TooLarge', 'Drift', 'Converging', 'Healthy'];
-
-export interface HostCell {
-  name: string;
-  pool: string;
-  state: HostState;
-  /** Reason of the condition that made the state (empty when Healthy). */
-  reason: string;
-  vms: number;
-  capacity: number;
-  programs: number;
-}
 
 export const POOL_LABEL = 'vmsafe.io/pool';
 export const PHASES = ['Running', 'Pending', 'Scheduled', 'Migrating', 'Quarantined', 'Off'] as const;
@@ -51,18 +42,6 @@ export const policyKey = (p: SecurityPolicy) => `${p.metadata.namespace ?? ''}/$
 const phaseOf = (vm: VM): string => vm.status?.phase ?? 'Pending';
 const tenantOfVm = (vm: VM): string => vm.status?.tenant ?? vm.metadata.namespace ?? '';
 const vmHosts = (vm: VM): string[] => [vm.status?.hostName, vm.status?.targetHostName].filter((h): h is string => !!h);
-
-export interface Totals {
-  hosts: number;
-  hostsByState: Record<string, number>;
-  vms: number;
-  vmsByPhase: Record<string, number>;
-  vnics: number;
-  tenants: number;
-  policies: number;
-  policiesRealized: number;
-  policiesNotAccepted: number;
-}
 
 /** What one update changed, for the push channel. */
 export interface Touched {
