@@ -3,18 +3,26 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 VMSAFE := ./bin/vmsafe
 
-.PHONY: install build crds crds-check lint test test-unit dev bench clean kubectl
+.PHONY: install build build-ui crds crds-check lint test test-unit dev bench clean kubectl chromium
 
 install: $(NODE_MODULES)
 
 # npm ci only when the lockfile changed since the last install.
 $(NODE_MODULES): package-lock.json
-	npm ci --no-audit --no-fund
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund
 	@touch $(NODE_MODULES)
 
 # The real kubectl is needed by the end-to-end tests; Debian's package provides it.
 kubectl:
 	@command -v kubectl >/dev/null || { apt-get update -qq && apt-get install -y -qq kubernetes-client; }
+
+# Debian's Chromium drives the dashboard's end-to-end tests and the ui benchmark (never a downloaded browser).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# The dashboard page, bundled with esbuild into dist/ui/app.js (vmsafe ui bundles on the fly without it).
+build-ui: install
+	npm run build:ui
 
 # Plain JavaScript in dist/ (scripts/build.mjs: esbuild + the testing types); bin/vmsafe runs it.
 build: install
@@ -29,10 +37,11 @@ crds-check: install
 
 lint: install
 	npx tsc --noEmit -p tsconfig.json
+	npx tsc --noEmit -p tsconfig.ui.json
 	npx eslint .
 
 # Built first: the end-to-end tests run bin/vmsafe, which then runs dist/ (as users do), not tsx.
-test: install kubectl lint build
+test: install kubectl chromium lint build
 	npx vitest run
 
 dev: install kubectl

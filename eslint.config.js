@@ -7,9 +7,9 @@ import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 /** Folders of src/ by layer, lowest first: a folder may import its own layer and the ones below. */
 const LAYERS = [
   ['api', 'util'],
-  ['runtime', 'policy', 'placement', 'dataplane', 'manifests', 'validate', 'gen', 'apiserver'],
+  ['runtime', 'policy', 'placement', 'dataplane', 'manifests', 'validate', 'gen', 'apiserver', 'analyze'],
   ['controllers', 'agent'],
-  ['cli', 'dev', 'testing'],
+  ['cli', 'dev', 'testing', 'ui'],
 ];
 
 /** import-x/no-restricted-paths zones: each layer's folders may not import from any higher layer. */

@@ -20,6 +20,7 @@ export const SCENARIOS: Record<string, () => Promise<{ run(opts: BenchOptions): 
   'antrea-xl': () => import('./scenarios/antrea-xl'),
   cli: () => import('./scenarios/cli'),
   analyze: () => import('./scenarios/analyze'),
+  ui: () => import('./scenarios/ui'),
 };
 
 export function machineInfo() {

@@ -26,6 +26,11 @@ const STEPS = [
       }),
   },
   {
+    // The dashboard page (Preact, bundled): vmsafe ui serves dist/ui/app.js, so the package needs no esbuild.
+    name: 'dashboard page (dist/ui/app.js)',
+    run: () => execFileSync(process.execPath, ['--import', 'tsx', 'src/ui/build.ts'], { stdio: 'inherit' }),
+  },
+  {
     name: 'types of vmsafe-operator/testing (tsc, declarations only)',
     run: () => execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' }),
   },

@@ -18,6 +18,7 @@ export const VERBS: Verbs = {
   validate: { summary: 'lint manifests for GitOps CI', load: () => import('./commands/validate') },
   gen: { summary: 'generate a synthetic datacenter as manifests', load: () => import('./commands/gen') },
   crds: { summary: 'generate the CRDs from the schemas (-o DIR)', load: () => import('./commands/crds') },
+  ui: { summary: 'the fleet dashboard on 127.0.0.1 (--kubeconfig, --port)', load: () => import('./commands/ui') },
   apiserver: { summary: 'run only the embedded API server', load: () => import('./commands/apiserver') },
 };
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { waitConverged } from '../../dev/converged';
 import { applyManifests, REPO_ROOT, startDevStack } from '../../dev/stack';
 import { DataDirError } from '../../apiserver/wal';
+import { startDashboard } from '../../ui';
 import { cliLogger, untilSignal } from '../flags';
 import { act, Command, int, number, runCommand, verb } from '../program';
 
@@ -18,6 +19,7 @@ export function command(): Command {
     .option('--heartbeat-ms <ms>', 'agent heartbeat period (default 2000)', number(1), 2000)
     .option('--lease-seconds <s>', 'agent Lease duration (default 8)', number(1), 8)
     .option('--log-level <level>', 'pino level (default warn)')
+    .option('--ui-port <n>', 'dashboard port on 127.0.0.1, 0 = any free port', int(0, 65535), 0)
     .action(act(dev));
 }
 
@@ -31,6 +33,7 @@ interface DevFlags {
   heartbeatMs: number;
   leaseSeconds: number;
   logLevel?: string;
+  uiPort: number;
 }
 
 async function dev(values: DevFlags): Promise<number> {
@@ -68,9 +71,13 @@ async function dev(values: DevFlags): Promise<number> {
     out('act as a tenant admin (examples/20-tenants.yaml: group acme-admins): kubectl --as alice --as-group acme-admins get vms -n acme');
     out('  and see what it cannot: kubectl --as alice --as-group acme-admins get secrets -n acme   # Forbidden');
   }
+  // The dashboard, signed in as the admin (the stack's kubeconfig) through the one-time URL's token.
+  const ui = await startDashboard({ kubeconfig: stack.kubeconfigPath, logger, port: values.uiPort });
+  out(`Dashboard: ${ui.loginUrl}`);
   out('Ctrl-C stops everything.');
   await untilSignal(async () => {
     out('\nstopping...');
+    await ui.close();
     await stack.stop();
   });
   return 0;

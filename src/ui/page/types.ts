@@ -1,0 +1,130 @@
+// The JSON the dashboard server sends and the page renders: one definition for both sides.
+export type HostState = 'Healthy' | 'Converging' | 'NotReady' | 'ApplyFailed' | 'Drift' | 'TooLarge';
+
+export interface HostCell {
+  name: string;
+  pool: string;
+  state: HostState;
+  reason: string;
+  vms: number;
+  capacity: number;
+  programs: number;
+}
+
+export interface Totals {
+  hosts: number;
+  hostsByState: Record<string, number>;
+  vms: number;
+  vmsByPhase: Record<string, number>;
+  vnics: number;
+  tenants: number;
+  policies: number;
+  policiesRealized: number;
+  policiesNotAccepted: number;
+}
+
+export interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
+export interface FleetView {
+  totals: Totals;
+  cells: HostCell[];
+  states: HostState[];
+  phases: string[];
+}
+
+export interface HostView {
+  name: string;
+  cell: HostCell;
+  tags: string[];
+  allocated: { vms: number; vnics: number };
+  capacity: { vms: number; vnics: number };
+  filter: { desiredHash?: string; appliedHash?: string; programs?: number; rules?: number; bindings?: number };
+  conditions: Condition[];
+  vms: Array<{ key: string; phase: string; tenant: string; program: string; vnics: number }>;
+  events: Array<{ type: string; reason: string; message: string; time: string }>;
+}
+
+export interface TenantsView {
+  total: number;
+  matched: number;
+  tenants: Array<{ name: string; displayName: string; vms: number; ready: string }>;
+}
+
+export interface PolicyRow {
+  key: string;
+  tier: string;
+  priority: number;
+  accepted: string;
+  realized: string;
+  reason: string;
+  hostsDesired: number;
+  hostsRealized: number;
+  vnics: number;
+}
+
+/** Cross-tenant reachability, from the analyzer when it is available. */
+export type Reach = { available: true; reaches: string[]; reachedBy: string[] } | { available: false; why: string };
+
+export interface TenantView {
+  name: string;
+  displayName: string;
+  namespaces: string[];
+  placementTags: string[];
+  conditions: Condition[];
+  vms: Array<{ key: string; phase: string; host: string }>;
+  policies: PolicyRow[];
+  reach: Reach;
+}
+
+export interface PoliciesView {
+  policies: PolicyRow[];
+}
+
+export interface Problem {
+  kind: 'Host' | 'VM' | 'SecurityPolicy';
+  name: string;
+  problem: string;
+  reason: string;
+  message: string;
+}
+
+export interface ProblemsView {
+  total: number;
+  problems: Problem[];
+}
+
+export interface TraceSide {
+  verdict: string;
+  tier: string;
+  policy: string | null;
+  rule: string | null;
+  host: string | null;
+}
+export interface TraceAnswer {
+  verdict: string;
+  egress: TraceSide | null;
+  ingress: TraceSide | null;
+  /** The CLI's text output, word for word. */
+  text: string;
+}
+
+/** What the server could not read with the kubeconfig it was given (e.g. a tenant admin's). */
+export interface Access {
+  user: string;
+  denied: Array<{ resource: string; message: string }>;
+  synced: boolean;
+}
+
+/** Server-sent event payload. */
+export interface Push {
+  totals: Totals;
+  cells: HostCell[];
+  removed: string[];
+  kinds: string[];
+  access: Access;
+}

@@ -1,0 +1,197 @@
+// The dashboard end to end: `vmsafe dev --demo`'s stack (embedded API server, operator, agents, the
+// examples applied with the real kubectl), the dashboard server, and Debian's Chromium reading the page.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VM } from '../../src/api';
+import { applyManifests, REPO_ROOT, startDevStack, type DevStack } from '../../src/dev/stack';
+import { startDashboard, type Dashboard } from '../../src/ui';
+import { STATE_COLOR } from '../../src/ui/page/colors';
+import { silentLogger } from '../../src/util/log';
+import { launchChromium } from '../../bench/lib/browser';
+import { kubectlFor } from '../helpers/kubectl';
+import { waitFor } from '../helpers/wait';
+
+let stack: DevStack;
+let ui: Dashboard;
+let chromium: Awaited<ReturnType<typeof launchChromium>>;
+let browser: Browser;
+let page: Page;
+let k: ReturnType<typeof kubectlFor>;
+
+const items = async (kind: string) => (await k.json(['get', kind, '-A'])).items as any[];
+const text = (sel: string) => page.$eval(sel, (e) => (e.textContent ?? '').trim());
+const num = async (sel: string) => Number((await text(sel)).replace(/,/g, ''));
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vmsafe-ui-'));
+  stack = await startDevStack({ logger: silentLogger, dataDir: dir, heartbeatMs: 400, leaseSeconds: 3 });
+  k = kubectlFor(stack.kubeconfigPath, dir);
+  await applyManifests(stack, [join(REPO_ROOT, 'examples')]);
+  await waitFor('every powered-on VM Running', async () => {
+    const vms = (await items('vms')) as VM[];
+    return vms.length > 0 && vms.every((v) => v.status?.phase === (v.spec.powerState === 'Off' ? 'Off' : 'Running'));
+  }, { timeoutMs: 180_000 });
+  ui = await startDashboard({ kubeconfig: stack.kubeconfigPath, logger: silentLogger });
+  chromium = await launchChromium();
+  browser = chromium.browser;
+  page = await browser.newPage();
+  await page.goto(ui.loginUrl);
+}, 240_000);
+
+afterAll(async () => {
+  await chromium?.close();
+  await ui?.close();
+  await stack?.stop();
+});
+
+describe('dashboard server', () => {
+  it('requires the sign-in token and answers only to loopback names', async () => {
+    const anon = await fetch(`${ui.url}/api/fleet`);
+    expect(anon.status).toBe(401);
+    expect((await fetch(`${ui.url}/fleet`)).status).toBe(401);
+    expect((await fetch(`${ui.url}/login?token=wrong`)).status).toBe(401);
+    const ok = await fetch(ui.loginUrl, { redirect: 'manual' });
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('set-cookie')).toMatch(/HttpOnly; SameSite=Strict/);
+    // DNS rebinding: a foreign Host header is refused even with a valid session.
+    const cookie = ok.headers.get('set-cookie')!.split(';')[0]!;
+    const rebound = await new Promise<number>((done) =>
+      execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: evil.example:80', '-H', `Cookie: ${cookie}`, `${ui.url}/api/fleet`], (_e, out) => done(Number(out))),
+    );
+    expect(rebound).toBe(421);
+    expect((await fetch(`${ui.url}/api/fleet`, { headers: { cookie } })).status).toBe(200);
+    expect((await fetch(`${ui.url}/api/fleet`, { method: 'POST', headers: { cookie } })).status).toBe(405);
+  });
+
+  it('a bad trace query is a 400 naming the field, not a 500', async () => {
+    const cookie = (await fetch(ui.loginUrl, { redirect: 'manual' })).headers.get('set-cookie')!.split(';')[0]!;
+    const r = await fetch(`${ui.url}/api/trace?from=acme/web-1&to=globex/nope&protocol=TCP&port=80`, { headers: { cookie } });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as any).error).toMatch(/no VM globex\/nope/);
+    const p = await fetch(`${ui.url}/api/trace?from=acme/web-1&to=acme/web-2&protocol=TCP&port=99999`, { headers: { cookie } });
+    expect(p.status).toBe(400);
+    expect(((await p.json()) as any).error).toMatch(/port/);
+  });
+});
+
+describe('dashboard in Chromium', () => {
+  it('Fleet totals equal what kubectl lists', async () => {
+    await page.goto(`${ui.url}/fleet`);
+    await page.waitForSelector('[data-total="hosts"]');
+    // Compared at one moment: kubectl listed, then the page read, until both agree (VMs may move meanwhile).
+    let last = '';
+    await waitFor('page totals to match kubectl', async () => {
+      const [hosts, vms, tenants, policies] = await Promise.all(['hosts', 'vms', 'tenants', 'securitypolicies'].map(items));
+      const want = {
+        hosts: hosts!.length,
+        vms: vms!.length,
+        vnics: vms!.reduce((n, v) => n + v.spec.vnics.length, 0),
+        tenants: tenants!.length,
+        policies: policies!.length,
+        running: vms!.filter((v) => v.status?.phase === 'Running').length,
+      };
+      const running = await page.$eval('[data-phase="Running"]', (e) => e.textContent ?? '').catch(() => '');
+      const got = {
+        hosts: await num('[data-total="hosts"]'),
+        vms: await num('[data-total="vms"]'),
+        vnics: await num('[data-total="vnics"]'),
+        tenants: await num('[data-total="tenants"]'),
+        policies: await num('[data-total="policies"]'),
+        running: Number(running.replace(/[^0-9]/g, '')),
+      };
+      last = `page ${JSON.stringify(got)}, kubectl ${JSON.stringify(want)}`;
+      return JSON.stringify(got) === JSON.stringify(want);
+    }, { timeoutMs: 30_000, describe: () => last });
+  });
+
+  it('a stopped agent turns its host cell NotReady and back, live, without a reload', async () => {
+    await page.goto(`${ui.url}/fleet`);
+    await page.waitForFunction(() => (globalThis as any).__vmsafe && (globalThis as any).__vmsafe.drawn > 0);
+    await page.evaluate(() => ((globalThis as any).__sameDocument = true));
+    const host = ((await items('hosts')) as any[])[0].metadata.name as string;
+    const colorOf = () =>
+      page.evaluate((h) => {
+        const r = (globalThis as any).__vmsafe!.rect(h)!;
+        const cv = (globalThis as any).document.querySelector(`canvas[data-pool="${r.pool}"]`) ;
+        const d = cv.getContext('2d')!.getImageData((r.x + 3) * (globalThis as any).devicePixelRatio, (r.y + 3) * (globalThis as any).devicePixelRatio, 1, 1).data;
+        return `#${[d[0], d[1], d[2]].map((v: number) => v.toString(16).padStart(2, '0')).join('')}`;
+      }, host);
+    await waitFor('cell healthy', async () => (await colorOf()) === STATE_COLOR.Healthy, { timeoutMs: 20_000, describe: colorOf });
+    expect((await k.kubectl(['annotate', 'host', host, '--overwrite', 'sim.vmsafe.io/faults={"stopped":true}'])).code).toBe(0);
+    await waitFor('cell NotReady', async () => (await colorOf()) === STATE_COLOR.NotReady, { timeoutMs: 20_000, describe: colorOf });
+    expect(await page.$eval('[data-testid="unhealthy"]', (e) => e.textContent)).toContain(host);
+    expect((await k.kubectl(['annotate', 'host', host, 'sim.vmsafe.io/faults-'])).code).toBe(0);
+    await waitFor('cell healthy again', async () => (await colorOf()) === STATE_COLOR.Healthy, { timeoutMs: 20_000, describe: colorOf });
+    expect(await page.evaluate(() => (globalThis as any).__sameDocument)).toBe(true);
+  });
+
+  it('keyboard: Tab to a pool, arrows choose a host, Enter opens its view with names as text', async () => {
+    await page.goto(`${ui.url}/fleet`);
+    await page.waitForSelector('canvas[data-pool]');
+    await page.focus('canvas[data-pool]');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => (globalThis as any).location.pathname.startsWith('/hosts/'));
+    const name = decodeURIComponent(new URL(page.url()).pathname.split('/')[2]!);
+    await page.waitForSelector('[data-testid="host-state"]');
+    expect(await text('h1')).toContain(name);
+    const vmsOnHost = ((await items('vms')) as VM[]).filter((v) => v.status?.hostName === name).map((v) => `${v.metadata.namespace}/${v.metadata.name}`);
+    const body = await text('main');
+    for (const v of vmsOnHost) expect(body).toContain(v);
+  });
+
+  it('the trace form gives the CLI verdict', async () => {
+    const probes: Array<[string, string, string, string]> = [
+      ['acme/web-1', 'acme/app-1', 'TCP', '8080'],
+      ['acme/web-1', 'globex-prod/api-1', 'TCP', '443'],
+    ];
+    const vms = ((await items('vms')) as VM[]).map((v) => `${v.metadata.namespace}/${v.metadata.name}`);
+    for (const [from, to] of probes) expect(vms, `example VM ${from}/${to}`).toEqual(expect.arrayContaining([from, to]));
+    // One CLI run for all probes (JSON lines in, JSON lines out, same order).
+    const file = join(mkdtempSync(join(tmpdir(), 'vmsafe-ui-probes-')), 'probes.jsonl');
+    writeFileSync(file, probes.map(([from, to, protocol, port]) => JSON.stringify({ from, to, protocol, port: Number(port) })).join('\n') + '\n');
+    const cli = await new Promise<string>((done, fail) =>
+      execFile(join(REPO_ROOT, 'bin/vmsafe'), ['trace', '-f', join(REPO_ROOT, 'examples'), '--probes', file], (e, out, err) => (e ? fail(new Error(err)) : done(out))),
+    );
+    const answers = cli.trim().split('\n').map((l) => JSON.parse(l));
+    for (const [i, [from, to, protocol, port]] of probes.entries()) {
+      await page.goto(`${ui.url}/trace`);
+      await page.waitForSelector('input[name=from]');
+      await page.type('input[name=from]', from);
+      await page.type('input[name=to]', to);
+      await page.select('select[name=protocol]', protocol);
+      await page.type('input[name=port]', port);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('[data-testid="verdict"]');
+      const want = answers[i];
+      expect(await text('[data-testid="verdict"]')).toBe(want.verdict);
+      const shown = await text('[data-testid="trace-text"]');
+      for (const side of ['egress', 'ingress'] as const) {
+        const d = want[side];
+        expect(shown).toContain(d.policy ? `${d.tier} policy ${d.policy} rule ${d.rule}` : `${d.tier} (${d.rule})`);
+      }
+      expect(new URL(page.url()).searchParams.get('from')).toBe(from);
+    }
+  }, 120_000);
+
+  it('Problems, Policies and Tenants views are linkable paths with text', async () => {
+    await page.goto(`${ui.url}/policies`);
+    await page.waitForSelector('table');
+    const policies = (await items('securitypolicies')) as any[];
+    const body = await text('main');
+    for (const p of policies) expect(body).toContain(`${p.metadata.namespace}/${p.metadata.name}`);
+    await page.goto(`${ui.url}/tenants?q=acm`);
+    await page.waitForSelector('#tenant-results');
+    expect(await text('#tenant-results')).toContain('acme');
+    expect(await text('#tenant-results')).not.toContain('globex');
+    await page.goto(`${ui.url}/tenants/acme`);
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('main')!.textContent!.includes('acme/web-1'));
+    expect(await text('main')).toContain('analyzer not available');
+    await page.goto(`${ui.url}/problems`);
+    await page.waitForFunction(() => /Problems \(\d+\)/.test((globalThis as any).document.querySelector('h1')?.textContent ?? ''));
+  });
+});
