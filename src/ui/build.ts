@@ -5,4 +5,4 @@ import { BUILT, bundle } from './bundle';
 
 mkdirSync(dirname(BUILT), { recursive: true });
 const text = await bundle({ outfile: BUILT });
-process.stdout.write(`dist/ui/app.js: ${(text.length / 1024).toFixed(1)} KiB\n`);
+process.stderr.write(`dist/ui/app.js: ${(text.length / 1024).toFixed(1)} KiB\n`);

@@ -54,7 +54,7 @@ describe('vmsafe analyze', () => {
     expect([bad.code, bad.err.trim().split('\n').length]).toEqual([2, 1]);
     expect(bad.err).toContain('pairs[0]: "from" and "to" must be tenant names');
     expect((await capture(() => analyze(['--live', '-f', 'examples']))).code).toBe(2);
-    expect((await capture(() => analyze(['-f', 'examples', '-o', 'yaml']))).err).toContain('-o must be text or json');
+    expect((await capture(() => analyze(['-f', 'examples', '-o', 'yaml']))).err).toContain("argument 'yaml' is invalid. Allowed choices are text, json");
   });
 });
 

@@ -127,11 +127,11 @@ describe('vmsafe trace', () => {
 
   it('rejects a malformed or misplaced --src-ip / --src-mac with exit 2 naming the flag', async () => {
     const badIp = await trace('--from', 'acme/web', '--to', 'acme/db', '--port', '1', '--src-ip', '10.0.0');
-    expect([badIp.code, badIp.err.split('\n')[0]]).toEqual([2, 'vmsafe trace: src-ip must be an IPv4 address, got "10.0.0"']);
+    expect([badIp.code, badIp.err.split('\n')[0]]).toEqual([2, 'vmsafe trace: src-ip must be an IPv4 address, got "10.0.0" (see vmsafe trace --help)']);
     const badMac = await trace('--from', 'acme/web', '--to', 'acme/db', '--port', '1', '--src-mac', 'zz');
-    expect([badMac.code, badMac.err.split('\n')[0]]).toEqual([2, 'vmsafe trace: src-mac must be a MAC address (aa:bb:cc:dd:ee:ff), got "zz"']);
+    expect([badMac.code, badMac.err.split('\n')[0]]).toEqual([2, 'vmsafe trace: src-mac must be a MAC address (aa:bb:cc:dd:ee:ff), got "zz" (see vmsafe trace --help)']);
     const fromIp = await trace('--from', '8.8.8.8', '--to', 'acme/db', '--port', '1', '--src-ip', '10.0.0.1');
-    expect([fromIp.code, fromIp.err.split('\n')[0]]).toEqual([2, 'vmsafe trace: src-ip/src-mac need a VM source (--from NS/VM[/VNIC])']);
+    expect([fromIp.code, fromIp.err.split('\n')[0]]).toEqual([2, 'vmsafe trace: src-ip/src-mac need a VM source (--from NS/VM[/VNIC]) (see vmsafe trace --help)']);
   });
 
   it('rejects bad usage with exit 2 and bad references with exit 1', async () => {

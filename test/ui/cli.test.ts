@@ -9,9 +9,9 @@ const run = (args: string[]) =>
 
 describe('vmsafe ui flags', () => {
   it.each([
-    [['--port', 'abc'], 2, /--port must be a number/],
-    [['--port', '70000'], 2, /--port must be an integer 0-65535/],
-    [['--bogus'], 2, /Unknown option '--bogus'/],
+    [['--port', 'abc'], 2, /--port <n>' argument 'abc' is invalid\. must be a whole number/],
+    [['--port', '70000'], 2, /argument '70000' is invalid\. must be between 0 and 65535/],
+    [['--bogus'], 2, /unknown option '--bogus'/],
     [['--kubeconfig', '/nonexistent/kubeconfig'], 1, /nonexistent/],
   ])('%j', async (args, code, message) => {
     const r = await run(args as string[]);

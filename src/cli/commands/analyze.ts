@@ -4,7 +4,6 @@
 // Exit 0 = analyzed (and, with --expect, nothing outside it is reachable), 1 = a reachable pair or
 // port outside --expect, 2 = usage or unreadable / invalid input.
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { analyze, formatRanges, fromRanges, type Reachability } from '../../analyze';
 import { subtract, type PortSet } from '../../analyze/ports';
@@ -12,11 +11,7 @@ import { analyzeWorld } from '../../analyze/world';
 import type { AddressGroupShardSpec, HostFilterSpec, Tenant } from '../../api';
 import { KubeClient } from '../../runtime/client';
 import { loadTraceWorld as loadWorld } from '../../policy/trace-offline';
-
-const USAGE = `usage: vmsafe analyze (-f PATH [-f PATH...] | --live) [-o text|json] [--expect FILE]
-  --expect FILE   the allowed pairs (YAML or JSON: a list of {from, to[, ports]}, or analyze -o json output);
-                  exit 1 when a pair or port outside it is reachable
-`;
+import { act, collect, Command, Option, runCommand, verb } from '../program';
 
 class InputError extends Error {}
 
@@ -116,35 +111,33 @@ async function analyzeLive(): Promise<Reachability> {
   }
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        filename: { type: 'string', short: 'f', multiple: true },
-        live: { type: 'boolean' },
-        output: { type: 'string', short: 'o', default: 'text' },
-        expect: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    process.stderr.write(`vmsafe analyze: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+export function command(): Command {
+  return verb('analyze', 'exact cross-tenant reachability (-f DIR or --live), with witnesses')
+    .usage('(-f PATH [-f PATH...] | --live) [-o text|json] [--expect FILE]')
+    .addHelpText('after', '\nExit 0 analyzed (and, with --expect, nothing outside it reachable), 1 a pair or port outside --expect is reachable, 2 usage or bad input.')
+    .option('-f, --filename <path>', 'manifests: file, directory or - (repeatable)', collect)
+    .option('--live', "analyze the cluster's compiled HostFilters (kubeconfig as kubectl finds it)", false)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--expect <file>', 'the allowed pairs (YAML or JSON: a list of {from, to[, ports]}, or analyze -o json output)')
+    .action(act(analyzeCommand));
+}
+
+export const run = (argv: string[]) => runCommand(command(), argv);
+
+interface AnalyzeFlags {
+  filename?: string[];
+  live: boolean;
+  output: 'text' | 'json';
+  expect?: string;
+}
+
+async function analyzeCommand(values: AnalyzeFlags): Promise<number> {
   const usage = (msg: string) => {
-    process.stderr.write(`vmsafe analyze: ${msg}\n${USAGE}`);
+    process.stderr.write(`vmsafe analyze: ${msg} (see vmsafe analyze --help)\n`);
     return 2;
   };
   if (!values.live && !values.filename?.length) return usage('no input: -f PATH or --live');
   if (values.live && values.filename?.length) return usage('-f and --live are exclusive');
-  if (values.output !== 'text' && values.output !== 'json') return usage(`-o must be text or json, got "${values.output}"`);
 
   try {
     let expected: Expected[] | undefined;

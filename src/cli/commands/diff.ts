@@ -3,12 +3,10 @@
 // reachability gained and lost, VMs whose program changes, policies whose span changes, hosts whose
 // HostFilter changes. Exit 0 = compared, 1 = --fail-on-opened and something cross-tenant opened,
 // 2 = usage or unreadable / invalid input.
-import { parseArgs } from 'node:util';
 import { diffAnalyses, formatRanges, fromRanges, type Diff, type PairChange } from '../../analyze';
 import { analyzeWorld } from '../../analyze/world';
 import { loadTraceWorld as loadWorld } from '../../policy/trace-offline';
-
-const USAGE = 'usage: vmsafe diff --base PATH [--base PATH...] --head PATH [--head PATH...] [-o text|json] [--fail-on-opened]\n';
+import { act, collect, Command, Option, runCommand, verb } from '../program';
 
 const pairs = (title: string, list: PairChange[]) =>
   list.length === 0 ? [] : [title, ...list.map((p) => `  ${p.from} -> ${p.to}  ${formatRanges(fromRanges(p.ports))}`)];
@@ -30,35 +28,33 @@ export function formatDiff(d: Diff): string {
   return lines.join('\n') + '\n';
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        base: { type: 'string', multiple: true },
-        head: { type: 'string', multiple: true },
-        output: { type: 'string', short: 'o', default: 'text' },
-        'fail-on-opened': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    process.stderr.write(`vmsafe diff: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+export function command(): Command {
+  return verb('diff', 'what a change to the manifests opens and closes (--base DIR --head DIR)')
+    .usage('--base PATH [--base PATH...] --head PATH [--head PATH...] [-o text|json] [--fail-on-opened]')
+    .addHelpText('after', '\nExit 0 compared, 1 --fail-on-opened and something cross-tenant opened, 2 usage or unreadable / invalid input.')
+    .option('--base <path>', 'manifests before the change (repeatable)', collect)
+    .option('--head <path>', 'manifests after the change (repeatable)', collect)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--fail-on-opened', 'exit 1 when anything cross-tenant (or from outside) opens', false)
+    .action(act(diffCommand));
+}
+
+export const run = (argv: string[]) => runCommand(command(), argv);
+
+interface DiffFlags {
+  base?: string[];
+  head?: string[];
+  output: 'text' | 'json';
+  failOnOpened: boolean;
+}
+
+async function diffCommand(values: DiffFlags): Promise<number> {
   const usage = (msg: string) => {
-    process.stderr.write(`vmsafe diff: ${msg}\n${USAGE}`);
+    process.stderr.write(`vmsafe diff: ${msg} (see vmsafe diff --help)\n`);
     return 2;
   };
   if (!values.base?.length) return usage('--base PATH is required');
   if (!values.head?.length) return usage('--head PATH is required');
-  if (values.output !== 'text' && values.output !== 'json') return usage(`-o must be text or json, got "${values.output}"`);
 
   const sides = [];
   for (const [flag, paths] of [['--base', values.base], ['--head', values.head]] as const) {
@@ -72,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
   const [base, head] = sides as [ReturnType<typeof analyzeWorld>, ReturnType<typeof analyzeWorld>];
   const d = diffAnalyses(base, head, { base: base.compiled.filters, head: head.compiled.filters });
   process.stdout.write(values.output === 'json' ? JSON.stringify(d, null, 2) + '\n' : formatDiff(d));
-  if (values['fail-on-opened'] && (d.opened.length > 0 || d.outsideOpened.length > 0)) {
+  if (values.failOnOpened && (d.opened.length > 0 || d.outsideOpened.length > 0)) {
     process.stderr.write(`vmsafe diff: ${d.opened.length} cross-tenant pair(s) and ${d.outsideOpened.length} tenant(s) from outside opened\n`);
     return 1;
   }
