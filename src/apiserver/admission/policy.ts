@@ -4,6 +4,8 @@
 // variables are computed once, and each validation's expression must be true, or the request is
 // refused with the policy's message. Evaluation errors follow failurePolicy (Fail by default).
 // Parameters (paramKind) are not supported: a binding that names params denies with a clear reason.
+import type { LabelSelector } from '../../api/common';
+import { selectorMatches } from '../../api/label-selector';
 import type { StatusCause } from '../errors';
 import { compileExpression, type CompiledExpression } from '../cel/env';
 import { toCel } from '../cel/values';
@@ -136,32 +138,8 @@ function ruleMatches(rule: Obj, a: AdmissionAttributes): boolean {
 }
 
 /** metav1.LabelSelector semantics; an absent selector matches everything. */
-export function selectorMatches(selector: Obj | undefined, labels: Record<string, string> | undefined): boolean {
-  if (!selector) return true;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const has = Object.hasOwn(l, e.key);
-    const vals: string[] = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !vals.includes(l[e.key]!)) return false;
-        break;
-      case 'NotIn':
-        if (has && vals.includes(l[e.key]!)) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
+const matches = (selector: Obj | undefined, labels: Record<string, string> | undefined): boolean =>
+  !selector || selectorMatches(selector as LabelSelector, labels ?? {});
 
 function resourcesMatch(m: Obj | undefined, a: AdmissionAttributes, requireRules: boolean): boolean {
   if (!m) return !requireRules;
@@ -170,9 +148,9 @@ function resourcesMatch(m: Obj | undefined, a: AdmissionAttributes, requireRules
   if ((m.excludeResourceRules ?? []).some((r: Obj) => ruleMatches(r, a))) return false;
   // A namespaceSelector applies to namespaced objects (and to Namespaces themselves).
   const nsLabels = a.kind === 'Namespace' && !a.group ? (a.object ?? a.oldObject)?.metadata?.labels : a.namespaceObject?.metadata?.labels;
-  if ((a.namespace || (a.kind === 'Namespace' && !a.group)) && !selectorMatches(m.namespaceSelector, nsLabels)) return false;
+  if ((a.namespace || (a.kind === 'Namespace' && !a.group)) && !matches(m.namespaceSelector, nsLabels)) return false;
   const objLabels = (a.object ?? a.oldObject)?.metadata?.labels;
-  if (!selectorMatches(m.objectSelector, objLabels)) return false;
+  if (!matches(m.objectSelector, objLabels)) return false;
   return true;
 }
 
