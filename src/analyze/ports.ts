@@ -42,12 +42,17 @@ export function normalize(ivs: Iv[]): PortSet {
 }
 
 export function intersect(a: PortSet, b: PortSet): Iv[] {
-  const out: Iv[] = [];
+  return intersectWith(a, b, (x) => x, (y) => y, (iv) => iv);
+}
+
+/** Merge-walks two sorted interval lists, one `make(overlap, x, y)` per overlapping pair. */
+export function intersectWith<A, B, R>(a: readonly A[], b: readonly B[], ivA: (x: A) => Iv, ivB: (y: B) => Iv, make: (iv: Iv, x: A, y: B) => R): R[] {
+  const out: R[] = [];
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {
-    const x = a[i]!;
-    const y = b[j]!;
+    const x = ivA(a[i]!);
+    const y = ivB(b[j]!);
     if (x[0] !== y[0]) {
       if (x[0] < y[0]) i++;
       else j++;
@@ -55,7 +60,7 @@ export function intersect(a: PortSet, b: PortSet): Iv[] {
     }
     const lo = Math.max(x[1], y[1]);
     const hi = Math.min(x[2], y[2]);
-    if (lo <= hi) out.push([x[0], lo, hi]);
+    if (lo <= hi) out.push(make([x[0], lo, hi], a[i]!, b[j]!));
     if (x[2] < y[2]) i++;
     else j++;
   }

@@ -2,7 +2,7 @@
 // the rule that decides each part. The address class is given as "which of the program's peers
 // match"; first match with Pass semantics exactly as the data path (src/dataplane/linear.ts).
 import type { CompiledRule } from '../api';
-import { intersect, portsOf, subtract, type Iv, type PortSet } from './ports';
+import { intersect, intersectWith, portsOf, subtract, type Iv, type PortSet } from './ports';
 
 /** A part of the port space and the Allow rule that decides it. */
 export interface AllowSeg {
@@ -53,22 +53,5 @@ export interface PairSeg {
 }
 
 export function intersectSegs(a: readonly AllowSeg[], b: readonly AllowSeg[]): PairSeg[] {
-  const out: PairSeg[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i]!.iv;
-    const y = b[j]!.iv;
-    if (x[0] !== y[0]) {
-      if (x[0] < y[0]) i++;
-      else j++;
-      continue;
-    }
-    const lo = Math.max(x[1], y[1]);
-    const hi = Math.min(x[2], y[2]);
-    if (lo <= hi) out.push({ iv: [x[0], lo, hi], egress: a[i]!.rule, ingress: b[j]!.rule });
-    if (x[2] < y[2]) i++;
-    else j++;
-  }
-  return out;
+  return intersectWith(a, b, (x) => x.iv, (y) => y.iv, (iv, x, y) => ({ iv, egress: x.rule, ingress: y.rule }));
 }
