@@ -1,5 +1,5 @@
 // Tenant, Tag and SecurityPolicy status as pure functions of counts the controllers gather.
-import type { SecurityPolicy, Tag, Tenant } from '../api';
+import type { SecurityPolicy, StagedImpactStatus, Tag, Tenant } from '../api';
 import { setConditions, type ConditionInput } from '../runtime/conditions';
 
 export interface TenantCounts {
@@ -76,16 +76,25 @@ export interface PolicyFacts {
   hostsRealized: number;
   notRealized: string[];
   warnings: string[];
+  /** Set for a staged policy (spec.enforcement: Staged): what enforcing it would change, once computed. */
+  staged?: { impact: StagedImpactStatus | undefined };
 }
 
 export function decidePolicyStatus(p: SecurityPolicy, f: PolicyFacts, now: Date): NonNullable<SecurityPolicy['status']> {
   const gen = p.metadata.generation;
   const accepted: ConditionInput = f.rejection
     ? { type: 'Accepted', status: 'False', reason: 'Rejected', message: f.rejection }
-    : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'policy is valid and compiled' };
+    : { type: 'Accepted', status: 'True', reason: 'Accepted', message: f.staged ? 'policy is valid; staged: analyzed, not enforced' : 'policy is valid and compiled' };
   const pending = f.hostsDesired - f.hostsRealized;
   const realized: ConditionInput = f.rejection
     ? { type: 'Realized', status: 'False', reason: 'NotAccepted', message: 'policy is not accepted' }
+    : f.staged
+      ? {
+          type: 'Realized',
+          status: 'False',
+          reason: 'Staged',
+          message: `staged, not enforced (spec.enforcement: Staged); ${f.staged.impact ? f.staged.impact.summary : 'computing what enforcing it would change'}`,
+        }
     : !f.compiled
       ? { type: 'Realized', status: 'False', reason: 'Compiling', message: `generation ${gen} is not compiled yet` }
       : pending === 0
@@ -101,6 +110,7 @@ export function decidePolicyStatus(p: SecurityPolicy, f: PolicyFacts, now: Date)
     vnics: f.vnics,
     hosts: { desired: f.hostsDesired, realized: f.hostsRealized },
     warnings: f.warnings,
+    ...(f.staged?.impact ? { impact: f.staged.impact } : {}),
     conditions: setConditions(p.status?.conditions, [accepted, realized].map((c) => ({ ...c, observedGeneration: gen })), now),
   };
 }
