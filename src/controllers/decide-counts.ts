@@ -14,6 +14,9 @@ export interface TenantCounts {
   unknownTags: string[];
 }
 
+/** How a Ready=False NamespaceConflict message starts (the tenant controller reads it back). */
+export const CONFLICT_PREFIX = 'namespaces claimed by another tenant: ';
+
 export function decideTenantStatus(t: Tenant, c: TenantCounts, now: Date): NonNullable<Tenant['status']> {
   const gen = t.metadata.generation;
   const quota = t.spec.quota;
@@ -21,7 +24,7 @@ export function decideTenantStatus(t: Tenant, c: TenantCounts, now: Date): NonNu
   if (quota?.vms !== undefined && c.vms > quota.vms) over.push(`${c.vms} VMs > quota ${quota.vms}`);
   if (quota?.vnics !== undefined && c.vnics > quota.vnics) over.push(`${c.vnics} vNICs > quota ${quota.vnics}`);
   const ready: ConditionInput = c.conflicts.length
-    ? { type: 'Ready', status: 'False', reason: 'NamespaceConflict', message: `namespaces claimed by another tenant: ${c.conflicts.join(', ')}` }
+    ? { type: 'Ready', status: 'False', reason: 'NamespaceConflict', message: `${CONFLICT_PREFIX}${c.conflicts.join(', ')}` }
     : c.missingNamespaces.length
       ? { type: 'Ready', status: 'False', reason: 'NamespacesPending', message: `creating namespaces: ${c.missingNamespaces.join(', ')}` }
       : c.unknownTags.length

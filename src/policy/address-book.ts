@@ -39,6 +39,8 @@ export class AddressBook {
   private readonly blocks = new Map<string, Block[]>();
   private readonly vms = new Map<string, VmEntry>();
   private readonly byTenant = new Map<string | null, Set<string>>();
+  /** VMs of tenants without blocks (another tenant's new block can take their addresses). */
+  private readonly unblocked = new Set<string>();
   /** Address text → the vNICs that pass the block rules for it, first holder first. */
   private readonly claims = new Map<string, Claim[]>();
   private changed = new Set<string>();
@@ -62,6 +64,7 @@ export class AddressBook {
     if (old) {
       this.unclaim(old, touched);
       this.byTenant.get(old.tenant)?.delete(key);
+      this.unblocked.delete(key);
       this.vms.delete(key);
     }
     const before = new Map<string, string>([[key, refusalText(old?.refusal)]]);
@@ -73,6 +76,7 @@ export class AddressBook {
       let set = this.byTenant.get(tenant);
       if (!set) this.byTenant.set(tenant, (set = new Set()));
       set.add(key);
+      if (tenant !== null && !this.blocks.has(tenant)) this.unblocked.add(key);
       this.claim(entry, touched);
     }
     return this.rejudge(touched, before, entry ? [entry] : []);
@@ -85,9 +89,11 @@ export class AddressBook {
     if (old.length === next.length && old.every((b, i) => b.block === next[i]!.block)) return [];
     if (next.length) this.blocks.set(name, next);
     else this.blocks.delete(name);
+    const own = this.byTenant.get(name) ?? new Set<string>();
+    for (const k of own) if (next.length) this.unblocked.delete(k);
+    else this.unblocked.add(k);
     // Its own VMs, and every VM of a tenant without blocks (the other tenants' blocks bound those).
-    const affected = new Set<string>(this.byTenant.get(name) ?? []);
-    for (const [t, keys] of this.byTenant) if (t !== null && !this.blocks.has(t)) for (const k of keys) affected.add(k);
+    const affected = new Set<string>([...own, ...this.unblocked]);
     const touched = new Set<string>();
     const before = new Map<string, string>();
     const entries: VmEntry[] = [];

@@ -4,6 +4,7 @@ import type { Peer, PortSpec, Rule, SecurityPolicy, Tenant, VM } from '../../src
 import { PROVIDER_NAMESPACE } from '../../src/api';
 import type { PacketProtocol } from '../../src/policy/decision';
 import type { Packet } from '../../src/policy/reference';
+import { addressOwnership, namespaceOwnership } from '../../src/policy/ownership';
 import type { TraceWorld } from '../../src/policy/tracer';
 import { host, policy, tenant, vm } from './builders';
 
@@ -112,7 +113,11 @@ export const caseArb: fc.Arbitrary<Case> = fc
       policy(p.ns, `p${i}`, { tier: p.spec.tier, priority: p.spec.priority, appliesTo: p.spec.appliesTo, ingress: p.spec.ingress, egress: p.spec.egress }),
     );
     const world: TraceWorld = { tenants, tags: [], hosts: HOSTS.map((h) => host(h)), vms, policies };
-    const placed = vms.filter((v) => v.spec.hostName);
+    // Packets start and end at placed VMs that own their addresses: a VM refused an address (a
+    // duplicate here) is never bound, but stays in the world (it must resolve as no one's peer).
+    const owners = namespaceOwnership(tenants, PROVIDER_NAMESPACE).owners;
+    const refused = new Set([...addressOwnership(tenants, vms, (ns) => owners.get(ns)).refused.values()].map((r) => r.vm));
+    const placed = vms.filter((v) => v.spec.hostName && !refused.has(`${v.metadata.namespace}/${v.metadata.name}`));
     if (placed.length === 0) return fc.constant({ world, packets: [] });
     const packet = fc
       .record({
