@@ -1,20 +1,19 @@
 // Staged policies end to end on `vmsafe dev`'s stack (issue 15): a staged policy's status reports what
 // enforcing it would change (the same analysis as `vmsafe diff`), while every host keeps the filter it
 // had; promoting it (enforcement: Enforced) compiles it, the agents apply it, and Realized follows.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostFilter, SecurityPolicy } from '../../src/api';
-import { applyManifests, REPO_ROOT, startDevStack, type DevStack } from '../../src/dev/stack';
+import type { DevStack } from '../../src/dev/stack';
 import type { KubeObject } from '../../src/runtime/client';
-import { silentLogger } from '../../src/util/log';
-import { kubectlFor } from '../helpers/kubectl';
+import { startDemo, type Demo } from '../helpers/demo';
 import { waitFor } from '../helpers/wait';
 
 let stack: DevStack;
-let k: ReturnType<typeof kubectlFor>;
+let k: Demo['k'];
 let home: string;
+let converged: Demo['converged'];
 
 type Cond = { type: string; status: string; reason: string; message: string; observedGeneration?: number };
 const cond = (o: { status?: { conditions?: Cond[] } } | undefined, t: string) => o?.status?.conditions?.find((c) => c.type === t);
@@ -30,18 +29,6 @@ async function enforced(policy: string): Promise<{ applied: Record<string, strin
     for (const p of f.spec.programs) for (const r of [...p.ingress, ...p.egress]) if (r.policy === policy) rules++;
   }
   return { applied, rules };
-}
-
-/** Every powered-on VM Running, every filter applied, every policy Realized (or staged). */
-async function converged(): Promise<boolean> {
-  const vms = (await stack.client.kind<KubeObject & { spec: { powerState: string }; status?: { phase?: string } }>('VM').list()).items;
-  const all = (await policies().list()).items;
-  return (
-    vms.length > 0 &&
-    vms.every((v) => v.status?.phase === (v.spec.powerState === 'Off' ? 'Off' : 'Running')) &&
-    (await filters()).every((f) => f.status?.appliedHash === f.spec.hash) &&
-    all.every((p) => ['Realized', 'Staged'].includes(cond(p, 'Realized')?.reason ?? ''))
-  );
 }
 
 const STAGED = `apiVersion: vmsafe.io/v1alpha1
@@ -63,11 +50,7 @@ spec:
 `;
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'vmsafe-staged-'));
-  stack = await startDevStack({ logger: silentLogger, kubeconfigPath: join(home, 'kubeconfig'), heartbeatMs: 300, leaseSeconds: 2 });
-  k = kubectlFor(stack.kubeconfigPath, home);
-  await applyManifests(stack, [join(REPO_ROOT, 'examples')]);
-  await waitFor('the demo datacenter to converge', converged, { timeoutMs: 60_000 });
+  ({ stack, k, home, converged } = await startDemo('staged'));
 }, 90_000);
 
 afterAll(async () => {
@@ -77,7 +60,7 @@ afterAll(async () => {
 describe('a staged policy', () => {
   it('reports what enforcing it would open, enforces nothing until promoted, then is realized', async () => {
     const ref = 'acme/ssh-from-internet';
-    await waitFor('the demo datacenter to converge', converged);
+    await waitFor('the demo datacenter to converge', () => converged());
     const before = await enforced(ref);
     const file = join(home, 'staged.yaml');
     writeFileSync(file, STAGED);
@@ -100,7 +83,7 @@ describe('a staged policy', () => {
     const viaKubectl = await k.json(['get', 'securitypolicy', '-n', 'acme', 'ssh-from-internet']);
     expect(viaKubectl.status.impact.summary).toBe(staged.status!.impact!.summary);
     // Nothing of it is enforced: every host holds exactly the filter it held before.
-    await waitFor('the demo datacenter to converge', converged);
+    await waitFor('the demo datacenter to converge', () => converged());
     expect(await enforced(ref)).toEqual(before);
     expect(before.rules).toBe(0);
 
