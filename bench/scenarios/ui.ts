@@ -6,13 +6,13 @@
 // - kubectl change to changed cell: `kubectl patch host` (spec.capacity, so the cell's capacity changes)
 //   until the page has drawn that cell anew; from kubectl's exit (the write is done: target p99 < 1 s)
 //   and from its start (adds kubectl's own process start, ~0.5-1 s on a loaded 2-core machine);
-// - the page's JS heap after load and after the changes;
+// - the page's JS heap after load and after the changes, and Chromium's memory (PSS of its process tree);
 // - the UI server's peak RSS, and its CPU over a steady interval with the system converged.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { BenchOptions } from '../lib/options';
 import { generateDatacenter, type GenOptions } from '../../src/gen';
-import { launchChromium } from '../lib/browser';
+import { browserTreePssBytes, launchChromium } from '../lib/browser';
 import { Component } from '../lib/procs';
 import { round, summarize, toMiB } from '../lib/stats';
 import { applyAndConverge, startSystem, stopSystem, waitIdle, type System } from '../lib/system';
@@ -70,6 +70,8 @@ export async function runUi(gen: GenOptions, opts: BenchOptions & { changes: num
     const navigationMs = performance.now() - t0;
     const navBytes = bytes;
     const heapAfterLoad = (await page.metrics()).JSHeapUsedSize ?? 0;
+    const browserPid = chromium.browser.process()?.pid;
+    const browserAfterLoad = browserPid ? browserTreePssBytes(browserPid) : null;
     opts.progress(`ui: Fleet drawn in ${navigationMs.toFixed(0)} ms, ${(navBytes / 1024).toFixed(0)} KiB`);
     if (opts.screenshot) {
       writeFileSync(opts.screenshot, await page.screenshot({ fullPage: true }));
@@ -99,6 +101,7 @@ export async function runUi(gen: GenOptions, opts: BenchOptions & { changes: num
       fromExit.push(Math.max(0, drawnAt - exited));
     }
     const heapAfterChanges = (await page.metrics()).JSHeapUsedSize ?? 0;
+    const browserAfterChanges = browserPid ? browserTreePssBytes(browserPid) : null;
 
     // UI server at steady state: CPU over 10 s with nothing changing (sampling interval, not synchronization).
     const cpu0 = ui.stats().cpuSeconds ?? 0;
@@ -112,6 +115,7 @@ export async function runUi(gen: GenOptions, opts: BenchOptions & { changes: num
       navigation: { definition: 'page.goto(sign-in URL) until every host cell is drawn', ms: round(navigationMs), targetMs: TARGETS.navigationMs, bytes: navBytes, targetBytes: TARGETS.bytes },
       change: { definition: 'kubectl patch host (spec.capacity) until the page drew the changed cell', changes: fromStart.length, fromKubectlStartMs: change, fromKubectlExitMs: summarize(fromExit), targetP99Ms: TARGETS.changeP99Ms },
       pageJsHeapMiB: { afterLoad: toMiB(heapAfterLoad), afterChanges: toMiB(heapAfterChanges) },
+      browserPssMiB: { definition: "sum of PSS over Chromium's process tree", afterLoad: toMiB(browserAfterLoad), afterChanges: toMiB(browserAfterChanges) },
       uiServer: { rssAtStartMiB: toMiB(uiReadyRss), peakRssMiB: toMiB(ui.stats().peakRssBytes), steadyCpuCores: round(steadyCpu, 3) },
       withinTargets: { navigation: navigationMs < TARGETS.navigationMs, bytes: navBytes < TARGETS.bytes, changeP99: summarize(fromExit).p99 < TARGETS.changeP99Ms },
     };
