@@ -34,7 +34,9 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-const COOKIE = 'vmsafe_ui';
+// Cookies are not kept apart by port: one name per port, so an admin's and a tenant admin's
+// dashboards open in one browser do not sign each other out.
+const cookieName = (port: number) => `vmsafe_ui_${port}`;
 const PAGE_PATHS = /^\/(fleet|hosts\/[^/]+|tenants|tenants\/[^/]+|policies|problems|trace)\/?$/;
 
 const sameSecret = (a: string, b: string) => {
@@ -93,24 +95,39 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     if (!timer) timer = setTimeout(flush, opts.pushIntervalMs ?? 100);
   });
 
+  // What RBAC hides stays hidden: a view that needs an unreadable list answers 403 with a sentence
+  // saying which (never a 500, never an answer computed from half the objects as if it were whole).
+  const forbidden = (res: ServerResponse, what: string) => json(res, 403, { error: `${what}: ${watch.access().user || 'this kubeconfig'} may not list them (RBAC)` });
+  const TRACE_NEEDS = ['tenants', 'tags', 'hosts', 'vms', 'securitypolicies'];
+
   const routes: Array<[RegExp, (m: RegExpMatchArray, url: URL, res: ServerResponse) => void]> = [
     [/^\/api\/fleet$/, (_m, _u, res) => json(res, 200, { ...fleetView(model), access: watch.access() })],
     [/^\/api\/hosts\/([^/]+)$/, (m, _u, res) => {
+      if (!watch.canRead('hosts')) return forbidden(res, 'Hosts are hidden');
       const v = hostView(model, decodeURIComponent(m[1]!));
       if (v) json(res, 200, v);
       else json(res, 404, { error: `no host ${decodeURIComponent(m[1]!)}` });
     }],
-    [/^\/api\/tenants$/, (_m, u, res) => json(res, 200, tenantsView(model, (u.searchParams.get('q') ?? '').slice(0, 256)))],
+    [/^\/api\/tenants$/, (_m, u, res) => json(res, 200, tenantsView(model, (u.searchParams.get('q') ?? '').slice(0, 256), 200, !watch.canRead('tenants')))],
     [/^\/api\/tenants\/([^/]+)$/, (m, _u, res) => {
       const name = decodeURIComponent(m[1]!);
-      const v = tenantView(model, name, reach(model, name));
+      const derived = !watch.canRead('tenants');
+      const v = tenantView(model, name, reach(model, name), derived);
       if (v) json(res, 200, v);
-      else json(res, 404, { error: `no tenant ${name}` });
+      else json(res, 404, { error: derived ? `no tenant ${name} among the VMs this kubeconfig may read (Tenants are not readable)` : `no tenant ${name}` });
     }],
     [/^\/api\/policies$/, (_m, _u, res) => json(res, 200, policiesView(model))],
     [/^\/api\/problems$/, (_m, _u, res) => json(res, 200, problemsView(model))],
     [/^\/api\/access$/, (_m, _u, res) => json(res, 200, watch.access())],
     [/^\/api\/trace$/, (_m, u, res) => {
+      // A verdict needs every policy that could decide it (the provider's, the other tenant's) and
+      // where both VMs run: with any of that unreadable the answer could be wrong, so there is none.
+      const missing = TRACE_NEEDS.filter((r) => !watch.canRead(r));
+      const scope = watch.access().namespace;
+      if (missing.length || scope) {
+        const why = [missing.length ? `may not list ${missing.join(', ')}` : '', scope ? `sees namespace ${scope} only` : ''].filter(Boolean).join(' and ');
+        return json(res, 403, { error: `Trace needs every Tenant, Tag, Host, VM and SecurityPolicy, and ${watch.access().user || 'this kubeconfig'} ${why}: ask your provider to trace, or use vmsafe trace on the manifests you have` });
+      }
       const q = Object.fromEntries(['from', 'to', 'protocol', 'port'].map((k) => [k, u.searchParams.get(k) ?? undefined]));
       try {
         json(res, 200, tracer.trace(q));
@@ -132,9 +149,9 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       if (!sameSecret(given, token)) return send(res, 401, 'text/plain; charset=utf-8', 'wrong or missing token: open the Dashboard URL that vmsafe printed\n');
       const next = url.searchParams.get('next') ?? '/fleet';
       const target = next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/fleet';
-      return send(res, 303, 'text/plain', '', { Location: target, 'Set-Cookie': `${COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/` });
+      return send(res, 303, 'text/plain', '', { Location: target, 'Set-Cookie': `${cookieName(port)}=${session}; HttpOnly; SameSite=Strict; Path=/` });
     }
-    if (!sameSecret(cookie(req, COOKIE) ?? '', session)) {
+    if (!sameSecret(cookie(req, cookieName(port)) ?? '', session)) {
       if (url.pathname.startsWith('/api/')) return json(res, 401, { error: 'not signed in: open the Dashboard URL that vmsafe printed' });
       return send(res, 401, 'text/plain; charset=utf-8', 'not signed in: open the Dashboard URL that vmsafe printed (it carries a sign-in token)\n');
     }

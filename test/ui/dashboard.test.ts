@@ -1,12 +1,13 @@
 // The dashboard end to end: `vmsafe dev --demo`'s stack (embedded API server, operator, agents, the
 // examples applied with the real kubectl), the dashboard server, and Debian's Chromium reading the page.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VM } from '../../src/api';
+import { writeKubeconfig } from '../../src/apiserver/index';
 import { applyManifests, REPO_ROOT, startDevStack, type DevStack } from '../../src/dev/stack';
 import { startDashboard, type Dashboard } from '../../src/ui';
 import { STATE_COLOR } from '../../src/ui/page/colors';
@@ -193,5 +194,107 @@ describe('dashboard in Chromium', () => {
     expect(await text('main')).toContain('analyzer not available');
     await page.goto(`${ui.url}/problems`);
     await page.waitForFunction(() => /Problems \(\d+\)/.test((globalThis as any).document.querySelector('h1')?.textContent ?? ''));
+  });
+});
+
+describe("a tenant admin's dashboard (RBAC enforced by the API server)", () => {
+  let tenantUi: Dashboard;
+  let tp: Page;
+  let token: string;
+  const asTenant = (args: string[]) => k.kubectl(['--token', token, ...args]);
+  const names = async (args: string[]) => {
+    const r = await asTenant([...args, '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    return (JSON.parse(r.stdout).items as any[]).map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort();
+  };
+
+  beforeAll(async () => {
+    // acme's admin as a ServiceAccount bound to the tenant-admin role in acme, with a kubeconfig of its
+    // own: the same cluster, only its token (nothing of the admin's).
+    for (const args of [
+      ['create', 'serviceaccount', 'robot', '-n', 'acme'],
+      ['create', 'rolebinding', 'robot-admin', '-n', 'acme', '--clusterrole', 'vmsafe-tenant-admin', '--serviceaccount', 'acme:robot'],
+    ]) {
+      const r = await k.kubectl(args);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const t = await k.kubectl(['create', 'token', 'robot', '-n', 'acme', '--duration', '1h']);
+    expect(t.code, t.stderr).toBe(0);
+    token = t.stdout.trim();
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'vmsafe-ui-tenant-')), 'kubeconfig');
+    writeKubeconfig(kubeconfig, { url: stack.server.url, token, caCert: stack.server.caCert, namespace: 'acme' });
+    expect(readFileSync(kubeconfig, 'utf8')).not.toContain(stack.server.token);
+    tenantUi = await startDashboard({ kubeconfig, logger: silentLogger, namespace: 'acme' });
+    // The same browser as the admin's dashboard: the two sign-ins must not clobber each other.
+    tp = await browser.newPage();
+    await tp.goto(tenantUi.loginUrl);
+  }, 60_000);
+  afterAll(async () => {
+    await tp?.close();
+    await tenantUi?.close();
+  });
+
+  it('lists exactly the VMs and policies the token may get, hosts and tenants hidden (not zero)', async () => {
+    expect((await asTenant(['get', 'vms', '-A'])).stderr).toContain('cannot list resource "vms" in API group "vmsafe.io" at the cluster scope');
+    const vms = await names(['get', 'vms', '-n', 'acme']);
+    const policies = await names(['get', 'securitypolicies', '-n', 'acme']);
+    expect(vms.length).toBeGreaterThan(0);
+    await tp.goto(`${tenantUi.url}/fleet`);
+    await tp.waitForSelector('[data-testid="access"]');
+    const t = (sel: string) => tp.$eval(sel, (e) => (e.textContent ?? '').trim());
+    expect(Number((await t('[data-total="vms"]')).replace(/,/g, ''))).toBe(vms.length);
+    expect(Number((await t('[data-total="policies"]')).replace(/,/g, ''))).toBe(policies.length);
+    expect(await t('[data-total="hosts"]')).toBe('—');
+    expect(await t('[data-total="tenants"]')).toBe('—');
+    expect(await tp.$('canvas[data-pool]')).toBeNull();
+    expect(await t('[data-testid="hosts-hidden"]')).toContain('Hosts are hidden');
+    const banner = await t('[data-testid="access"]');
+    // The API server's word for who the dashboard is (SelfSubjectReview), not the kubeconfig's label.
+    expect(banner).toContain('system:serviceaccount:acme:robot');
+    expect(banner).toContain('namespace acme');
+    for (const r of ['hosts', 'tenants', 'tags']) expect(banner).toContain(`${r} (403 Forbidden`);
+
+    await tp.goto(`${tenantUi.url}/policies`);
+    await tp.waitForSelector('table');
+    const body = await t('main');
+    for (const p of policies) expect(body).toContain(p);
+    expect(body).not.toMatch(/globex|initech|vmsafe-system\//);
+
+    await tp.goto(`${tenantUi.url}/tenants/acme`);
+    await tp.waitForSelector('[data-testid="tenant-derived"]');
+    const tenant = await t('main');
+    for (const v of vms) expect(tenant).toContain(v);
+    await tp.goto(`${tenantUi.url}/tenants`);
+    await tp.waitForSelector('#tenant-results');
+    expect(await t('#tenant-results')).toContain('acme');
+    expect(await t('main')).not.toContain('globex');
+    await tp.goto(`${tenantUi.url}/problems`);
+    await tp.waitForFunction(() => /Problems \(\d+\)/.test((globalThis as any).document.querySelector('h1')?.textContent ?? ''));
+    expect(await t('main')).not.toMatch(/globex|initech/);
+  });
+
+  it('what RBAC forbids degrades to a note on the page: 403 with a sentence, never a 500', async () => {
+    const host = ((await items('hosts')) as any[])[0].metadata.name as string;
+    const status = (path: string) => tp.evaluate(async (p) => {
+      const r = await fetch(p);
+      return { status: r.status, error: ((await r.json()) as any).error as string | undefined };
+    }, path);
+    expect(await status(`/api/hosts/${host}`)).toEqual({ status: 403, error: expect.stringContaining('Hosts are hidden') });
+    const trace = await status('/api/trace?from=acme/web-1&to=acme/app-1&protocol=TCP&port=8080');
+    expect(trace.status).toBe(403);
+    expect(trace.error).toMatch(/^Trace needs every Tenant, Tag, Host, VM and SecurityPolicy, and system:serviceaccount:acme:robot may not list tenants, tags, hosts and sees namespace acme only/);
+    for (const p of ['/api/fleet', '/api/tenants', '/api/tenants/acme', '/api/policies', '/api/problems', '/api/access']) expect((await status(p)).status, p).toBe(200);
+    expect((await status('/api/tenants/globex')).status).toBe(404);
+
+    await tp.goto(`${tenantUi.url}/hosts/${host}`);
+    await tp.waitForSelector('[role="alert"]');
+    expect(await tp.$eval('[role="alert"]', (e) => e.textContent)).toContain('Hosts are hidden: system:serviceaccount:acme:robot may not list them');
+    await tp.goto(`${tenantUi.url}/trace?from=acme/web-1&to=acme/app-1&protocol=TCP&port=8080`);
+    await tp.waitForSelector('[role="alert"]');
+    expect(await tp.$eval('[role="alert"]', (e) => e.textContent)).toContain('Trace needs every Tenant');
+    // The admin's dashboard in the same browser is still signed in, and sees more.
+    await page.goto(`${ui.url}/fleet`);
+    await page.waitForSelector('[data-total="tenants"]');
+    expect(await num('[data-total="tenants"]')).toBeGreaterThan(1);
   });
 });
