@@ -298,3 +298,156 @@ describe("a tenant admin's dashboard (RBAC enforced by the API server)", () => {
     expect(await num('[data-total="tenants"]')).toBeGreaterThan(1);
   });
 });
+
+describe('screen sizes, keyboard and contrast', () => {
+  let ap: Page;
+  let host: string;
+  const VIEWS: Array<[string, string]> = [
+    ['/fleet', 'canvas[data-pool]'],
+    ['/tenants', '#tenant-results'],
+    ['/tenants/acme', 'table'],
+    ['/policies', 'table'],
+    ['/problems', 'h1'],
+    ['/trace?from=acme/web-1&to=acme/app-1&protocol=TCP&port=8080', '[data-testid="verdict"]'],
+  ];
+  const views = () => [...VIEWS, [`/hosts/${host}`, '[data-testid="host-state"]'] as [string, string]];
+  beforeAll(async () => {
+    host = ((await items('hosts')) as any[])[0].metadata.name as string;
+    ap = await browser.newPage();
+    await ap.goto(ui.loginUrl);
+  });
+  afterAll(async () => {
+    await ap?.close();
+  });
+
+  it.each([
+    [1280, 800],
+    [2560, 1440],
+  ])('at %ix%i every view fits the width, with the navigation, the heading and its main part on screen', async (width, height) => {
+    await ap.setViewport({ width, height });
+    for (const [path, main] of views()) {
+      await ap.goto(`${ui.url}${path}`);
+      await ap.waitForSelector(main);
+      const r = await ap.evaluate((sel) => {
+        const d = (globalThis as any).document;
+        const box = (e: any) => {
+          const b = e.getBoundingClientRect();
+          return { l: b.left, r: b.right, t: b.top, b: b.bottom, w: b.width, h: b.height };
+        };
+        return {
+          overflow: d.documentElement.scrollWidth - d.documentElement.clientWidth,
+          vw: d.documentElement.clientWidth,
+          vh: (globalThis as any).innerHeight,
+          nav: [...d.querySelectorAll('header nav a')].map(box),
+          h1: box(d.querySelector('h1')),
+          main: box(d.querySelector(sel)),
+        };
+      }, main);
+      expect(r.overflow, `${path}: horizontal overflow at ${width}px`).toBeLessThanOrEqual(0);
+      expect(r.nav).toHaveLength(5);
+      for (const b of [...r.nav, r.h1]) {
+        expect(b.w, path).toBeGreaterThan(0);
+        expect(b.l >= 0 && b.r <= r.vw && b.t >= 0 && b.b <= r.vh, `${path}: ${JSON.stringify(b)} on screen`).toBe(true);
+      }
+      expect(r.main.w > 0 && r.main.l >= 0 && r.main.r <= r.vw && r.main.t < r.vh, `${path}: main part ${JSON.stringify(r.main)} starts on screen`).toBe(true);
+    }
+  }, 60_000);
+
+  it('Tab reaches the skip link, the navigation and the trace form; Enter follows a link and submits', async () => {
+    await ap.setViewport({ width: 1280, height: 800 });
+    await ap.goto(`${ui.url}/problems`);
+    await ap.waitForSelector('h1');
+    const active = () =>
+      ap.evaluate(() => {
+        const e = (globalThis as any).document.activeElement;
+        const b = e.getBoundingClientRect();
+        return { tag: e.tagName as string, text: (e.textContent ?? '').trim() as string, name: (e.getAttribute('name') ?? '') as string, visible: b.width > 1 && b.height > 1 };
+      });
+    await ap.keyboard.press('Tab');
+    expect(await active()).toEqual({ tag: 'A', text: 'Skip to content', name: '', visible: true });
+    const reached: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      await ap.keyboard.press('Tab');
+      const a = await active();
+      expect(a.visible).toBe(true);
+      reached.push(a.text);
+    }
+    expect(reached).toEqual(['Fleet', 'Tenants', 'Policies', 'Problems', 'Trace']);
+    await ap.keyboard.press('Enter');
+    await ap.waitForFunction(() => (globalThis as any).location.pathname === '/trace');
+    await ap.waitForSelector('input[name=from]');
+    // The view took focus (main): Tab goes into the form, in order.
+    const fields: Array<[string, string | null]> = [['from', 'acme/web-1'], ['to', 'acme/app-1'], ['protocol', null], ['port', '8080']];
+    for (const [name, value] of fields) {
+      await ap.keyboard.press('Tab');
+      expect((await active()).name).toBe(name);
+      if (value) await ap.keyboard.type(value);
+    }
+    await ap.keyboard.press('Tab');
+    expect(await active()).toMatchObject({ tag: 'BUTTON', text: 'Trace' });
+    await ap.keyboard.press('Enter');
+    await ap.waitForSelector('[data-testid="verdict"]');
+    const want = await ap.evaluate(async () => ((await (await fetch('/api/trace?from=acme/web-1&to=acme/app-1&protocol=TCP&port=8080')).json()) as any).verdict);
+    expect(await ap.$eval('[data-testid="verdict"]', (e) => e.textContent)).toBe(want);
+  });
+
+  it('text on every view has WCAG contrast of at least 4.5:1, host state colors at least 3:1 on the page', async () => {
+    await ap.setViewport({ width: 1280, height: 800 });
+    const all: Array<{ text: string; fg: string; bg: string; ratio: number }> = [];
+    for (const [path, main] of views()) {
+      await ap.goto(`${ui.url}${path}`);
+      await ap.waitForSelector(main);
+      // Every element with its own visible text: its color against the first opaque background
+      // behind it (semi-transparent ones blended), computed as WCAG 2 defines contrast.
+      const found = await ap.evaluate(() => {
+        const g = globalThis as any;
+        const rgba = (s: string) => (s.match(/[\d.]+/g) ?? ['0', '0', '0', '0']).map(Number).concat([1]).slice(0, 4) as number[];
+        const over = (top: number[], under: number[]) => [0, 1, 2].map((i) => top[i]! * top[3]! + under[i]! * (1 - top[3]!)).concat([1]);
+        const bgOf = (e: any): number[] => {
+          const layers: number[][] = [];
+          for (let x = e; x; x = x.parentElement) {
+            const c = rgba(g.getComputedStyle(x).backgroundColor);
+            if (c[3]! > 0) layers.push(c);
+            if (c[3] === 1) break;
+          }
+          return layers.reduceRight((under, top) => over(top, under), [255, 255, 255, 1]);
+        };
+        const lum = (c: number[]) => {
+          const [r, gg, b] = [0, 1, 2].map((i) => {
+            const v = c[i]! / 255;
+            return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+          });
+          return 0.2126 * r! + 0.7152 * gg! + 0.0722 * b!;
+        };
+        const out: Array<{ text: string; fg: string; bg: string; ratio: number }> = [];
+        for (const e of g.document.querySelectorAll('body *')) {
+          const own = [...e.childNodes].filter((n: any) => n.nodeType === 3 && n.textContent.trim()).map((n: any) => n.textContent.trim()).join(' ');
+          const b = e.getBoundingClientRect();
+          if (!own || b.width <= 1 || b.height <= 1) continue;
+          const bg = bgOf(e);
+          const fg = over(rgba(g.getComputedStyle(e).color), bg);
+          const [hi, lo] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+          out.push({ text: own.slice(0, 40), fg: fg.slice(0, 3).join(','), bg: bg.slice(0, 3).join(','), ratio: (hi! + 0.05) / (lo! + 0.05) });
+        }
+        return out;
+      });
+      all.push(...found.map((f) => ({ ...f, text: `${path}: ${f.text}` })));
+    }
+    expect(all.length).toBeGreaterThan(100);
+    expect(all.filter((f) => f.ratio < 4.5)).toEqual([]);
+    // Host cells are not text: WCAG's 3:1 for graphical objects, against the page background.
+    const bg = await ap.evaluate(() => (globalThis as any).getComputedStyle((globalThis as any).document.body).backgroundColor as string);
+    const lum = (hex: string) => {
+      const [r, g, b] = [1, 3, 5].map((i) => {
+        const v = parseInt(hex.slice(i, i + 2), 16) / 255;
+        return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+    };
+    const bgHex = `#${(bg.match(/\d+/g) ?? []).slice(0, 3).map((v) => Number(v).toString(16).padStart(2, '0')).join('')}`;
+    for (const [state, color] of Object.entries(STATE_COLOR)) {
+      const [hi, lo] = [lum(color), lum(bgHex)].sort((x, y) => y - x);
+      expect((hi! + 0.05) / (lo! + 0.05), state).toBeGreaterThanOrEqual(3);
+    }
+  }, 60_000);
+});
