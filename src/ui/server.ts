@@ -9,7 +9,7 @@ import type { Logger } from '../util/log';
 import { pageScript } from './bundle';
 import { indexHtml } from './html';
 import type { Push } from './page/types';
-import { noAnalyzer, type ReachFn } from './reach';
+import { liveReach, type ReachFn } from './reach';
 import { LiveTracer, TraceInputError } from './trace';
 import { fleetView, hostView, policiesView, problemsView, tenantsView, tenantView } from './views';
 import type { FleetWatch } from './watch';
@@ -72,7 +72,6 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const session = randomBytes(24).toString('base64url');
   const watch = opts.watch;
   const model = watch.model;
-  const reach = opts.reach ?? noAnalyzer;
   const tracer = new LiveTracer(model, () => watch.version, opts.providerNamespace);
   // Bundle (or read) the page script now, not on the first request.
   const script = pageScript();
@@ -98,7 +97,21 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   // What RBAC hides stays hidden: a view that needs an unreadable list answers 403 with a sentence
   // saying which (never a 500, never an answer computed from half the objects as if it were whole).
   const forbidden = (res: ServerResponse, what: string) => json(res, 403, { error: `${what}: ${watch.access().user || 'this kubeconfig'} may not list them (RBAC)` });
-  const TRACE_NEEDS = ['tenants', 'tags', 'hosts', 'vms', 'securitypolicies'];
+  // A verdict (trace) or a reachability (analyze) needs every policy that could decide it (the
+  // provider's, the other tenant's) and where the VMs run: with any of that unreadable the answer
+  // could be wrong, so there is none.
+  const NEEDS = ['tenants', 'tags', 'hosts', 'vms', 'securitypolicies'];
+  const incomplete = (): string | undefined => {
+    const missing = NEEDS.filter((r) => !watch.canRead(r));
+    const scope = watch.access().namespace;
+    if (!missing.length && !scope) return undefined;
+    const why = [missing.length ? `may not list ${missing.join(', ')}` : '', scope ? `sees namespace ${scope} only` : ''].filter(Boolean).join(' and ');
+    return `needs every Tenant, Tag, Host, VM and SecurityPolicy, and ${watch.access().user || 'this kubeconfig'} ${why}`;
+  };
+  const reach = opts.reach ?? liveReach({ version: () => watch.version, incomplete: () => {
+    const why = incomplete();
+    return why && `Reachability ${why}`;
+  }, providerNamespace: opts.providerNamespace });
 
   const routes: Array<[RegExp, (m: RegExpMatchArray, url: URL, res: ServerResponse) => void]> = [
     [/^\/api\/fleet$/, (_m, _u, res) => json(res, 200, { ...fleetView(model), access: watch.access() })],
@@ -120,14 +133,8 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     [/^\/api\/problems$/, (_m, _u, res) => json(res, 200, problemsView(model))],
     [/^\/api\/access$/, (_m, _u, res) => json(res, 200, watch.access())],
     [/^\/api\/trace$/, (_m, u, res) => {
-      // A verdict needs every policy that could decide it (the provider's, the other tenant's) and
-      // where both VMs run: with any of that unreadable the answer could be wrong, so there is none.
-      const missing = TRACE_NEEDS.filter((r) => !watch.canRead(r));
-      const scope = watch.access().namespace;
-      if (missing.length || scope) {
-        const why = [missing.length ? `may not list ${missing.join(', ')}` : '', scope ? `sees namespace ${scope} only` : ''].filter(Boolean).join(' and ');
-        return json(res, 403, { error: `Trace needs every Tenant, Tag, Host, VM and SecurityPolicy, and ${watch.access().user || 'this kubeconfig'} ${why}: ask your provider to trace, or use vmsafe trace on the manifests you have` });
-      }
+      const why = incomplete();
+      if (why) return json(res, 403, { error: `Trace ${why}: ask your provider to trace, or use vmsafe trace on the manifests you have` });
       const q = Object.fromEntries(['from', 'to', 'protocol', 'port'].map((k) => [k, u.searchParams.get(k) ?? undefined]));
       try {
         json(res, 200, tracer.trace(q));

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Host, SecurityPolicy, VM } from '../../src/api';
 import { FleetModel, hostState, poolOf, vmKey } from '../../src/ui/model';
+import { liveReach } from '../../src/ui/reach';
 import { fleetView, policiesView, problemsView, tenantsView, tenantView } from '../../src/ui/views';
 import { host, policy, providerPolicy, baselinePolicy, tenant, vm } from '../policy/builders';
 
@@ -160,5 +161,28 @@ describe('views when Tenants are not readable (a tenant admin)', () => {
     expect(v.conditions).toEqual([]);
     expect(tenantView(m, 't1', reach, false)).toBeUndefined();
     expect(tenantView(m, 't3', reach, true)).toBeUndefined();
+  });
+});
+
+describe('liveReach', () => {
+  it('refuses on incomplete inputs and above the size limit, and analyzes once per change (at most every interval)', () => {
+    const m = new FleetModel();
+    m.setVm(build({ name: 'a', ns: 't1', host: 'h1', phase: 'Running', nics: 1 }));
+    m.setVm(build({ name: 'b', ns: 't2', host: 'h1', phase: 'Running', nics: 1 }));
+    let version = 1;
+    let clock = 0;
+    let why: string | undefined = 'Reachability needs every Tenant';
+    const r = liveReach({ version: () => version, incomplete: () => why, maxVms: 1, minIntervalMs: 1000, now: () => clock });
+    expect(r(m, 't1')).toEqual({ available: false, why: 'Reachability needs every Tenant' });
+    why = undefined;
+    expect(r(m, 't1')).toEqual({ available: false, why: '2 VMs is more than the dashboard analyzes in place (1): run vmsafe analyze --live' });
+    const r2 = liveReach({ version: () => version, incomplete: () => undefined, minIntervalMs: 1000, now: () => clock });
+    const first = r2(m, 't1');
+    expect(first).toMatchObject({ available: true, at: new Date(0).toISOString(), reaches: [], reachedBy: [] });
+    version++;
+    clock = 500; // changed, but within the interval: the same analysis, with its time
+    expect(r2(m, 't1')).toMatchObject({ at: new Date(0).toISOString() });
+    clock = 1500;
+    expect(r2(m, 't1')).toMatchObject({ at: new Date(1500).toISOString() });
   });
 });

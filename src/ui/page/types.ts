@@ -69,8 +69,18 @@ export interface PolicyRow {
   vnics: number;
 }
 
-/** Cross-tenant reachability, from the analyzer when it is available. */
-export type Reach = { available: true; reaches: string[]; reachedBy: string[] } | { available: false; why: string };
+/** Cross-tenant reachability, from the analyzer when it is available: tenants with the ports that pass. */
+export type Reach =
+  | {
+      available: true;
+      /** When the analysis ran (ISO time): it is redone when the objects change, at most every few seconds. */
+      at: string;
+      reaches: Array<{ tenant: string; ports: string }>;
+      reachedBy: Array<{ tenant: string; ports: string }>;
+      /** Ports its vNICs accept from addresses that are no vNIC ('' = none). */
+      outside: string;
+    }
+  | { available: false; why: string };
 
 export interface TenantView {
   /** true: the Tenant object is not readable; built from the tenant's VMs and policies that are. */

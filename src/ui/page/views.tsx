@@ -144,10 +144,14 @@ export function Tenant({ name }: { name: string }) {
         <div class="panel">
           <h2 style="margin-top:0">Reachability</h2>
           {t.reach.available ? (
-            <dl>
-              <dt>Can reach</dt><dd>{t.reach.reaches.length ? t.reach.reaches.map((r, i) => <span key={r}>{i ? ', ' : ''}<Link href={tenantHref(r)}>{r}</Link></span>) : 'no other tenant'}</dd>
-              <dt>Reached by</dt><dd>{t.reach.reachedBy.length ? t.reach.reachedBy.map((r, i) => <span key={r}>{i ? ', ' : ''}<Link href={tenantHref(r)}>{r}</Link></span>) : 'no other tenant'}</dd>
-            </dl>
+            <>
+              <dl data-testid="reach">
+                <dt>Can reach</dt><dd>{t.reach.reaches.length ? t.reach.reaches.map((r, i) => <span key={r.tenant}>{i ? '; ' : ''}<Link href={tenantHref(r.tenant)}>{r.tenant}</Link> {r.ports}</span>) : 'no other tenant'}</dd>
+                <dt>Reached by</dt><dd>{t.reach.reachedBy.length ? t.reach.reachedBy.map((r, i) => <span key={r.tenant}>{i ? '; ' : ''}<Link href={tenantHref(r.tenant)}>{r.tenant}</Link> {r.ports}</span>) : 'no other tenant'}</dd>
+                <dt>From outside</dt><dd>{t.reach.outside || 'nothing'}</dd>
+              </dl>
+              <p style="color:var(--dim)">vmsafe analyze over the live objects, {new Date(t.reach.at).toLocaleTimeString('en-GB')}</p>
+            </>
           ) : <p>({t.reach.why})</p>}
         </div>
       </div>
