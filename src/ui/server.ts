@@ -14,8 +14,11 @@ import { LiveTracer, TraceInputError } from './trace';
 import { fleetView, hostView, policiesView, problemsView, tenantsView, tenantView } from './views';
 import type { FleetWatch } from './watch';
 
+/** What the server reads: the watch's model and its change signal (an interface, so a benchmark can feed it directly). */
+export type WatchSource = Pick<FleetWatch, 'model' | 'version' | 'onChange' | 'access' | 'canRead'>;
+
 export interface UiServerOptions {
-  watch: FleetWatch;
+  watch: WatchSource;
   logger: Logger;
   port?: number;
   /** Sign-in token; random when absent. */
