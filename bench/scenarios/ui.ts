@@ -6,13 +6,14 @@
 // - kubectl change to changed cell: `kubectl patch host` (spec.capacity, so the cell's capacity changes)
 //   until the page has drawn that cell anew; from kubectl's exit (the write is done: target p99 < 1 s)
 //   and from its start (adds kubectl's own process start, ~0.5-1 s on a loaded 2-core machine);
-// - the page's JS heap after load and after the changes;
+// - the page's JS heap after load and after the changes, and Chromium's memory (PSS of its process tree);
 // - the UI server's peak RSS, and its CPU over a steady interval with the system converged.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import type { Host } from '../../src/api';
 import type { BenchOptions } from '../lib/options';
 import { generateDatacenter, type GenOptions } from '../../src/gen';
-import { launchChromium } from '../lib/browser';
+import { browserTreePssBytes, launchChromium } from '../lib/browser';
 import { Component } from '../lib/procs';
 import { round, summarize, toMiB } from '../lib/stats';
 import { applyAndConverge, startSystem, stopSystem, waitIdle, type System } from '../lib/system';
@@ -31,7 +32,10 @@ function kubectl(kubeconfig: string, args: string[]): Promise<void> {
   });
 }
 
-/** VMSAFE_BENCH_UI_SIZE=HOSTS,VMS,TENANTS overrides the size; VMSAFE_BENCH_UI_SCREENSHOT=FILE.png saves the Fleet view. */
+/**
+ * VMSAFE_BENCH_UI_SIZE=HOSTS,VMS,TENANTS overrides the size; VMSAFE_BENCH_UI_SCREENSHOT=FILE.png saves
+ * the Fleet view; VMSAFE_BENCH_UI_FEED=model measures the page side only (./ui-page.ts).
+ */
 function sizeFromEnv(): GenOptions | undefined {
   const v = process.env.VMSAFE_BENCH_UI_SIZE;
   if (!v) return undefined;
@@ -39,12 +43,80 @@ function sizeFromEnv(): GenOptions | undefined {
   return { ...FULL, hosts: hosts!, vms: vms!, tenants: tenants! };
 }
 
+/**
+ * The page side, however the server is fed: navigation to a fully drawn Fleet view (time, bytes,
+ * optional screenshot), then `changes` host capacity changes made by `change` (resolves when the
+ * write is done) until the page drew each changed cell, the page's JS heap and Chromium's memory.
+ */
+export async function pageFigures(
+  loginUrl: string,
+  hosts: readonly Host[],
+  opts: BenchOptions & { changes: number; screenshot?: string },
+  change: (name: string, capacity: number) => Promise<unknown>,
+) {
+  const chromium = await launchChromium({ width: 1600, height: 1000 });
+  try {
+    const page = await chromium.browser.newPage();
+    const cdp = await page.createCDPSession();
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    let bytes = 0;
+    cdp.on('Network.loadingFinished', (e) => (bytes += e.encodedDataLength));
+    const t0 = performance.now();
+    await page.goto(loginUrl);
+    await page.waitForFunction((n) => (globalThis as any).__vmsafe && Object.keys((globalThis as any).__vmsafe.drawnAt).length === n, { timeout: 60_000, polling: 'raf' }, hosts.length);
+    const navigationMs = performance.now() - t0;
+    const navBytes = bytes;
+    const heapAfterLoad = (await page.metrics()).JSHeapUsedSize ?? 0;
+    const browserPid = chromium.browser.process()?.pid;
+    const browserAfterLoad = browserPid ? browserTreePssBytes(browserPid) : null;
+    opts.progress(`ui: Fleet drawn in ${navigationMs.toFixed(0)} ms, ${(navBytes / 1024).toFixed(0)} KiB`);
+    if (opts.screenshot) {
+      writeFileSync(opts.screenshot, await page.screenshot({ fullPage: true }));
+      opts.progress(`ui: screenshot ${opts.screenshot}`);
+    }
+    const fromStart: number[] = [];
+    const fromDone: number[] = [];
+    for (let i = 0; i < opts.changes; i++) {
+      const h = hosts[(i * 37) % hosts.length]!;
+      const name = h.metadata.name;
+      const cap = (h.spec.capacity?.vms ?? 320) + 1 + (i % 2);
+      const start = Date.now();
+      await change(name, cap);
+      const done = Date.now();
+      const drawnAt = (await page.waitForFunction(
+        (n, c) => {
+          const d = (globalThis as any).__vmsafe!.drawnAt[n];
+          return d && d.sig.split('/')[2] === String(c) && d.at;
+        },
+        { timeout: 30_000, polling: 'raf' },
+        name,
+        cap,
+      ).then((hdl) => hdl.jsonValue())) as number;
+      fromStart.push(drawnAt - start);
+      fromDone.push(Math.max(0, drawnAt - done));
+    }
+    const heapAfterChanges = (await page.metrics()).JSHeapUsedSize ?? 0;
+    const browserAfterChanges = browserPid ? browserTreePssBytes(browserPid) : null;
+    return {
+      figures: (definition: string, startKey: string, doneKey: string) => ({
+        navigation: { definition: 'page.goto(sign-in URL) until every host cell is drawn', ms: round(navigationMs), targetMs: TARGETS.navigationMs, bytes: navBytes, targetBytes: TARGETS.bytes },
+        change: { definition, changes: fromStart.length, [startKey]: summarize(fromStart), [doneKey]: summarize(fromDone), targetP99Ms: TARGETS.changeP99Ms },
+        pageJsHeapMiB: { afterLoad: toMiB(heapAfterLoad), afterChanges: toMiB(heapAfterChanges) },
+        browserPssMiB: { definition: "sum of PSS over Chromium's process tree", afterLoad: toMiB(browserAfterLoad), afterChanges: toMiB(browserAfterChanges) },
+        withinTargets: { navigation: navigationMs < TARGETS.navigationMs, bytes: navBytes < TARGETS.bytes, changeP99: summarize(fromDone).p99 < TARGETS.changeP99Ms },
+      }),
+    };
+  } finally {
+    await chromium.close();
+  }
+}
+
 export async function runUi(gen: GenOptions, opts: BenchOptions & { changes: number; timeoutMs: number; screenshot?: string }) {
   const dc = generateDatacenter(gen);
   const objects = [...dc.namespaces, ...dc.tags, ...dc.tenants, ...dc.hosts, ...dc.policies, ...dc.vms] as Manifest[];
   let sys: System | undefined;
   let ui: Component | undefined;
-  let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
   try {
     sys = await startSystem({ heartbeatMs: 10_000, leaseSeconds: 40 });
     const run = await applyAndConverge(sys, objects, { vms: dc.vms.length, filters: dc.hosts.length }, opts.timeoutMs, opts.progress);
@@ -56,67 +128,20 @@ export async function runUi(gen: GenOptions, opts: BenchOptions & { changes: num
     const loginUrl = /Dashboard: (\S+)/.exec(out)![1]!;
     const uiReadyRss = ui.stats().peakRssBytes;
 
-    chromium = await launchChromium({ width: 1600, height: 1000 });
-    const page = await chromium.browser.newPage();
-    const cdp = await page.createCDPSession();
-    await cdp.send('Network.enable');
-    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-    let bytes = 0;
-    cdp.on('Network.loadingFinished', (e) => (bytes += e.encodedDataLength));
-    const hosts = dc.hosts.length;
-    const t0 = performance.now();
-    await page.goto(loginUrl);
-    await page.waitForFunction((n) => (globalThis as any).__vmsafe && Object.keys((globalThis as any).__vmsafe.drawnAt).length === n, { timeout: 60_000, polling: 'raf' }, hosts);
-    const navigationMs = performance.now() - t0;
-    const navBytes = bytes;
-    const heapAfterLoad = (await page.metrics()).JSHeapUsedSize ?? 0;
-    opts.progress(`ui: Fleet drawn in ${navigationMs.toFixed(0)} ms, ${(navBytes / 1024).toFixed(0)} KiB`);
-    if (opts.screenshot) {
-      writeFileSync(opts.screenshot, await page.screenshot({ fullPage: true }));
-      opts.progress(`ui: screenshot ${opts.screenshot}`);
-    }
-
-    // kubectl change → changed cell.
-    const fromStart: number[] = [];
-    const fromExit: number[] = [];
-    for (let i = 0; i < opts.changes; i++) {
-      const h = dc.hosts[(i * 37) % dc.hosts.length]!;
-      const name = h.metadata.name;
-      const cap = (h.spec.capacity?.vms ?? 320) + 1 + (i % 2);
-      const start = Date.now();
-      await kubectl(sys.cluster.kubeconfig, ['patch', 'host', name, '--type', 'merge', '-p', JSON.stringify({ spec: { capacity: { vms: cap } } })]);
-      const exited = Date.now();
-      const drawnAt = (await page.waitForFunction(
-        (n, c) => {
-          const d = (globalThis as any).__vmsafe!.drawnAt[n];
-          return d && d.sig.split('/')[2] === String(c) && d.at;
-        },
-        { timeout: 30_000, polling: 'raf' },
-        name,
-        cap,
-      ).then((hdl) => hdl.jsonValue())) as number;
-      fromStart.push(drawnAt - start);
-      fromExit.push(Math.max(0, drawnAt - exited));
-    }
-    const heapAfterChanges = (await page.metrics()).JSHeapUsedSize ?? 0;
+    const page = await pageFigures(loginUrl, dc.hosts, opts, (name, cap) => kubectl(sys!.cluster.kubeconfig, ['patch', 'host', name, '--type', 'merge', '-p', JSON.stringify({ spec: { capacity: { vms: cap } } })]));
 
     // UI server at steady state: CPU over 10 s with nothing changing (sampling interval, not synchronization).
     const cpu0 = ui.stats().cpuSeconds ?? 0;
     const s0 = performance.now();
     await new Promise((r) => setTimeout(r, 10_000));
     const steadyCpu = ((ui.stats().cpuSeconds ?? 0) - cpu0) / ((performance.now() - s0) / 1000);
-    const change = summarize(fromStart);
     return {
-      size: { hosts, vms: dc.vms.length, tenants: dc.tenants.length, policies: dc.policies.length },
+      size: { hosts: dc.hosts.length, vms: dc.vms.length, tenants: dc.tenants.length, policies: dc.policies.length },
       convergeSeconds: round(run.seconds),
-      navigation: { definition: 'page.goto(sign-in URL) until every host cell is drawn', ms: round(navigationMs), targetMs: TARGETS.navigationMs, bytes: navBytes, targetBytes: TARGETS.bytes },
-      change: { definition: 'kubectl patch host (spec.capacity) until the page drew the changed cell', changes: fromStart.length, fromKubectlStartMs: change, fromKubectlExitMs: summarize(fromExit), targetP99Ms: TARGETS.changeP99Ms },
-      pageJsHeapMiB: { afterLoad: toMiB(heapAfterLoad), afterChanges: toMiB(heapAfterChanges) },
+      ...page.figures('kubectl patch host (spec.capacity) until the page drew the changed cell', 'fromKubectlStartMs', 'fromKubectlExitMs'),
       uiServer: { rssAtStartMiB: toMiB(uiReadyRss), peakRssMiB: toMiB(ui.stats().peakRssBytes), steadyCpuCores: round(steadyCpu, 3) },
-      withinTargets: { navigation: navigationMs < TARGETS.navigationMs, bytes: navBytes < TARGETS.bytes, changeP99: summarize(fromExit).p99 < TARGETS.changeP99Ms },
     };
   } finally {
-    await chromium?.close();
     await ui?.stop();
     await stopSystem(sys);
   }
@@ -124,6 +149,10 @@ export async function runUi(gen: GenOptions, opts: BenchOptions & { changes: num
 
 export async function run(opts: BenchOptions): Promise<object> {
   const custom = sizeFromEnv();
+  if (process.env.VMSAFE_BENCH_UI_FEED === 'model') {
+    const { runUiPage } = await import('./ui-page');
+    return { quick: opts.quick, ...(custom ? { customSize: true } : {}), ...(await runUiPage(custom ?? (opts.quick ? QUICK : FULL), { ...opts, changes: opts.quick ? 5 : 50, screenshot: process.env.VMSAFE_BENCH_UI_SCREENSHOT })) };
+  }
   return {
     quick: opts.quick,
     ...(custom ? { customSize: true } : {}),

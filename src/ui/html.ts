@@ -38,6 +38,7 @@ pre{background:#0b1016;border:1px solid var(--line);padding:10px;border-radius:6
 .fleetwrap{position:relative}
 .tip{position:absolute;pointer-events:none;background:#000d;border:1px solid #4a5868;padding:6px 9px;border-radius:6px;font-size:12px;white-space:nowrap;z-index:3}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
+a.sr:focus{position:fixed;left:8px;top:8px;width:auto;height:auto;clip:auto;padding:6px 12px;background:var(--panel);border:1px solid var(--line);border-radius:6px;z-index:5}
 .verdict{font-size:22px;font-weight:700}
 `;
 

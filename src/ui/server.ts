@@ -9,13 +9,16 @@ import type { Logger } from '../util/log';
 import { pageScript } from './bundle';
 import { indexHtml } from './html';
 import type { Push } from './page/types';
-import { noAnalyzer, type ReachFn } from './reach';
+import { liveReach, type ReachFn } from './reach';
 import { LiveTracer, TraceInputError } from './trace';
 import { fleetView, hostView, policiesView, problemsView, tenantsView, tenantView } from './views';
 import type { FleetWatch } from './watch';
 
+/** What the server reads: the watch's model and its change signal (an interface, so a benchmark can feed it directly). */
+export type WatchSource = Pick<FleetWatch, 'model' | 'version' | 'onChange' | 'access' | 'canRead'>;
+
 export interface UiServerOptions {
-  watch: FleetWatch;
+  watch: WatchSource;
   logger: Logger;
   port?: number;
   /** Sign-in token; random when absent. */
@@ -34,7 +37,9 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-const COOKIE = 'vmsafe_ui';
+// Cookies are not kept apart by port: one name per port, so an admin's and a tenant admin's
+// dashboards open in one browser do not sign each other out.
+const cookieName = (port: number) => `vmsafe_ui_${port}`;
 const PAGE_PATHS = /^\/(fleet|hosts\/[^/]+|tenants|tenants\/[^/]+|policies|problems|trace)\/?$/;
 
 const sameSecret = (a: string, b: string) => {
@@ -70,7 +75,6 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   const session = randomBytes(24).toString('base64url');
   const watch = opts.watch;
   const model = watch.model;
-  const reach = opts.reach ?? noAnalyzer;
   const tracer = new LiveTracer(model, () => watch.version, opts.providerNamespace);
   // Bundle (or read) the page script now, not on the first request.
   const script = pageScript();
@@ -93,24 +97,47 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     if (!timer) timer = setTimeout(flush, opts.pushIntervalMs ?? 100);
   });
 
+  // What RBAC hides stays hidden: a view that needs an unreadable list answers 403 with a sentence
+  // saying which (never a 500, never an answer computed from half the objects as if it were whole).
+  const forbidden = (res: ServerResponse, what: string) => json(res, 403, { error: `${what}: ${watch.access().user || 'this kubeconfig'} may not list them (RBAC)` });
+  // A verdict (trace) or a reachability (analyze) needs every policy that could decide it (the
+  // provider's, the other tenant's) and where the VMs run: with any of that unreadable the answer
+  // could be wrong, so there is none.
+  const NEEDS = ['tenants', 'tags', 'hosts', 'vms', 'securitypolicies'];
+  const incomplete = (): string | undefined => {
+    const missing = NEEDS.filter((r) => !watch.canRead(r));
+    const scope = watch.access().namespace;
+    if (!missing.length && !scope) return undefined;
+    const why = [missing.length ? `may not list ${missing.join(', ')}` : '', scope ? `sees namespace ${scope} only` : ''].filter(Boolean).join(' and ');
+    return `needs every Tenant, Tag, Host, VM and SecurityPolicy, and ${watch.access().user || 'this kubeconfig'} ${why}`;
+  };
+  const reach = opts.reach ?? liveReach({ version: () => watch.version, incomplete: () => {
+    const why = incomplete();
+    return why && `Reachability ${why}`;
+  }, providerNamespace: opts.providerNamespace });
+
   const routes: Array<[RegExp, (m: RegExpMatchArray, url: URL, res: ServerResponse) => void]> = [
     [/^\/api\/fleet$/, (_m, _u, res) => json(res, 200, { ...fleetView(model), access: watch.access() })],
     [/^\/api\/hosts\/([^/]+)$/, (m, _u, res) => {
+      if (!watch.canRead('hosts')) return forbidden(res, 'Hosts are hidden');
       const v = hostView(model, decodeURIComponent(m[1]!));
       if (v) json(res, 200, v);
       else json(res, 404, { error: `no host ${decodeURIComponent(m[1]!)}` });
     }],
-    [/^\/api\/tenants$/, (_m, u, res) => json(res, 200, tenantsView(model, (u.searchParams.get('q') ?? '').slice(0, 256)))],
+    [/^\/api\/tenants$/, (_m, u, res) => json(res, 200, tenantsView(model, (u.searchParams.get('q') ?? '').slice(0, 256), 200, !watch.canRead('tenants')))],
     [/^\/api\/tenants\/([^/]+)$/, (m, _u, res) => {
       const name = decodeURIComponent(m[1]!);
-      const v = tenantView(model, name, reach(model, name));
+      const derived = !watch.canRead('tenants');
+      const v = tenantView(model, name, reach(model, name), derived);
       if (v) json(res, 200, v);
-      else json(res, 404, { error: `no tenant ${name}` });
+      else json(res, 404, { error: derived ? `no tenant ${name} among the VMs this kubeconfig may read (Tenants are not readable)` : `no tenant ${name}` });
     }],
     [/^\/api\/policies$/, (_m, _u, res) => json(res, 200, policiesView(model))],
     [/^\/api\/problems$/, (_m, _u, res) => json(res, 200, problemsView(model))],
     [/^\/api\/access$/, (_m, _u, res) => json(res, 200, watch.access())],
     [/^\/api\/trace$/, (_m, u, res) => {
+      const why = incomplete();
+      if (why) return json(res, 403, { error: `Trace ${why}: ask your provider to trace, or use vmsafe trace on the manifests you have` });
       const q = Object.fromEntries(['from', 'to', 'protocol', 'port'].map((k) => [k, u.searchParams.get(k) ?? undefined]));
       try {
         json(res, 200, tracer.trace(q));
@@ -132,9 +159,9 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       if (!sameSecret(given, token)) return send(res, 401, 'text/plain; charset=utf-8', 'wrong or missing token: open the Dashboard URL that vmsafe printed\n');
       const next = url.searchParams.get('next') ?? '/fleet';
       const target = next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/fleet';
-      return send(res, 303, 'text/plain', '', { Location: target, 'Set-Cookie': `${COOKIE}=${session}; HttpOnly; SameSite=Strict; Path=/` });
+      return send(res, 303, 'text/plain', '', { Location: target, 'Set-Cookie': `${cookieName(port)}=${session}; HttpOnly; SameSite=Strict; Path=/` });
     }
-    if (!sameSecret(cookie(req, COOKIE) ?? '', session)) {
+    if (!sameSecret(cookie(req, cookieName(port)) ?? '', session)) {
       if (url.pathname.startsWith('/api/')) return json(res, 401, { error: 'not signed in: open the Dashboard URL that vmsafe printed' });
       return send(res, 401, 'text/plain; charset=utf-8', 'not signed in: open the Dashboard URL that vmsafe printed (it carries a sign-in token)\n');
     }

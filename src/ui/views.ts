@@ -1,6 +1,7 @@
 // What each dashboard view shows, computed from the model: pure functions returning plain JSON (the
 // page renders it; the tests read it). Shapes are in ./page/types.ts, shared with the page.
 import { condOf, HOST_STATES, PHASES, vmKey, type FleetModel } from './model';
+import type { Tenant } from '../api';
 import type { FleetView, HostView, PoliciesView, Problem, ProblemsView, TenantsView, TenantView } from './page/types';
 
 const TIER_ORDER: Record<string, number> = { Provider: 0, Tenant: 1, Baseline: 2 };
@@ -29,15 +30,21 @@ export function hostView(m: FleetModel, name: string): HostView | undefined {
   };
 }
 
-/** Tenants matching `q` (substring of name or display name), first `limit` by name. */
-export function tenantsView(m: FleetModel, q: string, limit = 200): TenantsView {
+/**
+ * Tenants matching `q` (substring of name or display name), first `limit` by name. `derived`: Tenant
+ * objects are not readable (a tenant admin), so the tenants are those of the VMs that are, by name.
+ */
+export function tenantsView(m: FleetModel, q: string, limit = 200, derived = false): TenantsView {
   const needle = q.trim().toLowerCase();
-  const all = [...m.tenants.values()];
+  const all = derived
+    ? [...m.vmsByTenant.keys()].filter((n) => !m.tenants.has(n)).map((name) => ({ metadata: { name }, spec: {} }) as Tenant).concat([...m.tenants.values()])
+    : [...m.tenants.values()];
   const hits = needle
     ? all.filter((t) => t.metadata.name.includes(needle) || (t.spec.displayName ?? '').toLowerCase().includes(needle))
     : all;
   hits.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name, 'en', { numeric: true }));
   return {
+    ...(derived ? { derived } : {}),
     total: all.length,
     matched: hits.length,
     tenants: hits.slice(0, limit).map((t) => ({
@@ -49,18 +56,23 @@ export function tenantsView(m: FleetModel, q: string, limit = 200): TenantsView 
   };
 }
 
-export function tenantView(m: FleetModel, name: string, reach: TenantView['reach']): TenantView | undefined {
+/**
+ * One tenant. When its Tenant object is not readable but `derived` (Tenants are forbidden to this
+ * user), the view is built from what is: its VMs (status.tenant) and the policies in their namespaces.
+ */
+export function tenantView(m: FleetModel, name: string, reach: TenantView['reach'], derived = false): TenantView | undefined {
   const t = m.tenants.get(name);
-  if (!t) return undefined;
-  const namespaces = new Set(t.status?.namespaces ?? t.spec.namespaces ?? [name]);
   const vms = [...(m.vmsByTenant.get(name) ?? [])].map((k) => m.vms.get(k)!).filter(Boolean);
+  if (!t && !(derived && vms.length > 0)) return undefined;
+  const namespaces = new Set(t ? (t.status?.namespaces ?? t.spec.namespaces ?? [name]) : vms.map((v) => v.metadata.namespace ?? ''));
   const policies = [...m.policies.values()].filter((p) => namespaces.has(p.metadata.namespace ?? '') || (p.spec.appliesTo?.tenants ?? []).includes(name));
   return {
+    ...(t ? {} : { derived: true }),
     name,
-    displayName: t.spec.displayName ?? '',
-    namespaces: [...namespaces],
-    placementTags: t.spec.placementTags ?? [],
-    conditions: (t.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason ?? '', message: c.message ?? '' })),
+    displayName: t?.spec.displayName ?? '',
+    namespaces: [...namespaces].sort(),
+    placementTags: t?.spec.placementTags ?? [],
+    conditions: (t?.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, reason: c.reason ?? '', message: c.message ?? '' })),
     vms: vms.map((v) => ({ key: vmKey(v), phase: v.status?.phase ?? 'Pending', host: v.status?.hostName ?? '' })).sort((a, b) => a.key.localeCompare(b.key)),
     policies: policies.map(policyRow).sort(policyOrder),
     reach,

@@ -1,6 +1,8 @@
-// Feeds the dashboard model from the API server with the kubeconfig it was given: one informer per kind
-// (the project's runtime: list + watch with client-node, restarts after errors). What that user may not
-// read (403) is recorded, not fatal: the views show what could be read and say what could not.
+// Feeds the dashboard model from the API server with the kubeconfig it was given (and only with it: a
+// tenant admin's dashboard never borrows anyone else's token): one informer per kind (the project's
+// runtime: list + watch with client-node, restarts after errors). What that user may not read (403) is
+// recorded, not fatal: the views show what could be read and say what could not. Who the API server
+// says we are (SelfSubjectReview, i.e. `kubectl auth whoami`) is what the page names.
 import type { z } from 'zod';
 import { host, securityPolicy, tag, tenant, vm, type Host, type SecurityPolicy, type Tag, type Tenant, type VM } from '../api';
 import { EVENTS, kindResource, type KubeClient, type KubeObject, type ResourceInfo } from '../runtime/client';
@@ -32,8 +34,11 @@ export class FleetWatch {
   version = 0;
   private readonly informers: Informer<any>[] = [];
   private readonly listeners = new Set<() => void>();
+  /** The user the API server authenticated (SelfSubjectReview); the kubeconfig's user name until known. */
+  private user: string;
 
   constructor(private readonly opts: WatchOptions) {
+    this.user = opts.client.kc.getCurrentUser()?.name ?? '';
     const m = this.model;
     const changed = () => {
       this.version++;
@@ -92,9 +97,22 @@ export class FleetWatch {
   /** Start every informer; resolve once each has listed or failed, or after `timeoutMs`. */
   async start(timeoutMs = 15_000): Promise<void> {
     for (const i of this.informers) i.start();
+    await this.whoami();
     const deadline = Date.now() + timeoutMs;
     for (const i of this.informers) {
       while (!i.hasSynced() && !i.lastError && Date.now() < deadline) await i.waitForSync(Math.min(200, Math.max(1, deadline - Date.now())));
+    }
+  }
+
+  private async whoami(): Promise<void> {
+    try {
+      const r = await this.opts.client.request<{ status?: { userInfo?: { username?: string } } }>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+      });
+      if (r.status?.userInfo?.username) this.user = r.status.userInfo.username;
+    } catch (err) {
+      // An API server without the review (before Kubernetes 1.28): keep the kubeconfig's user name.
+      this.opts.logger.debug({ err }, 'SelfSubjectReview failed; naming the kubeconfig user');
     }
   }
 
@@ -102,8 +120,15 @@ export class FleetWatch {
     const denied = this.informers
       .filter((i) => !i.hasSynced() && i.lastError)
       .map((i) => ({ resource: i.name.replace(/^ui-/, ''), message: `${i.lastError!.code} ${i.lastError!.reason}: ${i.lastError!.message}` }));
-    const user = this.opts.client.kc.getCurrentUser()?.name ?? '';
-    return { user, denied, synced: this.informers.every((i) => i.hasSynced() || i.lastError) };
+    const access: Access = { user: this.user, denied, synced: this.informers.every((i) => i.hasSynced() || i.lastError) };
+    if (this.opts.namespace) access.namespace = this.opts.namespace;
+    return access;
+  }
+
+  /** Whether the list of this resource (plural: hosts, vms, tenants, tags, securitypolicies, events) was readable. */
+  canRead(resource: string): boolean {
+    const i = this.informers.find((x) => x.name === `ui-${resource}`);
+    return !!i && (i.hasSynced() || !i.lastError);
   }
 
   async stop(): Promise<void> {

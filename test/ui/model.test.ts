@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Host, SecurityPolicy, VM } from '../../src/api';
 import { FleetModel, hostState, poolOf, vmKey } from '../../src/ui/model';
-import { fleetView, policiesView, problemsView, tenantsView } from '../../src/ui/views';
+import { liveReach } from '../../src/ui/reach';
+import { fleetView, policiesView, problemsView, tenantsView, tenantView } from '../../src/ui/views';
 import { host, policy, providerPolicy, baselinePolicy, tenant, vm } from '../policy/builders';
 
 const cond = (type: string, status: 'True' | 'False', reason: string, message = '') => ({ type, status, reason, message, lastTransitionTime: '2026-01-01T00:00:00Z' });
@@ -135,5 +136,53 @@ describe('views', () => {
     const v = tenantsView(m, 'tenant-1', 2);
     expect(v).toMatchObject({ total: 13, matched: 4 });
     expect(v.tenants.map((t) => t.name)).toEqual(['tenant-1', 'tenant-10']);
+  });
+});
+
+describe('views when Tenants are not readable (a tenant admin)', () => {
+  const m = new FleetModel();
+  m.setVm(build({ name: 'a', ns: 't1', host: 'h1', phase: 'Running', nics: 1 }));
+  m.setVm(build({ name: 'b', ns: 't1', host: undefined, phase: 'Pending', nics: 1 }));
+  m.setVm(build({ name: 'c', ns: 't2', host: 'h2', phase: 'Running', nics: 1 }));
+  m.setPolicy(policy('t1', 'p'));
+  m.setPolicy(policy('t3', 'q'));
+  const reach = { available: false as const, why: 'analyzer not available' };
+
+  it('the tenants list is the tenants of the readable VMs, marked derived; without that flag it is empty', () => {
+    expect(tenantsView(m, '', 200, true)).toMatchObject({ derived: true, total: 2, tenants: [{ name: 't1', vms: 2 }, { name: 't2', vms: 1 }] });
+    expect(tenantsView(m, '', 200, false)).toEqual({ total: 0, matched: 0, tenants: [] });
+  });
+
+  it("a tenant's view is built from its VMs and the policies in their namespaces, only when derived", () => {
+    const v = tenantView(m, 't1', reach, true)!;
+    expect(v.derived).toBe(true);
+    expect(v.vms.map((x) => x.key)).toEqual(['t1/a', 't1/b']);
+    expect(v.policies.map((p) => p.key)).toEqual(['t1/p']);
+    expect(v.conditions).toEqual([]);
+    expect(tenantView(m, 't1', reach, false)).toBeUndefined();
+    expect(tenantView(m, 't3', reach, true)).toBeUndefined();
+  });
+});
+
+describe('liveReach', () => {
+  it('refuses on incomplete inputs and above the size limit, and analyzes once per change (at most every interval)', () => {
+    const m = new FleetModel();
+    m.setVm(build({ name: 'a', ns: 't1', host: 'h1', phase: 'Running', nics: 1 }));
+    m.setVm(build({ name: 'b', ns: 't2', host: 'h1', phase: 'Running', nics: 1 }));
+    let version = 1;
+    let clock = 0;
+    let why: string | undefined = 'Reachability needs every Tenant';
+    const r = liveReach({ version: () => version, incomplete: () => why, maxVms: 1, minIntervalMs: 1000, now: () => clock });
+    expect(r(m, 't1')).toEqual({ available: false, why: 'Reachability needs every Tenant' });
+    why = undefined;
+    expect(r(m, 't1')).toEqual({ available: false, why: '2 VMs is more than the dashboard analyzes in place (1): run vmsafe analyze --live' });
+    const r2 = liveReach({ version: () => version, incomplete: () => undefined, minIntervalMs: 1000, now: () => clock });
+    const first = r2(m, 't1');
+    expect(first).toMatchObject({ available: true, at: new Date(0).toISOString(), reaches: [], reachedBy: [] });
+    version++;
+    clock = 500; // changed, but within the interval: the same analysis, with its time
+    expect(r2(m, 't1')).toMatchObject({ at: new Date(0).toISOString() });
+    clock = 1500;
+    expect(r2(m, 't1')).toMatchObject({ at: new Date(1500).toISOString() });
   });
 });

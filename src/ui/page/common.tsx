@@ -26,20 +26,34 @@ export function Link(props: { href: string; children: ComponentChildren; current
 export const hostHref = (name: string) => `/hosts/${encodeURIComponent(name)}`;
 export const tenantHref = (name: string) => `/tenants/${encodeURIComponent(name)}`;
 
+const NAMESPACED = ['vms', 'securitypolicies', 'events'];
+
+/** Whose view this is and what RBAC kept out of it: shown whenever the view is not the whole fleet. */
 export function AccessBanner({ access }: { access?: Access }) {
-  if (!access || access.denied.length === 0) return null;
+  if (!access || (access.denied.length === 0 && !access.namespace)) return null;
+  const who = access.user ? <b>{access.user}</b> : 'this kubeconfig';
+  const clusterWideDenied = !access.namespace && access.denied.some((d) => NAMESPACED.includes(d.resource));
   return (
-    <div class="banner" role="status">
-      Showing what {access.user ? <b>{access.user}</b> : 'this kubeconfig'} may read. Could not read:{' '}
-      {access.denied.map((d, i) => (
-        <span key={d.resource}>
-          {i > 0 ? '; ' : ''}
-          <b>{d.resource}</b> ({d.message})
-        </span>
-      ))}
+    <div class="banner" role="status" data-testid="access">
+      Showing what {who} may read{access.namespace ? <> in namespace <b>{access.namespace}</b></> : null}.
+      {access.denied.length > 0 && (
+        <>
+          {' '}Not readable (hidden here):{' '}
+          {access.denied.map((d, i) => (
+            <span key={d.resource}>
+              {i > 0 ? '; ' : ''}
+              <b>{d.resource}</b> ({d.message})
+            </span>
+          ))}
+          .
+        </>
+      )}
+      {clusterWideDenied && <> A tenant admin: start <code>vmsafe ui --namespace NS</code> with your namespace.</>}
     </div>
   );
 }
+
+export const denied = (access: Access | undefined, resource: string) => !!access?.denied.some((d) => d.resource === resource);
 
 export function Conditions({ conditions }: { conditions: Condition[] }) {
   if (conditions.length === 0) return <p>No conditions reported yet.</p>;

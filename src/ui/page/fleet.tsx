@@ -3,7 +3,8 @@
 // Tab to a pool, arrows to move, Enter to open the host. Unhealthy hosts are also listed as text.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { STATE_COLOR } from './colors';
-import { AccessBanner, fmt, hostHref, Link, Loading, navigate } from './common';
+import type { ComponentChildren } from 'preact';
+import { AccessBanner, denied, fmt, hostHref, Link, Loading, navigate } from './common';
 import { getJson, onPush } from './live';
 import type { Access, FleetView, HostCell, HostState, Totals } from './types';
 
@@ -137,16 +138,27 @@ function Pool(props: { pool: string; cells: HostCell[]; width: number; total: nu
   );
 }
 
-function TotalsBar({ t }: { t: Totals }) {
+/** One total; "hidden" (not 0) when RBAC kept the list out of reach: a count never lies. */
+function Stat(props: { name: string; n: number; hidden: boolean; children: ComponentChildren }) {
+  return (
+    <div class="stat">
+      <b data-total={props.name}>{props.hidden ? '—' : fmt(props.n)}</b>
+      <span>{props.hidden ? `${props.name}: hidden (not readable)` : props.children}</span>
+    </div>
+  );
+}
+
+function TotalsBar({ t, access }: { t: Totals; access?: Access }) {
   const phases = Object.entries(t.vmsByPhase).sort((a, b) => b[1] - a[1]);
   const notHealthy = t.hosts - (t.hostsByState.Healthy ?? 0);
+  const ns = access?.namespace ? ` in ${access.namespace}` : '';
   return (
     <div class="totals" data-testid="totals">
-      <div class="stat"><b data-total="hosts">{fmt(t.hosts)}</b><span>hosts · <span data-total="hosts-not-healthy">{fmt(notHealthy)}</span> not healthy</span></div>
-      <div class="stat"><b data-total="vms">{fmt(t.vms)}</b><span>VMs · {phases.map(([p, n]) => <span key={p} data-phase={p}>{p} {fmt(n)} </span>)}</span></div>
-      <div class="stat"><b data-total="vnics">{fmt(t.vnics)}</b><span>vNICs (firewalls)</span></div>
-      <div class="stat"><b data-total="tenants">{fmt(t.tenants)}</b><span>tenants</span></div>
-      <div class="stat"><b data-total="policies">{fmt(t.policies)}</b><span>policies · {fmt(t.policiesRealized)} realized{t.policiesNotAccepted ? ` · ${fmt(t.policiesNotAccepted)} not accepted` : ''}</span></div>
+      <Stat name="hosts" n={t.hosts} hidden={denied(access, 'hosts')}>hosts · <span data-total="hosts-not-healthy">{fmt(notHealthy)}</span> not healthy</Stat>
+      <Stat name="vms" n={t.vms} hidden={denied(access, 'vms')}>VMs{ns} · {phases.map(([p, n]) => <span key={p} data-phase={p}>{p} {fmt(n)} </span>)}</Stat>
+      <Stat name="vnics" n={t.vnics} hidden={denied(access, 'vms')}>vNICs (firewalls){ns}</Stat>
+      <Stat name="tenants" n={t.tenants} hidden={denied(access, 'tenants')}>tenants</Stat>
+      <Stat name="policies" n={t.policies} hidden={denied(access, 'securitypolicies')}>policies{ns} · {fmt(t.policiesRealized)} realized{t.policiesNotAccepted ? ` · ${fmt(t.policiesNotAccepted)} not accepted` : ''}</Stat>
     </div>
   );
 }
@@ -211,25 +223,34 @@ export function Fleet() {
       ) : (
         <>
           <AccessBanner access={view.access} />
-          <TotalsBar t={view.totals} />
-          <div class="legend" aria-label="Host states">
-            {view.states.map((s) => (
-              <span key={s}><i class="sw" style={{ background: STATE_COLOR[s] }} />{s} {fmt(view.totals.hostsByState[s] ?? 0)}</span>
-            ))}
-            <span><i class="sw" style="background:#fff" />strip: VMs / capacity</span>
-          </div>
-          {sorted.map(([pool, list]) => (
-            <Pool key={pool} pool={pool} cells={list} width={width} total={total} version={view.version} />
-          ))}
-          <h2>Hosts not healthy ({fmt(view.totals.hosts - (view.totals.hostsByState.Healthy ?? 0))})</h2>
-          {bad.length === 0 ? (
-            <p>None.</p>
-          ) : (
-            <ul data-testid="unhealthy">
-              {bad.map((c) => (
-                <li key={c.name}><Link href={hostHref(c.name)}>{c.name}</Link> — {c.state}{c.reason ? ` (${c.reason})` : ''}</li>
+          <TotalsBar t={view.totals} access={view.access} />
+          {denied(view.access, 'hosts') && (
+            <p data-testid="hosts-hidden">
+              Hosts are hidden: this user may not list them, so there are no host cells. Your VMs still name the host they run on (their status).
+            </p>
+          )}
+          {!denied(view.access, 'hosts') && (
+            <>
+              <div class="legend" aria-label="Host states">
+                {view.states.map((s) => (
+                  <span key={s}><i class="sw" style={{ background: STATE_COLOR[s] }} />{s} {fmt(view.totals.hostsByState[s] ?? 0)}</span>
+                ))}
+                <span><i class="sw" style="background:#fff" />strip: VMs / capacity</span>
+              </div>
+              {sorted.map(([pool, list]) => (
+                <Pool key={pool} pool={pool} cells={list} width={width} total={total} version={view.version} />
               ))}
-            </ul>
+              <h2>Hosts not healthy ({fmt(view.totals.hosts - (view.totals.hostsByState.Healthy ?? 0))})</h2>
+              {bad.length === 0 ? (
+                <p>None.</p>
+              ) : (
+                <ul data-testid="unhealthy">
+                  {bad.map((c) => (
+                    <li key={c.name}><Link href={hostHref(c.name)}>{c.name}</Link> — {c.state}{c.reason ? ` (${c.reason})` : ''}</li>
+                  ))}
+                </ul>
+              )}
+            </>
           )}
         </>
       )}

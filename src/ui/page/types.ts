@@ -50,6 +50,8 @@ export interface HostView {
 }
 
 export interface TenantsView {
+  /** true: Tenant objects are not readable; these are the tenants of the VMs that are. */
+  derived?: boolean;
   total: number;
   matched: number;
   tenants: Array<{ name: string; displayName: string; vms: number; ready: string }>;
@@ -67,10 +69,22 @@ export interface PolicyRow {
   vnics: number;
 }
 
-/** Cross-tenant reachability, from the analyzer when it is available. */
-export type Reach = { available: true; reaches: string[]; reachedBy: string[] } | { available: false; why: string };
+/** Cross-tenant reachability, from the analyzer when it is available: tenants with the ports that pass. */
+export type Reach =
+  | {
+      available: true;
+      /** When the analysis ran (ISO time): it is redone when the objects change, at most every few seconds. */
+      at: string;
+      reaches: Array<{ tenant: string; ports: string }>;
+      reachedBy: Array<{ tenant: string; ports: string }>;
+      /** Ports its vNICs accept from addresses that are no vNIC ('' = none). */
+      outside: string;
+    }
+  | { available: false; why: string };
 
 export interface TenantView {
+  /** true: the Tenant object is not readable; built from the tenant's VMs and policies that are. */
+  derived?: boolean;
   name: string;
   displayName: string;
   namespaces: string[];
@@ -115,7 +129,10 @@ export interface TraceAnswer {
 
 /** What the server could not read with the kubeconfig it was given (e.g. a tenant admin's). */
 export interface Access {
+  /** Who the API server says the dashboard acts as (SelfSubjectReview), else the kubeconfig's user name. */
   user: string;
+  /** Namespaced kinds are watched in this namespace only (`vmsafe ui --namespace`). */
+  namespace?: string;
   denied: Array<{ resource: string; message: string }>;
   synced: boolean;
 }

@@ -79,6 +79,7 @@ export function Tenants() {
       <label>Search tenants <input type="search" value={q} autoFocus onInput={(e) => setQ((e.target as HTMLInputElement).value)} aria-controls="tenant-results" /></label>
       {!data ? <Loading error={error} /> : (
         <>
+          {data.derived && <p data-testid="tenants-derived">Tenant objects are not readable with this kubeconfig: these are the tenants of the VMs it may read.</p>}
           <p role="status">{fmt(data.matched)} of {fmt(data.total)} tenants{data.matched > data.tenants.length ? ` (first ${fmt(data.tenants.length)} shown)` : ''}</p>
           <table id="tenant-results">
             <thead><tr><th>Tenant</th><th>Display name</th><th class="num">VMs</th><th>Ready</th></tr></thead>
@@ -125,10 +126,13 @@ function PolicyTable({ rows }: { rows: PolicyRow[] }) {
 
 export function Tenant({ name }: { name: string }) {
   const { data: t, error } = useView<TenantView>(`/api/tenants/${encodeURIComponent(name)}`, ['Tenant', 'VM', 'SecurityPolicy']);
+  const access = useAccess();
   if (!t) return <><h1>Tenant {name}</h1><Loading error={error} /></>;
   return (
     <>
       <h1>Tenant {t.name}{t.displayName ? ` — ${t.displayName}` : ''}</h1>
+      <AccessBanner access={access} />
+      {t.derived && <p data-testid="tenant-derived">The Tenant object is not readable with this kubeconfig: shown from its VMs and the policies in their namespaces.</p>}
       <div class="grid">
         <div class="panel">
           <dl>
@@ -140,10 +144,14 @@ export function Tenant({ name }: { name: string }) {
         <div class="panel">
           <h2 style="margin-top:0">Reachability</h2>
           {t.reach.available ? (
-            <dl>
-              <dt>Can reach</dt><dd>{t.reach.reaches.length ? t.reach.reaches.map((r, i) => <span key={r}>{i ? ', ' : ''}<Link href={tenantHref(r)}>{r}</Link></span>) : 'no other tenant'}</dd>
-              <dt>Reached by</dt><dd>{t.reach.reachedBy.length ? t.reach.reachedBy.map((r, i) => <span key={r}>{i ? ', ' : ''}<Link href={tenantHref(r)}>{r}</Link></span>) : 'no other tenant'}</dd>
-            </dl>
+            <>
+              <dl data-testid="reach">
+                <dt>Can reach</dt><dd>{t.reach.reaches.length ? t.reach.reaches.map((r, i) => <span key={r.tenant}>{i ? '; ' : ''}<Link href={tenantHref(r.tenant)}>{r.tenant}</Link> {r.ports}</span>) : 'no other tenant'}</dd>
+                <dt>Reached by</dt><dd>{t.reach.reachedBy.length ? t.reach.reachedBy.map((r, i) => <span key={r.tenant}>{i ? '; ' : ''}<Link href={tenantHref(r.tenant)}>{r.tenant}</Link> {r.ports}</span>) : 'no other tenant'}</dd>
+                <dt>From outside</dt><dd>{t.reach.outside || 'nothing'}</dd>
+              </dl>
+              <p style="color:var(--dim)">vmsafe analyze over the live objects, {new Date(t.reach.at).toLocaleTimeString('en-GB')}</p>
+            </>
           ) : <p>({t.reach.why})</p>}
         </div>
       </div>

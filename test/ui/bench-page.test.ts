@@ -1,0 +1,22 @@
+// The ui benchmark's model-fed page measurement at a tiny size: it draws every host, measures bytes,
+// sees each change drawn, and writes a PNG screenshot (so the vmworld figures' code path is tested).
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runUiPage } from '../../bench/scenarios/ui-page';
+import { QUICK } from '../../bench/scenarios/vmworld';
+
+describe('bench ui, model feed', () => {
+  it('measures navigation, bytes, changes and memory, and saves the screenshot', async () => {
+    const screenshot = join(mkdtempSync(join(tmpdir(), 'vmsafe-ui-bench-')), 'fleet.png');
+    const r = (await runUiPage(QUICK, { quick: true, progress: () => undefined, changes: 3, screenshot })) as any;
+    expect(r.size).toMatchObject({ hosts: QUICK.hosts, vms: QUICK.vms, tenants: QUICK.tenants });
+    expect(r.navigation.ms).toBeGreaterThan(0);
+    expect(r.navigation.bytes).toBeGreaterThan(10_000);
+    expect(r.change.changes).toBe(3);
+    expect(r.change.fromModelUpdateDoneMs.n).toBe(3);
+    expect(r.browserPssMiB.afterLoad).toBeGreaterThan(10);
+    expect(readFileSync(screenshot).subarray(1, 4).toString()).toBe('PNG');
+  }, 60_000);
+});
