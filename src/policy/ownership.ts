@@ -127,6 +127,7 @@ export function addressOwnership(
   const blocksOf = new Map<string, { block: string; range: [number, number] }[]>();
   for (const t of tenants) blocksOf.set(t.metadata.name, (t.spec.addressBlocks ?? []).map((block) => ({ block, range: parseCidr(block) })));
   const insideOf = (tenant: string, ip: number) => (blocksOf.get(tenant) ?? []).find((b) => ip >= b.range[0] && ip <= b.range[1]);
+  const anyBlock = blockIndex(blocksOf);
 
   const holders = new Map<string, { vm: string; vnic: string }>();
   const refused = new Map<string, AddressRefusal>();
@@ -141,10 +142,8 @@ export function addressOwnership(
       if (own.length > 0 && !insideOf(tenant, ip))
         return refuse('AddressNotOwned', `${nic.ip} is outside Tenant "${tenant}"'s addressBlocks (${own.map((b) => b.block).join(', ')})`);
       if (own.length === 0) {
-        for (const [other, blocks] of blocksOf) {
-          const b = other === tenant ? undefined : blocks.find((x) => ip >= x.range[0] && ip <= x.range[1]);
-          if (b) return refuse('AddressNotOwned', `${nic.ip} is inside Tenant "${other}"'s addressBlock ${b.block}`);
-        }
+        const b = anyBlock(ip);
+        if (b) return refuse('AddressNotOwned', `${nic.ip} is inside Tenant "${b.tenant}"'s addressBlock ${b.block}`);
       }
       const holder = holders.get(nic.ip);
       if (holder) return refuse('AddressConflict', `${nic.ip} is already bound by ${holder.vm} (${holder.vnic})`);
@@ -152,4 +151,30 @@ export function addressOwnership(
     });
   }
   return { holders, refused };
+}
+
+/**
+ * The first block (in tenant order, then block order) that contains an address, in O(log n) for
+ * disjoint blocks: a tenant without blocks asks this for each of its vNICs, and a scan of every
+ * tenant's blocks per vNIC is quadratic at datacenter scale (40,000 tenants x 70,000 vNICs).
+ */
+function blockIndex(blocksOf: Map<string, { block: string; range: [number, number] }[]>): (ip: number) => { tenant: string; block: string } | undefined {
+  const all: { tenant: string; block: string; lo: number; hi: number; order: number }[] = [];
+  for (const [tenant, blocks] of blocksOf) for (const b of blocks) all.push({ tenant, block: b.block, lo: b.range[0], hi: b.range[1], order: all.length });
+  all.sort((a, b) => a.lo - b.lo || a.order - b.order);
+  // maxHi[i]: the highest end among all[0..i], so the backward scan stops once nothing earlier can reach ip.
+  const maxHi: number[] = [];
+  for (let i = 0; i < all.length; i++) maxHi.push(Math.max(all[i]!.hi, i > 0 ? maxHi[i - 1]! : -Infinity));
+  return (ip) => {
+    let lo = 0;
+    let hi = all.length; // first index with start > ip
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (all[mid]!.lo <= ip) lo = mid + 1;
+      else hi = mid;
+    }
+    let best: (typeof all)[number] | undefined;
+    for (let i = lo - 1; i >= 0 && maxHi[i]! >= ip; i--) if (all[i]!.hi >= ip && (!best || all[i]!.order < best.order)) best = all[i];
+    return best;
+  };
 }
