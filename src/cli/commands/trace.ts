@@ -1,26 +1,34 @@
 // `vmsafe trace -f DIR --from NS/VM[/VNIC]|IP --to NS/VM[/VNIC]|IP --protocol P --port N [-o json]`
 // `vmsafe trace -f DIR --probes FILE` (JSON lines in, JSON lines out).
+// `vmsafe trace --live [--kubeconfig PATH] --from ... | --probes FILE`: the same, from the cluster.
 //
-// Offline verdict from manifests: VMs are placed as the operator would place them, every host's
-// filter is compiled, each side of the packet is classified by its host's compiled classifier and
-// cross-checked against the reference evaluator. Exit 0 = traced (whatever the verdict), 1 = bad
-// input, 2 = usage, 3 = the compiled filter and the reference disagree (a bug: please report it).
+// Offline verdict from manifests: VMs are placed as the operator would place them, the endpoints'
+// hosts' filters are compiled, each side of the packet is classified by its host's compiled classifier
+// and cross-checked against the reference evaluator. Live verdict (policy/trace-live.ts): each side
+// is classified by the HostFilter (and shared AddressGroups) the cluster holds for its VM's host now.
+// Exit 0 = traced (whatever the verdict), 1 = bad input (or the cluster cannot be read), 2 = usage,
+// 3 = the compiled filter and the reference disagree (a bug: please report it).
 import { readFile } from 'node:fs/promises';
 import { buildClassifier } from '../../dataplane/classifier';
 import { isAddressRefusal, unboundVerdict } from '../../policy/offline';
+import type { PacketVerdict } from '../../policy/decision';
 import { ReferenceEvaluator, type Packet } from '../../policy/reference';
 import { enforced, isEnforced } from '../../policy/staged';
+import { LiveTracer, kubeSource } from '../../policy/trace-live';
 import { loadTraceWorld, offlineTracer } from '../../policy/trace-offline';
 import { disagreement, formatText, parseProbe, ProbeError as InputError, verdictJson } from '../../policy/trace-format';
 import type { TraceResult } from '../../policy/tracer';
+import { KubeClient } from '../../runtime/client';
 import { progressLine } from '../../util/progress';
 import { act, collect, Command, Option, runCommand, verb } from '../program';
 
 export function command(): Command {
-  return verb('trace', 'offline verdict for a packet, from manifests')
-    .usage('-f PATH --from END --to END [--protocol P] [--port N] [-o text|json]  |  -f PATH --probes FILE')
+  return verb('trace', 'verdict for a packet, from manifests (-f) or the cluster (--live)')
+    .usage('(-f PATH | --live) --from END --to END [--protocol P] [--port N] [-o text|json]  |  (-f PATH | --live) --probes FILE')
     .addHelpText('after', `\nAn END is NS/VM[/VNIC] or an IPv4 address. --probes FILE (or -) reads one {"from","to","protocol","port"}\n(optionally "srcIp","srcMac") JSON object per line and writes one JSON verdict per line. Exit 0 traced, 1 bad input, 2 usage, 3 a bug.`)
     .option('-f, --filename <path>', 'manifests: file, directory or - (repeatable)', collect)
+    .option('--live', "trace against the cluster's HostFilters and AddressGroups (what is enforced now)", false)
+    .option('--kubeconfig <path>', 'with --live: this kubeconfig (default $KUBECONFIG, else ~/.kube/config)')
     .option('--from <end>', 'source: NS/VM[/VNIC] or IPv4')
     .option('--to <end>', 'destination: NS/VM[/VNIC] or IPv4')
     .option('--protocol <p>', 'TCP, UDP, SCTP or ICMP', 'TCP')
@@ -36,6 +44,8 @@ export const run = (argv: string[]) => runCommand(command(), argv);
 
 interface TraceFlags {
   filename?: string[];
+  live: boolean;
+  kubeconfig?: string;
   from?: string;
   to?: string;
   protocol: string;
@@ -51,7 +61,9 @@ async function trace(values: TraceFlags): Promise<number> {
     process.stderr.write(`vmsafe trace: ${msg} (see vmsafe trace --help)\n`);
     return 2;
   };
-  if (!values.filename?.length) return usage('no manifests (-f PATH)');
+  if (values.live && values.filename?.length) return usage('-f and --live are exclusive');
+  if (!values.live && values.kubeconfig !== undefined) return usage('--kubeconfig needs --live');
+  if (!values.live && !values.filename?.length) return usage('no input: -f PATH (manifests) or --live (the cluster)');
   if (!values.probes && (!values.from || !values.to)) return usage('--from and --to are required (or --probes FILE)');
 
   // Parse the probe(s) before the (possibly large) manifests, so typos fail fast.
@@ -66,7 +78,7 @@ async function trace(values: TraceFlags): Promise<number> {
   }
 
   // --probes: read and parse every line first, so only what the probes need gets compiled.
-  let probes: { line: number; pkt?: Packet; error?: string }[] = [];
+  let probes: Probe[] = [];
   if (!single) {
     let text: string;
     try {
@@ -93,44 +105,101 @@ async function trace(values: TraceFlags): Promise<number> {
     });
   }
 
-  const progress = progressLine('vmsafe trace');
-  const { world, errors } = await loadTraceWorld(values.filename, progress);
-  if (errors.length > 0) {
-    progress.done();
-    process.stderr.write(errors.map((e) => `${e}\n`).join('') + `vmsafe trace: ${errors.length} invalid manifest(s)\n`);
+  const packets = single ? [single] : probes.flatMap((p) => (p.pkt ? [p.pkt] : []));
+  let engine: Engine;
+  try {
+    engine = values.live ? liveEngine(values.kubeconfig) : await offlineEngine(values.filename!, packets);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    process.stderr.write(`vmsafe trace: ${err.message}\n`);
     return 1;
   }
+  try {
+    return await answer(values, engine, single, probes);
+  } finally {
+    engine.close?.();
+  }
+}
+
+/** One packet's result, and the staged verdict beside it (offline, when there are staged policies). */
+interface Engine {
+  traceOne(pkt: Packet): Promise<TraceResult & { unbound?: string; pending?: string[] }>;
+  staged?(pkt: Packet): PacketVerdict;
+  close?(): void;
+}
+
+type Probe = { line: number; pkt?: Packet; error?: string };
+
+/** Offline: load the manifests, place every VM, compile what the packets need. */
+async function offlineEngine(paths: string[], packets: Packet[]): Promise<Engine> {
+  const progress = progressLine('vmsafe trace');
+  const { world, errors } = await loadTraceWorld(paths, progress);
+  if (errors.length > 0) {
+    progress.done();
+    process.stderr.write(errors.map((e) => `${e}\n`).join(''));
+    throw new InputError(`${errors.length} invalid manifest(s)`);
+  }
   progress.update(() => 'placing VMs and compiling the endpoints\' hosts');
-  const packets = single ? [single] : probes.flatMap((p) => (p.pkt ? [p.pkt] : []));
   const { placement, tracer } = offlineTracer(world, packets, (spec) => buildClassifier(spec));
   progress.done();
   // Staged policies: the verdict if every one of them were enforced, shown beside the enforced one.
   const staged = world.policies.some((p) => !isEnforced(p))
     ? new ReferenceEvaluator({ ...world, vms: placement.vms, policies: world.policies.map(enforced) })
     : null;
-  const withStaged = (pkt: Packet, json: object): object => (staged ? { ...json, staged: verdictJson(staged.evaluate(pkt)) } : json);
-  const traceOne = (pkt: Packet): TraceResult & { unbound?: string } => {
-    // A VM refused its address is never bound: its side denies ("unbound"), wherever it would run.
-    for (const [end, side] of [[pkt.from, 'egress'], [pkt.to, 'ingress']] as const) {
-      if ('vm' in end && isAddressRefusal(placement.unplaced.get(end.vm))) {
-        const v = unboundVerdict(side);
-        return { compiled: v, reference: v, agree: true, hosts: { egress: null, ingress: null }, unbound: placement.unplaced.get(end.vm) };
+  return {
+    ...(staged ? { staged: (pkt: Packet) => staged.evaluate(pkt) } : {}),
+    async traceOne(pkt) {
+      // A VM refused its address is never bound: its side denies ("unbound"), wherever it would run.
+      for (const [end, side] of [[pkt.from, 'egress'], [pkt.to, 'ingress']] as const) {
+        if ('vm' in end && isAddressRefusal(placement.unplaced.get(end.vm))) {
+          const v = unboundVerdict(side);
+          return { compiled: v, reference: v, agree: true, hosts: { egress: null, ingress: null }, unbound: placement.unplaced.get(end.vm) };
+        }
       }
-    }
-    for (const end of [pkt.from, pkt.to]) {
-      if ('vm' in end && placement.unplaced.has(end.vm)) throw new InputError(`VM ${end.vm} is not placed: ${placement.unplaced.get(end.vm)}`);
-    }
-    try {
-      return tracer.trace(pkt);
-    } catch (err) {
-      throw new InputError((err as Error).message);
-    }
+      for (const end of [pkt.from, pkt.to]) {
+        if ('vm' in end && placement.unplaced.has(end.vm)) throw new InputError(`VM ${end.vm} is not placed: ${placement.unplaced.get(end.vm)}`);
+      }
+      try {
+        return tracer.trace(pkt);
+      } catch (err) {
+        throw new InputError((err as Error).message);
+      }
+    },
   };
+}
+
+/** Live: the cluster's HostFilters and shared AddressGroups, read as the packets need them. */
+function liveEngine(kubeconfig: string | undefined): Engine {
+  let client: KubeClient;
+  try {
+    client = new KubeClient(kubeconfig !== undefined ? { file: kubeconfig } : undefined, { requestTimeoutMs: 15_000 });
+  } catch (err) {
+    throw new InputError(`--live: cannot load the kubeconfig${kubeconfig ? ` ${kubeconfig}` : ''}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const live = new LiveTracer(kubeSource(client));
+  return {
+    async traceOne(pkt) {
+      try {
+        return await live.trace(pkt);
+      } catch (err) {
+        if (err instanceof InputError) throw err;
+        // The API server's answer (forbidden, unreachable...): one line, named as such.
+        throw new InputError(`--live: ${(err as Error).message.split('\n')[0]}`);
+      }
+    },
+    close: () => client.close(),
+  };
+}
+
+async function answer(values: TraceFlags, engine: Engine, single: Packet | undefined, probes: Probe[]): Promise<number> {
+  const withStaged = (pkt: Packet, json: object): object => (engine.staged ? { ...json, staged: verdictJson(engine.staged(pkt)) } : json);
+  const withPending = (r: { pending?: string[] }, json: object): object => (r.pending?.length ? { ...json, pending: r.pending } : json);
+  const traceOne = engine.traceOne;
 
   if (single) {
-    let r: TraceResult & { unbound?: string };
+    let r: TraceResult & { unbound?: string; pending?: string[] };
     try {
-      r = traceOne(single);
+      r = await traceOne(single);
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       process.stderr.write(`vmsafe trace: ${err.message}\n`);
@@ -140,8 +209,9 @@ async function trace(values: TraceFlags): Promise<number> {
       process.stderr.write(disagreement(single, r));
       return 3;
     }
-    const stagedLine = staged ? `  staged (if enforced): ${formatText(single, { ...r, compiled: staged.evaluate(single) }).replace(/\n {2}/g, '\n    ')}` : '';
-    process.stdout.write(values.output === 'json' ? JSON.stringify(withStaged(single, verdictJson(r.compiled))) + '\n' : formatText(single, r) + stagedLine);
+    const stagedLine = engine.staged ? `  staged (if enforced): ${formatText(single, { ...r, compiled: engine.staged(single) }).replace(/\n {2}/g, '\n    ')}` : '';
+    const pendingLine = r.pending?.length ? `  pending: the agent of ${r.pending.join(', ')} has not applied this compile yet (the verdict is what it will enforce)\n` : '';
+    process.stdout.write(values.output === 'json' ? JSON.stringify(withPending(r, withStaged(single, verdictJson(r.compiled)))) + '\n' : formatText(single, r) + stagedLine + pendingLine);
     return 0;
   }
 
@@ -153,14 +223,14 @@ async function trace(values: TraceFlags): Promise<number> {
     try {
       if (probe.error !== undefined) throw new InputError(probe.error);
       const pkt = probe.pkt!;
-      const r = traceOne(pkt);
+      const r = await traceOne(pkt);
       if (!r.agree) {
         bugs++;
         process.stderr.write(disagreement(pkt, r));
         out.push(JSON.stringify({ error: 'compiled filter and reference evaluator disagree', compiled: verdictJson(r.compiled), reference: verdictJson(r.reference) }));
         continue;
       }
-      out.push(JSON.stringify(withStaged(pkt, verdictJson(r.compiled))));
+      out.push(JSON.stringify(withPending(r, withStaged(pkt, verdictJson(r.compiled)))));
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       bad++;
