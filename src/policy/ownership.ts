@@ -77,16 +77,33 @@ export interface BlockOverlap {
 
 /** Blocks of different tenants that share an address; reported on the later tenant. */
 export function blockOverlaps(tenants: readonly Tenant[]): BlockOverlap[] {
-  const seen: { tenant: string; index: number; block: string; range: [number, number] }[] = [];
-  const out: BlockOverlap[] = [];
-  for (const t of [...tenants].sort(byCreation)) {
+  // Every block in claim order; each is checked against the earlier ones through an index sorted by
+  // start (all pairs would be 40,000 x 40,000 at datacenter scale).
+  const all: { tenant: string; index: number; block: string; lo: number; hi: number; order: number }[] = [];
+  for (const t of [...tenants].sort(byCreation))
     (t.spec.addressBlocks ?? []).forEach((block, index) => {
-      const range = parseCidr(block);
-      for (const o of seen)
-        if (o.tenant !== t.metadata.name && range[0] <= o.range[1] && o.range[0] <= range[1])
-          out.push({ tenant: t.metadata.name, index, block, otherTenant: o.tenant, otherIndex: o.index, otherBlock: o.block });
-      seen.push({ tenant: t.metadata.name, index, block, range });
+      const [lo, hi] = parseCidr(block);
+      all.push({ tenant: t.metadata.name, index, block, lo, hi, order: all.length });
     });
+  const byStart = [...all].sort((a, b) => a.lo - b.lo || a.order - b.order);
+  const maxHi: number[] = [];
+  for (let i = 0; i < byStart.length; i++) maxHi.push(Math.max(byStart[i]!.hi, i > 0 ? maxHi[i - 1]! : -Infinity));
+  const out: BlockOverlap[] = [];
+  for (const b of all) {
+    let lo = 0;
+    let hi = byStart.length; // first index starting after b ends
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (byStart[mid]!.lo <= b.hi) lo = mid + 1;
+      else hi = mid;
+    }
+    const earlier: typeof all = [];
+    for (let i = lo - 1; i >= 0 && maxHi[i]! >= b.lo; i--) {
+      const o = byStart[i]!;
+      if (o.order < b.order && o.tenant !== b.tenant && o.hi >= b.lo) earlier.push(o);
+    }
+    earlier.sort((x, y) => x.order - y.order);
+    for (const o of earlier) out.push({ tenant: b.tenant, index: b.index, block: b.block, otherTenant: o.tenant, otherIndex: o.index, otherBlock: o.block });
   }
   return out;
 }

@@ -56,6 +56,31 @@ describe('blockOverlaps', () => {
     // Adjacent blocks and a tenant's own overlapping blocks are no overlap between tenants.
     expect(blockOverlaps([withBlocks(tenant('a'), '10.0.0.0/24', '10.0.0.0/25'), withBlocks(tenant('b'), '10.0.1.0/24')])).toEqual([]);
   });
+
+  it('property: the same overlaps, in the same order, as comparing every pair of blocks', () => {
+    const cidr = fc.tuple(fc.integer({ min: 0, max: 7 }), fc.constantFrom(21, 22, 23, 24)).map(([n, len]) => `10.0.${n}.0/${len}`);
+    const start = (b: string) => { const [ip, len] = b.split('/'); const n = Number(ip!.split('.')[2]) * 256; const size = 2 ** (32 - Number(len)); return [n - (n % size), n - (n % size) + size - 1] as const; };
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.array(cidr, { maxLength: 3 })), { maxLength: 6 }), (specs) => {
+        const ts = specs.map(([name, blocks]) => withBlocks(tenant(name), ...blocks));
+        // The definition: each block against every block of another tenant claimed before it.
+        const seen: { tenant: string; index: number; block: string }[] = [];
+        const want: object[] = [];
+        for (const t of [...ts].sort((x, y) => (x.metadata.name < y.metadata.name ? -1 : x.metadata.name > y.metadata.name ? 1 : 0)))
+          (t.spec.addressBlocks ?? []).forEach((block, index) => {
+            const [lo, hi] = start(block);
+            for (const o of seen) {
+              const [olo, ohi] = start(o.block);
+              if (o.tenant !== t.metadata.name && lo <= ohi && olo <= hi)
+                want.push({ tenant: t.metadata.name, index, block, otherTenant: o.tenant, otherIndex: o.index, otherBlock: o.block });
+            }
+            seen.push({ tenant: t.metadata.name, index, block });
+          });
+        expect(blockOverlaps(ts)).toEqual(want);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
 
 describe('addressOwnership', () => {
