@@ -14,11 +14,9 @@ import { isAddressRefusal, unboundVerdict } from '../../policy/offline';
 import type { PacketVerdict } from '../../policy/decision';
 import { ReferenceEvaluator, type Packet } from '../../policy/reference';
 import { enforced, isEnforced } from '../../policy/staged';
-import { LiveTracer, kubeSource } from '../../policy/trace-live';
 import { loadTraceWorld, offlineTracer } from '../../policy/trace-offline';
 import { disagreement, formatText, parseProbe, ProbeError as InputError, verdictJson } from '../../policy/trace-format';
 import type { TraceResult } from '../../policy/tracer';
-import { KubeClient } from '../../runtime/client';
 import { progressLine } from '../../util/progress';
 import { act, collect, Command, Option, runCommand, verb } from '../program';
 
@@ -108,7 +106,7 @@ async function trace(values: TraceFlags): Promise<number> {
   const packets = single ? [single] : probes.flatMap((p) => (p.pkt ? [p.pkt] : []));
   let engine: Engine;
   try {
-    engine = values.live ? liveEngine(values.kubeconfig) : await offlineEngine(values.filename!, packets);
+    engine = values.live ? await liveEngine(values.kubeconfig) : await offlineEngine(values.filename!, packets);
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     process.stderr.write(`vmsafe trace: ${err.message}\n`);
@@ -169,8 +167,10 @@ async function offlineEngine(paths: string[], packets: Packet[]): Promise<Engine
 }
 
 /** Live: the cluster's HostFilters and shared AddressGroups, read as the packets need them. */
-function liveEngine(kubeconfig: string | undefined): Engine {
-  let client: KubeClient;
+async function liveEngine(kubeconfig: string | undefined): Promise<Engine> {
+  // Loaded only here: the Kubernetes client is a second of start-up an offline trace does not need.
+  const [{ KubeClient }, { LiveTracer, kubeSource }] = await Promise.all([import('../../runtime/client'), import('../../policy/trace-live')]);
+  let client: InstanceType<typeof KubeClient>;
   try {
     client = new KubeClient(kubeconfig !== undefined ? { file: kubeconfig } : undefined, { requestTimeoutMs: 15_000 });
   } catch (err) {
