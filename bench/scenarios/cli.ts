@@ -42,10 +42,15 @@ interface Run {
 /** One run of `repo/bin/vmsafe args` under GNU time; output discarded, the last stderr line kept for errors. */
 function timed(repo: string, args: string[]): Run {
   const r = spawnSync(TIME, ['-f', '%e %M %U %S', join(repo, 'bin/vmsafe'), ...args], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  const last = r.stderr.trim().split('\n').pop() ?? '';
+  return runOf(r.stderr, args, r.status);
+}
+
+/** A Run from GNU time's last stderr line ("%e %M %U %S"). */
+function runOf(stderr: string, args: string[], exitCode: number | null): Run {
+  const last = stderr.trim().split('\n').pop() ?? '';
   const m = /^([\d.]+) (\d+) ([\d.]+) ([\d.]+)$/.exec(last);
   if (!m) throw new Error(`cannot read ${TIME} output for vmsafe ${args.join(' ')}: ${last}`);
-  return { seconds: Number(m[1]), cpuSeconds: round(Number(m[3]) + Number(m[4]), 2), peakRssMiB: round(Number(m[2]) / 1024, 0), exitCode: r.status ?? -1 };
+  return { seconds: Number(m[1]), cpuSeconds: round(Number(m[3]) + Number(m[4]), 2), peakRssMiB: round(Number(m[2]) / 1024, 0), exitCode: exitCode ?? -1 };
 }
 
 const median = (xs: number[]) => {
@@ -53,8 +58,8 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)]!;
 };
 
-function repeat(repo: string, args: string[], n: number) {
-  const runs = Array.from({ length: n }, () => timed(repo, args));
+/** Medians of the runs, with the machine's load beside them. */
+function summary(runs: Run[]) {
   return {
     medianSeconds: median(runs.map((r) => r.seconds)),
     medianCpuSeconds: median(runs.map((r) => r.cpuSeconds)),
@@ -63,6 +68,8 @@ function repeat(repo: string, args: string[], n: number) {
     loadAverage1m: round(loadavg()[0]!, 1),
   };
 }
+
+const repeat = (repo: string, args: string[], n: number) => summary(Array.from({ length: n }, () => timed(repo, args)));
 
 /** The generator's source: a datacenter written by an older generator is written again. */
 function generatorHash(): string {
@@ -76,13 +83,7 @@ function generatorHash(): string {
 async function repeatAsync(repo: string, args: string[], n: number) {
   const runs: Run[] = [];
   for (let i = 0; i < n; i++) runs.push(await timedAsync(repo, args));
-  return {
-    medianSeconds: median(runs.map((r) => r.seconds)),
-    medianCpuSeconds: median(runs.map((r) => r.cpuSeconds)),
-    medianPeakRssMiB: median(runs.map((r) => r.peakRssMiB)),
-    runs,
-    loadAverage1m: round(loadavg()[0]!, 1),
-  };
+  return summary(runs);
 }
 
 function timedAsync(repo: string, args: string[]): Promise<Run> {
@@ -92,10 +93,11 @@ function timedAsync(repo: string, args: string[]): Promise<Run> {
     child.stderr.on('data', (d) => (err += d));
     child.on('error', fail);
     child.on('close', (code) => {
-      const last = err.trim().split('\n').pop() ?? '';
-      const m = /^([\d.]+) (\d+) ([\d.]+) ([\d.]+)$/.exec(last);
-      if (!m) return fail(new Error(`cannot read ${TIME} output for vmsafe ${args.join(' ')}: ${err.trim()}`));
-      done({ seconds: Number(m[1]), cpuSeconds: round(Number(m[3]) + Number(m[4]), 2), peakRssMiB: round(Number(m[2]) / 1024, 0), exitCode: code ?? -1 });
+      try {
+        done(runOf(err, args, code));
+      } catch (e) {
+        fail(e);
+      }
     });
   });
 }
