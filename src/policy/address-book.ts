@@ -8,6 +8,7 @@
 // addresses; for a tenant's blocks, that tenant's VMs and the VMs of tenants without blocks.
 import { parseCidr } from '../dataplane/ip';
 import {
+  blockIndex,
   blockRefusal,
   byCreation,
   conflictMessage,
@@ -89,6 +90,7 @@ export class AddressBook {
     if (old.length === next.length && old.every((b, i) => b.block === next[i]!.block)) return [];
     if (next.length) this.blocks.set(name, next);
     else this.blocks.delete(name);
+    this.index = undefined;
     const own = this.byTenant.get(name) ?? new Set<string>();
     for (const k of own) if (next.length) this.unblocked.delete(k);
     else this.unblocked.add(k);
@@ -115,14 +117,10 @@ export class AddressBook {
     return e.vnics.map((n) => blockRefusal(e.key.slice(0, e.key.indexOf('/')), n.ip, e.tenant, own, this.otherBlock));
   }
 
-  private readonly otherBlock = (tenant: string, ip: number) => {
-    for (const [other, blocks] of this.blocks) {
-      if (other === tenant) continue;
-      const b = blocks.find((x) => ip >= x.range[0] && ip <= x.range[1]);
-      if (b) return { tenant: other, block: b.block };
-    }
-    return undefined;
-  };
+  /** Which block holds an address: rebuilt on the first question after the blocks changed. */
+  private index: ((ip: number) => { tenant: string; block: string } | undefined) | undefined;
+  // Asked only for a tenant without blocks, so any block found is another tenant's.
+  private readonly otherBlock = (_tenant: string, ip: number) => (this.index ??= blockIndex(this.blocks))(ip);
 
   private claim(e: VmEntry, touched: Set<string>): void {
     e.vnics.forEach((n, index) => {

@@ -77,16 +77,33 @@ export interface BlockOverlap {
 
 /** Blocks of different tenants that share an address; reported on the later tenant. */
 export function blockOverlaps(tenants: readonly Tenant[]): BlockOverlap[] {
-  const seen: { tenant: string; index: number; block: string; range: [number, number] }[] = [];
-  const out: BlockOverlap[] = [];
-  for (const t of [...tenants].sort(byCreation)) {
+  // Every block in claim order; each is checked against the earlier ones through an index sorted by
+  // start (all pairs would be 40,000 x 40,000 at datacenter scale).
+  const all: { tenant: string; index: number; block: string; lo: number; hi: number; order: number }[] = [];
+  for (const t of [...tenants].sort(byCreation))
     (t.spec.addressBlocks ?? []).forEach((block, index) => {
-      const range = parseCidr(block);
-      for (const o of seen)
-        if (o.tenant !== t.metadata.name && range[0] <= o.range[1] && o.range[0] <= range[1])
-          out.push({ tenant: t.metadata.name, index, block, otherTenant: o.tenant, otherIndex: o.index, otherBlock: o.block });
-      seen.push({ tenant: t.metadata.name, index, block, range });
+      const [lo, hi] = parseCidr(block);
+      all.push({ tenant: t.metadata.name, index, block, lo, hi, order: all.length });
     });
+  const byStart = [...all].sort((a, b) => a.lo - b.lo || a.order - b.order);
+  const maxHi: number[] = [];
+  for (let i = 0; i < byStart.length; i++) maxHi.push(Math.max(byStart[i]!.hi, i > 0 ? maxHi[i - 1]! : -Infinity));
+  const out: BlockOverlap[] = [];
+  for (const b of all) {
+    let lo = 0;
+    let hi = byStart.length; // first index starting after b ends
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (byStart[mid]!.lo <= b.hi) lo = mid + 1;
+      else hi = mid;
+    }
+    const earlier: typeof all = [];
+    for (let i = lo - 1; i >= 0 && maxHi[i]! >= b.lo; i--) {
+      const o = byStart[i]!;
+      if (o.order < b.order && o.tenant !== b.tenant && o.hi >= b.lo) earlier.push(o);
+    }
+    earlier.sort((x, y) => x.order - y.order);
+    for (const o of earlier) out.push({ tenant: b.tenant, index: b.index, block: b.block, otherTenant: o.tenant, otherIndex: o.index, otherBlock: o.block });
   }
   return out;
 }
@@ -126,13 +143,9 @@ export function addressOwnership(
 ): AddressOwnership {
   const blocksOf = new Map<string, Block[]>();
   for (const t of tenants) blocksOf.set(t.metadata.name, tenantBlocks(t));
-  const otherBlock = (tenant: string, ip: number) => {
-    for (const [other, blocks] of blocksOf) {
-      const b = other === tenant ? undefined : blocks.find((x) => ip >= x.range[0] && ip <= x.range[1]);
-      if (b) return { tenant: other, block: b.block };
-    }
-    return undefined;
-  };
+  // Asked only for a tenant without blocks, so any block found is another tenant's.
+  const anyBlock = blockIndex(blocksOf);
+  const otherBlock = (_tenant: string, ip: number) => anyBlock(ip);
 
   const holders = new Map<string, { vm: string; vnic: string }>();
   const refused = new Map<string, AddressRefusal>();
@@ -188,4 +201,30 @@ export function firstClaimant<T extends Meta>(claimants: Iterable<T>): T | undef
   let best: T | undefined;
   for (const t of claimants) if (best === undefined || byCreation(t, best) < 0) best = t;
   return best;
+}
+
+/**
+ * The first block (in tenant order, then block order) that contains an address, in O(log n) for
+ * disjoint blocks: a tenant without blocks asks this for each of its vNICs, and a scan of every
+ * tenant's blocks per vNIC is quadratic at datacenter scale (40,000 tenants x 70,000 vNICs).
+ */
+export function blockIndex(blocksOf: ReadonlyMap<string, readonly Block[]>): (ip: number) => { tenant: string; block: string } | undefined {
+  const all: { tenant: string; block: string; lo: number; hi: number; order: number }[] = [];
+  for (const [tenant, blocks] of blocksOf) for (const b of blocks) all.push({ tenant, block: b.block, lo: b.range[0], hi: b.range[1], order: all.length });
+  all.sort((a, b) => a.lo - b.lo || a.order - b.order);
+  // maxHi[i]: the highest end among all[0..i], so the backward scan stops once nothing earlier can reach ip.
+  const maxHi: number[] = [];
+  for (let i = 0; i < all.length; i++) maxHi.push(Math.max(all[i]!.hi, i > 0 ? maxHi[i - 1]! : -Infinity));
+  return (ip) => {
+    let lo = 0;
+    let hi = all.length; // first index with start > ip
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (all[mid]!.lo <= ip) lo = mid + 1;
+      else hi = mid;
+    }
+    let best: (typeof all)[number] | undefined;
+    for (let i = lo - 1; i >= 0 && maxHi[i]! >= ip; i--) if (all[i]!.hi >= ip && (!best || all[i]!.order < best.order)) best = all[i];
+    return best;
+  };
 }

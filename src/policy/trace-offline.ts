@@ -47,7 +47,8 @@ const hostOf = (vm: VM) => vm.status?.hostName ?? vm.spec.hostName;
 
 /**
  * The part of a placed world the packets' verdicts depend on: every Tenant, Tag and policy; the
- * endpoint VMs; every VM with a vNIC on one of the packets' addresses; the hosts of those VMs.
+ * endpoint VMs; every VM with a vNIC on one of the packets' addresses; every VM claiming an address
+ * of those (address ownership); the hosts of those VMs.
  */
 export function scopeFor(placed: TraceWorld, packets: readonly Packet[]): TraceWorld {
   const byKey = new Map(placed.vms.map((vm) => [keyOf(vm), vm]));
@@ -69,6 +70,10 @@ export function scopeFor(placed: TraceWorld, packets: readonly Packet[]): TraceW
     endpoint(p.to);
   }
   for (const vm of placed.vms) if (vm.spec.vnics.some((n) => ips.has(n.ip))) wanted.set(keyOf(vm), vm);
+  // Whether those VMs own their addresses (ownership.ts) depends on who else claims any of their
+  // addresses, not only the packets' ones: bring every such claimant (its own standing does not matter).
+  const claimed = new Set([...wanted.values()].flatMap((vm) => vm.spec.vnics.map((n) => n.ip)));
+  for (const vm of placed.vms) if (!wanted.has(keyOf(vm)) && vm.spec.vnics.some((n) => claimed.has(n.ip))) wanted.set(keyOf(vm), vm);
   const hostNames = new Set([...wanted.values()].map(hostOf).filter((h): h is string => h !== undefined));
   return {
     tenants: placed.tenants,

@@ -58,7 +58,7 @@ export class Tracer {
   }
 
   /** The vNIC an endpoint names (default: the VM's first vNIC), with its VM's host. */
-  resolve(e: Endpoint): { vm: string; vnic: string; ip: string; host: string } | { ip: string } {
+  resolve(e: Endpoint): ResolvedEnd {
     if ('ip' in e) return { ip: e.ip };
     const rec = this.compiler.inventory.vms.get(e.vm);
     if (!rec) throw new Error(`no VM ${e.vm}`);
@@ -72,22 +72,33 @@ export class Tracer {
   trace(pkt: Packet): TraceResult {
     const from = this.resolve(pkt.from);
     const to = this.resolve(pkt.to);
-    const side = (end: typeof from, direction: Direction, remoteIp: string): Decision | null =>
-      'vm' in end
-        ? this.classifier(end.host).classify({
-            vm: end.vm, vnic: end.vnic, direction, remoteIp, protocol: pkt.protocol, port: pkt.port,
-            ...(direction === 'egress' ? { localIp: pkt.srcIp, localMac: pkt.srcMac } : {}),
-          })
-        : null;
-    if (!('vm' in from) && (pkt.srcIp !== undefined || pkt.srcMac !== undefined)) throw new Error('srcIp/srcMac apply to a packet from a vNIC, not from an address');
-    const egress = side(from, 'egress', to.ip);
-    // A packet the spoof guard drops never reaches the destination.
-    const ingress = egress?.rule === IMPLICIT_RULES.spoofguard ? null : side(to, 'ingress', from.ip);
-    const allowed = (d: Decision | null) => d === null || d.verdict === 'Allow';
-    const compiled: PacketVerdict = { verdict: allowed(egress) && allowed(ingress) ? 'Allow' : 'Deny', egress, ingress };
+    const compiled = packetVerdict(pkt, from, to, (host) => this.classifier(host));
     const reference = this.reference.evaluate(pkt);
     const agree =
       compiled.verdict === reference.verdict && sameDecision(compiled.egress, reference.egress) && sameDecision(compiled.ingress, reference.ingress);
     return { compiled, reference, agree, hosts: { egress: 'vm' in from ? from.host : null, ingress: 'vm' in to ? to.host : null } };
   }
+}
+
+/** A resolved end of a packet: a vNIC on a host, or an address outside every filter. */
+export type ResolvedEnd = { vm: string; vnic: string; ip: string; host: string } | { ip: string };
+
+/**
+ * The verdict of a packet between two resolved ends, each vNIC side judged by its host's classifier
+ * (offline: compiled from manifests; live: built from the cluster's HostFilter): the egress side
+ * first; a packet the spoof guard drops never reaches the destination; Allow only if both sides allow.
+ */
+export function packetVerdict(pkt: Packet, from: ResolvedEnd, to: ResolvedEnd, classifierOf: (host: string) => Classifier): PacketVerdict {
+  if (!('vm' in from) && (pkt.srcIp !== undefined || pkt.srcMac !== undefined)) throw new Error('srcIp/srcMac apply to a packet from a vNIC, not from an address');
+  const side = (end: ResolvedEnd, direction: Direction, remoteIp: string): Decision | null =>
+    'vm' in end
+      ? classifierOf(end.host).classify({
+          vm: end.vm, vnic: end.vnic, direction, remoteIp, protocol: pkt.protocol, port: pkt.port,
+          ...(direction === 'egress' ? { localIp: pkt.srcIp, localMac: pkt.srcMac } : {}),
+        })
+      : null;
+  const egress = side(from, 'egress', to.ip);
+  const ingress = egress?.rule === IMPLICIT_RULES.spoofguard ? null : side(to, 'ingress', from.ip);
+  const allowed = (d: Decision | null) => d === null || d.verdict === 'Allow';
+  return { verdict: allowed(egress) && allowed(ingress) ? 'Allow' : 'Deny', egress, ingress };
 }

@@ -2,11 +2,10 @@
 // host's compiled classifier, cross-checked with the reference evaluator), but over the dashboard's
 // watched cache, with VMs where their status says they run. The tracer is rebuilt only when a Tenant,
 // Tag, Host, VM or SecurityPolicy changed since the last trace.
-// The probe parsing and the text format are the CLI's own (one wording for both); they belong in a
-// shared module once `trace --live` lands.
+// The probe parsing and the text format are src/policy/trace-format.ts (one wording with the CLI).
 import { buildClassifier } from '../dataplane/classifier';
 import { Tracer } from '../policy/tracer';
-import { formatText, parseProbe } from '../cli/commands/trace';
+import { formatText, parseProbe } from '../policy/trace-format';
 import type { FleetModel } from './model';
 import type { TraceAnswer } from './page/types';
 

@@ -56,6 +56,31 @@ describe('blockOverlaps', () => {
     // Adjacent blocks and a tenant's own overlapping blocks are no overlap between tenants.
     expect(blockOverlaps([withBlocks(tenant('a'), '10.0.0.0/24', '10.0.0.0/25'), withBlocks(tenant('b'), '10.0.1.0/24')])).toEqual([]);
   });
+
+  it('property: the same overlaps, in the same order, as comparing every pair of blocks', () => {
+    const cidr = fc.tuple(fc.integer({ min: 0, max: 7 }), fc.constantFrom(21, 22, 23, 24)).map(([n, len]) => `10.0.${n}.0/${len}`);
+    const start = (b: string) => { const [ip, len] = b.split('/'); const n = Number(ip!.split('.')[2]) * 256; const size = 2 ** (32 - Number(len)); return [n - (n % size), n - (n % size) + size - 1] as const; };
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd', 'e'), fc.array(cidr, { maxLength: 3 })), { maxLength: 6 }), (specs) => {
+        const ts = specs.map(([name, blocks]) => withBlocks(tenant(name), ...blocks));
+        // The definition: each block against every block of another tenant claimed before it.
+        const seen: { tenant: string; index: number; block: string }[] = [];
+        const want: object[] = [];
+        for (const t of [...ts].sort((x, y) => (x.metadata.name < y.metadata.name ? -1 : x.metadata.name > y.metadata.name ? 1 : 0)))
+          (t.spec.addressBlocks ?? []).forEach((block, index) => {
+            const [lo, hi] = start(block);
+            for (const o of seen) {
+              const [olo, ohi] = start(o.block);
+              if (o.tenant !== t.metadata.name && lo <= ohi && olo <= hi)
+                want.push({ tenant: t.metadata.name, index, block, otherTenant: o.tenant, otherIndex: o.index, otherBlock: o.block });
+            }
+            seen.push({ tenant: t.metadata.name, index, block });
+          });
+        expect(blockOverlaps(ts)).toEqual(want);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
 
 describe('addressOwnership', () => {
@@ -115,6 +140,34 @@ describe('addressOwnership', () => {
         const thief = at(vm('thief').inTenant(thiefSpec.ns).withIps(...thiefSpec.ips).build(), '2026-02-01T00:00:00Z');
         const r2 = addressOwnership(tenants, [...vms, thief], owner);
         for (const [ip, h] of r.holders) expect(r2.holders.get(ip)).toEqual(h);
+      }),
+      { numRuns: 300 },
+    );
+  });
+  it('property: a tenant without blocks is refused an address with the first block (tenant, then block order) that holds it, overlapping blocks too', () => {
+    // The indexed lookup (ownership.ts blockIndex) against a scan of every tenant's blocks in order.
+    const cidr = fc.tuple(fc.integer({ min: 0, max: 3 }), fc.constantFrom(22, 23, 24, 25, 26)).map(([n, len]) => `10.0.${n}.0/${len}`);
+    fc.assert(
+      fc.property(fc.array(fc.array(cidr, { maxLength: 3 }), { minLength: 1, maxLength: 5 }), fc.integer({ min: 0, max: 1023 }), (blocks, host) => {
+        const owners = blocks.map((b, i) => withBlocks(tenant(`t${i}`), ...b));
+        const ip = `10.0.${host >> 8}.${host & 255}`;
+        const r = addressOwnership([...owners, tenant('legacy')], [vm('old').inTenant('legacy').withIps(ip).build()], (ns) => ns);
+        const n = host; // offset from 10.0.0.0
+        let want: string | null = null;
+        for (const t of owners) {
+          for (const b of t.spec.addressBlocks ?? []) {
+            const [base, len] = b.split('/');
+            const start = Number(base!.split('.')[2]) * 256;
+            const size = 2 ** (32 - Number(len));
+            const lo = start - (start % size);
+            if (n >= lo && n < lo + size) {
+              want = `${ip} is inside Tenant "${t.metadata.name}"'s addressBlock ${b}`;
+              break;
+            }
+          }
+          if (want) break;
+        }
+        expect(r.refused.get(vnicKey('legacy/old', 'eth0'))?.message ?? null).toBe(want);
       }),
       { numRuns: 300 },
     );
