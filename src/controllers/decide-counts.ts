@@ -75,6 +75,11 @@ export interface PolicyFacts {
   hostsDesired: number;
   hostsRealized: number;
   notRealized: string[];
+  /**
+   * Hosts of notRealized whose compiled filter is too large to write (the reason they do not apply
+   * it), with why (size and limit).
+   */
+  tooLarge?: Array<{ host: string; detail: string }>;
   warnings: string[];
 }
 
@@ -84,17 +89,26 @@ export function decidePolicyStatus(p: SecurityPolicy, f: PolicyFacts, now: Date)
     ? { type: 'Accepted', status: 'False', reason: 'Rejected', message: f.rejection }
     : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'policy is valid and compiled' };
   const pending = f.hostsDesired - f.hostsRealized;
+  const big = f.tooLarge ?? [];
+  const hostList = (hs: string[]) => `${hs.slice(0, 5).join(', ')}${hs.length > 5 ? ', ...' : ''}`;
   const realized: ConditionInput = f.rejection
     ? { type: 'Realized', status: 'False', reason: 'NotAccepted', message: 'policy is not accepted' }
     : !f.compiled
       ? { type: 'Realized', status: 'False', reason: 'Compiling', message: `generation ${gen} is not compiled yet` }
       : pending === 0
       ? { type: 'Realized', status: 'True', reason: 'Realized', message: f.hostsDesired ? `enforced on ${f.hostsDesired} host(s), ${f.vnics} vNIC(s)` : 'selects no vNIC on any host' }
+      : big.length > 0
+      ? {
+          type: 'Realized',
+          status: 'False',
+          reason: 'TooLarge',
+          message: `${pending} of ${f.hostsDesired} host(s) not applied: the filter of host(s) ${hostList(big.map((b) => b.host))} cannot be written (${big[0]!.detail}); they keep enforcing their last filter`,
+        }
       : {
           type: 'Realized',
           status: 'False',
           reason: 'Pending',
-          message: `${pending} of ${f.hostsDesired} host(s) not applied yet: ${f.notRealized.slice(0, 5).join(', ')}${f.notRealized.length > 5 ? ', ...' : ''}`,
+          message: `${pending} of ${f.hostsDesired} host(s) not applied yet: ${hostList(f.notRealized)}`,
         };
   return {
     observedGeneration: gen,

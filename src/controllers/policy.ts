@@ -10,6 +10,7 @@ import { inputKey } from './compile-feed';
 import { decidePolicyStatus } from './decide-counts';
 import { SYSTEM_NAMESPACE } from './names';
 import { reportInvalid } from './rejection';
+import { describeTooLarge } from './too-large';
 
 const SPAN_COALESCE_MS = 200;
 
@@ -50,6 +51,10 @@ export function policyController(ctx: OperatorContext): Controller {
     const span = rejection || !compiled ? { vms: 0, vnics: 0, hosts: new Set<string>() } : feed.compiler.policySpan(key);
     const hosts = [...span.hosts].sort();
     const notRealized = hosts.filter((h) => !realizedOn(h, key, gen));
+    const tooLarge = notRealized.flatMap((h) => {
+      const t = feed.tooLarge.get(h);
+      return t ? [{ host: h, detail: describeTooLarge(t) }] : [];
+    });
     const status = decidePolicyStatus(
       p,
       {
@@ -59,6 +64,7 @@ export function policyController(ctx: OperatorContext): Controller {
         hostsDesired: hosts.length,
         hostsRealized: hosts.length - notRealized.length,
         notRealized,
+        tooLarge,
         warnings: rejection ? [] : lint(p, tenant, span.vms === 0),
       },
       new Date(ctx.clock.now()),
@@ -82,6 +88,9 @@ export function policyController(ctx: OperatorContext): Controller {
   });
   feed.onHostsChanged((hosts) => {
     for (const k of policiesOnHosts(hosts)) c.enqueueAfter(k, SPAN_COALESCE_MS);
+  });
+  feed.tooLarge.onChange((h) => {
+    for (const k of policiesOnHosts([h])) c.enqueue(k);
   });
   world.filters.on({
     update: (a, b) => {
