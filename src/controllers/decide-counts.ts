@@ -12,7 +12,14 @@ export interface TenantCounts {
   hosts: number;
   policies: number;
   unknownTags: string[];
+  /** The compiler holds this generation of the tenant (absent: true). */
+  compiled?: boolean;
+  /** Hosts running the tenant's VMs whose applied filter predates this generation, and of them the too-large ones. */
+  notApplied?: string[];
+  tooLarge?: string[];
 }
+
+const hostList = (hs: string[]) => `${hs.slice(0, 5).join(', ')}${hs.length > 5 ? ', ...' : ''}`;
 
 export function decideTenantStatus(t: Tenant, c: TenantCounts, now: Date): NonNullable<Tenant['status']> {
   const gen = t.metadata.generation;
@@ -28,7 +35,13 @@ export function decideTenantStatus(t: Tenant, c: TenantCounts, now: Date): NonNu
         ? { type: 'Ready', status: 'False', reason: 'UnknownTag', message: `placementTags name no Tag: ${c.unknownTags.join(', ')}` }
         : over.length
           ? { type: 'Ready', status: 'False', reason: 'QuotaExceeded', message: over.join('; ') }
-          : { type: 'Ready', status: 'True', reason: 'Ready', message: `${c.namespaces.length} namespace(s), ${c.vms} VM(s)` };
+          : c.compiled === false
+            ? { type: 'Ready', status: 'False', reason: 'Compiling', message: `generation ${gen} is not compiled yet` }
+            : c.tooLarge?.length
+              ? { type: 'Ready', status: 'False', reason: 'TooLarge', message: `the filter of host(s) ${hostList(c.tooLarge)} is too large to write: generation ${gen} is not applied there` }
+              : c.notApplied?.length
+                ? { type: 'Ready', status: 'False', reason: 'Pending', message: `${c.notApplied.length} of ${c.hosts} host(s) have not applied generation ${gen} yet: ${hostList(c.notApplied)}` }
+                : { type: 'Ready', status: 'True', reason: 'Ready', message: `${c.namespaces.length} namespace(s), ${c.vms} VM(s)` };
   return {
     observedGeneration: gen,
     namespaces: c.namespaces,
@@ -90,7 +103,6 @@ export function decidePolicyStatus(p: SecurityPolicy, f: PolicyFacts, now: Date)
     : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'policy is valid and compiled' };
   const pending = f.hostsDesired - f.hostsRealized;
   const big = f.tooLarge ?? [];
-  const hostList = (hs: string[]) => `${hs.slice(0, 5).join(', ')}${hs.length > 5 ? ', ...' : ''}`;
   const realized: ConditionInput = f.rejection
     ? { type: 'Realized', status: 'False', reason: 'NotAccepted', message: 'policy is not accepted' }
     : !f.compiled

@@ -6,6 +6,7 @@ import { decideVm, type VmAction } from '../placement';
 import { keyOf } from '../runtime/client';
 import { setConditions } from '../runtime/conditions';
 import { Controller, specChanged, type ReconcileContext, type Result } from '../runtime/controller';
+import { inputKey } from './compile-feed';
 import type { OperatorContext } from './context';
 import { reportInvalid } from './rejection';
 import { heartbeat } from './decide-host';
@@ -94,6 +95,7 @@ export function vmController(ctx: OperatorContext): Controller {
         const p = feed.applied.programOf(h, hf?.status?.appliedHash, key);
         return p === undefined ? undefined : new Set([p]);
       },
+      generationApplied: (h) => feed.realizedOn(h, filters.get(h)?.status?.appliedHash, inputKey('VM', vm.metadata), gen),
       programsOn: (h) => ledger.programsOn(h),
     });
     const s = d.status;

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostFilter, SecurityPolicy } from '../../src/api';
+import type { HostFilter, SecurityPolicy, Tenant, VM } from '../../src/api';
 import { applyManifests, REPO_ROOT, startDevStack, type DevStack } from '../../src/dev/stack';
 import { kindResource, type KubeObject } from '../../src/runtime/client';
 import { Informer } from '../../src/runtime/informer';
@@ -210,6 +210,148 @@ describe('status never lies, a bad edit never opens a hole', () => {
     const q = (f: number) => Math.round(delays[Math.min(delays.length - 1, Math.floor(f * delays.length))]!);
     console.info(`status-truth: ${EDITS} edits, ${seen.size} generations realized, delay last host applied -> Realized p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
   }, 60_000);
+
+  it('never reports VM Protected or Tenant Ready before every host applied the generation, never flaps (recorder, 50 edits each, slow agents)', async () => {
+    const vmRef = 'acme/web-1';
+    const vms = () => stack.client.kind<VM & KubeObject>('VM');
+    const tenants = () => stack.client.kind<Tenant & KubeObject>('Tenant');
+    const protectedAt = async (gen: number) => {
+      const v = await vms().get(vmRef);
+      const c = cond(v, 'Protected');
+      return c?.status === 'True' && c.observedGeneration === gen && v.status?.phase === 'Running' ? v : false;
+    };
+    const readyAt = async (gen: number) => {
+      const t = await tenants().get('acme');
+      const c = cond(t, 'Ready');
+      return c?.status === 'True' && c.observedGeneration === gen ? t : false;
+    };
+    const vm0 = await vms().get(vmRef);
+    await waitFor('the VM protected', () => protectedAt(vm0.metadata.generation!));
+    const hosts = (await filters()).map((f) => f.metadata.name);
+    for (const h of hosts) await stack.client.kind('Host').patch(h, { metadata: { annotations: { 'sim.vmsafe.io/faults': JSON.stringify({ applyDelayMs: 150 }) } } });
+
+    // Every event of the VM, the tenant and the HostFilters, with its resourceVersion (one global order).
+    type VmEv = { rv: number; at: number; host?: string; protected?: Cond };
+    type TenantEv = { rv: number; at: number; ready?: Cond };
+    type FilterEv = { rv: number; at: number; host: string; specHash: string; appliedHash?: string; vmIps: string[]; acme: boolean };
+    const vEvents: VmEv[] = [];
+    const tEvents: TenantEv[] = [];
+    const fEvents: FilterEv[] = [];
+    const vInf = new Informer<VM>({ client: stack.client, resource: kindResource('VM'), namespace: 'acme', logger: silentLogger });
+    const tInf = new Informer<Tenant>({ client: stack.client, resource: kindResource('Tenant'), logger: silentLogger });
+    const fInf = new Informer<HostFilter>({ client: stack.client, resource: kindResource('HostFilter'), logger: silentLogger });
+    const onV = (v: VM) => {
+      if (`${v.metadata.namespace}/${v.metadata.name}` === vmRef)
+        vEvents.push({ rv: Number(v.metadata.resourceVersion), at: performance.now(), host: v.status?.hostName, protected: cond(v, 'Protected') });
+    };
+    const onT = (t: Tenant) => {
+      if (t.metadata.name === 'acme') tEvents.push({ rv: Number(t.metadata.resourceVersion), at: performance.now(), ready: cond(t, 'Ready') });
+    };
+    const onF = (f: HostFilter) =>
+      fEvents.push({
+        rv: Number(f.metadata.resourceVersion), at: performance.now(), host: f.metadata.name, specHash: f.spec.hash, appliedHash: f.status?.appliedHash,
+        vmIps: f.spec.bindings.filter((b) => b.vm === vmRef).map((b) => b.ip), acme: f.spec.bindings.some((b) => b.vm.startsWith('acme/')),
+      });
+    vInf.on({ add: onV, update: (_a, b) => onV(b) });
+    tInf.on({ add: onT, update: (_a, b) => onT(b) });
+    fInf.on({ add: onF, update: (_a, b) => onF(b) });
+    for (const inf of [vInf, tInf, fInf] as Informer<any>[]) inf.start();
+    for (const inf of [vInf, tInf, fInf] as Informer<any>[]) await inf.waitForSync(5000);
+
+    const EDITS = 50;
+    const ipOfGen = new Map<number, string>();
+    /** Tenant generation → resourceVersion of the write that made it. */
+    const rvOfTenantGen = new Map<number, number>();
+    let vmGen = vm0.metadata.generation!;
+    let tGen = 0;
+    const vnic = vm0.spec.vnics[0]!;
+    for (let i = 0; i < EDITS; i++) {
+      const ip = `10.10.7.${i + 1}`;
+      const [v, t] = await Promise.all([
+        vms().patch(vmRef, { spec: { vnics: [{ ...vnic, ip }] } }),
+        tenants().patch('acme', { spec: { quota: { vms: 21 + (i % 2), vnics: 60 } } }),
+      ]);
+      vmGen = v.metadata.generation!;
+      ipOfGen.set(vmGen, ip);
+      tGen = t.metadata.generation!;
+      rvOfTenantGen.set(tGen, Number(t.metadata.resourceVersion));
+      if (i % 10 === 9) {
+        await waitFor(`VM generation ${vmGen} protected`, () => protectedAt(vmGen), { intervalMs: 20 });
+        await waitFor(`tenant generation ${tGen} ready`, () => readyAt(tGen), { intervalMs: 20 });
+      } else {
+        await waitFor(`VM generation ${vmGen} observed`, async () => cond(await vms().get(vmRef), 'Protected')?.observedGeneration === vmGen, { intervalMs: 10 });
+        await waitFor(`tenant generation ${tGen} observed`, async () => (await tenants().get('acme')).status?.observedGeneration === tGen, { intervalMs: 10 });
+      }
+    }
+    await waitFor('the recorder saw the last generations', () =>
+      vEvents.some((e) => e.protected?.status === 'True' && e.protected.observedGeneration === vmGen) &&
+      tEvents.some((e) => e.ready?.status === 'True' && e.ready.observedGeneration === tGen));
+    for (const inf of [vInf, tInf, fInf] as Informer<any>[]) await inf.stop();
+    for (const h of hosts) await stack.client.kind('Host').patch(h, { metadata: { annotations: { 'sim.vmsafe.io/faults': null } } });
+
+    const ipsByHash = new Map<string, string[]>();
+    for (const e of fEvents) ipsByHash.set(e.specHash, e.vmIps);
+    /** Host's last filter event before resourceVersion rv. */
+    const filterAt = (h: string, rv: number) => fEvents.filter((f) => f.host === h && f.rv < rv).at(-1);
+    const early: string[] = [];
+    const vmDelays: number[] = [];
+    const seenVm = new Set<number>();
+    for (const e of vEvents) {
+      const p = e.protected;
+      const g = p?.observedGeneration;
+      if (p?.status !== 'True' || g === undefined || !ipOfGen.has(g) || seenVm.has(g)) continue;
+      seenVm.add(g);
+      // The host the VM runs on applied a filter binding the VM's address of that generation.
+      const f = e.host ? filterAt(e.host, e.rv) : undefined;
+      const ip = ipOfGen.get(g)!;
+      if (!f?.appliedHash || !(ipsByHash.get(f.appliedHash) ?? []).includes(ip)) {
+        early.push(`VM generation ${g} Protected at rv ${e.rv} before ${e.host} applied ${ip}`);
+        continue;
+      }
+      const firstApplied = fEvents.find((x) => x.host === e.host && x.rv < e.rv && x.appliedHash !== undefined && (ipsByHash.get(x.appliedHash) ?? []).includes(ip))!;
+      vmDelays.push(e.at - firstApplied.at);
+    }
+    // Tenant generation G: every host running its VMs applies a filter that was that host's spec at
+    // some moment after G was written (the quota edit changes no filter: an older one does not count
+    // while a newer one, compiled from VM edits made after G, is pending).
+    const acmeHosts = new Set(fEvents.filter((f) => f.acme).map((f) => f.host));
+    const tDelays: number[] = [];
+    const seenT = new Set<number>();
+    for (const e of tEvents) {
+      const r = e.ready;
+      const g = r?.observedGeneration;
+      if (r?.status !== 'True' || g === undefined || !rvOfTenantGen.has(g) || seenT.has(g)) continue;
+      seenT.add(g);
+      const rvG = rvOfTenantGen.get(g)!;
+      let last = 0;
+      for (const h of acmeHosts) {
+        const applied = filterAt(h, e.rv)?.appliedHash;
+        const atG = filterAt(h, rvG + 1);
+        const currentSince = fEvents.filter((f) => f.host === h && f.rv > rvG && f.rv < e.rv);
+        const ok = applied !== undefined && (atG?.specHash === applied || currentSince.some((f) => f.specHash === applied));
+        if (!ok) early.push(`tenant generation ${g} Ready at rv ${e.rv} before ${h} applied a filter current after it`);
+        const firstOk = fEvents.find((f) => f.host === h && f.rv > rvG && f.rv < e.rv && f.appliedHash === applied);
+        if (firstOk) last = Math.max(last, firstOk.at);
+      }
+      if (last > 0) tDelays.push(e.at - last);
+    }
+    const flaps = (evs: Array<{ rv: number; c?: Cond }>, what: string) => {
+      const out: string[] = [];
+      const lastByGen = new Map<number, string>();
+      for (const e of evs) {
+        if (!e.c || e.c.observedGeneration === undefined) continue;
+        if (lastByGen.get(e.c.observedGeneration) === 'True' && e.c.status !== 'True') out.push(`${what} generation ${e.c.observedGeneration} at rv ${e.rv}`);
+        lastByGen.set(e.c.observedGeneration, e.c.status);
+      }
+      return out;
+    };
+    expect(early).toEqual([]);
+    expect([...flaps(vEvents.map((e) => ({ rv: e.rv, c: e.protected })), 'VM'), ...flaps(tEvents.map((e) => ({ rv: e.rv, c: e.ready })), 'tenant')]).toEqual([]);
+    expect(seenVm.size).toBeGreaterThanOrEqual(5);
+    expect(seenT.size).toBeGreaterThanOrEqual(5);
+    const q = (xs: number[], f: number) => (xs.sort((a, b) => a - b), Math.round(xs[Math.min(xs.length - 1, Math.floor(f * xs.length))] ?? NaN));
+    console.info(`status-truth: ${EDITS} VM + ${EDITS} tenant edits; VM ${seenVm.size} generations Protected, last host applied -> Protected p50 ${q(vmDelays, 0.5)} ms, p99 ${q(vmDelays, 0.99)} ms; tenant ${seenT.size} generations Ready, p50 ${q(tDelays, 0.5)} ms, p99 ${q(tDelays, 0.99)} ms`);
+  }, 90_000);
 
   it('an agent restart shows at once: a new boot id holding nothing until it has re-applied', async () => {
     const host = (await filters()).find((f) => f.spec.bindings.length > 0)!.metadata.name;
