@@ -76,7 +76,12 @@ export function decideHostStatus(input: HostStatusInput): HostStatusDecision {
   const gen = host.metadata.generation;
   const hb = heartbeat(input.lease, now);
   const { expiresInMs, ...ready } = hb;
-  const conds = [ready, converged(filter, input.tooLarge)].map((c) => ({ ...c, observedGeneration: gen }));
+  // An agent that stopped heartbeating vouches for nothing: it may have crashed with its state.
+  const conv: ConditionInput =
+    ready.status === 'True'
+      ? converged(filter, input.tooLarge)
+      : { type: 'FilterConverged', status: 'False', reason: ready.reason, message: `the agent is not reporting: nothing it applied${filter?.status?.appliedHash ? ` (filter ${filter.status.appliedHash})` : ''} is counted on` };
+  const conds = [ready, conv].map((c) => ({ ...c, observedGeneration: gen }));
   const status: NonNullable<Host['status']> = {
     observedGeneration: gen,
     allocated: { ...input.allocated },

@@ -52,6 +52,9 @@ export function vmController(ctx: OperatorContext): Controller {
     return tags.map;
   };
 
+  const agentAlive = (h: string) =>
+    heartbeat(world.leases.get(`${SYSTEM_NAMESPACE}/${agentLeaseName(h)}`)?.spec, new Date(ctx.clock.now())).status === 'True';
+
   const reconcile = async (key: string, rc: ReconcileContext): Promise<Result | void> => {
     const vm = world.vms.get(key);
     if (!vm) {
@@ -91,6 +94,8 @@ export function vmController(ctx: OperatorContext): Controller {
       hosts: ledger.hostStates(),
       programKey,
       appliedPrograms: (h) => {
+        // A host whose agent stopped heartbeating holds nothing we can count on (it may have crashed).
+        if (!agentAlive(h)) return undefined;
         const hf: HostFilter | undefined = filters.get(h);
         const p = feed.applied.programOf(h, hf?.status?.appliedHash, key);
         return p === undefined ? undefined : new Set([p]);

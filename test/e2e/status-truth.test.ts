@@ -8,7 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostFilter, SecurityPolicy, Tenant, VM } from '../../src/api';
+import type { Host, HostFilter, SecurityPolicy, Tenant, VM } from '../../src/api';
+import { waitConverged } from '../../src/dev/converged';
 import { applyManifests, REPO_ROOT, startDevStack, type DevStack } from '../../src/dev/stack';
 import { kindResource, type KubeObject } from '../../src/runtime/client';
 import { Informer } from '../../src/runtime/informer';
@@ -371,6 +372,87 @@ describe('status never lies, a bad edit never opens a hole', () => {
     const firstOfNewBoot = events.find((e) => e.bootId !== bootBefore)!;
     expect(firstOfNewBoot.appliedHash).toBeUndefined(); // holds nothing, says so before programming
   });
+
+  it('an agent crash shorter and longer than its lease shows in Host and VM status; nothing Running without its program applied', async () => {
+    const host = (await filters()).filter((f) => f.status?.appliedHash === f.spec.hash).sort((a, b) => b.spec.bindings.length - a.spec.bindings.length)[0]!.metadata.name;
+    type VmEv = { rv: number; key: string; phase?: string; host?: string; target?: string; program?: string; protected?: string };
+    type HostEv = { rv: number; ready?: string; readyReason?: string; converged?: string };
+    type FilterEv = { rv: number; bootId?: string; appliedHash?: string; spec: string };
+    const vEvents: VmEv[] = [];
+    const hEvents: HostEv[] = [];
+    const fEvents: FilterEv[] = [];
+    /** Spec hash of the host's filter → VM key → program bound there. */
+    const programsByHash = new Map<string, Map<string, string>>();
+    const vInf = new Informer<VM>({ client: stack.client, resource: kindResource('VM'), logger: silentLogger });
+    const hInf = new Informer<Host>({ client: stack.client, resource: kindResource('Host'), fieldSelector: `metadata.name=${host}`, logger: silentLogger });
+    const fInf = new Informer<HostFilter>({ client: stack.client, resource: kindResource('HostFilter'), fieldSelector: `metadata.name=${host}`, logger: silentLogger });
+    const onV = (v: VM) =>
+      vEvents.push({
+        rv: Number(v.metadata.resourceVersion), key: `${v.metadata.namespace}/${v.metadata.name}`, phase: v.status?.phase, host: v.status?.hostName,
+        target: v.status?.targetHostName, program: v.status?.program, protected: cond(v, 'Protected')?.status,
+      });
+    const onH = (h: Host) => hEvents.push({ rv: Number(h.metadata.resourceVersion), ready: cond(h, 'Ready')?.status, readyReason: cond(h, 'Ready')?.reason, converged: cond(h, 'FilterConverged')?.status });
+    const onF = (f: HostFilter) => {
+      fEvents.push({ rv: Number(f.metadata.resourceVersion), bootId: f.status?.bootId, appliedHash: f.status?.appliedHash, spec: f.spec.hash });
+      programsByHash.set(f.spec.hash, new Map(f.spec.bindings.map((b) => [b.vm, b.program])));
+    };
+    vInf.on({ add: onV, update: (_a, b) => onV(b) });
+    hInf.on({ add: onH, update: (_a, b) => onH(b) });
+    fInf.on({ add: onF, update: (_a, b) => onF(b) });
+    for (const inf of [vInf, hInf, fInf] as Informer<any>[]) inf.start();
+    for (const inf of [vInf, hInf, fInf] as Informer<any>[]) await inf.waitForSync(5000);
+    const onHostNow = () => {
+      const last = new Map<string, VmEv>();
+      for (const e of vEvents) last.set(e.key, e);
+      return [...last.values()].filter((e) => e.host === host && e.phase === 'Running').map((e) => e.key);
+    };
+
+    // The acceptance's 3 s and 25 s crashes against the agents' default 8 s lease, scaled to this
+    // stack's 2 s lease: one shorter than the lease (only the restart's announcement can show it),
+    // one longer (the lease expires first). Each restart takes 500 ms to program.
+    const violations: string[] = [];
+    let n = 0;
+    for (const restartDelayMs of [750, 6250]) {
+      const running = onHostNow();
+      expect(running.length, `VMs running on ${host}`).toBeGreaterThan(0);
+      const bootBefore = fEvents.at(-1)!.bootId;
+      const fromRv = Math.max(...[...vEvents, ...hEvents, ...fEvents].map((e) => e.rv));
+      await stack.client.kind('Host').patch(host, { metadata: { annotations: { 'sim.vmsafe.io/faults': JSON.stringify({ crash: ++n, restartDelayMs, applyDelayMs: 500 }) } } });
+      const reapplied = await waitFor(`the new boot re-applied (${restartDelayMs} ms crash)`, () =>
+        fEvents.find((e) => e.rv > fromRv && e.bootId !== bootBefore && e.appliedHash !== undefined && e.appliedHash === e.spec), { timeoutMs: 30_000 });
+      const announced = fEvents.find((e) => e.rv > fromRv && e.bootId !== bootBefore)!;
+      expect(announced.appliedHash).toBeUndefined();
+      // The gap starts when the operator can know: the lease expired (long crash) or the new process
+      // said it holds nothing (short crash).
+      const lost = hEvents.find((e) => e.rv > fromRv && e.ready === 'False');
+      if (restartDelayMs > 2000) {
+        expect(lost, 'Host Ready=False during the long crash').toMatchObject({ readyReason: 'AgentLost', converged: 'False' });
+      }
+      const gapFrom = Math.min(lost?.rv ?? Infinity, announced.rv);
+      expect(hEvents.some((e) => e.rv > gapFrom && e.rv < reapplied.rv && e.converged === 'False'), 'FilterConverged=False during the gap').toBe(true);
+      // Every VM that ran here shows the gap: not Running, not Protected, on this host (or moved away).
+      await waitFor('every VM settled again', async () => (await waitConverged(stack.client, 0)).converged);
+      for (const key of running) {
+        const shown = vEvents.some((e) => e.key === key && e.rv > gapFrom && (e.phase !== 'Running' || e.protected !== 'True'));
+        if (!shown) violations.push(`${key}: no status showed the ${restartDelayMs} ms crash of ${host}`);
+      }
+      // While the agent held nothing, no VM was Running or Protected on this host.
+      for (const e of vEvents)
+        if (e.rv > gapFrom && e.rv < reapplied.rv && e.host === host && (e.phase === 'Running' || e.protected === 'True'))
+          violations.push(`${e.key} ${e.phase}/Protected=${e.protected} on ${host} at rv ${e.rv} while its agent held nothing (${restartDelayMs} ms crash)`);
+    }
+    // Never Running on this host without the applied filter binding it (by resourceVersion, from the
+    // first recorded filter state on).
+    for (const e of vEvents) {
+      if (e.phase !== 'Running' || e.host !== host || e.rv < fEvents[0]!.rv) continue;
+      const f = fEvents.filter((x) => x.rv < e.rv).at(-1);
+      if (!f?.appliedHash || !programsByHash.get(f.appliedHash)?.has(e.key))
+        violations.push(`${e.key} Running on ${host} at rv ${e.rv} without its binding applied (applied: ${f?.appliedHash})`);
+    }
+    for (const inf of [vInf, hInf, fInf] as Informer<any>[]) await inf.stop();
+    await stack.client.kind('Host').patch(host, { metadata: { annotations: { 'sim.vmsafe.io/faults': null } } });
+    expect(violations).toEqual([]);
+  }, 60_000);
 
   it('reports a bad faults annotation as a Warning Event on the Host', async () => {
     const host = (await filters())[0]!.metadata.name;
