@@ -130,9 +130,18 @@ export class CompileFeed {
     this.feed('SecurityPolicy', w.policies);
     this.feed('VM', w.vms);
     // What the informers already hold (they may have synced before we subscribed).
+    this.resync();
+    return this;
+  }
+
+  /**
+   * Re-feed every object the informers hold (the periodic resync): a change some event path missed is
+   * compiled now; with nothing changed, every host's spec keeps its content hash and nothing is written.
+   */
+  resync(): void {
+    const w = this.world;
     for (const inf of [w.tenants, w.tags, w.hosts, w.policies, w.vms] as Informer<any>[])
       for (const object of inf.list()) this.push({ op: 'upsert', object: inf === w.vms ? this.withAssumption(object) : object });
-    return this;
   }
 
   stop(): void {

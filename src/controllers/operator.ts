@@ -46,7 +46,16 @@ export interface OperatorOptions {
   syncTimeoutMs?: number;
   /** Address groups with at least this many entries become shared AddressGroup objects (default 1,024). */
   sharedGroupMinAddresses?: number;
+  /** Re-feed and re-reconcile everything this often (default DEFAULT_RESYNC_MS; 0 = never). */
+  resyncPeriodMs?: number;
 }
+
+/**
+ * Periodic resync: a safety net under the event-driven path (an event lost to a bug, a decision that
+ * depended on time). Content hashes and status diffs make it write nothing when nothing changed; its
+ * cost is one compile of the world and one reconcile per object (seconds at 40,000 VMs), so minutes.
+ */
+export const DEFAULT_RESYNC_MS = 5 * 60_000;
 
 /**
  * A group of 1,024 addresses is ~15 KB in every HostFilter naming it, rewritten on each membership
@@ -63,7 +72,13 @@ export class OperatorTerm {
   readonly ctx: OperatorContext;
   readonly controllers: Controller[];
 
-  constructor(client: KubeClient, log: Logger, clock: Clock, metrics: RuntimeMetrics | undefined, opts: { sharedGroupMinAddresses?: number } = {}) {
+  constructor(
+    client: KubeClient,
+    log: Logger,
+    clock: Clock,
+    metrics: RuntimeMetrics | undefined,
+    private readonly opts: { sharedGroupMinAddresses?: number; resyncPeriodMs?: number } = {},
+  ) {
     const world = new World(client, { logger: log, metrics });
     const feed = new CompileFeed(world, log.child({ component: 'compiler' }), {
       providerNamespace: SYSTEM_NAMESPACE,
@@ -120,6 +135,17 @@ export class OperatorTerm {
   }
 
   private metricsTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+
+  /** Re-feed every object to the compiler and enqueue every object in its controller. */
+  resync(): void {
+    const { world, feed } = this.ctx;
+    const own: Record<string, { store: { keys(): string[] } }> = {
+      vm: world.vms, host: world.hosts, hostfilter: world.hosts, securitypolicy: world.policies, tenant: world.tenants, tag: world.tags,
+    };
+    feed.resync();
+    for (const c of this.controllers) for (const k of own[c.name]?.store.keys() ?? []) c.enqueue(k);
+  }
 
   async start(syncTimeoutMs: number): Promise<void> {
     const { world, feed, log } = this.ctx;
@@ -158,6 +184,14 @@ export class OperatorTerm {
       for (const c of this.controllers) if (reporting.has(c.name)) c.start();
     };
     startReporting();
+    const period = this.opts.resyncPeriodMs ?? DEFAULT_RESYNC_MS;
+    if (period > 0) {
+      this.resyncTimer = setInterval(() => {
+        log.debug('periodic resync');
+        this.resync();
+      }, period);
+      this.resyncTimer.unref();
+    }
   }
 
   private reportingTimer: NodeJS.Timeout | undefined;
@@ -167,6 +201,7 @@ export class OperatorTerm {
     this.stopped = true;
     if (this.reportingTimer) clearTimeout(this.reportingTimer);
     if (this.metricsTimer) clearInterval(this.metricsTimer);
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
     await Promise.all(this.controllers.map((c) => c.stop()));
     this.ctx.feed.stop();
     await this.ctx.world.stop();
@@ -212,7 +247,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const lead = async () => {
     leading = true;
     log.info('leading: starting controllers');
-    term = new OperatorTerm(client, log, clock, metrics, { sharedGroupMinAddresses: opts.sharedGroupMinAddresses });
+    term = new OperatorTerm(client, log, clock, metrics, { sharedGroupMinAddresses: opts.sharedGroupMinAddresses, resyncPeriodMs: opts.resyncPeriodMs });
     starting = term.start(opts.syncTimeoutMs ?? 120_000);
     await starting;
   };

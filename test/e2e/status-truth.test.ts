@@ -466,6 +466,31 @@ describe('status never lies, a bad edit never opens a hole', () => {
     await k.kubectl(['annotate', `host/${host}`, 'sim.vmsafe.io/faults-']);
   });
 
+  it('a forced resync re-feeds and re-reconciles everything and writes nothing when nothing changed', async () => {
+    await waitFor('converged', async () => (await waitConverged(stack.client, 0)).converged, { timeoutMs: 30_000 });
+    await waitFor('every policy realized', async () => (await policies().list()).items.every((p) => cond(p, 'Realized')?.status === 'True'));
+    const term = stack.operator!.term()!;
+    const { ctx } = term;
+    const idle = () => term.controllers.every((c) => c.queue.len() === 0 && c.queue.processingCount() === 0);
+    await waitFor('controllers idle', idle);
+    // A first resync repairs what an event path missed (it found a Tag whose VM count was stale);
+    // the second one, with nothing changed, must write nothing.
+    term.resync();
+    ctx.feed.flush();
+    await waitFor('the first resync reconciled', idle, { intervalMs: 10 });
+    const writes = () => ctx.status.stats.written + ctx.counters.hostFilterWrites + ctx.counters.addressGroupWrites + ctx.events.stats.created + ctx.events.stats.patched;
+    const before = { writes: writes(), unchanged: ctx.status.stats.unchanged, changes: ctx.feed.stats.changes };
+    const objects = ctx.world.vms.store.size + ctx.world.hosts.store.size + ctx.world.policies.store.size + ctx.world.tenants.store.size + ctx.world.tags.store.size;
+    term.resync();
+    ctx.feed.flush();
+    await waitFor('the resync reconciled', idle, { intervalMs: 10 });
+    // Everything was re-fed and re-reconciled (each reconcile compares its status: unchanged)...
+    expect(ctx.feed.stats.changes - before.changes).toBeGreaterThanOrEqual(objects);
+    expect(ctx.status.stats.unchanged - before.unchanged).toBeGreaterThanOrEqual(objects);
+    // ...and nothing was written.
+    expect(writes() - before.writes).toBe(0);
+  });
+
   it('heals a compile exception injected once, without any other change', async () => {
     const ref = 'acme/web-from-internet';
     const feed = stack.operator!.term()!.ctx.feed;
