@@ -55,7 +55,7 @@ export function converged(filter: HostFilter | undefined, tooLarge?: TooLargeFil
       type: 'FilterConverged',
       status: 'False',
       reason: 'TooLarge',
-      message: `${describeTooLarge(tooLarge)}; not written: the host keeps ${applied ? `filter ${applied}` : 'its last filter'}`,
+      message: `${describeTooLarge(tooLarge)}; not written: ${applied ? `the host keeps filter ${applied}` : 'the host has no filter applied'}`,
     };
   if (!filter) return { type: 'FilterConverged', status: 'False', reason: 'NotCompiled', message: 'no HostFilter yet' };
   if (applied === filter.spec.hash)

@@ -186,7 +186,8 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     if (!first) return;
     r.log.warn({ hash: t.hash, bytes: t.bytes, limit: t.limit }, 'HostFilter too large to write; the host keeps its last filter');
     const host = world.hosts.get(name);
-    if (host) ctx.events.event(host, 'Warning', 'FilterTooLarge', `${describeTooLarge(t)}: not written; the host keeps its last filter`);
+    const kept = world.filters.get(name)?.spec.hash;
+    if (host) ctx.events.event(host, 'Warning', 'FilterTooLarge', `${describeTooLarge(t)}: not written; ${kept ? `the host keeps filter ${kept}` : 'the host has no filter'}`);
   };
 
   const budget = new WriteBudget(WRITE_BYTES_PER_SECOND, WRITE_BURST_BYTES, ctx.clock.now());

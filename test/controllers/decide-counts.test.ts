@@ -34,6 +34,11 @@ describe('decideHostStatus', () => {
       lease: lease(1), filter: filter('A', 'A'), tooLarge: big, ready: ['True', 'AgentHeartbeat'], conv: ['False', 'TooLarge'],
       message: 'compiled filter hf-big is 2000000 bytes, over the 1572864-byte request limit; not written: the host keeps filter A',
     },
+    {
+      name: 'too large and never written: says the host has no filter',
+      lease: lease(1), tooLarge: big, ready: ['True', 'AgentHeartbeat'], conv: ['False', 'TooLarge'],
+      message: 'compiled filter hf-big is 2000000 bytes, over the 1572864-byte request limit; not written: the host has no filter applied',
+    },
     { name: 'too large and the agent lost: the lost agent first', lease: lease(30), filter: filter('A', 'A'), tooLarge: big, ready: ['False', 'AgentLost'], conv: ['False', 'AgentLost'] },
   ];
   for (const c of cases)
