@@ -58,7 +58,14 @@ export class AppliedView {
     e.retired.set(e.current, seq - 1);
     e.retired.delete(hash);
     e.current = hash;
-    while (e.retired.size > RETIRED_KEPT) e.retired.delete(e.retired.keys().next().value!);
+    if (e.retired.size <= RETIRED_KEPT) return;
+    // Drop the oldest, but never a version still written to the API server: the agent may hold it
+    // for long (a newer filter too large to write), and what it enforces must stay "included".
+    const kept = new Set((this.written.get(host) ?? []).map((w) => w.hash));
+    for (const h of e.retired.keys()) {
+      if (e.retired.size <= RETIRED_KEPT) break;
+      if (!kept.has(h)) e.retired.delete(h);
+    }
   }
 
   /** Whether the filter `hash` of `host` holds what compile `seq` (or a later one) produced. */

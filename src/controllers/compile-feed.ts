@@ -8,6 +8,7 @@ import type { Informer } from '../runtime/informer';
 import { deepEqual, type Json } from '../runtime/jsondiff';
 import type { Logger } from '../util/log';
 import { AppliedView } from './applied';
+import { TooLargeFilters } from './too-large';
 import type { World } from './world';
 
 type Compiled = Tenant | Tag | Host | VM | SecurityPolicy;
@@ -51,6 +52,8 @@ export const inputKey = (kind: string, ref: { name?: string; namespace?: string 
 export class CompileFeed {
   readonly compiler: PolicyCompiler;
   readonly applied = new AppliedView();
+  /** Hosts whose compiled filter is over the request limit (set by the HostFilter controller). */
+  readonly tooLarge = new TooLargeFilters();
   readonly stats: CompileStats = { skipped: 0, flushes: 0, changes: 0, hostUpdates: 0, lastFlushMs: 0, totalMs: 0, failures: 0 };
   /** Test hook: the next `n` compiles throw (an injected compiler bug). */
   injectFailures = 0;
@@ -133,9 +136,18 @@ export class CompileFeed {
     this.feed('SecurityPolicy', w.policies);
     this.feed('VM', w.vms);
     // What the informers already hold (they may have synced before we subscribed).
+    this.resync();
+    return this;
+  }
+
+  /**
+   * Re-feed every object the informers hold (the periodic resync): a change some event path missed is
+   * compiled now; with nothing changed, every host's spec keeps its content hash and nothing is written.
+   */
+  resync(): void {
+    const w = this.world;
     for (const inf of [w.tenants, w.tags, w.hosts, w.policies, w.vms] as Informer<any>[])
       for (const object of inf.list()) this.push({ op: 'upsert', object: inf === w.vms ? this.withAssumption(object) : object });
-    return this;
   }
 
   stop(): void {

@@ -12,10 +12,16 @@ export interface TenantCounts {
   hosts: number;
   policies: number;
   unknownTags: string[];
+  /** The compiler holds this generation of the tenant (absent: true). */
+  compiled?: boolean;
+  /** Hosts running the tenant's VMs whose applied filter predates this generation, and of them the too-large ones. */
+  notApplied?: string[];
+  tooLarge?: string[];
 }
 
 /** How a Ready=False NamespaceConflict message starts (the tenant controller reads it back). */
 export const CONFLICT_PREFIX = 'namespaces claimed by another tenant: ';
+const hostList = (hs: string[]) => `${hs.slice(0, 5).join(', ')}${hs.length > 5 ? ', ...' : ''}`;
 
 export function decideTenantStatus(t: Tenant, c: TenantCounts, now: Date): NonNullable<Tenant['status']> {
   const gen = t.metadata.generation;
@@ -31,7 +37,13 @@ export function decideTenantStatus(t: Tenant, c: TenantCounts, now: Date): NonNu
         ? { type: 'Ready', status: 'False', reason: 'UnknownTag', message: `placementTags name no Tag: ${c.unknownTags.join(', ')}` }
         : over.length
           ? { type: 'Ready', status: 'False', reason: 'QuotaExceeded', message: over.join('; ') }
-          : { type: 'Ready', status: 'True', reason: 'Ready', message: `${c.namespaces.length} namespace(s), ${c.vms} VM(s)` };
+          : c.compiled === false
+            ? { type: 'Ready', status: 'False', reason: 'Compiling', message: `generation ${gen} is not compiled yet` }
+            : c.tooLarge?.length
+              ? { type: 'Ready', status: 'False', reason: 'TooLarge', message: `the filter of host(s) ${hostList(c.tooLarge)} is too large to write: generation ${gen} is not applied there` }
+              : c.notApplied?.length
+                ? { type: 'Ready', status: 'False', reason: 'Pending', message: `${c.notApplied.length} of ${c.hosts} host(s) have not applied generation ${gen} yet: ${hostList(c.notApplied)}` }
+                : { type: 'Ready', status: 'True', reason: 'Ready', message: `${c.namespaces.length} namespace(s), ${c.vms} VM(s)` };
   return {
     observedGeneration: gen,
     namespaces: c.namespaces,
@@ -78,6 +90,11 @@ export interface PolicyFacts {
   hostsDesired: number;
   hostsRealized: number;
   notRealized: string[];
+  /**
+   * Hosts of notRealized whose compiled filter is too large to write (the reason they do not apply
+   * it), with why (size and limit).
+   */
+  tooLarge?: Array<{ host: string; detail: string }>;
   warnings: string[];
   /** Set for a staged policy (spec.enforcement: Staged): what enforcing it would change, once computed. */
   staged?: { impact: StagedImpactStatus | undefined };
@@ -89,6 +106,7 @@ export function decidePolicyStatus(p: SecurityPolicy, f: PolicyFacts, now: Date)
     ? { type: 'Accepted', status: 'False', reason: 'Rejected', message: f.rejection }
     : { type: 'Accepted', status: 'True', reason: 'Accepted', message: f.staged ? 'policy is valid; staged: analyzed, not enforced' : 'policy is valid and compiled' };
   const pending = f.hostsDesired - f.hostsRealized;
+  const big = f.tooLarge ?? [];
   const realized: ConditionInput = f.rejection
     ? { type: 'Realized', status: 'False', reason: 'NotAccepted', message: 'policy is not accepted' }
     : f.staged
@@ -102,11 +120,18 @@ export function decidePolicyStatus(p: SecurityPolicy, f: PolicyFacts, now: Date)
       ? { type: 'Realized', status: 'False', reason: 'Compiling', message: `generation ${gen} is not compiled yet` }
       : pending === 0
       ? { type: 'Realized', status: 'True', reason: 'Realized', message: f.hostsDesired ? `enforced on ${f.hostsDesired} host(s), ${f.vnics} vNIC(s)` : 'selects no vNIC on any host' }
+      : big.length > 0
+      ? {
+          type: 'Realized',
+          status: 'False',
+          reason: 'TooLarge',
+          message: `${pending} of ${f.hostsDesired} host(s) not applied: the filter of host(s) ${hostList(big.map((b) => b.host))} cannot be written (${big[0]!.detail}); they keep enforcing their last filter`,
+        }
       : {
           type: 'Realized',
           status: 'False',
           reason: 'Pending',
-          message: `${pending} of ${f.hostsDesired} host(s) not applied yet: ${f.notRealized.slice(0, 5).join(', ')}${f.notRealized.length > 5 ? ', ...' : ''}`,
+          message: `${pending} of ${f.hostsDesired} host(s) not applied yet: ${hostList(f.notRealized)}`,
         };
   return {
     observedGeneration: gen,

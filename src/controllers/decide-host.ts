@@ -1,6 +1,7 @@
 // Host status as a pure function of the agent's Lease, the host's HostFilter and its allocations.
 import type { Host, HostFilter, HostFilterSpec } from '../api';
 import { setConditions, type ConditionInput } from '../runtime/conditions';
+import { describeTooLarge, type TooLargeFilter } from './too-large';
 
 export interface LeaseView {
   holderIdentity?: string;
@@ -15,6 +16,8 @@ export interface HostStatusInput {
   /** Size of the compiled (desired) filter: its spec is the compiler's, not kept in the cache. */
   compiled: Pick<HostFilterSpec, 'programs' | 'bindings'> | undefined;
   allocated: { vms: number; vnics: number };
+  /** The compiled filter could not be written (over the request limit). */
+  tooLarge?: TooLargeFilter;
   now: Date;
 }
 
@@ -41,10 +44,20 @@ export function heartbeat(lease: LeaseView | undefined, now: Date): ConditionInp
   return { type: 'Ready', status: 'True', reason: 'AgentHeartbeat', message: `agent ${lease.holderIdentity ?? ''} is reporting`.trim(), expiresInMs: left };
 }
 
-/** FilterConverged: the agent reports the filter the operator compiled. */
-export function converged(filter: HostFilter | undefined): ConditionInput {
+/**
+ * FilterConverged: the agent reports the filter the operator compiled. A compiled filter too large to
+ * write is not converged whatever the agent applied: the host enforces an older filter.
+ */
+export function converged(filter: HostFilter | undefined, tooLarge?: TooLargeFilter): ConditionInput {
+  const applied = filter?.status?.appliedHash;
+  if (tooLarge)
+    return {
+      type: 'FilterConverged',
+      status: 'False',
+      reason: 'TooLarge',
+      message: `${describeTooLarge(tooLarge)}; not written: ${applied ? `the host keeps filter ${applied}` : 'the host has no filter applied'}`,
+    };
   if (!filter) return { type: 'FilterConverged', status: 'False', reason: 'NotCompiled', message: 'no HostFilter yet' };
-  const applied = filter.status?.appliedHash;
   if (applied === filter.spec.hash)
     return { type: 'FilterConverged', status: 'True', reason: 'Converged', message: `filter ${applied} applied` };
   const agent = filter.status?.conditions?.find((c) => c.type === 'Applied');
@@ -63,7 +76,12 @@ export function decideHostStatus(input: HostStatusInput): HostStatusDecision {
   const gen = host.metadata.generation;
   const hb = heartbeat(input.lease, now);
   const { expiresInMs, ...ready } = hb;
-  const conds = [ready, converged(filter)].map((c) => ({ ...c, observedGeneration: gen }));
+  // An agent that stopped heartbeating vouches for nothing: it may have crashed with its state.
+  const conv: ConditionInput =
+    ready.status === 'True'
+      ? converged(filter, input.tooLarge)
+      : { type: 'FilterConverged', status: 'False', reason: ready.reason, message: `the agent is not reporting: nothing it applied${filter?.status?.appliedHash ? ` (filter ${filter.status.appliedHash})` : ''} is counted on` };
+  const conds = [ready, conv].map((c) => ({ ...c, observedGeneration: gen }));
   const status: NonNullable<Host['status']> = {
     observedGeneration: gen,
     allocated: { ...input.allocated },

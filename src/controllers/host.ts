@@ -25,6 +25,7 @@ export function hostController(ctx: OperatorContext): Controller {
       filter: world.filters.get(name),
       compiled: ctx.feed.compiler.spec(name),
       allocated: { ...ledger.allocOf(name) },
+      tooLarge: ctx.feed.tooLarge.get(name),
       now: new Date(ctx.clock.now()),
     });
     await ctx.status.update('Host', host, d.status);
@@ -42,6 +43,7 @@ export function hostController(ctx: OperatorContext): Controller {
     return h ? [h] : [];
   });
   c.watchMapped(world.filters, (f) => [f.metadata.name]);
+  ctx.feed.tooLarge.onChange((h) => c.enqueue(h));
   world.vms.on({
     add: (vm) => vmHosts(vm).forEach((h) => c.enqueueAfter(h, COUNTS_COALESCE_MS)),
     update: (a, b) => {

@@ -1,10 +1,11 @@
 // HostFilter controller: one filter per Host, compiled incrementally; written only when its content
 // hash changes, owned by its Host (garbage-collected with it).
 import { API_VERSION, type HostFilter, type HostFilterSpec } from '../api';
-import { isNotFound } from '../runtime/errors';
+import { isNotFound, toApiError } from '../runtime/errors';
 import { Controller, type ReconcileContext } from '../runtime/controller';
 import { sharedGroupPresent } from './addressgroup';
 import type { OperatorContext } from './context';
+import { describeTooLarge, isTooLarge, REQUEST_LIMIT_BYTES, type TooLargeFilter } from './too-large';
 
 /** Coalesce bursts (cold start: thousands of VM bindings a second) into one write per host. */
 const COALESCE_MS = 20;
@@ -128,14 +129,18 @@ export function hostFilterController(ctx: OperatorContext): Controller {
       }
       written.delete(name);
       sizes.delete(name);
+      feed.tooLarge.clear(name);
       return;
     }
     if (current && current.spec.hash === spec.hash) {
       written.delete(name);
+      feed.tooLarge.clear(name);
       feed.applied.wrote(name, spec.hash);
       return;
     }
     if (current && written.get(name) === spec.hash) return;
+    // Refused once for its size: the same content would be refused again (a new hash is tried anew).
+    if (feed.tooLarge.get(name)?.hash === spec.hash) return;
     // A shared group's shards go first: the agent must find the members of every group it programs.
     for (const g of spec.addressGroups) if (g.shared && !sharedGroupPresent(ctx, g.id)) return { requeueAfter: SHARDS_WAIT_MS };
     // Paced (see nextPace): other triggers (the agent's status write) must not bypass it.
@@ -143,16 +148,28 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     if (paceWait > 0) return { requeueAfter: paceWait };
     const desired = desiredHostFilter(spec, { name, uid: host.metadata.uid as string | undefined });
     const bytes = sizeOf(name, spec.hash, desired);
+    // Over the request limit it can never be written: not sent (a 1.5 MB request refused each time),
+    // reported (see too-large.ts). The host keeps its last written filter, so what it enforced stays.
+    if (bytes > REQUEST_LIMIT_BYTES) return refuseTooLarge(name, { hash: spec.hash, bytes, limit: REQUEST_LIMIT_BYTES }, r);
     const wait = current ? budget.take(ctx.clock.now(), bytes) : 0;
     if (wait > 0) return { requeueAfter: wait };
-    if (!current) {
-      await rc.create(desired);
-      r.log.debug({ hash: spec.hash, bytes }, 'HostFilter created');
-    } else {
-      // Merge patch of the whole spec: the controller is the only writer of spec, so no precondition.
-      await rc.patch(name, { spec });
-      r.log.debug({ hash: spec.hash, from: current.spec.hash, bytes }, 'HostFilter updated');
+    try {
+      if (!current) {
+        await rc.create(desired);
+        r.log.debug({ hash: spec.hash, bytes }, 'HostFilter created');
+      } else {
+        // Merge patch of the whole spec: the controller is the only writer of spec, so no precondition.
+        await rc.patch(name, { spec });
+        r.log.debug({ hash: spec.hash, from: current.spec.hash, bytes }, 'HostFilter updated');
+      }
+    } catch (err) {
+      // The server's limit counts what it stores (metadata, status, managed fields): it may refuse a
+      // filter under our estimate. Same state, with its message.
+      const e = toApiError(err);
+      if (!isTooLarge(e)) throw err;
+      return refuseTooLarge(name, { hash: spec.hash, bytes, limit: REQUEST_LIMIT_BYTES, serverMessage: e.message }, r);
     }
+    feed.tooLarge.clear(name);
     written.set(name, spec.hash);
     feed.applied.wrote(name, spec.hash);
     countWrite(name, bytes);
@@ -161,6 +178,16 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     const streak = last && now - last.at < BURST_WINDOW_MS ? last.streak + 1 : 1;
     paced.set(name, { at: now, pace: nextPace(now, last), streak });
     recentWrites.push(now);
+  };
+
+  const refuseTooLarge = (name: string, t: TooLargeFilter, r: ReconcileContext) => {
+    const first = feed.tooLarge.get(name)?.hash !== t.hash;
+    feed.tooLarge.set(name, t);
+    if (!first) return;
+    r.log.warn({ hash: t.hash, bytes: t.bytes, limit: t.limit }, 'HostFilter too large to write; the host keeps its last filter');
+    const host = world.hosts.get(name);
+    const kept = world.filters.get(name)?.spec.hash;
+    if (host) ctx.events.event(host, 'Warning', 'FilterTooLarge', `${describeTooLarge(t)}: not written; ${kept ? `the host keeps filter ${kept}` : 'the host has no filter'}`);
   };
 
   const budget = new WriteBudget(WRITE_BYTES_PER_SECOND, WRITE_BURST_BYTES, ctx.clock.now());

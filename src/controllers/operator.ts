@@ -48,7 +48,16 @@ export interface OperatorOptions {
   sharedGroupMinAddresses?: number;
   /** Staged policies get an impact in their status while the fleet has at most this many vNICs. */
   stagedImpactMaxVnics?: number;
+  /** Re-feed and re-reconcile everything this often (default DEFAULT_RESYNC_MS; 0 = never). */
+  resyncPeriodMs?: number;
 }
+
+/**
+ * Periodic resync: a safety net under the event-driven path (an event lost to a bug, a decision that
+ * depended on time). Content hashes and status diffs make it write nothing when nothing changed; its
+ * cost is one compile of the world and one reconcile per object (seconds at 40,000 VMs), so minutes.
+ */
+export const DEFAULT_RESYNC_MS = 5 * 60_000;
 
 /**
  * A group of 1,024 addresses is ~15 KB in every HostFilter naming it, rewritten on each membership
@@ -65,7 +74,13 @@ export class OperatorTerm {
   readonly ctx: OperatorContext;
   readonly controllers: Controller[];
 
-  constructor(client: KubeClient, log: Logger, clock: Clock, metrics: RuntimeMetrics | undefined, opts: { sharedGroupMinAddresses?: number; stagedImpactMaxVnics?: number } = {}) {
+  constructor(
+    client: KubeClient,
+    log: Logger,
+    clock: Clock,
+    metrics: RuntimeMetrics | undefined,
+    private readonly opts: { sharedGroupMinAddresses?: number; resyncPeriodMs?: number; stagedImpactMaxVnics?: number } = {},
+  ) {
     const world = new World(client, { logger: log, metrics });
     const feed = new CompileFeed(world, log.child({ component: 'compiler' }), {
       providerNamespace: SYSTEM_NAMESPACE,
@@ -122,6 +137,17 @@ export class OperatorTerm {
   }
 
   private metricsTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+
+  /** Re-feed every object to the compiler and enqueue every object in its controller. */
+  resync(): void {
+    const { world, feed } = this.ctx;
+    const own: Record<string, { store: { keys(): string[] } }> = {
+      vm: world.vms, host: world.hosts, hostfilter: world.hosts, securitypolicy: world.policies, tenant: world.tenants, tag: world.tags,
+    };
+    feed.resync();
+    for (const c of this.controllers) for (const k of own[c.name]?.store.keys() ?? []) c.enqueue(k);
+  }
 
   async start(syncTimeoutMs: number): Promise<void> {
     const { world, feed, log } = this.ctx;
@@ -160,6 +186,14 @@ export class OperatorTerm {
       for (const c of this.controllers) if (reporting.has(c.name)) c.start();
     };
     startReporting();
+    const period = this.opts.resyncPeriodMs ?? DEFAULT_RESYNC_MS;
+    if (period > 0) {
+      this.resyncTimer = setInterval(() => {
+        log.debug('periodic resync');
+        this.resync();
+      }, period);
+      this.resyncTimer.unref();
+    }
   }
 
   private reportingTimer: NodeJS.Timeout | undefined;
@@ -169,6 +203,7 @@ export class OperatorTerm {
     this.stopped = true;
     if (this.reportingTimer) clearTimeout(this.reportingTimer);
     if (this.metricsTimer) clearInterval(this.metricsTimer);
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
     await Promise.all(this.controllers.map((c) => c.stop()));
     this.ctx.feed.stop();
     await this.ctx.world.stop();
@@ -214,7 +249,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const lead = async () => {
     leading = true;
     log.info('leading: starting controllers');
-    term = new OperatorTerm(client, log, clock, metrics, { sharedGroupMinAddresses: opts.sharedGroupMinAddresses, stagedImpactMaxVnics: opts.stagedImpactMaxVnics });
+    term = new OperatorTerm(client, log, clock, metrics, { sharedGroupMinAddresses: opts.sharedGroupMinAddresses, resyncPeriodMs: opts.resyncPeriodMs, stagedImpactMaxVnics: opts.stagedImpactMaxVnics });
     starting = term.start(opts.syncTimeoutMs ?? 120_000);
     await starting;
   };

@@ -12,6 +12,7 @@ import { SYSTEM_NAMESPACE } from './names';
 import { reportInvalid } from './rejection';
 import { StagedImpacts, type StagedImpactOptions } from './staged-impact';
 import { isEnforced } from '../policy/staged';
+import { describeTooLarge } from './too-large';
 
 const SPAN_COALESCE_MS = 200;
 
@@ -59,6 +60,10 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
     // A staged policy is out of the compiler: what it would select is in its impact, once computed.
     const staged = !rejection && !isEnforced(p) ? { impact: impacts.get(key, gen) } : undefined;
     const selectsNothing = staged ? staged.impact?.vnics === 0 : span.vms === 0;
+    const tooLarge = notRealized.flatMap((h) => {
+      const t = feed.tooLarge.get(h);
+      return t ? [{ host: h, detail: describeTooLarge(t) }] : [];
+    });
     const status = decidePolicyStatus(
       p,
       {
@@ -68,6 +73,7 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
         hostsDesired: hosts.length,
         hostsRealized: hosts.length - notRealized.length,
         notRealized,
+        tooLarge,
         warnings: rejection ? [] : lint(p, tenant, selectsNothing),
         staged,
       },
@@ -96,6 +102,9 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
   });
   feed.onHostsChanged((hosts) => {
     for (const k of policiesOnHosts(hosts)) c.enqueueAfter(k, SPAN_COALESCE_MS);
+  });
+  feed.tooLarge.onChange((h) => {
+    for (const k of policiesOnHosts([h])) c.enqueue(k);
   });
   world.filters.on({
     update: (a, b) => {

@@ -6,6 +6,7 @@ import { NAMESPACES, type KubeObject } from '../runtime/client';
 import { deepEqual } from '../runtime/jsondiff';
 import { isAlreadyExists, isNotFound } from '../runtime/errors';
 import { Controller, specChanged, type ReconcileContext } from '../runtime/controller';
+import { inputKey } from './compile-feed';
 import type { OperatorContext } from './context';
 import { decideTenantStatus } from './decide-counts';
 import { reportInvalid } from './rejection';
@@ -108,6 +109,11 @@ export function tenantController(ctx: OperatorContext): Controller {
       }
       policies += world.policies.store.keysByIndex('namespace', ns).length;
     }
+    // Ready by generation: every host running the tenant's VMs applied a filter compiled from it.
+    const gen = t.metadata.generation;
+    const key = inputKey('Tenant', t.metadata);
+    const compiled = ctx.feed.compiledAt(key, gen) !== undefined;
+    const notApplied = compiled ? [...hosts].sort().filter((h) => !ctx.feed.realizedOn(h, world.filters.get(h)?.status?.appliedHash, key, gen)) : [];
     const tags = world.tags;
     const status = decideTenantStatus(
       t,
@@ -120,6 +126,9 @@ export function tenantController(ctx: OperatorContext): Controller {
         hosts: hosts.size,
         policies,
         unknownTags: t.spec.placementTags.filter((tg) => !tags.get(tg)),
+        compiled,
+        notApplied,
+        tooLarge: notApplied.filter((h) => ctx.feed.tooLarge.get(h)),
       },
       new Date(ctx.clock.now()),
     );
@@ -140,6 +149,21 @@ export function tenantController(ctx: OperatorContext): Controller {
     },
     delete: (vm) => byNs(vm.metadata.namespace).forEach((k) => c.enqueueAfter(k, COUNTS_COALESCE_MS)),
   });
+  // Ready moves with compiles of the tenant and with what its hosts' agents report applied.
+  ctx.feed.onCompiled((keys) => {
+    for (const k of keys) if (k.startsWith('Tenant:')) c.enqueue(k.slice('Tenant:'.length));
+  });
+  const onHost = (host: string) => {
+    const names = new Set<string>();
+    for (const k of world.vms.store.keysByIndex('host', host)) for (const t of byNs(k.split('/')[0])) names.add(t);
+    for (const t of names) c.enqueueAfter(t, COUNTS_COALESCE_MS);
+  };
+  world.filters.on({
+    update: (a, b) => {
+      if (a.status?.appliedHash !== b.status?.appliedHash) onHost(b.metadata.name);
+    },
+  });
+  ctx.feed.tooLarge.onChange(onHost);
   c.watchMapped(world.namespaces, (ns) => byNs(ns.metadata.name));
   c.watchMapped(world.roleBindings, (rb) => byNs(rb.metadata.namespace));
   c.watchMapped(world.policies, (p) => byNs(p.metadata.namespace));

@@ -6,8 +6,8 @@ import { decideVm, type VmAction } from '../placement';
 import { keyOf } from '../runtime/client';
 import { setConditions } from '../runtime/conditions';
 import { Controller, specChanged, type ReconcileContext, type Result } from '../runtime/controller';
-import type { OperatorContext } from './context';
 import { inputKey } from './compile-feed';
+import type { OperatorContext } from './context';
 import { reportInvalid } from './rejection';
 import { heartbeat } from './decide-host';
 import { agentLeaseName, hostOfAgentLease, SYSTEM_NAMESPACE } from './names';
@@ -51,6 +51,9 @@ export function vmController(ctx: OperatorContext): Controller {
     if (!tags || tags.version !== version || tags.size !== size) tags = { version, size, map: world.tagsByName() };
     return tags.map;
   };
+
+  const agentAlive = (h: string) =>
+    heartbeat(world.leases.get(`${SYSTEM_NAMESPACE}/${agentLeaseName(h)}`)?.spec, new Date(ctx.clock.now())).status === 'True';
 
   const reconcile = async (key: string, rc: ReconcileContext): Promise<Result | void> => {
     const vm = world.vms.get(key);
@@ -113,10 +116,13 @@ export function vmController(ctx: OperatorContext): Controller {
       hosts: ledger.hostStates(),
       programKey,
       appliedPrograms: (h) => {
+        // A host whose agent stopped heartbeating holds nothing we can count on (it may have crashed).
+        if (!agentAlive(h)) return undefined;
         const hf: HostFilter | undefined = filters.get(h);
         const p = feed.applied.programOf(h, hf?.status?.appliedHash, key);
         return p === undefined ? undefined : new Set([p]);
       },
+      generationApplied: (h) => feed.realizedOn(h, filters.get(h)?.status?.appliedHash, inputKey('VM', vm.metadata), gen),
       programsOn: (h) => ledger.programsOn(h),
     });
     const s = d.status;

@@ -65,6 +65,11 @@ export interface VmDecisionInput {
    * wants this VM's own binding applied returns the set only when it is.
    */
   appliedPrograms(hostName: string): ReadonlySet<string> | undefined;
+  /**
+   * Whether the host's *applied* filter was compiled from this generation of the VM (or a later one):
+   * its bindings (addresses, vNICs) are the current spec's. Absent = always (callers without generations).
+   */
+  generationApplied?(hostName: string): boolean;
   /** Programs resident or planned per host, for the policy-affinity preference when scheduling. */
   programsOn?(hostName: string): ReadonlySet<string> | undefined;
   /** Precomputed `vmNeeds(vm, tenant, tagsByName)`, to save work in batch callers. */
@@ -164,6 +169,23 @@ const has = (set: ReadonlySet<string> | undefined, key: string | undefined) => k
 
 /** Is the VM protected on `host`: by its current program, or (update in flight) by its previous one? */
 function protection(ctx: Ctx, host: string, wasRunningHere: boolean): { program?: string; condition: DecidedCondition; applied: boolean } {
+  const p = programProtection(ctx, host, wasRunningHere);
+  // Protected=True at generation N means the host applied a filter compiled from N: a spec edit (a new
+  // address, a vNIC) is not protected by the previous bindings. The VM keeps running on its program.
+  if (p.condition.status !== 'True' || (ctx.input.generationApplied?.(host) ?? true)) return p;
+  return {
+    ...p,
+    applied: wasRunningHere,
+    condition: cond(
+      'Protected',
+      'False',
+      'GenerationPending',
+      `host ${host} has not applied this generation of the VM yet${wasRunningHere ? `; it enforces program ${p.program} on the previous one` : ''}`,
+    ),
+  };
+}
+
+function programProtection(ctx: Ctx, host: string, wasRunningHere: boolean): { program?: string; condition: DecidedCondition; applied: boolean } {
   const { programKey } = ctx.input;
   const applied = ctx.input.appliedPrograms(host);
   if (has(applied, programKey))
@@ -252,7 +274,7 @@ function onHost(ctx: Ctx, host: string, action: VmAction, scheduledMsg: string):
 /** Make-before-break: the VM stays on `from` until `to` reports the program applied. */
 function migrate(ctx: Ctx, from: string, to: string): VmDecision {
   const { programKey } = ctx.input;
-  if (has(ctx.input.appliedPrograms(to), programKey))
+  if (has(ctx.input.appliedPrograms(to), programKey) && (ctx.input.generationApplied?.(to) ?? true))
     return onHost(ctx, to, { type: 'CompleteMigration', from, to }, `migrated from host ${from} to host ${to}`);
 
   const src = compliance(ctx, from);

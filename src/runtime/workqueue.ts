@@ -60,6 +60,10 @@ export class WorkQueue {
   isProcessing(key: string): boolean {
     return this.processing.has(key);
   }
+  /** Keys a worker holds right now. */
+  processingCount(): number {
+    return this.processing.size;
+  }
   /** Keys with a delayed add pending. */
   delayedCount(): number {
     return this.waiting.size;

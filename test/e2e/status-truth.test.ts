@@ -8,7 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HostFilter, SecurityPolicy } from '../../src/api';
+import type { Host, HostFilter, SecurityPolicy, Tenant, VM } from '../../src/api';
+import { waitConverged } from '../../src/dev/converged';
 import { applyManifests, REPO_ROOT, startDevStack, type DevStack } from '../../src/dev/stack';
 import { kindResource, type KubeObject } from '../../src/runtime/client';
 import { Informer } from '../../src/runtime/informer';
@@ -211,6 +212,148 @@ describe('status never lies, a bad edit never opens a hole', () => {
     console.info(`status-truth: ${EDITS} edits, ${seen.size} generations realized, delay last host applied -> Realized p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`);
   }, 60_000);
 
+  it('never reports VM Protected or Tenant Ready before every host applied the generation, never flaps (recorder, 50 edits each, slow agents)', async () => {
+    const vmRef = 'acme/web-1';
+    const vms = () => stack.client.kind<VM & KubeObject>('VM');
+    const tenants = () => stack.client.kind<Tenant & KubeObject>('Tenant');
+    const protectedAt = async (gen: number) => {
+      const v = await vms().get(vmRef);
+      const c = cond(v, 'Protected');
+      return c?.status === 'True' && c.observedGeneration === gen && v.status?.phase === 'Running' ? v : false;
+    };
+    const readyAt = async (gen: number) => {
+      const t = await tenants().get('acme');
+      const c = cond(t, 'Ready');
+      return c?.status === 'True' && c.observedGeneration === gen ? t : false;
+    };
+    const vm0 = await vms().get(vmRef);
+    await waitFor('the VM protected', () => protectedAt(vm0.metadata.generation!));
+    const hosts = (await filters()).map((f) => f.metadata.name);
+    for (const h of hosts) await stack.client.kind('Host').patch(h, { metadata: { annotations: { 'sim.vmsafe.io/faults': JSON.stringify({ applyDelayMs: 150 }) } } });
+
+    // Every event of the VM, the tenant and the HostFilters, with its resourceVersion (one global order).
+    type VmEv = { rv: number; at: number; host?: string; protected?: Cond };
+    type TenantEv = { rv: number; at: number; ready?: Cond };
+    type FilterEv = { rv: number; at: number; host: string; specHash: string; appliedHash?: string; vmIps: string[]; acme: boolean };
+    const vEvents: VmEv[] = [];
+    const tEvents: TenantEv[] = [];
+    const fEvents: FilterEv[] = [];
+    const vInf = new Informer<VM>({ client: stack.client, resource: kindResource('VM'), namespace: 'acme', logger: silentLogger });
+    const tInf = new Informer<Tenant>({ client: stack.client, resource: kindResource('Tenant'), logger: silentLogger });
+    const fInf = new Informer<HostFilter>({ client: stack.client, resource: kindResource('HostFilter'), logger: silentLogger });
+    const onV = (v: VM) => {
+      if (`${v.metadata.namespace}/${v.metadata.name}` === vmRef)
+        vEvents.push({ rv: Number(v.metadata.resourceVersion), at: performance.now(), host: v.status?.hostName, protected: cond(v, 'Protected') });
+    };
+    const onT = (t: Tenant) => {
+      if (t.metadata.name === 'acme') tEvents.push({ rv: Number(t.metadata.resourceVersion), at: performance.now(), ready: cond(t, 'Ready') });
+    };
+    const onF = (f: HostFilter) =>
+      fEvents.push({
+        rv: Number(f.metadata.resourceVersion), at: performance.now(), host: f.metadata.name, specHash: f.spec.hash, appliedHash: f.status?.appliedHash,
+        vmIps: f.spec.bindings.filter((b) => b.vm === vmRef).map((b) => b.ip), acme: f.spec.bindings.some((b) => b.vm.startsWith('acme/')),
+      });
+    vInf.on({ add: onV, update: (_a, b) => onV(b) });
+    tInf.on({ add: onT, update: (_a, b) => onT(b) });
+    fInf.on({ add: onF, update: (_a, b) => onF(b) });
+    for (const inf of [vInf, tInf, fInf] as Informer<any>[]) inf.start();
+    for (const inf of [vInf, tInf, fInf] as Informer<any>[]) await inf.waitForSync(5000);
+
+    const EDITS = 50;
+    const ipOfGen = new Map<number, string>();
+    /** Tenant generation → resourceVersion of the write that made it. */
+    const rvOfTenantGen = new Map<number, number>();
+    let vmGen = vm0.metadata.generation!;
+    let tGen = 0;
+    const vnic = vm0.spec.vnics[0]!;
+    for (let i = 0; i < EDITS; i++) {
+      const ip = `10.10.7.${i + 1}`;
+      const [v, t] = await Promise.all([
+        vms().patch(vmRef, { spec: { vnics: [{ ...vnic, ip }] } }),
+        tenants().patch('acme', { spec: { quota: { vms: 21 + (i % 2), vnics: 60 } } }),
+      ]);
+      vmGen = v.metadata.generation!;
+      ipOfGen.set(vmGen, ip);
+      tGen = t.metadata.generation!;
+      rvOfTenantGen.set(tGen, Number(t.metadata.resourceVersion));
+      if (i % 10 === 9) {
+        await waitFor(`VM generation ${vmGen} protected`, () => protectedAt(vmGen), { intervalMs: 20 });
+        await waitFor(`tenant generation ${tGen} ready`, () => readyAt(tGen), { intervalMs: 20 });
+      } else {
+        await waitFor(`VM generation ${vmGen} observed`, async () => cond(await vms().get(vmRef), 'Protected')?.observedGeneration === vmGen, { intervalMs: 10 });
+        await waitFor(`tenant generation ${tGen} observed`, async () => (await tenants().get('acme')).status?.observedGeneration === tGen, { intervalMs: 10 });
+      }
+    }
+    await waitFor('the recorder saw the last generations', () =>
+      vEvents.some((e) => e.protected?.status === 'True' && e.protected.observedGeneration === vmGen) &&
+      tEvents.some((e) => e.ready?.status === 'True' && e.ready.observedGeneration === tGen));
+    for (const inf of [vInf, tInf, fInf] as Informer<any>[]) await inf.stop();
+    for (const h of hosts) await stack.client.kind('Host').patch(h, { metadata: { annotations: { 'sim.vmsafe.io/faults': null } } });
+
+    const ipsByHash = new Map<string, string[]>();
+    for (const e of fEvents) ipsByHash.set(e.specHash, e.vmIps);
+    /** Host's last filter event before resourceVersion rv. */
+    const filterAt = (h: string, rv: number) => fEvents.filter((f) => f.host === h && f.rv < rv).at(-1);
+    const early: string[] = [];
+    const vmDelays: number[] = [];
+    const seenVm = new Set<number>();
+    for (const e of vEvents) {
+      const p = e.protected;
+      const g = p?.observedGeneration;
+      if (p?.status !== 'True' || g === undefined || !ipOfGen.has(g) || seenVm.has(g)) continue;
+      seenVm.add(g);
+      // The host the VM runs on applied a filter binding the VM's address of that generation.
+      const f = e.host ? filterAt(e.host, e.rv) : undefined;
+      const ip = ipOfGen.get(g)!;
+      if (!f?.appliedHash || !(ipsByHash.get(f.appliedHash) ?? []).includes(ip)) {
+        early.push(`VM generation ${g} Protected at rv ${e.rv} before ${e.host} applied ${ip}`);
+        continue;
+      }
+      const firstApplied = fEvents.find((x) => x.host === e.host && x.rv < e.rv && x.appliedHash !== undefined && (ipsByHash.get(x.appliedHash) ?? []).includes(ip))!;
+      vmDelays.push(e.at - firstApplied.at);
+    }
+    // Tenant generation G: every host running its VMs applies a filter that was that host's spec at
+    // some moment after G was written (the quota edit changes no filter: an older one does not count
+    // while a newer one, compiled from VM edits made after G, is pending).
+    const acmeHosts = new Set(fEvents.filter((f) => f.acme).map((f) => f.host));
+    const tDelays: number[] = [];
+    const seenT = new Set<number>();
+    for (const e of tEvents) {
+      const r = e.ready;
+      const g = r?.observedGeneration;
+      if (r?.status !== 'True' || g === undefined || !rvOfTenantGen.has(g) || seenT.has(g)) continue;
+      seenT.add(g);
+      const rvG = rvOfTenantGen.get(g)!;
+      let last = 0;
+      for (const h of acmeHosts) {
+        const applied = filterAt(h, e.rv)?.appliedHash;
+        const atG = filterAt(h, rvG + 1);
+        const currentSince = fEvents.filter((f) => f.host === h && f.rv > rvG && f.rv < e.rv);
+        const ok = applied !== undefined && (atG?.specHash === applied || currentSince.some((f) => f.specHash === applied));
+        if (!ok) early.push(`tenant generation ${g} Ready at rv ${e.rv} before ${h} applied a filter current after it`);
+        const firstOk = fEvents.find((f) => f.host === h && f.rv > rvG && f.rv < e.rv && f.appliedHash === applied);
+        if (firstOk) last = Math.max(last, firstOk.at);
+      }
+      if (last > 0) tDelays.push(e.at - last);
+    }
+    const flaps = (evs: Array<{ rv: number; c?: Cond }>, what: string) => {
+      const out: string[] = [];
+      const lastByGen = new Map<number, string>();
+      for (const e of evs) {
+        if (!e.c || e.c.observedGeneration === undefined) continue;
+        if (lastByGen.get(e.c.observedGeneration) === 'True' && e.c.status !== 'True') out.push(`${what} generation ${e.c.observedGeneration} at rv ${e.rv}`);
+        lastByGen.set(e.c.observedGeneration, e.c.status);
+      }
+      return out;
+    };
+    expect(early).toEqual([]);
+    expect([...flaps(vEvents.map((e) => ({ rv: e.rv, c: e.protected })), 'VM'), ...flaps(tEvents.map((e) => ({ rv: e.rv, c: e.ready })), 'tenant')]).toEqual([]);
+    expect(seenVm.size).toBeGreaterThanOrEqual(5);
+    expect(seenT.size).toBeGreaterThanOrEqual(5);
+    const q = (xs: number[], f: number) => (xs.sort((a, b) => a - b), Math.round(xs[Math.min(xs.length - 1, Math.floor(f * xs.length))] ?? NaN));
+    console.info(`status-truth: ${EDITS} VM + ${EDITS} tenant edits; VM ${seenVm.size} generations Protected, last host applied -> Protected p50 ${q(vmDelays, 0.5)} ms, p99 ${q(vmDelays, 0.99)} ms; tenant ${seenT.size} generations Ready, p50 ${q(tDelays, 0.5)} ms, p99 ${q(tDelays, 0.99)} ms`);
+  }, 90_000);
+
   it('an agent restart shows at once: a new boot id holding nothing until it has re-applied', async () => {
     const host = (await filters()).find((f) => f.spec.bindings.length > 0)!.metadata.name;
     const events: Array<{ bootId?: string; appliedHash?: string; spec: string }> = [];
@@ -230,6 +373,87 @@ describe('status never lies, a bad edit never opens a hole', () => {
     expect(firstOfNewBoot.appliedHash).toBeUndefined(); // holds nothing, says so before programming
   });
 
+  it('an agent crash shorter and longer than its lease shows in Host and VM status; nothing Running without its program applied', async () => {
+    const host = (await filters()).filter((f) => f.status?.appliedHash === f.spec.hash).sort((a, b) => b.spec.bindings.length - a.spec.bindings.length)[0]!.metadata.name;
+    type VmEv = { rv: number; key: string; phase?: string; host?: string; target?: string; program?: string; protected?: string };
+    type HostEv = { rv: number; ready?: string; readyReason?: string; converged?: string };
+    type FilterEv = { rv: number; bootId?: string; appliedHash?: string; spec: string };
+    const vEvents: VmEv[] = [];
+    const hEvents: HostEv[] = [];
+    const fEvents: FilterEv[] = [];
+    /** Spec hash of the host's filter → VM key → program bound there. */
+    const programsByHash = new Map<string, Map<string, string>>();
+    const vInf = new Informer<VM>({ client: stack.client, resource: kindResource('VM'), logger: silentLogger });
+    const hInf = new Informer<Host>({ client: stack.client, resource: kindResource('Host'), fieldSelector: `metadata.name=${host}`, logger: silentLogger });
+    const fInf = new Informer<HostFilter>({ client: stack.client, resource: kindResource('HostFilter'), fieldSelector: `metadata.name=${host}`, logger: silentLogger });
+    const onV = (v: VM) =>
+      vEvents.push({
+        rv: Number(v.metadata.resourceVersion), key: `${v.metadata.namespace}/${v.metadata.name}`, phase: v.status?.phase, host: v.status?.hostName,
+        target: v.status?.targetHostName, program: v.status?.program, protected: cond(v, 'Protected')?.status,
+      });
+    const onH = (h: Host) => hEvents.push({ rv: Number(h.metadata.resourceVersion), ready: cond(h, 'Ready')?.status, readyReason: cond(h, 'Ready')?.reason, converged: cond(h, 'FilterConverged')?.status });
+    const onF = (f: HostFilter) => {
+      fEvents.push({ rv: Number(f.metadata.resourceVersion), bootId: f.status?.bootId, appliedHash: f.status?.appliedHash, spec: f.spec.hash });
+      programsByHash.set(f.spec.hash, new Map(f.spec.bindings.map((b) => [b.vm, b.program])));
+    };
+    vInf.on({ add: onV, update: (_a, b) => onV(b) });
+    hInf.on({ add: onH, update: (_a, b) => onH(b) });
+    fInf.on({ add: onF, update: (_a, b) => onF(b) });
+    for (const inf of [vInf, hInf, fInf] as Informer<any>[]) inf.start();
+    for (const inf of [vInf, hInf, fInf] as Informer<any>[]) await inf.waitForSync(5000);
+    const onHostNow = () => {
+      const last = new Map<string, VmEv>();
+      for (const e of vEvents) last.set(e.key, e);
+      return [...last.values()].filter((e) => e.host === host && e.phase === 'Running').map((e) => e.key);
+    };
+
+    // The acceptance's 3 s and 25 s crashes against the agents' default 8 s lease, scaled to this
+    // stack's 2 s lease: one shorter than the lease (only the restart's announcement can show it),
+    // one longer (the lease expires first). Each restart takes 500 ms to program.
+    const violations: string[] = [];
+    let n = 0;
+    for (const restartDelayMs of [750, 6250]) {
+      const running = onHostNow();
+      expect(running.length, `VMs running on ${host}`).toBeGreaterThan(0);
+      const bootBefore = fEvents.at(-1)!.bootId;
+      const fromRv = Math.max(...[...vEvents, ...hEvents, ...fEvents].map((e) => e.rv));
+      await stack.client.kind('Host').patch(host, { metadata: { annotations: { 'sim.vmsafe.io/faults': JSON.stringify({ crash: ++n, restartDelayMs, applyDelayMs: 500 }) } } });
+      const reapplied = await waitFor(`the new boot re-applied (${restartDelayMs} ms crash)`, () =>
+        fEvents.find((e) => e.rv > fromRv && e.bootId !== bootBefore && e.appliedHash !== undefined && e.appliedHash === e.spec), { timeoutMs: 30_000 });
+      const announced = fEvents.find((e) => e.rv > fromRv && e.bootId !== bootBefore)!;
+      expect(announced.appliedHash).toBeUndefined();
+      // The gap starts when the operator can know: the lease expired (long crash) or the new process
+      // said it holds nothing (short crash).
+      const lost = hEvents.find((e) => e.rv > fromRv && e.ready === 'False');
+      if (restartDelayMs > 2000) {
+        expect(lost, 'Host Ready=False during the long crash').toMatchObject({ readyReason: 'AgentLost', converged: 'False' });
+      }
+      const gapFrom = Math.min(lost?.rv ?? Infinity, announced.rv);
+      expect(hEvents.some((e) => e.rv > gapFrom && e.rv < reapplied.rv && e.converged === 'False'), 'FilterConverged=False during the gap').toBe(true);
+      // Every VM that ran here shows the gap: not Running, not Protected, on this host (or moved away).
+      await waitFor('every VM settled again', async () => (await waitConverged(stack.client, 0)).converged);
+      for (const key of running) {
+        const shown = vEvents.some((e) => e.key === key && e.rv > gapFrom && (e.phase !== 'Running' || e.protected !== 'True'));
+        if (!shown) violations.push(`${key}: no status showed the ${restartDelayMs} ms crash of ${host}`);
+      }
+      // While the agent held nothing, no VM was Running or Protected on this host.
+      for (const e of vEvents)
+        if (e.rv > gapFrom && e.rv < reapplied.rv && e.host === host && (e.phase === 'Running' || e.protected === 'True'))
+          violations.push(`${e.key} ${e.phase}/Protected=${e.protected} on ${host} at rv ${e.rv} while its agent held nothing (${restartDelayMs} ms crash)`);
+    }
+    // Never Running on this host without the applied filter binding it (by resourceVersion, from the
+    // first recorded filter state on).
+    for (const e of vEvents) {
+      if (e.phase !== 'Running' || e.host !== host || e.rv < fEvents[0]!.rv) continue;
+      const f = fEvents.filter((x) => x.rv < e.rv).at(-1);
+      if (!f?.appliedHash || !programsByHash.get(f.appliedHash)?.has(e.key))
+        violations.push(`${e.key} Running on ${host} at rv ${e.rv} without its binding applied (applied: ${f?.appliedHash})`);
+    }
+    for (const inf of [vInf, hInf, fInf] as Informer<any>[]) await inf.stop();
+    await stack.client.kind('Host').patch(host, { metadata: { annotations: { 'sim.vmsafe.io/faults': null } } });
+    expect(violations).toEqual([]);
+  }, 60_000);
+
   it('reports a bad faults annotation as a Warning Event on the Host', async () => {
     const host = (await filters())[0]!.metadata.name;
     await k.kubectl(['annotate', '--overwrite', `host/${host}`, 'sim.vmsafe.io/faults={"stoped":true}']);
@@ -240,6 +464,31 @@ describe('status never lies, a bad edit never opens a hole', () => {
     expect(ev.type).toBe('Warning');
     expect(ev.message).toBe('sim.vmsafe.io/faults ignored (no faults injected): unknown field(s): stoped');
     await k.kubectl(['annotate', `host/${host}`, 'sim.vmsafe.io/faults-']);
+  });
+
+  it('a forced resync re-feeds and re-reconciles everything and writes nothing when nothing changed', async () => {
+    await waitFor('converged', async () => (await waitConverged(stack.client, 0)).converged, { timeoutMs: 30_000 });
+    await waitFor('every policy realized', async () => (await policies().list()).items.every((p) => cond(p, 'Realized')?.status === 'True'));
+    const term = stack.operator!.term()!;
+    const { ctx } = term;
+    const idle = () => term.controllers.every((c) => c.queue.len() === 0 && c.queue.processingCount() === 0);
+    await waitFor('controllers idle', idle);
+    // A first resync repairs what an event path missed (it found a Tag whose VM count was stale);
+    // the second one, with nothing changed, must write nothing.
+    term.resync();
+    ctx.feed.flush();
+    await waitFor('the first resync reconciled', idle, { intervalMs: 10 });
+    const writes = () => ctx.status.stats.written + ctx.counters.hostFilterWrites + ctx.counters.addressGroupWrites + ctx.events.stats.created + ctx.events.stats.patched;
+    const before = { writes: writes(), unchanged: ctx.status.stats.unchanged, changes: ctx.feed.stats.changes };
+    const objects = ctx.world.vms.store.size + ctx.world.hosts.store.size + ctx.world.policies.store.size + ctx.world.tenants.store.size + ctx.world.tags.store.size;
+    term.resync();
+    ctx.feed.flush();
+    await waitFor('the resync reconciled', idle, { intervalMs: 10 });
+    // Everything was re-fed and re-reconciled (each reconcile compares its status: unchanged)...
+    expect(ctx.feed.stats.changes - before.changes).toBeGreaterThanOrEqual(objects);
+    expect(ctx.status.stats.unchanged - before.unchanged).toBeGreaterThanOrEqual(objects);
+    // ...and nothing was written.
+    expect(writes() - before.writes).toBe(0);
   });
 
   it('heals a compile exception injected once, without any other change', async () => {

@@ -8,6 +8,8 @@ interface Opts {
   programKey?: string | null;
   applied?: Record<string, string[]>;
   programsOn?: Record<string, string[]>;
+  /** Hosts whose applied filter holds the VM's current generation (absent: every host). */
+  genApplied?: string[];
 }
 function decide(b: VmBuilder, hosts: HostState[], o: Opts = {}): VmDecision {
   const applied = o.applied ?? {};
@@ -19,6 +21,7 @@ function decide(b: VmBuilder, hosts: HostState[], o: Opts = {}): VmDecision {
     programKey: o.programKey === null ? undefined : (o.programKey ?? 'p-new'),
     appliedPrograms: (h) => (applied[h] ? new Set(applied[h]) : undefined),
     programsOn: (h) => (o.programsOn?.[h] ? new Set(o.programsOn[h]) : undefined),
+    ...(o.genApplied ? { generationApplied: (h: string) => o.genApplied!.includes(h) } : {}),
   });
 }
 const conds = (d: VmDecision) => Object.fromEntries(d.status.conditions.map((c) => [c.type, `${c.status}/${c.reason}`]));
@@ -129,6 +132,29 @@ describe('decideVm', () => {
     const d = decide(vm('v').status({ phase: 'Running', hostName: 'h1', program: 'p-old' }), [h1().build()], { applied: { h1: ['p-old'] } });
     expect(d.status).toMatchObject({ phase: 'Running', hostName: 'h1', program: 'p-old' });
     expect(conds(d).Protected).toBe('True/UpdatePending');
+    expect(d.action).toEqual({ type: 'None' });
+  });
+
+  it('spec edit not applied yet: stays Running on its program, Protected=False GenerationPending', () => {
+    const d = decide(vm('v').status({ phase: 'Running', hostName: 'h1', program: 'p-new' }), [h1().build()], { applied: { h1: ['p-new'] }, genApplied: [] });
+    expect(d.status).toMatchObject({ phase: 'Running', hostName: 'h1', program: 'p-new' });
+    expect(conds(d).Protected).toBe('False/GenerationPending');
+    expect(message(d, 'Protected')).toBe('host h1 has not applied this generation of the VM yet; it enforces program p-new on the previous one');
+  });
+
+  it('new VM whose program is applied but not its generation (bindings): Scheduled, not Running', () => {
+    const d = decide(vm('v'), [h1().build()], { applied: { h1: ['p-new'] }, genApplied: [] });
+    expect(d.status.phase).toBe('Scheduled');
+    expect(conds(d).Protected).toBe('False/GenerationPending');
+    expect(message(d, 'Protected')).toBe('host h1 has not applied this generation of the VM yet');
+  });
+
+  it('Migrating: the target applied the program but not the generation: keeps waiting on the source', () => {
+    const d = decide(vm('v').status({ phase: 'Migrating', hostName: 'h1', targetHostName: 'h2', program: 'p-new' }), [bad().build(), h2().build()], {
+      applied: { h1: ['p-new'], h2: ['p-new'] },
+      genApplied: ['h1'],
+    });
+    expect(d.status).toMatchObject({ phase: 'Migrating', hostName: 'h1', targetHostName: 'h2' });
     expect(d.action).toEqual({ type: 'None' });
   });
 

@@ -1,5 +1,5 @@
 // `vmsafe operator`: the controllers against a cluster (kubeconfig as kubectl finds it, or in-cluster).
-import { DEFAULT_SHARED_GROUP_MIN, parseBindAddress, startOperator } from '../../controllers/operator';
+import { DEFAULT_RESYNC_MS, DEFAULT_SHARED_GROUP_MIN, parseBindAddress, startOperator } from '../../controllers/operator';
 import { DEFAULT_STAGED_IMPACT_MAX_VNICS } from '../../controllers/staged-impact';
 import { cliLogger, untilSignal } from '../flags';
 import { act, boolFlag, Command, int, number, runCommand, verb } from '../program';
@@ -17,6 +17,7 @@ export function command(): Command {
     .option('--health-probe-bind-address <addr>', '/healthz and /readyz, HOST:PORT or :PORT (0 = off)')
     .option('--shared-group-min-addresses <n>', 'smallest selection shared as an AddressGroup', int(0), DEFAULT_SHARED_GROUP_MIN)
     .option('--staged-impact-max-vnics <n>', 'largest fleet (vNICs) for which staged policies get an impact in their status', int(0), DEFAULT_STAGED_IMPACT_MAX_VNICS)
+    .option('--resync-period <s>', 're-feed and re-reconcile everything this often, in seconds (0 = never)', number(0), DEFAULT_RESYNC_MS / 1000)
     .option('--log-level <level>', 'pino level (default info, or $VMSAFE_LOG_LEVEL)')
     .action(act(operator));
 }
@@ -34,6 +35,7 @@ interface OperatorFlags {
   healthProbeBindAddress?: string;
   sharedGroupMinAddresses: number;
   stagedImpactMaxVnics: number;
+  resyncPeriod: number;
   logLevel?: string;
 }
 
@@ -53,6 +55,7 @@ async function operator(values: OperatorFlags): Promise<number> {
     probeAddress: parseBindAddress(values.healthProbeBindAddress),
     sharedGroupMinAddresses: values.sharedGroupMinAddresses,
     stagedImpactMaxVnics: values.stagedImpactMaxVnics,
+    resyncPeriodMs: values.resyncPeriod * 1000,
   });
   logger.info({ identity: op.identity, metrics: op.metricsServer?.url, probes: op.probeServer?.url }, 'operator running');
   await untilSignal(() => op.stop());
