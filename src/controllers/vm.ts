@@ -83,7 +83,8 @@ export function vmController(ctx: OperatorContext): Controller {
     }
     // Address ownership (issue 12), as the compiler judged this generation: a VM with a vNIC address
     // it does not own is bound nowhere (the compiler gives it no host), so it is not placed either.
-    if (feed.compiledAt(inputKey('VM', vm.metadata), gen) === undefined) return { requeueAfter: 100 };
+    // Not taken in yet: the compile that takes it in enqueues it (below).
+    if (feed.compiledAt(inputKey('VM', vm.metadata), gen) === undefined) return;
     const refusal = feed.compiler.inventory.addressRefusal(key);
     if (refusal) {
       ledger.remove(key);
@@ -237,5 +238,8 @@ export function vmController(ctx: OperatorContext): Controller {
   // A policy change that gives a VM a new program reaches it when the agent applies it (above).
   // Another VM's or a Tenant's change can grant or take a VM's addresses.
   feed.onRefusalsChanged((keys) => keys.forEach((k) => c.enqueue(k)));
+  feed.onCompiled((keys) => {
+    for (const k of keys) if (k.startsWith('VM:')) c.enqueue(k.slice('VM:'.length));
+  });
   return c;
 }
