@@ -125,3 +125,13 @@ export async function createVm(conn: Conn, obs: Observer, namespace: string, tag
   await obs.waitUntil(`VM ${key} Running`, () => obs.runningAt.has(key), timeoutMs, () => JSON.stringify(obs.vms.get(key)?.status ?? {}));
   return { ms: obs.runningAt.get(key)! - t0, host: obs.vms.get(key)!.status!.hostName! };
 }
+
+/**
+ * One no-op PATCH round trip (`{}` as a merge patch): the API server decodes, validates and compares
+ * it like any write and stores nothing. The floor every write-then-watch latency stands on.
+ */
+export async function noopPatch(conn: Conn, kind: string, name: string, namespace?: string): Promise<number> {
+  const t0 = performance.now();
+  await must(conn, 'PATCH', objectPath(kind, name, namespace), {}, { contentType: 'application/merge-patch+json' });
+  return performance.now() - t0;
+}
