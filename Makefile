@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 VMSAFE := ./bin/vmsafe
 
-.PHONY: install build build-ui crds crds-check lint test test-unit dev bench clean kubectl chromium
+.PHONY: install build build-ui crds crds-check lint test test-unit dev bench clean kubectl chromium python-kubernetes
 
 install: $(NODE_MODULES)
 
@@ -19,6 +19,11 @@ kubectl:
 # Debian's Chromium drives the dashboard's end-to-end tests and the ui benchmark (never a downloaded browser).
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# Debian's official Python client (python3-kubernetes, for /usr/bin/python3) drives the Python client's
+# end-to-end test (test/e2e/python-client.test.ts): a client written elsewhere, as users run it.
+python-kubernetes:
+	@/usr/bin/python3 -c 'import kubernetes' 2>/dev/null || { apt-get update -qq && apt-get install -y -qq python3-kubernetes; }
 
 # The dashboard page, bundled with esbuild into dist/ui/app.js (vmsafe ui bundles on the fly without it).
 build-ui: install
@@ -41,7 +46,7 @@ lint: install
 	npx eslint .
 
 # Built first: the end-to-end tests run bin/vmsafe, which then runs dist/ (as users do), not tsx.
-test: install kubectl chromium lint build
+test: install kubectl chromium python-kubernetes lint build
 	npx vitest run
 
 dev: install kubectl

@@ -282,6 +282,22 @@ export const securityPolicySpec = z.object({
   ingress: ruleList().describe('Rules for traffic to the selected vNICs, in order; the first match decides.'),
   egress: ruleList().describe('Rules for traffic from the selected vNICs, in order; the first match decides.'),
 });
+const pairChangeStatus = z.object({
+  from: z.string().describe('Source tenant, or "outside" for addresses that are no vNIC.'),
+  to: z.string().describe('Destination tenant.'),
+  ports: z.string().describe('Protocols and ports, e.g. "TCP/22, UDP/53".'),
+});
+/** What `vmsafe diff` would say about enforcing a staged policy, as the operator sees the fleet. */
+export const stagedImpactStatus = z.object({
+  observedGeneration: z.number().int().optional().describe('The generation of the policy this impact is for.'),
+  summary: z.string().describe('One line: tenant pairs opened and closed, VMs and hosts whose filters would change.'),
+  opened: z.array(pairChangeStatus).optional().describe('Tenant pairs (and outside to tenant) that enforcing would open; at most 10.'),
+  closed: z.array(pairChangeStatus).optional().describe('Tenant pairs (and outside to tenant) that enforcing would close; at most 10.'),
+  vnics: count().optional().describe('vNICs the policy would apply to.'),
+  vmsChanged: count().optional().describe('VMs whose filter program would change.'),
+  hostsChanged: count().optional().describe('Hosts whose HostFilter would change.'),
+});
+export type StagedImpactStatus = z.infer<typeof stagedImpactStatus>;
 export const securityPolicyStatus = z.object({
   observedGeneration: z.number().int().optional(),
   vnics: count().optional().describe('Number of vNICs the policy applies to.'),
@@ -290,6 +306,7 @@ export const securityPolicyStatus = z.object({
     .optional()
     .describe('Hosts whose filters need the policy, and how many of them have applied it.'),
   warnings: z.array(z.string()).optional().describe('Lint results, e.g. rules that can never match.'),
+  impact: stagedImpactStatus.optional().describe('Staged policies only: what enforcing this generation would change.'),
   conditions: conditions(),
 });
 export const securityPolicy = kindSchema('SecurityPolicy', securityPolicySpec, securityPolicyStatus);

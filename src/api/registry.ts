@@ -91,6 +91,7 @@ export const KINDS: readonly KindInfo[] = [
       { name: 'Realized', type: 'string', jsonPath: cond('Realized') },
       { name: 'vNICs', type: 'integer', jsonPath: '.status.vnics' },
       { name: 'Hosts', type: 'integer', jsonPath: '.status.hosts.desired', priority: 1 },
+      { name: 'Enforcement', type: 'string', jsonPath: '.spec.enforcement', priority: 1 },
       age,
     ],
   },

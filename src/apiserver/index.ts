@@ -29,6 +29,7 @@ import { OpenApiCache } from './openapi';
 import { Registry } from './resources';
 import { createRouter } from './server';
 import { Store, type Obj, type ResourceStats } from './store';
+import { publishRootCa } from './rootca';
 import { loadOrCreateServingCert } from './tls';
 import { loadDataDir, Wal, type Loaded } from './wal';
 import { loadOrCreateToken } from './token';
@@ -164,6 +165,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))),
   };
   const tls = opts.tls === false ? undefined : loadOrCreateServingCert(opts.dataDir);
+  // kube-root-ca.crt in every namespace (the serving certificate is its own CA); none over plain HTTP.
+  const stopRootCa = tls ? publishRootCa(api, tls.cert, log) : () => undefined;
   const server: Server = tls ? createHttpsServer({ ...serverOpts, ...tls }) : createHttpServer(serverOpts);
   const auth = createAuth({ adminToken: token, users: opts.users, signingKey: loadOrCreateSigningKey(opts.dataDir), store });
   const router = createRouter({ api, registry, openapi, watches, auth, log, serverAddress: () => address });
@@ -184,6 +187,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     compactHistory: () => store.resetHistory(),
     writeCounts: (key) => ({ ...store.res(key).stats }),
     close: async () => {
+      stopRootCa();
       watches.dropAll();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { apiVersionOf, type Registry, type ResourceDef } from './resources';
 import type { Schema } from './schema';
+import { swaggerFromV3 } from './openapi-v2';
 
 const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 const LIST_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta';
@@ -40,6 +41,7 @@ const objectMetaSchema = {
 /** io.vmsafe.v1alpha1.VM, io.k8s.api.core.v1.Namespace, ... */
 export function schemaName(d: { group: string; version: string; kind: string }): string {
   if (!d.group) return `io.k8s.api.core.${d.version}.${d.kind}`;
+  if (!d.group.includes('.')) return `io.k8s.api.${d.group}.${d.version}.${d.kind}`;
   if (d.group.endsWith('.k8s.io')) return `io.k8s.api.${d.group.replace(/\.k8s\.io$/, '').split('.').reverse().join('.')}.${d.version}.${d.kind}`;
   return `${d.group.split('.').reverse().join('.')}.${d.version}.${d.kind}`;
 }
@@ -154,12 +156,14 @@ export function openApiV3Doc(reg: Registry, group: string, version: string): Sch
 export class OpenApiCache {
   private gen = -1;
   private docs = new Map<string, { json: string; hash: string }>();
+  private v2json: string | undefined;
 
   constructor(private readonly reg: Registry) {}
 
   private refresh() {
     if (this.gen === this.reg.generation) return;
     this.docs.clear();
+    this.v2json = undefined;
     for (const g of this.reg.groups())
       for (const v of g.versions) {
         const doc = openApiV3Doc(this.reg, g.name, v);
@@ -176,6 +180,13 @@ export class OpenApiCache {
     const paths: Record<string, { serverRelativeURL: string }> = {};
     for (const [p, d] of this.docs) paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${d.hash}` };
     return JSON.stringify({ paths });
+  }
+
+  /** The Swagger 2.0 document (/openapi/v2) of every group, as JSON. */
+  v2(): string {
+    this.refresh();
+    this.v2json ??= JSON.stringify(swaggerFromV3([...this.docs.values()].map((d) => JSON.parse(d.json))));
+    return this.v2json;
   }
 
   doc(path: string): string | undefined {

@@ -40,14 +40,29 @@ export function listQuery(q: URLSearchParams, watch: boolean): ListQuery {
   const rv = q.get('resourceVersion') ?? undefined;
   if (rv !== undefined && rv !== '' && !/^\d+$/.test(rv)) throw badRequest(`resourceVersion: Invalid value: "${rv}": must be an unsigned integer`);
   const match = q.get('resourceVersionMatch');
-  if (match !== null && match !== '') {
-    if (watch) throw badRequest('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch');
+  if (watch) validateWatchList(q, match);
+  else if (match !== null && match !== '') {
     if (!RV_MATCH.includes(match))
       throw badRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "Exact", "NotOlderThan"`);
     if (!rv) throw badRequest('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
     if (match === 'Exact' && rv === '0') throw badRequest('resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
   }
   return { limit: Math.max(0, limit), resourceVersion: rv || undefined, timeoutSeconds };
+}
+
+/**
+ * A watch's sendInitialEvents / resourceVersionMatch / allowWatchBookmarks, as kube's
+ * validateWatchOptions (WatchList enabled): client-go's watch-list sends all three.
+ */
+function validateWatchList(q: URLSearchParams, match: string | null) {
+  const initial = queryBool(q, 'sendInitialEvents');
+  const bookmarks = queryBool(q, 'allowWatchBookmarks');
+  if (initial !== undefined && match !== 'NotOlderThan')
+    throw badRequest('resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+  if (match === null || match === '') return;
+  if (initial === undefined) throw badRequest('resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
+  if (match !== 'NotOlderThan') throw badRequest(`resourceVersionMatch: Unsupported value: "${match}": supported values: "NotOlderThan"`);
+  if (bookmarks !== true) throw badRequest('allowWatchBookmarks: Forbidden: allowWatchBookmarks required when sendInitialEvents is provided');
 }
 
 /** fieldValidation: Strict | Warn | Ignore (default Warn, as kube since 1.27). */

@@ -5,6 +5,7 @@ import { compileRules, type RuleNode } from './cel/rules';
 import { compileValidator, type Schema } from './schema';
 import type { Obj } from './store';
 import { age, ageColumn, col, crdColumns, nameColumn, type TableColumn } from './table';
+import { WORKLOAD_KINDS } from './workloads';
 
 export interface ResourceDef {
   group: string;
@@ -157,7 +158,8 @@ export const BUILTINS: ResourceDef[] = [
     group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'],
     key: '/events',
     fields: ['eventTime', 'series', 'reportingController', 'reportingInstance', 'action', 'reason', 'regarding', 'related', 'note', 'type', 'deprecatedSource', 'deprecatedFirstTimestamp', 'deprecatedLastTimestamp', 'deprecatedCount'],
-    fieldLabels: EVENT_FIELDS, columns: eventColumns,
+    // Rows are built from this version's shape (regarding, note): the same columns, read through the core form.
+    fieldLabels: EVENT_FIELDS, columns: eventColumns.map((c) => ({ ...c, cell: (o: Obj, now: number) => c.cell(eventFromEventsV1(o), now) })),
     toStorage: eventFromEventsV1, fromStorage: eventToEventsV1,
   }),
   builtin({
@@ -195,6 +197,7 @@ export const BUILTINS: ResourceDef[] = [
     namespaced: false, shortNames: ['crd', 'crds'], categories: ['api-extensions'], statusSubresource: true,
     generation: 'cr', deleteReturnsObject: true, strategicMerge: false, columns: [nameColumn, createdAt],
   }),
+  ...WORKLOAD_KINDS.map((w) => builtin(w)),
 ];
 
 /** One ResourceDef per served version of a CRD (schema compiled here). */

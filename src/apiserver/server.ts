@@ -9,6 +9,7 @@ import { ApiError, badRequest, internal, methodNotAllowed, notAcceptable, pathNo
 import { decodeK8sProtobuf, PROTOBUF } from './protobuf';
 import { negotiate, parseJsonBody, type DecodeOptions, parseMediaTypes, readBody, sendError, sendJson, sendJsonParts } from './http';
 import type { OpenApiCache } from './openapi';
+import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_DOC, wantsV2Protobuf } from './openapi-v2';
 import { apiVersionOf, type Registry, type ResourceDef } from './resources';
 import { toJson, type Obj } from './store';
 import { partialMetadata, table, type IncludeObject } from './table';
@@ -36,9 +37,6 @@ const VERSION_INFO = {
   compiler: 'gc',
   platform: 'linux/amd64',
 };
-
-/** openapi_v2.Document{swagger: "2.0"} in protobuf wire format. */
-const OPENAPI_V2_EMPTY = Buffer.from([0x0a, 0x03, 0x32, 0x2e, 0x30]);
 
 const PUBLIC = new Set(['/healthz', '/livez', '/readyz', '/version']);
 
@@ -89,12 +87,12 @@ export function createRouter(deps: RouterDeps) {
       if (path === '/apis') return sendJson(res, 200, apiGroupList(registry));
       if (path === '/openapi/v3') return sendJson(res, 200, openapi.index());
       if (path === '/openapi/v2') {
-        // kubectl still reads the v2 document (protobuf) for client-side validation fallbacks and
-        // strategic-merge patch metadata. An empty document (swagger "2.0", no definitions) makes it
-        // skip both and use its built-in types, as it does for kinds a real server's v2 lacks.
-        res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': OPENAPI_V2_EMPTY.length });
-        res.end(OPENAPI_V2_EMPTY);
-        return;
+        if (wantsV2Protobuf(req.headers.accept)) {
+          res.writeHead(200, { 'Content-Type': OPENAPI_V2_PROTOBUF, 'Content-Length': OPENAPI_V2_PROTOBUF_DOC.length, Vary: 'Accept' });
+          res.end(OPENAPI_V2_PROTOBUF_DOC);
+          return;
+        }
+        return sendJson(res, 200, openapi.v2(), { Vary: 'Accept' });
       }
       if (path.startsWith('/openapi/v3/')) {
         const doc = openapi.doc(path.slice('/openapi/v3/'.length));

@@ -95,6 +95,12 @@ export class CompileFeed {
     this.compiledListeners.push(fn);
   }
 
+  /** VMs ("namespace/name") whose address refusal (issue 12) changed, after each batch. */
+  onRefusalsChanged(fn: (vms: string[]) => void): void {
+    this.refusalListeners.push(fn);
+  }
+  private readonly refusalListeners: ((vms: string[]) => void)[] = [];
+
   /**
    * The compile that took in generation `generation` (or a later one) of an input, or undefined while
    * the compiler holds an older one (or none). `key` is "Kind:namespace/name" (see inputKey).
@@ -284,6 +290,8 @@ export class CompileFeed {
     if (shards.length) for (const fn of this.shardListeners) fn(shards);
     for (const fn of this.listeners) fn(hosts);
     if (took.length) for (const fn of this.compiledListeners) fn(took);
+    const refusals = this.compiler.inventory.drainRefusalChanges();
+    if (refusals.length) for (const fn of this.refusalListeners) fn(refusals);
     return hosts;
   }
 }

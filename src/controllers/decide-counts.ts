@@ -1,5 +1,5 @@
 // Tenant, Tag and SecurityPolicy status as pure functions of counts the controllers gather.
-import type { SecurityPolicy, Tag, Tenant } from '../api';
+import type { SecurityPolicy, StagedImpactStatus, Tag, Tenant } from '../api';
 import { setConditions, type ConditionInput } from '../runtime/conditions';
 
 export interface TenantCounts {
@@ -14,6 +14,9 @@ export interface TenantCounts {
   unknownTags: string[];
 }
 
+/** How a Ready=False NamespaceConflict message starts (the tenant controller reads it back). */
+export const CONFLICT_PREFIX = 'namespaces claimed by another tenant: ';
+
 export function decideTenantStatus(t: Tenant, c: TenantCounts, now: Date): NonNullable<Tenant['status']> {
   const gen = t.metadata.generation;
   const quota = t.spec.quota;
@@ -21,7 +24,7 @@ export function decideTenantStatus(t: Tenant, c: TenantCounts, now: Date): NonNu
   if (quota?.vms !== undefined && c.vms > quota.vms) over.push(`${c.vms} VMs > quota ${quota.vms}`);
   if (quota?.vnics !== undefined && c.vnics > quota.vnics) over.push(`${c.vnics} vNICs > quota ${quota.vnics}`);
   const ready: ConditionInput = c.conflicts.length
-    ? { type: 'Ready', status: 'False', reason: 'NamespaceConflict', message: `namespaces claimed by another tenant: ${c.conflicts.join(', ')}` }
+    ? { type: 'Ready', status: 'False', reason: 'NamespaceConflict', message: `${CONFLICT_PREFIX}${c.conflicts.join(', ')}` }
     : c.missingNamespaces.length
       ? { type: 'Ready', status: 'False', reason: 'NamespacesPending', message: `creating namespaces: ${c.missingNamespaces.join(', ')}` }
       : c.unknownTags.length
@@ -76,16 +79,25 @@ export interface PolicyFacts {
   hostsRealized: number;
   notRealized: string[];
   warnings: string[];
+  /** Set for a staged policy (spec.enforcement: Staged): what enforcing it would change, once computed. */
+  staged?: { impact: StagedImpactStatus | undefined };
 }
 
 export function decidePolicyStatus(p: SecurityPolicy, f: PolicyFacts, now: Date): NonNullable<SecurityPolicy['status']> {
   const gen = p.metadata.generation;
   const accepted: ConditionInput = f.rejection
     ? { type: 'Accepted', status: 'False', reason: 'Rejected', message: f.rejection }
-    : { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'policy is valid and compiled' };
+    : { type: 'Accepted', status: 'True', reason: 'Accepted', message: f.staged ? 'policy is valid; staged: analyzed, not enforced' : 'policy is valid and compiled' };
   const pending = f.hostsDesired - f.hostsRealized;
   const realized: ConditionInput = f.rejection
     ? { type: 'Realized', status: 'False', reason: 'NotAccepted', message: 'policy is not accepted' }
+    : f.staged
+      ? {
+          type: 'Realized',
+          status: 'False',
+          reason: 'Staged',
+          message: `staged, not enforced (spec.enforcement: Staged); ${f.staged.impact ? f.staged.impact.summary : 'computing what enforcing it would change'}`,
+        }
     : !f.compiled
       ? { type: 'Realized', status: 'False', reason: 'Compiling', message: `generation ${gen} is not compiled yet` }
       : pending === 0
@@ -101,6 +113,7 @@ export function decidePolicyStatus(p: SecurityPolicy, f: PolicyFacts, now: Date)
     vnics: f.vnics,
     hosts: { desired: f.hostsDesired, realized: f.hostsRealized },
     warnings: f.warnings,
+    ...(f.staged?.impact ? { impact: f.staged.impact } : {}),
     conditions: setConditions(p.status?.conditions, [accepted, realized].map((c) => ({ ...c, observedGeneration: gen })), now),
   };
 }

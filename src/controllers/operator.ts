@@ -47,6 +47,8 @@ export interface OperatorOptions {
   syncTimeoutMs?: number;
   /** Address groups with at least this many entries become shared AddressGroup objects (default 1,024). */
   sharedGroupMinAddresses?: number;
+  /** Staged policies get an impact in their status while the fleet has at most this many vNICs. */
+  stagedImpactMaxVnics?: number;
 }
 
 /**
@@ -64,7 +66,7 @@ export class OperatorTerm {
   readonly ctx: OperatorContext;
   readonly controllers: Controller[];
 
-  constructor(client: KubeClient, log: Logger, clock: Clock, metrics: RuntimeMetrics | undefined, opts: { sharedGroupMinAddresses?: number } = {}) {
+  constructor(client: KubeClient, log: Logger, clock: Clock, metrics: RuntimeMetrics | undefined, opts: { sharedGroupMinAddresses?: number; stagedImpactMaxVnics?: number } = {}) {
     const world = new World(client, { logger: log, metrics });
     const feed = new CompileFeed(world, log.child({ component: 'compiler' }), {
       providerNamespace: SYSTEM_NAMESPACE,
@@ -90,7 +92,7 @@ export class OperatorTerm {
       hostFilterController(this.ctx),
       vmController(this.ctx),
       hostController(this.ctx),
-      policyController(this.ctx),
+      policyController(this.ctx, { stagedImpact: { maxVnics: opts.stagedImpactMaxVnics } }),
       tenantController(this.ctx),
       tagController(this.ctx),
     ];
@@ -213,7 +215,7 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const lead = async () => {
     leading = true;
     log.info('leading: starting controllers');
-    term = new OperatorTerm(client, log, clock, metrics, { sharedGroupMinAddresses: opts.sharedGroupMinAddresses });
+    term = new OperatorTerm(client, log, clock, metrics, { sharedGroupMinAddresses: opts.sharedGroupMinAddresses, stagedImpactMaxVnics: opts.stagedImpactMaxVnics });
     starting = term.start(opts.syncTimeoutMs ?? 120_000);
     await starting;
   };

@@ -10,11 +10,16 @@ import { inputKey } from './compile-feed';
 import { decidePolicyStatus } from './decide-counts';
 import { SYSTEM_NAMESPACE } from './names';
 import { reportInvalid } from './rejection';
+import { StagedImpacts, type StagedImpactOptions } from './staged-impact';
+import { isEnforced } from '../policy/staged';
 
 const SPAN_COALESCE_MS = 200;
 
-export function policyController(ctx: OperatorContext): Controller {
+export function policyController(ctx: OperatorContext, opts: { stagedImpact?: StagedImpactOptions } = {}): Controller {
   const { world, feed } = ctx;
+  // Set once the controller exists: a computed impact enqueues its policy.
+  let enqueue: (key: string) => void = () => {};
+  const impacts = new StagedImpacts(world, ctx.clock, ctx.log.child({ component: 'staged-impact' }), (k) => enqueue(k), opts.stagedImpact);
   /**
    * Lint warnings for one policy: shadowing can only come from policies of the same tier in the same
    * scope (the tenant's namespaces, or the provider namespace), so only those are linted together.
@@ -39,6 +44,7 @@ export function policyController(ctx: OperatorContext): Controller {
   const reconcile = async (key: string, rc: ReconcileContext) => {
     const p = world.policies.get(key);
     if (!p) {
+      impacts.forget(key);
       const invalid = world.policies.getInvalid(key);
       if (invalid) await reportInvalid(ctx, invalid, rc);
       return;
@@ -50,6 +56,9 @@ export function policyController(ctx: OperatorContext): Controller {
     const span = rejection || !compiled ? { vms: 0, vnics: 0, hosts: new Set<string>() } : feed.compiler.policySpan(key);
     const hosts = [...span.hosts].sort();
     const notRealized = hosts.filter((h) => !realizedOn(h, key, gen));
+    // A staged policy is out of the compiler: what it would select is in its impact, once computed.
+    const staged = !rejection && !isEnforced(p) ? { impact: impacts.get(key, gen) } : undefined;
+    const selectsNothing = staged ? staged.impact?.vnics === 0 : span.vms === 0;
     const status = decidePolicyStatus(
       p,
       {
@@ -59,7 +68,8 @@ export function policyController(ctx: OperatorContext): Controller {
         hostsDesired: hosts.length,
         hostsRealized: hosts.length - notRealized.length,
         notRealized,
-        warnings: rejection ? [] : lint(p, tenant, span.vms === 0),
+        warnings: rejection ? [] : lint(p, tenant, selectsNothing),
+        staged,
       },
       new Date(ctx.clock.now()),
     );
@@ -71,6 +81,8 @@ export function policyController(ctx: OperatorContext): Controller {
   const c = new Controller({ name: 'securitypolicy', reconcile, workers: 4, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   // The echo of our own status write changes nothing this reconcile reads.
   c.watchOwn(world.policies, { skipUpdate: (a, b) => ctx.status.isOwnEcho('SecurityPolicy', a, b) });
+  enqueue = (k) => c.enqueue(k);
+  c.onStop(() => impacts.stop());
   // Spans move with compiles; realization moves with agents' reports. Both map to the policies on those hosts.
   const policiesOnHosts = (hosts: Iterable<string>) => {
     const keys = new Set<string>();
@@ -80,6 +92,8 @@ export function policyController(ctx: OperatorContext): Controller {
   // A new generation taken in by the compiler may change no filter at all: it is realized right away.
   feed.onCompiled((keys) => {
     for (const k of keys) if (k.startsWith('SecurityPolicy:')) c.enqueue(k.slice('SecurityPolicy:'.length));
+    // Whatever the compiler took in may change what enforcing a staged policy would do.
+    if (keys.length > 0) impacts.fleetChanged();
   });
   feed.onHostsChanged((hosts) => {
     for (const k of policiesOnHosts(hosts)) c.enqueueAfter(k, SPAN_COALESCE_MS);

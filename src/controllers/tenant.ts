@@ -34,6 +34,16 @@ export function desiredRoleBinding(t: Tenant, namespace: string): KubeObject & R
   };
 }
 
+import { CONFLICT_PREFIX } from './decide-counts';
+
+/** Namespaces the last status reported as another tenant's that are this tenant's now. */
+function adopted(t: Tenant, mine: string[]): string[] {
+  const ready = t.status?.conditions?.find((c) => c.type === 'Ready');
+  if (ready?.reason !== 'NamespaceConflict' || !ready.message.startsWith(CONFLICT_PREFIX)) return [];
+  const before = new Set(ready.message.slice(CONFLICT_PREFIX.length).split(', '));
+  return mine.filter((ns) => before.has(ns));
+}
+
 export function tenantController(ctx: OperatorContext): Controller {
   const { world } = ctx;
   const nsClient = ctx.client.resource(NAMESPACES);
@@ -114,6 +124,9 @@ export function tenantController(ctx: OperatorContext): Controller {
       new Date(ctx.clock.now()),
     );
     await ctx.status.update('Tenant', t, status);
+    // A namespace this tenant waited for (its older claimant is gone) comes with whatever is in it:
+    // say so loudly, once, rather than hand another tenant's VMs and policies over in silence.
+    for (const ns of adopted(t, mine)) ctx.events.event(t, 'Warning', 'NamespaceAdopted', `namespace ${ns}: its earlier claimant is gone; the VMs and policies in it are now this tenant's`);
   };
 
   const c = new Controller({ name: 'tenant', reconcile, workers: 4, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });

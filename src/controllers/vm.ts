@@ -7,6 +7,7 @@ import { keyOf } from '../runtime/client';
 import { setConditions } from '../runtime/conditions';
 import { Controller, specChanged, type ReconcileContext, type Result } from '../runtime/controller';
 import type { OperatorContext } from './context';
+import { inputKey } from './compile-feed';
 import { reportInvalid } from './rejection';
 import { heartbeat } from './decide-host';
 import { agentLeaseName, hostOfAgentLease, SYSTEM_NAMESPACE } from './names';
@@ -75,6 +76,28 @@ export function vmController(ctx: OperatorContext): Controller {
           { type: 'Protected', status: 'Unknown', reason: 'NotScheduled', message: 'the VM runs nowhere yet', observedGeneration: gen },
         ], rc.now()),
       });
+      return;
+    }
+    // Address ownership (issue 12), as the compiler judged this generation: a VM with a vNIC address
+    // it does not own is bound nowhere (the compiler gives it no host), so it is not placed either.
+    if (feed.compiledAt(inputKey('VM', vm.metadata), gen) === undefined) return { requeueAfter: 100 };
+    const refusal = feed.compiler.inventory.addressRefusal(key);
+    if (refusal) {
+      ledger.remove(key);
+      feed.settleAssumption(key, undefined);
+      pending.delete(key);
+      const msg = `vNIC ${refusal.vnic}: ${refusal.message}`;
+      const r = await ctx.status.update('VM', vm, {
+        phase: 'Pending',
+        tenant: tenant.metadata.name,
+        conditions: setConditions(vm.status?.conditions, [
+          { type: 'Scheduled', status: 'False', reason: refusal.reason, message: msg, observedGeneration: gen },
+          { type: 'PlacementCompliant', status: 'Unknown', reason: 'NotScheduled', message: 'the VM is not placed on any host', observedGeneration: gen },
+          { type: 'Protected', status: 'False', reason: refusal.reason, message: `never bound: ${msg}`, observedGeneration: gen },
+        ], rc.now()),
+      });
+      if (r.written && vm.status?.conditions?.find((c) => c.type === 'Protected')?.reason !== refusal.reason)
+        ctx.events.event(vm, 'Warning', refusal.reason, `not bound: ${msg}`);
       return;
     }
     const compiler = feed.compiler;
@@ -206,5 +229,7 @@ export function vmController(ctx: OperatorContext): Controller {
   c.watchMapped(world.tenants, (t) => Inventory.namespacesOf(t).flatMap((ns) => world.vms.store.keysByIndex('namespace', ns)), { onUpdate: specChanged });
   c.watchMapped(world.tags, (t) => world.vms.store.keysByIndex('tag', t.metadata.name), { onUpdate: specChanged });
   // A policy change that gives a VM a new program reaches it when the agent applies it (above).
+  // Another VM's or a Tenant's change can grant or take a VM's addresses.
+  feed.onRefusalsChanged((keys) => keys.forEach((k) => c.enqueue(k)));
   return c;
 }

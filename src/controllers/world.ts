@@ -6,6 +6,7 @@ import {
   type AddressGroupShard, type Host, type HostFilter, type SecurityPolicy, type Tag, type Tenant, type VM,
 } from '../api';
 import { Inventory } from '../policy/inventory';
+import { firstClaimant } from '../policy/ownership';
 import { kindResource, LEASES, NAMESPACES, type KubeClient, type KubeObject, type ResourceInfo } from '../runtime/client';
 import { Informer } from '../runtime/informer';
 import type { RuntimeMetrics } from '../runtime/metrics';
@@ -116,12 +117,14 @@ export class World {
     await Promise.all(this.all.map((i) => i.stop()));
   }
 
-  /** The tenant that owns a namespace (first by name if several claim it: a conflict the Tenant status reports). */
+  /**
+   * The tenant that owns a namespace: the first claimant by creation (ownership.ts; a later claimant
+   * gets NamespaceConflict on its status). The provider namespace belongs to no tenant.
+   */
   tenantOfNamespace(ns: string | undefined): Tenant | undefined {
-    if (!ns) return undefined;
+    if (!ns || ns === SYSTEM_NAMESPACE) return undefined;
     const owners = this.tenants.byIndex('namespace', ns);
-    if (owners.length <= 1) return owners[0];
-    return [...owners].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))[0];
+    return owners.length <= 1 ? owners[0] : firstClaimant(owners);
   }
 
   tagsByName(): Map<string, Tag> {

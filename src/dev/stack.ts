@@ -1,7 +1,8 @@
 // The whole system on one machine: embedded API server with our CRDs, the operator, and an agent per
 // Host, in one process. Used by `vmsafe dev`, the end-to-end tests and the benchmarks.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { loadAll } from 'js-yaml';
 import { dirname, join, resolve } from 'node:path';
 import { AgentFleet } from '../agent/fleet';
 import { startApiServer, writeKubeconfig, type ApiServer } from '../apiserver/index';
@@ -59,6 +60,21 @@ export const BOOTSTRAP: Array<{ info: ResourceInfo; obj: KubeObject & Record<str
   },
 ];
 
+const ADMISSION_GROUP = 'admissionregistration.k8s.io';
+
+/** manifests/admission.yaml's ValidatingAdmissionPolicies and bindings. */
+function admissionPolicies(): typeof BOOTSTRAP {
+  const docs = loadAll(readFileSync(join(REPO_ROOT, 'manifests', 'admission.yaml'), 'utf8')) as (KubeObject & Record<string, unknown>)[];
+  return docs.filter(Boolean).map((obj) => {
+    const binding = obj.kind === 'ValidatingAdmissionPolicyBinding';
+    const info: ResourceInfo = {
+      group: ADMISSION_GROUP, version: 'v1', namespaced: false, kind: obj.kind,
+      plural: binding ? 'validatingadmissionpolicybindings' : 'validatingadmissionpolicies',
+    };
+    return { info, obj };
+  });
+}
+
 export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
   const log = opts.logger;
   const server = await startApiServer({
@@ -71,7 +87,9 @@ export async function startDevStack(opts: DevStackOptions): Promise<DevStack> {
   mkdirSync(dirname(kubeconfigPath), { recursive: true });
   writeKubeconfig(kubeconfigPath, { url: server.url, token: server.token, caCert: server.caCert });
   const client = new KubeClient({ file: kubeconfigPath });
-  for (const { info, obj } of BOOTSTRAP) {
+  // The admission policies a cluster gets from manifests/ (tiers by namespace, provider-only pins,
+  // agents write only their own host), so `vmsafe dev` refuses what a cluster would.
+  for (const { info, obj } of [...BOOTSTRAP, ...admissionPolicies()]) {
     try {
       await client.resource(info).create(obj);
     } catch (err) {

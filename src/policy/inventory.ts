@@ -8,6 +8,8 @@
 import type { Host, LabelSelector, Rule, SecurityPolicy, Tag, Tenant, Tier, VM } from '../api';
 import { PROVIDER_NAMESPACE } from '../api';
 import { parseIPv4 } from '../dataplane/ip';
+import { AddressBook } from './address-book';
+import { firstClaimant, type AddressRefusal } from './ownership';
 
 export const NO_TENANT = -1;
 
@@ -33,6 +35,8 @@ export interface VmRec {
    */
   readonly hosts: readonly string[];
   readonly quarantined: boolean;
+  /** Why the VM may not be bound (a vNIC address it does not own): then `hosts` is empty. */
+  readonly refusal: AddressRefusal | null;
   readonly vnics: readonly VnicRec[];
   /** vNIC addresses as unsigned 32-bit numbers, in vNIC order. */
   readonly ips: readonly number[];
@@ -108,6 +112,8 @@ export class Inventory {
   /** Raw objects as given, for those who need more than the record (placement, status). */
   readonly vmObjects = new Map<string, VM>();
   readonly policyObjects = new Map<string, SecurityPolicy>();
+  /** Who may bind which address (issue 12): a refused VM is bound nowhere. */
+  private readonly book = new AddressBook();
 
   /** Namespace → tenant names claiming it (the smallest name owns it when several do). */
   private readonly nsClaims = new Map<string, Set<string>>();
@@ -149,13 +155,22 @@ export class Inventory {
     return id === NO_TENANT ? null : (this.tenantNames[id] ?? null);
   }
 
-  /** Tenant name owning a namespace, if any. */
+  /** Tenant name owning a namespace, if any: the first claimant by creation (ownership.ts); never the provider's. */
   ownerOf(namespace: string): string | null {
     const claims = this.nsClaims.get(namespace);
-    if (!claims || claims.size === 0) return null;
-    let best: string | null = null;
-    for (const c of claims) if (best === null || c < best) best = c;
-    return best;
+    if (!claims || claims.size === 0 || namespace === this.providerNamespace) return null;
+    if (claims.size === 1) return claims.values().next().value as string;
+    return firstClaimant([...claims].map((c) => this.tenants.get(c)!))!.metadata.name;
+  }
+
+  /** Why a VM may not be bound to its addresses (issue 12), or undefined. */
+  addressRefusal(vmKey: string): AddressRefusal | undefined {
+    return this.book.refusal(vmKey);
+  }
+
+  /** VMs whose address refusal changed since the last call (the VM controller reports them). */
+  drainRefusalChanges(): string[] {
+    return this.book.drainChanged();
   }
 
   static namespacesOf(t: Tenant): string[] {
@@ -175,6 +190,7 @@ export class Inventory {
     }
     for (const ns of touched) this.nsTenant.delete(ns);
     this.rederiveNamespaces(touched);
+    this.rebuildVms(this.book.setTenant(name, t.spec.addressBlocks ?? []));
   }
 
   deleteTenant(name: string): void {
@@ -186,6 +202,7 @@ export class Inventory {
       this.nsTenant.delete(ns);
     }
     this.rederiveNamespaces(new Set(Inventory.namespacesOf(old)));
+    this.rebuildVms(this.book.setTenant(name, null));
   }
 
   /** Ownership of these namespaces may have changed: rebuild the records that depend on it. */
@@ -241,22 +258,37 @@ export class Inventory {
     this.vms.delete(key);
     this.vmObjects.delete(key);
     this.noteVm(key, old, null);
+    this.rebuildVms(this.book.setVm(key, null, null));
+  }
+
+  /** Records of VMs whose address refusal changed through another object's change. */
+  private rebuildVms(keys: string[]): void {
+    for (const k of keys) {
+      const vm = this.vmObjects.get(k);
+      if (vm) this.putVm(vm);
+    }
   }
 
   private putVm(vm: VM): void {
     const namespace = vm.metadata.namespace ?? '';
     const key = objectKey(namespace, vm.metadata.name);
+    const tenant = this.tenantOfNamespace(namespace);
+    // The book always hears the VM's current tenant (a rebuild may come before the VM's own rederive).
+    const others = this.book.setVm(key, vm, this.tenantName(tenant)).filter((k) => k !== key);
+    const refusal = this.book.refusal(key) ?? null;
     // The decoded vNIC objects are kept as they are: no per-vNIC copies.
     const vnics: readonly VnicRec[] = vm.spec.vnics;
     const rec: VmRec = {
       key,
       namespace,
       name: vm.metadata.name,
-      tenant: this.tenantOfNamespace(namespace),
+      tenant,
       labels: vm.metadata.labels ?? {},
       tags: [...new Set(vm.spec.tags ?? [])].sort(),
-      hosts: hostsOfVm(vm),
+      // A VM refused an address is bound nowhere, whatever its status or pin says.
+      hosts: refusal ? [] : hostsOfVm(vm),
       quarantined: vm.status?.phase === 'Quarantined',
+      refusal,
       vnics,
       ips: vnics.map((n) => parseIPv4(n.ip)),
     };
@@ -268,6 +300,7 @@ export class Inventory {
     for (const h of rec.hosts) addTo(this.vmsByHostIdx, h, key);
     for (const t of rec.tags) addTo(this.vmsByTagIdx, t, key);
     this.noteVm(key, old, rec);
+    this.rebuildVms(others);
   }
 
   private unindexVm(rec: VmRec): void {

@@ -124,9 +124,15 @@ export function addressOwnership(
   vms: readonly VM[],
   tenantOfNamespace: (ns: string) => string | null | undefined,
 ): AddressOwnership {
-  const blocksOf = new Map<string, { block: string; range: [number, number] }[]>();
-  for (const t of tenants) blocksOf.set(t.metadata.name, (t.spec.addressBlocks ?? []).map((block) => ({ block, range: parseCidr(block) })));
-  const insideOf = (tenant: string, ip: number) => (blocksOf.get(tenant) ?? []).find((b) => ip >= b.range[0] && ip <= b.range[1]);
+  const blocksOf = new Map<string, Block[]>();
+  for (const t of tenants) blocksOf.set(t.metadata.name, tenantBlocks(t));
+  const otherBlock = (tenant: string, ip: number) => {
+    for (const [other, blocks] of blocksOf) {
+      const b = other === tenant ? undefined : blocks.find((x) => ip >= x.range[0] && ip <= x.range[1]);
+      if (b) return { tenant: other, block: b.block };
+    }
+    return undefined;
+  };
 
   const holders = new Map<string, { vm: string; vnic: string }>();
   const refused = new Map<string, AddressRefusal>();
@@ -135,21 +141,51 @@ export function addressOwnership(
     const tenant = tenantOfNamespace(vm.metadata.namespace ?? '') ?? null;
     vm.spec.vnics.forEach((nic, index) => {
       const refuse = (reason: AddressReason, message: string) => refused.set(vnicKey(key, nic.name), { vm: key, vnic: nic.name, index, ip: nic.ip, reason, message });
-      const ip = parseIPv4(nic.ip);
-      if (tenant === null) return refuse('AddressNotOwned', `${nic.ip}: namespace "${vm.metadata.namespace}" belongs to no Tenant`);
-      const own = blocksOf.get(tenant) ?? [];
-      if (own.length > 0 && !insideOf(tenant, ip))
-        return refuse('AddressNotOwned', `${nic.ip} is outside Tenant "${tenant}"'s addressBlocks (${own.map((b) => b.block).join(', ')})`);
-      if (own.length === 0) {
-        for (const [other, blocks] of blocksOf) {
-          const b = other === tenant ? undefined : blocks.find((x) => ip >= x.range[0] && ip <= x.range[1]);
-          if (b) return refuse('AddressNotOwned', `${nic.ip} is inside Tenant "${other}"'s addressBlock ${b.block}`);
-        }
-      }
+      const notOwned = blockRefusal(vm.metadata.namespace ?? '', nic.ip, tenant, tenant === null ? [] : (blocksOf.get(tenant) ?? []), otherBlock);
+      if (notOwned) return refuse('AddressNotOwned', notOwned);
       const holder = holders.get(nic.ip);
-      if (holder) return refuse('AddressConflict', `${nic.ip} is already bound by ${holder.vm} (${holder.vnic})`);
+      if (holder) return refuse('AddressConflict', conflictMessage(nic.ip, holder));
       holders.set(nic.ip, { vm: key, vnic: nic.name });
     });
   }
   return { holders, refused };
+}
+
+// ---------------------------------------------------------------- shared by the batch and incremental forms
+export interface Block {
+  block: string;
+  range: [number, number];
+}
+
+export const tenantBlocks = (t: Tenant): Block[] => (t.spec.addressBlocks ?? []).map((block) => ({ block, range: parseCidr(block) }));
+
+/**
+ * Why a vNIC of a VM in `namespace` may not use `ipText` by the block rules (null: it may). `own` are
+ * the blocks of the VM's tenant (null tenant: no tenant owns the namespace); `otherBlock` finds a block
+ * of another tenant holding the address.
+ */
+export function blockRefusal(
+  namespace: string,
+  ipText: string,
+  tenant: string | null,
+  own: readonly Block[],
+  otherBlock: (tenant: string, ip: number) => { tenant: string; block: string } | undefined,
+): string | null {
+  if (tenant === null) return `${ipText}: namespace "${namespace}" belongs to no Tenant`;
+  const ip = parseIPv4(ipText);
+  if (own.length > 0) {
+    if (own.some((b) => ip >= b.range[0] && ip <= b.range[1])) return null;
+    return `${ipText} is outside Tenant "${tenant}"'s addressBlocks (${own.map((b) => b.block).join(', ')})`;
+  }
+  const b = otherBlock(tenant, ip);
+  return b ? `${ipText} is inside Tenant "${b.tenant}"'s addressBlock ${b.block}` : null;
+}
+
+export const conflictMessage = (ip: string, holder: { vm: string; vnic: string }): string => `${ip} is already bound by ${holder.vm} (${holder.vnic})`;
+
+/** The tenant that owns a namespace among those claiming it: the first by creation (then name). */
+export function firstClaimant<T extends Meta>(claimants: Iterable<T>): T | undefined {
+  let best: T | undefined;
+  for (const t of claimants) if (best === undefined || byCreation(t, best) < 0) best = t;
+  return best;
 }

@@ -8,7 +8,10 @@
 //   its own filter denies everything anyway).
 // - Peers match by address: a remote address matches a `vms`/`tenants`/`sameTenant` peer when it is
 //   the address of some vNIC of a matching placed VM.
-// - A namespace claimed by several tenants belongs to the smallest tenant name.
+// - A namespace claimed by several tenants belongs to the first claimant by creation, then name
+//   (ownership.ts); the provider namespace belongs to no tenant.
+// - A VM with a vNIC address it does not own (outside its tenant's addressBlocks, or already held by
+//   an earlier vNIC; ownership.ts) is never bound: it counts as not placed, whatever its host says.
 // - An empty list (`appliesTo.tenants: []`, `vms.tenants: []`) means the same as leaving it out.
 // - `appliesTo.tags` / `vms.tags`: the VM carries all of them.
 // - Inside a tier, policies run in (priority, name) order, then namespace (a tenant may have several).
@@ -29,6 +32,7 @@ import { PROVIDER_NAMESPACE } from '../api';
 import type { Decision, Direction, PacketProtocol, PacketVerdict } from './decision';
 import { IMPLICIT_RULES } from './decision';
 import { isEnforced } from './staged';
+import { addressOwnership, namespaceOwnership } from './ownership';
 
 export interface World {
   tenants: readonly Tenant[];
@@ -86,15 +90,18 @@ export class ReferenceEvaluator {
   private readonly providerNamespace: string;
   // Three lookup tables, built once, so that tracing against a whole datacenter's manifests stays
   // usable; the semantics below still read straight from the objects.
-  private readonly owners = new Map<string, string>();
+  private readonly owners: Map<string, string>;
+  private readonly refused = new Set<string>();
   private readonly byKey = new Map<string, VM>();
   private readonly placedByIp = new Map<string, VM[]>();
 
   constructor(private readonly world: World) {
     this.providerNamespace = world.providerNamespace ?? PROVIDER_NAMESPACE;
-    // The tenant that owns a namespace: the smallest tenant name that lists it (or is named after it).
-    for (const t of [...world.tenants].sort((a, b) => cmp(a.metadata.name, b.metadata.name)))
-      for (const ns of t.spec.namespaces?.length ? t.spec.namespaces : [t.metadata.name]) if (!this.owners.has(ns)) this.owners.set(ns, t.metadata.name);
+    // The tenant that owns a namespace: its first claimant by creation, then name (ownership.ts).
+    this.owners = namespaceOwnership(world.tenants, this.providerNamespace).owners;
+    // A VM refused one of its addresses (outside its tenant's blocks, or held by an earlier vNIC) is
+    // bound nowhere: it is not placed, and no peer resolves to it.
+    for (const r of addressOwnership(world.tenants, world.vms, (ns) => this.owners.get(ns)).refused.values()) this.refused.add(r.vm);
     for (const v of world.vms) {
       this.byKey.set(keyOf(v), v);
       if (!this.isPlaced(v)) continue;
@@ -116,7 +123,7 @@ export class ReferenceEvaluator {
   }
 
   isPlaced(vm: VM): boolean {
-    return Boolean(vm.status?.hostName || vm.spec.hostName);
+    return !this.refused.has(keyOf(vm)) && Boolean(vm.status?.hostName || vm.spec.hostName);
   }
 
   findVm(key: string): VM | undefined {

@@ -140,6 +140,12 @@ export class Controller {
     return this;
   }
 
+  /** Run `fn` when the controller stops (e.g. to stop a helper it owns). */
+  onStop(fn: () => void): this {
+    this.unsubscribe.push(fn);
+    return this;
+  }
+
   /** Start the workers. Wait for informer sync before this (see waitForSync in index.ts). */
   start(): this {
     if (this.running.length) return this;

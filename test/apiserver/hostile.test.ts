@@ -3,7 +3,13 @@
 import { connect } from 'node:tls';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApiServer } from '../../src/apiserver/index';
 import { startTestApiServer, type TestApiServer } from '../helpers/apiserver';
+import { waitFor } from '../helpers/wait';
 
 let s: TestApiServer;
 const CM = '/api/v1/namespaces/default/configmaps';
@@ -147,6 +153,78 @@ describe('query booleans parsed as Go strconv.ParseBool', () => {
     const forced = await apply('two', '&force=True');
     expect(forced.status).toBe(200);
     expect(forced.body.data.k).toBe('two');
+  });
+});
+
+describe('Python-style booleans for the other parameters (issue 13: they counted only as true/1)', () => {
+  const watchLines = async (query: string) => {
+    const r = await s.request('GET', `${CM}?watch=True&timeoutSeconds=1&${query}`);
+    expect(r.status).toBe(200);
+    return r.text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  };
+
+  it('allowWatchBookmarks=True: 200 with bookmarks; sendInitialEvents=True: initial ADDED then the initial-events-end bookmark', async () => {
+    const events = await watchLines('allowWatchBookmarks=True&sendInitialEvents=True&resourceVersionMatch=NotOlderThan');
+    const end = events.findIndex((e) => e.type === 'BOOKMARK' && e.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true');
+    expect(end).toBeGreaterThan(0);
+    expect(events.slice(0, end).every((e) => e.type === 'ADDED')).toBe(true);
+    expect(events.slice(0, end).map((e) => e.object.metadata.name)).toContain('keep');
+  });
+
+  it.each([
+    ['sendInitialEvents=True without resourceVersionMatch', 'sendInitialEvents=True&allowWatchBookmarks=True'],
+    ['resourceVersionMatch=NotOlderThan on a watch without sendInitialEvents', 'resourceVersionMatch=NotOlderThan&allowWatchBookmarks=True'],
+    ['sendInitialEvents without allowWatchBookmarks', 'sendInitialEvents=True&resourceVersionMatch=NotOlderThan'],
+    ['allowWatchBookmarks=maybe', 'allowWatchBookmarks=maybe'],
+  ])('%s: 400 (kube validateWatchOptions)', async (_what, query) => {
+    const r = await s.request('GET', `${CM}?watch=True&timeoutSeconds=1&${query}`);
+    expect(r.status).toBe(400);
+    expect(r.body.kind).toBe('Status');
+  });
+
+  it('orphanDependents=True orphans the dependents; orphanDependents=nope is 400 and deletes nothing', async () => {
+    const owner = (await s.request('POST', CM, { body: cm('py-owner') })).body;
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'py-owner', uid: owner.metadata.uid };
+    expect((await s.request('POST', CM, { body: cm('py-dep', { metadata: { name: 'py-dep', ownerReferences: [ref] } }) })).status).toBe(201);
+    expect((await s.request('DELETE', `${CM}/py-owner?orphanDependents=nope`)).status).toBe(400);
+    expect((await s.request('GET', `${CM}/py-owner`)).status).toBe(200);
+    expect((await s.request('DELETE', `${CM}/py-owner?orphanDependents=True`)).status).toBe(200);
+    await waitFor('owner gone', async () => (await s.request('GET', `${CM}/py-owner`)).status === 404, { timeoutMs: 5000 });
+    const dep = await waitFor('dependent orphaned', async () => {
+      const d = (await s.request('GET', `${CM}/py-dep`)).body;
+      return d?.metadata && !d.metadata.ownerReferences ? d : undefined;
+    }, { timeoutMs: 5000 });
+    expect(dep.metadata.name).toBe('py-dep');
+  });
+});
+
+describe('a restart with the same data directory keeps every client working (issue 13: a new token made the operator 401)', () => {
+  it('keeps the token and the serving certificate when no token is given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmsafe-token-'));
+    try {
+      const first = await startApiServer({ dataDir: dir });
+      const { token, caCert } = first;
+      await first.close();
+      const second = await startApiServer({ dataDir: dir });
+      try {
+        expect(second.token).toBe(token);
+        expect(second.caCert).toBe(caCert);
+        // The first server's credentials and CA work against the second.
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = httpsRequest(new URL('/api/v1/namespaces', second.url), { headers: { Authorization: `Bearer ${token}` }, ca: caCert }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject);
+          req.end();
+        });
+        expect(status).toBe(200);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

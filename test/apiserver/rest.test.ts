@@ -177,14 +177,15 @@ describe('create, get, list', () => {
       const r = await t.request('GET', `${path}?limit=3${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`);
       seen.push(...r.body.items.map((i: any) => i.metadata.name));
       if (pages === 0) {
-        expect(r.body.metadata.remainingItemCount).toBe(4);
+        expect(r.body.metadata.remainingItemCount).toBe(5);
         rv = r.body.metadata.resourceVersion;
       } else expect(r.body.metadata.resourceVersion).toBe(rv);
       cont = r.body.metadata.continue ?? '';
       pages++;
     } while (cont);
     expect(pages).toBe(3);
-    expect(seen).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
+    // kube-root-ca.crt: published by the server in every namespace, first in key order.
+    expect(seen).toEqual(['kube-root-ca.crt', 'p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
   });
 
   it('lists across namespaces with the cluster-wide path', async () => {

@@ -6,6 +6,8 @@ import type { SecurityPolicy } from '../../src/api';
 import { AppliedView } from '../../src/controllers/applied';
 import { decidePolicyStatus, type PolicyFacts } from '../../src/controllers/decide-counts';
 import { decideRejection } from '../../src/controllers/rejection';
+import { impactStatus } from '../../src/controllers/staged-impact';
+import type { Diff } from '../../src/analyze';
 import type { KubeObject } from '../../src/runtime/client';
 import type { InvalidEntry } from '../../src/runtime/store';
 
@@ -21,6 +23,9 @@ describe('decidePolicyStatus', () => {
     { name: 'one host behind', f: { hostsRealized: 1, notRealized: ['h2'] }, accepted: 'True', realized: ['False', 'Pending'] },
     { name: 'rejected by tier rules', f: { rejection: 'Provider tier only in vmsafe-system' }, accepted: 'False', realized: ['False', 'NotAccepted'] },
     { name: 'selects nothing', f: { hostsDesired: 0, hostsRealized: 0, vnics: 0 }, accepted: 'True', realized: ['True', 'Realized'] },
+    { name: 'staged, impact being computed: never Realized', f: { staged: { impact: undefined }, hostsDesired: 0, hostsRealized: 0 }, accepted: 'True', realized: ['False', 'Staged'] },
+    { name: 'staged with its impact', f: { staged: { impact: { observedGeneration: 7, summary: 'enforcing would open ...' } } }, accepted: 'True', realized: ['False', 'Staged'] },
+    { name: 'staged but rejected: the rejection wins', f: { staged: { impact: undefined }, rejection: 'Provider tier only in vmsafe-system' }, accepted: 'False', realized: ['False', 'NotAccepted'] },
   ];
   for (const c of cases)
     it(c.name, () => {
@@ -30,7 +35,39 @@ describe('decidePolicyStatus', () => {
       expect(get('Accepted').status).toBe(c.accepted);
       expect([get('Realized').status, get('Realized').reason]).toEqual(c.realized);
       for (const x of s.conditions!) expect(x.observedGeneration).toBe(7); // every condition carries it
+      // The impact is on the status only for a staged policy that has one.
+      expect(s.impact).toEqual(c.f.staged?.impact);
     });
+});
+
+describe('impactStatus', () => {
+  const diff = (d: Partial<Diff>): Diff => ({ opened: [], closed: [], outsideOpened: [], outsideClosed: [], vmsChanged: [], policiesChanged: [], hostsChanged: 0, hosts: [], ...d });
+  const tcp = (from: number, to = from) => ({ protocol: 'TCP' as const, from, to });
+  it('nothing changes', () => {
+    expect(impactStatus(diff({}), policy(3), 3)).toEqual({
+      observedGeneration: 3,
+      summary: 'enforcing would open 0 tenant pair(s) and 0 from outside addresses, close 0 tenant pair(s) and 0 from outside addresses; 0 VM(s) on 0 host(s) would get a new filter program',
+      vnics: 0, vmsChanged: 0, hostsChanged: 0,
+    });
+  });
+  it('pairs and outside listed together, ports as text, span from the policy', () => {
+    const s = impactStatus(diff({
+      opened: [{ from: 'acme', to: 'globex', ports: [tcp(443), tcp(8000, 8099)] }],
+      outsideClosed: [{ from: 'outside', to: 'acme', ports: [{ protocol: 'ICMP' }] }],
+      vmsChanged: ['acme/a', 'globex/b'], hostsChanged: 1,
+      policiesChanged: [{ policy: 'acme/p', vnicsBefore: 0, vnicsAfter: 4 }, { policy: 'acme/other', vnicsBefore: 1, vnicsAfter: 0 }],
+    }), policy(3), 3);
+    expect(s.opened).toEqual([{ from: 'acme', to: 'globex', ports: 'TCP/443, TCP/8000-8099' }]);
+    expect(s.closed).toEqual([{ from: 'outside', to: 'acme', ports: 'ICMP' }]);
+    expect([s.vnics, s.vmsChanged, s.hostsChanged]).toEqual([4, 2, 1]);
+    expect(s.summary).toContain('open 1 tenant pair(s) and 0 from outside addresses, close 0 tenant pair(s) and 1 from outside');
+  });
+  it('lists at most 10 pairs but counts them all', () => {
+    const many = Array.from({ length: 25 }, (_, i) => ({ from: `t${String(i).padStart(2, '0')}`, to: 'acme', ports: [tcp(22)] }));
+    const s = impactStatus(diff({ opened: many }), policy(1), 1);
+    expect(s.opened).toHaveLength(10);
+    expect(s.summary).toContain('open 25 tenant pair(s)');
+  });
 });
 
 describe('decideRejection', () => {

@@ -45,4 +45,37 @@ describe('vmsafe dev: acting as a tenant admin', () => {
     const sys = await kubectl([...AS_ACME, 'auth', 'can-i', 'create', 'securitypolicies.vmsafe.io', '-n', 'vmsafe-system']);
     expect([sys.stdout.trim(), sys.code]).toEqual(['no', 1]);
   });
+
+  it('answers kubectl auth can-i as the README table says', async () => {
+    const cases: Array<[string[], 'yes' | 'no']> = [
+      [['create', 'vms.vmsafe.io', '-n', 'acme'], 'yes'],
+      [['delete', 'securitypolicies.vmsafe.io', '-n', 'acme'], 'yes'],
+      [['patch', 'vms.vmsafe.io', '-n', 'acme', '--subresource', 'status'], 'no'],
+      [['get', 'vms.vmsafe.io', '-n', 'globex-prod'], 'no'],
+      [['update', 'securitypolicies.vmsafe.io', '-n', 'globex-prod'], 'no'],
+      [['get', 'securitypolicies.vmsafe.io', '-n', 'vmsafe-system'], 'no'],
+      [['get', 'secrets', '-n', 'acme'], 'no'],
+      [['list', 'hosts.vmsafe.io'], 'no'],
+      [['get', 'hostfilters.vmsafe.io'], 'no'],
+      [['impersonate', 'users'], 'no'],
+    ];
+    const got = [];
+    for (const [args] of cases) got.push((await kubectl([...AS_ACME, 'auth', 'can-i', ...args])).stdout.trim());
+    expect(got).toEqual(cases.map(([, want]) => want));
+  });
+
+  it('manages its own VMs and policies, and admission refuses a Provider-tier policy in its namespace', async () => {
+    const vm = { apiVersion: 'vmsafe.io/v1alpha1', kind: 'VM', metadata: { name: 'scratch', namespace: 'acme' }, spec: { tags: ['web'], vnics: [{ name: 'eth0', network: 'acme-web', ip: '10.10.0.99', mac: '00:50:56:0a:00:99' }] } };
+    const created = await kubectl([...AS_ACME, 'apply', '-f', '-'], { input: JSON.stringify(vm) });
+    expect(created.code, created.stderr).toBe(0);
+    expect((await kubectl([...AS_ACME, 'delete', 'vm', '-n', 'acme', 'scratch'])).code).toBe(0);
+    const guard = (tier: string) => ({ apiVersion: 'vmsafe.io/v1alpha1', kind: 'SecurityPolicy', metadata: { name: 'guard', namespace: 'acme' }, spec: { tier, egress: [{ name: 'deny', action: 'Deny', peers: [{ cidr: { cidr: '192.0.2.0/24' } }] }] } });
+    const provider = await kubectl([...AS_ACME, 'apply', '-f', '-'], { input: JSON.stringify(guard('Provider')) });
+    expect(provider.code).not.toBe(0);
+    expect(provider.stderr).toContain("ValidatingAdmissionPolicy 'vmsafe-policy-tiers' with binding 'vmsafe-policy-tiers' denied request: tier Provider is allowed only in the provider namespace vmsafe-system, not in acme");
+    const tenantTier = await kubectl([...AS_ACME, 'apply', '-f', '-'], { input: JSON.stringify(guard('Tenant')) });
+    expect(tenantTier.code, tenantTier.stderr).toBe(0);
+    const other = await kubectl([...AS_ACME, 'apply', '-f', '-'], { input: JSON.stringify({ ...guard('Tenant'), metadata: { name: 'guard', namespace: 'globex-prod' } }) });
+    expect(other.stderr).toContain('cannot get resource "securitypolicies" in API group "vmsafe.io" in the namespace "globex-prod"');
+  });
 });

@@ -186,3 +186,42 @@ describe('SubjectAccessReview over HTTP', () => {
     expect(bad.body.message).toContain('exactly one of nonResourceAttributes or resourceAttributes must be specified');
   });
 });
+
+describe('an agent credential (node-bound ServiceAccount token) and the agent admission policy', () => {
+  it('writes its own host\'s HostFilter status and Lease, and is refused another host\'s', async () => {
+    // As kustomize installs them (manifests/kustomization.yaml puts them in vmsafe-system).
+    for (const f of ['manifests/namespace.yaml', 'manifests/rbac-agent.yaml', 'manifests/admission.yaml']) {
+      const r = await t.kubectl(['apply', '-n', 'vmsafe-system', '-f', join(REPO_ROOT, f)]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    for (const host of ['esx-gold-01', 'esx-gold-02']) {
+      const hf = { apiVersion: 'vmsafe.io/v1alpha1', kind: 'HostFilter', metadata: { name: host }, spec: { hostName: host, hash: 'hf-0', programs: [], addressGroups: [], bindings: [] } };
+      const r = await t.kubectl(['apply', '-f', '-'], { input: JSON.stringify(hf) });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const tok = await t.kubectl(['create', 'token', 'vmsafe-agent', '-n', 'vmsafe-system', '--bound-object-kind', 'Node', '--bound-object-name', 'esx-gold-01']);
+    expect(tok.code, tok.stderr).toBe(0);
+    const agent = tok.stdout.trim();
+    const who = JSON.parse((await as(agent, ['auth', 'whoami', '-o', 'json'])).stdout).status.userInfo;
+    expect(who).toMatchObject({ username: 'system:serviceaccount:vmsafe-system:vmsafe-agent', extra: { 'authentication.kubernetes.io/node-name': ['esx-gold-01'] } });
+    const status = (host: string) => as(agent, ['patch', 'hostfilter', host, '--subresource', 'status', '--type', 'merge', '-p', '{"status":{"appliedHash":"hf-0"}}']);
+    const own = await status('esx-gold-01');
+    expect(own.code, own.stderr).toBe(0);
+    const other = await status('esx-gold-02');
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain(`hostfilters.vmsafe.io "esx-gold-02" is forbidden: ValidatingAdmissionPolicy 'vmsafe-agent-own-host' with binding 'vmsafe-agent-own-host' denied request`);
+    expect(JSON.parse((await t.kubectl(['get', 'hostfilter', 'esx-gold-02', '-o', 'json'])).stdout).status?.appliedHash).toBeUndefined();
+    // Its spec is the operator's: RBAC refuses the agent any spec write.
+    const spec = await as(agent, ['patch', 'hostfilter', 'esx-gold-01', '--type', 'merge', '-p', '{"spec":{"hash":"hf-evil"}}']);
+    expect(spec.stderr).toContain('cannot patch resource "hostfilters" in API group "vmsafe.io"');
+    // Leases: its own, not another agent's.
+    const lease = (name: string) => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: 'vmsafe-system' }, spec: { holderIdentity: 'x' } });
+    const mine = await t.kubectl(['--token', agent, 'apply', '-f', '-'], { input: JSON.stringify(lease('agent-esx-gold-01')) });
+    expect(mine.code, mine.stderr).toBe(0);
+    const theirs = await t.kubectl(['--token', agent, 'apply', '-f', '-'], { input: JSON.stringify(lease('agent-esx-gold-02')) });
+    expect(theirs.stderr).toContain("ValidatingAdmissionPolicy 'vmsafe-agent-own-host'");
+    // A bound object of a kind the server cannot bind to is a 422 naming the field.
+    const bad = await t.kubectl(['create', 'token', 'vmsafe-agent', '-n', 'vmsafe-system', '--bound-object-kind', 'Secret', '--bound-object-name', 'x']);
+    expect(bad.code).not.toBe(0);
+  });
+});

@@ -44,5 +44,11 @@ export function authenticate(deps: AuthnDeps, authorization: string | undefined)
   if (!claims) return undefined;
   const k = claims['kubernetes.io'];
   if (deps.serviceAccountUid(k.namespace, k.serviceaccount.name) !== k.serviceaccount.uid) return undefined;
-  return serviceAccountUser(k.namespace, k.serviceaccount.name, k.serviceaccount.uid);
+  const user = serviceAccountUser(k.namespace, k.serviceaccount.name, k.serviceaccount.uid);
+  // A token bound to a node names it, as kube-apiserver's node-bound tokens do (the agent admission
+  // policy reads it: an agent may write only its own host's objects).
+  if (typeof k.node?.name === 'string') user.extra = { [NODE_NAME_EXTRA]: [k.node.name] };
+  return user;
 }
+
+export const NODE_NAME_EXTRA = 'authentication.kubernetes.io/node-name';

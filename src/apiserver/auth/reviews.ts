@@ -121,10 +121,16 @@ function tokenRequest(deps: ReviewDeps, p: ReviewPath, body: Obj): Obj {
   if (exp > MAX_EXPIRATION)
     throw invalid('authentication.k8s.io', 'TokenRequest', p.name!, [{ reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: `Invalid value: ${exp}: may not specify a duration larger than 2^32 seconds` }]);
   const audiences: string[] = Array.isArray(spec.audiences) && spec.audiences.length ? spec.audiences.map(String) : [API_AUDIENCE];
+  // Bound to a Node (kube's node-bound tokens): the token carries the node's name. This server keeps
+  // no Node objects (hosts are vmsafe Hosts), so the name is taken as given; only an identity allowed
+  // to create tokens for the ServiceAccount can ask.
+  const bound = spec.boundObjectRef;
+  if (bound !== undefined && bound !== null && (typeof bound !== 'object' || bound.kind !== 'Node' || typeof bound.name !== 'string' || !bound.name))
+    throw invalid('authentication.k8s.io', 'TokenRequest', p.name!, [{ reason: 'FieldValueNotSupported', field: 'spec.boundObjectRef.kind', message: `Unsupported value: ${JSON.stringify(bound?.kind ?? null)}: supported values: "Node" (with a name)` }]);
   const iat = Math.floor(Date.now() / 1000);
   const token = signToken(deps.authn.signingKey, {
     iss: ISSUER, sub: serviceAccountUser(p.namespace!, p.name!).username, aud: audiences, exp: iat + exp, iat, nbf: iat, jti: randomUUID(),
-    'kubernetes.io': { namespace: p.namespace!, serviceaccount: { name: p.name!, uid: sa.metadata.uid } },
+    'kubernetes.io': { namespace: p.namespace!, serviceaccount: { name: p.name!, uid: sa.metadata.uid }, ...(bound ? { node: { name: String(bound.name) } } : {}) },
   });
   return {
     kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1',

@@ -17,7 +17,7 @@ export interface SaClaims {
   iat: number;
   nbf: number;
   jti: string;
-  'kubernetes.io': { namespace: string; serviceaccount: { name: string; uid: string } };
+  'kubernetes.io': { namespace: string; serviceaccount: { name: string; uid: string }; node?: { name: string } };
 }
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');

@@ -1,5 +1,6 @@
 // `vmsafe operator`: the controllers against a cluster (kubeconfig as kubectl finds it, or in-cluster).
 import { DEFAULT_SHARED_GROUP_MIN, parseBindAddress, startOperator } from '../../controllers/operator';
+import { DEFAULT_STAGED_IMPACT_MAX_VNICS } from '../../controllers/staged-impact';
 import { cliLogger, untilSignal } from '../flags';
 import { act, boolFlag, Command, int, number, runCommand, verb } from '../program';
 
@@ -15,6 +16,7 @@ export function command(): Command {
     .option('--metrics-bind-address <addr>', 'Prometheus metrics, HOST:PORT or :PORT (0 = off)')
     .option('--health-probe-bind-address <addr>', '/healthz and /readyz, HOST:PORT or :PORT (0 = off)')
     .option('--shared-group-min-addresses <n>', 'smallest selection shared as an AddressGroup', int(0), DEFAULT_SHARED_GROUP_MIN)
+    .option('--staged-impact-max-vnics <n>', 'largest fleet (vNICs) for which staged policies get an impact in their status', int(0), DEFAULT_STAGED_IMPACT_MAX_VNICS)
     .option('--log-level <level>', 'pino level (default info, or $VMSAFE_LOG_LEVEL)')
     .action(act(operator));
 }
@@ -31,6 +33,7 @@ interface OperatorFlags {
   metricsBindAddress?: string;
   healthProbeBindAddress?: string;
   sharedGroupMinAddresses: number;
+  stagedImpactMaxVnics: number;
   logLevel?: string;
 }
 
@@ -49,6 +52,7 @@ async function operator(values: OperatorFlags): Promise<number> {
     metricsAddress: parseBindAddress(values.metricsBindAddress),
     probeAddress: parseBindAddress(values.healthProbeBindAddress),
     sharedGroupMinAddresses: values.sharedGroupMinAddresses,
+    stagedImpactMaxVnics: values.stagedImpactMaxVnics,
   });
   logger.info({ identity: op.identity, metrics: op.metricsServer?.url, probes: op.probeServer?.url }, 'operator running');
   await untilSignal(() => op.stop());

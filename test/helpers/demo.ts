@@ -1,0 +1,40 @@
+// The demo datacenter on `vmsafe dev`'s stack for end-to-end tests: start it with examples/ applied,
+// a kubectl bound to it, and a "converged" check (every powered-on VM Running, every filter applied,
+// every policy Realized or Staged) to wait on before and after a change.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HostFilter, SecurityPolicy, VM } from '../../src/api';
+import { applyManifests, REPO_ROOT, startDevStack, type DevStack } from '../../src/dev/stack';
+import type { KubeObject } from '../../src/runtime/client';
+import { silentLogger } from '../../src/util/log';
+import { kubectlFor } from './kubectl';
+import { waitFor } from './wait';
+
+export interface Demo {
+  stack: DevStack;
+  k: ReturnType<typeof kubectlFor>;
+  home: string;
+  /** Converged, ignoring the VMs named in `skip` (those a test made unplaceable on purpose). */
+  converged(skip?: string[]): Promise<boolean>;
+}
+
+export async function startDemo(prefix: string): Promise<Demo> {
+  const home = mkdtempSync(join(tmpdir(), `vmsafe-${prefix}-`));
+  const stack = await startDevStack({ logger: silentLogger, kubeconfigPath: join(home, 'kubeconfig'), heartbeatMs: 300, leaseSeconds: 2 });
+  const k = kubectlFor(stack.kubeconfigPath, home);
+  const list = async <T>(kind: string) => (await stack.client.kind<T & KubeObject>(kind).list()).items;
+  const converged = async (skip: string[] = []) => {
+    const [vms, filters, policies] = await Promise.all([list<VM>('VM'), list<HostFilter>('HostFilter'), list<SecurityPolicy>('SecurityPolicy')]);
+    const realized = (p: SecurityPolicy) => ['Realized', 'Staged'].includes(p.status?.conditions?.find((c) => c.type === 'Realized')?.reason ?? '');
+    return (
+      vms.length > 0 &&
+      vms.filter((v) => !skip.includes(v.metadata.name)).every((v) => v.status?.phase === (v.spec.powerState === 'Off' ? 'Off' : 'Running')) &&
+      filters.every((f) => f.status?.appliedHash === f.spec.hash) &&
+      policies.every(realized)
+    );
+  };
+  await applyManifests(stack, [join(REPO_ROOT, 'examples')]);
+  await waitFor('the demo datacenter to converge', () => converged(), { timeoutMs: 60_000 });
+  return { stack, k, home, converged };
+}
