@@ -14,11 +14,12 @@ import type { BenchOptions } from '../lib/options';
 import { generateDatacenter, type GenOptions } from '../../src/gen';
 import type { ClusterOptions } from '../lib/cluster';
 import { loadObjects, managerWrites, managerWritesBetween, writeCounts, writesBetween, type Manifest } from '../lib/load';
-import { createVm, editPolicy, noopPatch, pickEditTargets, type EditResult, type EditTarget } from '../lib/probes';
+import { createVm, editPolicy, freeAddress, noopPatch, pickEditTargets, type EditResult, type EditTarget } from '../lib/probes';
 import { livePrograms, offlinePrograms } from '../lib/programs';
 import { round, summarize } from '../lib/stats';
 import { resources, startSystem, stopSystem, waitIdle, type System } from '../lib/system';
 import { realClusterBudget } from '../lib/budget';
+import { Inventory } from '../../src/policy/inventory';
 
 export const FULL: GenOptions = { hosts: 512, vms: 40_000, tenants: 40_000, pools: 8, seed: 1 };
 export const QUICK: GenOptions = { hosts: 8, vms: 120, tenants: 100, pools: 2, seed: 1 };
@@ -150,7 +151,9 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
       const ns = nsList[Math.floor((i * nsList.length) / opts.creations)]!;
       const like = dc.vms.find((v) => v.metadata.namespace === ns)!;
       const at = new Date();
-      const c = await createVm(cluster.conn, obs, ns, [...like.spec.tags], i, 30_000);
+      const block = dc.tenants.find((t) => Inventory.namespacesOf(t).includes(ns))?.spec.addressBlocks?.[0];
+      const used = new Set(dc.vms.filter((v) => v.metadata.namespace === ns).flatMap((v) => v.spec.vnics.map((n) => n.ip)));
+      const c = await createVm(cluster.conn, obs, ns, [...like.spec.tags], i, 30_000, block ? freeAddress(block, used) : undefined);
       if (c.ms > TARGETS.createP99Ms) opts.progress(`vmworld: creation ${i} in ${ns} took ${c.ms.toFixed(0)} ms (started ${at.toISOString()})`);
       creations.push(c);
     }
