@@ -81,3 +81,19 @@ export function writesBetween(before: WriteCounts, after: WriteCounts): { byReso
   }
   return { byResource: out, total };
 }
+
+/** Stored writes and their bytes per field manager ("vmsafe-operator", "vmsafe-agent", ...). */
+export type ManagerWrites = Record<string, { writes: number; bytes: number }>;
+
+export async function managerWrites(conn: Conn): Promise<ManagerWrites> {
+  const r = await call(conn, 'GET', '/debug/vmsafe/writes?by=manager');
+  if (r.status !== 200) throw new Error(`GET /debug/vmsafe/writes?by=manager: HTTP ${r.status}`);
+  return JSON.parse(r.text) as ManagerWrites;
+}
+
+/** Writes of one manager between two snapshots. */
+export function managerWritesBetween(before: ManagerWrites, after: ManagerWrites, manager: string): { writes: number; bytes: number } {
+  const a = after[manager] ?? { writes: 0, bytes: 0 };
+  const b = before[manager] ?? { writes: 0, bytes: 0 };
+  return { writes: a.writes - b.writes, bytes: a.bytes - b.bytes };
+}

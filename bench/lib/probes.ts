@@ -109,9 +109,10 @@ export async function editPolicy(conn: Conn, obs: Observer, target: EditTarget, 
 }
 
 /** A new one-vNIC VM in `namespace` like its neighbours (same role tag), timed until Running. */
-export async function createVm(conn: Conn, obs: Observer, namespace: string, tags: string[], i: number, timeoutMs: number): Promise<{ ms: number; host: string }> {
+export async function createVm(conn: Conn, obs: Observer, namespace: string, tags: string[], i: number, timeoutMs: number, ipInBlock?: string): Promise<{ ms: number; host: string }> {
   const name = `bench-vm-${i}`;
-  const ip = `172.${16 + ((i >> 16) & 15)}.${(i >> 8) & 255}.${i & 255}`;
+  // Tenants own their addressBlocks: a VM outside its tenant's block is refused (AddressNotOwned).
+  const ip = ipInBlock ?? `172.${16 + ((i >> 16) & 15)}.${(i >> 8) & 255}.${i & 255}`;
   const mac = `02:bb:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
   const vm = {
     apiVersion: 'vmsafe.io/v1alpha1',
@@ -124,4 +125,27 @@ export async function createVm(conn: Conn, obs: Observer, namespace: string, tag
   await must(conn, 'POST', collectionPath('VM', namespace), vm);
   await obs.waitUntil(`VM ${key} Running`, () => obs.runningAt.has(key), timeoutMs, () => JSON.stringify(obs.vms.get(key)?.status ?? {}));
   return { ms: obs.runningAt.get(key)! - t0, host: obs.vms.get(key)!.status!.hostName! };
+}
+
+/**
+ * One no-op PATCH round trip (`{}` as a merge patch): the API server decodes, validates and compares
+ * it like any write and stores nothing. The floor every write-then-watch latency stands on.
+ */
+export async function noopPatch(conn: Conn, kind: string, name: string, namespace?: string): Promise<number> {
+  const t0 = performance.now();
+  await must(conn, 'PATCH', objectPath(kind, name, namespace), {}, { contentType: 'application/merge-patch+json' });
+  return performance.now() - t0;
+}
+
+/** The highest address of an IPv4 CIDR that is not in `used` (undefined when every one is). */
+export function freeAddress(cidr: string, used: ReadonlySet<string>): string | undefined {
+  const [base, bits] = cidr.split('/') as [string, string];
+  const n = base.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(bits));
+  for (let k = size - 2; k >= 1; k--) {
+    const v = n + k;
+    const ip = [24, 16, 8, 0].map((sh) => Math.floor(v / 2 ** sh) % 256).join('.');
+    if (!used.has(ip)) return ip;
+  }
+  return undefined;
 }

@@ -13,11 +13,13 @@
 import type { BenchOptions } from '../lib/options';
 import { generateDatacenter, type GenOptions } from '../../src/gen';
 import type { ClusterOptions } from '../lib/cluster';
-import { loadObjects, writeCounts, writesBetween, type Manifest } from '../lib/load';
-import { createVm, editPolicy, pickEditTargets, type EditResult, type EditTarget } from '../lib/probes';
+import { loadObjects, managerWrites, managerWritesBetween, writeCounts, writesBetween, type Manifest } from '../lib/load';
+import { createVm, editPolicy, freeAddress, noopPatch, pickEditTargets, type EditResult, type EditTarget } from '../lib/probes';
 import { livePrograms, offlinePrograms } from '../lib/programs';
 import { round, summarize } from '../lib/stats';
 import { resources, startSystem, stopSystem, waitIdle, type System } from '../lib/system';
+import { realClusterBudget } from '../lib/budget';
+import { Inventory } from '../../src/policy/inventory';
 
 export const FULL: GenOptions = { hosts: 512, vms: 40_000, tenants: 40_000, pools: 8, seed: 1 };
 export const QUICK: GenOptions = { hosts: 8, vms: 120, tenants: 100, pools: 2, seed: 1 };
@@ -62,6 +64,7 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
 
     // 2. Cold start.
     const w0 = await writeCounts(cluster.conn);
+    const m0 = await managerWrites(cluster.conn);
     const c0 = performance.now();
     await cluster.startOperator();
     let lastReport = 0;
@@ -97,6 +100,7 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
       };
     }
     const coldWrites = writesBetween(w0, await writeCounts(cluster.conn));
+    const coldOperator = managerWritesBetween(m0, await managerWrites(cluster.conn), OPERATOR);
     const coldResources = resources(cluster);
     opts.progress(`vmworld: cold start converged in ${coldStartSeconds.toFixed(1)} s; ${coldWrites.total} API writes`);
     await cluster.operatorReady();
@@ -105,6 +109,7 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
     const settled = await cluster.operatorSettled(Math.min(opts.coldTimeoutMs, 300_000));
     const statusSettledSeconds = (performance.now() - c0) / 1000;
     const settledWrites = writesBetween(w0, await writeCounts(cluster.conn));
+    const settledOperator = managerWritesBetween(m0, await managerWrites(cluster.conn), OPERATOR);
     opts.progress(`vmworld: operator queues ${settled ? 'drained' : 'NOT drained'} ${statusSettledSeconds.toFixed(1)} s after start; ${settledWrites.total} API writes`);
 
     // Probes measure a steady state: wait until no component is busy (the operator digests the watch
@@ -118,7 +123,17 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
     // 3. Policy edits, one tenant at a time.
     const targets = pickEditTargets(dc.policies, obs, opts.edits);
     const edits: EditResult[] = [];
+    // No-op PATCH round trips interleaved with the probes (same server, same moment): the floor the
+    // edit and creation latencies are measured against.
+    const noopMs: number[] = [];
+    const noop = async (i: number) => {
+      const p = dc.policies[(i * 7919) % dc.policies.length]!;
+      const v = dc.vms[(i * 104729) % dc.vms.length]!;
+      noopMs.push(await noopPatch(cluster.conn, 'SecurityPolicy', p.metadata.name, p.metadata.namespace));
+      noopMs.push(await noopPatch(cluster.conn, 'VM', v.metadata.name, v.metadata.namespace));
+    };
     for (let i = 0; i < targets.length; i++) {
+      await noop(i);
       const at = new Date();
       const e = await editPolicy(cluster.conn, obs, targets[i]!, 20_000 + i, 150, 30_000);
       // Slow ones with their wall time, to line up with GC traces or profiles of the components.
@@ -132,19 +147,42 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
     const nsList = [...new Set(dc.vms.map((v) => v.metadata.namespace!))];
     const creations: { ms: number; host: string }[] = [];
     for (let i = 0; i < opts.creations; i++) {
+      await noop(targets.length + i);
       const ns = nsList[Math.floor((i * nsList.length) / opts.creations)]!;
       const like = dc.vms.find((v) => v.metadata.namespace === ns)!;
       const at = new Date();
-      const c = await createVm(cluster.conn, obs, ns, [...like.spec.tags], i, 30_000);
+      const block = dc.tenants.find((t) => Inventory.namespacesOf(t).includes(ns))?.spec.addressBlocks?.[0];
+      const used = new Set(dc.vms.filter((v) => v.metadata.namespace === ns).flatMap((v) => v.spec.vnics.map((n) => n.ip)));
+      const c = await createVm(cluster.conn, obs, ns, [...like.spec.tags], i, 30_000, block ? freeAddress(block, used) : undefined);
       if (c.ms > TARGETS.createP99Ms) opts.progress(`vmworld: creation ${i} in ${ns} took ${c.ms.toFixed(0)} ms (started ${at.toISOString()})`);
       creations.push(c);
     }
     opts.progress(`vmworld: ${creations.length} VM creations: p99 ${summarize(creations.map((c) => c.ms)).p99} ms`);
 
     const finalWrites = writesBetween(w0, await writeCounts(cluster.conn));
-    const res = resources(cluster);
+    const beforeRestart = resources(cluster);
+
+    // 5. Operator restart against the converged datacenter: level-based reconciles must find nothing
+    // to do (0 writes by the operator), caches synced and Ready quickly.
+    await waitIdle(cluster, { timeoutMs: 120_000, fraction: opts.idleFraction }).catch(() => null);
+    const rw0 = await writeCounts(cluster.conn);
+    const rm0 = await managerWrites(cluster.conn);
+    const r0 = performance.now();
+    await cluster.restartOperator();
+    await cluster.operatorReady();
+    const restartReadySeconds = (performance.now() - r0) / 1000;
+    const restartSettled = await cluster.operatorSettled(Math.min(opts.coldTimeoutMs, 300_000));
+    const restartSettledSeconds = (performance.now() - r0) / 1000;
+    // Writes a restart causes show up after the queues drain too (watch echoes): count once quiet.
+    await waitIdle(cluster, { timeoutMs: 120_000, fraction: opts.idleFraction }).catch(() => null);
+    const restartOperatorWrites = managerWritesBetween(rm0, await managerWrites(cluster.conn), OPERATOR);
+    const restartAllWrites = writesBetween(rw0, await writeCounts(cluster.conn));
+    const afterRestart = resources(cluster);
+    opts.progress(`vmworld: operator restart: Ready in ${restartReadySeconds.toFixed(1)} s, queues drained ${restartSettledSeconds.toFixed(1)} s, ${restartOperatorWrites.writes} operator writes`);
+    const res = { ...afterRestart, operator: maxResources(beforeRestart.operator, afterRestart.operator) };
     const editMs = summarize(edits.map((e) => e.ms));
     const createMs = summarize(creations.map((c) => c.ms));
+    const noopSummary = summarize(noopMs);
     const offline = offlinePrograms(dc);
     return {
       size: { hosts: dc.hosts.length, vms: dc.vms.length, vnics: dc.vms.reduce((n, v) => n + v.spec.vnics.length, 0), tenants: dc.tenants.length, policies: dc.policies.length, namespaces: dc.namespaces.length, objects: objects.length },
@@ -178,6 +216,32 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
         mismatched: mismatched.slice(0, 10),
       },
       vmCreate: { creations: creations.length, toRunningMs: createMs, targetP99Ms: TARGETS.createP99Ms },
+      noopPatchMs: noopSummary,
+      noopPatchP99Ms: noopSummary.p99,
+      restart: {
+        definition: 'operator stopped (SIGTERM) and started again against the converged datacenter: Ready (caches synced, controllers running), queues drained, and what it wrote (by field manager vmsafe-operator; agents keep heartbeating meanwhile)',
+        readySeconds: round(restartReadySeconds),
+        settled: restartSettled,
+        settledSeconds: round(restartSettledSeconds),
+        operatorWrites: restartOperatorWrites.writes,
+        operatorWriteBytes: restartOperatorWrites.bytes,
+        allWrites: restartAllWrites,
+        resources: { operator: afterRestart.operator },
+      },
+      ratios: {
+        definition: 'measured in this run on this machine: cold start and statusSettled over the load time of the same objects; restart Ready over load time; edit and create p99 over the no-op PATCH p99',
+        coldStartOverLoad: round(coldStartSeconds / load.seconds),
+        statusSettledOverLoad: round(statusSettledSeconds / load.seconds),
+        restartReadyOverLoad: round(restartReadySeconds / load.seconds),
+        editP99OverNoopP99: round(editMs.p99 / noopSummary.p99),
+        createP99OverNoopP99: round(createMs.p99 / noopSummary.p99),
+        targets: { coldStartOverLoad: 0.5, statusSettledOverLoad: 1.0, restartReadyOverLoad: 0.2, p99OverNoopP99: 20 },
+      },
+      realClusterBudget: realClusterBudget({
+        coldStart: { ...coldOperator, seconds: coldStartSeconds },
+        statusSettled: { ...settledOperator, seconds: statusSettledSeconds },
+        largestObjectBytes: obs.largestObject().bytes,
+      }),
       largestObject: { ...obs.largestObject(), largestHostFilterBytes: obs.largestFilter.bytes, limitBytes: TARGETS.largestObjectBytes },
       sharedAddressGroups: { shards: obs.groups.store.size, shardWritesSeen: obs.groupWrites, largestShardBytes: obs.largestShard.bytes },
       programsPerHost: { live: livePrograms(obs.filters.list()), offlinePlan: offline },
@@ -188,11 +252,23 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
         vmCreateP99: createMs.p99 < TARGETS.createP99Ms,
         largestObject: obs.largestObject().bytes < TARGETS.largestObjectBytes,
         writesPerEdit: mismatched.length === 0,
+        restartWritesNothing: restartOperatorWrites.writes === 0,
+        peakRss: (res.operator?.peakRssMiB ?? Infinity) <= 1024 && (res.apiserver?.peakRssMiB ?? Infinity) <= 1536 && (res.agents?.peakRssMiB ?? Infinity) <= 1024,
       },
     };
   } finally {
     await stopSystem(sys);
   }
+}
+
+/** The operator's field manager (its user agent's first token). */
+const OPERATOR = 'vmsafe-operator';
+
+type Row = ReturnType<typeof resources>['operator'];
+/** Peak RSS across two processes of one component (before and after a restart); CPU summed. */
+function maxResources(a: Row, b: Row): Row {
+  if (!a || !b) return a ?? b;
+  return { peakRssMiB: Math.max(a.peakRssMiB ?? 0, b.peakRssMiB ?? 0), cpuSeconds: (a.cpuSeconds ?? 0) + (b.cpuSeconds ?? 0) };
 }
 
 const keyOfTarget = (t: EditTarget) => `${t.policy.metadata.namespace}/${t.policy.metadata.name}`;

@@ -9,6 +9,7 @@ import {
 } from './errors';
 import { admit, policyErrors, type AdmissionAttributes, type UserInfo } from './admission/policy';
 import { compileRules, validateRules } from './cel/rules';
+import { cloneJson } from './clone';
 import { serverSideApply, updateManagedFields } from './managed';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch';
 import { apiVersionOf, defsFromCrd, type Registry, type ResourceDef } from './resources';
@@ -88,6 +89,8 @@ export class Api {
   private readonly unknownFields = new WeakMap<Obj, string[]>();
   private gcScheduled = false;
   private gcIdleWaiters: (() => void)[] = [];
+  /** Writes stored per field manager (the user agent's first token by default) and their stored bytes: who writes how much. */
+  readonly writesByManager = new Map<string, { writes: number; bytes: number }>();
 
   constructor(
     readonly store: Store,
@@ -214,9 +217,17 @@ export class Api {
     const json = this.checkSize(obj);
     if (ctx.dryRun) return this.out(def, obj);
     const stored = this.store.put(def.key, obj, json);
+    this.countWrite(ctx, json);
     this.afterWrite(def, stored);
     await this.store.durable();
     return this.out(def, stored);
+  }
+
+  private countWrite(ctx: WriteCtx, json?: string) {
+    let c = this.writesByManager.get(ctx.manager);
+    if (!c) this.writesByManager.set(ctx.manager, (c = { writes: 0, bytes: 0 }));
+    c.writes++;
+    c.bytes += json?.length ?? 0;
   }
 
   private admitNamespace(def: ResourceDef, ns: string, name: string) {
@@ -385,7 +396,7 @@ export class Api {
       return this.commitUpdate(def, old, this.decodeBody(def, merged), ctx, sub, true);
     }
     if (!old) throw notFound(gr(def), name);
-    const cur = structuredClone(this.out(def, old));
+    const cur = cloneJson(this.out(def, old));
     let next: Obj;
     switch (type) {
       case 'merge':
@@ -420,14 +431,14 @@ export class Api {
 
     let next: Obj;
     if (sub === 'status') {
-      next = { ...structuredClone(old), status: obj.status };
+      next = { ...cloneJson(old), status: obj.status };
       if (obj.status === undefined) delete next.status;
       if (managedPreset) next.metadata.managedFields = meta.managedFields;
     } else {
       next = obj;
       if (def.statusSubresource) {
         if (old.status === undefined) delete next.status;
-        else next.status = structuredClone(old.status);
+        else next.status = cloneJson(old.status);
       }
     }
     const nm = next.metadata;
@@ -471,10 +482,12 @@ export class Api {
     if (ctx.dryRun) return this.out(def, next);
     if (nm.deletionTimestamp && (nm.finalizers ?? []).length === 0 && !(def.key === NS_KEY && (next.spec?.finalizers ?? []).length)) {
       const removed = this.removeNow(def, next);
+      this.countWrite(ctx);
       await this.store.durable();
       return this.out(def, removed);
     }
     const stored = this.store.put(def.key, next, json);
+    this.countWrite(ctx, json);
     this.afterWrite(def, stored);
     await this.store.durable();
     return this.out(def, stored);
@@ -494,6 +507,7 @@ export class Api {
     this.admit(def, 'DELETE', old.metadata.namespace, name, undefined, old, ctx);
     if (ctx.dryRun) return { obj: this.out(def, old), gone: true };
     const r = await this.deleteStored(def, old, policy);
+    this.countWrite(ctx);
     await this.store.durable();
     return { obj: this.out(def, r.obj), gone: r.gone };
   }
@@ -508,7 +522,7 @@ export class Api {
       if (old.metadata.deletionTimestamp && deepEqual(finalizers, old.metadata.finalizers ?? [])) {
         return { obj: old, gone: false };
       }
-      const next = structuredClone(old);
+      const next = cloneJson(old);
       next.metadata.deletionTimestamp ??= nowRfc3339();
       next.metadata.deletionGracePeriodSeconds ??= 0;
       if (finalizers.length) next.metadata.finalizers = finalizers;
@@ -633,7 +647,7 @@ export class Api {
       if (alive.length === 0) {
         if (!dep.obj.metadata.deletionTimestamp) await this.deleteStored(def, dep.obj, 'Background');
       } else {
-        const next = structuredClone(dep.obj);
+        const next = cloneJson(dep.obj);
         next.metadata.ownerReferences = refs.filter((r) => r.uid !== ownerUid);
         this.store.put(def.key, next);
       }
@@ -652,7 +666,7 @@ export class Api {
       for (const dep of deps) {
         const ddef = this.defForKey(dep.res);
         if (!ddef) continue;
-        const next = structuredClone(dep.obj);
+        const next = cloneJson(dep.obj);
         next.metadata.ownerReferences = (next.metadata.ownerReferences ?? []).filter((r: Obj) => r.uid !== ownerUid);
         if (next.metadata.ownerReferences.length === 0) delete next.metadata.ownerReferences;
         this.store.put(ddef.key, next);
@@ -676,7 +690,7 @@ export class Api {
   private async dropFinalizer(def: ResourceDef, uid: string, finalizer: string) {
     const cur = this.store.byUid(uid);
     if (!cur) return;
-    const next = structuredClone(cur.obj);
+    const next = cloneJson(cur.obj);
     next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f: string) => f !== finalizer);
     if (next.metadata.finalizers.length === 0) {
       delete next.metadata.finalizers;
@@ -703,7 +717,7 @@ export class Api {
     if (!nsObj?.metadata.deletionTimestamp) return;
     for (const r of this.store.resources.values()) if (r.key !== NS_KEY && r.keysIn(ns).length > 0) return;
     const def = this.defForKey(NS_KEY)!;
-    const next = structuredClone(nsObj);
+    const next = cloneJson(nsObj);
     next.spec = { ...(next.spec ?? {}), finalizers: [] };
     if ((next.metadata.finalizers ?? []).length === 0) this.removeNow(def, next);
     else if (!deepEqual(next.spec, nsObj.spec)) this.store.put(NS_KEY, next);

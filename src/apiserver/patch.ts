@@ -2,6 +2,7 @@
 // approximation of strategic merge patch for built-ins (merge patch that honours the $-directives
 // kubectl sends and merges lists of objects by "name").
 import jsonpatch from 'fast-json-patch';
+import { cloneJson } from './clone';
 import { ApiError } from './errors';
 import type { Obj } from './store';
 
@@ -11,7 +12,7 @@ const own = (o: Record<string, any>, k: string) => (Object.hasOwn(o, k) ? o[k] :
 const put = (o: Record<string, any>, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isPlainObject(patch)) return structuredClone(patch);
+  if (!isPlainObject(patch)) return cloneJson(patch);
   const out: Record<string, any> = isPlainObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
@@ -23,7 +24,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 export function jsonPatch(target: Obj, ops: unknown): Obj {
   if (!Array.isArray(ops)) throw new ApiError(400, 'BadRequest', 'json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp');
   try {
-    const res = jsonpatch.applyPatch(structuredClone(target), ops as Parameters<typeof jsonpatch.applyPatch>[1], true, false);
+    const res = jsonpatch.applyPatch(cloneJson(target), ops as Parameters<typeof jsonpatch.applyPatch>[1], true, false);
     return res.newDocument as Obj;
   } catch (e) {
     const err = e as { name?: string; message?: string; operation?: { op?: string; path?: string } };
@@ -37,7 +38,7 @@ export function jsonPatch(target: Obj, ops: unknown): Obj {
 
 /** Strategic merge patch, approximated: enough for kubectl's client-side apply of built-ins. */
 export function strategicMergePatch(target: unknown, patch: unknown): unknown {
-  if (!isPlainObject(patch)) return structuredClone(patch);
+  if (!isPlainObject(patch)) return cloneJson(patch);
   if (patch.$patch === 'replace') {
     const { $patch: _, ...rest } = patch;
     return stripDirectives(rest);

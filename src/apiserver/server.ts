@@ -76,8 +76,11 @@ export function createRouter(deps: RouterDeps) {
       }
       if (path === '/version') return sendJson(res, 200, VERSION_INFO);
       // Write counters per resource (creates/updates/deletes), for benchmarks driving a separate process.
+      // `?by=manager`: stored writes per field manager instead (which client wrote how much).
       if (path === '/debug/vmsafe/writes')
-        return sendJson(res, 200, Object.fromEntries([...api.store.resources.values()].map((r) => [r.key, r.stats])));
+        return sendJson(res, 200, url.searchParams.get('by') === 'manager'
+          ? Object.fromEntries(api.writesByManager)
+          : Object.fromEntries([...api.store.resources.values()].map((r) => [r.key, r.stats])));
       if ((path === '/api' || path === '/apis') && wantsAggregated(req.headers.accept))
         return sendJson(res, 200, aggregatedDiscovery(registry, path === '/api'), { 'Content-Type': AGGREGATED_V2, Vary: 'Accept' });
       if (path === '/api') return sendJson(res, 200, apiVersions(deps.serverAddress()));

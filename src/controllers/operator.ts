@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { KubeClient } from '../runtime/client';
+import { userAgent } from '../util/package-root';
 import { realClock, type Clock } from '../runtime/clock';
 import type { Controller } from '../runtime/controller';
 import { EventRecorder } from '../runtime/events';
@@ -238,7 +239,7 @@ export interface Operator {
 
 export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const clock = opts.clock ?? realClock;
-  const client = new KubeClient(opts.kubeconfig);
+  const client = new KubeClient(opts.kubeconfig, { userAgent: userAgent('vmsafe-operator') });
   const identity = opts.leaderElection?.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const log = opts.logger.child({ operator: identity });
   const metrics = new RuntimeMetrics({ defaultMetrics: opts.metricsAddress !== undefined });

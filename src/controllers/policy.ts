@@ -85,7 +85,8 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
   };
 
   const c = new Controller({ name: 'securitypolicy', reconcile, workers: 4, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
-  c.watchOwn(world.policies);
+  // The echo of our own status write changes nothing this reconcile reads.
+  c.watchOwn(world.policies, { skipUpdate: (a, b) => ctx.status.isOwnEcho('SecurityPolicy', a, b) });
   enqueue = (k) => c.enqueue(k);
   c.onStop(() => impacts.stop());
   // Spans move with compiles; realization moves with agents' reports. Both map to the policies on those hosts.

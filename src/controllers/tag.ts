@@ -69,7 +69,8 @@ export function tagController(ctx: OperatorContext): Controller {
   };
 
   const c = new Controller({ name: 'tag', reconcile, workers: 2, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
-  c.watchOwn(world.tags);
+  // The echo of our own status write changes nothing this reconcile reads.
+  c.watchOwn(world.tags, { skipUpdate: (a, b) => ctx.status.isOwnEcho('Tag', a, b) });
   const later = (tags: Iterable<string>) => {
     for (const t of tags) c.enqueueAfter(t, COUNTS_COALESCE_MS);
   };

@@ -139,7 +139,8 @@ export function tenantController(ctx: OperatorContext): Controller {
   };
 
   const c = new Controller({ name: 'tenant', reconcile, workers: 4, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
-  c.watchOwn(world.tenants);
+  // The echo of our own status write changes nothing this reconcile reads.
+  c.watchOwn(world.tenants, { skipUpdate: (a, b) => ctx.status.isOwnEcho('Tenant', a, b) });
   const byNs = (ns: string | undefined) => (ns ? world.tenants.store.keysByIndex('namespace', ns) : []);
   world.vms.on({
     add: (vm) => byNs(vm.metadata.namespace).forEach((k) => c.enqueueAfter(k, COUNTS_COALESCE_MS)),

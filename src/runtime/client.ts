@@ -151,15 +151,20 @@ export class KubeClient {
   readonly kc: KubeConfig;
   private readonly auth: KeepAliveAuth;
   private readonly server: ServerConfiguration<Record<string, string>>;
-  private readonly http = new NodeHttpLibrary();
+  private readonly http: NodeHttpLibrary;
   private readonly resources = new Map<string, ResourceClient<any>>();
 
   private readonly timeoutMs: number;
 
-  /** `requestTimeoutMs` (default 60 s) bounds every non-watch call, so a hung server cannot wedge a worker. */
-  constructor(kc?: KubeConfig | { file?: string; yaml?: string }, opts: { requestTimeoutMs?: number } = {}) {
+  /**
+   * `requestTimeoutMs` (default 60 s) bounds every non-watch call, so a hung server cannot wedge a worker.
+   * `userAgent` ("vmsafe-operator/0.1.0") names the writer like client-go's: kube-apiserver takes its
+   * first token as the default field manager, so managedFields (and per-writer counts) say who wrote.
+   */
+  constructor(kc?: KubeConfig | { file?: string; yaml?: string }, opts: { requestTimeoutMs?: number; userAgent?: string } = {}) {
     this.kc = loadKubeConfig(kc);
     this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
+    this.http = new NodeHttpLibrary(opts.userAgent);
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new ServerConfiguration(cluster.server, {});

@@ -93,12 +93,16 @@ export class Controller {
     this.queue.addAfter(key, ms);
   }
 
-  /** Watch the controller's own kind: every change enqueues the object's own key (invalid objects too). */
-  watchOwn<T extends { metadata: ObjectRef }>(informer: Informer<T>): this {
+  /**
+   * Watch the controller's own kind: every change enqueues the object's own key (invalid objects too).
+   * `skipUpdate` drops updates that need no reconcile (e.g. the echo of the controller's own status write).
+   */
+  watchOwn<T extends { metadata: ObjectRef }>(informer: Informer<T>, opts: { skipUpdate?: (a: T, b: T) => boolean } = {}): this {
     this.unsubscribe.push(
       informer.on({
         add: (o) => this.enqueue(keyOf(o)),
         update: (a, b) => {
+          if (opts.skipUpdate?.(a, b)) return;
           this.enqueue(keyOf(a));
           this.enqueue(keyOf(b));
         },

@@ -6,6 +6,9 @@ import https from 'node:https';
 import { ResponseContext, type PromiseHttpLibrary, type RequestContext } from '@kubernetes/client-node';
 
 export class NodeHttpLibrary implements PromiseHttpLibrary {
+  /** `userAgent`: sent on every request that does not set its own. */
+  constructor(private readonly userAgent?: string) {}
+
   send(ctx: RequestContext): Promise<ResponseContext> {
     const url = new URL(ctx.getUrl());
     const mod = url.protocol === 'https:' ? https : http;
@@ -16,6 +19,7 @@ export class NodeHttpLibrary implements PromiseHttpLibrary {
     else if (raw !== undefined) return Promise.reject(new Error('multipart bodies are not supported'));
     const headers: Record<string, string> = { ...ctx.getHeaders() };
     if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+    if (this.userAgent && !Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent')) headers['User-Agent'] = this.userAgent;
     return new Promise((resolve, reject) => {
       const req = mod.request(
         url,

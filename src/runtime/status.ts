@@ -105,6 +105,25 @@ export class StatusWriter {
     }
   }
 
+  /**
+   * Is `b`, an update of `a` seen by an informer, only the echo of this writer's last status write?
+   * True when the write was computed from `a`, the status is exactly what was written, and nothing a
+   * reconcile reads of the object itself changed (generation, so spec; labels, annotations, finalizers,
+   * owners, deletion). Reconciling it again would compute the same status and write nothing: at cold
+   * start that was one wasted reconcile per Tenant and SecurityPolicy.
+   */
+  isOwnEcho(resource: string | ResourceInfo, a: KubeObject, b: KubeObject): boolean {
+    const info = typeof resource === 'string' ? kindResource(resource) : resource;
+    const memo = this.recent.get(`${info.plural}:${keyOf(b)}`);
+    if (!memo || memo.fromRv !== (a.metadata.resourceVersion ?? '')) return false;
+    if (!deepEqual(memo.status as Json, (b.status ?? {}) as Json)) return false;
+    const ma = a.metadata as Record<string, unknown>;
+    const mb = b.metadata as Record<string, unknown>;
+    for (const f of ['uid', 'generation', 'deletionTimestamp']) if (ma[f] !== mb[f]) return false;
+    for (const f of ['labels', 'annotations', 'finalizers', 'ownerReferences']) if (!deepEqual((ma[f] ?? null) as Json, (mb[f] ?? null) as Json)) return false;
+    return true;
+  }
+
   /** Install the overlay every later write passes through (one per writer). */
   setOverlay(fn: StatusOverlay): void {
     this.overlay = fn;

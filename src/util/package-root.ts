@@ -27,3 +27,12 @@ export const packageRoot = (): string => find().root;
 
 /** The package's version. */
 export const packageVersion = (): string => find().version;
+
+/** "NAME/VERSION", like client-go's user agent (just NAME when the package.json cannot be found). */
+export function userAgent(name: string): string {
+  try {
+    return `${name}/${packageVersion()}`;
+  } catch {
+    return name;
+  }
+}

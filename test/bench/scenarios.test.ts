@@ -7,6 +7,7 @@ import { run as converge } from '../../bench/scenarios/converge';
 import { run as max } from '../../bench/scenarios/max';
 import { run as vmworld } from '../../bench/scenarios/vmworld';
 import { percentile, repeated, summarize } from '../../bench/lib/stats';
+import { realClusterBudget, secondsAt } from '../../bench/lib/budget';
 
 const opts: BenchOptions = { quick: true, progress: () => undefined };
 
@@ -17,6 +18,24 @@ describe('bench statistics', () => {
     expect(percentile(xs, 99)).toBe(99);
     expect(summarize([3, 1, 2])).toMatchObject({ n: 3, min: 1, p50: 2, max: 3, mean: 2 });
     expect(repeated([4, 2, 3, 10])).toMatchObject({ median: 3.5, spread: 8, runs: [4, 2, 3, 10] });
+  });
+});
+
+describe('real-cluster budget', () => {
+  it.each([
+    // writes, bytes, qps, bandwidth -> seconds: the larger of the request-rate and disk bounds
+    [1000, 1e6, 20, 10e6, 50],
+    [1000, 1e9, 20, 10e6, 100],
+    [0, 0, 50, 10e6, 0],
+  ])('%i writes of %i bytes at %i qps / %i B/s take %f s', (writes, bytes, qps, bw, want) => {
+    expect(secondsAt(writes, bytes, qps, bw)).toBe(want);
+  });
+
+  it('reports rates per phase, the largest object against etcd\'s limit, and estimates per QPS', () => {
+    const b = realClusterBudget({ coldStart: { writes: 600, bytes: 6e6, seconds: 60 }, statusSettled: { writes: 1200, bytes: 12e6, seconds: 120 }, largestObjectBytes: 786432 });
+    expect(b.measured.coldStart).toMatchObject({ writesPerSecond: 10, bytesPerSecond: 100000, meanWriteBytes: 10000 });
+    expect(b.largestObjectFraction).toBe(0.5);
+    expect(b.estimatedSecondsOnRealCluster.statusSettled).toEqual({ qps20: 60, qps50: 24, qps100: 12, qps200: 6 });
   });
 });
 
@@ -40,7 +59,15 @@ describe('end-to-end scenarios, quick', () => {
     expect(r.largestObject.bytes).toBeGreaterThan(0);
     expect(r.programsPerHost.live.max).toBeGreaterThan(0);
     expect(r.programsPerHost.offlinePlan.policyAware.mean).toBeLessThanOrEqual(r.programsPerHost.offlinePlan.leastAllocatedOnly.mean);
-  }, 120_000);
+    // Issue 17: no-op PATCH floor measured beside the probes; a restart against the converged
+    // datacenter writes nothing; the operator's writes are attributed to it by field manager.
+    expect(r.noopPatchMs.n).toBe(2 * (r.policyEdit.edits + r.vmCreate.creations));
+    expect(r.noopPatchP99Ms).toBeGreaterThan(0);
+    expect(r.restart.settled).toBe(true);
+    expect(r.restart.operatorWrites).toBe(0);
+    expect(r.realClusterBudget.measured.coldStart.writes).toBeGreaterThanOrEqual(r.size.vms);
+    expect(r.ratios.editP99OverNoopP99).toBeGreaterThan(0);
+  }, 180_000);
 
   it('max: compiles 10 vNICs per VM and says how to run the API-server part', async () => {
     const r = (await max(opts)) as any;

@@ -54,6 +54,43 @@ describe('StatusWriter', () => {
   });
 });
 
+describe('StatusWriter.isOwnEcho', () => {
+  it('recognizes the watch echo of its own status write, and nothing else', async () => {
+    const hosts = env.client.kind<Host & KubeObject>('Host');
+    await hosts.create(host('echo-h1') as any);
+    const inf = new Informer<Host>({ client: env.client, resource: kindResource('Host'), schema: hostSchema as any, name: 'echo-hosts' });
+    const updates: [Host, Host][] = [];
+    inf.on({ update: (a, b) => updates.push([a, b]) });
+    inf.start();
+    try {
+      await waitForSync([inf], 5000);
+      const sw = new StatusWriter(env.client);
+      const cached = inf.get('echo-h1')!;
+      const w = await sw.update('Host', cached as any, { allocated: { vms: 1, vnics: 1 } });
+      expect(w.written).toBe(true);
+      await until(() => updates.some(([, b]) => b.metadata.resourceVersion === w.object.metadata.resourceVersion), 5000, 'status echo');
+      const [a, b] = updates.at(-1)!;
+      expect(sw.isOwnEcho('Host', a as any, b as any)).toBe(true);
+      // The cached managedFields are dropped (the informer's default), the status kept.
+      expect((b.metadata as any).managedFields).toBeUndefined();
+      // Anyone else's change is not an echo: a label, then a spec change (new generation).
+      for (const patch of [{ metadata: { labels: { x: 'y' } } }, { spec: { tags: ['gold'] } }]) {
+        const prev = inf.get('echo-h1')!;
+        const out = await hosts.patch('echo-h1', patch);
+        await until(() => inf.get('echo-h1')?.metadata.resourceVersion === out.metadata.resourceVersion, 5000, 'foreign update');
+        expect(sw.isOwnEcho('Host', prev as any, inf.get('echo-h1') as any)).toBe(false);
+      }
+      // A status someone else rewrote is not an echo either (the reconcile must put ours back).
+      const prev = inf.get('echo-h1')!;
+      const out = await hosts.patchStatus({ name: 'echo-h1' }, { status: { allocated: { vms: 9, vnics: 9 } } }, 'merge');
+      await until(() => inf.get('echo-h1')?.metadata.resourceVersion === out.metadata.resourceVersion, 5000, 'foreign status');
+      expect(sw.isOwnEcho('Host', prev as any, inf.get('echo-h1') as any)).toBe(false);
+    } finally {
+      await inf.stop();
+    }
+  });
+});
+
 describe('EventRecorder', () => {
   it('aggregates repeats into one Event with a count', async () => {
     const hosts = env.client.kind('Host');

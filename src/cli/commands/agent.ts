@@ -3,6 +3,7 @@ import { HostAgent } from '../../agent/agent';
 import { agentFaults } from '../../agent/faults';
 import { AgentFleet } from '../../agent/fleet';
 import { KubeClient } from '../../runtime/client';
+import { userAgent } from '../../util/package-root';
 import { cliLogger, untilSignal } from '../flags';
 import { act, Command, number, runCommand, verb } from '../program';
 
@@ -38,7 +39,7 @@ async function agent(values: AgentFlags): Promise<number> {
     return 2;
   }
   const logger = cliLogger(values.logLevel, 'vmsafe-agent');
-  const client = new KubeClient(values.kubeconfig ? { file: values.kubeconfig } : undefined);
+  const client = new KubeClient(values.kubeconfig ? { file: values.kubeconfig } : undefined, { userAgent: userAgent('vmsafe-agent') });
   const timing = {
     heartbeatMs: values.heartbeatMs ?? 2000,
     leaseDurationSeconds: values.leaseSeconds ?? 8,
