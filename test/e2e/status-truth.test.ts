@@ -15,6 +15,7 @@ import { kindResource, type KubeObject } from '../../src/runtime/client';
 import { Informer } from '../../src/runtime/informer';
 import { silentLogger } from '../../src/util/log';
 import { kubectlFor } from '../helpers/kubectl';
+import { appliedRules as appliedRulesOf } from '../helpers/demo';
 import { waitFor } from '../helpers/wait';
 
 let stack: DevStack;
@@ -26,17 +27,7 @@ const policies = () => stack.client.kind<SecurityPolicy & KubeObject>('SecurityP
 const getPolicy = (ref: string) => policies().get(ref);
 const filters = async () => (await stack.client.kind<HostFilter & KubeObject>('HostFilter').list()).items;
 
-/** Compiled rules of `policy` per host, in the filters the agents have applied. */
-async function appliedRules(policy: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const f of await filters()) {
-    if (f.status?.appliedHash !== f.spec.hash) continue;
-    let n = 0;
-    for (const p of f.spec.programs) for (const r of [...p.ingress, ...p.egress]) if (r.policy === policy) n++;
-    out.set(f.metadata.name, n);
-  }
-  return out;
-}
+const appliedRules = (policy: string) => appliedRulesOf(stack, policy);
 
 async function realized(ref: string): Promise<SecurityPolicy | false> {
   const p = await getPolicy(ref);

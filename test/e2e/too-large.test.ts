@@ -14,6 +14,7 @@ import { waitConverged } from '../../src/dev/converged';
 import { applyManifests, REPO_ROOT, startDevStack, type DevStack } from '../../src/dev/stack';
 import type { KubeObject } from '../../src/runtime/client';
 import { silentLogger } from '../../src/util/log';
+import { appliedRules as appliedRulesOf } from '../helpers/demo';
 import { waitFor } from '../helpers/wait';
 
 let stack: DevStack;
@@ -25,17 +26,7 @@ const hosts = async () => (await stack.client.kind<Host & KubeObject>('Host').li
 const filters = async () => (await stack.client.kind<HostFilter & KubeObject>('HostFilter').list()).items;
 const BIG = 'acme/two-thousand-rules';
 
-/** Rules of `policy` per host in the filters the agents have applied (hosts not converged: absent). */
-async function appliedRules(policy: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const f of await filters()) {
-    if (f.status?.appliedHash !== f.spec.hash) continue;
-    let n = 0;
-    for (const p of f.spec.programs) for (const r of [...p.ingress, ...p.egress]) if (r.policy === policy) n++;
-    out.set(f.metadata.name, n);
-  }
-  return out;
-}
+const appliedRules = (policy: string) => appliedRulesOf(stack, policy);
 
 /** 1,000 rules per direction (the schema's maximum), each with a few peers and ports. */
 function bigPolicy(): SecurityPolicy {

@@ -38,3 +38,15 @@ export async function startDemo(prefix: string): Promise<Demo> {
   await waitFor('the demo datacenter to converge', () => converged(), { timeoutMs: 60_000 });
   return { stack, k, home, converged };
 }
+
+/** Rules of `policy` per host in the filters the agents have applied (hosts not converged: absent). */
+export async function appliedRules(stack: Pick<DevStack, 'client'>, policy: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const f of (await stack.client.kind<HostFilter & KubeObject>('HostFilter').list()).items) {
+    if (f.status?.appliedHash !== f.spec.hash) continue;
+    let n = 0;
+    for (const p of f.spec.programs) for (const r of [...p.ingress, ...p.egress]) if (r.policy === policy) n++;
+    out.set(f.metadata.name, n);
+  }
+  return out;
+}
