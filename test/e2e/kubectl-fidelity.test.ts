@@ -13,11 +13,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const ok = async (args: string[], input?: string) => {
-  const r = await t.kubectl(args, { input });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-};
+const ok = (args: string[], input?: string) => t.ok(args, input);
 const cols = (line: string) => line.trim().split(/\s{2,}/);
 
 describe('kubectl fidelity', () => {

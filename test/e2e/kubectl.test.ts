@@ -14,11 +14,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const ok = async (args: string[], input?: string) => {
-  const r = await t.kubectl(args, { input });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
-  return r.stdout;
-};
+const ok = (args: string[], input?: string) => t.ok(args, input);
 const EXAMPLES = join(REPO_ROOT, 'examples');
 
 describe('kubectl against the embedded API server', () => {

@@ -31,6 +31,8 @@ export interface TestApiServer {
   /** Environment for child processes (KUBECONFIG and a private kubectl cache dir). */
   env: NodeJS.ProcessEnv;
   kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<KubectlResult>;
+  /** kubectl that must succeed: its stdout, or a thrown error with its exit code and stderr. */
+  ok(args: string[], input?: string): Promise<string>;
   /** A long-running kubectl (get -w) whose output lines are collected; kill it when done. */
   kubectlSpawn(args: string[]): LineProcess;
   request(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string>; token?: string | null; raw?: string | Buffer }): Promise<HttpResult>;
@@ -82,6 +84,11 @@ export async function startTestApiServer(opts: Partial<ApiServerOptions> & { crd
     server,
     env,
     kubectl,
+    ok: async (args, input) => {
+      const r = await kubectl(args, { input });
+      if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+      return r.stdout;
+    },
     kubectlSpawn: (args) => collectLines(spawn('kubectl', args, { env, stdio: ['ignore', 'pipe', 'pipe'] })),
     request,
     close: async () => {
