@@ -7,19 +7,8 @@ import { run as analyze } from '../../src/cli/commands/analyze';
 import { run as diff } from '../../src/cli/commands/diff';
 import { run as trace } from '../../src/cli/commands/trace';
 import { prDir } from './prs';
+import { capture } from '../helpers/capture';
 
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 afterEach(() => vi.restoreAllMocks());
 
 describe('vmsafe analyze', () => {

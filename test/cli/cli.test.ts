@@ -7,20 +7,10 @@ import { cli } from '../../src/cli/cli';
 import { command as operatorCommand } from '../../src/cli/commands/operator';
 import { VERBS } from '../../src/cli/main';
 import packageJson from '../../package.json';
+import { capture } from '../helpers/capture';
 
 /** Run the CLI in-process, capturing what it writes. */
-async function vmsafe(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await cli(VERBS, argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const vmsafe = (...argv: string[]) => capture(() => cli(VERBS, argv));
 
 afterEach(() => vi.restoreAllMocks());
 

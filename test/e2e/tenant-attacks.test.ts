@@ -9,13 +9,14 @@
 //   data path (counted) and by trace.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostFilter, SecurityPolicy, Tenant, VM } from '../../src/api';
 import { run as trace } from '../../src/cli/commands/trace';
 import type { DevStack } from '../../src/dev/stack';
 import type { KubeObject } from '../../src/runtime/client';
 import { startDemo, type Demo } from '../helpers/demo';
 import { waitFor } from '../helpers/wait';
+import { capture } from '../helpers/capture';
 
 let stack: DevStack;
 let k: Demo['k'];
@@ -36,15 +37,8 @@ async function traceLive(...args: string[]): Promise<{ code: number; out: string
     const r = await k.kubectl(['get', plural, '-A', '-o', 'yaml']);
     writeFileSync(join(dir, `${plural}.yaml`), r.stdout);
   }
-  let out = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((out += String(s)), true));
-  try {
-    return { code: await trace(['-f', dir, ...args]), out };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
+  const r = await capture(() => trace(['-f', dir, ...args]));
+  return { code: r.code, out: r.out + r.err };
 }
 
 beforeAll(async () => {

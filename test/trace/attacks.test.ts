@@ -3,8 +3,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/commands/trace';
+import { capture } from '../helpers/capture';
 
 let dir: string;
 const THIEF = `apiVersion: vmsafe.io/v1alpha1
@@ -28,17 +29,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function trace(...args: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    return { code: await run(['-f', 'examples/', '-f', join(dir, 'thief.yaml'), ...args]), out };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const trace = (...args: string[]) => capture(() => run(['-f', 'examples/', '-f', join(dir, 'thief.yaml'), ...args]));
 
 describe('issue 12 attacks, offline', () => {
   it('address theft: the thief is never bound, its packets to globex deny; acme/web-1 keeps its address', async () => {

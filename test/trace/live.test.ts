@@ -13,6 +13,7 @@ import { applyManifests, REPO_ROOT, startDevStack, type DevStack } from '../../s
 import type { KubeObject } from '../../src/runtime/client';
 import { silentLogger } from '../../src/util/log';
 import { waitFor } from '../helpers/wait';
+import { capture } from '../helpers/capture';
 
 let stack: DevStack;
 let dir: string;
@@ -20,18 +21,7 @@ let vms: string[];
 /** The VMs that run on a host (examples/ has one powered off). */
 let running: string[];
 
-async function trace(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s) => ((err += String(s)), true));
-  try {
-    return { code: await run(args), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const trace = (...args: string[]) => capture(() => run(args));
 const live = (...args: string[]) => trace('--live', '--kubeconfig', stack.kubeconfigPath, ...args);
 afterEach(() => vi.restoreAllMocks());
 

@@ -3,8 +3,9 @@ import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/commands/validate';
+import { capture } from '../helpers/capture';
 
 const ROOT = join(__dirname, '..', '..');
 const VMSAFE = join(ROOT, 'bin', 'vmsafe');
@@ -87,18 +88,11 @@ describe.concurrent('vmsafe validate', () => {
 // The rest in-process: the same `run` the CLI calls, without paying for another process.
 describe('vmsafe validate (in process)', () => {
   const dir = workspace();
-  async function runCaptured(argv: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-    try {
-      return { code: await run(argv), stdout, stderr };
-    } finally {
-      out.mockRestore();
-      err.mockRestore();
-    }
-  }
+  const runCaptured = async (argv: string[]) => {
+    const r = await capture(() => run(argv));
+    return { code: r.code, stdout: r.out, stderr: r.err };
+  };
+
 
   it('prints warnings but exits 0 when they are all there is', async () => {
     const pinned = join(dir, 'more', 'pinned.yaml');
