@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchOptions } from './lib/options';
+import { LAUNCH } from './lib/procs';
 
 export type { BenchOptions };
 
@@ -57,7 +58,8 @@ export async function run(argv: string[]): Promise<number> {
   for (const name of names) {
     opts.progress(`scenario ${name}`);
     const mod = await SCENARIOS[name]!();
-    const result = { scenario: name, ...(await mod.run(opts)), machine: machineInfo(), at: new Date().toISOString() };
+    const launch = LAUNCH.built ? 'dist (the built JavaScript the package runs)' : 'tsx (TypeScript sources: run `npm run build` first to measure what ships)';
+    const result = { scenario: name, ...(await mod.run(opts)), machine: machineInfo(), componentsRun: launch, at: new Date().toISOString() };
     const json = JSON.stringify(result, null, 2) + '\n';
     if (!values.out) process.stdout.write(json);
     else {

@@ -76,10 +76,9 @@ export class Cluster {
     this.operator = new Component('operator', ['operator', '--kubeconfig', this.kubeconfig, '--no-leader-elect', ...metricsFlag(this.operatorPort), ...this.log], { nodeFlags: this.flags('operator') });
   }
 
-  /** Stops the operator (SIGTERM, its normal shutdown) and starts a new one against the same API server. */
-  async restartOperator(): Promise<void> {
+  /** Stops the operator (SIGTERM, its normal shutdown: queued Events are flushed). */
+  async stopOperator(): Promise<void> {
     await this.operator?.stop();
-    await this.startOperator();
   }
 
   /** Polls the operator's /readyz (its metrics server starts after the first sync). */

@@ -1,13 +1,32 @@
 // Runs the system as separate processes (API server, operator, agent fleet), like a real deployment:
 // each gets its own event loop (both cores are used) and its own peak RSS can be read from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const TSX = join(REPO, 'node_modules/tsx/dist/esm/index.mjs');
-const CLI = join(REPO, 'src/cli/main.ts');
+
+/** Newest modification time (ms) of any file under `dir`. */
+function newestUnder(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) newest = Math.max(newest, statSync(join(e.parentPath ?? e.path, e.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * How a component is started: the built JavaScript (what the package and image run) when `npm run
+ * build` is newer than every source file, else the TypeScript sources through tsx (which adds seconds
+ * of transpiling to every start, and so to the restart figures). Same rule as bin/vmsafe.
+ */
+export const LAUNCH: { entry: string[]; built: boolean } = (() => {
+  const stamp = join(REPO, 'dist/.built');
+  const built = existsSync(join(REPO, 'dist/cli/main.js')) && existsSync(stamp) && statSync(stamp).mtimeMs >= newestUnder(join(REPO, 'src'));
+  return built ? { entry: [join(REPO, 'dist/cli/main.js')], built } : { entry: ['--import', TSX, join(REPO, 'src/cli/main.ts')], built };
+})();
 
 export interface ProcStats {
   /** Peak resident set size (VmHWM, sampled until the process ended), bytes. */
@@ -57,7 +76,7 @@ export class Component {
     const verbose = !!process.env.VMSAFE_BENCH_VERBOSE || opts.inheritStderr;
     this.profiled = (opts.nodeFlags ?? []).includes('--cpu-prof');
     // Node directly (not bin/vmsafe's exec) so node flags can be added; same PID for /proc.
-    this.proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), '--import', TSX, CLI, ...args], {
+    this.proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...LAUNCH.entry, ...args], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', verbose ? 'inherit' : 'ignore'],
       env: { ...process.env, ...opts.env },

@@ -6,6 +6,8 @@ import { Controller, type ReconcileContext } from '../runtime/controller';
 import { sharedGroupPresent } from './addressgroup';
 import type { OperatorContext } from './context';
 import { describeTooLarge, isTooLarge, REQUEST_LIMIT_BYTES, type TooLargeFilter } from './too-large';
+import { AdaptiveConcurrency } from '../runtime/flowcontrol';
+import { WAVE_HOLD_MAX_MS } from './wave';
 
 /** Coalesce bursts (cold start: thousands of VM bindings a second) into one write per host. */
 const COALESCE_MS = 20;
@@ -21,38 +23,17 @@ const PACE_MAX_MS = 5000;
 const BURST_WINDOW_MS = 5000;
 
 /**
- * All hosts together: at most WRITE_BYTES_PER_SECOND of filter updates, bursts of WRITE_BURST_BYTES
- * (bytes, not writes: what an update costs the API server (patch, validation, fan-out), the agent
- * (decode, classifier build) and the operator grows with its size, from 10 KB to 160 KB at 40,000 VMs).
- * Creates and isolated updates fit in the burst; a cold start rewriting hosts as their VMs land is
- * metered so filter churn cannot take the CPU the VM status writes need (at 8 MB/s, 50 writes/s of
- * 160 KB filters, the API server spent its time on filters and a 40,000-VM cold start doubled).
+ * A placement wave (see wave.ts) holds filter writes until it has passed, for at most WAVE_HOLD_MAX_MS
+ * per host: each host's filter is then written once with all the VMs that landed on it, instead of
+ * once per handful of VMs (each write is up to 160 KB at 40,000 VMs, and each makes the agent rebuild
+ * its classifier). Nothing is reported early meanwhile: a VM is written Running only once its host
+ * applied its program.
  */
-const WRITE_BYTES_PER_SECOND = 2 * 1024 * 1024;
-const WRITE_BURST_BYTES = 32 * 1024 * 1024;
+const WAVE_RECHECK_MS = 100;
+/** A filter write waiting for a slot (see AdaptiveConcurrency) looks again after this long. */
+const SLOT_RECHECK_MS = 20;
 /** Recheck interval while a filter waits for its shared groups' shards to be written. */
 const SHARDS_WAIT_MS = 50;
-
-/** Token bucket: ms to wait until `cost` tokens are there (0 = taken now). */
-export class WriteBudget {
-  private tokens: number;
-  private at: number;
-  constructor(private readonly rate: number, private readonly burst: number, now: number) {
-    this.tokens = burst;
-    this.at = now;
-  }
-  take(now: number, cost = 1): number {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.rate);
-    this.at = now;
-    // A cost above the burst is let through once the bucket is full (it could never fit otherwise).
-    const need = Math.min(cost, this.burst);
-    if (this.tokens >= need) {
-      this.tokens -= need;
-      return 0;
-    }
-    return Math.ceil(((need - this.tokens) / this.rate) * 1000);
-  }
-}
 
 /** Writes in a row (each within BURST_WINDOW_MS of the previous) before pacing starts. */
 const PACE_AFTER_STREAK = 3;
@@ -129,6 +110,7 @@ export function hostFilterController(ctx: OperatorContext): Controller {
       }
       written.delete(name);
       sizes.delete(name);
+      holding.delete(name);
       feed.tooLarge.clear(name);
       return;
     }
@@ -146,13 +128,17 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     // Paced (see nextPace): other triggers (the agent's status write) must not bypass it.
     const paceWait = current ? paceLeft(name) : 0;
     if (paceWait > 0) return { requeueAfter: paceWait };
+    const hold = waveHold(name);
+    if (hold > 0) return { requeueAfter: hold };
     const desired = desiredHostFilter(spec, { name, uid: host.metadata.uid as string | undefined });
     const bytes = sizeOf(name, spec.hash, desired);
     // Over the request limit it can never be written: not sent (a 1.5 MB request refused each time),
     // reported (see too-large.ts). The host keeps its last written filter, so what it enforced stays.
     if (bytes > REQUEST_LIMIT_BYTES) return refuseTooLarge(name, { hash: spec.hash, bytes, limit: REQUEST_LIMIT_BYTES }, r);
-    const wait = current ? budget.take(ctx.clock.now(), bytes) : 0;
-    if (wait > 0) return { requeueAfter: wait };
+    const slot = flow.tryAcquire();
+    if (slot === undefined) return { requeueAfter: SLOT_RECHECK_MS };
+    const started = performance.now();
+    let failed = true;
     try {
       if (!current) {
         await rc.create(desired);
@@ -162,13 +148,18 @@ export function hostFilterController(ctx: OperatorContext): Controller {
         await rc.patch(name, { spec });
         r.log.debug({ hash: spec.hash, from: current.spec.hash, bytes }, 'HostFilter updated');
       }
+      failed = false;
     } catch (err) {
       // The server's limit counts what it stores (metadata, status, managed fields): it may refuse a
       // filter under our estimate. Same state, with its message.
       const e = toApiError(err);
       if (!isTooLarge(e)) throw err;
+      failed = false;
       return refuseTooLarge(name, { hash: spec.hash, bytes, limit: REQUEST_LIMIT_BYTES, serverMessage: e.message }, r);
+    } finally {
+      flow.release(slot, performance.now() - started, failed);
     }
+    holding.delete(name);
     feed.tooLarge.clear(name);
     written.set(name, spec.hash);
     feed.applied.wrote(name, spec.hash);
@@ -190,7 +181,21 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     if (host) ctx.events.event(host, 'Warning', 'FilterTooLarge', `${describeTooLarge(t)}: not written; ${kept ? `the host keeps filter ${kept}` : 'the host has no filter'}`);
   };
 
-  const budget = new WriteBudget(WRITE_BYTES_PER_SECOND, WRITE_BURST_BYTES, ctx.clock.now());
+  /** Filter writes in flight, following the API server's response times. */
+  const flow = new AdaptiveConcurrency({ initial: 4, max: 8 });
+  /** Since when each host's write has been held for a placement wave. */
+  const holding = new Map<string, number>();
+  /** How long `host`'s write must still wait for the placement wave in progress (0 = write now). */
+  const waveHold = (host: string) => {
+    const now = ctx.clock.now();
+    if (!ctx.wave.busy(now)) {
+      holding.delete(host);
+      return 0;
+    }
+    const since = holding.get(host) ?? now;
+    holding.set(host, since);
+    return now - since < WAVE_HOLD_MAX_MS ? WAVE_RECHECK_MS : 0;
+  };
   /** When each host was last written, and the pace then (see nextPace). */
   const paced = new Map<string, PaceState>();
   /** Filter writes of the last second, oldest first (see BUSY_WRITES_PER_SECOND). */

@@ -138,7 +138,7 @@ export function tenantController(ctx: OperatorContext): Controller {
     for (const ns of adopted(t, mine)) ctx.events.event(t, 'Warning', 'NamespaceAdopted', `namespace ${ns}: its earlier claimant is gone; the VMs and policies in it are now this tenant's`);
   };
 
-  const c = new Controller({ name: 'tenant', reconcile, workers: 4, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
+  const c = new Controller({ name: 'tenant', reconcile, workers: 16, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   // The echo of our own status write changes nothing this reconcile reads.
   c.watchOwn(world.tenants, { skipUpdate: (a, b) => ctx.status.isOwnEcho('Tenant', a, b) });
   const byNs = (ns: string | undefined) => (ns ? world.tenants.store.keysByIndex('namespace', ns) : []);

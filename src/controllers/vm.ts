@@ -148,9 +148,13 @@ export function vmController(ctx: OperatorContext): Controller {
     };
     if (!vm.status?.hostName && s.phase === 'Scheduled' && s.hostName !== undefined && s.targetHostName === undefined) {
       const now = ctx.clock.now();
-      const left = assumed ? assumed.at + ASSUME_GRACE_MS - now : ASSUME_GRACE_MS;
+      // The grace counts from the end of a placement wave: filters wait for it (see wave.ts).
+      const left = ctx.wave.busy(now) ? ASSUME_GRACE_MS : ctx.wave.after(assumed?.at ?? now) + ASSUME_GRACE_MS - now;
       if (left > 0) {
-        if (!assumed || assumed.status.hostName !== s.hostName || assumed.status.program !== s.program) feed.assume(vm, desired, now);
+        if (!assumed || assumed.status.hostName !== s.hostName || assumed.status.program !== s.program) {
+          if (assumed?.status.hostName !== s.hostName) ctx.wave.placed(now);
+          feed.assume(vm, desired, now);
+        }
         if (d.action.type === 'Bind') recordTransition();
         return { requeueAfter: left };
       }

@@ -1,6 +1,6 @@
 // HostFilter write pacing: isolated changes go out at once, a host rewritten in a busy burst backs off.
 import { describe, expect, it } from 'vitest';
-import { nextPace, WriteBudget, type PaceState } from '../../src/controllers/hostfilter';
+import { nextPace, type PaceState } from '../../src/controllers/hostfilter';
 
 describe('nextPace', () => {
   const streak = (n: number, at = 1000, pace = 0): PaceState => ({ at, pace, streak: n });
@@ -19,23 +19,5 @@ describe('nextPace', () => {
 
   it('does not pace when the fleet as a whole is quiet (one host taking VMs one after another)', () => {
     expect(nextPace(1100, streak(9, 1000, 4000), false)).toBe(0);
-  });
-});
-
-describe('WriteBudget', () => {
-  it('lets a burst through, then meters at the rate', () => {
-    const b = new WriteBudget(10, 3, 0);
-    expect([b.take(0), b.take(0), b.take(0)]).toEqual([0, 0, 0]);
-    expect(b.take(0)).toBe(100);
-    expect(b.take(100)).toBe(0);
-  });
-
-  it('meters by cost: a large write waits for as many tokens, one above the burst for a full bucket', () => {
-    const b = new WriteBudget(1000, 4000, 0);
-    expect(b.take(0, 3000)).toBe(0);
-    expect(b.take(0, 2000)).toBe(1000);
-    expect(b.take(1000, 2000)).toBe(0);
-    expect(b.take(1000, 10_000)).toBe(4000);
-    expect(b.take(5000, 10_000)).toBe(0);
   });
 });
