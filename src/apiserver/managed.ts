@@ -113,12 +113,33 @@ const sameValue = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringi
 /** Does p lie on the same branch as q (equal, or one a prefix of the other)? */
 const overlaps = (p: string, q: string) => p === q || p.startsWith(q + SEP) || q.startsWith(p + SEP);
 
+/**
+ * fieldsV1 trees are interned: objects written the same way by the same manager (40,000 VMs whose
+ * status the operator writes) share one frozen tree instead of each holding its own hundred small
+ * objects. managedFields were half of every stored object's memory. Only small trees (large ones,
+ * like a HostFilter's bindings keyed by VM, are rarely identical) and a bounded table.
+ */
+const INTERN_MAX_PATHS = 256;
+const INTERN_MAX_TREES = 16_384;
+const interned = new Map<string, Obj>();
+
+function deepFreeze(o: Obj): Obj {
+  for (const v of Object.values(o)) deepFreeze(v as Obj);
+  return Object.freeze(o);
+}
+
 export function toFieldsV1(paths: Set<string>): Obj {
+  const key = paths.size <= INTERN_MAX_PATHS ? [...paths].join('\u0000') : undefined;
+  const hit = key === undefined ? undefined : interned.get(key);
+  if (hit) return hit;
   const root: Obj = {};
   for (const p of paths) {
     let cur = root;
     for (const seg of p.split(SEP)) cur = cur[seg] ??= {};
   }
+  if (key === undefined) return root;
+  if (interned.size >= INTERN_MAX_TREES) interned.clear();
+  interned.set(key, deepFreeze(root));
   return root;
 }
 

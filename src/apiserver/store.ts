@@ -45,14 +45,37 @@ const HISTORY_EVENTS = 5_000;
 /** Stand-in resourceVersion for serializing an object before the store assigns the real one. */
 export const RV_PLACEHOLDER = '\u0000rv';
 const RV_PLACEHOLDER_JSON = JSON.stringify(RV_PLACEHOLDER);
-/** JSON text of a stored (immutable) object, computed once. */
-export function toJson(obj: Obj): string {
-  let s = jsonCache.get(obj);
-  if (s === undefined) {
-    s = JSON.stringify(obj);
-    jsonCache.set(obj, s);
+/**
+ * JSON text of the objects serialized most recently, up to JSON_CACHE_BYTES: a write's response, its
+ * WAL record and the watch events it causes serialize it once. Not every stored object's text: at
+ * 200,000 objects that was ~0.4 GiB of strings kept beside the objects, for lists that are cheap
+ * to serialize again.
+ */
+const JSON_CACHE_BYTES = 32 * 1024 * 1024;
+/** Cached objects, oldest first from jsonHead (a queue without Array.shift's copying). */
+let jsonOrder: object[] = [];
+let jsonHead = 0;
+let jsonBytes = 0;
+
+function remember(obj: object, text: string): string {
+  jsonCache.set(obj, text);
+  jsonOrder.push(obj);
+  jsonBytes += text.length;
+  while (jsonBytes > JSON_CACHE_BYTES && jsonOrder.length - jsonHead > 1) {
+    const old = jsonOrder[jsonHead++]!;
+    jsonBytes -= jsonCache.get(old)?.length ?? 0;
+    jsonCache.delete(old);
   }
-  return s;
+  if (jsonHead > 4096 && jsonHead * 2 > jsonOrder.length) {
+    jsonOrder = jsonOrder.slice(jsonHead);
+    jsonHead = 0;
+  }
+  return text;
+}
+
+/** JSON text of a stored (immutable) object. */
+export function toJson(obj: Obj): string {
+  return jsonCache.get(obj) ?? remember(obj, JSON.stringify(obj));
 }
 
 export const objectKey = (namespace: string | undefined, name: string) => (namespace ? `${namespace}/${name}` : name);
@@ -266,7 +289,7 @@ export class Store {
     const prev = r.objects.get(key);
     const rv = ++this.rv;
     obj.metadata.resourceVersion = String(rv);
-    if (json !== undefined) jsonCache.set(obj, json.replace(RV_PLACEHOLDER_JSON, `"${rv}"`));
+    if (json !== undefined && !jsonCache.has(obj)) remember(obj, json.replace(RV_PLACEHOLDER_JSON, `"${rv}"`));
     r.objects.set(key, obj);
     if (!prev) r.invalidateKeys();
     this.index(resKey, key, obj, prev);

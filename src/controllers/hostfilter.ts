@@ -30,8 +30,13 @@ const BURST_WINDOW_MS = 5000;
  * applied its program.
  */
 const WAVE_RECHECK_MS = 100;
-/** A filter write waiting for a slot (see AdaptiveConcurrency) looks again after this long. */
-const SLOT_RECHECK_MS = 20;
+/**
+ * Filter writes in flight: from 8 (the controller's workers), halved when a write takes longer than
+ * SLOW_WRITE_MS, one more per round of fast ones up to 16 (see AdaptiveConcurrency).
+ */
+const WRITES_INITIAL = 8;
+const WRITES_MAX = 16;
+const SLOW_WRITE_MS = 2000;
 /** Recheck interval while a filter waits for its shared groups' shards to be written. */
 const SHARDS_WAIT_MS = 50;
 
@@ -136,7 +141,11 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     // reported (see too-large.ts). The host keeps its last written filter, so what it enforced stays.
     if (bytes > REQUEST_LIMIT_BYTES) return refuseTooLarge(name, { hash: spec.hash, bytes, limit: REQUEST_LIMIT_BYTES }, r);
     const slot = flow.tryAcquire();
-    if (slot === undefined) return { requeueAfter: SLOT_RECHECK_MS };
+    if (slot === undefined) {
+      // Woken when a slot frees (no polling: 512 hosts re-checking every few ms is its own load).
+      waitingForSlot.add(name);
+      return;
+    }
     const started = performance.now();
     let failed = true;
     try {
@@ -158,6 +167,7 @@ export function hostFilterController(ctx: OperatorContext): Controller {
       return refuseTooLarge(name, { hash: spec.hash, bytes, limit: REQUEST_LIMIT_BYTES, serverMessage: e.message }, r);
     } finally {
       flow.release(slot, performance.now() - started, failed);
+      wakeWaiters();
     }
     holding.delete(name);
     feed.tooLarge.clear(name);
@@ -182,7 +192,17 @@ export function hostFilterController(ctx: OperatorContext): Controller {
   };
 
   /** Filter writes in flight, following the API server's response times. */
-  const flow = new AdaptiveConcurrency({ initial: 4, max: 8 });
+  const flow = new AdaptiveConcurrency({ initial: WRITES_INITIAL, max: WRITES_MAX, min: 1, slowMs: SLOW_WRITE_MS });
+  /** Hosts whose write found no free slot, in arrival order: enqueued again as slots free. */
+  const waitingForSlot = new Set<string>();
+  const wakeWaiters = () => {
+    let free = flow.limit - flow.inflight;
+    for (const h of waitingForSlot) {
+      if (free-- <= 0) break;
+      waitingForSlot.delete(h);
+      c.enqueue(h);
+    }
+  };
   /** Since when each host's write has been held for a placement wave. */
   const holding = new Map<string, number>();
   /** How long `host`'s write must still wait for the placement wave in progress (0 = write now). */
@@ -212,7 +232,7 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     return Math.max(0, last.at + nextPace(now, last, busy(now)) - now);
   };
 
-  const c = new Controller({ name: 'hostfilter', reconcile, workers: 8, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
+  const c = new Controller({ name: 'hostfilter', reconcile, workers: WRITES_MAX, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   feed.onHostsChanged((hosts) => {
     for (const h of hosts) c.enqueueAfter(h, Math.max(COALESCE_MS, paceLeft(h)));
   });
