@@ -52,6 +52,11 @@ export interface OperatorOptions {
   stagedImpactMaxVnics?: number;
   /** Re-feed and re-reconcile everything this often (default DEFAULT_RESYNC_MS; 0 = never). */
   resyncPeriodMs?: number;
+  /**
+   * Client-side request limit, like kube-controller-manager's --kube-api-qps / --kube-api-burst
+   * (unset or 0: none; see README "what a real cluster must give" for what each rate costs).
+   */
+  kubeApi?: { qps?: number; burst?: number };
 }
 
 /**
@@ -241,7 +246,7 @@ export interface Operator {
 
 export async function startOperator(opts: OperatorOptions): Promise<Operator> {
   const clock = opts.clock ?? realClock;
-  const client = new KubeClient(opts.kubeconfig, { userAgent: userAgent('vmsafe-operator') });
+  const client = new KubeClient(opts.kubeconfig, { userAgent: userAgent('vmsafe-operator'), qps: opts.kubeApi?.qps, burst: opts.kubeApi?.burst });
   const identity = opts.leaderElection?.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const log = opts.logger.child({ operator: identity });
   const metrics = new RuntimeMetrics({ defaultMetrics: opts.metricsAddress !== undefined });

@@ -16,6 +16,8 @@ import {
 import { GROUP, KIND_BY_NAME, VERSION } from '../api';
 import { ApiError, toApiError } from './errors';
 import { NodeHttpLibrary } from './http';
+import { realClock, sleep, type Clock } from './clock';
+import { TokenBucket } from './ratelimit';
 
 type ApiConstructor<T extends ApiType> = new (config: ReturnType<typeof createConfiguration>) => T;
 
@@ -155,15 +157,23 @@ export class KubeClient {
   private readonly resources = new Map<string, ResourceClient<any>>();
 
   private readonly timeoutMs: number;
+  /** Client-side request rate limit (client-go's QPS / burst), when one is set. */
+  private readonly limiter: TokenBucket | undefined;
+  private readonly clock: Clock;
 
   /**
    * `requestTimeoutMs` (default 60 s) bounds every non-watch call, so a hung server cannot wedge a worker.
    * `userAgent` ("vmsafe-operator/0.1.0") names the writer like client-go's: kube-apiserver takes its
    * first token as the default field manager, so managedFields (and per-writer counts) say who wrote.
+   * `qps` / `burst`: at most `qps` requests a second on average, bursts of `burst` (client-go's
+   * rest.Config QPS and Burst); 0 or unset = no client-side limit (the server's own flow control,
+   * kube-apiserver's API Priority and Fairness, still applies). Watches are not counted.
    */
-  constructor(kc?: KubeConfig | { file?: string; yaml?: string }, opts: { requestTimeoutMs?: number; userAgent?: string } = {}) {
+  constructor(kc?: KubeConfig | { file?: string; yaml?: string }, opts: { requestTimeoutMs?: number; userAgent?: string; qps?: number; burst?: number; clock?: Clock } = {}) {
     this.kc = loadKubeConfig(kc);
     this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
+    this.clock = opts.clock ?? realClock;
+    this.limiter = opts.qps && opts.qps > 0 ? new TokenBucket(this.clock, opts.qps, Math.max(1, opts.burst ?? Math.ceil(opts.qps * 1.5))) : undefined;
     this.http = new NodeHttpLibrary(opts.userAgent);
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
@@ -176,6 +186,8 @@ export class KubeClient {
    * (a pooled socket the server just closed) is retried once; writes are not (the reconcile retries).
    */
   async request<T = any>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const wait = this.limiter?.reserve() ?? 0;
+    if (wait > 0) await sleep(this.clock, wait);
     try {
       return await this.requestOnce<T>(method, path, opts);
     } catch (err) {

@@ -145,3 +145,25 @@ describe('keep-alive', () => {
     expect(connections).toBe(first);
   });
 });
+
+describe('KubeClient client-side rate limit (qps / burst)', () => {
+  it('sends `burst` requests at once, then waits for tokens at `qps`', async () => {
+    const { FakeClock } = await import('../../src/runtime/clock');
+    const { KubeClient } = await import('../../src/runtime/client');
+    const clock = new FakeClock();
+    const limited = new KubeClient({ yaml: env.server.kubeconfig() }, { qps: 1, burst: 2, clock });
+    try {
+      const done: boolean[] = [false, false, false];
+      const calls = [0, 1, 2].map((i) => limited.kind('Host').list().then(() => (done[i] = true)));
+      await Promise.all(calls.slice(0, 2));
+      // The third waits on the limiter's timer, not on the server.
+      expect(done).toEqual([true, true, false]);
+      expect(clock.pending()).toBe(1);
+      await clock.advance(1000);
+      await calls[2];
+      expect(done[2]).toBe(true);
+    } finally {
+      limited.close();
+    }
+  });
+});

@@ -18,6 +18,8 @@ export function command(): Command {
     .option('--shared-group-min-addresses <n>', 'smallest selection shared as an AddressGroup', int(0), DEFAULT_SHARED_GROUP_MIN)
     .option('--staged-impact-max-vnics <n>', 'largest fleet (vNICs) for which staged policies get an impact in their status', int(0), DEFAULT_STAGED_IMPACT_MAX_VNICS)
     .option('--resync-period <s>', 're-feed and re-reconcile everything this often, in seconds (0 = never)', number(0), DEFAULT_RESYNC_MS / 1000)
+    .option('--kube-api-qps <n>', 'client-side limit on API requests per second, like client-go QPS (0 = none)', number(0), 0)
+    .option('--kube-api-burst <n>', 'requests allowed in a burst above --kube-api-qps (default 1.5 x qps)', int(1))
     .option('--log-level <level>', 'pino level (default info, or $VMSAFE_LOG_LEVEL)')
     .action(act(operator));
 }
@@ -36,6 +38,8 @@ interface OperatorFlags {
   sharedGroupMinAddresses: number;
   stagedImpactMaxVnics: number;
   resyncPeriod: number;
+  kubeApiQps: number;
+  kubeApiBurst?: number;
   logLevel?: string;
 }
 
@@ -56,6 +60,7 @@ async function operator(values: OperatorFlags): Promise<number> {
     sharedGroupMinAddresses: values.sharedGroupMinAddresses,
     stagedImpactMaxVnics: values.stagedImpactMaxVnics,
     resyncPeriodMs: values.resyncPeriod * 1000,
+    kubeApi: { qps: values.kubeApiQps, burst: values.kubeApiBurst },
   });
   logger.info({ identity: op.identity, metrics: op.metricsServer?.url, probes: op.probeServer?.url }, 'operator running');
   await untilSignal(() => op.stop());
