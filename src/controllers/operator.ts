@@ -272,6 +272,15 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     }
   };
 
+  // Probes and metrics first, like controller-runtime's manager: /readyz says "caches not synced"
+  // while the first list runs, instead of the port refusing connections.
+  const readiness = {
+    'informers-synced': () => !leading || (term?.ctx.world.hasSynced() ?? false) || 'caches not synced',
+  };
+  const serve = (a: BindAddress | undefined) => (a ? startMetricsServer({ metrics, host: a.host, port: a.port, readiness }) : undefined);
+  const metricsServer = await serve(opts.metricsAddress);
+  const probeServer = await serve(opts.probeAddress);
+
   let elector: LeaderElector | undefined;
   if (opts.leaderElection?.enabled) {
     elector = new LeaderElector({
@@ -291,15 +300,15 @@ export async function startOperator(opts: OperatorOptions): Promise<Operator> {
     });
     void elector.run();
   } else {
-    await lead();
+    try {
+      await lead();
+    } catch (err) {
+      await metricsServer?.close();
+      await probeServer?.close();
+      client.close();
+      throw err;
+    }
   }
-
-  const readiness = {
-    'informers-synced': () => !leading || (term?.ctx.world.hasSynced() ?? false) || 'caches not synced',
-  };
-  const serve = (a: BindAddress | undefined) => (a ? startMetricsServer({ metrics, host: a.host, port: a.port, readiness }) : undefined);
-  const metricsServer = await serve(opts.metricsAddress);
-  const probeServer = await serve(opts.probeAddress);
 
   return {
     identity,
