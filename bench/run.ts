@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchOptions } from './lib/options';
 import { LAUNCH } from './lib/procs';
+import { loadavg } from 'node:os';
 
 export type { BenchOptions };
 
@@ -58,8 +59,10 @@ export async function run(argv: string[]): Promise<number> {
   for (const name of names) {
     opts.progress(`scenario ${name}`);
     const mod = await SCENARIOS[name]!();
+    // Wall-clock figures depend on what else the machine was doing: say so beside them.
+    const loadAverage1mAtStart = Math.round(loadavg()[0]! * 100) / 100;
     const launch = LAUNCH.built ? 'dist (the built JavaScript the package runs)' : 'tsx (TypeScript sources: run `npm run build` first to measure what ships)';
-    const result = { scenario: name, ...(await mod.run(opts)), machine: machineInfo(), componentsRun: launch, at: new Date().toISOString() };
+    const result = { scenario: name, ...(await mod.run(opts)), machine: machineInfo(), loadAverage1mAtStart, componentsRun: launch, at: new Date().toISOString() };
     const json = JSON.stringify(result, null, 2) + '\n';
     if (!values.out) process.stdout.write(json);
     else {

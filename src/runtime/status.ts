@@ -27,7 +27,12 @@ export function statusPatch(current: KubeObject, desired: object): { status: Jso
   return diff === undefined ? undefined : { status: diff };
 }
 
-const MEMO_LIMIT = 50_000;
+/**
+ * Memo entries kept (oldest dropped first). A memo only has to outlive the echo of its write (well
+ * under a second; seconds at a cold start's thousands of writes a second); one dropped too early
+ * costs a repeated write the server recognizes as a no-op. 50,000 held ~80 MB of statuses.
+ */
+const MEMO_LIMIT = 10_000;
 
 export interface StatusUpdateResult<T> {
   written: boolean;
