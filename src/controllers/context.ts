@@ -7,7 +7,6 @@ import type { StatusWriter } from '../runtime/status';
 import type { Logger } from '../util/log';
 import type { CompileFeed } from './compile-feed';
 import type { PlacementLedger } from './ledger';
-import type { PlacementWave } from './wave';
 import type { World } from './world';
 
 export interface OperatorContext {
@@ -24,8 +23,6 @@ export interface OperatorContext {
   counters: OperatorCounters;
   /** AddressGroup shard name → hash last written by this term (the cache may lag our own writes). */
   writtenShards: Map<string, string>;
-  /** Whether many VMs are being placed at once (see wave.ts). */
-  wave: PlacementWave;
 }
 
 export interface OperatorCounters {

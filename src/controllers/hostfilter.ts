@@ -7,7 +7,6 @@ import { sharedGroupPresent } from './addressgroup';
 import type { OperatorContext } from './context';
 import { describeTooLarge, isTooLarge, REQUEST_LIMIT_BYTES, type TooLargeFilter } from './too-large';
 import { AdaptiveConcurrency } from '../runtime/flowcontrol';
-import { WAVE_HOLD_MAX_MS } from './wave';
 
 /** Coalesce bursts (cold start: thousands of VM bindings a second) into one write per host. */
 const COALESCE_MS = 20;
@@ -22,14 +21,6 @@ const PACE_MIN_MS = 100;
 const PACE_MAX_MS = 5000;
 const BURST_WINDOW_MS = 5000;
 
-/**
- * A placement wave (see wave.ts) holds filter writes until it has passed, for at most WAVE_HOLD_MAX_MS
- * per host: each host's filter is then written once with all the VMs that landed on it, instead of
- * once per handful of VMs (each write is up to 160 KB at 40,000 VMs, and each makes the agent rebuild
- * its classifier). Nothing is reported early meanwhile: a VM is written Running only once its host
- * applied its program.
- */
-const WAVE_RECHECK_MS = 100;
 /**
  * Filter writes in flight: from 8 (the controller's workers), halved when a write takes longer than
  * SLOW_WRITE_MS, one more per round of fast ones up to 16 (see AdaptiveConcurrency).
@@ -115,7 +106,6 @@ export function hostFilterController(ctx: OperatorContext): Controller {
       }
       written.delete(name);
       sizes.delete(name);
-      holding.delete(name);
       feed.tooLarge.clear(name);
       return;
     }
@@ -133,8 +123,6 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     // Paced (see nextPace): other triggers (the agent's status write) must not bypass it.
     const paceWait = current ? paceLeft(name) : 0;
     if (paceWait > 0) return { requeueAfter: paceWait };
-    const hold = waveHold(name);
-    if (hold > 0) return { requeueAfter: hold };
     const desired = desiredHostFilter(spec, { name, uid: host.metadata.uid as string | undefined });
     const bytes = sizeOf(name, spec.hash, desired);
     // Over the request limit it can never be written: not sent (a 1.5 MB request refused each time),
@@ -169,7 +157,6 @@ export function hostFilterController(ctx: OperatorContext): Controller {
       flow.release(slot, performance.now() - started, failed);
       wakeWaiters();
     }
-    holding.delete(name);
     feed.tooLarge.clear(name);
     written.set(name, spec.hash);
     feed.applied.wrote(name, spec.hash);
@@ -202,19 +189,6 @@ export function hostFilterController(ctx: OperatorContext): Controller {
       waitingForSlot.delete(h);
       c.enqueue(h);
     }
-  };
-  /** Since when each host's write has been held for a placement wave. */
-  const holding = new Map<string, number>();
-  /** How long `host`'s write must still wait for the placement wave in progress (0 = write now). */
-  const waveHold = (host: string) => {
-    const now = ctx.clock.now();
-    if (!ctx.wave.busy(now)) {
-      holding.delete(host);
-      return 0;
-    }
-    const since = holding.get(host) ?? now;
-    holding.set(host, since);
-    return now - since < WAVE_HOLD_MAX_MS ? WAVE_RECHECK_MS : 0;
   };
   /** When each host was last written, and the pace then (see nextPace). */
   const paced = new Map<string, PaceState>();

@@ -24,7 +24,6 @@ import { tagController } from './tag';
 import { tenantController } from './tenant';
 import { vmController } from './vm';
 import { World } from './world';
-import { PlacementWave } from './wave';
 
 export interface OperatorOptions {
   kubeconfig?: { file?: string; yaml?: string };
@@ -105,7 +104,6 @@ export class OperatorTerm {
       metrics,
       counters: newCounters(),
       writtenShards: new Map(),
-      wave: new PlacementWave(),
     };
     this.ctx.status.setOverlay(rejectionOverlay(world, this.ctx.events, () => new Date(clock.now())));
     // Host controller (and the VM controller's host states) first: placement needs host views.

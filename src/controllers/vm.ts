@@ -41,9 +41,6 @@ const EVENT_OF: Partial<Record<VmAction['type'], (a: any) => [string, string]>> 
 
 export function vmController(ctx: OperatorContext): Controller {
   const { world, ledger, feed } = ctx;
-  /** VMs without a placement decision in this term yet (all unplaced ones at a cold start): see wave.ts. */
-  const undecided = new Set<string>();
-  ctx.wave.track(() => undecided.size);
   /** VMs waiting for a host: any host change may let them in. */
   const pending = new Set<string>();
   let tags: { version: string; size: number; map: Map<string, Tag> } | undefined;
@@ -61,7 +58,6 @@ export function vmController(ctx: OperatorContext): Controller {
   const reconcile = async (key: string, rc: ReconcileContext): Promise<Result | void> => {
     const vm = world.vms.get(key);
     if (!vm) {
-      undecided.delete(key);
       ledger.remove(key);
       pending.delete(key);
       const invalid = world.vms.getInvalid(key);
@@ -71,7 +67,6 @@ export function vmController(ctx: OperatorContext): Controller {
     const tenant = world.tenantOfNamespace(vm.metadata.namespace);
     const gen = vm.metadata.generation;
     if (!tenant) {
-      undecided.delete(key);
       ledger.remove(key);
       feed.settleAssumption(key, undefined);
       pending.add(key);
@@ -90,8 +85,6 @@ export function vmController(ctx: OperatorContext): Controller {
     // it does not own is bound nowhere (the compiler gives it no host), so it is not placed either.
     // Not taken in yet: the compile that takes it in enqueues it (below).
     if (feed.compiledAt(inputKey('VM', vm.metadata), gen) === undefined) return;
-    // Every path from here decides (placed, assumed, pending, refused): no longer part of a wave.
-    undecided.delete(key);
     const refusal = feed.compiler.inventory.addressRefusal(key);
     if (refusal) {
       ledger.remove(key);
@@ -155,8 +148,7 @@ export function vmController(ctx: OperatorContext): Controller {
     };
     if (!vm.status?.hostName && s.phase === 'Scheduled' && s.hostName !== undefined && s.targetHostName === undefined) {
       const now = ctx.clock.now();
-      // The grace counts from the end of a placement wave: filters wait for it (see wave.ts).
-      const left = ctx.wave.busy(now) ? ASSUME_GRACE_MS : ctx.wave.after(assumed?.at ?? now) + ASSUME_GRACE_MS - now;
+      const left = assumed ? assumed.at + ASSUME_GRACE_MS - now : ASSUME_GRACE_MS;
       if (left > 0) {
         if (!assumed || assumed.status.hostName !== s.hostName || assumed.status.program !== s.program) feed.assume(vm, desired, now);
         if (d.action.type === 'Bind') recordTransition();
@@ -172,15 +164,10 @@ export function vmController(ctx: OperatorContext): Controller {
 
   const c = new Controller({ name: 'vm', reconcile, workers: 32, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   c.watchOwn(world.vms);
-  for (const vm of world.vms.list()) if (!vm.status?.hostName) undecided.add(keyOf(vm));
   world.vms.on({
-    add: (vm) => {
-      if (!vm.status?.hostName) undecided.add(keyOf(vm));
-      ledger.set(keyOf(vm), feed.withAssumption(vm).status, vm.spec.vnics.length);
-    },
+    add: (vm) => ledger.set(keyOf(vm), feed.withAssumption(vm).status, vm.spec.vnics.length),
     update: (_o, vm) => ledger.set(keyOf(vm), feed.withAssumption(vm).status, vm.spec.vnics.length),
     delete: (vm) => {
-      undecided.delete(keyOf(vm));
       ledger.remove(keyOf(vm));
       // Capacity freed: waiting VMs may fit now.
       retryPending();
