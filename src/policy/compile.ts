@@ -30,12 +30,14 @@
 // members, and the members go to cluster-scoped AddressGroup objects, one per /16 (Antrea's
 // AddressGroup, an ipset in kube-proxy). A membership change then rewrites one small shard instead of
 // every filter naming the group; programs and filters keep their ids.
-import type {
-  AddressGroup, AddressGroupShardSpec, CompiledPeer, CompiledPort, CompiledRule, Host, HostFilterSpec, LabelSelector, Program, Rule,
-  SecurityPolicy, Tag, Tenant, VM,
-} from '../api';
-import { hash } from 'node:crypto';
+import type { AddressGroupShardSpec, CompiledPeer, CompiledPort, Host, HostFilterSpec, Rule, SecurityPolicy, Tag, Tenant, VM } from '../api';
 import { contentHash, toCidrs } from './addresses';
+import { buildHostSpec } from './compile-host';
+import { ShardTable } from './compile-shards';
+import {
+  GroupEntry, groupMatches, NO_PEERS, NO_PORT_LIST, NO_PORTS, ProgramEntry, QUARANTINE_KEY, RuleEntry, sameVmFacts, SmallSet, type GroupDef,
+  type TemplatePeer,
+} from './compile-units';
 import { IMPLICIT_RULES } from './decision';
 import { Inventory, NO_TENANT, type PolicyRec, type VmRec } from './inventory';
 import { isEnforced } from './staged';
@@ -74,199 +76,6 @@ export interface CompilerStats {
   bindings: number;
 }
 
-/** A set of VMs a peer stands for: tenants (null = every tenant) × all of `tags` × selector. */
-interface GroupDef {
-  tenants: number[] | null;
-  tags: string[];
-  selector: LabelSelector | undefined;
-}
-
-/**
- * A set kept as a short array until it grows: most groups, programs and policies have 1-3 users, and
- * a Set each (≈200 bytes) is real memory and GC work at 100,000 of them. Iteration order is not
- * insertion order (delete swaps in the last item); every output is sorted, so nothing depends on it.
- */
-class SmallSet<T> {
-  private items: T[] | Set<T> = [];
-  get size(): number {
-    return Array.isArray(this.items) ? this.items.length : this.items.size;
-  }
-  add(x: T): void {
-    const s = this.items;
-    if (!Array.isArray(s)) s.add(x);
-    else if (!s.includes(x)) {
-      // A new exact-size array rather than push: push grows a 1-item array to room for 17.
-      if (s.length < 8) this.items = s.concat([x]);
-      else this.items = new Set(s).add(x);
-    }
-  }
-  delete(x: T): boolean {
-    const s = this.items;
-    if (!Array.isArray(s)) return s.delete(x);
-    const i = s.indexOf(x);
-    if (i < 0) return false;
-    s[i] = s[s.length - 1]!;
-    s.pop();
-    return true;
-  }
-  [Symbol.iterator](): Iterator<T> {
-    return this.items[Symbol.iterator]();
-  }
-}
-
-const NO_PEERS: CompiledPeer[] = [];
-const NO_PORTS: CompiledPort[] = [];
-
-/** A shared group's members in one /16 (the unit written as one AddressGroup object). */
-interface Shard {
-  name: string;
-  ips: Uint32Array;
-  spec: AddressGroupShardSpec;
-}
-
-class GroupEntry {
-  group: AddressGroup = { id: '', addresses: [] };
-  /** Shared groups only: /16 (ip >>> 16) → its members. */
-  shards: Map<number, Shard> | null = null;
-  /**
-   * Members kept incrementally: /16 → address → member vNICs with it (two VMs may share an address).
-   * Re-collecting a group from its VMs on every change cost the operator 24 s of a cold start: the
-   * group of every VM was rebuilt from 40,000 VMs on each of hundreds of compile batches.
-   */
-  readonly members = new Map<number, Map<number, number>>();
-  /** Distinct member addresses. */
-  size = 0;
-  /** /16s whose members changed since the last resolve; null = all of them. */
-  dirtyTops: Set<number> | null = null;
-  /** Id while shared (from the definition, so computed once). */
-  sharedId: string | undefined;
-  /** `[{group: id}]`, shared by every rule whose only peer is this group (renewed when the id changes). */
-  peerList: CompiledPeer[] = NO_PEERS;
-  /** JSON of peerList. */
-  peerText = '[]';
-  readonly programs = new SmallSet<ProgramEntry>();
-  constructor(
-    readonly key: string,
-    readonly def: GroupDef,
-  ) {}
-  get id(): string {
-    return this.group.id;
-  }
-
-  /** Count a member's addresses in (1) or out (-1). */
-  addIps(ips: readonly number[], sign: 1 | -1): void {
-    for (const ip of ips) {
-      const top = ip >>> 16;
-      let m = this.members.get(top);
-      if (!m) this.members.set(top, (m = new Map()));
-      const n = (m.get(ip) ?? 0) + sign;
-      if (n <= 0) {
-        if (m.delete(ip)) this.size--;
-        if (m.size === 0) this.members.delete(top);
-      } else {
-        if (n === 1 && sign === 1) this.size++;
-        m.set(ip, n);
-      }
-      this.dirtyTops?.add(top);
-    }
-  }
-
-  /** Member addresses in /16 `top` (all when undefined), sorted. */
-  sortedIps(top?: number): number[] {
-    const out: number[] = [];
-    if (top !== undefined) for (const ip of this.members.get(top)?.keys() ?? []) out.push(ip);
-    else for (const m of this.members.values()) for (const ip of m.keys()) out.push(ip);
-    return out.sort((a, b) => a - b);
-  }
-}
-
-/** A rule's peer before group ids are known: the group itself, or an (interned) CIDR peer. */
-type TemplatePeer = GroupEntry | CompiledPeer;
-
-/** One compiled rule, shared by every program that contains it. */
-class RuleEntry {
-  compiled!: CompiledRule;
-  /**
-   * SHA-256 (base64) of the compiled rule's JSON: a program's id hashes its rules' digests. Only the
-   * digest is kept: 250,000 rule texts held for hashing cost ~65 MB and the GC time to copy them.
-   */
-  digest = '';
-  /** Programs using the rule (a count, not a set: 250,000 rules × a Set each is real memory). */
-  refs = 0;
-  dead = false;
-  constructor(
-    readonly tier: CompiledRule['tier'],
-    /** Policy key, absent for implicit rules. */
-    readonly policy: string | undefined,
-    readonly name: string,
-    readonly action: CompiledRule['action'],
-    readonly peers: readonly TemplatePeer[],
-    readonly ports: CompiledPort[],
-    /** JSON of `ports` (shared with the interned list). */
-    private readonly portsText: string,
-  ) {
-    this.refresh();
-  }
-
-  /** Does a peer name a group in `set`? */
-  namesAny(set: ReadonlySet<GroupEntry>): boolean {
-    for (const p of this.peers) if (p instanceof GroupEntry && set.has(p)) return true;
-    return false;
-  }
-
-  /** Concrete rule and text from the current group ids. Key order is fixed for deterministic bytes. */
-  refresh(): void {
-    const t = this.peers;
-    // Peer lists are shared where they can be: none, or one group (the group's own list).
-    const peers = t.length === 0 ? NO_PEERS : t.length === 1 && t[0] instanceof GroupEntry ? t[0].peerList : t.map(concretePeer);
-    this.compiled =
-      this.policy !== undefined
-        ? { tier: this.tier, policy: this.policy, rule: this.name, action: this.action, peers, ports: this.ports }
-        : { tier: this.tier, rule: this.name, action: this.action, peers, ports: this.ports };
-    // The same bytes as JSON.stringify(this.compiled), from cached pieces (the peers and ports lists
-    // are shared, so is their text).
-    const peersText = peers === NO_PEERS ? '[]' : t.length === 1 && t[0] instanceof GroupEntry ? t[0].peerText : JSON.stringify(peers);
-    const head = this.policy !== undefined ? `{"tier":"${this.tier}","policy":${jsonString(this.policy)},` : `{"tier":"${this.tier}",`;
-    const text = `${head}"rule":${jsonString(this.name)},"action":${jsonString(this.action)},"peers":${peersText},"ports":${this.portsText}}`;
-    this.digest = hash('sha256', text, 'base64');
-  }
-}
-
-class ProgramEntry {
-  program!: Program;
-  readonly vms = new SmallSet<string>();
-  private setKeyCache: string | undefined;
-  constructor(
-    readonly key: string,
-    readonly tenant: number,
-    readonly policies: readonly PolicyRec[],
-    readonly egress: RuleEntry[],
-    readonly ingress: RuleEntry[],
-    readonly groups: GroupEntry[],
-    /** Computes the placement key (one function for all programs, not a closure each). */
-    private readonly setKeyOf: (tenant: number, policies: readonly PolicyRec[]) => string,
-  ) {
-    this.refresh();
-  }
-
-  /** Hash of tenant + policy names: the placement-facing program key. */
-  get setKey(): string {
-    return (this.setKeyCache ??= this.key === QUARANTINE_KEY ? QUARANTINE_KEY : this.setKeyOf(this.tenant, this.policies));
-  }
-
-  /** Program id = hash of its rules' texts: the same content as the program's JSON. */
-  refresh(): void {
-    let text = '';
-    for (const r of this.egress) text += r.digest;
-    text += '|';
-    for (const r of this.ingress) text += r.digest;
-    const id = 'p-' + contentHash(text);
-    this.program = { id, egress: this.egress.map((r) => r.compiled), ingress: this.ingress.map((r) => r.compiled) };
-  }
-}
-
-const QUARANTINE_KEY = 'quarantine';
-
 /** One VM's share of its program's policy spans. */
 interface SpanPart {
   program: ProgramEntry;
@@ -292,31 +101,12 @@ interface PolicyScratch {
   programs: SmallSet<ProgramEntry> | null;
 }
 
-function sameVmFacts(a: VmRec, b: VmRec): boolean {
-  if (a.tenant !== b.tenant || a.quarantined !== b.quarantined) return false;
-  if (a.hosts.length !== b.hosts.length || a.hosts.some((h, i) => h !== b.hosts[i])) return false;
-  if (a.tags.length !== b.tags.length || a.tags.some((t, i) => t !== b.tags[i])) return false;
-  const la = Object.keys(a.labels);
-  if (la.length !== Object.keys(b.labels).length || la.some((k) => a.labels[k] !== b.labels[k])) return false;
-  if (a.vnics.length !== b.vnics.length) return false;
-  return a.vnics.every((n, i) => n.name === b.vnics[i]!.name && n.ip === b.vnics[i]!.ip && n.mac === b.vnics[i]!.mac);
-}
-
-function groupMatches(def: GroupDef, vm: VmRec): boolean {
-  if (vm.hosts.length === 0) return false;
-  if (def.tenants !== null && !def.tenants.includes(vm.tenant)) return false;
-  for (const t of def.tags) if (!vm.tags.includes(t)) return false;
-  return !def.selector || selectorMatches(def.selector, vm.labels);
-}
-
 const NO_TAGS: string[] = [];
 const sortedUniqueStrings = (l: readonly string[] | undefined) => (!l || l.length === 0 ? NO_TAGS : [...new Set(l)].sort());
 
 export class PolicyCompiler {
   readonly inventory: Inventory;
   private readonly groups = new Map<string, GroupEntry>();
-  /** Shared groups by id. */
-  private readonly sharedById = new Map<string, GroupEntry>();
   private readonly groupsByTenant = new Map<number, Set<GroupEntry>>();
   private readonly groupsAnyTenant = new Set<GroupEntry>();
   private readonly constants: Partial<Record<'isolation' | 'deny' | 'quarantine', RuleEntry>> = {};
@@ -335,15 +125,14 @@ export class PolicyCompiler {
 
   private counters = { programBuilds: 0, groupResolutions: 0, ruleBuilds: 0 };
 
-  /** Shards of shared groups by object name. */
-  private readonly shardsByName = new Map<string, AddressGroupShardSpec>();
-  /** Shards touched since the last drainShardChanges → their spec then (a group dropped and rebuilt in one apply touches but may not change them). */
-  private dirtyShards = new Map<string, AddressGroupShardSpec | undefined>();
+  /** Shared groups and their AddressGroup shards. */
+  private readonly shardTable: ShardTable;
   private readonly sharedMin: number;
 
   constructor(opts: CompilerOptions = {}) {
     this.inventory = opts.inventory ?? new Inventory(opts);
     this.sharedMin = opts.sharedGroupMinAddresses ?? Infinity;
+    this.shardTable = new ShardTable((t) => this.inventory.tenantName(t));
   }
 
   /** Compile everything from objects at once: host name → spec. */
@@ -368,29 +157,21 @@ export class PolicyCompiler {
 
   /** Shards of shared address groups (AddressGroup objects to exist), by object name. */
   shards(): ReadonlyMap<string, AddressGroupShardSpec> {
-    return this.shardsByName;
+    return this.shardTable.all();
   }
 
   shard(name: string): AddressGroupShardSpec | undefined {
-    return this.shardsByName.get(name);
+    return this.shardTable.get(name);
   }
 
   /** Names of the shards of shared group `id` now. */
   shardNamesOf(id: string): string[] {
-    const g = this.sharedById.get(id);
-    return g?.shards ? [...g.shards.values()].map((s) => s.name) : [];
+    return this.shardTable.namesOf(id);
   }
 
   /** Shard names created, changed or gone since the last call. */
   drainShardChanges(): string[] {
-    const out: string[] = [];
-    for (const [name, then] of this.dirtyShards) if (then?.hash !== this.shardsByName.get(name)?.hash) out.push(name);
-    this.dirtyShards = new Map();
-    return out.sort();
-  }
-
-  private touchShard(name: string): void {
-    if (!this.dirtyShards.has(name)) this.dirtyShards.set(name, this.shardsByName.get(name));
+    return this.shardTable.drain();
   }
 
   stats(): CompilerStats {
@@ -590,7 +371,7 @@ export class PolicyCompiler {
     const updates: HostUpdate[] = [];
     for (const host of [...dirtyHosts].sort()) {
       if (this.inventory.hosts.has(host)) {
-        const spec = this.buildHost(host);
+        const spec = buildHostSpec(host, this.inventory, this.vmProgram);
         if (this.hostSpecs.get(host)?.hash === spec.hash) continue;
         this.hostSpecs.set(host, spec);
         updates.push({ host, spec });
@@ -874,7 +655,7 @@ export class PolicyCompiler {
   private dropGroup(g: GroupEntry): void {
     if (this.groups.get(g.key) !== g) return;
     this.groups.delete(g.key);
-    this.dropShards(g);
+    this.shardTable.drop(g);
     if (g.def.tenants === null) this.groupsAnyTenant.delete(g);
     else
       for (const t of g.def.tenants) {
@@ -890,14 +671,12 @@ export class PolicyCompiler {
     // Shared from sharedMin members on, inline again below half of it (no flapping at the edge).
     const shared = g.shards !== null ? g.size >= this.sharedMin / 2 : g.size >= this.sharedMin;
     if (shared) {
-      this.setShards(g);
+      this.shardTable.update(g);
       g.dirtyTops = new Set();
       if (g.group.shared) return;
-      const id = this.sharedIdOf(g);
-      g.group = { id, addresses: [], shared: true };
-      this.sharedById.set(id, g);
+      g.group = { id: this.shardTable.share(g), addresses: [], shared: true };
     } else {
-      this.dropShards(g);
+      this.shardTable.drop(g);
       g.dirtyTops = new Set();
       // The id is the members' content hash: a change of members is a change of id.
       const addresses = toCidrs(g.sortedIps());
@@ -929,97 +708,6 @@ export class PolicyCompiler {
       collect(best);
     } else collect(inv.vms.keys());
   }
-
-  /** Rebuild a shared group's changed /16 shards and record those whose members changed. */
-  private setShards(g: GroupEntry): void {
-    // All /16s when newly shared or fully collected, else only those whose members moved.
-    const tops = g.shards !== null && g.dirtyTops !== null ? g.dirtyTops : new Set([...g.members.keys(), ...(g.shards?.keys() ?? [])]);
-    const shards = (g.shards ??= new Map<number, Shard>());
-    const id = this.sharedIdOf(g);
-    for (const top of tops) {
-      const prev = shards.get(top);
-      if (!g.members.has(top)) {
-        if (prev) this.removeShard(prev.name);
-        shards.delete(top);
-        continue;
-      }
-      const ips = Uint32Array.from(g.sortedIps(top));
-      if (prev && prev.ips.length === ips.length && prev.ips.every((v, k) => v === ips[k])) continue;
-      const addresses = toCidrs(ips);
-      const name = `${id}-${top >>> 8}-${top & 255}`;
-      const spec: AddressGroupShardSpec = { group: id, prefix: `${top >>> 8}.${top & 255}.0.0/16`, addresses, hash: contentHash(addresses.join(',')) };
-      shards.set(top, { name, ips, spec });
-      this.touchShard(name);
-      this.shardsByName.set(name, spec);
-    }
-  }
-
-  /** A group no longer shared: its shards go. */
-  private dropShards(g: GroupEntry): void {
-    if (!g.shards) return;
-    for (const sh of g.shards.values()) this.removeShard(sh.name);
-    g.shards = null;
-    this.sharedById.delete(g.group.id);
-  }
-
-  /** A shared group's id: from its definition in names (tenant ids are interning order, not identity). */
-  private sharedIdOf(g: GroupEntry): string {
-    if (g.sharedId === undefined) {
-      const { tenants, tags, selector } = g.def;
-      const names = tenants === null ? '*' : tenants.map((t) => this.inventory.tenantName(t) ?? '').sort().join(',');
-      g.sharedId = 'ags-' + contentHash(`shared\n${names}|${tags.join(',')}|${selectorKey(selector)}`);
-    }
-    return g.sharedId;
-  }
-
-  private removeShard(name: string): void {
-    this.touchShard(name);
-    this.shardsByName.delete(name);
-  }
-
-  // ---------------------------------------------------------------- hosts
-  private buildHost(host: string): HostFilterSpec {
-    const inv = this.inventory;
-    const keys = [...inv.vmKeysOnHost(host)].sort();
-    const bindings: HostFilterSpec['bindings'] = [];
-    const programs = new Map<string, Program>();
-    const groups = new Map<string, AddressGroup>();
-    for (const key of keys) {
-      const e = this.vmProgram.get(key);
-      const vm = inv.vms.get(key);
-      if (!e || !vm) continue;
-      const id = e.program.id;
-      if (!programs.has(id)) {
-        programs.set(id, e.program);
-        for (const g of e.groups) groups.set(g.id, g.group);
-      }
-      const nics = vm.vnics.length > 1 ? [...vm.vnics].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : vm.vnics;
-      for (const n of nics) bindings.push({ vm: key, vnic: n.name, ip: n.ip, mac: n.mac, program: id });
-    }
-    const programIds = [...programs.keys()].sort();
-    const groupIds = [...groups.keys()].sort();
-    // Programs and groups are content-addressed, so hashing their ids covers their content.
-    const text: string[] = [host, programIds.join(','), groupIds.join(',')];
-    for (const b of bindings) text.push(`${b.vm} ${b.vnic} ${b.ip} ${b.mac} ${b.program}`);
-    return {
-      hostName: host,
-      programs: programIds.map((id) => programs.get(id)!),
-      addressGroups: groupIds.map((id) => groups.get(id)!),
-      bindings,
-      hash: 'hf-' + contentHash(text.join('\n'), 24),
-    };
-  }
-}
-
-const NO_PORT_LIST = { list: NO_PORTS, text: '[]' };
-
-/** JSON.stringify of a string, without the call for the common case of nothing to escape. */
-function jsonString(v: string): string {
-  return /^[\w ./:@+-]*$/.test(v) ? `"${v}"` : JSON.stringify(v);
-}
-
-function concretePeer(p: TemplatePeer): CompiledPeer {
-  return p instanceof GroupEntry ? p.peerList[0]! : p;
 }
 
 /** Host → spec for a set of objects, compiled from scratch. */
