@@ -50,6 +50,9 @@ beforeAll(async () => {
   await stack.client.resource({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', namespaced: false, kind: 'CustomResourceDefinition' })
     .replace(strip(crd) as KubeObject);
   await applyManifests(stack, [join(REPO_ROOT, 'examples')]);
+  // Every VM placed first: a policy's span grows as VMs land, so "Realized" before that covers fewer
+  // hosts than the filters compared below will hold.
+  expect((await waitConverged(stack.client, 60_000)).converged).toBe(true);
   await waitFor('every policy realized', async () => {
     const all = (await policies().list()).items;
     return all.length > 0 && all.every((p) => cond(p, 'Realized')?.status === 'True');
