@@ -27,7 +27,7 @@ const siblingZones = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'crds/**', 'bench/results/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'crds/**', 'bench/results/**', '.vmsafe/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -1,51 +1,15 @@
-// Fast path for large multi-document YAML (a generated datacenter is 200,000 objects): js-yaml for the
-// values with a schema that resolves plain scalars exactly as `yaml`'s YAML 1.1 schema does in load.ts,
-// one document at a time, and field lines from a text scan. The `yaml` node tree (what lineOf and nodeAt
+// Fast path for large multi-document YAML (a generated datacenter is 200,000 objects): block-yaml's
+// line reader for plain block documents, else js-yaml, for the values, resolving plain scalars exactly
+// as `yaml`'s YAML 1.1 schema does in load.ts (plain-scalars.ts), one document at a time, and field lines from a text scan. The `yaml` node tree (what lineOf and nodeAt
 // fall back to) is built per document, only when a path cannot be located from the text.
 //
 // Anything unusual (anchors, aliases, tags, merge keys, directives, tabs, `...`, lists) sends the whole
 // file to the full parser, as does any js-yaml error: syntax errors are always the full parser's.
 import jsyaml from 'js-yaml';
+import { DECLINE, parseBlockDocument } from './block-yaml';
 import type { FieldPath } from './load';
+import { classify, SCALARS } from './plain-scalars';
 
-// Plain-scalar resolution of yaml's 1.1 schema (nullTag, bool, int bin/oct/dec/hex, float NaN/exp/dec),
-// minus base-60 numbers and timestamps as load.ts's YAML_OPTIONS drops them. Same regexes, same order.
-const intOf = (str: string, offset: number, radix: number) => {
-  const sign = str[0];
-  if (sign === '-' || sign === '+') offset += 1;
-  const n = parseInt(str.substring(offset).replace(/_/g, ''), radix);
-  return sign === '-' ? -1 * n : n;
-};
-const SCALARS: { test: RegExp; tag: string; construct: (s: string) => unknown }[] = [
-  { tag: 'null', test: /^(?:~|[Nn]ull|NULL)?$/, construct: () => null },
-  { tag: 'true', test: /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/, construct: () => true },
-  { tag: 'false', test: /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/, construct: () => false },
-  { tag: 'bin', test: /^[-+]?0b[0-1_]+$/, construct: (s) => intOf(s, 2, 2) },
-  { tag: 'oct', test: /^[-+]?0[0-7_]+$/, construct: (s) => intOf(s, 1, 8) },
-  { tag: 'int', test: /^[-+]?[0-9][0-9_]*$/, construct: (s) => intOf(s, 0, 10) },
-  { tag: 'hex', test: /^[-+]?0x[0-9a-fA-F_]+$/, construct: (s) => intOf(s, 2, 16) },
-  {
-    tag: 'nan',
-    test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-    construct: (s) => (s.slice(-3).toLowerCase() === 'nan' ? NaN : s[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY),
-  },
-  { tag: 'exp', test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/, construct: (s) => parseFloat(s.replace(/_/g, '')) },
-  { tag: 'float', test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/, construct: (s) => parseFloat(s.replace(/_/g, '')) },
-];
-
-// The first type whose test matches wins in yaml. js-yaml asks each implicit type in turn, so each
-// asks `classify` (which remembers the string it was last given) whether it is the first match.
-const MAYBE_SPECIAL = /^[-+.0-9~nNyYtTfFoO]/;
-let lastString: string | undefined;
-let lastClass = -1;
-function classify(str: string): number {
-  if (str === lastString) return lastClass;
-  lastString = str;
-  lastClass = -1;
-  if (str === '') lastClass = 0;
-  else if (MAYBE_SPECIAL.test(str)) lastClass = SCALARS.findIndex((s) => s.test.test(str));
-  return lastClass;
-}
 
 export const SCHEMA = jsyaml.FAILSAFE_SCHEMA.extend({
   implicit: SCALARS.map(
@@ -85,27 +49,43 @@ export interface FastDocument {
  * any error, a top-level array or `kind: List`).
  */
 export function parseYamlFast(text: string): FastDocument[] | undefined {
-  if (UNUSUAL.some((re) => re.test(text))) return undefined;
   const out: FastDocument[] = [];
+  const docs = fastDocuments(text);
+  for (let step = docs.next(); ; step = docs.next()) {
+    if (step.done) return step.value ? out : undefined;
+    out.push(step.value);
+  }
+}
+
+/**
+ * `parseYamlFast` one document at a time, so a caller can check and drop each before the next is read:
+ * returns true when it read the whole text, false when it stopped where the full parser must take over
+ * (then the documents already given are the full parser's first ones: the fast path stops before any
+ * construct it would read differently).
+ */
+export function* fastDocuments(text: string): Generator<FastDocument, boolean> {
+  if (UNUSUAL.some((re) => re.test(text))) return false;
   let base = 1;
   // Each document with its `---` line (a marker at column 0 always starts a document once `...` and
   // directives are ruled out).
   for (const doc of text.split(/^(?=---(?:[ \r\n]|$))/m)) {
-    let value: unknown;
-    try {
-      value = jsyaml.load(doc, { schema: SCHEMA });
-    } catch {
-      return undefined;
+    let value = parseBlockDocument(doc);
+    if (value === DECLINE) {
+      try {
+        value = jsyaml.load(doc, { schema: SCHEMA });
+      } catch {
+        return false;
+      }
     }
     if (value !== null && value !== undefined) {
-      if (typeof value !== 'object' || Array.isArray(value) || (value as { kind?: unknown }).kind === 'List') return undefined;
+      if (typeof value !== 'object' || Array.isArray(value) || (value as { kind?: unknown }).kind === 'List') return false;
       const line = firstContentLine(doc, base);
-      if (line === undefined) return undefined;
-      out.push({ object: value, line, text: doc, base });
+      if (line === undefined) return false;
+      yield { object: value, line, text: doc, base };
     }
     base += countNewlines(doc);
   }
-  return out;
+  return true;
 }
 
 function countNewlines(text: string): number {

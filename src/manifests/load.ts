@@ -6,7 +6,7 @@
 // a fast path (JSON.parse) and build the YAML node tree only when a line inside an object is asked for.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { locateLine, parseYamlFast, type FastDocument } from './fast-yaml';
+import { fastDocuments, locateLine, type FastDocument } from './fast-yaml';
 import {
   isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments,
   type DocumentOptions, type Node, type ParseOptions, type SchemaOptions,
@@ -81,20 +81,32 @@ const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
 /** Load every manifest under `paths` (files, directories searched recursively in sorted order, or `-` for stdin). */
 export async function loadManifests(paths: readonly string[]): Promise<LoadResult> {
   const result: LoadResult = { objects: [], errors: [] };
-  for await (const r of streamManifests(paths)) append(result, r);
+  for await (const r of streamManifests(paths)) {
+    // A loop, not push(...xs): a generated file can hold more objects than a call has argument slots.
+    for (const o of r.objects) result.objects.push(o);
+    for (const e of r.errors) result.errors.push(e);
+  }
   return result;
 }
 
 /** What `streamManifests` yields: one input file's objects and errors, and how far along the inputs are. */
-export interface FileResult extends LoadResult {
+export interface FileResult {
   file: string;
+  /**
+   * The file's objects, parsed as they are iterated (once). A caller that keeps only what it needs of
+   * each (a decoded value, a stand-in) lets the parsed object die young instead of living through the
+   * whole file's parse.
+   */
+  objects: Iterable<LoadedObject>;
+  /** The file's errors: complete once `objects` has been iterated. */
+  errors: LoadError[];
   /** Files read so far (this one included) and the number known so far (directories are listed up front). */
   progress: { done: number; total: number };
 }
 
 /**
- * The same as `loadManifests`, one file at a time, so a caller can check and drop each file's objects
- * before the next is parsed (a datacenter's worth of parsed YAML is gigabytes).
+ * The same as `loadManifests`, one file at a time and one object at a time, so a caller can check and
+ * drop each object before the next is parsed (a datacenter's worth of parsed YAML is gigabytes).
  */
 export async function* streamManifests(paths: readonly string[]): AsyncGenerator<FileResult> {
   const inputs: { file: string; error?: LoadError }[] = [];
@@ -114,26 +126,20 @@ export async function* streamManifests(paths: readonly string[]): AsyncGenerator
     const progress = { done: ++done, total: inputs.length };
     if (input.error) {
       yield { file: input.file, objects: [], errors: [input.error], progress };
-    } else if (input.file === '-') {
-      // `kustomize build | vmsafe validate -f -`, as with kubectl.
-      yield { file: '<stdin>', ...parseManifests(await readStdin(), '<stdin>'), progress };
-    } else {
-      let text: string;
-      try {
-        text = await readFile(input.file, 'utf8');
-      } catch (err) {
-        yield { file: input.file, objects: [], errors: [{ file: input.file, message: readMessage(err) }], progress };
-        continue;
-      }
-      yield { file: input.file, ...parseManifests(text, input.file), progress };
+      continue;
     }
+    const file = input.file === '-' ? '<stdin>' : input.file;
+    let text: string;
+    try {
+      // `kustomize build | vmsafe validate -f -`, as with kubectl.
+      text = input.file === '-' ? await readStdin() : await readFile(input.file, 'utf8');
+    } catch (err) {
+      yield { file, objects: [], errors: [{ file, message: readMessage(err) }], progress };
+      continue;
+    }
+    const errors: LoadError[] = [];
+    yield { file, objects: manifestsOf(text, file, errors), errors, progress };
   }
-}
-
-// A loop, not push(...xs): a generated file can hold more objects than a call has argument slots.
-function append(into: LoadResult, from: LoadResult) {
-  for (const o of from.objects) into.objects.push(o);
-  for (const e of from.errors) into.errors.push(e);
 }
 
 async function readStdin(): Promise<string> {
@@ -164,18 +170,33 @@ function readMessage(err: unknown): string {
  * expanded into its items. Empty documents are skipped.
  */
 export function parseManifests(text: string, file: string): LoadResult {
-  if (/\.json$/i.test(file)) {
-    const fast = parseJson(text, file);
-    if (fast) return fast;
-  }
-  const docs = parseYamlFast(text);
-  return docs ? fromFastDocuments(docs, file) : parseYamlFully(text, file);
+  const errors: LoadError[] = [];
+  return { objects: [...manifestsOf(text, file, errors)], errors };
 }
 
-/** Objects from the fast path; the node tree of a document is parsed only if a path needs it. */
-function fromFastDocuments(docs: FastDocument[], file: string): LoadResult {
-  const objects = docs.map((doc, index) => located(file, doc.line, index, doc.object, new DocumentLocator(doc)));
-  return { objects, errors: [] };
+/** `parseManifests` as it goes: objects as they are read, errors into `errors`. */
+function* manifestsOf(text: string, file: string, errors: LoadError[]): Generator<LoadedObject> {
+  if (/\.json$/i.test(file)) {
+    const fast = parseJson(text, file);
+    if (fast) {
+      yield* fast.objects;
+      return;
+    }
+  }
+  let given = 0;
+  const docs = fastDocuments(text);
+  for (let step = docs.next(); ; step = docs.next()) {
+    if (step.done) {
+      if (step.value) return;
+      break;
+    }
+    // Not the document itself: its `object` must be free to go once the caller is done with it.
+    yield located(file, step.value.line, given++, step.value.object, new DocumentLocator(step.value));
+  }
+  // The fast path stopped: the full parser reads the file; the objects already given are its first ones.
+  const full = parseYamlFully(text, file);
+  for (const e of full.errors) errors.push(e);
+  yield* full.objects.slice(given);
 }
 
 class DocumentLocator implements Locator {

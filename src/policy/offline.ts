@@ -23,6 +23,8 @@ export interface Placement {
   vms: VM[];
   /** "ns/name" → why the VM has no host. */
   unplaced: Map<string, string>;
+  /** The compiler placement used for policy affinity, holding exactly the world's tenants and policies until a Tracer takes it over. */
+  policyCompiler: PolicyCompiler;
 }
 
 const keyOf = (vm: VM) => `${vm.metadata.namespace ?? ''}/${vm.metadata.name}`;
@@ -100,7 +102,7 @@ export function placeOffline(world: OfflineWorld): Placement {
   // Keep the input order (the compiler does not care; people reading output might).
   const order = new Map(world.vms.map((v, i) => [keyOf(v), i]));
   out.sort((a, b) => order.get(keyOf(a))! - order.get(keyOf(b))!);
-  return { vms: out, unplaced };
+  return { vms: out, unplaced, policyCompiler: keys };
 }
 
 /** Is this unplaced reason an address-ownership refusal (the VM is never bound)? */

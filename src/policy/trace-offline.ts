@@ -20,7 +20,6 @@ export async function loadTraceWorld(paths: readonly string[], progress?: Progre
   const errors: string[] = [];
   let objects = 0;
   for await (const r of streamManifests(paths)) {
-    for (const e of r.errors) errors.push(`${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`);
     for (const o of r.objects) {
       objects++;
       const kind = (o.object as { kind?: unknown })?.kind;
@@ -37,6 +36,7 @@ export async function loadTraceWorld(paths: readonly string[], progress?: Progre
       else if (kind === 'VM') world.vms.push(d.value);
       else world.policies.push(d.value);
     }
+    for (const e of r.errors) errors.push(`${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`);
     progress?.update(() => `read ${r.progress.done}/${r.progress.total} files, ${objects.toLocaleString('en-US')} objects`);
   }
   return { world, errors };
@@ -94,5 +94,5 @@ export function offlineTracer(
 ): { placement: Placement; tracer: Tracer } {
   const placement = placeOffline(world);
   const placed = { ...world, vms: placement.vms };
-  return { placement, tracer: new Tracer(opts.full ? placed : scopeFor(placed, packets), buildClassifier) };
+  return { placement, tracer: new Tracer(opts.full ? placed : scopeFor(placed, packets), buildClassifier, {}, placement.policyCompiler) };
 }

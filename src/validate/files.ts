@@ -1,5 +1,5 @@
-// `vmsafe validate -f PATH...` as a library call: stream the files through a Validation, so a
-// datacenter's manifests are checked one file at a time instead of all held parsed at once.
+// `vmsafe validate -f PATH...` as a library call: stream the objects through a Validation, so a
+// datacenter's manifests are checked one object at a time instead of all held parsed at once.
 import { streamManifests, type LoadError } from '../manifests/load';
 import type { Progress } from '../util/progress';
 import type { Finding } from './finding';
@@ -19,13 +19,13 @@ export async function validatePaths(paths: readonly string[], opts: ValidateOpti
   const files = new Set<string>();
   let objects = 0;
   for await (const r of streamManifests(paths)) {
-    for (const e of r.errors) errors.push(e);
     for (const o of r.objects) {
       files.add(o.file);
       objects++;
       // Checking references against half the input would only add noise, but reading goes on to report every file.
       if (errors.length === 0) v.add(o);
     }
+    for (const e of r.errors) errors.push(e);
     opts.progress?.update(() => `read ${r.progress.done}/${r.progress.total} files, ${objects.toLocaleString('en-US')} objects`);
   }
   opts.progress?.update(() => `checking ${objects.toLocaleString('en-US')} objects`);
