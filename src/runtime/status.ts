@@ -86,10 +86,14 @@ export class StatusWriter {
     const key = `${info.plural}:${keyOf(current)}`;
     const rv = current.metadata.resourceVersion ?? '';
     const memo = this.recent.get(key);
-    if (memo && memo.fromRv !== rv) this.recent.delete(key);
+    const sameBase = memo !== undefined && memo.fromRv === rv;
+    if (memo && !sameBase) this.recent.delete(key);
     else if (memo && deepEqual(memo.status, want)) return this.skip(label, current);
 
-    const patch = statusPatch(current, want);
+    // Written from this same cached object before: the server holds what we wrote then, not the cached
+    // status. Diffing against the cache would skip a status that went back to the cached value (a Tag
+    // count 1 → 2 → 1 before the echo arrived), and isOwnEcho then drops that echo: stale until resync.
+    const patch = statusPatch(sameBase ? { ...current, status: memo.status as KubeObject['status'] } : current, want);
     if (!patch) return this.skip(label, current);
     const body: Record<string, unknown> = opts.optimistic ? { ...patch, metadata: { resourceVersion: rv } } : patch;
     try {
