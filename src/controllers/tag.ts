@@ -6,9 +6,21 @@ import type { OperatorContext } from './context';
 import { reportInvalid } from './rejection';
 import { decideTagStatus, inUse, type TagCounts } from './decide-counts';
 import { TAG_FINALIZER } from './names';
-import { policyTags } from './world';
+import { hostTags, policyTags } from './world';
 
 const COUNTS_COALESCE_MS = 1000;
+
+/**
+ * The Tag keys a VM event maps to: its tags on add/delete; on update, the old and the new tags when
+ * the set changed (a reorder or a status-only update changes no count), else none.
+ */
+export function vmEventTags(a: { spec: { tags: string[] } }, b?: { spec: { tags: string[] } }): string[] {
+  if (!b) return [...new Set(a.spec.tags)];
+  const before = new Set(a.spec.tags);
+  const after = new Set(b.spec.tags);
+  if (before.size === after.size && [...before].every((t) => after.has(t))) return [];
+  return [...new Set([...before, ...after])];
+}
 
 /** JSON patch that sets the finalizer list from `current` to `next`, failing if it moved meanwhile. */
 export function finalizerPatch(current: string[] | undefined, next: string[]): unknown[] {
@@ -74,9 +86,9 @@ export function tagController(ctx: OperatorContext): Controller {
   const later = (tags: Iterable<string>) => {
     for (const t of tags) c.enqueueAfter(t, COUNTS_COALESCE_MS);
   };
-  world.vms.on({ add: (v) => later(v.spec.tags), update: (a, b) => a.spec.tags.join() !== b.spec.tags.join() && later([...a.spec.tags, ...b.spec.tags]), delete: (v) => later(v.spec.tags) });
-  const hostTagsOf = (h: { spec: { tags: string[]; networks: { tags: string[] }[] } }) => [...h.spec.tags, ...h.spec.networks.flatMap((n) => n.tags)];
-  world.hosts.on({ add: (h) => later(hostTagsOf(h)), update: (a, b) => later([...hostTagsOf(a), ...hostTagsOf(b)]), delete: (h) => later(hostTagsOf(h)) });
+  // Handlers only map events to Tag keys; the reconcile recounts from the indexes (level-based).
+  world.vms.on({ add: (v) => later(vmEventTags(v)), update: (a, b) => later(vmEventTags(a, b)), delete: (v) => later(vmEventTags(v)) });
+  world.hosts.on({ add: (h) => later(hostTags(h)), update: (a, b) => later([...hostTags(a), ...hostTags(b)]), delete: (h) => later(hostTags(h)) });
   world.tenants.on({ add: (t) => later(t.spec.placementTags), update: (a, b) => later([...a.spec.placementTags, ...b.spec.placementTags]), delete: (t) => later(t.spec.placementTags) });
   world.policies.on({ add: (p) => later(policyTags(p)), update: (a, b) => later([...policyTags(a), ...policyTags(b)]), delete: (p) => later(policyTags(p)) });
   return c;

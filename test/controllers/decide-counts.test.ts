@@ -1,12 +1,13 @@
 // Table tests for the pure status decisions of Host (Ready, FilterConverged incl. TooLarge and a lost
 // agent), Tenant (Ready by generation) and Tag (InUse), plus the policy's TooLarge and the applied
-// view keeping a written version however many compiles retire it.
+// view keeping a written version however many compiles retire it, and the VM event → Tag keys mapping.
 import { describe, expect, it } from 'vitest';
 import type { Host, HostFilter, SecurityPolicy, Tag, Tenant } from '../../src/api';
 import { AppliedView } from '../../src/controllers/applied';
 import { decidePolicyStatus, decideTagStatus, decideTenantStatus, type PolicyFacts, type TagCounts, type TenantCounts } from '../../src/controllers/decide-counts';
 import { decideHostStatus, heartbeat } from '../../src/controllers/decide-host';
 import type { TooLargeFilter } from '../../src/controllers/too-large';
+import { vmEventTags } from '../../src/controllers/tag';
 
 const now = new Date('2026-01-01T00:00:10Z');
 const condOf = (s: { conditions?: Array<{ type: string; status: string; reason: string; message: string; observedGeneration?: number }> }, t: string) => s.conditions!.find((c) => c.type === t)!;
@@ -133,4 +134,18 @@ describe('AppliedView: a written version stays included however many compiles re
     expect(v.includes('h1', 'W', 2)).toBe(false);
     expect(v.includes('h1', 'C2', 2)).toBe(false); // an unwritten retired version is forgotten
   });
+});
+
+describe('vmEventTags: the Tag keys a VM event maps to', () => {
+  const v = (...tags: string[]) => ({ spec: { tags } });
+  const cases: Array<[string, ReturnType<typeof v>, ReturnType<typeof v> | undefined, string[]]> = [
+    ['add or delete: its tags', v('web', 'db'), undefined, ['web', 'db']],
+    ['add with a duplicate tag: once', v('web', 'web'), undefined, ['web']],
+    ['tags unchanged (status-only update): none', v('web'), v('web'), []],
+    ['reordered: none (no count changes)', v('web', 'db'), v('db', 'web'), []],
+    ['a tag replaced: the old and the new', v('web'), v('app'), ['web', 'app']],
+    ['a tag added: old and new', v('web'), v('web', 'db'), ['web', 'db']],
+    ['all tags removed: the old ones', v('web', 'db'), v(), ['web', 'db']],
+  ];
+  for (const [name, a, b, want] of cases) it(name, () => expect(vmEventTags(a, b).sort()).toEqual([...want].sort()));
 });
