@@ -23,15 +23,16 @@ const decline = (): never => {
   throw new Declined();
 };
 
-// Keys repeat across documents (name, namespace, spec...): remember which read as their own text.
-const plainKeys = new Map<string, boolean>();
-function plainKey(key: string): boolean {
-  let ok = plainKeys.get(key);
-  if (ok === undefined) {
-    ok = key !== '__proto__' && resolvePlain(key) === key;
-    if (plainKeys.size < 10_000) plainKeys.set(key, ok);
+// Keys repeat across documents (name, namespace, spec...): remember each one's verdict, and hand out
+// one string per key so every object's properties are set with the same (internalized) key.
+const plainKeys = new Map<string, string | null>();
+function plainKey(key: string): string | null {
+  let known = plainKeys.get(key);
+  if (known === undefined) {
+    known = key !== '__proto__' && resolvePlain(key) === key ? key : null;
+    if (plainKeys.size < 10_000) plainKeys.set(key, known);
   }
-  return ok;
+  return known;
 }
 
 /**
@@ -102,8 +103,8 @@ class Reader {
       KEY.lastIndex = at;
       const m = KEY.exec(doc);
       if (!m) return decline();
-      const key = m[1]!;
-      if (!plainKey(key) || Object.prototype.hasOwnProperty.call(obj, key)) return decline();
+      const key = plainKey(m[1]!);
+      if (key === null || Object.prototype.hasOwnProperty.call(obj, key)) return decline();
       let v = at + key.length + 1;
       const end = to[this.pos]!;
       while (v < end && doc.charCodeAt(v) === 32) v++;

@@ -28,6 +28,8 @@ export const SCALARS: { test: RegExp; tag: string; construct: (s: string) => unk
 // The first type whose test matches wins in yaml. js-yaml asks each implicit type in turn, so each
 // asks `classify` (which remembers the string it was last given) whether it is the first match.
 const MAYBE_SPECIAL = /^[-+.0-9~nNyYtTfFoO]/;
+// All the tests in one: most values (names, addresses) are plain strings, settled by one match.
+const ANY_SPECIAL = new RegExp(SCALARS.map((s) => `(?:${s.test.source})`).join('|'));
 let lastString: string | undefined;
 let lastClass = -1;
 export function classify(str: string): number {
@@ -35,7 +37,7 @@ export function classify(str: string): number {
   lastString = str;
   lastClass = -1;
   if (str === '') lastClass = 0;
-  else if (MAYBE_SPECIAL.test(str)) lastClass = SCALARS.findIndex((s) => s.test.test(str));
+  else if (MAYBE_SPECIAL.test(str) && ANY_SPECIAL.test(str)) lastClass = SCALARS.findIndex((s) => s.test.test(str));
   return lastClass;
 }
 
