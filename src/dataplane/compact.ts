@@ -117,7 +117,9 @@ export class CompactPool {
 
   private decisionSection(ids: number[]): number {
     const off = this.section(ids);
-    this.decisionSections.set(off, ids.length);
+    // An empty section sits at whatever offset the pool ended at, which a later section starts at: it
+    // must not overwrite that section's length (its ids would then never be renumbered by finish).
+    if (ids.length > 0) this.decisionSections.set(off, ids.length);
     return off;
   }
 

@@ -1,5 +1,6 @@
 // The inline (atom scan) form of small rule lists, and the bit-vector forms it displaces for them.
 import fc from 'fast-check';
+import type { HostFilterSpec } from '../../src/api';
 import { describe, expect, it } from 'vitest';
 import { DIR, PROTO, buildClassifier } from '../../src/dataplane/classifier';
 import { parseIPv4 } from '../../src/dataplane/ip';
@@ -38,6 +39,25 @@ describe('inline form', () => {
     expect(at('10.1.1.1', 70000)).toBe('any-tcp');
     expect(at('10.1.1.1', 0, PROTO.ICMP)).toBe('deny');
     expect(c.classify(egress('10.1.1.1', 'TCP', 443))).toEqual(buildLinearClassifier(spec).classify(egress('10.1.1.1', 'TCP', 443)));
+  });
+
+  it('an empty rule list compiled before a rule set does not hide that set\'s decisions (inlining off)', () => {
+    // The empty list's decision section sat at the offset the next one was appended at, and recorded its
+    // length as 0 there: the next section's decisions were never renumbered, so a Deny came back as nothing.
+    const r = (name: string, action: 'Allow' | 'Deny', peers: { group: string }[] = []) => ({ tier: 'Provider' as const, rule: name, action, peers, ports: [] });
+    const spec = {
+      hostName: 'h',
+      hash: 'x',
+      addressGroups: [{ id: 'ag-0', addresses: ['0.0.0.0'] }],
+      programs: [
+        { id: 'p-0', egress: [], ingress: [] },
+        { id: 'p-1', egress: [r('a', 'Allow', [{ group: 'ag-0' }])], ingress: [r('d', 'Deny')] },
+      ],
+      bindings: [{ vm: 'ns/vm', vnic: 'eth0', ip: '10.9.9.9', mac: '02:00:00:00:00:00', program: 'p-1' }],
+    } as unknown as HostFilterSpec;
+    const l = { vm: 'ns/vm', vnic: 'eth0', direction: 'ingress', remoteIp: '0.0.0.0', protocol: 'TCP', port: 0 } as const;
+    expect(buildClassifier(spec, { inlineMaxAtoms: 0 }).classify(l)).toEqual({ verdict: 'Deny', tier: 'Provider', policy: null, rule: 'd' });
+    expect(buildLinearClassifier(spec).classify(l)).toEqual({ verdict: 'Deny', tier: 'Provider', policy: null, rule: 'd' });
   });
 
   it('bit-vector forms still agree with the linear reference when inlining is off (500 cases)', () => {
