@@ -79,7 +79,13 @@ describe('AddressBook', () => {
           before = want;
         }
       }),
-      { numRuns: 300 },
+      {
+        numRuns: 300,
+        examples: [
+          // Two tenants' overlapping blocks, claimed in one order and listed in another: the message names the same one.
+          [[{ kind: 'tenant', name: 'b', blocks: [] }, { kind: 'tenant', name: 'c', blocks: ['10.0.0.0/24'] }, { kind: 'tenant', name: 'b', blocks: ['10.0.0.0/24'] }, { kind: 'tenant', name: 'a', blocks: [] }, { kind: 'vm', name: 'v1', ns: 'a', ips: ['10.0.0.1'], day: 1 }]],
+        ],
+      },
     );
   });
 
