@@ -4,7 +4,8 @@
 //
 // It either returns exactly what js-yaml with fast-yaml's SCHEMA returns, or DECLINE: anything it
 // does not model (multi-line or block scalars, escapes in quotes, non-empty flow collections,
-// non-identifier or duplicate keys, compact nested sequences, odd indentation) goes to js-yaml. The
+// non-identifier or duplicate keys, compact nested sequences, empty items, tabs, anchors, tags,
+// directives, odd indentation) goes to js-yaml, or past fast-yaml's UNUSUAL check to the full parser. The
 // property test in test/manifests/block-yaml.test.ts holds it to js-yaml on generated documents.
 import { resolvePlain } from './plain-scalars';
 
@@ -40,6 +41,8 @@ function plainKey(key: string): string | null {
  * document (blank lines and comments only) is null.
  */
 export function parseBlockDocument(doc: string): Value | typeof DECLINE {
+  // Tabs: parsers disagree on them in indentation, and the fast path only reads what `yaml` reads alike.
+  if (doc.includes('\t')) return DECLINE;
   // Content lines only (no blank or comment lines): where the content starts, its column, where it ends.
   const from: number[] = [];
   const indent: number[] = [];
@@ -131,9 +134,7 @@ class Reader {
       let v = from[this.pos]! + 1;
       while (v < end && doc.charCodeAt(v) === 32) v++;
       if (v === end || doc.charCodeAt(v) === 35) {
-        this.pos++;
-        const next = indent[this.pos];
-        arr.push(next !== undefined && next > n ? this.node(next) : null);
+        return decline(); // an empty item (or its value on the next lines): js-yaml and yaml nest these differently
       } else if (doc.charCodeAt(v) === 45 && (v + 1 === end || doc.charCodeAt(v + 1) === 32)) {
         return decline(); // `- - x`: compact nested sequences
       } else if (((KEY.lastIndex = v), KEY.test(doc))) {

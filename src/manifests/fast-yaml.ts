@@ -64,13 +64,14 @@ export function parseYamlFast(text: string): FastDocument[] | undefined {
  * construct it would read differently).
  */
 export function* fastDocuments(text: string): Generator<FastDocument, boolean> {
-  if (UNUSUAL.some((re) => re.test(text))) return false;
   let base = 1;
   // Each document with its `---` line (a marker at column 0 always starts a document once `...` and
   // directives are ruled out).
   for (const doc of text.split(/^(?=---(?:[ \r\n]|$))/m)) {
+    // block-yaml reads only what js-yaml and yaml read alike (tested); what it declines is checked here.
     let value = parseBlockDocument(doc);
     if (value === DECLINE) {
+      if (UNUSUAL.some((re) => re.test(doc))) return false;
       try {
         value = jsyaml.load(doc, { schema: SCHEMA });
       } catch {

@@ -43,7 +43,8 @@ export function placeOffline(world: OfflineWorld): Placement {
     return name === null ? undefined : tenantsByName.get(name);
   };
 
-  const out: VM[] = [];
+  // Indexed like world.vms: output keeps the input order (the compiler does not care; people reading it might).
+  const out: VM[] = new Array<VM>(world.vms.length);
   const unplaced = new Map<string, string>();
   const allocated = new Map<string, { vms: number; vnics: number }>();
   const programsOn = new Map<string, Set<string>>();
@@ -60,48 +61,45 @@ export function placeOffline(world: OfflineWorld): Placement {
   for (const r of addressOwnership(world.tenants, world.vms, (ns) => keys.inventory.ownerOf(ns)).refused.values())
     if (!refused.has(r.vm)) refused.set(r.vm, `${r.reason}: vNIC ${r.vnic}: ${r.message}`);
 
-  const pending: VM[] = [];
-  for (const vm of world.vms) {
+  const pending: { vm: VM; at: number }[] = [];
+  world.vms.forEach((vm, at) => {
     const notOwned = refused.get(keyOf(vm));
     if (notOwned) {
       unplaced.set(keyOf(vm), notOwned);
       const { hostName: _pin, ...spec } = vm.spec;
       const { hostName: _at, ...status } = vm.status ?? {};
-      out.push({ ...vm, spec, status: { ...status, phase: 'Pending' } } as VM);
+      out[at] = { ...vm, spec, status: { ...status, phase: 'Pending' } } as VM;
     } else if (vm.status?.hostName) {
       take(vm.status.hostName, vm);
-      out.push(vm);
+      out[at] = vm;
     } else if (vm.spec.hostName) {
       const host = hostsByName.get(vm.spec.hostName);
       const needs = vmNeeds(vm, tenantOf(vm), tagsByName);
       if (!host) {
         unplaced.set(keyOf(vm), `pinned to host ${vm.spec.hostName}, which does not exist`);
-        out.push(vm);
-        continue;
+        out[at] = vm;
+        return;
       }
       const fits = matchesTagsAndNetworks(needs, hostState(host, { ready: true }));
       take(host.metadata.name, vm);
-      out.push(withStatus(vm, { hostName: host.metadata.name, phase: fits ? 'Running' : 'Quarantined' }));
+      out[at] = withStatus(vm, { hostName: host.metadata.name, phase: fits ? 'Running' : 'Quarantined' });
     } else if ((vm.spec.powerState ?? 'On') === 'Off') {
       unplaced.set(keyOf(vm), 'powered off and not placed');
-      out.push(vm);
-    } else pending.push(vm);
-  }
+      out[at] = vm;
+    } else pending.push({ vm, at });
+  });
 
   const states = world.hosts.map((h) => hostState(h, { ready: true, allocated: allocated.get(h.metadata.name) ?? { vms: 0, vnics: 0 } }));
-  const items: BatchItem[] = pending.map((vm) => ({ needs: vmNeeds(vm, tenantOf(vm), tagsByName), programKey: keys.programKeyOf(vm) }));
+  const items: BatchItem[] = pending.map(({ vm }) => ({ needs: vmNeeds(vm, tenantOf(vm), tagsByName), programKey: keys.programKeyOf(vm) }));
   const batch = scheduleBatch(items, states, { programsOn: (h) => programsOn.get(h) });
-  pending.forEach((vm, i) => {
+  pending.forEach(({ vm, at }, i) => {
     const r = batch.results[i]!;
-    if ('host' in r) out.push(withStatus(vm, { hostName: r.host, phase: 'Running' }));
+    if ('host' in r) out[at] = withStatus(vm, { hostName: r.host, phase: 'Running' });
     else {
       unplaced.set(keyOf(vm), r.unschedulable.message);
-      out.push(vm);
+      out[at] = vm;
     }
   });
-  // Keep the input order (the compiler does not care; people reading output might).
-  const order = new Map(world.vms.map((v, i) => [keyOf(v), i]));
-  out.sort((a, b) => order.get(keyOf(a))! - order.get(keyOf(b))!);
   return { vms: out, unplaced, policyCompiler: keys };
 }
 
