@@ -210,10 +210,11 @@ export function firstClaimant<T extends Meta>(claimants: Iterable<T>): T | undef
  */
 export function blockIndex(blocksOf: ReadonlyMap<string, readonly Block[]>): (ip: number) => { tenant: string; block: string } | undefined {
   const all: { tenant: string; block: string; lo: number; hi: number; order: number }[] = [];
-  for (const [tenant, blocks] of blocksOf) for (const b of blocks) all.push({ tenant, block: b.block, lo: b.range[0], hi: b.range[1], order: 0 });
-  // Overlapping blocks (validate reports them): the answer is the first by tenant then block name, so
-  // it does not depend on the order tenants were seen in (a batch and the incremental book agree).
-  all.sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : a.block < b.block ? -1 : a.block > b.block ? 1 : 0));
+  for (const [tenant, blocks] of blocksOf) blocks.forEach((b, i) => all.push({ tenant, block: b.block, lo: b.range[0], hi: b.range[1], order: i }));
+  // Overlapping blocks (validate reports them): the answer is the first by tenant name, then by the
+  // tenant's own block order, so it does not depend on the order tenants were seen in (a batch and the
+  // incremental book agree).
+  all.sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : a.order - b.order));
   all.forEach((x, i) => (x.order = i));
   all.sort((a, b) => a.lo - b.lo || a.order - b.order);
   // maxHi[i]: the highest end among all[0..i], so the backward scan stops once nothing earlier can reach ip.

@@ -4,20 +4,38 @@
 // address) and their hosts, with every Tenant, Tag and SecurityPolicy. A verdict depends on nothing
 // else: the differential test (test/trace/trace-offline.test.ts) holds it to the full compile.
 import type { Host, HostFilterSpec, SecurityPolicy, Tag, Tenant, VM } from '../api';
-import { decode } from '../api';
+import { decode, PROVIDER_NAMESPACE } from '../api';
 import type { Classifier } from '../dataplane/types';
 import { streamManifests } from '../manifests/load';
 import type { Progress } from '../util/progress';
+import { Inventory } from './inventory';
 import { placeOffline, type Placement } from './offline';
 import type { Endpoint, Packet } from './reference';
 import { Tracer, type TraceWorld } from './tracer';
 
 const KINDS = new Set(['Tenant', 'Tag', 'Host', 'VM', 'SecurityPolicy']);
 
-/** Decode the vmsafe.io objects a trace needs; other kinds (Namespace, HostFilter…) are skipped. */
-export async function loadTraceWorld(paths: readonly string[], progress?: Progress): Promise<{ world: TraceWorld; errors: string[] }> {
+export interface TraceLoad {
+  world: TraceWorld;
+  errors: string[];
+  /** Namespaces whose policies were loaded without their rules (see `fullPoliciesIn`). */
+  summarized: Set<string>;
+}
+
+/**
+ * Decode the vmsafe.io objects a trace needs; other kinds (Namespace, HostFilter…) are skipped.
+ * `fullPoliciesIn`: policies of other namespaces are checked in full but kept without their rules,
+ * which is all placement reads of them (tier, priority, enforcement, appliesTo: who shares a program);
+ * at 80,000 policies the rules are most of the bytes and of the heap.
+ */
+export async function loadTraceWorld(
+  paths: readonly string[],
+  progress?: Progress,
+  opts: { fullPoliciesIn?: (namespace: string) => boolean } = {},
+): Promise<TraceLoad> {
   const world = { tenants: [] as Tenant[], tags: [] as Tag[], hosts: [] as Host[], vms: [] as VM[], policies: [] as SecurityPolicy[] };
   const errors: string[] = [];
+  const summarized = new Set<string>();
   let objects = 0;
   for await (const r of streamManifests(paths)) {
     for (const o of r.objects) {
@@ -34,12 +52,38 @@ export async function loadTraceWorld(paths: readonly string[], progress?: Progre
       else if (kind === 'Tag') world.tags.push(d.value);
       else if (kind === 'Host') world.hosts.push(d.value);
       else if (kind === 'VM') world.vms.push(d.value);
-      else world.policies.push(d.value);
+      else {
+        const policy = d.value as SecurityPolicy;
+        const ns = policy.metadata.namespace ?? '';
+        if (!opts.fullPoliciesIn || opts.fullPoliciesIn(ns)) world.policies.push(policy);
+        else {
+          summarized.add(ns);
+          world.policies.push({ ...policy, spec: { ...policy.spec, ingress: [], egress: [] } });
+        }
+      }
     }
     for (const e of r.errors) errors.push(`${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`);
     progress?.update(() => `read ${r.progress.done}/${r.progress.total} files, ${objects.toLocaleString('en-US')} objects`);
   }
-  return { world, errors };
+  return { world, errors, summarized };
+}
+
+/**
+ * `loadTraceWorld` for these packets: full policies only where a verdict reads them (the provider
+ * namespace, and every namespace of the endpoint VMs' tenants), the rest without rules. A tenant's
+ * other namespaces are known only once Tenants are read: if any of them was summarized, read again.
+ * A verdict depends on nothing else (the differential test in test/trace/trace-offline.test.ts).
+ */
+export async function loadTraceWorldFor(paths: readonly string[], packets: readonly Packet[], progress?: Progress): Promise<TraceLoad> {
+  const endpoints = new Set(packets.flatMap((p) => [p.from, p.to]).flatMap((e) => ('vm' in e ? [e.vm.slice(0, e.vm.indexOf('/'))] : [])));
+  const first = await loadTraceWorld(paths, progress, { fullPoliciesIn: (ns) => ns === PROVIDER_NAMESPACE || endpoints.has(ns) });
+  const needed = new Set([PROVIDER_NAMESPACE, ...endpoints]);
+  for (const t of first.world.tenants) {
+    const own = Inventory.namespacesOf(t);
+    if (own.some((ns) => endpoints.has(ns))) for (const ns of own) needed.add(ns);
+  }
+  if (![...first.summarized].some((ns) => needed.has(ns))) return first;
+  return loadTraceWorld(paths, progress, { fullPoliciesIn: (ns) => needed.has(ns) });
 }
 
 const keyOf = (vm: VM) => `${vm.metadata.namespace ?? ''}/${vm.metadata.name}`;

@@ -14,7 +14,7 @@ import { isAddressRefusal, unboundVerdict } from '../../policy/offline';
 import type { PacketVerdict } from '../../policy/decision';
 import { ReferenceEvaluator, type Packet } from '../../policy/reference';
 import { enforced, isEnforced } from '../../policy/staged';
-import { loadTraceWorld, offlineTracer } from '../../policy/trace-offline';
+import { loadTraceWorldFor, offlineTracer } from '../../policy/trace-offline';
 import { disagreement, formatText, parseProbe, ProbeError as InputError, verdictJson } from '../../policy/trace-format';
 import type { TraceResult } from '../../policy/tracer';
 import { progressLine } from '../../util/progress';
@@ -131,7 +131,7 @@ type Probe = { line: number; pkt?: Packet; error?: string };
 /** Offline: load the manifests, place every VM, compile what the packets need. */
 async function offlineEngine(paths: string[], packets: Packet[]): Promise<Engine> {
   const progress = progressLine('vmsafe trace');
-  const { world, errors } = await loadTraceWorld(paths, progress);
+  const { world, errors } = await loadTraceWorldFor(paths, packets, progress);
   if (errors.length > 0) {
     progress.done();
     process.stderr.write(errors.map((e) => `${e}\n`).join(''));
