@@ -12,8 +12,28 @@ import { resolvePlain } from './plain-scalars';
 export const DECLINE: unique symbol = Symbol('decline');
 type Value = unknown;
 
-/** A plain key (the value check for YAML 1.1 words and numbers is `plainKey`), at a line's content start. */
-const KEY = /([A-Za-z_][A-Za-z0-9_./-]*):(?=[ \r\n]|$)/y;
+// A plain key `[A-Za-z_][A-Za-z0-9_./-]*` followed by `:` and a space or the line's end (the value check
+// for YAML 1.1 words and numbers is `plainKey`). Scanned by hand: a regex match per line allocates.
+const KEY_START = new Uint8Array(128);
+const KEY_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  KEY_START[c] = /[A-Za-z_]/.test(ch) ? 1 : 0;
+  KEY_CHAR[c] = /[A-Za-z0-9_./-]/.test(ch) ? 1 : 0;
+}
+
+/** Where the colon of a plain key starting at `at` is (the line ends at `end`), or -1. */
+function keyEnd(doc: string, at: number, end: number): number {
+  const c0 = doc.charCodeAt(at);
+  if (c0 >= 128 || KEY_START[c0] === 0) return -1;
+  let k = at + 1;
+  for (; k < end; k++) {
+    const c = doc.charCodeAt(k);
+    if (c >= 128 || KEY_CHAR[c] === 0) break;
+  }
+  if (k === end || doc.charCodeAt(k) !== 58 /* : */) return -1;
+  return k + 1 === end || doc.charCodeAt(k + 1) === 32 ? k : -1;
+}
 /** Characters that start something other than a plain scalar, or that this reader does not model inside one. */
 const NOT_PLAIN_START = /^[-?:,[\]{}#&*!|>'"%@`]/;
 const PLAIN_ODD = /[#"'`\\]|: |:$|[[\]{},]/;
@@ -103,13 +123,12 @@ class Reader {
     while (this.pos < lines && indent[this.pos] === n) {
       if (this.isDash(this.pos)) break;
       const at = from[this.pos]!;
-      KEY.lastIndex = at;
-      const m = KEY.exec(doc);
-      if (!m) return decline();
-      const key = plainKey(m[1]!);
-      if (key === null || Object.prototype.hasOwnProperty.call(obj, key)) return decline();
-      let v = at + key.length + 1;
       const end = to[this.pos]!;
+      const colon = keyEnd(doc, at, end);
+      if (colon < 0) return decline();
+      const key = plainKey(doc.slice(at, colon));
+      if (key === null || Object.prototype.hasOwnProperty.call(obj, key)) return decline();
+      let v = colon + 1;
       while (v < end && doc.charCodeAt(v) === 32) v++;
       this.pos++;
       if (v === end || doc.charCodeAt(v) === 35) {
@@ -137,7 +156,7 @@ class Reader {
         return decline(); // an empty item (or its value on the next lines): js-yaml and yaml nest these differently
       } else if (doc.charCodeAt(v) === 45 && (v + 1 === end || doc.charCodeAt(v + 1) === 32)) {
         return decline(); // `- - x`: compact nested sequences
-      } else if (((KEY.lastIndex = v), KEY.test(doc))) {
+      } else if (keyEnd(doc, v, end) >= 0) {
         // `- key: value`: a map whose column is the key's; the rest of it follows at that column.
         const column = n + (v - from[this.pos]!);
         from[this.pos] = v;
