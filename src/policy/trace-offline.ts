@@ -1,8 +1,9 @@
-// `vmsafe trace` from manifests at datacenter scale: read the manifests one file at a time keeping only
-// decoded objects, place every VM (where the endpoints land depends on everyone), then compile only
-// what the packets need: the endpoint VMs, the VMs that own the packets' addresses (peers match by
-// address) and their hosts, with every Tenant, Tag and SecurityPolicy. A verdict depends on nothing
-// else: the differential test (test/trace/trace-offline.test.ts) holds it to the full compile.
+// `vmsafe trace` from manifests at datacenter scale: read the manifests one object at a time keeping
+// only decoded objects (other tenants' policies without their rules), place every VM (where the
+// endpoints land depends on everyone), then compile only what the packets need: the endpoint VMs, the
+// VMs that own the packets' addresses (peers match by address) and their hosts, with every Tenant, Tag
+// and SecurityPolicy. A verdict depends on nothing else: the differential tests
+// (test/trace/trace-offline.test.ts) hold it to the full compile of the whole world.
 import type { Host, HostFilterSpec, SecurityPolicy, Tag, Tenant, VM } from '../api';
 import { decode, PROVIDER_NAMESPACE } from '../api';
 import type { Classifier } from '../dataplane/types';
