@@ -4,7 +4,7 @@
 //
 // It either returns exactly what js-yaml with fast-yaml's SCHEMA returns, or DECLINE: anything it
 // does not model (multi-line or block scalars, escapes in quotes, non-empty flow collections,
-// non-identifier or duplicate keys, compact nested sequences, empty items, tabs, anchors, tags,
+// non-identifier or duplicate keys, compact nested sequences, empty items, tabs, non-ASCII, anchors, tags,
 // directives, odd indentation) goes to js-yaml, or past fast-yaml's UNUSUAL check to the full parser. The
 // property test in test/manifests/block-yaml.test.ts holds it to js-yaml on generated documents.
 import { resolvePlain } from './plain-scalars';
@@ -38,6 +38,7 @@ function keyEnd(doc: string, at: number, end: number): number {
 const NOT_PLAIN_START = /^[-?:,[\]{}#&*!|>'"%@`]/;
 const PLAIN_ODD = /[#"'`\\]|: |:$|[[\]{},]/;
 const TRAILING_COMMENT = /^ +(?:#.*)?$/;
+const NOT_PRINTABLE_ASCII = /[^\n\r\x20-\x7e]/;
 
 class Declined extends Error {}
 const decline = (): never => {
@@ -61,8 +62,10 @@ function plainKey(key: string): string | null {
  * document (blank lines and comments only) is null.
  */
 export function parseBlockDocument(doc: string): Value | typeof DECLINE {
-  // Tabs: parsers disagree on them in indentation, and the fast path only reads what `yaml` reads alike.
-  if (doc.includes('\t')) return DECLINE;
+  // Only printable ASCII (and line breaks): tabs, which parsers treat differently in indentation;
+  // control characters, which are errors; NEL and the Unicode line separators, which YAML 1.1 breaks
+  // lines at; a byte order mark. Documents with any of them, or any other non-ASCII text, go to js-yaml.
+  if (NOT_PRINTABLE_ASCII.test(doc)) return DECLINE;
   // Content lines only (no blank or comment lines): where the content starts, its column, where it ends.
   const from: number[] = [];
   const indent: number[] = [];
