@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fastDocuments, locateLine, type FastDocument } from './fast-yaml';
 import {
   isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments,
-  type DocumentOptions, type Node, type ParseOptions, type SchemaOptions,
+  type DocumentOptions, type Node, type ParseOptions, type ScalarTag, type SchemaOptions,
 } from 'yaml';
 
 export type FieldPath = readonly (string | number)[];
@@ -72,10 +72,14 @@ const MANIFEST_EXT = /\.(ya?ml|json)$/i;
  * YAML 1.1 as kubectl's go-yaml reads it: bare on/off/yes/no are booleans and 0777 is octal, but there
  * are no base-60 numbers (`10:20:30:40:50:59` stays a MAC) and timestamps stay strings.
  */
+const EXP_FLOAT = /^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$/;
 const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   version: '1.1',
   customTags: (tags) =>
-    tags.filter((t) => typeof t === 'string' || (t.format !== 'TIME' && !(t.tag ?? '').endsWith(':timestamp'))),
+    tags
+      .filter((t) => typeof t === 'string' || (t.format !== 'TIME' && !(t.tag ?? '').endsWith(':timestamp')))
+      // An exponent needs a digit before it, as in go-yaml: `e5` is a string (a VM may well be named e5).
+      .map((t) => (typeof t !== 'string' && !('collection' in t && t.collection) && t.format === 'EXP' && t.tag?.endsWith(':float') ? ({ ...t, test: EXP_FLOAT } as ScalarTag) : t)),
 };
 
 /** Load every manifest under `paths` (files, directories searched recursively in sorted order, or `-` for stdin). */

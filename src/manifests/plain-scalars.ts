@@ -21,7 +21,8 @@ export const SCALARS: { test: RegExp; tag: string; construct: (s: string) => unk
     test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
     construct: (s) => (s.slice(-3).toLowerCase() === 'nan' ? NaN : s[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY),
   },
-  { tag: 'exp', test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/, construct: (s) => parseFloat(s.replace(/_/g, '')) },
+  // yaml's EXP minus a bare `e5` (no digit before the exponent), as load.ts's YAML_OPTIONS has it.
+  { tag: 'exp', test: /^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$/, construct: (s) => parseFloat(s.replace(/_/g, '')) },
   { tag: 'float', test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/, construct: (s) => parseFloat(s.replace(/_/g, '')) },
 ];
 

@@ -53,6 +53,7 @@ describe('block-yaml', () => {
       'a:\r\n  b: c\r\n',
       'vmsafe.io/pool: pool-1\napp.kubernetes.io/name: x\n',
       'a: -1\nb: -x\nc: x-\n',
+      'e0: 0\nname: e5\nx: 1e3\nz: .5E2\n', // an exponent needs a digit before it (go-yaml): e5 is a name
       '',
       '# nothing\n',
     ];
