@@ -79,6 +79,7 @@ describe('block-yaml', () => {
       'a: x\u2028y\n',
       '\ufeffa: 1\n',
       'a: caf\u00e9\n', // non-ASCII text: js-yaml's to read
+      'a: x\ry\n', // a lone carriage return breaks the line
       '"quoted": 1\n',
       '1: one\n',
       'yes: no\n',
@@ -105,7 +106,7 @@ describe('block-yaml', () => {
     '- b:', '- - x', '- "q"', "- 'q'", 'x', '"x"', "'x'", 'a: "b', "a: 'b", 'a: b # c', 'a: b#c', 'a: "b" # c', "a: 'b' c", 'a: {}', 'a: []',
     'a: [1]', 'a: {b: 1}', 'a: |', 'a: >-', 'a: b: c', 'a: b:c', 'a:b', '# c', '', 'a: yes', 'a: No', 'a: ~', 'a: 0o7', 'a: 1_000', 'a: .NaN',
     'a: -', 'a: -1', 'a: - x', 'a: ?', 'a: ? x', 'a: :x', 'a: %x', 'a: "a\\"b"', 'a: \'\'', 'a: ""', '---', '--- x', 'a: x ', 'a:  x',
-    'key.with/slash-dash_under: v', '__proto__: 1', 'constructor: 1', 'toString: x', 'a: x\u0001', 'a: \u0085', 'a: caf\u00e9', '\ufeffa: 1',
+    'key.with/slash-dash_under: v', '__proto__: 1', 'constructor: 1', 'toString: x', 'a: x\u0001', 'a: \u0085', 'a: caf\u00e9', '\ufeffa: 1', 'a: x\ry',
   );
   const line = fc.record({ indent: fc.integer({ min: 0, max: 6 }), text: fragment, cr: fc.boolean() });
 
