@@ -63,7 +63,12 @@ export class AgentCore {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** Program the filter; fails with the configured probability, like a hypervisor API would. */
+  /**
+   * Program the filter; fails with the configured probability, like a hypervisor API would. Its spec
+   * becomes the programmed state (drift is injected into it): the caller hands over an object it no
+   * longer changes (the agent passes a freshly decoded one). A copy here was 512 agents' worth of
+   * filters allocated again at every cold start.
+   */
   apply(hf: HostFilter): ApplyOutcome {
     if (this.random() < this.faults.applyFailureRate) {
       this.counters.applyFailures++;
@@ -71,7 +76,7 @@ export class AgentCore {
       return { ok: false, ...this.lastError };
     }
     try {
-      const spec = structuredClone(hf.spec);
+      const spec = hf.spec;
       this.classifier = withSpoofGuard(spec, this.build(spec));
       this.programmed = spec;
       this.programmedDigest = digestOf(spec);
