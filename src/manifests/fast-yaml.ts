@@ -1,10 +1,11 @@
 // Fast path for large multi-document YAML (a generated datacenter is 200,000 objects): block-yaml's
 // line reader for plain block documents, else js-yaml, for the values, resolving plain scalars exactly
-// as `yaml`'s YAML 1.1 schema does in load.ts (plain-scalars.ts), one document at a time, and field lines from a text scan. The `yaml` node tree (what lineOf and nodeAt
-// fall back to) is built per document, only when a path cannot be located from the text.
+// as `yaml`'s YAML 1.1 schema does in load.ts (plain-scalars.ts), one document at a time; field lines
+// from a text scan. The `yaml` node tree (what lineOf and nodeAt fall back to) is built per document,
+// only when a path cannot be located from the text.
 //
-// Anything unusual (anchors, aliases, tags, merge keys, directives, tabs, `...`, lists) sends the whole
-// file to the full parser, as does any js-yaml error: syntax errors are always the full parser's.
+// Anything unusual (anchors, aliases, tags, merge keys, directives, tabs, `...`, lists) sends the rest
+// of the file to the full parser, as does any js-yaml error: syntax errors are always the full parser's.
 import jsyaml from 'js-yaml';
 import { DECLINE, parseBlockDocument } from './block-yaml';
 import type { FieldPath } from './load';
