@@ -35,6 +35,8 @@ function keyEnd(doc: string, at: number, end: number): number {
   if (k === end || doc.charCodeAt(k) !== 58 /* : */) return -1;
   return k + 1 === end || doc.charCodeAt(k + 1) === 32 ? k : -1;
 }
+/** A sequence item's `-` at `at` (followed by a space or the line's end at `end`). */
+const dashAt = (doc: string, at: number, end: number) => doc.charCodeAt(at) === 45 && (at + 1 === end || doc.charCodeAt(at + 1) === 32);
 /** Characters that start something other than a plain scalar, or that this reader does not model inside one. */
 const NOT_PLAIN_START = /^[-?:,[\]{}#&*!|>'"%@`]/;
 const PLAIN_ODD = /[#"'`\\]|: |:$|[[\]{},]/;
@@ -112,8 +114,7 @@ class Reader {
   ) {}
 
   private isDash(line: number): boolean {
-    const at = this.from[line]!;
-    return this.doc.charCodeAt(at) === 45 && (at + 1 === this.to[line] || this.doc.charCodeAt(at + 1) === 32);
+    return dashAt(this.doc, this.from[line]!, this.to[line]!);
   }
 
   node(n: number): Value {
@@ -158,7 +159,7 @@ class Reader {
       while (v < end && doc.charCodeAt(v) === 32) v++;
       if (v === end || doc.charCodeAt(v) === 35) {
         return decline(); // an empty item (or its value on the next lines): js-yaml and yaml nest these differently
-      } else if (doc.charCodeAt(v) === 45 && (v + 1 === end || doc.charCodeAt(v + 1) === 32)) {
+      } else if (dashAt(doc, v, end)) {
         return decline(); // `- - x`: compact nested sequences
       } else if (keyEnd(doc, v, end) >= 0) {
         // `- key: value`: a map whose column is the key's; the rest of it follows at that column.
