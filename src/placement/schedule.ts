@@ -97,6 +97,75 @@ export function schedule(needs: VmNeeds, hostsIn: Iterable<HostState>, ctx: Sche
 
 // ---------------------------------------------------------------- batch planner
 
+const byName = (hosts: readonly HostState[]) => [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+/** Hosts a VM may statically use (Ready, schedulable, tags, networks), as indexes into `sorted`. */
+interface Candidates {
+  list: Int32Array;
+  mask: Uint8Array;
+}
+
+/** Static candidates, computed once per distinct (required tags, networks) signature. */
+function staticCandidates(sorted: readonly HostState[]): (needs: VmNeeds) => Candidates {
+  const bySignature = new Map<string, Candidates>();
+  return (needs) => {
+    const sig = `${needs.required.join(',')}|${needs.networks.join(',')}`;
+    let c = bySignature.get(sig);
+    if (!c) {
+      const mask = new Uint8Array(sorted.length);
+      const list: number[] = [];
+      sorted.forEach((h, i) => {
+        if (h.ready && !h.unschedulable && matchesTagsAndNetworks(needs, h)) {
+          mask[i] = 1;
+          list.push(i);
+        }
+      });
+      c = { list: Int32Array.from(list), mask };
+      bySignature.set(sig, c);
+    }
+    return c;
+  };
+}
+
+/**
+ * The items of a batch whose placement can affect where the `needed` items go: a VM's choice reads
+ * only the allocations and programs of its own candidate hosts (or its pinned host), so the batch
+ * splits into groups linked by shared hosts, and scheduling only the groups of `needed` (in input
+ * order) places those exactly as the whole batch would. Not exact for an item that fits nowhere: its
+ * explanation counts every host, so check that before trusting a scoped result (`placeOffline` does).
+ */
+export function batchScope(needs: readonly VmNeeds[], hosts: readonly HostState[], needed: Iterable<number>): Set<number> {
+  const sorted = byName(hosts);
+  const index = new Map(sorted.map((h, i) => [h.name, i]));
+  const candidatesOf = staticCandidates(sorted);
+  const parent = Int32Array.from(sorted, (_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
+    return i;
+  };
+  const joined = new Set<Candidates>();
+  // Each item's group: a host index (its pinned host, or its first candidate), or -1 when it has none.
+  const anchor = needs.map((n) => {
+    if (n.pinnedHost) return index.get(n.pinnedHost) ?? -1;
+    const c = candidatesOf(n);
+    if (!joined.has(c)) {
+      joined.add(c);
+      for (const i of c.list) parent[find(i)] = find(c.list[0]!);
+    }
+    return c.list.length > 0 ? c.list[0]! : -1;
+  });
+  const groups = new Set<number>();
+  const scope = new Set<number>();
+  for (const i of needed) {
+    scope.add(i);
+    if (anchor[i]! >= 0) groups.add(find(anchor[i]!));
+  }
+  anchor.forEach((a, i) => {
+    if (a >= 0 && groups.has(find(a))) scope.add(i);
+  });
+  return scope;
+}
+
 export interface BatchItem {
   needs: VmNeeds;
   programKey?: string;
@@ -128,7 +197,7 @@ export interface BatchResult {
  * go first so that scarce hosts are not used up by VMs that could go anywhere; ties keep input order.
  */
 export function scheduleBatch(items: readonly BatchItem[], hosts: readonly HostState[], ctx: BatchContext = {}): BatchResult {
-  const sorted = [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sorted = byName(hosts);
   const H = sorted.length;
   const index = new Map(sorted.map((h, i) => [h.name, i]));
   const vms = new Float64Array(H);
@@ -154,26 +223,7 @@ export function scheduleBatch(items: readonly BatchItem[], hosts: readonly HostS
     }
   });
 
-  // Static candidates per signature.
-  interface Candidates { list: Int32Array; mask: Uint8Array }
-  const bySignature = new Map<string, Candidates>();
-  const candidatesOf = (needs: VmNeeds): Candidates => {
-    const sig = `${needs.required.join(',')}|${needs.networks.join(',')}`;
-    let c = bySignature.get(sig);
-    if (!c) {
-      const mask = new Uint8Array(H);
-      const list: number[] = [];
-      sorted.forEach((h, i) => {
-        if (h.ready && !h.unschedulable && matchesTagsAndNetworks(needs, h)) {
-          mask[i] = 1;
-          list.push(i);
-        }
-      });
-      c = { list: Int32Array.from(list), mask };
-      bySignature.set(sig, c);
-    }
-    return c;
-  };
+  const candidatesOf = staticCandidates(sorted);
 
   const fits = (i: number, n: number) => vms[i]! + 1 <= capVms[i]! && vnics[i]! + n <= capVnics[i]!;
   // Least VMs fraction, then vNICs fraction; equal → lower index (name order) wins because we scan upward.

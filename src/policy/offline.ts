@@ -9,7 +9,7 @@
 // earlier vNIC) is never bound: it stays unplaced, so no filter binds it and no policy resolves a
 // peer to its address.
 import type { VM } from '../api';
-import { hostState, matchesTagsAndNetworks, scheduleBatch, vmNeeds, type BatchItem } from '../placement';
+import { batchScope, hostState, matchesTagsAndNetworks, scheduleBatch, vmNeeds, type BatchItem, type BatchResult } from '../placement';
 import { PolicyCompiler } from './compile';
 import type { PacketVerdict } from './decision';
 import { addressOwnership } from './ownership';
@@ -25,11 +25,21 @@ export interface Placement {
   unplaced: Map<string, string>;
   /** The compiler placement used for policy affinity, holding exactly the world's tenants and policies until a Tracer takes it over. */
   policyCompiler: PolicyCompiler;
+  /** With `for`: pending VMs left as read (no status) because no VM of `for` can be affected by them. */
+  skipped: number;
+}
+
+export interface PlaceOptions {
+  /**
+   * "ns/name" of the VMs whose placement the caller reads. Only the VMs that compete with them for
+   * hosts (batchScope) are scheduled; the result for these is the full run's.
+   */
+  for?: ReadonlySet<string>;
 }
 
 const keyOf = (vm: VM) => `${vm.metadata.namespace ?? ''}/${vm.metadata.name}`;
 
-export function placeOffline(world: OfflineWorld): Placement {
+export function placeOffline(world: OfflineWorld, opts: PlaceOptions = {}): Placement {
   const tagsByName = new Map(world.tags.map((t) => [t.metadata.name, t]));
   const hostsByName = new Map(world.hosts.map((h) => [h.metadata.name, h]));
   // Program keys for policy affinity: a compiler that knows tenants and policies is enough.
@@ -90,17 +100,35 @@ export function placeOffline(world: OfflineWorld): Placement {
   });
 
   const states = world.hosts.map((h) => hostState(h, { ready: true, allocated: allocated.get(h.metadata.name) ?? { vms: 0, vnics: 0 } }));
-  const items: BatchItem[] = pending.map(({ vm }) => ({ needs: vmNeeds(vm, tenantOf(vm), tagsByName), programKey: keys.programKeyOf(vm) }));
-  const batch = scheduleBatch(items, states, { programsOn: (h) => programsOn.get(h) });
-  pending.forEach(({ vm, at }, i) => {
-    const r = batch.results[i]!;
+  const needs = pending.map(({ vm }) => vmNeeds(vm, tenantOf(vm), tagsByName));
+  const run = (scope: readonly number[]): BatchResult => {
+    const items: BatchItem[] = scope.map((i) => ({ needs: needs[i]!, programKey: keys.programKeyOf(pending[i]!.vm) }));
+    return scheduleBatch(items, states, { programsOn: (h) => programsOn.get(h) });
+  };
+  const everything = pending.map((_, i) => i);
+  const wanted = (i: number) => opts.for?.has(keyOf(pending[i]!.vm)) ?? true;
+  let scope = opts.for ? [...batchScope(needs, states, everything.filter(wanted))].sort((a, b) => a - b) : everything;
+  let batch = run(scope);
+  // An unschedulable VM's message counts every host: only the whole batch gives it exactly.
+  if (scope.length < pending.length && batch.results.some((r, k) => 'unschedulable' in r && wanted(scope[k]!))) batch = run((scope = everything));
+  const inScope = new Uint8Array(pending.length);
+  scope.forEach((i, k) => {
+    inScope[i] = 1;
+    const { vm, at } = pending[i]!;
+    const r = batch.results[k]!;
     if ('host' in r) out[at] = withStatus(vm, { hostName: r.host, phase: 'Running' });
     else {
       unplaced.set(keyOf(vm), r.unschedulable.message);
       out[at] = vm;
     }
   });
-  return { vms: out, unplaced, policyCompiler: keys };
+  let skipped = 0;
+  pending.forEach(({ vm, at }, i) => {
+    if (inScope[i]) return;
+    out[at] = vm;
+    skipped++;
+  });
+  return { vms: out, unplaced, policyCompiler: keys, skipped };
 }
 
 /** Is this unplaced reason an address-ownership refusal (the VM is never bound)? */

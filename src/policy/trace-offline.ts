@@ -1,6 +1,7 @@
 // `vmsafe trace` from manifests at datacenter scale: read the manifests one object at a time keeping
-// only decoded objects (other tenants' policies without their rules), place every VM (where the
-// endpoints land depends on everyone), then compile only what the packets need: the endpoint VMs, the
+// only decoded objects (other tenants' policies without their rules), place the VMs that compete with
+// the endpoints for hosts (where those land depends on them, not on the rest), then compile only what
+// the packets need: the endpoint VMs, the
 // VMs that own the packets' addresses (peers match by address) and their hosts, with every Tenant, Tag
 // and SecurityPolicy. A verdict depends on nothing else: the differential tests
 // (test/trace/trace-offline.test.ts) hold it to the full compile of the whole world.
@@ -91,12 +92,12 @@ const keyOf = (vm: VM) => `${vm.metadata.namespace ?? ''}/${vm.metadata.name}`;
 const hostOf = (vm: VM) => vm.status?.hostName ?? vm.spec.hostName;
 
 /**
- * The part of a placed world the packets' verdicts depend on: every Tenant, Tag and policy; the
- * endpoint VMs; every VM with a vNIC on one of the packets' addresses; every VM claiming an address
- * of those (address ownership); the hosts of those VMs.
+ * "ns/name" → VM for the VMs a verdict on these packets reads: the endpoint VMs; every VM with a vNIC
+ * on one of the packets' addresses; every VM claiming an address of those (address ownership).
+ * Read from specs only, so it can be asked before placement.
  */
-export function scopeFor(placed: TraceWorld, packets: readonly Packet[]): TraceWorld {
-  const byKey = new Map(placed.vms.map((vm) => [keyOf(vm), vm]));
+export function packetVms(vms: readonly VM[], packets: readonly Packet[]): Map<string, VM> {
+  const byKey = new Map(vms.map((vm) => [keyOf(vm), vm]));
   const wanted = new Map<string, VM>();
   const ips = new Set<string>();
   const endpoint = (e: Endpoint) => {
@@ -114,11 +115,17 @@ export function scopeFor(placed: TraceWorld, packets: readonly Packet[]): TraceW
     endpoint(p.from);
     endpoint(p.to);
   }
-  for (const vm of placed.vms) if (vm.spec.vnics.some((n) => ips.has(n.ip))) wanted.set(keyOf(vm), vm);
+  for (const vm of vms) if (vm.spec.vnics.some((n) => ips.has(n.ip))) wanted.set(keyOf(vm), vm);
   // Whether those VMs own their addresses (ownership.ts) depends on who else claims any of their
   // addresses, not only the packets' ones: bring every such claimant (its own standing does not matter).
   const claimed = new Set([...wanted.values()].flatMap((vm) => vm.spec.vnics.map((n) => n.ip)));
-  for (const vm of placed.vms) if (!wanted.has(keyOf(vm)) && vm.spec.vnics.some((n) => claimed.has(n.ip))) wanted.set(keyOf(vm), vm);
+  for (const vm of vms) if (!wanted.has(keyOf(vm)) && vm.spec.vnics.some((n) => claimed.has(n.ip))) wanted.set(keyOf(vm), vm);
+  return wanted;
+}
+
+/** The part of a placed world the packets' verdicts depend on: every Tenant, Tag and policy; `packetVms` and their hosts. */
+export function scopeFor(placed: TraceWorld, packets: readonly Packet[]): TraceWorld {
+  const wanted = packetVms(placed.vms, packets);
   const hostNames = new Set([...wanted.values()].map(hostOf).filter((h): h is string => h !== undefined));
   return {
     tenants: placed.tenants,
@@ -130,14 +137,15 @@ export function scopeFor(placed: TraceWorld, packets: readonly Packet[]): TraceW
   };
 }
 
-/** Place the world and build a tracer for these packets (pass `full` to compile every host, as before). */
+/** Place the world and build a tracer for these packets (pass `full` to place every VM and compile every host). */
 export function offlineTracer(
   world: TraceWorld,
   packets: readonly Packet[],
   buildClassifier: (spec: HostFilterSpec) => Classifier,
   opts: { full?: boolean } = {},
 ): { placement: Placement; tracer: Tracer } {
-  const placement = placeOffline(world);
+  // Only the VMs competing for hosts with those a verdict reads are placed (placeOffline's `for`).
+  const placement = placeOffline(world, opts.full ? {} : { for: new Set(packetVms(world.vms, packets).keys()) });
   const placed = { ...world, vms: placement.vms };
   return { placement, tracer: new Tracer(opts.full ? placed : scopeFor(placed, packets), buildClassifier, {}, placement.policyCompiler) };
 }

@@ -6,6 +6,7 @@ import { KubeClient } from '../../runtime/client';
 import { userAgent } from '../../util/package-root';
 import { cliLogger, untilSignal } from '../flags';
 import { act, Command, number, runCommand, verb } from '../program';
+import { applyHeapGrowth, heapGrowthFlag } from '../heap';
 
 export function command(): Command {
   return verb('agent', 'run a hypervisor agent (--host NAME) or a fleet (--fleet)')
@@ -17,12 +18,14 @@ export function command(): Command {
     .option('--apply-failure-rate <p>', 'simulated: fraction of filter applies that fail (default 0)', number(0))
     .option('--apply-delay-ms <ms>', 'simulated: delay of each filter apply (default 0)', number(0))
     .option('--log-level <level>', 'pino level (default info, or $VMSAFE_LOG_LEVEL)')
+    .addOption(heapGrowthFlag())
     .action(act(agent));
 }
 
 export const run = (argv: string[]) => runCommand(command(), argv);
 
 interface AgentFlags {
+  heapGrowthPercent: number;
   host?: string;
   fleet: boolean;
   kubeconfig?: string;
@@ -34,6 +37,7 @@ interface AgentFlags {
 }
 
 async function agent(values: AgentFlags): Promise<number> {
+  applyHeapGrowth(values.heapGrowthPercent);
   if (!values.host === !values.fleet) {
     process.stderr.write('vmsafe agent: give exactly one of --host NAME or --fleet (see vmsafe agent --help)\n');
     return 2;

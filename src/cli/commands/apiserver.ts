@@ -9,6 +9,7 @@ import { readTokenFile } from '../../apiserver/token';
 import { DataDirError } from '../../apiserver/wal';
 import { createLogger } from '../../util/log';
 import { act, Command, int, runCommand, verb } from '../program';
+import { applyHeapGrowth, heapGrowthFlag } from '../heap';
 
 export function command(): Command {
   return verb('apiserver', 'run only the embedded API server')
@@ -22,12 +23,14 @@ export function command(): Command {
     .option('--token-file <file>', 'read the admin bearer token from this file')
     .option('--token-auth-file <file>', "more users: kube's static token CSV (token,user,uid,\"group1,group2\")")
     .option('--log-level <level>', 'pino level (default info, or $VMSAFE_LOG_LEVEL)')
+    .addOption(heapGrowthFlag())
     .action(act(apiserver));
 }
 
 export const run = (argv: string[]) => runCommand(command(), argv);
 
 interface ApiserverFlags {
+  heapGrowthPercent: number;
   port: number;
   dataDir?: string;
   recover: boolean;
@@ -46,6 +49,7 @@ const fail = (msg: string, code = 2) => {
 };
 
 async function apiserver(f: ApiserverFlags): Promise<number> {
+  applyHeapGrowth(f.heapGrowthPercent);
   if (f.token !== undefined && f.tokenFile !== undefined) return fail('--token and --token-file are exclusive');
   if (f.recover && !f.dataDir) return fail('--recover needs --data-dir');
   let token: string | undefined;

@@ -6,6 +6,7 @@ import { DataDirError } from '../../apiserver/wal';
 import { startDashboard } from '../../ui';
 import { cliLogger, untilSignal } from '../flags';
 import { act, Command, int, number, runCommand, verb } from '../program';
+import { applyHeapGrowth, heapGrowthFlag } from '../heap';
 
 /** How long `--demo` waits for the datacenter to converge before saying it has not. */
 const CONVERGE_TIMEOUT_MS = 120_000;
@@ -20,12 +21,14 @@ export function command(): Command {
     .option('--lease-seconds <s>', 'agent Lease duration (default 8)', number(1), 8)
     .option('--log-level <level>', 'pino level (default warn)')
     .option('--ui-port <n>', 'dashboard port on 127.0.0.1, 0 = any free port', int(0, 65535), 0)
+    .addOption(heapGrowthFlag())
     .action(act(dev));
 }
 
 export const run = (argv: string[]) => runCommand(command(), argv);
 
 interface DevFlags {
+  heapGrowthPercent: number;
   demo: boolean;
   port: number;
   dataDir?: string;
@@ -37,6 +40,7 @@ interface DevFlags {
 }
 
 async function dev(values: DevFlags): Promise<number> {
+  applyHeapGrowth(values.heapGrowthPercent);
   // Quiet by default: the terminal is for the person; set --log-level info to see the controllers.
   const logger = cliLogger(values.logLevel ?? 'warn', 'vmsafe');
   let stack;

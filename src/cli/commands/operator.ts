@@ -3,6 +3,7 @@ import { DEFAULT_RESYNC_MS, DEFAULT_SHARED_GROUP_MIN, parseBindAddress, startOpe
 import { DEFAULT_STAGED_IMPACT_MAX_VNICS } from '../../controllers/staged-impact';
 import { cliLogger, untilSignal } from '../flags';
 import { act, boolFlag, Command, int, number, runCommand, verb } from '../program';
+import { applyHeapGrowth, heapGrowthFlag } from '../heap';
 
 export function command(): Command {
   const cmd = verb('operator', 'run the operator against a cluster (kubeconfig as kubectl finds it)')
@@ -21,12 +22,14 @@ export function command(): Command {
     .option('--kube-api-qps <n>', 'client-side limit on API requests per second, like client-go QPS (0 = none)', number(0), 0)
     .option('--kube-api-burst <n>', 'requests allowed in a burst above --kube-api-qps (default 1.5 x qps)', int(1))
     .option('--log-level <level>', 'pino level (default info, or $VMSAFE_LOG_LEVEL)')
+    .addOption(heapGrowthFlag())
     .action(act(operator));
 }
 
 export const run = (argv: string[]) => runCommand(command(), argv);
 
 interface OperatorFlags {
+  heapGrowthPercent: number;
   kubeconfig?: string;
   leaderElect: boolean;
   identity?: string;
@@ -44,6 +47,7 @@ interface OperatorFlags {
 }
 
 async function operator(values: OperatorFlags): Promise<number> {
+  applyHeapGrowth(values.heapGrowthPercent);
   const logger = cliLogger(values.logLevel, 'vmsafe-operator');
   const op = await startOperator({
     kubeconfig: values.kubeconfig ? { file: values.kubeconfig } : undefined,
