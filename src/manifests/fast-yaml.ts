@@ -36,8 +36,10 @@ const UNUSUAL = [
 ];
 
 export interface FastDocument {
-  /** The value, an object (never an array or a List). */
+  /** The value, an object (never an array or a List); undefined when the caller asked to skip it. */
   object: unknown;
+  /** Passed over unread at the caller's request (fastDocuments' `skip`). */
+  skipped?: true;
   /** 1-based line of the object's first content line. */
   line: number;
   /** The document's text and the 1-based line its first character is on. */
@@ -53,41 +55,48 @@ export function parseYamlFast(text: string): FastDocument[] | undefined {
   const out: FastDocument[] = [];
   const docs = fastDocuments(text);
   for (let step = docs.next(); ; step = docs.next()) {
-    if (step.done) return step.value ? out : undefined;
+    if (step.done) return step.value === 0 ? out : undefined;
     out.push(step.value);
   }
 }
 
 /**
  * `parseYamlFast` one document at a time, so a caller can check and drop each before the next is read:
- * returns true when it read the whole text, false when it stopped where the full parser must take over
- * (then the documents already given are the full parser's first ones: the fast path stops before any
- * construct it would read differently).
+ * returns 0 when it read the whole text, else the 1-based line of the document where the full parser
+ * must take over (the documents given before it are the full parser's: the fast path stops before any
+ * construct it would read differently). `skip`: documents it says yes to are given as `skipped`,
+ * unread, for a caller that knows from the text alone that it does not want them.
  */
-export function* fastDocuments(text: string): Generator<FastDocument, boolean> {
+export function* fastDocuments(text: string, skip?: (doc: string) => boolean): Generator<FastDocument, number> {
   let base = 1;
   // Each document with its `---` line (a marker at column 0 always starts a document once `...` and
   // directives are ruled out).
   for (const doc of text.split(/^(?=---(?:[ \r\n]|$))/m)) {
+    if (skip?.(doc)) {
+      const line = firstContentLine(doc, base);
+      if (line !== undefined) yield { object: undefined, skipped: true, line, text: doc, base };
+      base += countNewlines(doc);
+      continue;
+    }
     // block-yaml reads only what js-yaml and yaml read alike (tested); what it declines is checked here.
     let value = parseBlockDocument(doc);
     if (value === DECLINE) {
-      if (UNUSUAL.some((re) => re.test(doc))) return false;
+      if (UNUSUAL.some((re) => re.test(doc))) return base;
       try {
         value = jsyaml.load(doc, { schema: SCHEMA });
       } catch {
-        return false;
+        return base;
       }
     }
     if (value !== null && value !== undefined) {
-      if (typeof value !== 'object' || Array.isArray(value) || (value as { kind?: unknown }).kind === 'List') return false;
+      if (typeof value !== 'object' || Array.isArray(value) || (value as { kind?: unknown }).kind === 'List') return base;
       const line = firstContentLine(doc, base);
-      if (line === undefined) return false;
+      if (line === undefined) return base;
       yield { object: value, line, text: doc, base };
     }
     base += countNewlines(doc);
   }
-  return true;
+  return 0;
 }
 
 function countNewlines(text: string): number {

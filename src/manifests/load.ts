@@ -108,11 +108,20 @@ export interface FileResult {
   progress: { done: number; total: number };
 }
 
+export interface StreamOptions {
+  /**
+   * Documents of a YAML file to pass over unread, judged from their text (docIdentity): a caller that
+   * wants only some objects. A hint: documents the full parser reads are all given, so the caller still
+   * picks what it wants from what it gets.
+   */
+  skip?: (doc: string) => boolean;
+}
+
 /**
  * The same as `loadManifests`, one file at a time and one object at a time, so a caller can check and
  * drop each object before the next is parsed (a datacenter's worth of parsed YAML is gigabytes).
  */
-export async function* streamManifests(paths: readonly string[]): AsyncGenerator<FileResult> {
+export async function* streamManifests(paths: readonly string[], opts: StreamOptions = {}): AsyncGenerator<FileResult> {
   const inputs: { file: string; error?: LoadError }[] = [];
   for (const p of paths) {
     if (p === '-') {
@@ -142,7 +151,7 @@ export async function* streamManifests(paths: readonly string[]): AsyncGenerator
       continue;
     }
     const errors: LoadError[] = [];
-    yield { file, objects: manifestsOf(text, file, errors), errors, progress };
+    yield { file, objects: manifestsOf(text, file, errors, opts.skip), errors, progress };
   }
 }
 
@@ -179,7 +188,7 @@ export function parseManifests(text: string, file: string): LoadResult {
 }
 
 /** `parseManifests` as it goes: objects as they are read, errors into `errors`. */
-function* manifestsOf(text: string, file: string, errors: LoadError[]): Generator<LoadedObject> {
+function* manifestsOf(text: string, file: string, errors: LoadError[], skip?: (doc: string) => boolean): Generator<LoadedObject> {
   if (/\.json$/i.test(file)) {
     const fast = parseJson(text, file);
     if (fast) {
@@ -188,19 +197,27 @@ function* manifestsOf(text: string, file: string, errors: LoadError[]): Generato
     }
   }
   let given = 0;
-  const docs = fastDocuments(text);
+  const docs = fastDocuments(text, skip);
+  let stop: number;
   for (let step = docs.next(); ; step = docs.next()) {
     if (step.done) {
-      if (step.value) return;
+      if (step.value === 0) return;
+      stop = step.value;
       break;
     }
+    const doc = step.value;
+    if (doc.skipped) {
+      given++; // indexes stay those of the file's objects
+      continue;
+    }
     // Not the document itself: its `object` must be free to go once the caller is done with it.
-    yield located(file, step.value.line, given++, step.value.object, new DocumentLocator(step.value));
+    yield located(file, doc.line, given++, doc.object, new DocumentLocator(doc));
   }
-  // The fast path stopped: the full parser reads the file; the objects already given are its first ones.
+  // The fast path stopped: the full parser reads the file, and gives what starts from that document on
+  // (what came before was given, or skipped as asked: its errors are not this reader's to report).
   const full = parseYamlFully(text, file);
-  for (const e of full.errors) errors.push(e);
-  yield* full.objects.slice(given);
+  for (const e of full.errors) if (e.line === undefined || e.line >= stop) errors.push(e);
+  for (const o of full.objects) if (o.line >= stop) yield o;
 }
 
 class DocumentLocator implements Locator {
@@ -253,7 +270,14 @@ export function parseYamlFully(text: string, file: string): LoadResult {
     }
     const root = doc.contents;
     if (!root) continue;
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // Well-formed but not constructible (a merge key on a scalar, too many aliases): this document's error.
+      result.errors.push({ file, line: lineAt(lines, root), message: firstLine((err as Error).message) });
+      continue;
+    }
     if (value === null || value === undefined) continue;
     const add = (node: Node, object: unknown) =>
       result.objects.push({

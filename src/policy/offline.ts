@@ -8,7 +8,7 @@
 // vNIC whose address it does not own (ownership.ts: outside its tenant's addressBlocks, or held by an
 // earlier vNIC) is never bound: it stays unplaced, so no filter binds it and no policy resolves a
 // peer to its address.
-import type { VM } from '../api';
+import type { SecurityPolicy, VM } from '../api';
 import { batchScope, hostState, matchesTagsAndNetworks, scheduleBatch, vmNeeds, type BatchItem, type BatchResult } from '../placement';
 import { PolicyCompiler } from './compile';
 import type { PacketVerdict } from './decision';
@@ -23,8 +23,13 @@ export interface Placement {
   vms: VM[];
   /** "ns/name" → why the VM has no host. */
   unplaced: Map<string, string>;
-  /** The compiler placement used for policy affinity, holding exactly the world's tenants and policies until a Tracer takes it over. */
+  /** The compiler placement used for policy affinity, holding exactly the world's tenants and `policies` until a Tracer takes it over. */
   policyCompiler: PolicyCompiler;
+  /**
+   * The policies the compiler holds: every one, or with `for` those that can apply to a VM placed or
+   * asked for (the provider namespace's, and those in the namespaces of those VMs' tenants).
+   */
+  policies: SecurityPolicy[];
   /** With `for`: pending VMs left as read (no status) because no VM of `for` can be affected by them. */
   skipped: number;
 }
@@ -42,8 +47,9 @@ const keyOf = (vm: VM) => `${vm.metadata.namespace ?? ''}/${vm.metadata.name}`;
 export function placeOffline(world: OfflineWorld, opts: PlaceOptions = {}): Placement {
   const tagsByName = new Map(world.tags.map((t) => [t.metadata.name, t]));
   const hostsByName = new Map(world.hosts.map((h) => [h.metadata.name, h]));
-  // Program keys for policy affinity: a compiler that knows tenants and policies is enough.
-  const keys = PolicyCompiler.compileAll([...world.tenants, ...world.policies], { providerNamespace: world.providerNamespace });
+  // Program keys for policy affinity: a compiler that knows tenants and policies is enough. Tenants
+  // first: who owns a namespace decides which VMs are placed, and which policies can apply to them.
+  const keys = PolicyCompiler.compileAll(world.tenants, { providerNamespace: world.providerNamespace });
   const owner = (vm: VM) => keys.inventory.ownerOf(vm.metadata.namespace ?? '');
   // First Tenant of each name, as a find() over the list would give (40,000 VMs x 40,000 tenants otherwise).
   const tenantsByName = new Map<string, (typeof world.tenants)[number]>();
@@ -57,13 +63,14 @@ export function placeOffline(world: OfflineWorld, opts: PlaceOptions = {}): Plac
   const out: VM[] = new Array<VM>(world.vms.length);
   const unplaced = new Map<string, string>();
   const allocated = new Map<string, { vms: number; vnics: number }>();
-  const programsOn = new Map<string, Set<string>>();
+  // VMs already on a host (status or pin): their programs count for affinity once policies are in.
+  const residents = new Map<string, VM[]>();
   const take = (host: string, vm: VM) => {
     const a = allocated.get(host) ?? { vms: 0, vnics: 0 };
     allocated.set(host, { vms: a.vms + 1, vnics: a.vnics + vm.spec.vnics.length });
-    let s = programsOn.get(host);
-    if (!s) programsOn.set(host, (s = new Set()));
-    s.add(keys.programKeyOf(vm));
+    let s = residents.get(host);
+    if (!s) residents.set(host, (s = []));
+    s.push(vm);
   };
   const withStatus = (vm: VM, status: Partial<NonNullable<VM['status']>>): VM => ({ ...vm, status: { ...vm.status, ...status } });
 
@@ -101,16 +108,35 @@ export function placeOffline(world: OfflineWorld, opts: PlaceOptions = {}): Plac
 
   const states = world.hosts.map((h) => hostState(h, { ready: true, allocated: allocated.get(h.metadata.name) ?? { vms: 0, vnics: 0 } }));
   const needs = pending.map(({ vm }) => vmNeeds(vm, tenantOf(vm), tagsByName));
+  const everything = pending.map((_, i) => i);
+  const wanted = (i: number) => opts.for?.has(keyOf(pending[i]!.vm)) ?? true;
+  let scope = opts.for ? [...batchScope(needs, states, everything.filter(wanted))].sort((a, b) => a - b) : everything;
+
+  // Only Provider/Baseline policies (the provider namespace) and a tenant's own can apply to its VMs:
+  // with `for`, the compiler holds those of the tenants whose VMs are placed or asked for.
+  const held = new Set<SecurityPolicy>();
+  const hold = (vms: Iterable<VM> | 'all') => {
+    const tenants = vms === 'all' ? null : new Set(Array.from(vms, owner));
+    const add = world.policies.filter((p) => {
+      const ns = p.metadata.namespace ?? '';
+      return !held.has(p) && (!tenants || ns === keys.inventory.providerNamespace || tenants.has(keys.inventory.ownerOf(ns)));
+    });
+    for (const p of add) held.add(p);
+    keys.apply(add.map((object) => ({ op: 'upsert' as const, object })));
+  };
+  if (!opts.for) hold('all');
+  else hold([...world.vms.filter((vm) => opts.for!.has(keyOf(vm))), ...[...residents.values()].flat(), ...scope.map((i) => pending[i]!.vm)]);
+  const programsOn = new Map([...residents].map(([h, vms]) => [h, new Set(vms.map((vm) => keys.programKeyOf(vm)))]));
   const run = (scope: readonly number[]): BatchResult => {
     const items: BatchItem[] = scope.map((i) => ({ needs: needs[i]!, programKey: keys.programKeyOf(pending[i]!.vm) }));
     return scheduleBatch(items, states, { programsOn: (h) => programsOn.get(h) });
   };
-  const everything = pending.map((_, i) => i);
-  const wanted = (i: number) => opts.for?.has(keyOf(pending[i]!.vm)) ?? true;
-  let scope = opts.for ? [...batchScope(needs, states, everything.filter(wanted))].sort((a, b) => a - b) : everything;
   let batch = run(scope);
   // An unschedulable VM's message counts every host: only the whole batch gives it exactly.
-  if (scope.length < pending.length && batch.results.some((r, k) => 'unschedulable' in r && wanted(scope[k]!))) batch = run((scope = everything));
+  if (scope.length < pending.length && batch.results.some((r, k) => 'unschedulable' in r && wanted(scope[k]!))) {
+    hold(pending.map((p) => p.vm));
+    batch = run((scope = everything));
+  }
   const inScope = new Uint8Array(pending.length);
   scope.forEach((i, k) => {
     inScope[i] = 1;
@@ -128,7 +154,8 @@ export function placeOffline(world: OfflineWorld, opts: PlaceOptions = {}): Plac
     out[at] = vm;
     skipped++;
   });
-  return { vms: out, unplaced, policyCompiler: keys, skipped };
+  const policies = held.size === world.policies.length ? world.policies : world.policies.filter((p) => held.has(p));
+  return { vms: out, unplaced, policyCompiler: keys, policies, skipped };
 }
 
 /** Is this unplaced reason an address-ownership refusal (the VM is never bound)? */

@@ -146,6 +146,7 @@ export function offlineTracer(
 ): { placement: Placement; tracer: Tracer } {
   // Only the VMs competing for hosts with those a verdict reads are placed (placeOffline's `for`).
   const placement = placeOffline(world, opts.full ? {} : { for: new Set(packetVms(world.vms, packets).keys()) });
-  const placed = { ...world, vms: placement.vms };
+  // The compiler handed over holds placement.policies: the Tracer's world must say the same.
+  const placed = { ...world, vms: placement.vms, policies: placement.policies };
   return { placement, tracer: new Tracer(opts.full ? placed : scopeFor(placed, packets), buildClassifier, {}, placement.policyCompiler) };
 }

@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { generateDatacenter } from '../../src/gen';
 import { toYamlStream } from '../../src/gen/yaml';
 import { parseYamlFast } from '../../src/manifests/fast-yaml';
-import { lineOf, parseManifests, parseYamlFully, type FieldPath, type LoadedObject } from '../../src/manifests/load';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lineOf, parseManifests, parseYamlFully, streamManifests, type FieldPath, type LoadedObject, type LoadError } from '../../src/manifests/load';
 
 /** Every path in a value, plus a missing child under each, so "nearest existing parent" is covered. */
 function pathsOf(v: unknown, base: (string | number)[] = [], out: FieldPath[] = []): FieldPath[] {
@@ -99,5 +102,32 @@ describe('fast YAML path', () => {
       ),
       { numRuns: 100 },
     );
+  });
+
+  it('a document the parser cannot construct is that document\'s error, and the others are still read', () => {
+    const text = 'kind: A\nmetadata:\n  name: a\n---\nkind: B\nspec:\n  <<: *nowhere\n---\nkind: C\nmetadata:\n  name: c\n';
+    const r = parseManifests(text, 'm.yaml');
+    expect(r.objects.map((o) => (o.object as { kind: string }).kind)).toEqual(['A', 'C']);
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatchObject({ file: 'm.yaml', line: 5 });
+  });
+
+  it('skip: passed-over documents are not given; after a fall back to the full parser, each later document once', async () => {
+    const docs = ['kind: A\nx: 1\n', 'kind: Skip\nx: 2\n', 'kind: B\nx: &a 3\n', 'kind: Skip\nx: [\n', 'kind: C\nx: 4\n', 'kind: Skip\nx: 5\n'];
+    const dir = mkdtempSync(join(tmpdir(), 'vmsafe-skip-'));
+    try {
+      writeFileSync(join(dir, 'm.yaml'), docs.map((d) => `---\n${d}`).join(''));
+      const kinds: string[] = [];
+      const errors: LoadError[] = [];
+      for await (const f of streamManifests([dir], { skip: (doc) => doc.includes('kind: Skip') })) {
+        for (const o of f.objects) kinds.push((o.object as { kind: string }).kind);
+        errors.push(...f.errors);
+      }
+      // B's anchor sends the rest to the full parser: it reads (and gives) what follows, the broken document included.
+      expect(kinds).toEqual(['A', 'B', 'C', 'Skip']);
+      expect(errors).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
