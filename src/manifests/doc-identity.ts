@@ -22,11 +22,18 @@ const RESOLVING = /^(?:y|yes|n|no|true|false|on|off|null|nan|inf|[0-9e.+-]+)$/i;
 
 export function docIdentity(doc: string): DocIdentity | undefined {
   if (doc.includes('\t') || doc.includes('\r')) return undefined;
-  const lines = doc.split('\n');
-  let i = 0;
-  if (lines[0]!.startsWith('---')) {
-    if (lines[0]!.trimEnd() !== '---') return undefined;
-    i = 1;
+  const len = doc.length;
+  // Lines are visited by offset: only top-level and metadata lines are sliced (a policy's rules are
+  // most of its lines, and none of them is read).
+  let pos = 0;
+  const lineEnd = (at: number) => {
+    const e = doc.indexOf('\n', at);
+    return e < 0 ? len : e;
+  };
+  if (doc.startsWith('---')) {
+    const e = lineEnd(0);
+    if (doc.slice(0, e).trimEnd() !== '---') return undefined;
+    pos = e + 1;
   }
   const top = new Map<string, string>();
   let namespace: string | undefined;
@@ -34,23 +41,22 @@ export function docIdentity(doc: string): DocIdentity | undefined {
   // Whether the key before has its value on its own line: deeper lines then are its block value,
   // else they would continue a multi-line plain scalar.
   let block = false;
-  while (i < lines.length) {
-    const line = lines[i]!;
-    if (isBlank(line)) {
-      i++;
+  while (pos < len) {
+    const end = lineEnd(pos);
+    const c = doc.charCodeAt(pos);
+    if (c === 32) {
+      if (!block && !isBlank(doc.slice(pos, end))) return undefined;
+      pos = end + 1;
       continue;
     }
-    if (line.startsWith(' ')) {
-      if (!block) return undefined;
-      i++;
-      continue;
-    }
+    const line = doc.slice(pos, end);
+    pos = end + 1;
+    if (isBlank(line)) continue;
     const m = KEY_LINE.exec(line);
     if (!m || top.has(m[1]!)) return undefined;
     const value = (m[2] ?? '').trim();
     top.set(m[1]!, value);
     block = value === '' || value.startsWith('#');
-    i++;
     if (m[1] !== 'metadata') continue;
     // metadata: a block map whose keys sit at one indentation; `namespace` once, plain.
     if (value !== '') return undefined;
@@ -58,11 +64,16 @@ export function docIdentity(doc: string): DocIdentity | undefined {
     let indent = -1;
     let inner = false; // the key before is namespace (its value on the line): nothing may go deeper
     const seen = new Set<string>();
-    for (; i < lines.length; i++) {
-      const l = lines[i]!;
-      if (isBlank(l)) continue;
+    while (pos < len) {
+      const e = lineEnd(pos);
+      const l = doc.slice(pos, e);
+      if (isBlank(l)) {
+        pos = e + 1;
+        continue;
+      }
       const n = l.length - l.trimStart().length;
       if (n === 0) break;
+      pos = e + 1;
       if (indent < 0) indent = n;
       if (n < indent) return undefined;
       if (n > indent) {
@@ -73,7 +84,7 @@ export function docIdentity(doc: string): DocIdentity | undefined {
       if (!k || seen.has(k[1]!)) return undefined;
       seen.add(k[1]!);
       inner = k[1] === 'namespace';
-      if (k[1] === 'namespace') {
+      if (inner) {
         const v = stripComment(k[2] ?? '');
         if (v === undefined || !NAMESPACE.test(v) || RESOLVING.test(v)) return undefined;
         namespace = v;

@@ -115,6 +115,8 @@ export interface StreamOptions {
    * picks what it wants from what it gets.
    */
   skip?: (doc: string) => boolean;
+  /** Texts of the files read, by path: filled as files are read, and read from on the next stream of the same files. */
+  texts?: Map<string, string>;
 }
 
 /**
@@ -134,24 +136,40 @@ export async function* streamManifests(paths: readonly string[], opts: StreamOpt
       inputs.push({ file: p, error: { file: p, message: readMessage(err) } });
     }
   }
+  // The next file is read while this one is parsed: a reader that skips most documents would
+  // otherwise wait on the disk as long as it works.
+  const read = async (input: (typeof inputs)[number]): Promise<{ text: string } | { error: string }> => {
+    const cached = opts.texts?.get(input.file);
+    if (cached !== undefined) return { text: cached };
+    try {
+      // `kustomize build | vmsafe validate -f -`, as with kubectl.
+      const text = input.file === '-' ? await readStdin() : await readFile(input.file, 'utf8');
+      if (input.file !== '-') opts.texts?.set(input.file, text);
+      return { text };
+    } catch (err) {
+      return { error: readMessage(err) };
+    }
+  };
   let done = 0;
-  for (const input of inputs) {
+  let next = inputs[0] && !inputs[0].error ? read(inputs[0]) : undefined;
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    const current = next;
+    const after = inputs[i + 1];
+    next = after && !after.error ? read(after) : undefined;
     const progress = { done: ++done, total: inputs.length };
     if (input.error) {
       yield { file: input.file, objects: [], errors: [input.error], progress };
       continue;
     }
     const file = input.file === '-' ? '<stdin>' : input.file;
-    let text: string;
-    try {
-      // `kustomize build | vmsafe validate -f -`, as with kubectl.
-      text = input.file === '-' ? await readStdin() : await readFile(input.file, 'utf8');
-    } catch (err) {
-      yield { file, objects: [], errors: [{ file, message: readMessage(err) }], progress };
+    const got = await current!;
+    if ('error' in got) {
+      yield { file, objects: [], errors: [{ file, message: got.error }], progress };
       continue;
     }
     const errors: LoadError[] = [];
-    yield { file, objects: manifestsOf(text, file, errors, opts.skip), errors, progress };
+    yield { file, objects: manifestsOf(got.text, file, errors, opts.skip), errors, progress };
   }
 }
 

@@ -6,12 +6,12 @@
 // and SecurityPolicy. A verdict depends on nothing else: the differential tests
 // (test/trace/trace-offline.test.ts) hold it to the full compile of the whole world.
 import type { Host, HostFilterSpec, SecurityPolicy, Tag, Tenant, VM } from '../api';
-import { decode, PROVIDER_NAMESPACE } from '../api';
+import { decode } from '../api';
 import type { Classifier } from '../dataplane/types';
+import { docIdentity } from '../manifests/doc-identity';
 import { streamManifests } from '../manifests/load';
 import type { Progress } from '../util/progress';
-import { Inventory } from './inventory';
-import { placeOffline, type Placement } from './offline';
+import { OfflinePlacer, placeOffline, type Placement } from './offline';
 import type { Endpoint, Packet } from './reference';
 import { Tracer, type TraceWorld } from './tracer';
 
@@ -20,31 +20,50 @@ const KINDS = new Set(['Tenant', 'Tag', 'Host', 'VM', 'SecurityPolicy']);
 export interface TraceLoad {
   world: TraceWorld;
   errors: string[];
-  /** Namespaces whose policies were loaded without their rules (see `fullPoliciesIn`). */
-  summarized: Set<string>;
+}
+
+export interface TraceRead {
+  /** SecurityPolicies to read, by namespace (default: all). */
+  policiesIn?: (namespace: string) => boolean;
+  /** Read the other kinds (Tenant, Tag, Host, VM); default true. */
+  others?: boolean;
+  /** File texts kept from an earlier read of the same paths (streamManifests' `texts`). */
+  texts?: Map<string, string>;
 }
 
 /**
- * Decode the vmsafe.io objects a trace needs; other kinds (Namespace, HostFilter…) are skipped.
- * `fullPoliciesIn`: policies of other namespaces are checked in full but kept without their rules,
- * which is all placement reads of them (tier, priority, enforcement, appliesTo: who shares a program);
- * at 80,000 policies the rules are most of the bytes and of the heap.
+ * Decode the vmsafe.io objects a trace needs; other kinds (Namespace, HostFilter…) are skipped, unread
+ * where the text tells what they are (docIdentity), like the policies `read` does not ask for.
  */
-export async function loadTraceWorld(
-  paths: readonly string[],
-  progress?: Progress,
-  opts: { fullPoliciesIn?: (namespace: string) => boolean } = {},
-): Promise<TraceLoad> {
+export async function loadTraceWorld(paths: readonly string[], progress?: Progress, read: TraceRead = {}): Promise<TraceLoad> {
   const world = { tenants: [] as Tenant[], tags: [] as Tag[], hosts: [] as Host[], vms: [] as VM[], policies: [] as SecurityPolicy[] };
   const errors: string[] = [];
-  const summarized = new Set<string>();
+  const others = read.others ?? true;
+  const policiesIn = read.policiesIn ?? (() => true);
+  const skip = (doc: string): boolean => {
+    // No such word and no escape that could spell it: surely not a SecurityPolicy.
+    const maybePolicy = doc.includes('SecurityPolicy') || doc.includes('\\');
+    if (!others) {
+      if (!maybePolicy) return true;
+    } else if (!maybePolicy && !doc.includes('Namespace')) return false; // most documents: wanted, not worth a look
+    const id = docIdentity(doc);
+    if (!id) return false;
+    if (!id.apiVersion.startsWith('vmsafe.io/') || !KINDS.has(id.kind)) return true;
+    return id.kind === 'SecurityPolicy' ? !policiesIn(id.namespace ?? '') : !others;
+  };
   let objects = 0;
-  for await (const r of streamManifests(paths)) {
+  for await (const r of streamManifests(paths, { skip, ...(read.texts ? { texts: read.texts } : {}) })) {
     for (const o of r.objects) {
       objects++;
-      const kind = (o.object as { kind?: unknown })?.kind;
-      const apiVersion = String((o.object as { apiVersion?: unknown })?.apiVersion ?? '');
+      const raw = o.object as { kind?: unknown; apiVersion?: unknown; metadata?: { namespace?: unknown } } | null;
+      const kind = raw?.kind;
+      const apiVersion = String(raw?.apiVersion ?? '');
       if (!apiVersion.startsWith('vmsafe.io/') || !KINDS.has(String(kind))) continue;
+      if (kind === 'SecurityPolicy') {
+        const ns = raw?.metadata?.namespace;
+        if (typeof ns === 'string' && !policiesIn(ns)) continue;
+        if (ns === undefined && !policiesIn('')) continue;
+      } else if (!others) continue;
       const d = decode(o.object);
       if (!d.ok) {
         errors.push(`${o.file}:${o.line}: ${kind}: ${d.errors.map((e) => `${e.path ? `${e.path}: ` : ''}${e.message}`).join('; ')}`);
@@ -54,38 +73,50 @@ export async function loadTraceWorld(
       else if (kind === 'Tag') world.tags.push(d.value);
       else if (kind === 'Host') world.hosts.push(d.value);
       else if (kind === 'VM') world.vms.push(d.value);
-      else {
-        const policy = d.value as SecurityPolicy;
-        const ns = policy.metadata.namespace ?? '';
-        if (!opts.fullPoliciesIn || opts.fullPoliciesIn(ns)) world.policies.push(policy);
-        else {
-          summarized.add(ns);
-          world.policies.push({ ...policy, spec: { ...policy.spec, ingress: [], egress: [] } });
-        }
-      }
+      else world.policies.push(d.value as SecurityPolicy);
     }
     for (const e of r.errors) errors.push(`${e.file}${e.line !== undefined ? `:${e.line}` : ''}: ${e.message}`);
     progress?.update(() => `read ${r.progress.done}/${r.progress.total} files, ${objects.toLocaleString('en-US')} objects`);
   }
-  return { world, errors, summarized };
+  return { world, errors };
 }
 
+export type OfflineTrace = { errors: string[] } | { errors: []; world: TraceWorld; placement: Placement; tracer: Tracer };
+
 /**
- * `loadTraceWorld` for these packets: full policies only where a verdict reads them (the provider
- * namespace, and every namespace of the endpoint VMs' tenants), the rest without rules. A tenant's
- * other namespaces are known only once Tenants are read: if any of them was summarized, read again.
- * A verdict depends on nothing else (the differential test in test/trace/trace-offline.test.ts).
+ * Read the manifests, place and compile what these packets' verdicts depend on. Two reads: every
+ * object but the policies, which settles placement's scope (the VMs competing with the endpoints for
+ * hosts); then the policies that can apply to those VMs and to the endpoints (their tenants'
+ * namespaces and the provider's). Other policies are never read (`vmsafe validate` checks them all):
+ * at vmworld scale that is 7 in 8 of them, and they are most of the bytes. A verdict depends on nothing
+ * else (the differential tests in test/trace/trace-offline.test.ts hold it to the whole world).
  */
-export async function loadTraceWorldFor(paths: readonly string[], packets: readonly Packet[], progress?: Progress): Promise<TraceLoad> {
-  const endpoints = new Set(packets.flatMap((p) => [p.from, p.to]).flatMap((e) => ('vm' in e ? [e.vm.slice(0, e.vm.indexOf('/'))] : [])));
-  const first = await loadTraceWorld(paths, progress, { fullPoliciesIn: (ns) => ns === PROVIDER_NAMESPACE || endpoints.has(ns) });
-  const needed = new Set([PROVIDER_NAMESPACE, ...endpoints]);
-  for (const t of first.world.tenants) {
-    const own = Inventory.namespacesOf(t);
-    if (own.some((ns) => endpoints.has(ns))) for (const ns of own) needed.add(ns);
+export async function offlineTrace(
+  paths: readonly string[],
+  packets: readonly Packet[],
+  buildClassifier: (spec: HostFilterSpec) => Classifier,
+  progress?: Progress,
+): Promise<OfflineTrace> {
+  // Each file is read from disk once: the texts (65 MiB at vmworld) stay for the reads after the first.
+  const texts = new Map<string, string>();
+  const first = await loadTraceWorld(paths, progress, { policiesIn: () => false, texts });
+  if (first.errors.length > 0) return first;
+  const placer = new OfflinePlacer(first.world, { for: new Set(packetVms(first.world.vms, packets).keys()) });
+  const namespaces = placer.policyNamespaces();
+  const second = await loadTraceWorld(paths, progress, { policiesIn: namespaces ? (ns) => namespaces.has(ns) : undefined, others: false, texts });
+  if (second.errors.length > 0) return second;
+  let world: TraceWorld = { ...first.world, policies: second.world.policies };
+  let placement = placer.place(world.policies);
+  if (placement.widened) {
+    // An endpoint fits nowhere, and the why counts every host: place everything, with every policy.
+    const all = await loadTraceWorld(paths, progress, { others: false, texts });
+    if (all.errors.length > 0) return all;
+    world = { ...first.world, policies: all.world.policies };
+    placement = placeOffline(world);
   }
-  if (![...first.summarized].some((ns) => needed.has(ns))) return first;
-  return loadTraceWorld(paths, progress, { fullPoliciesIn: (ns) => needed.has(ns) });
+  // The compiler handed over holds placement.policies: the Tracer's world must say the same.
+  const placed = { ...world, vms: placement.vms, policies: placement.policies };
+  return { errors: [], world, placement, tracer: new Tracer(scopeFor(placed, packets), buildClassifier, {}, placement.policyCompiler) };
 }
 
 const keyOf = (vm: VM) => `${vm.metadata.namespace ?? ''}/${vm.metadata.name}`;

@@ -14,7 +14,7 @@ import { isAddressRefusal, unboundVerdict } from '../../policy/offline';
 import type { PacketVerdict } from '../../policy/decision';
 import { ReferenceEvaluator, type Packet } from '../../policy/reference';
 import { enforced, isEnforced } from '../../policy/staged';
-import { loadTraceWorldFor, offlineTracer } from '../../policy/trace-offline';
+import { offlineTrace } from '../../policy/trace-offline';
 import { disagreement, formatText, parseProbe, ProbeError as InputError, verdictJson } from '../../policy/trace-format';
 import type { TraceResult } from '../../policy/tracer';
 import { progressLine } from '../../util/progress';
@@ -128,18 +128,16 @@ interface Engine {
 
 type Probe = { line: number; pkt?: Packet; error?: string };
 
-/** Offline: load the manifests, place every VM, compile what the packets need. */
+/** Offline: read the manifests, place the VMs the endpoints compete with, compile what the packets need. */
 async function offlineEngine(paths: string[], packets: Packet[]): Promise<Engine> {
   const progress = progressLine('vmsafe trace');
-  const { world, errors } = await loadTraceWorldFor(paths, packets, progress);
-  if (errors.length > 0) {
-    progress.done();
-    process.stderr.write(errors.map((e) => `${e}\n`).join(''));
-    throw new InputError(`${errors.length} invalid manifest(s)`);
-  }
-  progress.update(() => 'placing VMs and compiling the endpoints\' hosts');
-  const { placement, tracer } = offlineTracer(world, packets, (spec) => buildClassifier(spec));
+  const read = await offlineTrace(paths, packets, (spec) => buildClassifier(spec), progress);
   progress.done();
+  if (!('tracer' in read)) {
+    process.stderr.write(read.errors.map((e) => `${e}\n`).join(''));
+    throw new InputError(`${read.errors.length} invalid manifest(s)`);
+  }
+  const { world, placement, tracer } = read;
   // Staged policies: the verdict if every one of them were enforced, shown beside the enforced one.
   const staged = world.policies.some((p) => !isEnforced(p))
     ? new ReferenceEvaluator({ ...world, vms: placement.vms, policies: world.policies.map(enforced) })
