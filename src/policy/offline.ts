@@ -8,6 +8,9 @@
 // vNIC whose address it does not own (ownership.ts: outside its tenant's addressBlocks, or held by an
 // earlier vNIC) is never bound: it stays unplaced, so no filter binds it and no policy resolves a
 // peer to its address.
+//
+// With `for` (the VMs a caller reads, e.g. trace's endpoints), only the VMs competing with those for
+// hosts are scheduled, and only the policies that can apply to them are needed (OfflinePlacer).
 import type { SecurityPolicy, Tenant, VM } from '../api';
 import { batchScope, hostState, matchesTagsAndNetworks, scheduleBatch, vmNeeds, type BatchItem, type BatchResult, type HostState, type VmNeeds } from '../placement';
 import { Inventory } from './inventory';
@@ -78,7 +81,7 @@ export class OfflinePlacer {
   private readonly tenants: Set<string | null> | null;
 
   constructor(
-    private readonly world: Omit<OfflineWorld, 'policies'>,
+    world: Omit<OfflineWorld, 'policies'>,
     private readonly opts: PlaceOptions = {},
   ) {
     const tagsByName = new Map(world.tags.map((t) => [t.metadata.name, t]));

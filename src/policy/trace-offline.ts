@@ -1,9 +1,8 @@
-// `vmsafe trace` from manifests at datacenter scale: read the manifests one object at a time keeping
-// only decoded objects (other tenants' policies without their rules), place the VMs that compete with
-// the endpoints for hosts (where those land depends on them, not on the rest), then compile only what
-// the packets need: the endpoint VMs, the
-// VMs that own the packets' addresses (peers match by address) and their hosts, with every Tenant, Tag
-// and SecurityPolicy. A verdict depends on nothing else: the differential tests
+// `vmsafe trace` from manifests at datacenter scale. Read every object but the policies, one at a time
+// keeping only decoded objects; place the VMs that compete with the endpoints for hosts (where those
+// land depends on them, not on the rest); read only the policies that can apply to those VMs; then
+// compile only what the packets need: the endpoint VMs, the VMs that own the packets' addresses (peers
+// match by address) and their hosts. A verdict depends on nothing else: the differential tests
 // (test/trace/trace-offline.test.ts) hold it to the full compile of the whole world.
 import type { Host, HostFilterSpec, SecurityPolicy, Tag, Tenant, VM } from '../api';
 import { decode } from '../api';
@@ -114,9 +113,7 @@ export async function offlineTrace(
     world = { ...first.world, policies: all.world.policies };
     placement = placeOffline(world);
   }
-  // The compiler handed over holds placement.policies: the Tracer's world must say the same.
-  const placed = { ...world, vms: placement.vms, policies: placement.policies };
-  return { errors: [], world, placement, tracer: new Tracer(scopeFor(placed, packets), buildClassifier, {}, placement.policyCompiler) };
+  return { errors: [], world, placement, tracer: tracerOf(world, placement, packets, buildClassifier) };
 }
 
 const keyOf = (vm: VM) => `${vm.metadata.namespace ?? ''}/${vm.metadata.name}`;
@@ -177,7 +174,11 @@ export function offlineTracer(
 ): { placement: Placement; tracer: Tracer } {
   // Only the VMs competing for hosts with those a verdict reads are placed (placeOffline's `for`).
   const placement = placeOffline(world, opts.full ? {} : { for: new Set(packetVms(world.vms, packets).keys()) });
-  // The compiler handed over holds placement.policies: the Tracer's world must say the same.
+  return { placement, tracer: tracerOf(world, placement, packets, buildClassifier, opts.full) };
+}
+
+/** The tracer of a placed world: the placement's compiler, and the world it holds (its policies), scoped to the packets unless `full`. */
+function tracerOf(world: TraceWorld, placement: Placement, packets: readonly Packet[], buildClassifier: (spec: HostFilterSpec) => Classifier, full = false): Tracer {
   const placed = { ...world, vms: placement.vms, policies: placement.policies };
-  return { placement, tracer: new Tracer(opts.full ? placed : scopeFor(placed, packets), buildClassifier, {}, placement.policyCompiler) };
+  return new Tracer(full ? placed : scopeFor(placed, packets), buildClassifier, {}, placement.policyCompiler);
 }
