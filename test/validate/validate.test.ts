@@ -161,6 +161,8 @@ const CROSS_CASES: Case[] = [
     ['bad.yaml:6 VM acme/web-1 spec.vnics[0].vlan: unknown field']],
   ['an unknown metadata field', 'apiVersion: vmsafe.io/v1alpha1\nkind: Tag\nmetadata:\n  name: db\n  lables: {a: b}\nspec: {}\n',
     ['bad.yaml:5 Tag db metadata.lables: unknown field']],
+  ['a field named like an Object method', vm('  constructor: h1\n' + NIC),
+    ['bad.yaml:5 VM acme/web-1 spec.constructor: unknown field']],
 ];
 
 const WARNING_CASES: Case[] = [

@@ -24,17 +24,28 @@ function schemaFor(kind: string): JSONSchemaProps | undefined {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+// One path stack for the whole walk, copied only for a finding: at 200,000 objects a new array per
+// visited field was most of this check's time and a good share of validate's garbage.
 function walk(value: unknown, schema: JSONSchemaProps, path: (string | number)[], out: (path: (string | number)[]) => void) {
   if (schema['x-kubernetes-preserve-unknown-fields']) return;
   if (Array.isArray(value)) {
-    if (schema.items) value.forEach((item, i) => walk(item, schema.items!, [...path, i], out));
+    const items = schema.items;
+    if (!items) return;
+    for (let i = 0; i < value.length; i++) {
+      path.push(i);
+      walk(value[i], items, path, out);
+      path.pop();
+    }
     return;
   }
   if (!isObject(value)) return;
-  for (const [key, sub] of Object.entries(value)) {
-    const child = schema.properties?.[key] ?? schema.additionalProperties;
-    if (child) walk(sub, child, [...path, key], out);
-    else if (schema.properties) out([...path, key]);
+  for (const key of Object.keys(value)) {
+    // Own properties only: a field named `constructor` or `toString` is unknown, not Object's.
+    const child = (schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined) ?? schema.additionalProperties;
+    path.push(key);
+    if (child) walk(value[key], child, path, out);
+    else if (schema.properties) out([...path]);
+    path.pop();
   }
 }
 
