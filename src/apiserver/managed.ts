@@ -2,6 +2,7 @@
 // (FieldsV1: maps granular, list-type=map lists per element, other lists atomic), ownership transfer on updates, apply merging,
 // removal of fields a manager stopped applying, and conflicts (409) unless force=true.
 import { ApiError } from './errors';
+import { declaredProperty } from './schema';
 import type { Obj } from './store';
 
 export interface ManagedFieldsEntry {
@@ -21,7 +22,7 @@ const META_OWNED = ['labels', 'annotations', 'finalizers', 'ownerReferences'];
 type Schema = Record<string, any> | undefined;
 
 const subSchema = (schema: Schema, key: string): Schema =>
-  schema?.properties?.[key] ?? (isPlainObject(schema?.additionalProperties) ? schema!.additionalProperties : undefined);
+  declaredProperty(schema, key) ?? (isPlainObject(schema?.additionalProperties) ? schema!.additionalProperties : undefined);
 
 /** Key fields of an x-kubernetes-list-type=map list (sorted, as structured-merge-diff serializes them). */
 function listMapKeys(schema: Schema): string[] | undefined {

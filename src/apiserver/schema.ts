@@ -17,6 +17,12 @@ export const OBJECT_META_FIELDS = new Set([
 
 const joinPath = (path: string, key: string) => (path ? `${path}.${key}` : key);
 
+/** The schema a structural schema declares for `key`: own properties only (a field named `constructor` is not Object's). */
+export function declaredProperty(schema: Schema | undefined, key: string): Schema | undefined {
+  const props = schema?.properties as Record<string, Schema> | undefined;
+  return props && Object.hasOwn(props, key) ? props[key] : undefined;
+}
+
 /**
  * Removes fields the schema does not declare (in place) and returns their paths. Root keeps
  * apiVersion/kind/metadata; metadata keeps ObjectMeta's fields.
@@ -35,7 +41,7 @@ export function prune(obj: Record<string, any>, schema: Schema | undefined): str
           }
       continue;
     }
-    const sub = schema.properties?.[key];
+    const sub = declaredProperty(schema, key);
     if (sub) pruneValue(obj[key], sub, key, unknown);
     else if (!schema['x-kubernetes-preserve-unknown-fields']) {
       delete obj[key];
@@ -60,7 +66,7 @@ function pruneValue(value: unknown, schema: Schema, path: string, unknown: strin
   const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true;
   if (!props && addl === undefined && preserve) return;
   for (const key of Object.keys(value)) {
-    const sub = props?.[key] ?? (isPlainObject(addl) ? addl : undefined);
+    const sub = declaredProperty(schema, key) ?? (isPlainObject(addl) ? addl : undefined);
     if (sub) pruneValue(value[key], sub, joinPath(path, key), unknown);
     else if (!(preserve || addl === true)) {
       delete value[key];

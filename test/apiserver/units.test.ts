@@ -113,6 +113,12 @@ describe('structural schema: prune, default, validate', () => {
     expect(o).toEqual({ apiVersion: 'v', kind: 'K', metadata: { name: 'x' }, spec: { items: [{ ip: '1.2' }], free: { any: { thing: 1 } }, map: { k: 'v' } } });
   });
 
+  it('prunes fields named like Object methods: only declared properties are known', () => {
+    const o: any = { apiVersion: 'v', kind: 'K', metadata: { name: 'x' }, spec: { constructor: 'x', toString: { a: 1 }, items: [{ ip: '1.2', hasOwnProperty: 1 }] }, valueOf: 2 };
+    expect(prune(o, schema).sort()).toEqual(['spec.constructor', 'spec.items[0].hasOwnProperty', 'spec.toString', 'valueOf']);
+    expect(o).toEqual({ apiVersion: 'v', kind: 'K', metadata: { name: 'x' }, spec: { items: [{ ip: '1.2' }] } });
+  });
+
   it('applies defaults inside existing objects and list items only', () => {
     const o: any = { spec: { items: [{ ip: '1.2' }, { ip: '3.4', port: 8 }] } };
     applyDefaults(o, schema);
