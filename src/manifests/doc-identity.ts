@@ -21,7 +21,8 @@ const NAMESPACE = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const RESOLVING = /^(?:y|yes|n|no|true|false|on|off|null|nan|inf|[0-9e.+-]+)$/i;
 
 export function docIdentity(doc: string): DocIdentity | undefined {
-  if (doc.includes('\t') || doc.includes('\r')) return undefined;
+  // Only printable ASCII and \n: JS trimming counts Unicode spaces that YAML keeps as content.
+  if (/[^\x20-\x7e\n]/.test(doc)) return undefined;
   const len = doc.length;
   // Lines are visited by offset: only top-level and metadata lines are sliced (a policy's rules are
   // most of its lines, and none of them is read).

@@ -68,6 +68,8 @@ export function parseYamlFast(text: string): FastDocument[] | undefined {
  * unread, for a caller that knows from the text alone that it does not want them.
  */
 export function* fastDocuments(text: string, skip?: (doc: string) => boolean): Generator<FastDocument, number> {
+  // U+2028/U+2029 are line starts for the split's /m but not line breaks to YAML: the full parser reads such a file.
+  if (/[\u2028\u2029]/.test(text)) return 1;
   let base = 1;
   // Each document with its `---` line (a marker at column 0 always starts a document once `...` and
   // directives are ruled out).

@@ -75,6 +75,9 @@ describe('docIdentity', () => {
     expect(docIdentity(doc('apiVersion: v1', 'kind: VM', 'metadata:', '\tnamespace: a'))).toBeUndefined();
     expect(docIdentity(doc('apiVersion: v1', 'kind: VM', 'metadata: &m', '  namespace: a'))).toBeUndefined();
     expect(docIdentity(doc('apiVersion: v1', 'kind: VM'))).toBeUndefined(); // no metadata: let the parser say
+    // Unicode spaces are content to YAML (found by an adversarial review).
+    expect(docIdentity(doc('apiVersion: v1', 'kind: VM', 'metadata:', '  name: p', '\u00a0 namespace: x'))).toBeUndefined();
+    expect(docIdentity(doc('apiVersion: v1', 'kind: VM', 'metadata:', '  namespace: acme\u00a0'))).toBeUndefined();
   });
 
   it('on valid documents mutated by tricky lines: the parser reads what it says, or fails', () => {

@@ -130,4 +130,11 @@ describe('fast YAML path', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a --- after U+2028 is inside a comment to YAML: the document is not cut in two', () => {
+    const text = 'apiVersion: vmsafe.io/v1alpha1\n# x\u2028---\nkind: SecurityPolicy\nmetadata:\n  name: p1\n  namespace: target\n';
+    const r = parseManifests(text, 'm.yaml');
+    expect(r.objects.map((o) => o.object)).toEqual(parseYamlFully(text, 'm.yaml').objects.map((o) => o.object));
+    expect(r.objects).toHaveLength(1);
+  });
 });
