@@ -144,7 +144,7 @@ export async function* streamManifests(paths: readonly string[], opts: StreamOpt
     try {
       // `kustomize build | vmsafe validate -f -`, as with kubectl.
       const text = input.file === '-' ? await readStdin() : await readFile(input.file, 'utf8');
-      if (input.file !== '-') opts.texts?.set(input.file, text);
+      opts.texts?.set(input.file, text); // stdin too: it can be read only once
       return { text };
     } catch (err) {
       return { error: readMessage(err) };

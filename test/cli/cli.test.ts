@@ -1,6 +1,7 @@
 // The CLI framework: every verb has --help, unknown flags and bad values are one line + exit 2, booleans
 // take `=false`, `--version`, bash completion. Through the real dispatch (cli.ts) and the real verb registry.
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cli } from '../../src/cli/cli';
@@ -90,5 +91,16 @@ describe('vmsafe CLI', () => {
     expect((await complete(['vmsafe', 'tr'])).split('\n')).toContain('trace');
     expect((await complete(['vmsafe', 'trace', '--pro'])).split('\n').sort()).toEqual(['', '--probes', '--protocol']);
     expect((await complete(['vmsafe', 'operator', '--leader'])).trim()).toBe('--leader-elect');
+  });
+
+  it('trace -f - reads stdin once and keeps it for its second read of the policies', async () => {
+    const root = join(import.meta.dirname, '../..');
+    const input = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml')).sort().map((f) => `${readFileSync(join(root, 'examples', f), 'utf8')}\n---\n`).join('');
+    const args = ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'trace', '-f', '-', '--from', 'acme/web-1', '--to', 'acme/app-1', '--protocol', 'TCP', '--port', '8080'];
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = execFile(process.execPath, args, { cwd: root }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+      child.stdin!.end(input);
+    });
+    expect(out).toContain('Allow by Tenant policy acme/app-tier rule api-from-web');
   });
 });
