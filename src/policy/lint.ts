@@ -8,7 +8,7 @@
 import type { PortSpec, Rule, SecurityPolicy, Tenant, VM } from '../api';
 import { PROVIDER_NAMESPACE } from '../api';
 import { parseCidr } from '../dataplane/ip';
-import { Inventory, NO_TENANT, comparePolicies, type PolicyRec } from './inventory';
+import { Inventory, comparePolicies, type PolicyRec } from './inventory';
 import { selectorMatches, selectorRequirements } from './selector';
 
 export interface LintFinding {
@@ -107,7 +107,6 @@ export function lintPolicies(input: LintInput): LintFinding[] {
   const inv = new Inventory({ providerNamespace: input.providerNamespace ?? PROVIDER_NAMESPACE });
   for (const t of input.tenants) inv.upsertTenant(t);
   for (const p of input.policies) inv.upsertPolicy(p);
-  for (const v of input.vms ?? []) inv.upsertVM(v);
   const out: LintFinding[] = [];
   const accepted = [...inv.policies.values()].filter((p) => p.rejection === null);
   const ownerOf = (p: PolicyRec) => (p.tier === 'Tenant' ? inv.tenantName(p.tenant) : null);
@@ -148,21 +147,28 @@ export function lintPolicies(input: LintInput): LintFinding[] {
   }
 
   if (input.vms) {
+    // Only who owns each VM and what it carries matter here: not the Inventory's address book and indexes.
+    type LintVm = { tags: ReadonlySet<string>; labels: Readonly<Record<string, string>>; tenant: string | null };
+    const vmsOfTenant = new Map<string | null, LintVm[]>();
+    const all: LintVm[] = [];
+    for (const vm of input.vms) {
+      const tenant = inv.ownerOf(vm.metadata.namespace ?? '');
+      const rec = { tags: new Set(vm.spec.tags ?? []), labels: vm.metadata.labels ?? {}, tenant };
+      all.push(rec);
+      const list = vmsOfTenant.get(tenant);
+      if (list) list.push(rec);
+      else vmsOfTenant.set(tenant, [rec]);
+    }
     for (const p of accepted) {
-      const candidates = p.tier === 'Tenant' ? inv.vmKeysOfTenant(p.tenant) : inv.vms.keys();
-      let any = false;
-      for (const k of candidates) {
-        const vm = inv.vms.get(k)!;
-        const a = p.appliesTo;
-        if (p.tier === 'Tenant' && vm.tenant !== p.tenant) continue;
-        if (!(a.tags ?? []).every((t) => vm.tags.includes(t))) continue;
-        if (a.vmSelector && !selectorMatches(a.vmSelector, vm.labels)) continue;
-        const name = vm.tenant === NO_TENANT ? null : inv.tenantName(vm.tenant);
-        if (a.tenants && a.tenants.length > 0 && (name === null || !a.tenants.includes(name))) continue;
-        any = true;
-        break;
-      }
-      if (!any) out.push({ policy: p.key, path: 'spec.appliesTo', message: 'the policy selects no VM' });
+      const a = p.appliesTo;
+      const candidates = p.tier === 'Tenant' ? (vmsOfTenant.get(ownerOf(p)) ?? []) : all;
+      const selects = candidates.some(
+        (vm) =>
+          (a.tags ?? []).every((t) => vm.tags.has(t)) &&
+          (!a.vmSelector || selectorMatches(a.vmSelector, vm.labels)) &&
+          (!a.tenants || a.tenants.length === 0 || (vm.tenant !== null && a.tenants.includes(vm.tenant))),
+      );
+      if (!selects) out.push({ policy: p.key, path: 'spec.appliesTo', message: 'the policy selects no VM' });
     }
   }
   return out.sort((a, b) => (a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : 0));

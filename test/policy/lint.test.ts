@@ -79,6 +79,36 @@ describe('policies selecting nothing', () => {
   });
 });
 
+describe('policies selecting nothing, against the reference semantics', () => {
+  it('reports exactly the accepted policies that apply to none of the VMs', async () => {
+    const fc = (await import('fast-check')).default;
+    const { caseArb } = await import('./arbitraries');
+    const { ReferenceEvaluator } = await import('../../src/policy/reference');
+    let reported = 0;
+    let selecting = 0;
+    fc.assert(
+      fc.property(caseArb, ({ world }) => {
+        const ref = new ReferenceEvaluator(world);
+        const want = world.policies
+          .filter((p) => ref.rejection(p) === null && !world.vms.some((vm) => ref.appliesTo(p, vm)))
+          .map((p) => `${p.metadata.namespace}/${p.metadata.name}`)
+          .sort();
+        const got = lintPolicies({ tenants: world.tenants, policies: world.policies, vms: world.vms })
+          .filter((f) => f.path === 'spec.appliesTo')
+          .map((f) => f.policy)
+          .sort();
+        expect(got).toEqual(want);
+        reported += got.length;
+        selecting += world.policies.length - got.length;
+      }),
+      { numRuns: 300 },
+    );
+    // Both answers occur, so the comparison is not trivially all-or-nothing.
+    expect(reported).toBeGreaterThan(0);
+    expect(selecting).toBeGreaterThan(0);
+  });
+});
+
 describe('soundness', () => {
   it('a rule reported as shadowed never decides a packet', async () => {
     const fc = (await import('fast-check')).default;
