@@ -131,7 +131,7 @@ function datacenter(size: typeof SIZE, progress: (l: string) => void): string {
  * A `vmsafe apiserver` holding what `trace --live` of these two VMs reads: every host's compiled
  * HostFilter (marked applied by its agent) and the two VMs, in their namespaces, with their hosts.
  */
-async function liveCluster(dc: string, endpoints: string[], progress: (l: string) => void): Promise<Cluster> {
+export async function liveCluster(dc: string, endpoints: string[], progress: (l: string) => void): Promise<Cluster> {
   progress('compiling every host offline for the live API server');
   const { world, errors } = await loadTraceWorld([dc]);
   if (errors.length > 0) throw new Error(`invalid datacenter: ${errors[0]}`);
