@@ -140,7 +140,8 @@ export class Api {
     const match = this.matcher(def, opts.labelSelector, opts.fieldSelector);
     const r = this.store.res(def.key);
     let listRv = this.store.rv;
-    let keys = r.keysIn(def.namespaced ? ns : undefined);
+    const keys = r.keysIn(def.namespaced ? ns : undefined);
+    let from = 0;
     if (opts.continue) {
       let tok: { rv: number; start: string };
       try {
@@ -157,11 +158,11 @@ export class Api {
         if (keys[mid]! <= tok.start) lo = mid + 1;
         else hi = mid;
       }
-      keys = keys.slice(lo);
+      from = lo; // an index, not a copy of the rest: a paged list is hundreds of pages
     }
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
     const items: Obj[] = [];
-    let i = 0;
+    let i = from;
     for (; i < keys.length && items.length < limit; i++) {
       const o = r.objects.get(keys[i]!)!;
       if (!match || match(o)) items.push(o);
@@ -169,7 +170,8 @@ export class Api {
     let cont: string | undefined;
     let remaining: number | undefined;
     if (i < keys.length) {
-      const more = match ? keys.slice(i).some((k) => match(r.objects.get(k)!)) : true;
+      let more = !match;
+      for (let k = i; !more && k < keys.length; k++) more = match!(r.objects.get(keys[k]!)!);
       if (more) {
         cont = Buffer.from(JSON.stringify({ rv: listRv, start: keys[i - 1] })).toString('base64');
         if (!match) remaining = keys.length - i;

@@ -158,8 +158,13 @@ export class OperatorTerm {
   async start(syncTimeoutMs: number): Promise<void> {
     const { world, feed, log } = this.ctx;
     this.registerMetrics();
+    const listed = performance.now();
     world.start();
     if (!(await world.waitForSync(syncTimeoutMs))) throw new Error(`caches did not sync within ${syncTimeoutMs} ms`);
+    log.info({ ms: Math.round(performance.now() - listed) }, 'caches synced');
+    // The first compile is seconds of synchronous work at datacenter scale: answer the probes waiting
+    // for readiness (and take in watch events) first.
+    await new Promise<void>((r) => setImmediate(r));
     const t0 = performance.now();
     feed.start();
     feed.flush();

@@ -13,6 +13,7 @@ import { ApiError, TerminalError } from './errors';
 import type { Informer } from './informer';
 import type { RuntimeMetrics } from './metrics';
 import { defaultControllerRateLimiter, type RateLimiter, type RateLimiterOptions } from './ratelimit';
+import { takeTurn } from './turns';
 import { WorkQueue } from './workqueue';
 
 /** What a reconcile asks for next. Nothing = done until something changes. */
@@ -169,6 +170,7 @@ export class Controller {
       const key = await this.queue.get();
       if (key === undefined) return;
       await this.processOne(key);
+      await takeTurn();
     }
   }
 

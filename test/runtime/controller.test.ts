@@ -17,6 +17,32 @@ async function until(cond: () => boolean, ms = 2000): Promise<void> {
 }
 
 describe('Controller', () => {
+  it('lets timers and I/O in while its queue stays full (probes and watches are not starved)', async () => {
+    const TOTAL = 1000;
+    let n = 0;
+    const c: Controller = new Controller({
+      name: 't',
+      workers: 2,
+      reconcile: async () => {
+        const end = performance.now() + 1; // a millisecond of synchronous work per key
+        while (performance.now() < end);
+        n++;
+        if (n < TOTAL) c.enqueue(`k${n}`);
+      },
+    });
+    c.start();
+    c.enqueue('k0');
+    // A timer due at once gets its turn while the work goes on; without turns it would run only
+    // after all of it (about a second later).
+    const doneWhenTimerRan = await new Promise<number>((r) => setTimeout(() => r(n), 0));
+    expect(doneWhenTimerRan).toBeGreaterThan(0);
+    expect(doneWhenTimerRan).toBeLessThan(TOTAL / 2);
+    const end = Date.now() + 10_000;
+    while (n < TOTAL && Date.now() < end) await new Promise<void>((r) => setTimeout(r, 5));
+    expect(n).toBe(TOTAL);
+    await c.stop();
+  });
+
   it('retries a thrown error with growing backoff, then forgets after success', async () => {
     const clock = new FakeClock();
     const calls: Array<{ at: number; attempt: number }> = [];

@@ -190,4 +190,47 @@ describe('Informer', () => {
     expect(inf.get('f-a')).toBeUndefined();
     await inf.stop();
   });
+
+  it('lists page by page, asking for the next page before storing this one, and a paged relist deletes what vanished', async () => {
+    const hosts = env.client.kind('Host');
+    const names = ['p-1', 'p-2', 'p-3', 'p-4', 'p-5'];
+    for (const n of names) await hosts.create(host(n) as any);
+    // The informer's ResourceClient is the client's cached one: count the list requests it makes.
+    const rc = env.client.resource(kindResource('Host'));
+    const list = rc.list.bind(rc);
+    let lists = 0;
+    rc.list = (o) => {
+      lists++;
+      return list(o);
+    };
+    try {
+      const inf = new Informer<Host>({ client: env.client, resource: kindResource('Host'), schema: hostSchema, pageSize: 2, backoff: { initialMs: 20, maxMs: 100 } });
+      const requestedWhenStored = new Map<string, number>();
+      inf.on({ add: (h) => requestedWhenStored.set(h.metadata.name, lists) });
+      inf.start();
+      expect(await inf.waitForSync(5000)).toBe(true);
+      const mine = () => inf.list().map((h) => h.metadata.name).filter((n) => n.startsWith('p-')).sort();
+      expect(mine()).toEqual(names);
+      // Whatever other hosts earlier tests left, there are at least three pages: the first page's
+      // objects were stored once the second page had been asked for.
+      expect(lists).toBeGreaterThanOrEqual(3);
+      const firstPage = [...requestedWhenStored.entries()].slice(0, 2);
+      for (const [, requested] of firstPage) expect(requested).toBe(2);
+
+      // While no watch is up, two hosts go and one comes; a 410 forces a (paged) relist.
+      await inf.stop();
+      await hosts.delete('p-2');
+      await hosts.delete('p-4');
+      await hosts.create(host('p-6') as any);
+      env.server.compactHistory();
+      const relists = inf.stats.lists;
+      inf.start();
+      await until(() => inf.stats.lists > relists && inf.hasSynced() && mine().length === 4, 5000, 'paged relist');
+      expect(mine()).toEqual(['p-1', 'p-3', 'p-5', 'p-6']);
+      await inf.stop();
+    } finally {
+      rc.list = list;
+      for (const n of [...names, 'p-6']) await hosts.delete(n).catch(() => undefined);
+    }
+  });
 });
