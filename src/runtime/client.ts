@@ -14,6 +14,7 @@ import {
   type ApiType, type RequestContext, type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import { GROUP, KIND_BY_NAME, VERSION } from '../api';
+import { stripListManagedFields } from './strip-managed';
 import { ApiError, toApiError } from './errors';
 import { NodeHttpLibrary } from './http';
 import { realClock, sleep, type Clock } from './clock';
@@ -62,6 +63,8 @@ export interface ListOptions {
   limit?: number;
   continue?: string;
   resourceVersion?: string;
+  /** Drop items' metadata.managedFields before parsing (an informer that throws them away anyway). */
+  withoutManagedFields?: boolean;
 }
 
 export interface ObjectList<T> {
@@ -146,6 +149,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Rewrites the response bytes before they are parsed (2xx only). */
+  rewriteBody?: (body: Buffer) => Buffer;
 }
 
 /** A connection to one API server. Create once per process; `close()` frees the sockets. */
@@ -211,7 +216,7 @@ export class KubeClient {
       await this.auth.applySecurityAuthentication(ctx);
       const res = await this.http.send(ctx);
       status = res.httpStatusCode;
-      text = await res.body.text();
+      text = opts.rewriteBody && status >= 200 && status <= 299 ? opts.rewriteBody(await res.body.binary()).toString('utf8') : await res.body.text();
     } catch (err) {
       throw toApiError(err);
     }
@@ -331,6 +336,7 @@ export class ResourceClient<T extends KubeObject> {
           continue: opts.continue,
           resourceVersion: opts.resourceVersion,
         },
+        rewriteBody: opts.withoutManagedFields ? stripListManagedFields : undefined,
       },
     );
     return { items: r.items ?? [], metadata: r.metadata ?? {} };

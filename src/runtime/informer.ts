@@ -243,6 +243,7 @@ export class Informer<T extends object = KubeObject> {
         fieldSelector: this.opts.fieldSelector,
         limit: pageSize || undefined,
         continue: cont,
+        withoutManagedFields: !this.opts.keepManagedFields,
       });
       p.catch(() => undefined); // awaited below, unless the informer stops first
       return p;

@@ -1,0 +1,69 @@
+// stripListManagedFields against JSON.parse: the same list, less items[*].metadata.managedFields, for
+// any list a server (or a hostile tenant's strings in it) can produce; anything else comes back as it was.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { stripListManagedFields } from '../../src/runtime/strip-managed';
+
+// Strings that try to look like structure: quotes, escapes, brackets, the key names themselves.
+const tricky = fc.oneof(
+  fc.string(),
+  fc.constantFrom('"managedFields":[1]', '\\', '\\"', '"}', '{"metadata":{"managedFields":[]}}', 'managedFields', 'metadata', 'ünïcødé ✓', '\u2028', ',]}'),
+);
+const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true }), tricky, fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(tricky, tie('value'), { maxKeys: 3 })),
+})).value;
+const metadata = fc.record(
+  {
+    name: tricky,
+    annotations: fc.dictionary(fc.oneof(tricky, fc.constant('managedFields')), tricky, { maxKeys: 3 }),
+    managedFields: json,
+  },
+  { requiredKeys: ['name'] },
+);
+const item = fc.oneof(
+  fc.record({ kind: tricky, metadata, spec: fc.dictionary(fc.oneof(tricky, fc.constantFrom('metadata', 'managedFields')), json, { maxKeys: 3 }) }, { requiredKeys: ['metadata'] }),
+  json, // items that are not objects, or have no metadata object
+);
+const list = fc.record({ apiVersion: tricky, metadata: fc.record({ resourceVersion: tricky, managedFields: json }), items: fc.array(item, { maxLength: 5 }) }, { requiredKeys: ['items'] });
+
+function expected(l: { items: unknown[] }) {
+  const out = structuredClone(l);
+  for (const it of out.items) {
+    const meta = (it as { metadata?: unknown } | null)?.metadata;
+    if (it && typeof it === 'object' && !Array.isArray(it) && meta && typeof meta === 'object' && !Array.isArray(meta)) delete (meta as Record<string, unknown>).managedFields;
+  }
+  return out;
+}
+
+describe('stripListManagedFields', () => {
+  it('gives what JSON.parse gives, without items[*].metadata.managedFields, however it is written', () => {
+    fc.assert(
+      fc.property(list, fc.constantFrom(undefined, 1, 2, '\t'), (l, indent) => {
+        const text = JSON.stringify(l, null, indent);
+        const out = stripListManagedFields(Buffer.from(text));
+        expect(JSON.parse(out.toString('utf8'))).toEqual(expected(JSON.parse(text)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('returns anything that is not a well-formed list as it was (JSON.parse judges it)', () => {
+    fc.assert(
+      fc.property(list, fc.nat(), (l, cut) => {
+        const text = JSON.stringify(l);
+        const broken = Buffer.from(text.slice(0, cut % text.length)); // truncated: never well formed
+        expect(stripListManagedFields(broken).equals(broken)).toBe(true);
+      }),
+    );
+    for (const text of ['[]', '"items"', '{"items":{"metadata":{"managedFields":1}}}', '{"items":[{"metadata":{"managedFields":1}}', ''])
+      expect(stripListManagedFields(Buffer.from(text)).toString()).toBe(text);
+  });
+
+  it('cuts the member and exactly one comma, wherever it sits', () => {
+    const strip = (t: string) => stripListManagedFields(Buffer.from(t)).toString();
+    expect(strip('{"items":[{"metadata":{"managedFields":[{"a":"]"}],"name":"x"}}]}')).toBe('{"items":[{"metadata":{"name":"x"}}]}');
+    expect(strip('{"items":[{"metadata":{"name":"x","managedFields":{}}}]}')).toBe('{"items":[{"metadata":{"name":"x"}}]}');
+    expect(strip('{"items":[{"metadata":{"managedFields":null}}]}')).toBe('{"items":[{"metadata":{}}]}');
+    expect(strip('{"items":[{"metadata":{"a":1 , "managedFields" : [] , "b":2}}]}')).toBe('{"items":[{"metadata":{"a":1 ,  "b":2}}]}');
+  });
+});
