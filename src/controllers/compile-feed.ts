@@ -237,6 +237,49 @@ export class CompileFeed {
 
   /** Compile what is pending now (also called by tests). */
   flush(): string[] {
+    const steps = this.flushSteps();
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * `flush`, letting the event loop in whenever it has run for `sliceMs`: the first compile of a
+   * datacenter is seconds of work, and probes, watches and timers must not wait for all of it.
+   */
+  async flushInTurns(sliceMs = 20): Promise<string[]> {
+    const steps = this.flushSteps();
+    let slice = performance.now();
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+      if (performance.now() - slice >= sliceMs) {
+        await new Promise<void>((r) => setImmediate(r));
+        slice = performance.now();
+      }
+    }
+  }
+
+  /** True while a flush is under way (between the turns of flushInTurns). */
+  private compiling = false;
+
+  private *flushSteps(): Generator<void, string[]> {
+    if (this.compiling) {
+      // flushInTurns is between turns: what arrived meanwhile is compiled once it is done.
+      this.scheduled = true;
+      return [];
+    }
+    this.compiling = true;
+    try {
+      return yield* this.compilePending();
+    } finally {
+      this.compiling = false;
+      if (this.scheduled && this.pending.length > 0) setImmediate(() => this.flush());
+    }
+  }
+
+  private *compilePending(): Generator<void, string[]> {
     this.scheduled = false;
     if (this.retryTimer) return []; // a failed batch waits for its backoff; what arrives joins it
     const batch = this.pending;
@@ -249,7 +292,7 @@ export class CompileFeed {
         this.injectFailures--;
         throw new Error('injected compile failure');
       }
-      updates = this.compiler.apply(batch);
+      updates = yield* this.compiler.applySteps(batch);
     } catch (err) {
       // A compiler bug must not take the operator down, nor drop the batch: log loudly and retry it
       // (with whatever arrived meanwhile) after an exponential backoff. The compiler applies a batch

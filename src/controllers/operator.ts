@@ -162,12 +162,11 @@ export class OperatorTerm {
     world.start();
     if (!(await world.waitForSync(syncTimeoutMs))) throw new Error(`caches did not sync within ${syncTimeoutMs} ms`);
     log.info({ ms: Math.round(performance.now() - listed) }, 'caches synced');
-    // The first compile is seconds of synchronous work at datacenter scale: answer the probes waiting
-    // for readiness (and take in watch events) first.
-    await new Promise<void>((r) => setImmediate(r));
+    // The first compile is seconds of work at datacenter scale: it takes turns with the probes,
+    // watch events and timers.
     const t0 = performance.now();
     feed.start();
-    feed.flush();
+    await feed.flushInTurns();
     log.info({ ms: Math.round(performance.now() - t0), ...feed.compiler.stats() }, 'initial compile done');
     // Placement and protection first. At a cold start with tens of thousands of objects, every
     // SecurityPolicy, Tenant and Tag status reconciled while VMs are still landing is written again

@@ -276,7 +276,25 @@ export class PolicyCompiler {
   // ---------------------------------------------------------------- incremental entry point
   /** Apply changes; returns the hosts whose HostFilter spec changed, sorted by name. */
   apply(changes: Iterable<Change>): HostUpdate[] {
-    for (const ch of changes) this.mutate(ch);
+    const steps = this.applySteps(changes);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * `apply` in steps: it yields now and then (every few hundred objects, VMs or hosts), so a caller
+   * compiling a whole datacenter can let the event loop in between (see CompileFeed.flushInTurns).
+   * Nothing else may use the compiler until the steps are done.
+   */
+  *applySteps(changes: Iterable<Change>): Generator<void, HostUpdate[]> {
+    let n = 0;
+    const pause = () => (++n & 255) === 0;
+    for (const ch of changes) {
+      this.mutate(ch);
+      if (pause()) yield;
+    }
     const log = this.inventory.drainChanges();
     const dirtyHosts = new Set<string>(log.hosts);
     const affected = new Set<string>();
@@ -303,6 +321,7 @@ export class PolicyCompiler {
     // VMs: what changed, which existing groups they enter or leave, which hosts they were or are on.
     const dirtyGroups = new Set<GroupEntry>();
     for (const [key, { old, now }] of log.vms) {
+      if (pause()) yield;
       if (old && now && sameVmFacts(old, now)) continue;
       if (!allVms || !now) affected.add(key);
       for (const [rec, sign] of [[old, -1], [now, 1]] as const) {
@@ -336,6 +355,7 @@ export class PolicyCompiler {
           refreshed.add(r);
         }
     for (const e of stalePrograms) {
+      if (pause()) yield;
       const id = e.program.id;
       e.refresh();
       if (e.program.id !== id) for (const k of e.vms) for (const h of this.inventory.vms.get(k)?.hosts ?? []) dirtyHosts.add(h);
@@ -360,16 +380,27 @@ export class PolicyCompiler {
       for (const h of rec?.hosts ?? []) dirtyHosts.add(h);
     };
     if (allVms) {
-      for (const key of this.inventory.vms.keys()) rebind(key);
+      for (const key of this.inventory.vms.keys()) {
+        rebind(key);
+        if (pause()) yield;
+      }
       for (const key of affected) if (!this.inventory.vms.has(key)) rebind(key);
-    } else for (const key of affected) rebind(key);
+    } else
+      for (const key of affected) {
+        rebind(key);
+        if (pause()) yield;
+      }
     for (const e of touched) if (e.vms.size === 0 && this.programs.get(e.key) === e) this.dropProgram(e, null);
-    for (const key of log.vms.keys()) this.refreshSpan(key);
+    for (const key of log.vms.keys()) {
+      this.refreshSpan(key);
+      if (pause()) yield;
+    }
     for (const key of rebound) if (!log.vms.has(key)) this.refreshSpan(key);
 
     // Hosts: rebuild the dirty ones, report those whose content changed.
     const updates: HostUpdate[] = [];
     for (const host of [...dirtyHosts].sort()) {
+      yield; // a host's filter is thousands of rules
       if (this.inventory.hosts.has(host)) {
         const spec = buildHostSpec(host, this.inventory, this.vmProgram);
         if (this.hostSpecs.get(host)?.hash === spec.hash) continue;

@@ -237,3 +237,21 @@ describe('incremental compile', () => {
     expect(c.programKeyOf(vm('x').inTenant('other').withIps('10.9.9.8').build())).not.toBe(k);
   });
 });
+
+describe('applySteps', () => {
+  it('gives what apply gives, in steps a caller can take turns between', () => {
+    const objects = [tenant('acme'), tenant('beta'), ...Array.from({ length: 64 }, (_, i) => host(`h${i}`)), web, ...fleet('acme', 1500, 2, 64), ...fleet('beta', 500, 1, 64, 100_000)];
+    const changes: Change[] = objects.map((object) => ({ op: 'upsert', object }));
+    const whole = new PolicyCompiler().apply(changes);
+
+    const stepped = new PolicyCompiler();
+    const steps = stepped.applySteps(changes);
+    let pauses = 0;
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) pauses++;
+    // Pauses come every few hundred objects and once per host: a caller gets its turns.
+    expect(pauses).toBeGreaterThan(objects.length / 256);
+    expect(step.value.map((u) => u.host)).toEqual(whole.map((u) => u.host));
+    expect(step.value.map((u) => u.spec?.hash)).toEqual(whole.map((u) => u.spec?.hash));
+  });
+});
