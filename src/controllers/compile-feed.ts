@@ -275,7 +275,12 @@ export class CompileFeed {
       return yield* this.compilePending();
     } finally {
       this.compiling = false;
-      if (this.scheduled && this.pending.length > 0) setImmediate(() => this.flush());
+      // A flush deferred while this one ran left `scheduled` set: schedule it for real, or clear the
+      // flag (a set flag with no flush coming would stop every later push from compiling).
+      if (this.scheduled) {
+        this.scheduled = this.pending.length > 0;
+        if (this.scheduled) setImmediate(() => this.flush());
+      }
     }
   }
 

@@ -1,0 +1,42 @@
+// CompileFeed.flushInTurns against the real embedded API server: a flush asked for while the first
+// compile takes its turns runs afterwards, and later changes keep compiling (a stuck "scheduled"
+// flag once stopped every later change from reaching the compiler).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CompileFeed, inputKey } from '../../src/controllers/compile-feed';
+import { World } from '../../src/controllers/world';
+import { silentLogger } from '../../src/util/log';
+import { ensureNamespace, host, startEnv, until, vm, type TestEnv } from '../runtime/fixtures';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await startEnv();
+  await ensureNamespace(env.client, 'turns');
+});
+afterAll(() => env?.close());
+
+describe('CompileFeed.flushInTurns', () => {
+  it('compiles everything, then every later change too', async () => {
+    const client = env.client;
+    await client.kind('Tenant').create({ apiVersion: 'vmsafe.io/v1alpha1', kind: 'Tenant', metadata: { name: 'turns' }, spec: {} } as any);
+    await client.kind('Host').create(host('turns-h1') as any);
+    for (let i = 0; i < 20; i++) await client.kind('VM').create(vm('turns', `vm-${i}`, 'turns-h1', [`02:00:00:00:01:${i.toString(16).padStart(2, '0')}`]) as any);
+    const world = new World(client, { logger: silentLogger });
+    const feed = new CompileFeed(world, silentLogger, {});
+    world.start();
+    try {
+      expect(await world.waitForSync(5000)).toBe(true);
+      feed.start(); // pushes what the informers hold: a flush is scheduled for the next turn
+      // A slice of 0 ms: a turn at every step, so the scheduled flush comes while this one runs.
+      await feed.flushInTurns(0);
+      expect(feed.compiledAt(inputKey('VM', { namespace: 'turns', name: 'vm-19' }), undefined)).toBeDefined();
+
+      // A change after the first compile reaches the compiler.
+      const created = await client.kind('VM').create(vm('turns', 'late', 'turns-h1', ['02:00:00:00:02:01']) as any);
+      const key = inputKey('VM', { namespace: 'turns', name: 'late' });
+      await until(() => feed.compiledAt(key, created.metadata.generation) !== undefined, 5000, 'the late VM compiled');
+    } finally {
+      feed.stop();
+      await world.stop();
+    }
+  });
+});
