@@ -263,11 +263,12 @@ export class CompileFeed {
 
   /** True while a flush is under way (between the turns of flushInTurns). */
   private compiling = false;
+  /** A flush came while flushInTurns was between turns: it is owed once that one is done. */
+  private deferred = false;
 
   private *flushSteps(): Generator<void, string[]> {
     if (this.compiling) {
-      // flushInTurns is between turns: what arrived meanwhile is compiled once it is done.
-      this.scheduled = true;
+      this.deferred = true;
       return [];
     }
     this.compiling = true;
@@ -275,9 +276,10 @@ export class CompileFeed {
       return yield* this.compilePending();
     } finally {
       this.compiling = false;
-      // A flush deferred while this one ran left `scheduled` set: schedule it for real, or clear the
-      // flag (a set flag with no flush coming would stop every later push from compiling).
-      if (this.scheduled) {
+      if (this.deferred) {
+        // The deferred flush left `scheduled` set with no flush coming, which would stop every later
+        // push from compiling: schedule it for real, or clear the flag.
+        this.deferred = false;
         this.scheduled = this.pending.length > 0;
         if (this.scheduled) setImmediate(() => this.flush());
       }
