@@ -6,6 +6,7 @@ import { keyOf } from '../runtime/client';
 import { PolicyCompiler, type Change, type CompilerOptions } from '../policy/compile';
 import type { Informer } from '../runtime/informer';
 import { deepEqual, type Json } from '../runtime/jsondiff';
+import { takeTurn } from '../runtime/turns';
 import type { Logger } from '../util/log';
 import { AppliedView } from './applied';
 import { TooLargeFilters } from './too-large';
@@ -250,14 +251,10 @@ export class CompileFeed {
    */
   async flushInTurns(sliceMs = 20): Promise<string[]> {
     const steps = this.flushSteps();
-    let slice = performance.now();
     for (;;) {
       const step = steps.next();
       if (step.done) return step.value;
-      if (performance.now() - slice >= sliceMs) {
-        await new Promise<void>((r) => setImmediate(r));
-        slice = performance.now();
-      }
+      await takeTurn(sliceMs);
     }
   }
 
