@@ -45,6 +45,8 @@ export interface CompileStats {
 
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 30_000;
+/** Batches at least this large compile in turns (a resync, a cold start); smaller ones at once. */
+const IN_TURNS_MIN_CHANGES = 2000;
 
 /** The key compiled generations are recorded under: "Kind:namespace/name" (or "Kind:name"). */
 export const inputKey = (kind: string, ref: { name?: string; namespace?: string }): string =>
@@ -84,10 +86,15 @@ export class CompileFeed {
   constructor(
     private readonly world: World,
     private readonly log: Logger,
-    opts: Pick<CompilerOptions, 'providerNamespace' | 'sharedGroupMinAddresses'> = {},
+    opts: Pick<CompilerOptions, 'providerNamespace' | 'sharedGroupMinAddresses'> & {
+      /** Batches this large or larger compile in turns of `sliceMs` (defaults IN_TURNS_MIN_CHANGES, 20 ms). */
+      turns?: { minChanges?: number; sliceMs?: number };
+    } = {},
   ) {
     this.compiler = new PolicyCompiler(opts);
+    this.turns = { minChanges: opts.turns?.minChanges ?? IN_TURNS_MIN_CHANGES, sliceMs: opts.turns?.sliceMs ?? 20 };
   }
+  private readonly turns: { minChanges: number; sliceMs: number };
 
   /** AddressGroup shards created, changed or gone, after each batch (before the hosts are told). */
   onShardsChanged(fn: (names: string[]) => void): void {
@@ -233,7 +240,16 @@ export class CompileFeed {
     if (this.scheduled) return;
     this.scheduled = true;
     // setImmediate: let the informer deliver the rest of what arrived in this read first.
-    setImmediate(() => this.flush());
+    setImmediate(() => this.scheduledFlush());
+  }
+
+  /**
+   * A flush the feed scheduled itself: a large batch (a resync re-feeds every object: seconds of
+   * compile at datacenter scale) takes turns with the event loop; a small one runs at once.
+   */
+  private scheduledFlush(): void {
+    if (this.pending.length >= this.turns.minChanges) void this.flushInTurns(this.turns.sliceMs);
+    else this.flush();
   }
 
   /** Compile what is pending now (also called by tests). */
@@ -278,7 +294,7 @@ export class CompileFeed {
         // push from compiling: schedule it for real, or clear the flag.
         this.deferred = false;
         this.scheduled = this.pending.length > 0;
-        if (this.scheduled) setImmediate(() => this.flush());
+        if (this.scheduled) setImmediate(() => this.scheduledFlush());
       }
     }
   }

@@ -145,14 +145,18 @@ export class OperatorTerm {
   private metricsTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
 
-  /** Re-feed every object to the compiler and enqueue every object in its controller. */
+  /**
+   * Re-feed every object to the compiler and enqueue every object in its controller, at low priority:
+   * at 200,000 objects a resync is minutes of background work, and a person's edit must not queue
+   * behind it.
+   */
   resync(): void {
     const { world, feed } = this.ctx;
     const own: Record<string, { store: { keys(): string[] } }> = {
       vm: world.vms, host: world.hosts, hostfilter: world.hosts, securitypolicy: world.policies, tenant: world.tenants, tag: world.tags,
     };
     feed.resync();
-    for (const c of this.controllers) for (const k of own[c.name]?.store.keys() ?? []) c.enqueue(k);
+    for (const c of this.controllers) for (const k of own[c.name]?.store.keys() ?? []) c.enqueueLow(k);
   }
 
   async start(syncTimeoutMs: number): Promise<void> {

@@ -90,6 +90,11 @@ export class Controller {
     this.queue.add(key);
   }
 
+  /** Enqueue behind every normal key (the periodic resync): see WorkQueue.add. */
+  enqueueLow(key: string): void {
+    this.queue.add(key, 'low');
+  }
+
   enqueueAfter(key: string, ms: number): void {
     this.queue.addAfter(key, ms);
   }

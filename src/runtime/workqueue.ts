@@ -1,6 +1,9 @@
 // A work queue in the client-go sense (util/workqueue): a key is queued at most once, never handed to
 // two workers at once (re-added while processing → queued again after done), delayed adds for
 // requeueAfter, rate-limited adds for retries with backoff, and a shutdown that lets in-flight work end.
+// Like controller-runtime's priority queue, a key can be added at low priority (the periodic resync):
+// low keys are handed out only when no normal key waits, and a normal add of a low key promotes it, so
+// a resync of 160,000 keys never stands between a person's edit and its reconcile.
 import { realClock, type Clock, type TimerHandle } from './clock';
 import { defaultControllerRateLimiter, type RateLimiter } from './ratelimit';
 
@@ -32,6 +35,12 @@ export class WorkQueue {
   private head = 0;
   /** Keys that need processing (queued, or re-added while processing). */
   private dirty = new Set<string>();
+  /** Dirty keys added only at low priority, and their queue (entries of keys promoted since are stale). */
+  private low = new Set<string>();
+  private lowQueue: string[] = [];
+  private lowHead = 0;
+  /** Live (not stale) entries of lowQueue. */
+  private lowQueued = 0;
   /** Keys a worker holds right now, with the time it took them. */
   private processing = new Map<string, number>();
   /** First-add time of queued keys, for the latency metric. */
@@ -50,9 +59,9 @@ export class WorkQueue {
     this.metrics = opts.metrics ?? {};
   }
 
-  /** Keys waiting for a worker (not counting in-flight or delayed ones). */
+  /** Keys waiting for a worker (not counting in-flight or delayed ones), low priority included. */
   len(): number {
-    return this.queue.length - this.head;
+    return this.queue.length - this.head + this.lowQueued;
   }
   isShuttingDown(): boolean {
     return this.shuttingDown;
@@ -69,10 +78,21 @@ export class WorkQueue {
     return this.waiting.size;
   }
 
-  add(key: string): void {
+  /**
+   * Queue `key` (once). `priority: 'low'` waits behind every normal key; a normal add of a key queued
+   * low promotes it.
+   */
+  add(key: string, priority: 'normal' | 'low' = 'normal'): void {
     if (this.shuttingDown) return;
-    if (this.dirty.has(key)) return;
+    if (this.dirty.has(key)) {
+      if (priority === 'normal' && this.low.delete(key) && !this.processing.has(key)) {
+        this.lowQueued--; // its lowQueue entry is stale now
+        this.queue.push(key);
+      }
+      return;
+    }
     this.dirty.add(key);
+    if (priority === 'low') this.low.add(key);
     this.metrics.add?.();
     if (!this.addedAt.has(key)) this.addedAt.set(key, this.clock.now());
     if (this.processing.has(key)) return; // done() queues it again
@@ -150,8 +170,13 @@ export class WorkQueue {
     this.waiting.clear();
     if (!drain) {
       for (let i = this.head; i < this.queue.length; i++) this.dirty.delete(this.queue[i]!);
+      for (let i = this.lowHead; i < this.lowQueue.length; i++) if (!this.processing.has(this.lowQueue[i]!)) this.dirty.delete(this.lowQueue[i]!);
       this.queue = [];
       this.head = 0;
+      this.lowQueue = [];
+      this.lowHead = 0;
+      this.lowQueued = 0;
+      for (const k of this.low) if (!this.dirty.has(k)) this.low.delete(k);
       this.metrics.depth?.(0);
     }
     this.wakeGetters();
@@ -170,16 +195,35 @@ export class WorkQueue {
       this.metrics.depth?.(this.len());
       return;
     }
-    this.queue.push(key);
+    if (this.low.has(key)) {
+      this.lowQueue.push(key);
+      this.lowQueued++;
+    } else this.queue.push(key);
     this.metrics.depth?.(this.len());
   }
 
   private take(): string | undefined {
-    if (this.head >= this.queue.length) return undefined;
-    const key = this.queue[this.head++]!;
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
+    let key: string | undefined;
+    if (this.head < this.queue.length) {
+      key = this.queue[this.head++]!;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+    } else {
+      while (this.lowHead < this.lowQueue.length) {
+        const k = this.lowQueue[this.lowHead++]!;
+        // Stale: promoted (and maybe taken) since, or held by a worker (done() queues it again).
+        if (!this.low.has(k) || this.processing.has(k)) continue;
+        key = k;
+        this.lowQueued--;
+        break;
+      }
+      if (this.lowHead > 1024 && this.lowHead * 2 > this.lowQueue.length) {
+        this.lowQueue = this.lowQueue.slice(this.lowHead);
+        this.lowHead = 0;
+      }
+      if (key === undefined) return undefined;
     }
     this.metrics.depth?.(this.len());
     this.handOut(key);
@@ -189,6 +233,7 @@ export class WorkQueue {
   private handOut(key: string): void {
     const now = this.clock.now();
     this.dirty.delete(key);
+    this.low.delete(key);
     this.processing.set(key, now);
     const added = this.addedAt.get(key);
     this.addedAt.delete(key);

@@ -39,4 +39,23 @@ describe('CompileFeed.flushInTurns', () => {
       await world.stop();
     }
   });
+
+  it('compiles a large batch it scheduled itself (a resync) in turns, and all of it', async () => {
+    const world = new World(env.client, { logger: silentLogger });
+    // Every batch counts as large here, and takes a turn at every step.
+    const feed = new CompileFeed(world, silentLogger, { turns: { minChanges: 1, sliceMs: 0 } });
+    world.start();
+    try {
+      expect(await world.waitForSync(5000)).toBe(true);
+      feed.start(); // schedules a flush of everything the informers hold
+      const key = inputKey('VM', { namespace: 'turns', name: 'vm-19' });
+      // This turn runs after the scheduled flush's first step: a flush at once would be done by now.
+      await new Promise<void>((r) => setImmediate(r));
+      expect(feed.compiledAt(key, undefined)).toBeUndefined();
+      await until(() => feed.compiledAt(key, undefined) !== undefined, 5000, 'the scheduled flush done');
+    } finally {
+      feed.stop();
+      await world.stop();
+    }
+  });
 });
