@@ -97,7 +97,8 @@ export class OperatorTerm {
       world,
       feed,
       ledger: new PlacementLedger(),
-      status: new StatusWriter(client, { logger: log, metrics }),
+      // No controller reads the object a status write returns.
+      status: new StatusWriter(client, { logger: log, metrics, discardResponses: true }),
       events: new EventRecorder({ client, component: 'vmsafe-operator', clusterNamespace: SYSTEM_NAMESPACE, logger: log, metrics, clock }),
       clock,
       log,

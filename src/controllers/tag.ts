@@ -45,9 +45,9 @@ export function tagController(ctx: OperatorContext): Controller {
     return {
       hosts,
       networks,
-      vms: world.vms.store.keysByIndex('tag', name).length,
-      tenants: world.tenants.store.keysByIndex('tag', name).length,
-      policies: world.policies.store.keysByIndex('tag', name).length,
+      vms: world.vms.store.countByIndex('tag', name),
+      tenants: world.tenants.store.countByIndex('tag', name),
+      policies: world.policies.store.countByIndex('tag', name),
     };
   };
 

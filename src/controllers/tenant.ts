@@ -107,7 +107,7 @@ export function tenantController(ctx: OperatorContext): Controller {
         vnics += vm.spec.vnics.length;
         if (vm.status?.hostName && vm.status.phase !== 'Pending' && vm.status.phase !== 'Off') hosts.add(vm.status.hostName);
       }
-      policies += world.policies.store.keysByIndex('namespace', ns).length;
+      policies += world.policies.store.countByIndex('namespace', ns);
     }
     // Ready by generation: every host running the tenant's VMs applied a filter compiled from it.
     const gen = t.metadata.generation;

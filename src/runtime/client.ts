@@ -151,6 +151,8 @@ export interface RequestOptions {
   contentType?: string;
   /** Rewrites the response bytes before they are parsed (2xx only). */
   rewriteBody?: (body: Buffer) => Buffer;
+  /** A 2xx response's body is not decoded nor parsed (the call resolves undefined): the caller never reads it. */
+  discardBody?: boolean;
 }
 
 /** A connection to one API server. Create once per process; `close()` frees the sockets. */
@@ -179,7 +181,7 @@ export class KubeClient {
     this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
     this.clock = opts.clock ?? realClock;
     this.limiter = opts.qps && opts.qps > 0 ? new TokenBucket(this.clock, opts.qps, Math.max(1, opts.burst ?? Math.ceil(opts.qps * 1.5))) : undefined;
-    this.http = new NodeHttpLibrary(opts.userAgent);
+    this.http = new NodeHttpLibrary(opts.userAgent, this.timeoutMs);
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new ServerConfiguration(cluster.server, {});
@@ -203,7 +205,6 @@ export class KubeClient {
 
   private async requestOnce<T>(method: string, path: string, opts: RequestOptions): Promise<T> {
     const ctx = this.server.makeRequestContext(path, method as HttpMethod);
-    ctx.setSignal(AbortSignal.timeout(this.timeoutMs));
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') ctx.setQueryParam(k, String(v));
     ctx.setHeaderParam('Accept', 'application/json');
     if (opts.body !== undefined) {
@@ -216,7 +217,9 @@ export class KubeClient {
       await this.auth.applySecurityAuthentication(ctx);
       const res = await this.http.send(ctx);
       status = res.httpStatusCode;
-      text = opts.rewriteBody && status >= 200 && status <= 299 ? opts.rewriteBody(await res.body.binary()).toString('utf8') : await res.body.text();
+      const ok = status >= 200 && status <= 299;
+      if (ok && opts.discardBody) return undefined as T;
+      text = opts.rewriteBody && ok ? opts.rewriteBody(await res.body.binary()).toString('utf8') : await res.body.text();
     } catch (err) {
       throw toApiError(err);
     }
@@ -367,6 +370,11 @@ export class ResourceClient<T extends KubeObject> {
 
   patchStatus(ref: ObjectRef | string, patch: unknown, type: PatchType = 'merge'): Promise<T> {
     return this.client.request<T>('PATCH', this.path(this.ref(ref), 'status'), { body: patch, contentType: PATCH_CONTENT_TYPE[type] });
+  }
+
+  /** patchStatus for a caller that does not read the result: the response is not parsed. */
+  async patchStatusDiscarding(ref: ObjectRef | string, patch: unknown, type: PatchType = 'merge'): Promise<void> {
+    await this.client.request<T>('PATCH', this.path(this.ref(ref), 'status'), { body: patch, contentType: PATCH_CONTENT_TYPE[type], discardBody: true });
   }
 
   replaceStatus(obj: T): Promise<T> {

@@ -36,13 +36,19 @@ const MEMO_LIMIT = 10_000;
 
 export interface StatusUpdateResult<T> {
   written: boolean;
-  /** The object as the server returned it (when written), else the input. */
+  /** The object as the server returned it (when written, unless `discardResponses`), else the input. */
   object: T;
 }
 
 export interface StatusWriterOptions {
   logger?: Logger;
   metrics?: RuntimeMetrics;
+  /**
+   * Do not parse what the server returns for a write (`object` is then the input): for callers that
+   * never read it. The operator's 120,000 status writes at a vmworld cold start spent 5 % of its CPU
+   * parsing responses (managedFields included) that nothing read.
+   */
+  discardResponses?: boolean;
 }
 
 /**
@@ -97,7 +103,8 @@ export class StatusWriter {
     if (!patch) return this.skip(label, current);
     const body: Record<string, unknown> = opts.optimistic ? { ...patch, metadata: { resourceVersion: rv } } : patch;
     try {
-      const updated = await this.client.resource<T>(info).patchStatus(current.metadata, body, 'merge');
+      const rc = this.client.resource<T>(info);
+      const updated = this.opts.discardResponses ? (await rc.patchStatusDiscarding(current.metadata, body, 'merge'), current) : await rc.patchStatus(current.metadata, body, 'merge');
       this.stats.written++;
       this.opts.metrics?.statusWrites.inc({ kind: label, result: 'written' });
       if (rv) {

@@ -44,7 +44,7 @@ export class IndexedStore<T> {
     this.indexers.set(name, fn);
     const idx = new Map<string, Set<string>>();
     this.indices.set(name, idx);
-    for (const [key, obj] of this.items) this.indexInto(idx, fn, key, obj);
+    for (const [key, obj] of this.items) this.indexInto(idx, key, fn(obj));
   }
 
   hasIndex(name: string): boolean {
@@ -62,6 +62,13 @@ export class IndexedStore<T> {
     return [...(idx.get(value) ?? [])];
   }
 
+  /** How many objects index `name` has under `value`, without copying their keys. */
+  countByIndex(name: string, value: string): number {
+    const idx = this.indices.get(name);
+    if (!idx) throw new Error(`no index ${name}`);
+    return idx.get(value)?.size ?? 0;
+  }
+
   /** The distinct values of an index (e.g. every host that has VMs). */
   indexValues(name: string): string[] {
     const idx = this.indices.get(name);
@@ -72,9 +79,18 @@ export class IndexedStore<T> {
   /** Insert or replace; returns the previous object. */
   set(key: string, obj: T): T | undefined {
     const old = this.items.get(key);
-    if (old !== undefined) this.unindex(key, old);
     this.items.set(key, obj);
-    for (const [name, fn] of this.indexers) this.indexInto(this.indices.get(name)!, fn, key, obj);
+    for (const [name, fn] of this.indexers) {
+      const idx = this.indices.get(name)!;
+      const now = fn(obj);
+      if (old !== undefined) {
+        const before = fn(old);
+        // Most updates (a status write's echo) leave every index value as it was.
+        if (sameValues(before, now)) continue;
+        this.unindexFrom(idx, key, before);
+      }
+      this.indexInto(idx, key, now);
+    }
     this.invalid.delete(key);
     return old;
   }
@@ -102,23 +118,30 @@ export class IndexedStore<T> {
     return [...this.invalid.values()];
   }
 
-  private indexInto(idx: Map<string, Set<string>>, fn: IndexFunc<T>, key: string, obj: T): void {
-    for (const v of new Set(fn(obj))) {
+  private indexInto(idx: Map<string, Set<string>>, key: string, values: Iterable<string>): void {
+    for (const v of values) {
       let set = idx.get(v);
       if (!set) idx.set(v, (set = new Set()));
       set.add(key);
     }
   }
 
-  private unindex(key: string, obj: T): void {
-    for (const [name, fn] of this.indexers) {
-      const idx = this.indices.get(name)!;
-      for (const v of new Set(fn(obj))) {
-        const set = idx.get(v);
-        if (!set) continue;
-        set.delete(key);
-        if (set.size === 0) idx.delete(v);
-      }
+  private unindexFrom(idx: Map<string, Set<string>>, key: string, values: Iterable<string>): void {
+    for (const v of values) {
+      const set = idx.get(v);
+      if (!set) continue;
+      set.delete(key);
+      if (set.size === 0) idx.delete(v);
     }
   }
+
+  private unindex(key: string, obj: T): void {
+    for (const [name, fn] of this.indexers) this.unindexFrom(this.indices.get(name)!, key, fn(obj));
+  }
+}
+
+function sameValues(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

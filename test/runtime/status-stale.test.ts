@@ -17,14 +17,19 @@ afterAll(async () => {
   await api?.close();
 });
 
-describe('StatusWriter from a stale cached object', () => {
+describe.each([false, true])('StatusWriter from a stale cached object (discardResponses: %s)', (discardResponses) => {
   it('a status that goes back to the cached value before the echo arrives is written (no stale count)', async () => {
-    await api.ok(['apply', '-f', '-'], 'apiVersion: vmsafe.io/v1alpha1\nkind: Tag\nmetadata: {name: flip}\nspec: {}\n');
-    const writer = new StatusWriter(new KubeClient({ file: api.kubeconfigPath }));
-    const get = async (): Promise<Tag> => JSON.parse(await api.ok(['get', 'tag', 'flip', '-o', 'json']));
+    const name = `flip-${discardResponses}`;
+    await api.ok(['apply', '-f', '-'], `apiVersion: vmsafe.io/v1alpha1\nkind: Tag\nmetadata: {name: ${name}}\nspec: {}\n`);
+    const writer = new StatusWriter(new KubeClient({ file: api.kubeconfigPath }), { discardResponses });
+    const get = async (): Promise<Tag> => JSON.parse(await api.ok(['get', 'tag', name, '-o', 'json']));
     const status = (vms: number) => ({ hosts: 0, vms, networks: 0 });
     // The cache holds the object with vms 1.
-    await writer.update('Tag', await get(), status(1));
+    const before = await get();
+    const first = await writer.update('Tag', before, status(1));
+    // The object the server returned, or (not parsed) the input.
+    if (discardResponses) expect(first.object).toBe(before);
+    else expect((first.object as Tag).status?.vms).toBe(1);
     const cached = await get();
     expect(cached.status?.vms).toBe(1);
     // Reconcile 1 (vms 2) writes; reconcile 2 (vms 1 again) runs from the same cached object, before
