@@ -19,6 +19,24 @@ import { realClock, sleep, type Clock, type TimerHandle } from './clock';
 import { keyOf, type KubeClient, type KubeObject, type ObjectList, type ResourceClient, type ResourceInfo } from './client';
 import { ApiError, toApiError } from './errors';
 import { IndexedStore, type IndexFunc, type InvalidEntry } from './store';
+import { internCommonStrings, StringInterner } from './intern';
+
+/** One table for every informer of the process: the same strings repeat across kinds. */
+const interner = new StringInterner();
+
+/**
+ * The new version of a cached object keeps the old one's `spec` when its generation did not move: the
+ * API server bumps generation on every spec change, so the two are equal. A status write's echo then
+ * costs the cache no second spec, and neither does anyone still holding the older version (the
+ * compiler keeps the object it compiled, which at vmworld doubled every policy and tenant spec).
+ */
+export function shareUnchangedSpec(old: unknown, now: unknown): void {
+  const o = old as { metadata?: { generation?: unknown }; spec?: unknown } | undefined;
+  const n = now as { metadata?: { generation?: unknown }; spec?: unknown };
+  if (!o || o.spec === undefined || n.spec === undefined) return;
+  const g = n.metadata?.generation;
+  if (typeof g === 'number' && o.metadata?.generation === g) n.spec = o.spec;
+}
 
 export interface InformerHandlers<T> {
   add?(obj: T): void;
@@ -348,6 +366,8 @@ export class Informer<T extends object = KubeObject> {
     const decoded = this.opts.schema ? decodeWith(this.opts.schema, raw) : { ok: true as const, value: raw as unknown as T };
     if (decoded.ok) {
       const wasInvalid = this.store.getInvalid(key) !== undefined;
+      shareUnchangedSpec(this.store.get(key), decoded.value);
+      internCommonStrings(decoded.value as Record<string, unknown>, interner);
       const old = this.store.set(key, decoded.value);
       if (old === undefined) {
         if (wasInvalid) this.log.info({ key }, 'object is valid again');

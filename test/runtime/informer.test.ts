@@ -54,6 +54,29 @@ describe('Informer', () => {
     await hosts.delete('i-h1');
   });
 
+  it('a status-only update keeps the cached spec (one copy); a spec change brings the new one', async () => {
+    const hosts = env.client.kind('Host');
+    await hosts.create(host('i-share', ['gold']) as any);
+    const inf = new Informer<Host>({ client: env.client, resource: kindResource('Host'), schema: hostSchema });
+    inf.start();
+    try {
+      expect(await inf.waitForSync(5000)).toBe(true);
+      const first = inf.get('i-share')!;
+      await hosts.patchStatus('i-share', { status: { conditions: [] } });
+      await until(() => inf.get('i-share') !== first);
+      const echo = inf.get('i-share')!;
+      expect(echo.metadata.generation).toBe(first.metadata.generation);
+      expect(echo.spec).toBe(first.spec);
+      await hosts.patch('i-share', { spec: { tags: ['silver'] } });
+      await until(() => inf.get('i-share')!.spec.tags[0] === 'silver');
+      expect(inf.get('i-share')!.spec).not.toBe(first.spec);
+      expect(first.spec.tags).toEqual(['gold']); // the older version is untouched
+    } finally {
+      await inf.stop();
+      await hosts.delete('i-share');
+    }
+  });
+
   it('keeps objects that fail the zod schema aside as invalid entries, without crashing', async () => {
     const vms = env.client.kind('VM');
     const inf = new Informer<VM>({ client: env.client, resource: kindResource('VM'), schema: vmSchema, namespace: 'acme' });
