@@ -140,12 +140,13 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     const started = performance.now();
     let failed = true;
     try {
+      // The 160 KB the server returns is not parsed: the watch brings the object to the cache.
       if (!current) {
-        await rc.create(desired);
+        await rc.create(desired, { discardResponse: true });
         r.log.debug({ hash: spec.hash, bytes }, 'HostFilter created');
       } else {
         // Merge patch of the whole spec: the controller is the only writer of spec, so no precondition.
-        await rc.patch(name, { spec });
+        await rc.patch(name, { spec }, 'merge', { discardResponse: true });
         r.log.debug({ hash: spec.hash, from: current.spec.hash, bytes }, 'HostFilter updated');
       }
       failed = false;

@@ -291,6 +291,11 @@ export function keyOf(o: ObjectRef | { metadata: ObjectRef }): string {
   return r.namespace ? `${r.namespace}/${r.name}` : r.name;
 }
 
+/** A write whose caller never reads the object the server returns: the response is not parsed. */
+export interface Discarding {
+  discardResponse: true;
+}
+
 /** get/list/create/replace/delete/patch of one resource, with its status subresource. */
 export class ResourceClient<T extends KubeObject> {
   constructor(
@@ -345,10 +350,13 @@ export class ResourceClient<T extends KubeObject> {
     return { items: r.items ?? [], metadata: r.metadata ?? {} };
   }
 
-  create(obj: T): Promise<T> {
+  /** `discardResponse`: the caller never reads the object the server returns, so it is not parsed. */
+  create(obj: T): Promise<T>;
+  create(obj: T, opts: Discarding): Promise<void>;
+  create(obj: T, opts?: Discarding): Promise<T | void> {
     const ns = this.info.namespaced ? obj.metadata.namespace : undefined;
     if (this.info.namespaced && !ns) throw new Error(`${this.info.plural} are namespaced: ${obj.metadata.name} needs a namespace`);
-    return this.client.request<T>('POST', this.collectionPath(ns), { body: obj });
+    return this.client.request<T>('POST', this.collectionPath(ns), { body: obj, discardBody: opts?.discardResponse });
   }
 
   /** PUT; send metadata.resourceVersion for optimistic concurrency (409 Conflict when stale). */
@@ -364,17 +372,16 @@ export class ResourceClient<T extends KubeObject> {
   }
 
   /** Merge patch (an object) or JSON patch (a list of operations; use a `test` op for preconditions). */
-  patch(ref: ObjectRef | string, patch: unknown, type: PatchType = 'merge'): Promise<T> {
-    return this.client.request<T>('PATCH', this.path(this.ref(ref)), { body: patch, contentType: PATCH_CONTENT_TYPE[type] });
+  patch(ref: ObjectRef | string, patch: unknown, type?: PatchType): Promise<T>;
+  patch(ref: ObjectRef | string, patch: unknown, type: PatchType, opts: Discarding): Promise<void>;
+  patch(ref: ObjectRef | string, patch: unknown, type: PatchType = 'merge', opts?: Discarding): Promise<T | void> {
+    return this.client.request<T>('PATCH', this.path(this.ref(ref)), { body: patch, contentType: PATCH_CONTENT_TYPE[type], discardBody: opts?.discardResponse });
   }
 
-  patchStatus(ref: ObjectRef | string, patch: unknown, type: PatchType = 'merge'): Promise<T> {
-    return this.client.request<T>('PATCH', this.path(this.ref(ref), 'status'), { body: patch, contentType: PATCH_CONTENT_TYPE[type] });
-  }
-
-  /** patchStatus for a caller that does not read the result: the response is not parsed. */
-  async patchStatusDiscarding(ref: ObjectRef | string, patch: unknown, type: PatchType = 'merge'): Promise<void> {
-    await this.client.request<T>('PATCH', this.path(this.ref(ref), 'status'), { body: patch, contentType: PATCH_CONTENT_TYPE[type], discardBody: true });
+  patchStatus(ref: ObjectRef | string, patch: unknown, type?: PatchType): Promise<T>;
+  patchStatus(ref: ObjectRef | string, patch: unknown, type: PatchType, opts: Discarding): Promise<void>;
+  patchStatus(ref: ObjectRef | string, patch: unknown, type: PatchType = 'merge', opts?: Discarding): Promise<T | void> {
+    return this.client.request<T>('PATCH', this.path(this.ref(ref), 'status'), { body: patch, contentType: PATCH_CONTENT_TYPE[type], discardBody: opts?.discardResponse });
   }
 
   replaceStatus(obj: T): Promise<T> {

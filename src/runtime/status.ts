@@ -104,7 +104,7 @@ export class StatusWriter {
     const body: Record<string, unknown> = opts.optimistic ? { ...patch, metadata: { resourceVersion: rv } } : patch;
     try {
       const rc = this.client.resource<T>(info);
-      const updated = this.opts.discardResponses ? (await rc.patchStatusDiscarding(current.metadata, body, 'merge'), current) : await rc.patchStatus(current.metadata, body, 'merge');
+      const updated = this.opts.discardResponses ? (await rc.patchStatus(current.metadata, body, 'merge', { discardResponse: true }), current) : await rc.patchStatus(current.metadata, body, 'merge');
       this.stats.written++;
       this.opts.metrics?.statusWrites.inc({ kind: label, result: 'written' });
       if (rv) {
