@@ -5,7 +5,7 @@ import { Inventory, policyRejection } from '../policy/inventory';
 import { lintPolicies, policyWarnings } from '../policy/lint';
 import { parseKey } from '../runtime/client';
 import { Controller, type ReconcileContext } from '../runtime/controller';
-import type { OperatorContext } from './context';
+import { REPORTING_WORKERS, type OperatorContext } from './context';
 import { inputKey } from './compile-feed';
 import { decidePolicyStatus } from './decide-counts';
 import { SYSTEM_NAMESPACE } from './names';
@@ -84,7 +84,7 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
     if (rejection && before !== 'False') ctx.events.event(p, 'Warning', 'Rejected', rejection);
   };
 
-  const c = new Controller({ name: 'securitypolicy', reconcile, workers: 16, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
+  const c = new Controller({ name: 'securitypolicy', reconcile, workers: REPORTING_WORKERS, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   // The echo of our own status write changes nothing this reconcile reads.
   c.watchOwn(world.policies, { skipUpdate: (a, b) => ctx.status.isOwnEcho('SecurityPolicy', a, b) });
   enqueue = (k) => c.enqueue(k);

@@ -7,7 +7,7 @@ import { deepEqual } from '../runtime/jsondiff';
 import { isAlreadyExists, isNotFound } from '../runtime/errors';
 import { Controller, specChanged, type ReconcileContext } from '../runtime/controller';
 import { inputKey } from './compile-feed';
-import type { OperatorContext } from './context';
+import { REPORTING_WORKERS, type OperatorContext } from './context';
 import { decideTenantStatus } from './decide-counts';
 import { reportInvalid } from './rejection';
 import {
@@ -138,7 +138,7 @@ export function tenantController(ctx: OperatorContext): Controller {
     for (const ns of adopted(t, mine)) ctx.events.event(t, 'Warning', 'NamespaceAdopted', `namespace ${ns}: its earlier claimant is gone; the VMs and policies in it are now this tenant's`);
   };
 
-  const c = new Controller({ name: 'tenant', reconcile, workers: 16, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
+  const c = new Controller({ name: 'tenant', reconcile, workers: REPORTING_WORKERS, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   // The echo of our own status write changes nothing this reconcile reads.
   c.watchOwn(world.tenants, { skipUpdate: (a, b) => ctx.status.isOwnEcho('Tenant', a, b) });
   const byNs = (ns: string | undefined) => (ns ? world.tenants.store.keysByIndex('namespace', ns) : []);
@@ -167,7 +167,9 @@ export function tenantController(ctx: OperatorContext): Controller {
   ctx.feed.tooLarge.onChange(onHost);
   c.watchMapped(world.namespaces, (ns) => byNs(ns.metadata.name));
   c.watchMapped(world.roleBindings, (rb) => byNs(rb.metadata.namespace));
-  c.watchMapped(world.policies, (p) => byNs(p.metadata.namespace));
+  // Only how many policies a tenant has is reported: an update (every policy status write's echo,
+  // 80,000 at vmworld) changes no count, so only adds and deletes count.
+  c.watchMapped(world.policies, (p) => byNs(p.metadata.namespace), { onUpdate: () => false });
   // A Tag's own status (its counts) changes with every VM: only its spec matters here.
   c.watchMapped(world.tags, (t) => world.tenants.store.keysByIndex('tag', t.metadata.name), { onUpdate: specChanged });
   return c;

@@ -124,8 +124,9 @@ class KeepAliveAuth implements SecurityAuthentication {
       const secureContext = Ctor === https.Agent ? tls.createSecureContext(opts) : undefined;
       // timeout: idle pooled sockets are closed after 30 s, before servers drop them (fewer resets).
       // maxFreeSockets = maxSockets: a burst (heartbeats, status writes) keeps its sockets for the next
-      // one instead of closing all but a few and handshaking again.
-      this.agent = new Ctor({ ...opts, ...(secureContext ? { secureContext } : {}), timeout: opts.timeout ?? 30_000, keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 32, maxFreeSockets: 32 });
+      // one instead of closing all but a few and handshaking again. 64: the operator's two status
+      // reporting controllers run 32 workers each, every one waiting on a write.
+      this.agent = new Ctor({ ...opts, ...(secureContext ? { secureContext } : {}), timeout: opts.timeout ?? 30_000, keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64, maxFreeSockets: 64 });
     }
     fresh.destroy();
     ctx.setAgent(this.agent);
