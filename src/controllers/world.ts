@@ -41,6 +41,9 @@ export function policyTenants(p: SecurityPolicy): string[] {
   return uniq(out);
 }
 
+/** The members of a HostFilter's spec the operator never reads back (it compiled them). */
+export const HOSTFILTER_BULK = ['programs', 'addressGroups', 'bindings'] as const;
+
 /** A HostFilter with its spec reduced to name and hash (what the operator's readers use). */
 export function slimHostFilter(raw: KubeObject): KubeObject {
   const o = raw as unknown as HostFilter;
@@ -81,7 +84,8 @@ export class World {
     // itself (the compiler holds it) and reads the hash and the agent's status. Decoding every ~160 KB
     // filter on each event cost CPU, and holding 512 of them ~300 MB of heap, which the collector
     // then walked over and over at cold start.
-    this.filters = mk<HostFilter>(kindResource('HostFilter'), { transform: slimHostFilter });
+    // A list drops those members before parsing (at restart, 512 filters are ~75 MB of JSON).
+    this.filters = mk<HostFilter>(kindResource('HostFilter'), { transform: slimHostFilter, listDrops: { spec: HOSTFILTER_BULK } });
     this.addressGroups = mk<AddressGroupShard>(kindResource('AddressGroup'), { schema: addressGroupSchema as never });
     this.leases = mk<LeaseObj>(LEASES, { namespace: SYSTEM_NAMESPACE });
     this.namespaces = mk<KubeObject>(NAMESPACES);

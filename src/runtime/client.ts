@@ -14,7 +14,7 @@ import {
   type ApiType, type RequestContext, type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import { GROUP, KIND_BY_NAME, VERSION } from '../api';
-import { stripListManagedFields } from './strip-managed';
+import { stripListItemMembers, type ItemMemberDrops } from './strip-managed';
 import { ApiError, toApiError } from './errors';
 import { NodeHttpLibrary } from './http';
 import { realClock, sleep, type Clock } from './clock';
@@ -63,8 +63,11 @@ export interface ListOptions {
   limit?: number;
   continue?: string;
   resourceVersion?: string;
-  /** Drop items' metadata.managedFields before parsing (an informer that throws them away anyway). */
-  withoutManagedFields?: boolean;
+  /**
+   * Drop these members of every item before the list is parsed (an informer that throws them away
+   * anyway), e.g. MANAGED_FIELDS: `{ metadata: ['managedFields'] }`.
+   */
+  dropItemMembers?: ItemMemberDrops;
 }
 
 export interface ObjectList<T> {
@@ -345,7 +348,7 @@ export class ResourceClient<T extends KubeObject> {
           continue: opts.continue,
           resourceVersion: opts.resourceVersion,
         },
-        rewriteBody: opts.withoutManagedFields ? stripListManagedFields : undefined,
+        rewriteBody: opts.dropItemMembers ? (b) => stripListItemMembers(b, opts.dropItemMembers!) : undefined,
       },
     );
     return { items: r.items ?? [], metadata: r.metadata ?? {} };

@@ -20,6 +20,7 @@ import { keyOf, type KubeClient, type KubeObject, type ObjectList, type Resource
 import { ApiError, toApiError } from './errors';
 import { IndexedStore, type IndexFunc, type InvalidEntry } from './store';
 import { internCommonStrings, StringInterner } from './intern';
+import type { ItemMemberDrops } from './strip-managed';
 
 /** One table for every informer of the process: the same strings repeat across kinds. */
 const interner = new StringInterner();
@@ -74,6 +75,12 @@ export interface InformerOptions<T> {
    * looks at them, and at 200,000 objects they were a large share of the operator's heap).
    */
   keepManagedFields?: boolean;
+  /**
+   * Members of each listed object its `transform` throws away, dropped from the list's bytes before
+   * they are parsed (with metadata.managedFields unless kept), e.g. `{ spec: ['programs'] }`. Watch
+   * events still arrive whole: `transform` must drop the same members.
+   */
+  listDrops?: ItemMemberDrops;
   name?: string;
   logger?: Logger;
   clock?: Clock;
@@ -112,11 +119,17 @@ export class Informer<T extends object = KubeObject> {
   readonly stats = { lists: 0, watches: 0, errors: 0, gone: 0 };
   lastError: ApiError | undefined;
 
+  /** What a list drops from each item before it is parsed (managedFields and `listDrops`). */
+  private readonly listDrops: ItemMemberDrops | undefined;
+
   constructor(private readonly opts: InformerOptions<T>) {
     this.rc = opts.client.resource(opts.resource);
     this.name = opts.name ?? opts.resource.plural;
     this.log = (opts.logger ?? silentLogger).child({ informer: this.name });
     this.clock = opts.clock ?? realClock;
+    const drops: Record<string, string[]> = opts.keepManagedFields ? {} : { metadata: ['managedFields'] };
+    for (const [member, names] of Object.entries(opts.listDrops ?? {})) drops[member] = [...(drops[member] ?? []), ...names];
+    this.listDrops = Object.keys(drops).length ? drops : undefined;
   }
 
   // ---------------------------------------------------------------- reading the cache
@@ -261,7 +274,7 @@ export class Informer<T extends object = KubeObject> {
         fieldSelector: this.opts.fieldSelector,
         limit: pageSize || undefined,
         continue: cont,
-        withoutManagedFields: !this.opts.keepManagedFields,
+        dropItemMembers: this.listDrops,
       });
       p.catch(() => undefined); // awaited below, unless the informer stops first
       return p;

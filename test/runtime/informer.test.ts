@@ -77,6 +77,28 @@ describe('Informer', () => {
     }
   });
 
+  it('drops listDrops members from listed objects before parsing; watched objects arrive whole', async () => {
+    const hosts = env.client.kind('Host');
+    await hosts.create(host('i-drop1', ['gold']) as any);
+    // No transform: what the cache holds shows what the list delivered.
+    const inf = new Informer<any>({ client: env.client, resource: kindResource('Host'), listDrops: { spec: ['tags', 'capacity'] } });
+    inf.start();
+    try {
+      expect(await inf.waitForSync(5000)).toBe(true);
+      const listed = inf.get('i-drop1');
+      expect(listed.spec.tags).toBeUndefined();
+      expect(listed.spec.networks).toBeDefined();
+      expect(listed.metadata.managedFields).toBeUndefined();
+      await hosts.create(host('i-drop2', ['gold']) as any);
+      await until(() => inf.get('i-drop2') !== undefined);
+      expect(inf.get('i-drop2').spec.tags).toEqual(['gold']);
+    } finally {
+      await inf.stop();
+      await hosts.delete('i-drop1');
+      await hosts.delete('i-drop2');
+    }
+  });
+
   it('keeps objects that fail the zod schema aside as invalid entries, without crashing', async () => {
     const vms = env.client.kind('VM');
     const inf = new Informer<VM>({ client: env.client, resource: kindResource('VM'), schema: vmSchema, namespace: 'acme' });

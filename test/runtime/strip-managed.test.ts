@@ -2,7 +2,7 @@
 // any list a server (or a hostile tenant's strings in it) can produce; anything else comes back as it was.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { stripListManagedFields } from '../../src/runtime/strip-managed';
+import { stripListItemMembers, stripListManagedFields } from '../../src/runtime/strip-managed';
 
 // Strings that try to look like structure: quotes, escapes, brackets, the key names themselves.
 const tricky = fc.oneof(
@@ -21,17 +21,21 @@ const metadata = fc.record(
   { requiredKeys: ['name'] },
 );
 const item = fc.oneof(
-  fc.record({ kind: tricky, metadata, spec: fc.dictionary(fc.oneof(tricky, fc.constantFrom('metadata', 'managedFields')), json, { maxKeys: 3 }) }, { requiredKeys: ['metadata'] }),
+  fc.record({ kind: tricky, metadata, spec: fc.dictionary(fc.oneof(tricky, fc.constantFrom('metadata', 'managedFields', 'programs', 'bindings', 'hash')), json, { maxKeys: 5 }) }, { requiredKeys: ['metadata'] }),
   json, // items that are not objects, or have no metadata object
 );
 const list = fc.record({ apiVersion: tricky, metadata: fc.record({ resourceVersion: tricky, managedFields: json }), items: fc.array(item, { maxLength: 5 }) }, { requiredKeys: ['items'] });
 
-function expected(l: { items: unknown[] }) {
+const isObject = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
+
+function expected(l: { items: unknown[] }, drops: Record<string, readonly string[]> = { metadata: ['managedFields'] }) {
   const out = structuredClone(l);
-  for (const it of out.items) {
-    const meta = (it as { metadata?: unknown } | null)?.metadata;
-    if (it && typeof it === 'object' && !Array.isArray(it) && meta && typeof meta === 'object' && !Array.isArray(meta)) delete (meta as Record<string, unknown>).managedFields;
-  }
+  for (const it of out.items)
+    if (isObject(it))
+      for (const [member, names] of Object.entries(drops)) {
+        const m = it[member];
+        if (isObject(m)) for (const n of names) delete m[n];
+      }
   return out;
 }
 
@@ -45,6 +49,22 @@ describe('stripListManagedFields', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('drops any set of members of any top-level members, several from one object included', () => {
+    const names = fc.subarray(['managedFields', 'programs', 'bindings', 'hash', 'metadata', 'name', '"', '\\']);
+    fc.assert(
+      fc.property(list, fc.record({ metadata: names, spec: names }, { requiredKeys: [] }), fc.constantFrom(undefined, 1, '\t'), (l, drops, indent) => {
+        const text = JSON.stringify(l, null, indent);
+        const out = stripListItemMembers(Buffer.from(text), drops);
+        expect(JSON.parse(out.toString('utf8'))).toEqual(expected(JSON.parse(text), drops));
+      }),
+      { numRuns: 1000 },
+    );
+    const strip = (t: string) => stripListItemMembers(Buffer.from(t), { spec: ['x', 'y'] }).toString();
+    expect(strip('{"items":[{"spec":{"a":1,"x":[],"y":[]}}]}')).toBe('{"items":[{"spec":{"a":1}}]}');
+    expect(strip('{"items":[{"spec":{"x":[],"y":[]}}]}')).toBe('{"items":[{"spec":{}}]}');
+    expect(strip('{"items":[{"spec":{"x":[] , "a":1 , "y":{}}}]}')).toBe('{"items":[{"spec":{ "a":1 }}]}');
   });
 
   it('returns anything that is not a well-formed list as it was (JSON.parse judges it)', () => {
