@@ -22,6 +22,7 @@ FROM gcr.io/distroless/nodejs20-debian12:nonroot
 WORKDIR /app
 COPY --from=install /app/node_modules /app/node_modules
 USER 65532:65532
-# test/package/pack.test.ts runs this exact command from the packed tarball.
-ENTRYPOINT ["/nodejs/bin/node", "--enable-source-maps", "/app/node_modules/vmsafe-operator/dist/cli/main.js"]
+# test/package/pack.test.ts runs this exact command from the packed tarball; the V8 flags are
+# src/cli/node-flags.ts's (test/cli/node-flags.test.ts).
+ENTRYPOINT ["/nodejs/bin/node", "--enable-source-maps", "--max-semi-space-size=32", "/app/node_modules/vmsafe-operator/dist/cli/main.js"]
 CMD ["--help"]

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../src/cli/node-flags';
 
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const TSX = join(REPO, 'node_modules/tsx/dist/esm/index.mjs');
@@ -75,8 +76,9 @@ export class Component {
   constructor(readonly name: string, args: string[], opts: ComponentOptions = {}) {
     const verbose = !!process.env.VMSAFE_BENCH_VERBOSE || opts.inheritStderr;
     this.profiled = (opts.nodeFlags ?? []).includes('--cpu-prof');
-    // Node directly (not bin/vmsafe's exec) so node flags can be added; same PID for /proc.
-    this.proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...LAUNCH.entry, ...args], {
+    // Node directly (not bin/vmsafe's exec) so node flags can be added; same PID for /proc. NODE_FLAGS
+    // first, as bin/vmsafe passes them: flags given here come later and win.
+    this.proc = spawn(process.execPath, [...NODE_FLAGS, ...(opts.nodeFlags ?? []), ...LAUNCH.entry, ...args], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', verbose ? 'inherit' : 'ignore'],
       env: { ...process.env, ...opts.env },
