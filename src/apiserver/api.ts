@@ -12,7 +12,7 @@ import { compileRules, validateRules } from './cel/rules';
 import { cloneJson } from './clone';
 import { serverSideApply, updateManagedFields } from './managed';
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch';
-import { apiVersionOf, defsFromCrd, type Registry, type ResourceDef } from './resources';
+import { apiVersionOf, defsFromCrd, statusWriteDef, type Registry, type ResourceDef } from './resources';
 import { applyDefaults, causesFromAjv, listTypeCauses, OBJECT_META_FIELDS, prune } from './schema';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { objectKey, RV_PLACEHOLDER, toJson, type Obj, type Store } from './store';
@@ -65,6 +65,13 @@ function nameRule(def: ResourceDef): NameRule {
 }
 
 /** Everything except metadata and status: a change here bumps metadata.generation. */
+/** A copy of a stored object for a status write: everything copied but spec (shared) and status (replaced). */
+function withSharedSpec(old: Obj): Obj {
+  const next: Obj = {};
+  for (const k of Object.keys(old)) if (k !== 'status') next[k] = k === 'spec' ? old.spec : cloneJson(old[k]);
+  return next;
+}
+
 function specPart(o: Obj): Obj {
   const { metadata: _m, status: _s, ...rest } = o;
   return rest;
@@ -87,6 +94,8 @@ export class Api {
   private gcQueue: (() => void)[] = [];
   /** Unknown built-in fields decodeBody found in a request object (checked by validate). */
   private readonly unknownFields = new WeakMap<Obj, string[]>();
+  /** The def each object this process stored was validated under (a CRD change builds new defs). */
+  private readonly validatedUnder = new WeakMap<Obj, ResourceDef>();
   private gcScheduled = false;
   private gcIdleWaiters: (() => void)[] = [];
   /** Writes stored per field manager (the user agent's first token by default) and their stored bytes: who writes how much. */
@@ -219,6 +228,7 @@ export class Api {
     const json = this.checkSize(obj);
     if (ctx.dryRun) return this.out(def, obj);
     const stored = this.store.put(def.key, obj, json);
+    this.validatedUnder.set(stored, def);
     this.countWrite(ctx, json);
     this.afterWrite(def, stored);
     await this.store.durable();
@@ -432,8 +442,12 @@ export class Api {
       throw conflict(gr(def), name, `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${old.metadata.uid}`);
 
     let next: Obj;
+    // A status write on an object stored under this very def: its spec stays the stored one, shared
+    // rather than copied, and only the rest is validated (statusWriteDef).
+    const ratchet = sub === 'status' && old.spec !== undefined && this.validatedUnder.get(old) === def ? statusWriteDef(def) : undefined;
     if (sub === 'status') {
-      next = { ...cloneJson(old), status: obj.status };
+      next = ratchet ? withSharedSpec(old) : cloneJson(old);
+      next.status = obj.status;
       if (obj.status === undefined) delete next.status;
       if (managedPreset) next.metadata.managedFields = meta.managedFields;
     } else {
@@ -454,7 +468,7 @@ export class Api {
         throw invalid(def.group, def.kind, name, [{ reason: 'FieldValueForbidden', message: 'Forbidden: no new finalizers can be added if the object is being deleted', field: 'metadata.finalizers' }]);
     }
     this.prepareBuiltin(def, next, old);
-    this.validate(def, next, ctx, old);
+    this.validate(ratchet ?? def, next, ctx, old);
     this.admit(def, 'UPDATE', old.metadata.namespace, name, next, old, ctx, sub);
     if ((def.key === '/configmaps' || def.key === '/secrets') && old.immutable === true) {
       const causes: StatusCause[] = [];
@@ -489,6 +503,7 @@ export class Api {
       return this.out(def, removed);
     }
     const stored = this.store.put(def.key, next, json);
+    this.validatedUnder.set(stored, def);
     this.countWrite(ctx, json);
     this.afterWrite(def, stored);
     await this.store.durable();

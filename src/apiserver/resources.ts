@@ -235,6 +235,33 @@ export function defsFromCrd(crd: Obj): ResourceDef[] {
   return defs;
 }
 
+const statusWriteDefs = new WeakMap<ResourceDef, ResourceDef | null>();
+
+/**
+ * The def a status-subresource write validates with when the object's spec is the one stored (shared,
+ * not copied): the same schema, rules and validator but with a spec that accepts anything, so the
+ * unchanged spec of a 160 KB HostFilter is not pruned, defaulted and validated again on every status
+ * report. Like kube-apiserver's CRD validation ratcheting (GA in 1.33), which does not fail a write
+ * for values it did not change. undefined when the schema has no object spec or its rules do not
+ * compile without one (then the whole object is validated). Built once per def.
+ */
+export function statusWriteDef(def: ResourceDef): ResourceDef | undefined {
+  const cached = statusWriteDefs.get(def);
+  if (cached !== undefined) return cached ?? undefined;
+  let out: ResourceDef | null = null;
+  const props = def.schema?.properties as Record<string, Schema> | undefined;
+  if (def.schema && props?.spec?.type === 'object') {
+    const required = ((def.schema.required as string[] | undefined) ?? []).filter((r) => r !== 'spec');
+    const schema: Schema = { ...def.schema, properties: { ...props, spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } };
+    if (required.length) schema.required = required;
+    else delete schema.required;
+    const rules = compileRules(schema);
+    if (rules.errors.length === 0) out = { ...def, schema, validator: compileValidator(schema), rules: rules.tree };
+  }
+  statusWriteDefs.set(def, out);
+  return out ?? undefined;
+}
+
 /** Lookup tables over the current set of resources (rebuilt when CRDs change). */
 export class Registry {
   private byGvr = new Map<string, ResourceDef>();

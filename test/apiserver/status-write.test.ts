@@ -1,0 +1,98 @@
+// Status-subresource writes share the stored spec instead of copying and re-validating it (statusWriteDef,
+// like kube's CRD validation ratcheting): what they store and reject must be what a full validation
+// gives, and a CRD change must send them back through the full schema.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApiServer, type TestApiServer } from '../helpers/apiserver';
+
+let t: TestApiServer;
+beforeAll(async () => {
+  t = await startTestApiServer();
+  const c = await t.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: crd() });
+  expect(c.status).toBe(201);
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+const G = '/apis/example.io/v1/namespaces/default/gadgets';
+const MERGE = { 'Content-Type': 'application/merge-patch+json' };
+
+function crd(extraSpecProps: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'gadgets.example.io' },
+    spec: {
+      group: 'example.io', scope: 'Namespaced',
+      names: { plural: 'gadgets', singular: 'gadget', kind: 'Gadget' },
+      versions: [{
+        name: 'v1', served: true, storage: true, subresources: { status: {} },
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            required: ['spec'],
+            // A root rule that reads the spec: it still runs on status writes.
+            'x-kubernetes-validations': [{ rule: "!has(self.status) || !has(self.status.phase) || self.status.phase != 'Big' || self.spec.size >= 2", message: 'phase Big needs size >= 2' }],
+            properties: {
+              spec: {
+                type: 'object',
+                properties: {
+                  size: { type: 'integer', minimum: 1 },
+                  parts: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } },
+                  ...extraSpecProps,
+                },
+              },
+              status: { type: 'object', properties: { phase: { type: 'string', enum: ['Small', 'Big'] } } },
+            },
+          },
+        },
+      }],
+    },
+  };
+}
+
+const stored = (name: string) => t.server.store.get('example.io/gadgets', `default/${name}`)!;
+
+describe('status writes', () => {
+  it('keep the stored spec (shared, never copied or changed) and still validate status and root rules', async () => {
+    expect((await t.request('POST', G, { body: { apiVersion: 'example.io/v1', kind: 'Gadget', metadata: { name: 'g1' }, spec: { size: 1, parts: [{ name: 'a' }] } } })).status).toBe(201);
+    const before = stored('g1');
+    const beforeCopy = structuredClone(before);
+
+    const ok = await t.request('PATCH', `${G}/g1/status`, { body: { status: { phase: 'Small' } }, headers: MERGE });
+    expect(ok.status).toBe(200);
+    expect(ok.body.spec).toEqual({ size: 1, parts: [{ name: 'a' }] });
+    expect(ok.body.status).toEqual({ phase: 'Small' });
+    expect(ok.body.metadata.generation).toBe(1);
+    const after = stored('g1');
+    expect(after).not.toBe(before);
+    expect(after.spec).toBe(before.spec);
+    expect(before).toEqual(beforeCopy); // the older version is untouched
+
+    const badEnum = await t.request('PATCH', `${G}/g1/status`, { body: { status: { phase: 'Huge' } }, headers: MERGE });
+    expect(badEnum.status).toBe(422);
+    expect(badEnum.body.details.causes.map((c: { field: string }) => c.field)).toContain('status.phase');
+    const badRule = await t.request('PATCH', `${G}/g1/status`, { body: { status: { phase: 'Big' } }, headers: MERGE });
+    expect(badRule.status).toBe(422);
+    expect(badRule.body.message).toContain('phase Big needs size >= 2');
+    expect(stored('g1')).toBe(after);
+
+    // A spec write goes through the full schema as always.
+    const badSpec = await t.request('PATCH', `${G}/g1`, { body: { spec: { size: 0 } }, headers: MERGE });
+    expect(badSpec.status).toBe(422);
+    expect((await t.request('PATCH', `${G}/g1`, { body: { spec: { size: 2 } }, headers: MERGE })).body.metadata.generation).toBe(2);
+    expect((await t.request('PATCH', `${G}/g1/status`, { body: { status: { phase: 'Big' } }, headers: MERGE })).status).toBe(200);
+  });
+
+  it('after the CRD changes, validate the whole object again (new defaults reach the spec)', async () => {
+    expect((await t.request('POST', G, { body: { apiVersion: 'example.io/v1', kind: 'Gadget', metadata: { name: 'g2' }, spec: { size: 3 } } })).status).toBe(201);
+    expect((await t.request('PATCH', `${G}/g2/status`, { body: { status: { phase: 'Small' } }, headers: MERGE })).status).toBe(200);
+    const cur = (await t.request('GET', `${CRDS}/gadgets.example.io`)).body;
+    const next = crd({ color: { type: 'string', default: 'red' } });
+    const u = await t.request('PUT', `${CRDS}/gadgets.example.io`, { body: { ...next, metadata: { ...next.metadata, resourceVersion: cur.metadata.resourceVersion } } });
+    expect(u.status).toBe(200);
+    const r = await t.request('PATCH', `${G}/g2/status`, { body: { status: { phase: 'Big' } }, headers: MERGE });
+    expect(r.status).toBe(200);
+    expect(r.body.spec).toEqual({ size: 3, color: 'red' });
+    expect(r.body.status).toEqual({ phase: 'Big' });
+  });
+});
