@@ -166,7 +166,7 @@ export class HostAgent {
       if (!this.announced && hf.status?.bootId !== this.core.bootId) {
         // A new process holds nothing: say so before programming (which may take a while), so the
         // operator stops counting on whatever the previous process reported applied.
-        announced = await this.report(hf);
+        announced = await this.report(hf, true);
         this.announced = true;
       }
       if (this.core.needsApply(hf)) {
@@ -207,9 +207,12 @@ export class HostAgent {
     }
   }
 
-  /** Write the status for `hf`; returns the object as the server has it now. */
-  private async report(hf: HostFilter): Promise<HostFilter> {
-    const r = await this.status.update('HostFilter', hf, this.core.desiredStatus(hf));
+  /**
+   * Write the status for `hf`. With `needObject`, returns the object as the server has it now;
+   * otherwise the server's reply (the whole filter, up to ~1 MB) is not parsed and `hf` is returned.
+   */
+  private async report(hf: HostFilter, needObject = false): Promise<HostFilter> {
+    const r = await this.status.update('HostFilter', hf, this.core.desiredStatus(hf), { discardResponse: !needObject });
     if (r.written) this.stats.statusWrites++;
     return r.object;
   }

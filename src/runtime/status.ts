@@ -36,7 +36,7 @@ const MEMO_LIMIT = 10_000;
 
 export interface StatusUpdateResult<T> {
   written: boolean;
-  /** The object as the server returned it (when written, unless `discardResponses`), else the input. */
+  /** The object as the server returned it (when written, unless the response was discarded), else the input. */
   object: T;
 }
 
@@ -83,7 +83,7 @@ export class StatusWriter {
     resource: string | ResourceInfo,
     current: T,
     desired: object,
-    opts: { optimistic?: boolean } = {},
+    opts: { optimistic?: boolean; discardResponse?: boolean } = {},
   ): Promise<StatusUpdateResult<T>> {
     const info = typeof resource === 'string' ? kindResource(resource) : resource;
     const label = info.kind ?? info.plural;
@@ -104,7 +104,8 @@ export class StatusWriter {
     const body: Record<string, unknown> = opts.optimistic ? { ...patch, metadata: { resourceVersion: rv } } : patch;
     try {
       const rc = this.client.resource<T>(info);
-      const updated = this.opts.discardResponses ? (await rc.patchStatus(current.metadata, body, 'merge', { discardResponse: true }), current) : await rc.patchStatus(current.metadata, body, 'merge');
+      const discard = opts.discardResponse ?? this.opts.discardResponses;
+      const updated = discard ? (await rc.patchStatus(current.metadata, body, 'merge', { discardResponse: true }), current) : await rc.patchStatus(current.metadata, body, 'merge');
       this.stats.written++;
       this.opts.metrics?.statusWrites.inc({ kind: label, result: 'written' });
       if (rv) {

@@ -42,3 +42,20 @@ describe.each([false, true])('StatusWriter from a stale cached object (discardRe
     expect((await writer.update('Tag', cached, status(1))).written).toBe(false);
   }, 30_000);
 });
+
+describe('StatusWriter per-call discardResponse', () => {
+  it('overrides the writer default either way; the write lands both times', async () => {
+    await api.ok(['apply', '-f', '-'], 'apiVersion: vmsafe.io/v1alpha1\nkind: Tag\nmetadata: {name: per-call}\nspec: {}\n');
+    const get = async (): Promise<Tag> => JSON.parse(await api.ok(['get', 'tag', 'per-call', '-o', 'json']));
+    const parsing = new StatusWriter(new KubeClient({ file: api.kubeconfigPath }));
+    const before = await get();
+    const a = await parsing.update('Tag', before, { hosts: 0, vms: 1, networks: 0 }, { discardResponse: true });
+    expect([a.written, a.object]).toEqual([true, before]);
+    expect(a.object).toBe(before);
+    expect((await get()).status?.vms).toBe(1);
+    const discarding = new StatusWriter(new KubeClient({ file: api.kubeconfigPath }), { discardResponses: true });
+    const b = await discarding.update('Tag', await get(), { hosts: 0, vms: 2, networks: 0 }, { discardResponse: false });
+    expect(b.written).toBe(true);
+    expect((b.object as Tag).status?.vms).toBe(2);
+  }, 30_000);
+});
