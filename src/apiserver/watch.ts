@@ -22,16 +22,20 @@ export interface WatchRequest {
   includeObject: IncludeObject;
 }
 
-/** Serialized event lines, per event, per (type, API version). */
-const lineCache = new WeakMap<StoreEvent, Map<string, string>>();
+/**
+ * Serialized event lines, per event, per (type, API version), as UTF-8 bytes: every watcher of the
+ * event is sent the same Buffer. Written as a string, each watcher's response measured and encoded the
+ * line again (a 160 KB HostFilter to the operator, its agent and any other watcher).
+ */
+const lineCache = new WeakMap<StoreEvent, Map<string, Buffer>>();
 
-function eventLine(api: Api, def: ResourceDef, type: EventType, ev: StoreEvent): string {
+function eventLine(api: Api, def: ResourceDef, type: EventType, ev: StoreEvent): Buffer {
   let m = lineCache.get(ev);
   if (!m) lineCache.set(ev, (m = new Map()));
   const k = `${type}|${def.group}/${def.version}`;
   let line = m.get(k);
   if (line === undefined) {
-    line = `{"type":"${type}","object":${toJson(api.out(def, ev.obj))}}\n`;
+    line = Buffer.from(`{"type":"${type}","object":${toJson(api.out(def, ev.obj))}}\n`);
     m.set(k, line);
   }
   return line;
@@ -97,7 +101,7 @@ export class WatchHub {
       if (w.shape === 'metadata') return JSON.stringify({ type, object: partialMetadata(o) }) + '\n';
       return `{"type":"${type}","object":${toJson(o)}}\n`;
     };
-    const write = (line: string) => {
+    const write = (line: string | Buffer) => {
       if (closed) return;
       res.write(line);
       if (res.writableLength > MAX_BUFFERED) close();
