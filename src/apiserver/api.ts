@@ -608,9 +608,7 @@ export class Api {
     const r = this.store.resources.get(key);
     if (!r) return;
     for (const k of [...r.keys()]) this.store.remove(key, k);
-    for (const w of [...r.watchersAll, ...[...r.watchersByNs.values()].flatMap((s) => [...s])]) {
-      (w as { close?: () => void }).close?.();
-    }
+    for (const w of r.watchers()) w.close?.();
   }
 
   // ------------------------------------------------------------------ garbage collection and namespaces

@@ -18,6 +18,12 @@ export interface StoreEvent {
 export interface Watcher {
   /** Only objects of this namespace (undefined: all). */
   namespace?: string;
+  /**
+   * Only the object of this name (a `metadata.name=X` field selector; `matches` still applies). A
+   * cluster-wide watcher with a name is looked up by it: 512 agents each watch their own HostFilter,
+   * and an event is not offered to the 511 others.
+   */
+  name?: string;
   /** Label and field selectors; undefined matches everything. */
   matches?: (obj: Obj) => boolean;
   deliver(type: EventType, ev: StoreEvent): void;
@@ -87,8 +93,9 @@ export class ResourceState {
   private historyBytes = 0;
   /** Events with rv <= compactedRv are no longer in history. */
   compactedRv: number;
-  readonly watchersAll = new Set<Watcher>();
-  readonly watchersByNs = new Map<string, Set<Watcher>>();
+  private readonly watchersAll = new Set<Watcher>();
+  private readonly watchersByNs = new Map<string, Set<Watcher>>();
+  private readonly watchersByName = new Map<string, Set<Watcher>>();
   readonly stats: ResourceStats = { creates: 0, updates: 0, deletes: 0 };
   private sortedKeys: string[] | null = null;
 
@@ -168,33 +175,44 @@ export class ResourceState {
     return this.history.slice(lo);
   }
 
+  /** Where a watcher is kept: by name (cluster-wide, one name), by namespace, or with every event. */
+  private watcherSet(w: Watcher, create: boolean): Set<Watcher> | undefined {
+    const [map, k] = w.namespace !== undefined ? [this.watchersByNs, w.namespace] : w.name !== undefined ? [this.watchersByName, w.name] : [undefined, ''];
+    if (!map) return this.watchersAll;
+    let set = map.get(k);
+    if (!set && create) map.set(k, (set = new Set()));
+    return set;
+  }
+
   addWatcher(w: Watcher) {
-    if (w.namespace === undefined) this.watchersAll.add(w);
-    else {
-      let set = this.watchersByNs.get(w.namespace);
-      if (!set) this.watchersByNs.set(w.namespace, (set = new Set()));
-      set.add(w);
-    }
+    this.watcherSet(w, true)!.add(w);
   }
 
   removeWatcher(w: Watcher) {
-    if (w.namespace === undefined) this.watchersAll.delete(w);
-    else {
-      const set = this.watchersByNs.get(w.namespace);
-      set?.delete(w);
-      if (set && set.size === 0) this.watchersByNs.delete(w.namespace);
-    }
+    const set = this.watcherSet(w, false);
+    set?.delete(w);
+    if (!set || set.size > 0 || set === this.watchersAll) return;
+    if (w.namespace !== undefined) this.watchersByNs.delete(w.namespace);
+    else this.watchersByName.delete(w.name!);
+  }
+
+  /** Every watcher of this resource. */
+  watchers(): Watcher[] {
+    return [...this.watchersAll, ...[...this.watchersByNs.values(), ...this.watchersByName.values()].flatMap((s) => [...s])];
   }
 
   watcherCount(): number {
     let n = this.watchersAll.size;
     for (const s of this.watchersByNs.values()) n += s.size;
+    for (const s of this.watchersByName.values()) n += s.size;
     return n;
   }
 
   dispatch(ev: StoreEvent) {
     const ns: string | undefined = ev.obj.metadata?.namespace;
     for (const w of this.watchersAll) safeDeliver(w, ev);
+    const named = this.watchersByName.get(ev.obj.metadata?.name);
+    if (named) for (const w of named) safeDeliver(w, ev);
     if (ns !== undefined) {
       const set = this.watchersByNs.get(ns);
       if (set) for (const w of set) safeDeliver(w, ev);

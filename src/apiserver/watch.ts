@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { badRequest, gone } from './errors';
 import type { Api } from './api';
 import { apiVersionOf, type ResourceDef } from './resources';
+import { parseFieldSelector } from './selectors';
 import { deliverTo, toJson, type EventType, type Obj, type StoreEvent, type Watcher } from './store';
 import { columnDefinitions, partialMetadata, tableRow, type IncludeObject } from './table';
 
@@ -114,6 +115,7 @@ export class WatchHub {
     const floor = initial ? api.store.rv : Number(rvParam);
     const watcher: Watcher = {
       namespace: ns,
+      name: parseFieldSelector(w.fieldSelector, () => true)?.requirements.find((q) => q.field === 'metadata.name' && q.op === '=')?.value,
       matches,
       // Events at or below what this watch already sent (its list, or its replay) are skipped: with
       // a data dir, live events arrive only once durable, possibly after the list included them.

@@ -49,6 +49,31 @@ const cm = (name: string, labels?: Record<string, string>) => ({ apiVersion: 'v1
 const merge = (path: string, patch: object) => t.request('PATCH', path, { raw: JSON.stringify(patch), headers: { 'Content-Type': 'application/merge-patch+json' } });
 
 describe('watch', () => {
+  it('a metadata.name field selector gets that name\'s events only, from every namespace (watchers looked up by name)', async () => {
+    const ALL = '/api/v1/configmaps?watch=true';
+    const a = await openWatch(`${ALL}&fieldSelector=metadata.name%3Dfw-a`);
+    const aDefault = await openWatch(`${ALL}&fieldSelector=metadata.name%3Dfw-a,metadata.namespace%3Ddefault`);
+    const b = await openWatch(`${ALL}&fieldSelector=metadata.name%3Dfw-b`);
+    const every = await openWatch(ALL);
+    try {
+      await t.request('POST', CM, { body: cm('fw-a') });
+      await t.request('POST', CM, { body: cm('fw-b') });
+      await t.request('POST', '/api/v1/namespaces/kube-system/configmaps', { body: cm('fw-a') });
+      await merge(`${CM}/fw-a`, { data: { v: '2' } });
+      await t.request('DELETE', `${CM}/fw-b`);
+      const seen = (w: WatchStream) => w.events.filter((e) => e.object.metadata?.name?.startsWith('fw-')).map((e) => `${e.type} ${e.object.metadata.namespace}/${e.object.metadata.name}`);
+      await eventually(() => seen(every).length === 5, 5000, 'every event');
+      expect(seen(a)).toEqual(['ADDED default/fw-a', 'ADDED kube-system/fw-a', 'MODIFIED default/fw-a']);
+      expect(seen(aDefault)).toEqual(['ADDED default/fw-a', 'MODIFIED default/fw-a']);
+      expect(seen(b)).toEqual(['ADDED default/fw-b', 'DELETED default/fw-b']);
+      expect(seen(every)).toEqual(['ADDED default/fw-a', 'ADDED default/fw-b', 'ADDED kube-system/fw-a', 'MODIFIED default/fw-a', 'DELETED default/fw-b']);
+    } finally {
+      for (const w of [a, aDefault, b, every]) w.close();
+      await t.request('DELETE', `${CM}/fw-a`);
+      await t.request('DELETE', '/api/v1/namespaces/kube-system/configmaps/fw-a');
+    }
+  });
+
   it('replays events after a resourceVersion and streams new ones', async () => {
     const a = (await t.request('POST', CM, { body: cm('w-a') })).body;
     await merge(`${CM}/w-a`, { data: { v: '2' } });
