@@ -61,6 +61,8 @@ export class EventRecorder {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly bucket: TokenBucket;
+  /** The reporting instance (source.host): this process's host name unless given. */
+  private readonly instance: string;
   private readonly cache = new Map<string, Entry>();
   private readonly pending = new Set<string>();
   private pumping = false;
@@ -73,6 +75,8 @@ export class EventRecorder {
     this.clock = opts.clock ?? realClock;
     this.log = (opts.logger ?? silentLogger).child({ events: opts.component });
     this.bucket = new TokenBucket(this.clock, opts.qps ?? 10, opts.burst ?? 100);
+    // Once: os.hostname() is a system call, and a cold start records an event per VM placed.
+    this.instance = opts.instance ?? hostname();
   }
 
   /** Record an event about `obj`. `reason` is CamelCase (e.g. `Scheduled`), `message` for people. */
@@ -113,9 +117,9 @@ export class EventRecorder {
         reason,
         message: message.slice(0, 1024),
         ...(action ? { action } : {}),
-        source: { component: this.opts.component, host: this.opts.instance ?? hostname() },
+        source: { component: this.opts.component, host: this.instance },
         reportingComponent: this.opts.component,
-        reportingInstance: this.opts.instance ?? hostname(),
+        reportingInstance: this.instance,
       },
       count: 1,
       firstAt: now,
