@@ -1,7 +1,8 @@
 // KubeClient against the real embedded API server: CRUD, patches, status subresource, error mapping.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/runtime/errors';
-import type { KubeObject } from '../../src/runtime/client';
+import { KubeClient, type KubeObject } from '../../src/runtime/client';
+import { KubeConfig } from '@kubernetes/client-node';
 import { ensureNamespace, host, startEnv, vm, type TestEnv } from './fixtures';
 
 let env: TestEnv;
@@ -143,6 +144,30 @@ describe('keep-alive', () => {
     expect(first).toBeGreaterThan(1);
     await Promise.all(Array.from({ length: 24 }, () => hosts.list()));
     expect(connections).toBe(first);
+  });
+});
+
+describe('authentication headers', () => {
+  it('are reused for authReuseMs (requests still authenticate), then the kubeconfig applies them again', async () => {
+    let calls = 0;
+    const kc = new KubeConfig();
+    kc.loadFromString(env.server.kubeconfig());
+    const apply = kc.applySecurityAuthentication.bind(kc);
+    kc.applySecurityAuthentication = async (ctx) => {
+      calls++;
+      return apply(ctx);
+    };
+    const client = new KubeClient(kc, { authReuseMs: 300 });
+    try {
+      const hosts = client.kind('Host');
+      for (let i = 0; i < 20; i++) await hosts.list();
+      expect(calls).toBe(1); // every request authenticated, with the headers of the first
+      const deadline = Date.now() + 5000;
+      while (calls < 2 && Date.now() < deadline) await hosts.list();
+      expect(calls).toBe(2);
+    } finally {
+      client.close();
+    }
   });
 });
 
