@@ -64,7 +64,6 @@ function nameRule(def: ResourceDef): NameRule {
   return 'subdomain';
 }
 
-/** Everything except metadata and status: a change here bumps metadata.generation. */
 /** A copy of a stored object for a status write: everything copied but spec (shared) and status (replaced). */
 function withSharedSpec(old: Obj): Obj {
   const next: Obj = {};
@@ -72,6 +71,7 @@ function withSharedSpec(old: Obj): Obj {
   return next;
 }
 
+/** Everything except metadata and status: a change here bumps metadata.generation. */
 function specPart(o: Obj): Obj {
   const { metadata: _m, status: _s, ...rest } = o;
   return rest;

@@ -107,7 +107,6 @@ function allowPlainHttp(kc: KubeConfig): KubeConfig {
   return kc;
 }
 
-/** KubeConfig authentication, with the per-request agent replaced by one shared keep-alive agent. */
 /**
  * How long the headers the kubeconfig's authentication produced are reused. client-node's
  * applySecurityAuthentication reads and decodes the CA, certificate and key and builds an https.Agent
@@ -116,6 +115,7 @@ function allowPlainHttp(kc: KubeConfig): KubeConfig {
  */
 export const AUTH_REUSE_MS = 10_000;
 
+/** KubeConfig authentication, with the per-request agent replaced by one shared keep-alive agent. */
 class KeepAliveAuth implements SecurityAuthentication {
   private agent: http.Agent | undefined;
   private reuse: { until: number; headers: [string, string][] } | undefined;
