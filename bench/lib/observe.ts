@@ -23,6 +23,8 @@ export class Observer {
   readonly filterSpecWrites = new Map<string, number>();
   /** When each host's filter spec (hash) last changed, as seen here (performance.now()). */
   readonly filterSpecSeenAt = new Map<string, number>();
+  /** When each host's agent was last seen reporting its current filter applied (performance.now()). */
+  readonly filterAppliedAt = new Map<string, number>();
   /** Largest HostFilter seen, serialized (bytes). */
   largestFilter = { bytes: 0, host: '' };
   /** Shared address groups: shards seen now, spec writes seen, largest shard (bytes). */
@@ -91,8 +93,9 @@ export class Observer {
     });
     const onFilter = (f: HostFilter, prev?: HostFilter) => {
       const h = f.metadata.name;
-      if (f.status?.appliedHash === f.spec.hash) this.unappliedFilters.delete(h);
-      else this.unappliedFilters.add(h);
+      if (f.status?.appliedHash === f.spec.hash) {
+        if (this.unappliedFilters.delete(h) || prev?.status?.appliedHash !== f.status.appliedHash) this.filterAppliedAt.set(h, performance.now());
+      } else this.unappliedFilters.add(h);
       if (!prev || prev.spec.hash !== f.spec.hash) {
         this.filterSpecWrites.set(h, (this.filterSpecWrites.get(h) ?? 0) + 1);
         this.filterSpecSeenAt.set(h, performance.now());

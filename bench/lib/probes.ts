@@ -109,7 +109,16 @@ export async function editPolicy(conn: Conn, obs: Observer, target: EditTarget, 
 }
 
 /** A new one-vNIC VM in `namespace` like its neighbours (same role tag), timed until Running. */
-export async function createVm(conn: Conn, obs: Observer, namespace: string, tags: string[], i: number, timeoutMs: number, ipInBlock?: string): Promise<{ ms: number; host: string }> {
+export interface CreateResult {
+  /** POST to Running, as the observer saw it. */
+  ms: number;
+  host: string;
+  /** When the host's new filter was seen, and seen applied by its agent (ms after the POST), if after it. */
+  filterSeenMs?: number;
+  filterAppliedMs?: number;
+}
+
+export async function createVm(conn: Conn, obs: Observer, namespace: string, tags: string[], i: number, timeoutMs: number, ipInBlock?: string): Promise<CreateResult> {
   const name = `bench-vm-${i}`;
   // Tenants own their addressBlocks: a VM outside its tenant's block is refused (AddressNotOwned).
   const ip = ipInBlock ?? `172.${16 + ((i >> 16) & 15)}.${(i >> 8) & 255}.${i & 255}`;
@@ -124,7 +133,9 @@ export async function createVm(conn: Conn, obs: Observer, namespace: string, tag
   const t0 = performance.now();
   await must(conn, 'POST', collectionPath('VM', namespace), vm);
   await obs.waitUntil(`VM ${key} Running`, () => obs.runningAt.has(key), timeoutMs, () => JSON.stringify(obs.vms.get(key)?.status ?? {}));
-  return { ms: obs.runningAt.get(key)! - t0, host: obs.vms.get(key)!.status!.hostName! };
+  const host = obs.vms.get(key)!.status!.hostName!;
+  const after = (at: number | undefined) => (at !== undefined && at >= t0 ? at - t0 : undefined);
+  return { ms: obs.runningAt.get(key)! - t0, host, filterSeenMs: after(obs.filterSpecSeenAt.get(host)), filterAppliedMs: after(obs.filterAppliedAt.get(host)) };
 }
 
 /**
