@@ -85,10 +85,11 @@ export class Component {
     });
     this.pid = this.proc.pid!;
     // VMSAFE_BENCH_STDOUT_DIR: each child's stdout also goes to DIR/NAME.out (e.g. --trace-gc lines,
-    // whose times count from the process start written first).
+    // whose times count from the "# started" line that precedes each process's output).
     const outDir = process.env.VMSAFE_BENCH_STDOUT_DIR;
     if (outDir) {
-      const file = createWriteStream(join(outDir, `${name}.out`));
+      // Appended: a restarted component (the operator) must not overwrite its first run's trace.
+      const file = createWriteStream(join(outDir, `${name}.out`), { flags: 'a' });
       file.write(`# started ${Date.now()}\n`);
       this.proc.stdout!.pipe(file);
     }
