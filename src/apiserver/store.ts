@@ -175,25 +175,29 @@ export class ResourceState {
     return this.history.slice(lo);
   }
 
-  /** Where a watcher is kept: by name (cluster-wide, one name), by namespace, or with every event. */
-  private watcherSet(w: Watcher, create: boolean): Set<Watcher> | undefined {
-    const [map, k] = w.namespace !== undefined ? [this.watchersByNs, w.namespace] : w.name !== undefined ? [this.watchersByName, w.name] : [undefined, ''];
-    if (!map) return this.watchersAll;
-    let set = map.get(k);
-    if (!set && create) map.set(k, (set = new Set()));
-    return set;
+  /** The map and key a watcher is kept under: its namespace, else its name; undefined: it gets every event. */
+  private slotOf(w: Watcher): [Map<string, Set<Watcher>>, string] | undefined {
+    if (w.namespace !== undefined) return [this.watchersByNs, w.namespace];
+    if (w.name !== undefined) return [this.watchersByName, w.name];
+    return undefined;
   }
 
   addWatcher(w: Watcher) {
-    this.watcherSet(w, true)!.add(w);
+    const slot = this.slotOf(w);
+    if (!slot) return void this.watchersAll.add(w);
+    const [map, key] = slot;
+    let set = map.get(key);
+    if (!set) map.set(key, (set = new Set()));
+    set.add(w);
   }
 
   removeWatcher(w: Watcher) {
-    const set = this.watcherSet(w, false);
+    const slot = this.slotOf(w);
+    if (!slot) return void this.watchersAll.delete(w);
+    const [map, key] = slot;
+    const set = map.get(key);
     set?.delete(w);
-    if (!set || set.size > 0 || set === this.watchersAll) return;
-    if (w.namespace !== undefined) this.watchersByNs.delete(w.namespace);
-    else this.watchersByName.delete(w.name!);
+    if (set?.size === 0) map.delete(key);
   }
 
   /** Every watcher of this resource. */

@@ -102,6 +102,14 @@ function members(b: Uint8Array, i: number, member: (keyFrom: number, keyTo: numb
   }
 }
 
+/** The quoted keys to look for, once per drops object (an informer passes the same one for every page). */
+const plans = new WeakMap<ItemMemberDrops, { key: Buffer; names: Buffer[] }[]>();
+function planOf(drops: ItemMemberDrops): { key: Buffer; names: Buffer[] }[] {
+  let plan = plans.get(drops);
+  if (!plan) plans.set(drops, (plan = Object.entries(drops).map(([member, names]) => ({ key: quoted(member), names: names.map(quoted) }))));
+  return plan;
+}
+
 /** The list's bytes without `items[*].metadata.managedFields` (the same buffer when there are none). */
 export function stripListManagedFields(b: Buffer): Buffer {
   return stripListItemMembers(b, MANAGED_FIELDS);
@@ -109,7 +117,7 @@ export function stripListManagedFields(b: Buffer): Buffer {
 
 /** The list's bytes without `items[*].<member>.<name>` for each member and name in `drops`. */
 export function stripListItemMembers(b: Buffer, drops: ItemMemberDrops): Buffer {
-  const plan = Object.entries(drops).map(([member, names]) => ({ key: quoted(member), names: names.map(quoted) }));
+  const plan = planOf(drops);
   let i = 0;
   while (i < b.length && isSpace(b[i]!)) i++;
   if (b[i] !== OPEN_OBJ) return b;
