@@ -25,6 +25,11 @@ export interface WorkQueueOptions {
   metrics?: QueueMetrics;
 }
 
+/** One place in the low-priority lane; identity tells a live entry from a stale one. */
+interface LowEntry {
+  readonly key: string;
+}
+
 export class WorkQueue {
   readonly name: string;
   private readonly clock: Clock;
@@ -35,9 +40,13 @@ export class WorkQueue {
   private head = 0;
   /** Keys that need processing (queued, or re-added while processing). */
   private dirty = new Set<string>();
-  /** Dirty keys added only at low priority, and their queue (entries of keys promoted since are stale). */
-  private low = new Set<string>();
-  private lowQueue: string[] = [];
+  /**
+   * Dirty keys added only at low priority, each with its live entry in lowQueue (none while a worker
+   * holds the key). An entry is live only while `low` maps its key to that very entry: a key promoted,
+   * taken and later re-added low gets a new entry, and its old one stays stale instead of reviving.
+   */
+  private low = new Map<string, LowEntry | undefined>();
+  private lowQueue: LowEntry[] = [];
   private lowHead = 0;
   /** Live (not stale) entries of lowQueue. */
   private lowQueued = 0;
@@ -85,14 +94,18 @@ export class WorkQueue {
   add(key: string, priority: 'normal' | 'low' = 'normal'): void {
     if (this.shuttingDown) return;
     if (this.dirty.has(key)) {
-      if (priority === 'normal' && this.low.delete(key) && !this.processing.has(key)) {
-        this.lowQueued--; // its lowQueue entry is stale now
-        this.queue.push(key);
+      if (priority === 'normal' && this.low.has(key)) {
+        const entry = this.low.get(key);
+        this.low.delete(key); // its lowQueue entry, if any, is stale now
+        if (entry) {
+          this.lowQueued--;
+          this.queue.push(key);
+        }
       }
       return;
     }
     this.dirty.add(key);
-    if (priority === 'low') this.low.add(key);
+    if (priority === 'low') this.low.set(key, undefined);
     this.metrics.add?.();
     if (!this.addedAt.has(key)) this.addedAt.set(key, this.clock.now());
     if (this.processing.has(key)) return; // done() queues it again
@@ -170,13 +183,16 @@ export class WorkQueue {
     this.waiting.clear();
     if (!drain) {
       for (let i = this.head; i < this.queue.length; i++) this.dirty.delete(this.queue[i]!);
-      for (let i = this.lowHead; i < this.lowQueue.length; i++) if (!this.processing.has(this.lowQueue[i]!)) this.dirty.delete(this.lowQueue[i]!);
+      for (let i = this.lowHead; i < this.lowQueue.length; i++) {
+        const entry = this.lowQueue[i]!;
+        if (this.low.get(entry.key) === entry) this.dirty.delete(entry.key);
+      }
       this.queue = [];
       this.head = 0;
       this.lowQueue = [];
       this.lowHead = 0;
       this.lowQueued = 0;
-      for (const k of this.low) if (!this.dirty.has(k)) this.low.delete(k);
+      for (const k of this.low.keys()) if (!this.dirty.has(k)) this.low.delete(k);
       this.metrics.depth?.(0);
     }
     this.wakeGetters();
@@ -196,7 +212,9 @@ export class WorkQueue {
       return;
     }
     if (this.low.has(key)) {
-      this.lowQueue.push(key);
+      const entry = { key };
+      this.low.set(key, entry);
+      this.lowQueue.push(entry);
       this.lowQueued++;
     } else this.queue.push(key);
     this.metrics.depth?.(this.len());
@@ -212,10 +230,9 @@ export class WorkQueue {
       }
     } else {
       while (this.lowHead < this.lowQueue.length) {
-        const k = this.lowQueue[this.lowHead++]!;
-        // Stale: promoted (and maybe taken) since, or held by a worker (done() queues it again).
-        if (!this.low.has(k) || this.processing.has(k)) continue;
-        key = k;
+        const entry = this.lowQueue[this.lowHead++]!;
+        if (this.low.get(entry.key) !== entry) continue; // stale: promoted, taken or re-queued since
+        key = entry.key;
         this.lowQueued--;
         break;
       }

@@ -56,6 +56,20 @@ describe('WorkQueue priorities', () => {
     expect(q.len()).toBe(0);
   });
 
+  it('a stale low entry never revives: a key promoted, taken and re-added low waits behind older low keys', async () => {
+    const q = queue();
+    q.add('a', 'low');
+    q.add('a'); // promoted: the first low entry of 'a' is stale
+    expect(await q.get()).toBe('a');
+    q.done('a');
+    q.add('e', 'low');
+    q.add('a', 'low'); // a new entry, behind 'e'
+    expect(q.len()).toBe(2);
+    expect(await q.get()).toBe('e');
+    expect(await q.get()).toBe('a');
+    expect(q.len()).toBe(0);
+  });
+
   it('shutdown drops low keys too', async () => {
     const q = queue();
     q.add('a', 'low');
@@ -66,15 +80,17 @@ describe('WorkQueue priorities', () => {
   });
 
   type Op = { op: 'add'; key: string; low: boolean } | { op: 'get' } | { op: 'done'; pick: number };
+  // Few keys and short runs of ops: the interesting histories (a key promoted, taken, done and queued
+  // low again behind another) need the same key to come back often.
   const opArb: fc.Arbitrary<Op> = fc.oneof(
-    fc.record({ op: fc.constant('add' as const), key: fc.constantFrom('a', 'b', 'c', 'd', 'e'), low: fc.boolean() }),
+    fc.record({ op: fc.constant('add' as const), key: fc.constantFrom('a', 'b'), low: fc.boolean() }),
     fc.record({ op: fc.constant('get' as const) }),
     fc.record({ op: fc.constant('done' as const), pick: fc.nat(4) }),
   );
 
   it('matches a reference model on random adds, gets and dones', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { maxLength: 80 }), async (ops) => {
+      fc.asyncProperty(fc.array(opArb, { minLength: 20, maxLength: 80, size: 'max' }), async (ops) => {
         const q = queue();
         // The model: two FIFO lists, the dirty keys with their priority, the keys held by workers.
         const lists = { normal: [] as string[], low: [] as string[] };
