@@ -31,6 +31,7 @@
 // AddressGroup, an ipset in kube-proxy). A membership change then rewrites one small shard instead of
 // every filter naming the group; programs and filters keep their ids.
 import type { AddressGroupShardSpec, CompiledPeer, CompiledPort, Host, HostFilterSpec, Rule, SecurityPolicy, Tag, Tenant, VM } from '../api';
+import { SetMultimap } from '../util/multimap';
 import { contentHash, toCidrs } from './addresses';
 import { buildHostSpec } from './compile-host';
 import { ShardTable } from './compile-shards';
@@ -107,7 +108,7 @@ const sortedUniqueStrings = (l: readonly string[] | undefined) => (!l || l.lengt
 export class PolicyCompiler {
   readonly inventory: Inventory;
   private readonly groups = new Map<string, GroupEntry>();
-  private readonly groupsByTenant = new Map<number, Set<GroupEntry>>();
+  private readonly groupsByTenant = new SetMultimap<number, GroupEntry>();
   private readonly groupsAnyTenant = new Set<GroupEntry>();
   private readonly constants: Partial<Record<'isolation' | 'deny' | 'quarantine', RuleEntry>> = {};
   private readonly sameRules = new Map<number, RuleEntry>();
@@ -332,7 +333,7 @@ export class PolicyCompiler {
           g.addIps(rec.ips, sign);
           dirtyGroups.add(g);
         };
-        for (const g of this.groupsByTenant.get(rec.tenant) ?? []) visit(g);
+        for (const g of this.groupsByTenant.get(rec.tenant)) visit(g);
         for (const g of this.groupsAnyTenant) visit(g);
       }
     }
@@ -675,11 +676,7 @@ export class PolicyCompiler {
     this.groups.set(key, g);
     if (def.tenants === null) this.groupsAnyTenant.add(g);
     else
-      for (const t of def.tenants) {
-        let s = this.groupsByTenant.get(t);
-        if (!s) this.groupsByTenant.set(t, (s = new Set()));
-        s.add(g);
-      }
+      for (const t of def.tenants) this.groupsByTenant.add(t, g);
     return g;
   }
 
@@ -689,10 +686,7 @@ export class PolicyCompiler {
     this.shardTable.drop(g);
     if (g.def.tenants === null) this.groupsAnyTenant.delete(g);
     else
-      for (const t of g.def.tenants) {
-        const s = this.groupsByTenant.get(t);
-        if (s && s.delete(g) && s.size === 0) this.groupsByTenant.delete(t);
-      }
+      for (const t of g.def.tenants) this.groupsByTenant.delete(t, g);
   }
 
   /** Recompute a group's id (and shards) from its members; `full` collects the members first. */
@@ -734,9 +728,9 @@ export class PolicyCompiler {
     if (def.tenants !== null) for (const t of def.tenants) collect(inv.vmKeysOfTenant(t));
     else if (def.tags.length > 0) {
       // Walk the rarest tag's VMs.
-      let best = inv.vmKeysWithTag(def.tags[0]!);
-      for (const t of def.tags) if (inv.vmKeysWithTag(t).size < best.size) best = inv.vmKeysWithTag(t);
-      collect(best);
+      let best = def.tags[0]!;
+      for (const t of def.tags) if (inv.vmCountWithTag(t) < inv.vmCountWithTag(best)) best = t;
+      collect(inv.vmKeysWithTag(best));
     } else collect(inv.vms.keys());
   }
 }

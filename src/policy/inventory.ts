@@ -8,6 +8,7 @@
 import type { Host, LabelSelector, Rule, SecurityPolicy, Tag, Tenant, Tier, VM } from '../api';
 import { PROVIDER_NAMESPACE } from '../api';
 import { parseIPv4 } from '../dataplane/ip';
+import { SetMultimap } from '../util/multimap';
 import { AddressBook } from './address-book';
 import { firstClaimant, type AddressRefusal } from './ownership';
 
@@ -90,15 +91,6 @@ export function hostsOfVm(vm: VM): string[] {
  */
 export const objectKey = (namespace: string, name: string): string => [namespace, name].join('/');
 
-const addTo = <K, V>(m: Map<K, Set<V>>, k: K, v: V) => {
-  let s = m.get(k);
-  if (!s) m.set(k, (s = new Set()));
-  s.add(v);
-};
-const removeFrom = <K, V>(m: Map<K, Set<V>>, k: K, v: V) => {
-  const s = m.get(k);
-  if (s && s.delete(v) && s.size === 0) m.delete(k);
-};
 
 export class Inventory {
   readonly providerNamespace: string;
@@ -116,18 +108,18 @@ export class Inventory {
   private readonly book = new AddressBook();
 
   /** Namespace → tenant names claiming it (the smallest name owns it when several do). */
-  private readonly nsClaims = new Map<string, Set<string>>();
+  private readonly nsClaims = new SetMultimap<string, string>();
   /** Namespace → owning tenant id, memoized (asked once per VM and policy); cleared where claims change. */
   private readonly nsTenant = new Map<string, number>();
-  private readonly vmsByNamespace = new Map<string, Set<string>>();
-  private readonly vmsByTenantIdx = new Map<number, Set<string>>();
-  private readonly vmsByHostIdx = new Map<string, Set<string>>();
-  private readonly vmsByTagIdx = new Map<string, Set<string>>();
-  private readonly policiesByNamespace = new Map<string, Set<string>>();
+  private readonly vmsByNamespace = new SetMultimap<string, string>();
+  private readonly vmsByTenantIdx = new SetMultimap<number, string>();
+  private readonly vmsByHostIdx = new SetMultimap<string, string>();
+  private readonly vmsByTagIdx = new SetMultimap<string, string>();
+  private readonly policiesByNamespace = new SetMultimap<string, string>();
   /** Accepted policies by tier (Tenant tier also by owning tenant). */
   private readonly providerSet = new Set<string>();
   private readonly baselineSet = new Set<string>();
-  private readonly tenantPolicyIdx = new Map<number, Set<string>>();
+  private readonly tenantPolicyIdx = new SetMultimap<number, string>();
   private sortedProvider: PolicyRec[] | null = [];
   private sortedBaseline: PolicyRec[] | null = [];
   /** Accepted Tenant-tier policies per tenant in evaluation order, built on demand, dropped on change. */
@@ -157,10 +149,11 @@ export class Inventory {
 
   /** Tenant name owning a namespace, if any: the first claimant by creation (ownership.ts); never the provider's. */
   ownerOf(namespace: string): string | null {
-    const claims = this.nsClaims.get(namespace);
-    if (!claims || claims.size === 0 || namespace === this.providerNamespace) return null;
-    if (claims.size === 1) return claims.values().next().value as string;
-    return firstClaimant([...claims].map((c) => this.tenants.get(c)!))!.metadata.name;
+    const n = this.nsClaims.count(namespace);
+    if (n === 0 || namespace === this.providerNamespace) return null;
+    const claims = [...this.nsClaims.get(namespace)];
+    if (n === 1) return claims[0]!;
+    return firstClaimant(claims.map((c) => this.tenants.get(c)!))!.metadata.name;
   }
 
   /** Why a VM may not be bound to its addresses (issue 12), or undefined. */
@@ -181,11 +174,11 @@ export class Inventory {
     const name = t.metadata.name;
     const old = this.tenants.get(name);
     const touched = new Set<string>(old ? Inventory.namespacesOf(old) : []);
-    if (old) for (const ns of Inventory.namespacesOf(old)) removeFrom(this.nsClaims, ns, name);
+    if (old) for (const ns of Inventory.namespacesOf(old)) this.nsClaims.delete(ns, name);
     this.tenants.set(name, t);
     this.tenantId(name);
     for (const ns of Inventory.namespacesOf(t)) {
-      addTo(this.nsClaims, ns, name);
+      this.nsClaims.add(ns, name);
       touched.add(ns);
     }
     for (const ns of touched) this.nsTenant.delete(ns);
@@ -198,7 +191,7 @@ export class Inventory {
     if (!old) return;
     this.tenants.delete(name);
     for (const ns of Inventory.namespacesOf(old)) {
-      removeFrom(this.nsClaims, ns, name);
+      this.nsClaims.delete(ns, name);
       this.nsTenant.delete(ns);
     }
     this.rederiveNamespaces(new Set(Inventory.namespacesOf(old)));
@@ -208,12 +201,12 @@ export class Inventory {
   /** Ownership of these namespaces may have changed: rebuild the records that depend on it. */
   private rederiveNamespaces(namespaces: Set<string>): void {
     for (const ns of namespaces) {
-      for (const key of [...(this.vmsByNamespace.get(ns) ?? [])]) {
+      for (const key of [...this.vmsByNamespace.get(ns)]) {
         const rec = this.vms.get(key)!;
         const tenant = this.tenantOfNamespace(ns);
         if (tenant !== rec.tenant) this.putVm(this.vmObjects.get(key)!);
       }
-      for (const key of [...(this.policiesByNamespace.get(ns) ?? [])]) {
+      for (const key of [...this.policiesByNamespace.get(ns)]) {
         const rec = this.policies.get(key)!;
         // Only Tenant-tier policies depend on who owns their namespace.
         if (rec.tier === 'Tenant' && rec.tenant !== this.tenantOfNamespace(ns)) this.putPolicy(this.policyObjects.get(key)!);
@@ -295,19 +288,19 @@ export class Inventory {
     const old = this.vms.get(key) ?? null;
     if (old) this.unindexVm(old);
     this.vms.set(key, rec);
-    addTo(this.vmsByNamespace, namespace, key);
-    addTo(this.vmsByTenantIdx, rec.tenant, key);
-    for (const h of rec.hosts) addTo(this.vmsByHostIdx, h, key);
-    for (const t of rec.tags) addTo(this.vmsByTagIdx, t, key);
+    this.vmsByNamespace.add(namespace, key);
+    this.vmsByTenantIdx.add(rec.tenant, key);
+    for (const h of rec.hosts) this.vmsByHostIdx.add(h, key);
+    for (const t of rec.tags) this.vmsByTagIdx.add(t, key);
     this.noteVm(key, old, rec);
     this.rebuildVms(others);
   }
 
   private unindexVm(rec: VmRec): void {
-    removeFrom(this.vmsByNamespace, rec.namespace, rec.key);
-    removeFrom(this.vmsByTenantIdx, rec.tenant, rec.key);
-    for (const h of rec.hosts) removeFrom(this.vmsByHostIdx, h, rec.key);
-    for (const t of rec.tags) removeFrom(this.vmsByTagIdx, t, rec.key);
+    this.vmsByNamespace.delete(rec.namespace, rec.key);
+    this.vmsByTenantIdx.delete(rec.tenant, rec.key);
+    for (const h of rec.hosts) this.vmsByHostIdx.delete(h, rec.key);
+    for (const t of rec.tags) this.vmsByTagIdx.delete(t, rec.key);
   }
 
   private noteVm(key: string, old: VmRec | null, now: VmRec | null): void {
@@ -315,14 +308,17 @@ export class Inventory {
     this.log.vms.set(key, { old: prev ? prev.old : old, now });
   }
 
-  vmKeysOfTenant(tenant: number): ReadonlySet<string> {
-    return this.vmsByTenantIdx.get(tenant) ?? EMPTY;
+  vmKeysOfTenant(tenant: number): Iterable<string> {
+    return this.vmsByTenantIdx.get(tenant);
   }
-  vmKeysOnHost(host: string): ReadonlySet<string> {
-    return this.vmsByHostIdx.get(host) ?? EMPTY;
+  vmKeysOnHost(host: string): Iterable<string> {
+    return this.vmsByHostIdx.get(host);
   }
-  vmKeysWithTag(tag: string): ReadonlySet<string> {
-    return this.vmsByTagIdx.get(tag) ?? EMPTY;
+  vmKeysWithTag(tag: string): Iterable<string> {
+    return this.vmsByTagIdx.get(tag);
+  }
+  vmCountWithTag(tag: string): number {
+    return this.vmsByTagIdx.count(tag);
   }
 
   // ------------------------------------------------------------ policies
@@ -360,7 +356,7 @@ export class Inventory {
     const old = this.policies.get(key) ?? null;
     if (old) this.unindexPolicy(old);
     this.policies.set(key, rec);
-    addTo(this.policiesByNamespace, namespace, key);
+    this.policiesByNamespace.add(namespace, key);
     if (rec.rejection === null) {
       if (rec.tier === 'Provider') {
         this.providerSet.add(key);
@@ -369,7 +365,7 @@ export class Inventory {
         this.baselineSet.add(key);
         this.sortedBaseline = null;
       } else {
-        addTo(this.tenantPolicyIdx, rec.tenant, key);
+        this.tenantPolicyIdx.add(rec.tenant, key);
         this.sortedTenant.delete(rec.tenant);
       }
     }
@@ -377,10 +373,10 @@ export class Inventory {
   }
 
   private unindexPolicy(rec: PolicyRec): void {
-    removeFrom(this.policiesByNamespace, rec.namespace, rec.key);
+    this.policiesByNamespace.delete(rec.namespace, rec.key);
     if (this.providerSet.delete(rec.key)) this.sortedProvider = null;
     if (this.baselineSet.delete(rec.key)) this.sortedBaseline = null;
-    removeFrom(this.tenantPolicyIdx, rec.tenant, rec.key);
+    this.tenantPolicyIdx.delete(rec.tenant, rec.key);
     this.sortedTenant.delete(rec.tenant);
   }
 
@@ -407,8 +403,8 @@ export class Inventory {
     return list;
   }
   /** Accepted Tenant-tier policies of one tenant (unsorted). */
-  tenantPolicyKeys(tenant: number): ReadonlySet<string> {
-    return this.tenantPolicyIdx.get(tenant) ?? EMPTY;
+  tenantPolicyKeys(tenant: number): Iterable<string> {
+    return this.tenantPolicyIdx.get(tenant);
   }
 
   /** Hand over (and reset) what changed since the last call. */
@@ -419,7 +415,6 @@ export class Inventory {
   }
 }
 
-const EMPTY: ReadonlySet<string> = new Set();
 
 /**
  * Why a policy is not accepted (DESIGN.md): Provider and Baseline live only in the provider

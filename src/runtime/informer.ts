@@ -106,8 +106,6 @@ export class Informer<T extends object = KubeObject> {
   private readonly clock: Clock;
   private readonly handlers = new Set<InformerHandlers<T>>();
   private readonly syncWaiters = new Set<() => void>();
-  /** Resource version of each stored or invalid object as last seen (skips no-op relist updates). */
-  private readonly seenRv = new Map<string, string>();
   private synced = false;
   private running = false;
   private stopped = false;
@@ -372,8 +370,7 @@ export class Informer<T extends object = KubeObject> {
 
   private upsert(key: string, raw: KubeObject): void {
     const rv = raw.metadata?.resourceVersion;
-    if (rv && this.seenRv.get(key) === rv) return; // unchanged (relist)
-    if (rv) this.seenRv.set(key, rv);
+    if (rv && this.seenResourceVersion(key) === rv) return; // unchanged (relist)
     if (!this.opts.keepManagedFields) raw = stripManagedFields(raw);
     if (this.opts.transform) raw = this.opts.transform(raw);
     const decoded = this.opts.schema ? decodeWith(this.opts.schema, raw) : { ok: true as const, value: raw as unknown as T };
@@ -398,8 +395,18 @@ export class Informer<T extends object = KubeObject> {
     this.emit('invalid', (h) => h.invalid?.(entry, false));
   }
 
+  /**
+   * The resourceVersion of the object as last seen: its invalid generation if the last one failed
+   * its schema, else the stored one (read from the objects, not kept in a map of its own: 200,000
+   * more entries and strings at vmworld).
+   */
+  private seenResourceVersion(key: string): string | undefined {
+    const invalid = this.store.getInvalid(key);
+    if (invalid) return invalid.raw.metadata?.resourceVersion;
+    return (this.store.get(key) as { metadata?: { resourceVersion?: string } } | undefined)?.metadata?.resourceVersion;
+  }
+
   private remove(key: string): void {
-    this.seenRv.delete(key);
     const old = this.store.delete(key);
     if (old !== undefined) this.emit('delete', (h) => h.delete?.(old));
     const inv = this.store.deleteInvalid(key);

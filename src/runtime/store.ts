@@ -1,6 +1,7 @@
 // The informer cache: objects by key plus secondary indexes (client-go Indexer: addIndex/byIndex),
 // and the objects that failed to parse, kept aside so a controller can report them.
 import type { FieldError } from '../api/decode';
+import { SetMultimap } from '../util/multimap';
 
 export type IndexFunc<T> = (obj: T) => readonly string[];
 
@@ -16,7 +17,7 @@ export class IndexedStore<T> {
   private items = new Map<string, T>();
   private indexers = new Map<string, IndexFunc<T>>();
   /** index name → index value → keys */
-  private indices = new Map<string, Map<string, Set<string>>>();
+  private indices = new Map<string, SetMultimap<string, string>>();
   private invalid = new Map<string, InvalidEntry>();
 
   get(key: string): T | undefined {
@@ -42,7 +43,7 @@ export class IndexedStore<T> {
   addIndex(name: string, fn: IndexFunc<T>): void {
     if (this.indexers.has(name)) throw new Error(`index ${name} already exists`);
     this.indexers.set(name, fn);
-    const idx = new Map<string, Set<string>>();
+    const idx = new SetMultimap<string, string>();
     this.indices.set(name, idx);
     for (const [key, obj] of this.items) this.indexInto(idx, key, fn(obj));
   }
@@ -59,14 +60,14 @@ export class IndexedStore<T> {
   keysByIndex(name: string, value: string): string[] {
     const idx = this.indices.get(name);
     if (!idx) throw new Error(`no index ${name}`);
-    return [...(idx.get(value) ?? [])];
+    return [...idx.get(value)];
   }
 
   /** How many objects index `name` has under `value`, without copying their keys. */
   countByIndex(name: string, value: string): number {
     const idx = this.indices.get(name);
     if (!idx) throw new Error(`no index ${name}`);
-    return idx.get(value)?.size ?? 0;
+    return idx.count(value);
   }
 
   /** The distinct values of an index (e.g. every host that has VMs). */
@@ -118,21 +119,12 @@ export class IndexedStore<T> {
     return [...this.invalid.values()];
   }
 
-  private indexInto(idx: Map<string, Set<string>>, key: string, values: Iterable<string>): void {
-    for (const v of values) {
-      let set = idx.get(v);
-      if (!set) idx.set(v, (set = new Set()));
-      set.add(key);
-    }
+  private indexInto(idx: SetMultimap<string, string>, key: string, values: Iterable<string>): void {
+    for (const v of values) idx.add(v, key);
   }
 
-  private unindexFrom(idx: Map<string, Set<string>>, key: string, values: Iterable<string>): void {
-    for (const v of values) {
-      const set = idx.get(v);
-      if (!set) continue;
-      set.delete(key);
-      if (set.size === 0) idx.delete(v);
-    }
+  private unindexFrom(idx: SetMultimap<string, string>, key: string, values: Iterable<string>): void {
+    for (const v of values) idx.delete(v, key);
   }
 
   private unindex(key: string, obj: T): void {

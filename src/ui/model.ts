@@ -3,6 +3,7 @@
 // the views read it. Each update reports what it touched so the server pushes only changed cells.
 import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../api';
 import type { HostCell, HostState, Totals } from './page/types';
+import { SetMultimap } from '../util/multimap';
 
 export type { HostCell, HostState, Totals };
 
@@ -49,17 +50,6 @@ export interface Touched {
   kinds: Set<string>;
 }
 
-function addToSet(m: Map<string, Set<string>>, k: string, v: string): void {
-  let s = m.get(k);
-  if (!s) m.set(k, (s = new Set()));
-  s.add(v);
-}
-function delFromSet(m: Map<string, Set<string>>, k: string, v: string): void {
-  const s = m.get(k);
-  if (!s) return;
-  s.delete(v);
-  if (s.size === 0) m.delete(k);
-}
 const bump = (r: Record<string, number>, k: string, d: number) => {
   r[k] = (r[k] ?? 0) + d;
   if (r[k] === 0) delete r[k];
@@ -72,8 +62,8 @@ export class FleetModel {
   readonly tenants = new Map<string, Tenant>();
   readonly tags = new Map<string, Tag>();
   readonly policies = new Map<string, SecurityPolicy>();
-  readonly vmsByHost = new Map<string, Set<string>>();
-  readonly vmsByTenant = new Map<string, Set<string>>();
+  readonly vmsByHost = new SetMultimap<string, string>();
+  readonly vmsByTenant = new SetMultimap<string, string>();
   /** Recent Events per involved object ("Kind/ns/name"), newest last, bounded. */
   readonly events = new Map<string, Array<{ type: string; reason: string; message: string; time: string }>>();
   private readonly vmsByPhase: Record<string, number> = {};
@@ -137,7 +127,7 @@ export class FleetModel {
       pool: poolOf(h),
       state,
       reason,
-      vms: h.status?.allocated?.vms ?? this.vmsByHost.get(name)?.size ?? 0,
+      vms: h.status?.allocated?.vms ?? this.vmsByHost.count(name),
       capacity: h.spec.capacity?.vms ?? 320,
       programs: h.status?.filter?.programs ?? 0,
     };
@@ -153,9 +143,9 @@ export class FleetModel {
     this.vms.set(key, vm);
     bump(this.vmsByPhase, phaseOf(vm), 1);
     this.vnics += vm.spec.vnics.length;
-    addToSet(this.vmsByTenant, tenantOfVm(vm), key);
+    this.vmsByTenant.add(tenantOfVm(vm), key);
     for (const h of vmHosts(vm)) {
-      addToSet(this.vmsByHost, h, key);
+      this.vmsByHost.add(h, key);
       if (this.hosts.has(h)) this.refreshCell(h);
     }
     this.touched.kinds.add('VM');
@@ -170,9 +160,9 @@ export class FleetModel {
   private unindexVm(key: string, vm: VM): void {
     bump(this.vmsByPhase, phaseOf(vm), -1);
     this.vnics -= vm.spec.vnics.length;
-    delFromSet(this.vmsByTenant, tenantOfVm(vm), key);
+    this.vmsByTenant.delete(tenantOfVm(vm), key);
     for (const h of vmHosts(vm)) {
-      delFromSet(this.vmsByHost, h, key);
+      this.vmsByHost.delete(h, key);
       if (this.hosts.has(h)) this.refreshCell(h);
     }
   }

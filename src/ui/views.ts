@@ -14,7 +14,7 @@ export function fleetView(m: FleetModel): FleetView {
 export function hostView(m: FleetModel, name: string): HostView | undefined {
   const h = m.hosts.get(name);
   if (!h) return undefined;
-  const vms = [...(m.vmsByHost.get(name) ?? [])].map((k) => m.vms.get(k)!).filter(Boolean);
+  const vms = [...m.vmsByHost.get(name)].map((k) => m.vms.get(k)!).filter(Boolean);
   return {
     name,
     cell: m.cells.get(name)!,
@@ -50,7 +50,7 @@ export function tenantsView(m: FleetModel, q: string, limit = 200, derived = fal
     tenants: hits.slice(0, limit).map((t) => ({
       name: t.metadata.name,
       displayName: t.spec.displayName ?? '',
-      vms: m.vmsByTenant.get(t.metadata.name)?.size ?? t.status?.vms ?? 0,
+      vms: m.vmsByTenant.count(t.metadata.name) || (t.status?.vms ?? 0),
       ready: condOf(t, 'Ready')?.status ?? 'Unknown',
     })),
   };
@@ -62,7 +62,7 @@ export function tenantsView(m: FleetModel, q: string, limit = 200, derived = fal
  */
 export function tenantView(m: FleetModel, name: string, reach: TenantView['reach'], derived = false): TenantView | undefined {
   const t = m.tenants.get(name);
-  const vms = [...(m.vmsByTenant.get(name) ?? [])].map((k) => m.vms.get(k)!).filter(Boolean);
+  const vms = [...m.vmsByTenant.get(name)].map((k) => m.vms.get(k)!).filter(Boolean);
   if (!t && !(derived && vms.length > 0)) return undefined;
   const namespaces = new Set(t ? (t.status?.namespaces ?? t.spec.namespaces ?? [name]) : vms.map((v) => v.metadata.namespace ?? ''));
   const policies = [...m.policies.values()].filter((p) => namespaces.has(p.metadata.namespace ?? '') || (p.spec.appliesTo?.tenants ?? []).includes(name));

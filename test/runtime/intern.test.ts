@@ -11,8 +11,12 @@ describe('internCommonStrings', () => {
     const obj = fc.record({
       apiVersion: fc.oneof(fc.string(), fc.integer()),
       kind: fc.string(),
-      metadata: fc.record({ name: fc.string() }),
-      status: fc.oneof(fc.constant(undefined), fc.record({ phase: fc.string(), conditions: fc.oneof(fc.array(condition), fc.constant('x')) }, { requiredKeys: [] })),
+      metadata: fc.record({ name: fc.string(), namespace: fc.oneof(fc.string(), fc.constant(null)), creationTimestamp: fc.string() }, { requiredKeys: ['name'] }),
+      status: fc.oneof(fc.constant(undefined), fc.record({
+        phase: fc.string(),
+        conditions: fc.oneof(fc.array(condition), fc.constant('x')),
+        warnings: fc.oneof(fc.array(fc.oneof(fc.string(), fc.integer())), fc.constant(7)),
+      }, { requiredKeys: [] })),
     }, { requiredKeys: ['metadata'] });
     const interner = new StringInterner();
     fc.assert(
@@ -26,10 +30,13 @@ describe('internCommonStrings', () => {
 
   it('keeps one entry per distinct value, and starts over past its limit', () => {
     const interner = new StringInterner();
-    const a = { apiVersion: 'vmsafe.io/v1alpha1', kind: 'VM', status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } };
+    const a = {
+      apiVersion: 'vmsafe.io/v1alpha1', kind: 'VM', metadata: { name: 'vm-1', namespace: 'tenant-1', creationTimestamp: '2026-12-05T16:42:55Z' },
+      status: { phase: 'Running', warnings: ['w'], conditions: [{ type: 'Ready', status: 'True' }] },
+    };
     internCommonStrings(a, interner);
     internCommonStrings(structuredClone(a), interner);
-    expect(interner.size).toBe(5); // apiVersion, kind, phase, type, status
+    expect(interner.size).toBe(8); // apiVersion, kind, namespace, creationTimestamp, phase, warning, type, status (not the name)
     for (let i = 0; i < 100_000; i++) interner.intern(`t${i}`);
     expect(interner.size).toBeLessThanOrEqual(100_000);
     expect(interner.intern('vmsafe.io/v1alpha1')).toBe('vmsafe.io/v1alpha1');

@@ -70,10 +70,10 @@ describe('FleetModel', () => {
         for (const v of all) byPhase[v.status!.phase!] = (byPhase[v.status!.phase!] ?? 0) + 1;
         expect(t.vmsByPhase).toEqual(byPhase);
         for (const h of ['h1', 'h2', 'h3']) {
-          expect([...(m.vmsByHost.get(h) ?? [])].sort()).toEqual(all.filter((v) => v.status?.hostName === h).map(vmKey).sort());
-          expect(m.cells.get(h)!.vms).toBe(m.vmsByHost.get(h)?.size ?? 0);
+          expect([...m.vmsByHost.get(h)].sort()).toEqual(all.filter((v) => v.status?.hostName === h).map(vmKey).sort());
+          expect(m.cells.get(h)!.vms).toBe(m.vmsByHost.count(h));
         }
-        for (const ns of ['t1', 't2']) expect(m.vmsByTenant.get(ns)?.size ?? 0).toBe(all.filter((v) => v.metadata.namespace === ns).length);
+        for (const ns of ['t1', 't2']) expect(m.vmsByTenant.count(ns)).toBe(all.filter((v) => v.metadata.namespace === ns).length);
       }),
     );
   });
