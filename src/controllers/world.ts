@@ -73,6 +73,7 @@ export class World {
         resource,
         logger: opts.logger,
         metrics: opts.metrics?.informerHooks?.(resource.plural),
+        shareEqualParts: true,
         ...extra,
       });
     this.tenants = mk<Tenant>(kindResource('Tenant'), { schema: tenantSchema as never });
@@ -85,8 +86,8 @@ export class World {
     // filter on each event cost CPU, and holding 512 of them ~300 MB of heap, which the collector
     // then walked over and over at cold start.
     // A list drops those members before parsing (at restart, 512 filters are ~75 MB of JSON).
-    this.filters = mk<HostFilter>(kindResource('HostFilter'), { transform: slimHostFilter, listDrops: { spec: HOSTFILTER_BULK } });
-    this.addressGroups = mk<AddressGroupShard>(kindResource('AddressGroup'), { schema: addressGroupSchema as never });
+    this.filters = mk<HostFilter>(kindResource('HostFilter'), { transform: slimHostFilter, listDrops: { spec: HOSTFILTER_BULK }, shareEqualParts: false });
+    this.addressGroups = mk<AddressGroupShard>(kindResource('AddressGroup'), { schema: addressGroupSchema as never, shareEqualParts: false });
     this.leases = mk<LeaseObj>(LEASES, { namespace: SYSTEM_NAMESPACE });
     this.namespaces = mk<KubeObject>(NAMESPACES);
     this.roleBindings = mk<KubeObject>(ROLEBINDINGS, { labelSelector: TENANT_LABEL });

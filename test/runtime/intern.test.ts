@@ -2,7 +2,7 @@
 // spec of an unchanged generation is shared with the older version.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { internCommonStrings, StringInterner } from '../../src/runtime/intern';
+import { internCommonStrings, StringInterner, TreeInterner } from '../../src/runtime/intern';
 import { shareUnchangedSpec } from '../../src/runtime/informer';
 
 describe('internCommonStrings', () => {
@@ -61,5 +61,45 @@ describe('shareUnchangedSpec', () => {
     shareUnchangedSpec(undefined, now);
     shareUnchangedSpec({ metadata: { generation: 1 } }, now);
     expect(now.spec).toBe(spec);
+  });
+});
+
+describe('TreeInterner', () => {
+  it('returns a value deep-equal to what it was given, for any JSON', () => {
+    const trees = new TreeInterner();
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
+        const ca = structuredClone(a), cb = structuredClone(b);
+        expect(trees.intern(a)).toEqual(ca);
+        expect(trees.intern(b)).toEqual(cb);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('gives equal subtrees one frozen instance, and keeps different ones apart', () => {
+    const trees = new TreeInterner();
+    const rule = () => ({ name: 'from-app', action: 'Allow', peers: [{ vms: { tags: ['app'] } }], ports: [{ protocol: 'TCP', port: 5432 }] });
+    const a = trees.intern({ ingress: [rule()], egress: [] as unknown[] });
+    const b = trees.intern({ ingress: [rule(), { ...rule(), name: 'other' }], egress: [] as unknown[] });
+    expect(b.ingress[0]).toBe(a.ingress[0]);
+    expect(b.ingress[1]!.peers).toBe(a.ingress[0]!.peers);
+    expect(b.ingress[1]).not.toBe(a.ingress[0]);
+    expect(b.egress).toBe(a.egress);
+    expect(Object.isFrozen(a.ingress[0]!.ports[0])).toBe(true);
+    expect(() => (a.ingress as unknown[]).push(1)).toThrow(TypeError);
+    // Key order is part of the value (JSON bytes differ): not merged, still equal.
+    const c = trees.intern({ port: 5432, protocol: 'TCP' });
+    expect(c).not.toBe(a.ingress[0]!.ports[0]);
+    expect(c).toEqual(a.ingress[0]!.ports[0]);
+  });
+
+  it('leaves a frozen value (already shared) as it is, and still shares its parent', () => {
+    const trees = new TreeInterner();
+    const tags = trees.intern(['web']);
+    const p1 = trees.intern({ tags });
+    const p2 = trees.intern({ tags: ['web'] });
+    expect(p1.tags).toBe(tags);
+    expect(p2).toBe(p1);
   });
 });
