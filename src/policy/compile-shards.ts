@@ -50,12 +50,12 @@ export class ShardTable {
   /** Rebuild a shared group's changed /16 shards and record those whose members changed. */
   update(g: GroupEntry): void {
     // All /16s when newly shared or fully collected, else only those whose members moved.
-    const tops = g.shards !== null && g.dirtyTops !== null ? g.dirtyTops : new Set([...g.members.keys(), ...(g.shards?.keys() ?? [])]);
+    const tops = g.shards !== null && g.dirtyTops !== null ? g.dirtyTops : new Set([...g.members.tops(), ...(g.shards?.keys() ?? [])]);
     const shards = (g.shards ??= new Map<number, Shard>());
     const id = this.sharedIdOf(g);
     for (const top of tops) {
       const prev = shards.get(top);
-      if (!g.members.has(top)) {
+      if (!g.members.hasTop(top)) {
         if (prev) this.remove(prev.name);
         shards.delete(top);
         continue;

@@ -5,6 +5,7 @@
 // cycle (when they are built, refreshed and dropped); this file owns what they are.
 import type { AddressGroup, AddressGroupShardSpec, CompiledPeer, CompiledPort, CompiledRule, LabelSelector, Program } from '../api';
 import { hash } from 'node:crypto';
+import { SmallSet } from '../util/multimap';
 import { contentHash } from './addresses';
 import type { PolicyRec, VmRec } from './inventory';
 import { selectorMatches } from './selector';
@@ -14,39 +15,6 @@ export interface GroupDef {
   tenants: number[] | null;
   tags: string[];
   selector: LabelSelector | undefined;
-}
-
-/**
- * A set kept as a short array until it grows: most groups, programs and policies have 1-3 users, and
- * a Set each (≈200 bytes) is real memory and GC work at 100,000 of them. Iteration order is not
- * insertion order (delete swaps in the last item); every output is sorted, so nothing depends on it.
- */
-export class SmallSet<T> {
-  private items: T[] | Set<T> = [];
-  get size(): number {
-    return Array.isArray(this.items) ? this.items.length : this.items.size;
-  }
-  add(x: T): void {
-    const s = this.items;
-    if (!Array.isArray(s)) s.add(x);
-    else if (!s.includes(x)) {
-      // A new exact-size array rather than push: push grows a 1-item array to room for 17.
-      if (s.length < 8) this.items = s.concat([x]);
-      else this.items = new Set(s).add(x);
-    }
-  }
-  delete(x: T): boolean {
-    const s = this.items;
-    if (!Array.isArray(s)) return s.delete(x);
-    const i = s.indexOf(x);
-    if (i < 0) return false;
-    s[i] = s[s.length - 1]!;
-    s.pop();
-    return true;
-  }
-  [Symbol.iterator](): Iterator<T> {
-    return this.items[Symbol.iterator]();
-  }
 }
 
 export const NO_PEERS: CompiledPeer[] = [];
@@ -64,13 +32,15 @@ export class GroupEntry {
   /** Shared groups only: /16 (ip >>> 16) → its members. */
   shards: Map<number, Shard> | null = null;
   /**
-   * Members kept incrementally: /16 → address → member vNICs with it (two VMs may share an address).
-   * Re-collecting a group from its VMs on every change cost the operator 24 s of a cold start: the
-   * group of every VM was rebuilt from 40,000 VMs on each of hundreds of compile batches.
+   * Members kept incrementally. Re-collecting a group from its VMs on every change cost the operator
+   * 24 s of a cold start: the group of every VM was rebuilt from 40,000 VMs on each of hundreds of
+   * compile batches.
    */
-  readonly members = new Map<number, Map<number, number>>();
+  readonly members = new GroupMembers();
   /** Distinct member addresses. */
-  size = 0;
+  get size(): number {
+    return this.members.size;
+  }
   /** /16s whose members changed since the last resolve; null = all of them. */
   dirtyTops: Set<number> | null = null;
   /** Id while shared (from the definition, so computed once). */
@@ -91,27 +61,80 @@ export class GroupEntry {
   /** Count a member's addresses in (1) or out (-1). */
   addIps(ips: readonly number[], sign: 1 | -1): void {
     for (const ip of ips) {
-      const top = ip >>> 16;
-      let m = this.members.get(top);
-      if (!m) this.members.set(top, (m = new Map()));
-      const n = (m.get(ip) ?? 0) + sign;
-      if (n <= 0) {
-        if (m.delete(ip)) this.size--;
-        if (m.size === 0) this.members.delete(top);
-      } else {
-        if (n === 1 && sign === 1) this.size++;
-        m.set(ip, n);
-      }
-      this.dirtyTops?.add(top);
+      this.members.count(ip, sign);
+      this.dirtyTops?.add(ip >>> 16);
     }
   }
 
   /** Member addresses in /16 `top` (all when undefined), sorted. */
   sortedIps(top?: number): number[] {
-    const out: number[] = [];
-    if (top !== undefined) for (const ip of this.members.get(top)?.keys() ?? []) out.push(ip);
-    else for (const m of this.members.values()) for (const ip of m.keys()) out.push(ip);
+    return this.members.sorted(top);
+  }
+}
+
+/**
+ * A group's member addresses, each with the number of member vNICs that have it (two VMs may share an
+ * address). One flat map: most of the 66,000 groups at vmworld have one or two addresses, and a map
+ * per /16 inside a map was two Maps a group (23 MiB). The /16 view that shared groups are written by
+ * (compile-shards) is built the first time it is asked for, and kept from then on.
+ */
+export class GroupMembers {
+  private readonly counts = new Map<number, number>();
+  private byTop: Map<number, Set<number>> | null = null;
+
+  get size(): number {
+    return this.counts.size;
+  }
+
+  /** Count one vNIC with `ip` in (1) or out (-1). */
+  count(ip: number, sign: 1 | -1): void {
+    const n = (this.counts.get(ip) ?? 0) + sign;
+    if (n > 0) {
+      if (n === 1 && sign === 1) this.topOf(ip, true)?.add(ip);
+      this.counts.set(ip, n);
+      return;
+    }
+    if (!this.counts.delete(ip)) return;
+    const top = ip >>> 16;
+    const s = this.byTop?.get(top);
+    if (s && s.delete(ip) && s.size === 0) this.byTop!.delete(top);
+  }
+
+  clear(): void {
+    this.counts.clear();
+    this.byTop = null;
+  }
+
+  /** The /16s (ip >>> 16) with members. */
+  tops(): Iterable<number> {
+    return this.tops16().keys();
+  }
+
+  hasTop(top: number): boolean {
+    return this.tops16().has(top);
+  }
+
+  /** Member addresses in /16 `top` (all when undefined), ascending. */
+  sorted(top?: number): number[] {
+    const out = top === undefined ? [...this.counts.keys()] : [...(this.tops16().get(top) ?? [])];
     return out.sort((a, b) => a - b);
+  }
+
+  private tops16(): Map<number, Set<number>> {
+    if (this.byTop === null) {
+      this.byTop = new Map();
+      for (const ip of this.counts.keys()) this.topOf(ip, true)!.add(ip);
+    }
+    return this.byTop;
+  }
+
+  /** The /16 set of `ip` while the /16 view exists (created when `create`). */
+  private topOf(ip: number, create: boolean): Set<number> | undefined {
+    if (this.byTop === null) return undefined;
+    const top = ip >>> 16;
+    let s = this.byTop.get(top);
+    if (!s && create) this.byTop.set(top, (s = new Set()));
+    return s;
   }
 }
 

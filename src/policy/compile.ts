@@ -31,12 +31,12 @@
 // AddressGroup, an ipset in kube-proxy). A membership change then rewrites one small shard instead of
 // every filter naming the group; programs and filters keep their ids.
 import type { AddressGroupShardSpec, CompiledPeer, CompiledPort, Host, HostFilterSpec, Rule, SecurityPolicy, Tag, Tenant, VM } from '../api';
-import { SetMultimap } from '../util/multimap';
+import { SetMultimap, SmallSet } from '../util/multimap';
 import { contentHash, toCidrs } from './addresses';
 import { buildHostSpec } from './compile-host';
 import { ShardTable } from './compile-shards';
 import {
-  GroupEntry, groupMatches, NO_PEERS, NO_PORT_LIST, NO_PORTS, ProgramEntry, QUARANTINE_KEY, RuleEntry, sameVmFacts, SmallSet, type GroupDef,
+  GroupEntry, groupMatches, NO_PEERS, NO_PORT_LIST, NO_PORTS, ProgramEntry, QUARANTINE_KEY, RuleEntry, sameVmFacts, type GroupDef,
   type TemplatePeer,
 } from './compile-units';
 import { IMPLICIT_RULES } from './decision';
@@ -717,7 +717,6 @@ export class PolicyCompiler {
     const inv = this.inventory;
     const { def } = g;
     g.members.clear();
-    g.size = 0;
     g.dirtyTops = null;
     const collect = (keys: Iterable<string>) => {
       for (const k of keys) {

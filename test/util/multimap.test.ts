@@ -2,7 +2,7 @@
 // through every representation (one value, a short array, a Set), and no key left without values.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { SetMultimap } from '../../src/util/multimap';
+import { SetMultimap, SmallSet } from '../../src/util/multimap';
 
 describe('SetMultimap', () => {
   it('keeps one value as itself, a few in order, many in a Set, and drops empty keys', () => {
@@ -58,5 +58,24 @@ describe('SetMultimap', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('SmallSet', () => {
+  it('adds once, deletes what it has, and iterates in insertion order through every form', () => {
+    const s = new SmallSet<string>();
+    expect([...s]).toEqual([]);
+    s.add('a');
+    s.add('a');
+    expect(s.size).toBe(1);
+    for (let i = 0; i < 10; i++) s.add(`v${i}`);
+    expect(s.size).toBe(11);
+    expect([...s].slice(0, 2)).toEqual(['a', 'v0']);
+    expect(s.delete('nope')).toBe(false);
+    for (let i = 0; i < 10; i++) expect(s.delete(`v${i}`)).toBe(true);
+    expect([...s]).toEqual(['a']);
+    expect(s.has('a')).toBe(true);
+    expect(s.delete('a')).toBe(true);
+    expect(s.size).toBe(0);
   });
 });
