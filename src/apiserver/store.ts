@@ -2,6 +2,7 @@
 // per-resource event history for watch resume, watcher fan-out and the indexes the GC needs.
 // Stored objects are never mutated: writers build a new object and put() it; serialized JSON is
 // cached per object so lists and watch fan-out serialize each object once.
+import { TreeInterner } from '../util/tree-intern';
 import type { Wal, WalRecord } from './wal';
 
 export type Obj = Record<string, any>;
@@ -58,6 +59,14 @@ const RV_PLACEHOLDER_JSON = JSON.stringify(RV_PLACEHOLDER);
  * to serialize again.
  */
 const JSON_CACHE_BYTES = 32 * 1024 * 1024;
+/**
+ * Objects up to this size (serialized) share their equal parts with other stored objects (see
+ * TreeInterner): at vmworld 200,000 objects repeat the same managedFields trees, policy rules, labels
+ * and conditions. Larger ones (compiled HostFilters) are mostly their own, and hashing them on every
+ * write would cost more than it saves.
+ */
+const SHARE_PARTS_MAX_BYTES = 16 * 1024;
+const trees = new TreeInterner();
 /** Cached objects, oldest first from jsonHead (a queue without Array.shift's copying). */
 let jsonOrder: object[] = [];
 let jsonHead = 0;
@@ -312,6 +321,7 @@ export class Store {
     const rv = ++this.rv;
     obj.metadata.resourceVersion = String(rv);
     if (json !== undefined && !jsonCache.has(obj)) remember(obj, json.replace(RV_PLACEHOLDER_JSON, `"${rv}"`));
+    if (json !== undefined && json.length <= SHARE_PARTS_MAX_BYTES) trees.shareParts(obj);
     r.objects.set(key, obj);
     if (!prev) r.invalidateKeys();
     this.index(resKey, key, obj, prev);

@@ -19,7 +19,8 @@ import { realClock, sleep, type Clock, type TimerHandle } from './clock';
 import { keyOf, type KubeClient, type KubeObject, type ObjectList, type ResourceClient, type ResourceInfo } from './client';
 import { ApiError, toApiError } from './errors';
 import { IndexedStore, type IndexFunc, type InvalidEntry } from './store';
-import { internCommonStrings, StringInterner, TreeInterner } from './intern';
+import { internCommonStrings, StringInterner } from './intern';
+import { TreeInterner } from '../util/tree-intern';
 import type { ItemMemberDrops } from './strip-managed';
 
 /** One table for every informer of the process: the same strings repeat across kinds. */
@@ -384,7 +385,7 @@ export class Informer<T extends object = KubeObject> {
       const wasInvalid = this.store.getInvalid(key) !== undefined;
       shareUnchangedSpec(this.store.get(key), decoded.value);
       internCommonStrings(decoded.value as Record<string, unknown>, interner);
-      if (this.opts.shareEqualParts) shareEqualParts(decoded.value as Record<string, unknown>);
+      if (this.opts.shareEqualParts) trees.shareParts(decoded.value as Record<string, unknown>);
       const old = this.store.set(key, decoded.value);
       if (old === undefined) {
         if (wasInvalid) this.log.info({ key }, 'object is valid again');
@@ -432,13 +433,6 @@ export class Informer<T extends object = KubeObject> {
       this.log.error({ err }, 'informer event handler threw');
     }
   }
-}
-
-/** Replace the object's spec, status and labels by their shared canonical copies (in place). */
-function shareEqualParts(obj: Record<string, unknown>): void {
-  for (const f of ['spec', 'status'] as const) if (obj[f] !== undefined && !Object.isFrozen(obj[f])) obj[f] = trees.intern(obj[f]);
-  const meta = obj.metadata as Record<string, unknown> | undefined;
-  if (meta?.labels !== undefined) meta.labels = trees.intern(meta.labels);
 }
 
 /** The object without metadata.managedFields (the same object when it has none). */

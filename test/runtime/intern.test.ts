@@ -2,7 +2,8 @@
 // spec of an unchanged generation is shared with the older version.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { internCommonStrings, StringInterner, TreeInterner } from '../../src/runtime/intern';
+import { internCommonStrings, StringInterner } from '../../src/runtime/intern';
+import { TreeInterner } from '../../src/util/tree-intern';
 import { shareUnchangedSpec } from '../../src/runtime/informer';
 
 describe('internCommonStrings', () => {
