@@ -21,7 +21,7 @@ export class TreeInterner {
 
   /** The canonical instance of `value` (its own arrays and objects are replaced in place first). */
   intern<V>(value: V): V {
-    return this.visit(value).value as V;
+    return this.visit(value) as V;
   }
 
   get size(): number {
@@ -41,42 +41,67 @@ export class TreeInterner {
       for (const f of METADATA_PARTS) if (meta[f] !== undefined && !Object.isFrozen(meta[f])) meta[f] = this.intern(meta[f]);
   }
 
-  private visit(v: unknown): { value: unknown; hash: number } {
-    if (typeof v === 'string') return { value: v, hash: hashString(v) };
-    if (v === null || typeof v !== 'object') return { value: v, hash: hashString(String(v)) ^ 0x5bd1e995 };
-    if (Object.isFrozen(v)) return { value: v, hash: hashOfFrozen(v) };
-    let h = Array.isArray(v) ? 0x9e3779b9 : 0x85ebca6b;
-    let width = 0;
+  /** Hash of the node `visit` returned last (a field, not a pair per node: no garbage per node). */
+  private lastHash = 0;
+
+  private visit(v: unknown): unknown {
+    if (v === null || typeof v !== 'object') {
+      this.lastHash = hashPrimitive(v);
+      return v;
+    }
+    if (Object.isFrozen(v)) {
+      this.lastHash = hashOfFrozen(v);
+      return v;
+    }
+    let h: number;
+    let width: number;
     if (Array.isArray(v)) {
+      h = 0x9e3779b9;
       for (let i = 0; i < v.length; i++) {
-        const c = this.visit(v[i]);
-        v[i] = c.value;
-        h = mix(h, c.hash);
+        const c = v[i];
+        if (c !== null && typeof c === 'object') {
+          v[i] = this.visit(c);
+          h = mix(h, this.lastHash);
+        } else h = mix(h, hashPrimitive(c));
       }
       width = v.length;
     } else {
       const o = v as Record<string, unknown>;
-      if (Object.getPrototypeOf(o) !== Object.prototype) return { value: v, hash: 0 };
+      if (Object.getPrototypeOf(o) !== Object.prototype) {
+        this.lastHash = 0;
+        return v;
+      }
+      h = 0x85ebca6b;
+      width = 0;
       for (const k in o) {
-        const c = this.visit(o[k]);
-        o[k] = c.value;
-        h = mix(mix(h, hashString(k)), c.hash);
+        const c = o[k];
+        h = mix(h, hashString(k));
+        if (c !== null && typeof c === 'object') {
+          o[k] = this.visit(c);
+          h = mix(h, this.lastHash);
+        } else h = mix(h, hashPrimitive(c));
         width++;
       }
     }
-    if (width > TREE_MAX_WIDTH) return { value: v, hash: h };
+    this.lastHash = h;
+    if (width > TREE_MAX_WIDTH) return v;
     const have = this.table.get(h);
-    if (have !== undefined) return { value: shallowEqual(have, v) ? have : v, hash: h };
+    if (have !== undefined) return shallowEqual(have, v) ? have : v;
     if (this.table.size >= TREE_TABLE_LIMIT) this.table = new Map();
     this.table.set(h, Object.freeze(v));
-    return { value: v, hash: h };
+    return v;
   }
+}
+
+function hashPrimitive(v: unknown): number {
+  if (typeof v === 'string') return hashString(v);
+  if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 2 ** 31) return mix(0x27d4eb2f, v);
+  return hashString(String(v)) ^ 0x5bd1e995;
 }
 
 /** The hash `visit` gives a node, computed without touching it (a frozen node is kept as it is). */
 function hashOfFrozen(v: unknown): number {
-  if (typeof v === 'string') return hashString(v);
-  if (v === null || typeof v !== 'object') return hashString(String(v)) ^ 0x5bd1e995;
+  if (v === null || typeof v !== 'object') return hashPrimitive(v);
   let h = Array.isArray(v) ? 0x9e3779b9 : 0x85ebca6b;
   if (Array.isArray(v)) for (const c of v) h = mix(h, hashOfFrozen(c));
   else if (Object.getPrototypeOf(v) !== Object.prototype) return 0;
