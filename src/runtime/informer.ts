@@ -84,8 +84,9 @@ export interface InformerOptions<T> {
    */
   listDrops?: ItemMemberDrops;
   /**
-   * Share structurally equal parts of cached objects (spec, status, labels) between objects, frozen
-   * (see TreeInterner). For kinds whose objects repeat each other; not for large unique documents.
+   * Share structurally equal parts of cached objects (spec, status and the repeating metadata members)
+   * between objects, frozen (see TreeInterner.shareParts). For kinds whose objects repeat each other;
+   * not for large unique documents.
    */
   shareEqualParts?: boolean;
   name?: string;

@@ -103,4 +103,17 @@ describe('TreeInterner', () => {
     expect(p1.tags).toBe(tags);
     expect(p2).toBe(p1);
   });
+
+  it('keeps an own "__proto__" key (JSON.parse makes one) an own key: assigning it never sets a prototype', () => {
+    const trees = new TreeInterner();
+    const text = '{"spec":{"__proto__":{"tier":"Provider"},"x":1}}';
+    trees.intern(JSON.parse('{"tier":"Provider"}'));
+    for (let i = 0; i < 2; i++) {
+      const o = JSON.parse(text);
+      trees.shareParts(o);
+      expect(Object.getPrototypeOf(o.spec)).toBe(Object.prototype);
+      expect(o.spec.tier).toBeUndefined();
+      expect(JSON.stringify(o)).toBe(text);
+    }
+  });
 });
