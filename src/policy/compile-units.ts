@@ -90,7 +90,7 @@ export class GroupMembers {
   count(ip: number, sign: 1 | -1): void {
     const n = (this.counts.get(ip) ?? 0) + sign;
     if (n > 0) {
-      if (n === 1 && sign === 1) this.topOf(ip, true)?.add(ip);
+      if (n === 1 && sign === 1) this.topOf(ip)?.add(ip);
       this.counts.set(ip, n);
       return;
     }
@@ -123,17 +123,17 @@ export class GroupMembers {
   private tops16(): Map<number, Set<number>> {
     if (this.byTop === null) {
       this.byTop = new Map();
-      for (const ip of this.counts.keys()) this.topOf(ip, true)!.add(ip);
+      for (const ip of this.counts.keys()) this.topOf(ip)!.add(ip);
     }
     return this.byTop;
   }
 
-  /** The /16 set of `ip` while the /16 view exists (created when `create`). */
-  private topOf(ip: number, create: boolean): Set<number> | undefined {
+  /** The /16 set of `ip`, made if missing, while the /16 view exists. */
+  private topOf(ip: number): Set<number> | undefined {
     if (this.byTop === null) return undefined;
     const top = ip >>> 16;
     let s = this.byTop.get(top);
-    if (!s && create) this.byTop.set(top, (s = new Set()));
+    if (!s) this.byTop.set(top, (s = new Set()));
     return s;
   }
 }

@@ -91,7 +91,6 @@ export function hostsOfVm(vm: VM): string[] {
  */
 export const objectKey = (namespace: string, name: string): string => [namespace, name].join('/');
 
-
 export class Inventory {
   readonly providerNamespace: string;
   private readonly tenantIds = new Map<string, number>();

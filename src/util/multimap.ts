@@ -73,9 +73,9 @@ export class SmallSet<V> {
     this.b = bucketAdd(this.b, v);
   }
   delete(v: V): boolean {
-    const had = bucketHas(this.b, v);
-    if (had) this.b = bucketDelete(this.b, v);
-    return had;
+    const before = bucketSize(this.b);
+    this.b = bucketDelete(this.b, v);
+    return bucketSize(this.b) < before;
   }
   has(v: V): boolean {
     return bucketHas(this.b, v);
@@ -92,20 +92,20 @@ export class SetMultimap<K, V> {
   /** Add `v` under `k`; false when it was there already. */
   add(k: K, v: V): boolean {
     const b = this.m.get(k);
-    if (bucketHas(b, v)) return false;
+    const before = bucketSize(b);
     const next = bucketAdd(b, v);
     if (next !== b) this.m.set(k, next);
-    return true;
+    return bucketSize(next) > before;
   }
 
   /** Remove `v` from `k` (and `k` once it has no values); false when it was not there. */
   delete(k: K, v: V): boolean {
     const b = this.m.get(k);
-    if (!bucketHas(b, v)) return false;
+    const before = bucketSize(b);
     const next = bucketDelete(b, v);
     if (next === undefined) this.m.delete(k);
     else if (next !== b) this.m.set(k, next);
-    return true;
+    return bucketSize(next) < before;
   }
 
   has(k: K, v: V): boolean {
