@@ -15,7 +15,7 @@ import { jsonPatch, mergePatch, strategicMergePatch } from './patch';
 import { apiVersionOf, defsFromCrd, statusWriteDef, type Registry, type ResourceDef } from './resources';
 import { applyDefaults, causesFromAjv, listTypeCauses, OBJECT_META_FIELDS, prune } from './schema';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
-import { objectKey, RV_PLACEHOLDER, toJson, type Obj, type Store } from './store';
+import { listJson, objectKey, RV_PLACEHOLDER, type Obj, type Store } from './store';
 import { decodeTypeError, deepEqual, metadataErrors, type NameRule } from './validation';
 
 /** etcd's request limit: larger objects are refused. */
@@ -765,8 +765,9 @@ export class Api {
   }
 
   /** JSON of a stored object in a def's shape (cached when no conversion is needed). */
-  json(def: ResourceDef, obj: Obj): string {
-    return toJson(this.out(def, obj));
+  /** JSON text of a stored object as a list item (see listJson: lists do not fill the text cache). */
+  listItemJson(def: ResourceDef, obj: Obj): string {
+    return listJson(this.out(def, obj));
   }
 }
 

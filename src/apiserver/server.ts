@@ -193,7 +193,7 @@ export function createRouter(deps: RouterDeps) {
           if (shape === 'metadata')
             return sendJson(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta, items: out.items.map((o) => partialMetadata(api.out(def, o))) });
           const head = `{"kind":"${def.listKind}","apiVersion":"${apiVersionOf(def)}","metadata":${JSON.stringify(meta)},"items":[`;
-          return sendJsonParts(res, 200, head, out.items.map((o) => api.json(def, o)), ']}');
+          return sendJsonParts(res, 200, head, out.items, (o) => api.listItemJson(def, o), ']}');
         }
         case 'POST': {
           const c = ctx();

@@ -14,7 +14,7 @@ import {
   type ApiType, type RequestContext, type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import { GROUP, KIND_BY_NAME, VERSION } from '../api';
-import { stripListItemMembers, type ItemMemberDrops } from './strip-managed';
+import { parseListItems, type ItemMemberDrops } from './strip-managed';
 import { ApiError, toApiError } from './errors';
 import { NodeHttpLibrary } from './http';
 import { realClock, sleep, type Clock } from './clock';
@@ -174,8 +174,11 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
-  /** Rewrites the response bytes before they are parsed (2xx only). */
-  rewriteBody?: (body: Buffer) => Buffer;
+  /**
+   * Parses a 2xx response's bytes in place of JSON.parse (a list item by item); undefined, or a throw,
+   * leaves them to JSON.parse whole.
+   */
+  parseBody?: (body: Buffer) => unknown;
   /** A 2xx response's body is not decoded nor parsed (the call resolves undefined): the caller never reads it. */
   discardBody?: boolean;
 }
@@ -238,19 +241,27 @@ export class KubeClient {
       ctx.setBody(JSON.stringify(opts.body));
     }
     let status: number;
-    let text: string;
+    let text = '';
+    let parsed: unknown = undefined;
     try {
       await this.auth.applySecurityAuthentication(ctx);
       const res = await this.http.send(ctx);
       status = res.httpStatusCode;
       const ok = status >= 200 && status <= 299;
       if (ok && opts.discardBody) return undefined as T;
-      text = opts.rewriteBody && ok ? opts.rewriteBody(await res.body.binary()).toString('utf8') : await res.body.text();
+      if (ok && opts.parseBody) {
+        const bytes = await res.body.binary();
+        try {
+          parsed = opts.parseBody(bytes);
+        } catch {
+          parsed = undefined;
+        }
+        if (parsed === undefined) text = bytes.toString('utf8');
+      } else text = await res.body.text();
     } catch (err) {
       throw toApiError(err);
     }
-    let parsed: unknown = undefined;
-    if (text) {
+    if (parsed === undefined && text) {
       try {
         parsed = JSON.parse(text);
       } catch {
@@ -370,7 +381,7 @@ export class ResourceClient<T extends KubeObject> {
           continue: opts.continue,
           resourceVersion: opts.resourceVersion,
         },
-        rewriteBody: opts.dropItemMembers ? (b) => stripListItemMembers(b, opts.dropItemMembers!) : undefined,
+        parseBody: opts.dropItemMembers ? (b) => parseListItems(b, opts.dropItemMembers!) : undefined,
       },
     );
     return { items: r.items ?? [], metadata: r.metadata ?? {} };

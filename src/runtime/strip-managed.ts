@@ -117,12 +117,54 @@ export function stripListManagedFields(b: Buffer): Buffer {
 
 /** The list's bytes without `items[*].<member>.<name>` for each member and name in `drops`. */
 export function stripListItemMembers(b: Buffer, drops: ItemMemberDrops): Buffer {
+  const cuts: number[] = [];
+  const ok = walkList(b, drops, cuts);
+  if (!ok || cuts.length === 0) return b;
+  return cutSpans(b, cuts);
+}
+
+/**
+ * A list response parsed item by item, without `items[*].<member>.<name>` for the `drops` given;
+ * undefined when the bytes are not a list object this scanner follows (the caller parses them whole,
+ * for JSON.parse to judge). Each item is decoded and parsed from its own bytes: a 500-item page
+ * decoded whole is one string of about a megabyte, which V8 allocates in its large-object space, and
+ * an operator restart (400 pages) left one of those per page for the next full GC to free.
+ */
+export function parseListItems(b: Buffer, drops: ItemMemberDrops): Record<string, unknown> | undefined {
+  const cuts: number[] = [];
+  const spans: number[] = [];
+  const others: [string, number, number][] = [];
+  if (!walkList(b, drops, cuts, spans, others)) return undefined;
+  const out: Record<string, unknown> = {};
+  // defineProperty, as JSON.parse does: an own "__proto__" member stays a member, never a prototype.
+  for (const [key, from, to] of others) Object.defineProperty(out, key, { value: JSON.parse(b.toString('utf8', from, to)), enumerable: true, writable: true, configurable: true });
+  const items: unknown[] = [];
+  let c = 0;
+  for (let k = 0; k < spans.length; k += 2) {
+    const from = spans[k]!;
+    const to = spans[k + 1]!;
+    const mine: number[] = [];
+    while (c < cuts.length && cuts[c]! < to) {
+      mine.push(cuts[c]! - from, cuts[c + 1]! - from);
+      c += 2;
+    }
+    const item = b.subarray(from, to);
+    items.push(JSON.parse((mine.length ? cutSpans(item, mine) : item).toString('utf8')));
+  }
+  Object.defineProperty(out, 'items', { value: items, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+/**
+ * Walks a list object: pushes onto `cuts` the spans of `items[*].<member>.<name>` to drop, onto
+ * `spans` each item's span (objects only) and onto `others` each top-level member but `items` (key,
+ * value span). False when the bytes are not an object this scanner follows.
+ */
+function walkList(b: Buffer, drops: ItemMemberDrops, cuts: number[], spans?: number[], others?: [string, number, number][]): boolean {
   const plan = planOf(drops);
   let i = 0;
   while (i < b.length && isSpace(b[i]!)) i++;
-  if (b[i] !== OPEN_OBJ) return b;
-  // Spans [from, to) to cut: a member with the comma that joins it to its neighbour.
-  const cuts: number[] = [];
+  if (b[i] !== OPEN_OBJ) return false;
   const dropFrom = (from: number, names: Buffer[]): number =>
     members(b, from, (kf, kt, vf) => {
       const end = endOfValue(b, vf);
@@ -136,13 +178,19 @@ export function stripListItemMembers(b: Buffer, drops: ItemMemberDrops): Buffer 
       if (b[v] === OPEN_OBJ) for (const p of plan) if (same(b, kf, kt, p.key)) return dropFrom(v, p.names);
       return endOfValue(b, vf);
     });
+  let sawItems = false;
   const items = (from: number): number => {
+    if (sawItems && spans) return -1; // a second "items" member (JSON.parse keeps the last): parse whole
+    sawItems = true;
     let j = from + 1;
     for (;;) {
       while (j < b.length && isSpace(b[j]!)) j++;
       if (b[j] === CLOSE_ARR) return j + 1;
-      const end = b[j] === OPEN_OBJ ? item(j) : endOfValue(b, j);
+      const isObject = b[j] === OPEN_OBJ;
+      if (!isObject && spans) return -1; // an item that is not an object: parse the list whole
+      const end = isObject ? item(j) : endOfValue(b, j);
       if (end < 0) return -1;
+      spans?.push(j, end);
       j = end;
       while (j < b.length && isSpace(b[j]!)) j++;
       if (b[j] === COMMA) j++;
@@ -153,10 +201,15 @@ export function stripListItemMembers(b: Buffer, drops: ItemMemberDrops): Buffer 
   const end = members(b, i, (kf, kt, vf) => {
     let v = vf;
     while (v < b.length && isSpace(b[v]!)) v++;
-    return same(b, kf, kt, ITEMS) && b[v] === OPEN_ARR ? items(v) : endOfValue(b, vf);
+    if (same(b, kf, kt, ITEMS) && b[v] === OPEN_ARR) return items(v);
+    const e = endOfValue(b, vf);
+    if (e >= 0 && others) others.push([JSON.parse(b.toString('utf8', kf, kt)) as string, v, e]);
+    return e;
   });
-  if (end < 0 || cuts.length === 0) return b;
-  return cutSpans(b, cuts);
+  if (end < 0) return false;
+  // Only spaces may follow the object; a list without items is parsed whole by the caller.
+  for (let j = end; j < b.length; j++) if (!isSpace(b[j]!)) return false;
+  return !spans || sawItems;
 }
 
 /** `b` without each member span (key through value), and one comma next to each. */

@@ -188,6 +188,16 @@ describe('create, get, list', () => {
     expect(seen).toEqual(['kube-root-ca.crt', 'p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
   });
 
+  it('sends a list larger than one written piece (64 KiB) whole and in key order, multi-byte text included', async () => {
+    const path = '/api/v1/namespaces/kube-system/configmaps';
+    const value = 'ünïcødé ✓ '.repeat(1_000); // ~11 KB in UTF-8, 10,000 characters
+    for (let i = 0; i < 40; i++) expect((await t.request('POST', path, { body: cm(`big${String(i).padStart(2, '0')}`, 'kube-system', { data: { v: value } }) })).status).toBe(201);
+    const r = await t.request('GET', path);
+    const big = r.body.items.filter((i: any) => i.metadata.name.startsWith('big'));
+    expect(big.map((i: any) => i.metadata.name)).toEqual(Array.from({ length: 40 }, (_, i) => `big${String(i).padStart(2, '0')}`));
+    expect(big.every((i: any) => i.data.v === value)).toBe(true);
+  });
+
   it('lists across namespaces with the cluster-wide path', async () => {
     await t.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other' } } });
     await t.request('POST', '/apis/vmsafe.io/v1alpha1/namespaces/other/vms', { body: vm('o1') });

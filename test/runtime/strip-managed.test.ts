@@ -1,8 +1,9 @@
-// stripListManagedFields against JSON.parse: the same list, less items[*].metadata.managedFields, for
-// any list a server (or a hostile tenant's strings in it) can produce; anything else comes back as it was.
+// stripListManagedFields and parseListItems against JSON.parse: the same list, less
+// items[*].metadata.managedFields, for any list a server (or a hostile tenant's strings in it) can
+// produce; anything else comes back as it was (or, parsed, as undefined: the caller parses it whole).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { stripListItemMembers, stripListManagedFields } from '../../src/runtime/strip-managed';
+import { parseListItems, stripListItemMembers, stripListManagedFields } from '../../src/runtime/strip-managed';
 
 // Strings that try to look like structure: quotes, escapes, brackets, the key names themselves.
 const tricky = fc.oneof(
@@ -85,5 +86,51 @@ describe('stripListManagedFields', () => {
     expect(strip('{"items":[{"metadata":{"name":"x","managedFields":{}}}]}')).toBe('{"items":[{"metadata":{"name":"x"}}]}');
     expect(strip('{"items":[{"metadata":{"managedFields":null}}]}')).toBe('{"items":[{"metadata":{}}]}');
     expect(strip('{"items":[{"metadata":{"a":1 , "managedFields" : [] , "b":2}}]}')).toBe('{"items":[{"metadata":{"a":1 ,  "b":2}}]}');
+  });
+});
+
+describe('parseListItems', () => {
+  const names = fc.subarray(['managedFields', 'programs', 'bindings', 'hash', 'metadata', 'name', '"', '\\']);
+  const objectItems = fc.record({ apiVersion: tricky, metadata: fc.record({ resourceVersion: tricky, continue: tricky }), items: fc.array(fc.dictionary(tricky, json, { maxKeys: 4 }).chain((extra) => item.map((it) => (isObject(it) ? it : extra))), { maxLength: 6 }) }, { requiredKeys: ['items'] });
+
+  it('parses a list of objects item by item to what JSON.parse gives, less the dropped members', () => {
+    fc.assert(
+      fc.property(objectItems, fc.record({ metadata: names, spec: names }, { requiredKeys: [] }), fc.constantFrom(undefined, 1, '\t'), (l, drops, indent) => {
+        const text = JSON.stringify(l, null, indent);
+        expect(parseListItems(Buffer.from(text), drops)).toEqual(expected(JSON.parse(text), drops));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('gives either that or undefined for any list (items that are not objects: parsed whole)', () => {
+    fc.assert(
+      fc.property(list, (l) => {
+        const text = JSON.stringify(l);
+        const out = parseListItems(Buffer.from(text), { metadata: ['managedFields'] });
+        if (l.items.every(isObject)) expect(out).toEqual(expected(JSON.parse(text)));
+        else expect(out).toBeUndefined();
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('leaves what it does not follow to JSON.parse: truncated, trailing bytes, no items, items twice', () => {
+    fc.assert(
+      fc.property(objectItems, fc.nat(), (l, cut) => {
+        const text = JSON.stringify(l);
+        expect(parseListItems(Buffer.from(text.slice(0, cut % text.length)), {})).toBeUndefined();
+      }),
+    );
+    for (const text of ['[]', '{"items":null}', '{"kind":"List"}', '{"items":[]} x', '{"items":[{"a":1}],"items":[{"b":2}]}', '{"items":[1]}', ''])
+      expect(parseListItems(Buffer.from(text), {})).toBeUndefined();
+  });
+
+  it('keeps an own "__proto__" member an own member, as JSON.parse does', () => {
+    const out = parseListItems(Buffer.from('{"__proto__":{"polluted":true},"items":[{"__proto__":{"x":1}}]}'), {})!;
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(Object.keys(out)).toEqual(['__proto__', 'items']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.keys((out.items as object[])[0]!)).toEqual(['__proto__']);
   });
 });
