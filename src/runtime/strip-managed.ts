@@ -143,13 +143,16 @@ export function parseListItems(b: Buffer, drops: ItemMemberDrops): Record<string
   for (let k = 0; k < spans.length; k += 2) {
     const from = spans[k]!;
     const to = spans[k + 1]!;
-    const mine: number[] = [];
-    while (c < cuts.length && cuts[c]! < to) {
-      mine.push(cuts[c]! - from, cuts[c + 1]! - from);
-      c += 2;
+    const first = c;
+    while (c < cuts.length && cuts[c]! < to) c += 2;
+    if (c === first) items.push(JSON.parse(b.toString('utf8', from, to)));
+    else {
+      // The kept bytes as strings: JSON.parse reads the concatenation without a copy into a Buffer.
+      const kept = keptRanges(b, cuts.slice(first, c), from, to);
+      let text = '';
+      for (let k = 0; k < kept.length; k += 2) text += b.toString('utf8', kept[k]!, kept[k + 1]!);
+      items.push(JSON.parse(text));
     }
-    const item = b.subarray(from, to);
-    items.push(JSON.parse((mine.length ? cutSpans(item, mine) : item).toString('utf8')));
   }
   Object.defineProperty(out, 'items', { value: items, enumerable: true, writable: true, configurable: true });
   return out;
@@ -214,36 +217,48 @@ function walkList(b: Buffer, drops: ItemMemberDrops, cuts: number[], spans?: num
 
 /** `b` without each member span (key through value), and one comma next to each. */
 function cutSpans(b: Buffer, cuts: number[]): Buffer {
+  const kept = keptRanges(b, cuts, 0, b.length);
   const parts: Buffer[] = [];
-  let at = 0;
+  for (let k = 0; k < kept.length; k += 2) parts.push(b.subarray(kept[k]!, kept[k + 1]!));
+  return Buffer.concat(parts);
+}
+
+/**
+ * The ranges of `b[start, end)` kept, as pairs [from, to), when each member span in `cuts` (all
+ * within) is cut with one comma next to it: the comma after the member, or if there is none (the
+ * last member) the comma before it.
+ */
+function keptRanges(b: Buffer, cuts: number[], start: number, end: number): number[] {
+  const kept: number[] = [];
+  let at = start;
   for (let k = 0; k < cuts.length; k += 2) {
     let from = cuts[k]!;
     let to = cuts[k + 1]!;
-    // Take the comma after the member; if there is none (the last member), the comma before it.
     let after = to;
-    while (after < b.length && isSpace(b[after]!)) after++;
-    if (b[after] === COMMA) to = after + 1;
+    while (after < end && isSpace(b[after]!)) after++;
+    if (after < end && b[after] === COMMA) to = after + 1;
     else {
       let before = from - 1;
       while (before >= at && isSpace(b[before]!)) before--;
       if (before >= at && b[before] === COMMA) from = before;
-      else if (before < at) dropTrailingComma(parts); // the member before was cut too: its comma is kept
+      else if (before < at) dropTrailingComma(b, kept); // the member before was cut too: its comma is kept
     }
-    parts.push(b.subarray(at, from));
+    kept.push(at, from);
     at = to;
   }
-  parts.push(b.subarray(at));
-  return Buffer.concat(parts);
+  kept.push(at, end);
+  return kept;
 }
 
-/** Removes the comma that ends the last kept bytes (after spaces), if one does. */
-function dropTrailingComma(parts: Buffer[]): void {
-  for (let p = parts.length - 1; p >= 0; p--) {
-    const part = parts[p]!;
-    let j = part.length - 1;
-    while (j >= 0 && isSpace(part[j]!)) j--;
-    if (j < 0) continue;
-    if (part[j] === COMMA) parts[p] = Buffer.concat([part.subarray(0, j), part.subarray(j + 1)]);
+/** Removes the comma that ends the last kept bytes (after spaces), if one does, splitting its range. */
+function dropTrailingComma(b: Buffer, kept: number[]): void {
+  for (let p = kept.length - 2; p >= 0; p -= 2) {
+    const from = kept[p]!;
+    const to = kept[p + 1]!;
+    let j = to - 1;
+    while (j >= from && isSpace(b[j]!)) j--;
+    if (j < from) continue;
+    if (b[j] === COMMA) kept.splice(p, 2, from, j, j + 1, to);
     return;
   }
 }
