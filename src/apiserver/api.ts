@@ -764,8 +764,7 @@ export class Api {
     this.store.put(NS_KEY, obj);
   }
 
-  /** JSON of a stored object in a def's shape (cached when no conversion is needed). */
-  /** JSON text of a stored object as a list item (see listJson: lists do not fill the text cache). */
+  /** JSON text of a stored object in a def's shape, as a list item (see listJson: lists do not fill the text cache). */
   listItemJson(def: ResourceDef, obj: Obj): string {
     return listJson(this.out(def, obj));
   }

@@ -9,7 +9,8 @@
 // byte of a multi-byte character is >= 0x80, so never a quote or a backslash), nesting and member
 // keys, and drops only `items[*].<member>.<name>` for the members and names asked for, in a list
 // object. Anything it does not expect (not an object with items, malformed text) returns the input as
-// it was, for JSON.parse to judge.
+// it was, for JSON.parse to judge. parseListItems (what the client's list uses) parses the kept bytes
+// item by item instead of returning them, so no page is ever one string.
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -150,7 +151,7 @@ export function parseListItems(b: Buffer, drops: ItemMemberDrops): Record<string
       // The kept bytes as strings: JSON.parse reads the concatenation without a copy into a Buffer.
       const kept = keptRanges(b, cuts.slice(first, c), from, to);
       let text = '';
-      for (let k = 0; k < kept.length; k += 2) text += b.toString('utf8', kept[k]!, kept[k + 1]!);
+      for (let r = 0; r < kept.length; r += 2) text += b.toString('utf8', kept[r]!, kept[r + 1]!);
       items.push(JSON.parse(text));
     }
   }
