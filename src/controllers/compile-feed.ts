@@ -4,6 +4,7 @@
 import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../api';
 import { keyOf } from '../runtime/client';
 import { PolicyCompiler, type Change, type CompilerOptions } from '../policy/compile';
+import { objectKey } from '../policy/inventory';
 import type { Informer } from '../runtime/informer';
 import { deepEqual, type Json } from '../runtime/jsondiff';
 import { takeTurn } from '../runtime/turns';
@@ -156,6 +157,36 @@ export class CompileFeed {
     const w = this.world;
     for (const inf of [w.tenants, w.tags, w.hosts, w.policies, w.vms] as Informer<any>[])
       for (const object of inf.list()) this.push({ op: 'upsert', object: inf === w.vms ? this.withAssumption(object) : object });
+  }
+
+  /**
+   * The periodic resync's re-feed: each object the informers hold whose compile inputs differ from
+   * the version the compiler took in (an event some path missed), judged as an update is
+   * (compileInputsChanged), as client-go's resync goes through the same predicates as updates. A full
+   * re-feed is a compile of the world (seconds at vmworld) in one batch, and a change that arrives
+   * meanwhile waits for the whole batch: a VM created during one waited 7.9 s for its filter.
+   * Returns how many objects were re-fed.
+   */
+  resyncChanged(): number {
+    const w = this.world;
+    const inv = this.compiler.inventory;
+    let fed = 0;
+    const refeed = <T extends Compiled>(kind: string, inf: Informer<T>, held: (o: T) => Compiled | undefined) => {
+      for (const object of inf.list()) {
+        const now = kind === 'VM' ? this.withAssumption(object as VM) : object;
+        const was = held(object);
+        if (was && !compileInputsChanged(kind, was, now)) continue;
+        this.push({ op: 'upsert', object: now });
+        fed++;
+      }
+    };
+    const nsKey = (o: Compiled) => objectKey(o.metadata.namespace ?? '', o.metadata.name);
+    refeed('Tenant', w.tenants, (t) => inv.tenants.get(t.metadata.name));
+    refeed('Tag', w.tags, (t) => inv.tags.get(t.metadata.name));
+    refeed('Host', w.hosts, (h) => inv.hosts.get(h.metadata.name));
+    refeed('SecurityPolicy', w.policies, (p) => inv.policyObjects.get(nsKey(p)));
+    refeed('VM', w.vms, (v) => inv.vmObjects.get(nsKey(v)));
+    return fed;
   }
 
   stop(): void {

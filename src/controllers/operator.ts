@@ -60,8 +60,10 @@ export interface OperatorOptions {
 
 /**
  * Periodic resync: a safety net under the event-driven path (an event lost to a bug, a decision that
- * depended on time). Content hashes and status diffs make it write nothing when nothing changed; its
- * cost is one compile of the world and one reconcile per object (seconds at 40,000 VMs), so minutes.
+ * depended on time). Content hashes and status diffs make it write nothing when nothing changed. It
+ * re-feeds the compiler only objects whose compile inputs differ from what it took in (nothing, when
+ * no event was lost: a full re-feed was a compile of the world that held up every change arriving
+ * meanwhile) and reconciles every object at low priority (seconds at 40,000 VMs), so minutes.
  */
 export const DEFAULT_RESYNC_MS = 5 * 60_000;
 
@@ -147,16 +149,16 @@ export class OperatorTerm {
   private resyncTimer: NodeJS.Timeout | undefined;
 
   /**
-   * Re-feed every object to the compiler and enqueue every object in its controller, at low priority:
-   * at 200,000 objects a resync is minutes of background work, and a person's edit must not queue
-   * behind it.
+   * Re-feed the compiler what differs from what it took in (CompileFeed.resyncChanged) and enqueue
+   * every object in its controller, at low priority: at 200,000 objects a resync is minutes of
+   * background work, and a person's edit must not queue behind it.
    */
   resync(): void {
     const { world, feed } = this.ctx;
     const own: Record<string, { store: { keys(): string[] } }> = {
       vm: world.vms, host: world.hosts, hostfilter: world.hosts, securitypolicy: world.policies, tenant: world.tenants, tag: world.tags,
     };
-    feed.resync();
+    feed.resyncChanged();
     for (const c of this.controllers) for (const k of own[c.name]?.store.keys() ?? []) c.enqueueLow(k);
   }
 

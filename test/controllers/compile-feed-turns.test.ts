@@ -1,6 +1,7 @@
 // CompileFeed.flushInTurns against the real embedded API server: a flush asked for while the first
 // compile takes its turns runs afterwards, and later changes keep compiling (a stuck "scheduled"
-// flag once stopped every later change from reaching the compiler).
+// flag once stopped every later change from reaching the compiler). And the periodic resync's
+// re-feed: nothing when the compiler holds what the caches hold, exactly a missed change otherwise.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompileFeed, inputKey } from '../../src/controllers/compile-feed';
 import { World } from '../../src/controllers/world';
@@ -53,6 +54,35 @@ describe('CompileFeed.flushInTurns', () => {
       await new Promise<void>((r) => setImmediate(r));
       expect(feed.compiledAt(key, undefined)).toBeUndefined();
       await until(() => feed.compiledAt(key, undefined) !== undefined, 5000, 'the scheduled flush done');
+    } finally {
+      feed.stop();
+      await world.stop();
+    }
+  });
+
+  it('resyncChanged re-feeds nothing when nothing was missed, and exactly an object whose change was', async () => {
+    const client = env.client;
+    await ensureNamespace(client, 'resync');
+    await client.kind('Tenant').create({ apiVersion: 'vmsafe.io/v1alpha1', kind: 'Tenant', metadata: { name: 'resync' }, spec: {} } as any);
+    for (let i = 0; i < 5; i++) await client.kind('VM').create(vm('resync', `vm-${i}`, 'turns-h1', [`02:00:00:00:03:0${i}`]) as any);
+    const world = new World(client, { logger: silentLogger });
+    const feed = new CompileFeed(world, silentLogger, {});
+    world.start();
+    try {
+      expect(await world.waitForSync(5000)).toBe(true);
+      feed.start();
+      feed.flush();
+      expect(feed.resyncChanged()).toBe(0);
+      // Events stop reaching the feed: the label change below is one it misses.
+      feed.stop();
+      await client.kind('VM').patch({ namespace: 'resync', name: 'vm-3' }, { metadata: { labels: { tier: 'db' } } });
+      await until(() => world.vms.get('resync/vm-3')?.metadata.labels?.tier === 'db', 5000, 'the cache holds the change');
+      const before = feed.stats.changes;
+      expect(feed.resyncChanged()).toBe(1);
+      feed.flush();
+      expect(feed.stats.changes - before).toBe(1);
+      expect(feed.compiler.inventory.vmObjects.get('resync/vm-3')?.metadata.labels).toEqual({ tier: 'db' });
+      expect(feed.resyncChanged()).toBe(0);
     } finally {
       feed.stop();
       await world.stop();
