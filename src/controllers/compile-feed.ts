@@ -150,13 +150,11 @@ export class CompileFeed {
   }
 
   /**
-   * Re-feed every object the informers hold (the periodic resync): a change some event path missed is
-   * compiled now; with nothing changed, every host's spec keeps its content hash and nothing is written.
+   * Re-feed every object the informers hold (the first compile after start): with nothing changed,
+   * every host's spec keeps its content hash and nothing is written.
    */
   resync(): void {
-    const w = this.world;
-    for (const inf of [w.tenants, w.tags, w.hosts, w.policies, w.vms] as Informer<any>[])
-      for (const object of inf.list()) this.push({ op: 'upsert', object: inf === w.vms ? this.withAssumption(object) : object });
+    this.refeed(false);
   }
 
   /**
@@ -168,24 +166,28 @@ export class CompileFeed {
    * Returns how many objects were re-fed.
    */
   resyncChanged(): number {
+    return this.refeed(true);
+  }
+
+  private refeed(onlyChanged: boolean): number {
     const w = this.world;
     const inv = this.compiler.inventory;
     let fed = 0;
-    const refeed = <T extends Compiled>(kind: string, inf: Informer<T>, held: (o: T) => Compiled | undefined) => {
+    const each = <T extends Compiled>(kind: string, inf: Informer<T>, held: (o: T) => Compiled | undefined) => {
       for (const object of inf.list()) {
         const now = kind === 'VM' ? this.withAssumption(object as VM) : object;
-        const was = held(object);
+        const was = onlyChanged ? held(object) : undefined;
         if (was && !compileInputsChanged(kind, was, now)) continue;
         this.push({ op: 'upsert', object: now });
         fed++;
       }
     };
     const nsKey = (o: Compiled) => objectKey(o.metadata.namespace ?? '', o.metadata.name);
-    refeed('Tenant', w.tenants, (t) => inv.tenants.get(t.metadata.name));
-    refeed('Tag', w.tags, (t) => inv.tags.get(t.metadata.name));
-    refeed('Host', w.hosts, (h) => inv.hosts.get(h.metadata.name));
-    refeed('SecurityPolicy', w.policies, (p) => inv.policyObjects.get(nsKey(p)));
-    refeed('VM', w.vms, (v) => inv.vmObjects.get(nsKey(v)));
+    each('Tenant', w.tenants, (t) => inv.tenants.get(t.metadata.name));
+    each('Tag', w.tags, (t) => inv.tags.get(t.metadata.name));
+    each('Host', w.hosts, (h) => inv.hosts.get(h.metadata.name));
+    each('SecurityPolicy', w.policies, (p) => inv.policyObjects.get(nsKey(p)));
+    each('VM', w.vms, (v) => inv.vmObjects.get(nsKey(v)));
     return fed;
   }
 

@@ -254,7 +254,7 @@ export class KubeClient {
         try {
           parsed = opts.parseBody(bytes);
         } catch {
-          parsed = undefined;
+          // left undefined: the bytes go to JSON.parse whole, below
         }
         if (parsed === undefined) text = bytes.toString('utf8');
       } else text = await res.body.text();

@@ -149,7 +149,7 @@ export function parseListItems(b: Buffer, drops: ItemMemberDrops): Record<string
     if (c === first) items.push(JSON.parse(b.toString('utf8', from, to)));
     else {
       // The kept bytes as strings: JSON.parse reads the concatenation without a copy into a Buffer.
-      const kept = keptRanges(b, cuts.slice(first, c), from, to);
+      const kept = keptRanges(b, cuts, first, c, from, to);
       let text = '';
       for (let r = 0; r < kept.length; r += 2) text += b.toString('utf8', kept[r]!, kept[r + 1]!);
       items.push(JSON.parse(text));
@@ -218,21 +218,21 @@ function walkList(b: Buffer, drops: ItemMemberDrops, cuts: number[], spans?: num
 
 /** `b` without each member span (key through value), and one comma next to each. */
 function cutSpans(b: Buffer, cuts: number[]): Buffer {
-  const kept = keptRanges(b, cuts, 0, b.length);
+  const kept = keptRanges(b, cuts, 0, cuts.length, 0, b.length);
   const parts: Buffer[] = [];
   for (let k = 0; k < kept.length; k += 2) parts.push(b.subarray(kept[k]!, kept[k + 1]!));
   return Buffer.concat(parts);
 }
 
 /**
- * The ranges of `b[start, end)` kept, as pairs [from, to), when each member span in `cuts` (all
- * within) is cut with one comma next to it: the comma after the member, or if there is none (the
- * last member) the comma before it.
+ * The ranges of `b[start, end)` kept, as pairs [from, to), when each member span in
+ * `cuts[cutFrom, cutTo)` (all within) is cut with one comma next to it: the comma after the member,
+ * or if there is none (the last member) the comma before it.
  */
-function keptRanges(b: Buffer, cuts: number[], start: number, end: number): number[] {
+function keptRanges(b: Buffer, cuts: number[], cutFrom: number, cutTo: number, start: number, end: number): number[] {
   const kept: number[] = [];
   let at = start;
-  for (let k = 0; k < cuts.length; k += 2) {
+  for (let k = cutFrom; k < cutTo; k += 2) {
     let from = cuts[k]!;
     let to = cuts[k + 1]!;
     let after = to;
