@@ -5,7 +5,9 @@
 // KubeConfig authentication (tokens, client certs, exec plugins). client-node builds a fresh
 // http(s).Agent for every request (no connection reuse); we swap in one shared keep-alive agent with
 // the same TLS options, so thousands of status writes reuse a few sockets, and send with Node's
-// http/https (http.ts) rather than node-fetch. Watches use client-node's Watch as is (informer.ts).
+// http/https (http.ts) rather than node-fetch. Watches (watch.ts) go through the same pipeline and
+// authentication, on a second keep-alive agent without a socket limit: a fleet of agents holds one
+// watch each, and watches must never wait for a request's socket nor make requests wait for theirs.
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
@@ -118,6 +120,8 @@ export const AUTH_REUSE_MS = 10_000;
 /** KubeConfig authentication, with the per-request agent replaced by one shared keep-alive agent. */
 class KeepAliveAuth implements SecurityAuthentication {
   private agent: http.Agent | undefined;
+  /** The same agent's options without a socket limit, for watches. */
+  private streamAgent: http.Agent | undefined;
   private reuse: { until: number; headers: [string, string][] } | undefined;
   constructor(
     private readonly kc: KubeConfig,
@@ -150,13 +154,22 @@ class KeepAliveAuth implements SecurityAuthentication {
       // maxFreeSockets = maxSockets: a burst (heartbeats, status writes) keeps its sockets for the next
       // one instead of closing all but a few and handshaking again. 64: the operator's two status
       // reporting controllers run 32 workers each, every one waiting on a write.
-      this.agent = new Ctor({ ...opts, ...(secureContext ? { secureContext } : {}), timeout: opts.timeout ?? 30_000, keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64, maxFreeSockets: 64 });
+      const shared = { ...opts, ...(secureContext ? { secureContext } : {}), keepAlive: true, keepAliveMsecs: 30_000 };
+      this.agent = new Ctor({ ...shared, timeout: opts.timeout ?? 30_000, maxSockets: 64, maxFreeSockets: 64 });
+      // No idle timeout either: a quiet watch is idle for minutes by design.
+      this.streamAgent = new Ctor({ ...shared, maxSockets: Infinity, maxFreeSockets: 16 });
     }
     fresh.destroy();
     ctx.setAgent(this.agent);
   }
+  /** As applySecurityAuthentication, with the watch agent in place of the request agent. */
+  async applyForStream(ctx: RequestContext): Promise<void> {
+    await this.applySecurityAuthentication(ctx);
+    if (this.agent && ctx.getAgent() === this.agent && this.streamAgent) ctx.setAgent(this.streamAgent);
+  }
   close(): void {
     this.agent?.destroy();
+    this.streamAgent?.destroy();
   }
 }
 
@@ -273,6 +286,19 @@ export class KubeClient {
       throw new ApiError(status, st.reason || toApiError({ statusCode: status }).reason, st.message ?? (typeof parsed === 'string' ? parsed : `HTTP ${status}`));
     }
     return parsed as T;
+  }
+
+  /**
+   * A GET whose response is a stream (a watch), resolved once its headers arrive; `signal` aborts it.
+   * Not rate limited (client-go does not count watches either) and not retried: the informer is.
+   */
+  async openStream(path: string, query: Record<string, string | number | boolean | undefined>, signal: AbortSignal): Promise<http.IncomingMessage> {
+    const ctx = this.server.makeRequestContext(path, HttpMethod.GET);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') ctx.setQueryParam(k, String(v));
+    ctx.setHeaderParam('Accept', 'application/json');
+    ctx.setSignal(signal);
+    await this.auth.applyForStream(ctx);
+    return this.http.open(ctx);
   }
 
   /** A client for any resource (core group included). Cached per resource. */

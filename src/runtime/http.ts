@@ -16,6 +16,29 @@ export class NodeHttpLibrary implements PromiseHttpLibrary {
     private readonly timeoutMs?: number,
   ) {}
 
+  /**
+   * Sends a bodiless request and resolves with the response as a stream, once its headers arrive: a
+   * watch. No timeout (the caller bounds it); the socket gets TCP keep-alive probes every 30 s, as
+   * client-node's Watch sets, so a dead peer is noticed.
+   */
+  open(ctx: RequestContext): Promise<http.IncomingMessage> {
+    const url = new URL(ctx.getUrl());
+    const mod = url.protocol === 'https:' ? https : http;
+    const headers = this.headersOf(ctx);
+    return new Promise((resolve, reject) => {
+      const req = mod.request(url, { method: ctx.getHttpMethod(), headers, agent: ctx.getAgent(), signal: ctx.getSignal() }, resolve);
+      req.on('socket', (s) => s.setKeepAlive(true, 30_000));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  private headersOf(ctx: RequestContext): Record<string, string> {
+    const headers: Record<string, string> = { ...ctx.getHeaders() };
+    if (this.userAgent && !Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent')) headers['User-Agent'] = this.userAgent;
+    return headers;
+  }
+
   send(ctx: RequestContext): Promise<ResponseContext> {
     const url = new URL(ctx.getUrl());
     const mod = url.protocol === 'https:' ? https : http;
@@ -24,9 +47,8 @@ export class NodeHttpLibrary implements PromiseHttpLibrary {
     if (typeof raw === 'string') body = raw;
     else if (raw instanceof URLSearchParams) body = raw.toString();
     else if (raw !== undefined) return Promise.reject(new Error('multipart bodies are not supported'));
-    const headers: Record<string, string> = { ...ctx.getHeaders() };
+    const headers = this.headersOf(ctx);
     if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
-    if (this.userAgent && !Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent')) headers['User-Agent'] = this.userAgent;
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const fail = (err: unknown) => {

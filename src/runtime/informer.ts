@@ -1,8 +1,8 @@
 // Informer: list + watch one resource into an IndexedStore, parse each object once with its zod schema,
 // notify handlers, and keep going after errors.
 //
-// Built on client-node's `Watch` (the streaming primitive, with KubeConfig auth) rather than its
-// ListWatch/makeInformer, because ListWatch (1.4.0) stops for good after a watch or list error and a
+// Built on our own watch request (watch.ts: client-node's request pipeline and KubeConfig auth, each
+// event's thrown-away members cut before it is parsed) rather than client-node's ListWatch/makeInformer, because ListWatch (1.4.0) stops for good after a watch or list error and a
 // restart from its error callback can race its own reconnect (kubernetes-client/javascript #795, #1933),
 // reconnects without any delay when the server ends a watch with a non-410 ERROR event, cannot pass
 // timeoutSeconds/allowWatchBookmarks (silent stalls, #958), and can leak a watch when stopped while
@@ -11,7 +11,6 @@
 //   resourceVersion → on a clean end: watch again from the last resourceVersion seen → on 410 Gone:
 //   list again at once → on any other error: exponential backoff with jitter, then watch again from
 //   the last resourceVersion (a relist only if that is too old).
-import { Watch } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import { decodeWith } from '../api/decode';
 import { silentLogger, type Logger } from '../util/log';
@@ -22,6 +21,7 @@ import { IndexedStore, type IndexFunc, type InvalidEntry } from './store';
 import { internCommonStrings, StringInterner } from './intern';
 import { TreeInterner } from '../util/tree-intern';
 import type { ItemMemberDrops } from './strip-managed';
+import { startWatch } from './watch';
 
 /** One table for every informer of the process: the same strings repeat across kinds. */
 const interner = new StringInterner();
@@ -78,9 +78,10 @@ export interface InformerOptions<T> {
    */
   keepManagedFields?: boolean;
   /**
-   * Members of each listed object its `transform` throws away, dropped from the list's bytes before
-   * they are parsed (with metadata.managedFields unless kept), e.g. `{ spec: ['programs'] }`. Watch
-   * events still arrive whole: `transform` must drop the same members.
+   * Members of each object its `transform` throws away, dropped from the bytes of lists and watch
+   * events before they are parsed (with metadata.managedFields unless kept), e.g.
+   * `{ spec: ['programs'] }`. What the scanner does not follow is parsed whole: `transform` must drop
+   * the same members.
    */
   listDrops?: ItemMemberDrops;
   /**
@@ -125,7 +126,7 @@ export class Informer<T extends object = KubeObject> {
   readonly stats = { lists: 0, watches: 0, errors: 0, gone: 0 };
   lastError: ApiError | undefined;
 
-  /** What a list drops from each item before it is parsed (managedFields and `listDrops`). */
+  /** What a list or watch drops from each object before it is parsed (managedFields and `listDrops`). */
   private readonly listDrops: ItemMemberDrops | undefined;
 
   constructor(private readonly opts: InformerOptions<T>) {
@@ -353,9 +354,8 @@ export class Informer<T extends object = KubeObject> {
       const onDone = (err: unknown) => {
         if (gone) return finish({ kind: 'gone' });
         if (errorEvent) return finish({ kind: 'error', error: errorEvent });
-        const e = err as { statusCode?: number; name?: string } | null | undefined;
-        if (e && e.statusCode === 410) return finish({ kind: 'gone' });
-        if (e && e.name !== 'AbortError') return finish({ kind: 'error', error: err });
+        if (err instanceof ApiError && err.code === 410) return finish({ kind: 'gone' });
+        if (err) return finish({ kind: 'error', error: err });
         finish({ kind: 'closed', events, ms: this.clock.now() - started });
       };
       const query: Record<string, string | number | boolean | undefined> = {
@@ -365,14 +365,9 @@ export class Informer<T extends object = KubeObject> {
         labelSelector: this.opts.labelSelector,
         fieldSelector: this.opts.fieldSelector,
       };
-      new Watch(this.opts.client.kc)
-        .watch(this.rc.collectionPath(this.opts.namespace), query, onEvent, onDone)
-        .then((ac) => {
-          if (settled) return;
-          this.currentWatch = ac;
-          if (this.stopped) ac.abort();
-        })
-        .catch((err) => finish({ kind: 'error', error: err }));
+      const ac = startWatch(this.opts.client, { path: this.rc.collectionPath(this.opts.namespace), query, drops: this.listDrops }, onEvent, onDone);
+      if (!settled) this.currentWatch = ac;
+      if (this.stopped) ac.abort();
     });
   }
 

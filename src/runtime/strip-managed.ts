@@ -22,6 +22,8 @@ const OPEN_ARR = 0x5b;
 const CLOSE_ARR = 0x5d;
 
 const ITEMS = Buffer.from('"items"');
+const OBJECT = Buffer.from('"object"');
+const TYPE = Buffer.from('"type"');
 const quoted = (key: string) => Buffer.from(JSON.stringify(key));
 
 /** Per top-level member of an item (`metadata`, `spec`), the names of its members to drop. */
@@ -104,8 +106,9 @@ function members(b: Uint8Array, i: number, member: (keyFrom: number, keyTo: numb
 }
 
 /** The quoted keys to look for, once per drops object (an informer passes the same one for every page). */
-const plans = new WeakMap<ItemMemberDrops, { key: Buffer; names: Buffer[] }[]>();
-function planOf(drops: ItemMemberDrops): { key: Buffer; names: Buffer[] }[] {
+type Plan = { key: Buffer; names: Buffer[] }[];
+const plans = new WeakMap<ItemMemberDrops, Plan>();
+function planOf(drops: ItemMemberDrops): Plan {
   let plan = plans.get(drops);
   if (!plan) plans.set(drops, (plan = Object.entries(drops).map(([member, names]) => ({ key: quoted(member), names: names.map(quoted) }))));
   return plan;
@@ -142,21 +145,81 @@ export function parseListItems(b: Buffer, drops: ItemMemberDrops): Record<string
   const items: unknown[] = [];
   let c = 0;
   for (let k = 0; k < spans.length; k += 2) {
-    const from = spans[k]!;
     const to = spans[k + 1]!;
     const first = c;
     while (c < cuts.length && cuts[c]! < to) c += 2;
-    if (c === first) items.push(JSON.parse(b.toString('utf8', from, to)));
-    else {
-      // The kept bytes as strings: JSON.parse reads the concatenation without a copy into a Buffer.
-      const kept = keptRanges(b, cuts, first, c, from, to);
-      let text = '';
-      for (let r = 0; r < kept.length; r += 2) text += b.toString('utf8', kept[r]!, kept[r + 1]!);
-      items.push(JSON.parse(text));
-    }
+    items.push(parseKept(b, cuts, first, c, spans[k]!, to));
   }
   Object.defineProperty(out, 'items', { value: items, enumerable: true, writable: true, configurable: true });
   return out;
+}
+
+/**
+ * One watch event line (`{"type":…,"object":{…}}`) parsed without `object.<member>.<name>` for the
+ * `drops` given; undefined when the line is not an event this scanner follows (the caller parses it
+ * whole). The operator keeps only a HostFilter's hash: each filter write and each status report of an
+ * agent arrives as a ~160 KB event, which parsed whole was one large-object string and a tree of
+ * programs thrown away at once.
+ */
+export function parseWatchEvent(b: Buffer, drops: ItemMemberDrops): { type: unknown; object: unknown } | undefined {
+  const plan = planOf(drops);
+  const cuts: number[] = [];
+  let type: [number, number] | undefined;
+  let object: [number, number] | undefined;
+  let i = 0;
+  while (i < b.length && isSpace(b[i]!)) i++;
+  if (b[i] !== OPEN_OBJ) return undefined;
+  const end = members(b, i, (kf, kt, vf) => {
+    let v = vf;
+    while (v < b.length && isSpace(b[v]!)) v++;
+    if (same(b, kf, kt, OBJECT)) {
+      if (object || b[v] !== OPEN_OBJ) return -1; // a second "object", or not an object: parse whole
+      const e = itemCuts(b, v, plan, cuts);
+      if (e >= 0) object = [v, e];
+      return e;
+    }
+    const e = endOfValue(b, vf);
+    if (same(b, kf, kt, TYPE)) {
+      if (type) return -1;
+      type = [v, e];
+    }
+    return e;
+  });
+  if (end < 0 || !type || !object) return undefined;
+  for (let j = end; j < b.length; j++) if (!isSpace(b[j]!)) return undefined;
+  return { type: JSON.parse(b.toString('utf8', type[0], type[1])), object: parseKept(b, cuts, 0, cuts.length, object[0], object[1]) };
+}
+
+/** The value in `b[from, to)` parsed without the member spans `cuts[cutFrom, cutTo)` (all within it). */
+function parseKept(b: Buffer, cuts: number[], cutFrom: number, cutTo: number, from: number, to: number): unknown {
+  if (cutFrom === cutTo) return JSON.parse(b.toString('utf8', from, to));
+  // The kept bytes as strings: JSON.parse reads the concatenation without a copy into a Buffer.
+  const kept = keptRanges(b, cuts, cutFrom, cutTo, from, to);
+  let text = '';
+  for (let r = 0; r < kept.length; r += 2) text += b.toString('utf8', kept[r]!, kept[r + 1]!);
+  return JSON.parse(text);
+}
+
+/**
+ * Pushes onto `cuts` the spans of `<member>.<name>` in the object that starts at `from` (a `{`), for
+ * each member and names of `plan`; returns the index past the object, or -1.
+ */
+function itemCuts(b: Buffer, from: number, plan: Plan, cuts: number[]): number {
+  return members(b, from, (kf, kt, vf) => {
+    let v = vf;
+    while (v < b.length && isSpace(b[v]!)) v++;
+    if (b[v] === OPEN_OBJ) {
+      for (const p of plan) {
+        if (!same(b, kf, kt, p.key)) continue;
+        return members(b, v, (nkf, nkt, nvf) => {
+          const end = endOfValue(b, nvf);
+          if (end >= 0 && p.names.some((n) => same(b, nkf, nkt, n))) cuts.push(nkf, end);
+          return end;
+        });
+      }
+    }
+    return endOfValue(b, vf);
+  });
 }
 
 /**
@@ -169,19 +232,6 @@ function walkList(b: Buffer, drops: ItemMemberDrops, cuts: number[], spans?: num
   let i = 0;
   while (i < b.length && isSpace(b[i]!)) i++;
   if (b[i] !== OPEN_OBJ) return false;
-  const dropFrom = (from: number, names: Buffer[]): number =>
-    members(b, from, (kf, kt, vf) => {
-      const end = endOfValue(b, vf);
-      if (end >= 0 && names.some((n) => same(b, kf, kt, n))) cuts.push(kf, end);
-      return end;
-    });
-  const item = (from: number): number =>
-    members(b, from, (kf, kt, vf) => {
-      let v = vf;
-      while (v < b.length && isSpace(b[v]!)) v++;
-      if (b[v] === OPEN_OBJ) for (const p of plan) if (same(b, kf, kt, p.key)) return dropFrom(v, p.names);
-      return endOfValue(b, vf);
-    });
   let sawItems = false;
   const items = (from: number): number => {
     if (sawItems && spans) return -1; // a second "items" member (JSON.parse keeps the last): parse whole
@@ -192,7 +242,7 @@ function walkList(b: Buffer, drops: ItemMemberDrops, cuts: number[], spans?: num
       if (b[j] === CLOSE_ARR) return j + 1;
       const isObject = b[j] === OPEN_OBJ;
       if (!isObject && spans) return -1; // an item that is not an object: parse the list whole
-      const end = isObject ? item(j) : endOfValue(b, j);
+      const end = isObject ? itemCuts(b, j, plan, cuts) : endOfValue(b, j);
       if (end < 0) return -1;
       spans?.push(j, end);
       j = end;

@@ -3,7 +3,7 @@
 // produce; anything else comes back as it was (or, parsed, as undefined: the caller parses it whole).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseListItems, stripListItemMembers, stripListManagedFields } from '../../src/runtime/strip-managed';
+import { parseListItems, parseWatchEvent, stripListItemMembers, stripListManagedFields } from '../../src/runtime/strip-managed';
 
 // Strings that try to look like structure: quotes, escapes, brackets, the key names themselves.
 const tricky = fc.oneof(
@@ -132,5 +132,42 @@ describe('parseListItems', () => {
     expect(Object.keys(out)).toEqual(['__proto__', 'items']);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.keys((out.items as object[])[0]!)).toEqual(['__proto__']);
+  });
+});
+
+describe('parseWatchEvent', () => {
+  const names = fc.subarray(['managedFields', 'programs', 'bindings', 'hash', 'metadata', 'name', 'object', 'type', '"', '\\']);
+  const objectItem = item.filter(isObject);
+  const event = fc.record({ type: fc.oneof(fc.constantFrom('ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK'), tricky), object: objectItem, extra: json }, { requiredKeys: ['type', 'object'] });
+  const dropped = (ev: { object: unknown }, drops: Record<string, readonly string[]>) => expected({ items: [ev.object] }, drops).items[0];
+
+  it('parses an event to the type and object JSON.parse gives, less the dropped members of the object', () => {
+    fc.assert(
+      fc.property(event, fc.record({ metadata: names, spec: names }, { requiredKeys: [] }), fc.constantFrom(undefined, 1, '\t'), fc.boolean(), (ev, drops, indent, objectFirst) => {
+        const ordered = objectFirst ? Object.fromEntries([['object', ev.object], ...Object.entries(ev).filter(([k]) => k !== 'object')]) : ev;
+        const text = JSON.stringify(ordered, null, indent);
+        const want = JSON.parse(text) as { type: unknown; object: unknown };
+        expect(parseWatchEvent(Buffer.from(text), drops)).toEqual({ type: want.type, object: dropped(want, drops) });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('leaves what it does not follow to JSON.parse: truncated, trailing bytes, no object or type, either twice, an object that is not one', () => {
+    fc.assert(
+      fc.property(event, fc.nat(), (ev, cut) => {
+        const text = JSON.stringify(ev);
+        expect(parseWatchEvent(Buffer.from(text.slice(0, cut % text.length)), {})).toBeUndefined();
+      }),
+    );
+    for (const text of ['[]', '{"type":"ADDED"}', '{"object":{}}', '{"type":"ADDED","object":{}} x', '{"type":"ADDED","object":{"a":1},"object":{"b":2}}', '{"type":"A","type":"B","object":{}}', '{"type":"ERROR","object":null}', '{"type":"ADDED","object":[1]}', ''])
+      expect(parseWatchEvent(Buffer.from(text), {})).toBeUndefined();
+  });
+
+  it('keeps an own "__proto__" member of the object an own member', () => {
+    const out = parseWatchEvent(Buffer.from('{"type":"ADDED","object":{"__proto__":{"polluted":true},"metadata":{"name":"a","managedFields":[1]}}}'), { metadata: ['managedFields'] })!;
+    expect(Object.keys(out.object as object)).toEqual(['__proto__', 'metadata']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((out.object as { metadata: unknown }).metadata).toEqual({ name: 'a' });
   });
 });
