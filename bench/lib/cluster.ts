@@ -71,9 +71,10 @@ export class Cluster {
   operatorPort = 0;
 
   /** Starts the operator; `operatorReady()` resolves once its caches synced and controllers run. */
-  async startOperator(): Promise<void> {
+  /** `args`: more operator flags (e.g. `--resync-period 60`). */
+  async startOperator(args: string[] = []): Promise<void> {
     this.operatorPort = await freePort();
-    this.operator = new Component('operator', ['operator', '--kubeconfig', this.kubeconfig, '--no-leader-elect', ...metricsFlag(this.operatorPort), ...this.log], { nodeFlags: this.flags('operator') });
+    this.operator = new Component('operator', ['operator', '--kubeconfig', this.kubeconfig, '--no-leader-elect', ...metricsFlag(this.operatorPort), ...this.log, ...args], { nodeFlags: this.flags('operator') });
   }
 
   /** Stops the operator (SIGTERM, its normal shutdown: queued Events are flushed). */
