@@ -68,7 +68,9 @@ export async function waitIdle(c: Cluster, opts: { fraction?: number; forMs?: nu
   const forMs = opts.forMs ?? 2000;
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
   const t0 = Date.now();
+  const names = Object.keys(c.stats());
   const cpu = () => Object.values(c.stats()).map((s) => s?.cpuSeconds ?? 0);
+  const start = cpu();
   let quietSince = Date.now();
   let last = cpu();
   let lastAt = Date.now();
@@ -79,7 +81,12 @@ export async function waitIdle(c: Cluster, opts: { fraction?: number; forMs?: nu
     const busy = cur.some((v, i) => (v - last[i]!) / ((now - lastAt) / 1000) >= fraction);
     if (busy) quietSince = now;
     else if (now - quietSince >= forMs) return (now - t0) / 1000;
-    if (now > deadline) throw new Error(`system not idle within ${opts.timeoutMs ?? 120_000} ms`);
+    if (now > deadline) {
+      // Which component kept it busy: each one's share of a core over the whole wait.
+      const secs = (now - t0) / 1000;
+      const shares = names.map((n, i) => `${n} ${Math.round((100 * (cur[i]! - start[i]!)) / secs)} %`).join(', ');
+      throw new Error(`system not idle within ${opts.timeoutMs ?? 120_000} ms (CPU over the wait: ${shares} of a core)`);
+    }
     last = cur;
     lastAt = now;
   }

@@ -1,6 +1,5 @@
 // The simulated hypervisor's programmed state: apply a HostFilter, detect drift, report status.
 // No I/O here: the agent loop (agent.ts) feeds it objects and writes what it returns.
-import { createHash } from 'node:crypto';
 import type { Condition, HostFilter, HostFilterSpec } from '../api';
 import { SPOOFGUARD, withSpoofGuard } from '../dataplane/spoofguard';
 import type { BuildClassifier, Classifier, Lookup } from '../dataplane/types';
@@ -21,26 +20,45 @@ export interface AgentCounters {
 export type ApplyOutcome = { ok: true; hash: string } | { ok: false; reason: string; message: string };
 
 /**
- * Stable digest of what is programmed: independent of the compiler's hash, so drift is visible. It
- * covers the vNIC bindings and the ids of the programs and address groups (both content-addressed,
- * so an id stands for its rules or addresses), not their serialized bodies: the audit runs every
- * second on every agent, and a fleet of 512 agents serializing 200 KB filters each second spent a
- * whole core on it.
+ * What the audit compares, taken when a filter is programmed: the ids of its programs and address
+ * groups (both content-addressed, so an id stands for its rules or addresses) and every vNIC binding's
+ * fields, as one flat list of the strings themselves. It is independent of the compiler's hash, so
+ * drift is visible. The audit runs every second on every agent: comparing these strings in place is
+ * exact and about twenty times cheaper than the sha256 digest of them it replaced, which kept a fleet
+ * of 512 agents at 13-17 % of a core with nothing to do (serializing the 200 KB filters before that
+ * had taken a whole core).
  */
-export function digestOf(spec: HostFilterSpec): string {
-  const h = createHash('sha256');
-  for (const p of spec.programs) h.update(p.id).update(',');
-  h.update('|');
-  for (const g of spec.addressGroups) h.update(g.id).update(',');
-  h.update('|');
-  for (const b of spec.bindings) h.update(`${b.vm} ${b.vnic} ${b.ip} ${b.mac} ${b.program}\n`);
-  return h.digest('hex');
+export function snapshotOf(spec: HostFilterSpec): AuditSnapshot {
+  const bindings: string[] = [];
+  for (const b of spec.bindings) bindings.push(b.vm, b.vnic, b.ip, b.mac, b.program);
+  return { programs: spec.programs.map((p) => p.id), groups: spec.addressGroups.map((g) => g.id), bindings };
+}
+
+export interface AuditSnapshot {
+  readonly programs: readonly string[];
+  readonly groups: readonly string[];
+  /** Each binding's vm, vnic, ip, mac and program, in a row. */
+  readonly bindings: readonly string[];
+}
+
+/** Whether `spec` still holds exactly what `snap` took. */
+export function matchesSnapshot(spec: HostFilterSpec, snap: AuditSnapshot): boolean {
+  const { programs, addressGroups, bindings } = spec;
+  if (programs.length !== snap.programs.length || addressGroups.length !== snap.groups.length || bindings.length * 5 !== snap.bindings.length) return false;
+  for (let i = 0; i < programs.length; i++) if (programs[i]!.id !== snap.programs[i]) return false;
+  for (let i = 0; i < addressGroups.length; i++) if (addressGroups[i]!.id !== snap.groups[i]) return false;
+  const s = snap.bindings;
+  for (let i = 0, j = 0; i < bindings.length; i++, j += 5) {
+    const b = bindings[i]!;
+    if (b.vm !== s[j] || b.vnic !== s[j + 1] || b.ip !== s[j + 2] || b.mac !== s[j + 3] || b.program !== s[j + 4]) return false;
+  }
+  return true;
 }
 
 export class AgentCore {
   /** What the "hardware" holds; drift mutates it behind the agent's back. */
   private programmed: HostFilterSpec | undefined;
-  private programmedDigest: string | undefined;
+  private programmedSnapshot: AuditSnapshot | undefined;
   private classifier: Classifier | undefined;
   private lastError: { reason: string; message: string } | undefined;
   private driftDetectedAt: string | undefined;
@@ -79,7 +97,7 @@ export class AgentCore {
       const spec = hf.spec;
       this.classifier = withSpoofGuard(spec, this.build(spec));
       this.programmed = spec;
-      this.programmedDigest = digestOf(spec);
+      this.programmedSnapshot = snapshotOf(spec);
     } catch (e) {
       this.counters.applyFailures++;
       this.lastError = { reason: 'InvalidFilter', message: `cannot build data path: ${(e as Error).message}` };
@@ -103,8 +121,8 @@ export class AgentCore {
 
   /** Audit the programmed state against what was applied; on drift forget the applied state. */
   auditDrift(): boolean {
-    if (!this.programmed || this.programmedDigest === undefined) return false;
-    if (digestOf(this.programmed) === this.programmedDigest) return false;
+    if (!this.programmed || this.programmedSnapshot === undefined) return false;
+    if (matchesSnapshot(this.programmed, this.programmedSnapshot)) return false;
     this.counters.driftsDetected++;
     this.driftDetectedAt = this.now().toISOString();
     this.lastError = { reason: 'DriftDetected', message: 'programmed state differed from the applied filter; re-applying' };
