@@ -22,11 +22,10 @@ export type ApplyOutcome = { ok: true; hash: string } | { ok: false; reason: str
 /**
  * What the audit compares, taken when a filter is programmed: the ids of its programs and address
  * groups (both content-addressed, so an id stands for its rules or addresses) and every vNIC binding's
- * fields, as one flat list of the strings themselves. It is independent of the compiler's hash, so
+ * fields: the strings themselves, in order. It is independent of the compiler's hash, so
  * drift is visible. The audit runs every second on every agent: comparing these strings in place is
- * exact and about twenty times cheaper than the sha256 digest of them it replaced, which kept a fleet
- * of 512 agents at 13-17 % of a core with nothing to do (serializing the 200 KB filters before that
- * had taken a whole core).
+ * exact and took 1.6 us for a host of 140 bindings, against 42 us for the sha256 digest of them it
+ * replaced (serializing the 200 KB filters, before that, had taken a whole core for 512 agents).
  */
 export function snapshotOf(spec: HostFilterSpec): AuditSnapshot {
   const bindings: string[] = [];
