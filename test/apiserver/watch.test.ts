@@ -74,6 +74,23 @@ describe('watch', () => {
     }
   });
 
+  it('a write\'s response and its watch event carry the same object, multi-byte text included (bytes encoded once)', async () => {
+    const w = await openWatch(`${CM}?watch=true&fieldSelector=metadata.name%3Dw-bytes`);
+    try {
+      const text = 'zürich ✓ 東京 \u2028 "quoted" \\ end';
+      const created = (await t.request('POST', CM, { body: { ...cm('w-bytes'), data: { v: text } } })).body;
+      const patched = (await merge(`${CM}/w-bytes`, { data: { v: text + '!' } })).body;
+      await eventually(() => w.events.length >= 2, 5000, 'events');
+      expect(w.events.map((e) => e.type)).toEqual(['ADDED', 'MODIFIED']);
+      expect(w.events[0]!.object).toEqual(created);
+      expect(w.events[1]!.object).toEqual(patched);
+      expect(patched.data.v).toBe(text + '!');
+    } finally {
+      w.close();
+      await t.request('DELETE', `${CM}/w-bytes`);
+    }
+  });
+
   it('replays events after a resourceVersion and streams new ones', async () => {
     const a = (await t.request('POST', CM, { body: cm('w-a') })).body;
     await merge(`${CM}/w-a`, { data: { v: '2' } });
