@@ -86,7 +86,7 @@ export class World {
     // filter on each event cost CPU, and holding 512 of them ~300 MB of heap, which the collector
     // then walked over and over at cold start.
     // A list drops those members before parsing (at restart, 512 filters are ~75 MB of JSON).
-    this.filters = mk<HostFilter>(kindResource('HostFilter'), { transform: slimHostFilter, listDrops: { spec: HOSTFILTER_BULK }, shareEqualParts: false });
+    this.filters = mk<HostFilter>(kindResource('HostFilter'), { transform: slimHostFilter, dropMembers: { spec: HOSTFILTER_BULK }, shareEqualParts: false });
     this.addressGroups = mk<AddressGroupShard>(kindResource('AddressGroup'), { schema: addressGroupSchema as never, shareEqualParts: false });
     this.leases = mk<LeaseObj>(LEASES, { namespace: SYSTEM_NAMESPACE });
     this.namespaces = mk<KubeObject>(NAMESPACES);

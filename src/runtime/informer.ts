@@ -2,9 +2,10 @@
 // notify handlers, and keep going after errors.
 //
 // Built on our own watch request (watch.ts: client-node's request pipeline and KubeConfig auth, each
-// event's thrown-away members cut before it is parsed) rather than client-node's ListWatch/makeInformer, because ListWatch (1.4.0) stops for good after a watch or list error and a
-// restart from its error callback can race its own reconnect (kubernetes-client/javascript #795, #1933),
-// reconnects without any delay when the server ends a watch with a non-410 ERROR event, cannot pass
+// event's thrown-away members cut before it is parsed) rather than client-node's ListWatch/makeInformer,
+// because ListWatch (1.4.0) stops for good after a watch or list error and a restart from its error
+// callback can race its own reconnect (kubernetes-client/javascript #795, #1933), reconnects without
+// any delay when the server ends a watch with a non-410 ERROR event, cannot pass
 // timeoutSeconds/allowWatchBookmarks (silent stalls, #958), and can leak a watch when stopped while
 // reconnecting. This loop follows client-go's reflector instead:
 //   list (paged) → replace the store (deletes for what vanished) → watch from the list's
@@ -83,7 +84,7 @@ export interface InformerOptions<T> {
    * `{ spec: ['programs'] }`. What the scanner does not follow is parsed whole: `transform` must drop
    * the same members.
    */
-  listDrops?: ItemMemberDrops;
+  dropMembers?: ItemMemberDrops;
   /**
    * Share structurally equal parts of cached objects (spec, status and the repeating metadata members)
    * between objects, frozen (see TreeInterner.shareParts). For kinds whose objects repeat each other;
@@ -126,8 +127,8 @@ export class Informer<T extends object = KubeObject> {
   readonly stats = { lists: 0, watches: 0, errors: 0, gone: 0 };
   lastError: ApiError | undefined;
 
-  /** What a list or watch drops from each object before it is parsed (managedFields and `listDrops`). */
-  private readonly listDrops: ItemMemberDrops | undefined;
+  /** What a list or watch drops from each object before it is parsed (managedFields and `dropMembers`). */
+  private readonly dropMembers: ItemMemberDrops | undefined;
 
   constructor(private readonly opts: InformerOptions<T>) {
     this.rc = opts.client.resource(opts.resource);
@@ -135,8 +136,8 @@ export class Informer<T extends object = KubeObject> {
     this.log = (opts.logger ?? silentLogger).child({ informer: this.name });
     this.clock = opts.clock ?? realClock;
     const drops: Record<string, string[]> = opts.keepManagedFields ? {} : { metadata: ['managedFields'] };
-    for (const [member, names] of Object.entries(opts.listDrops ?? {})) drops[member] = [...(drops[member] ?? []), ...names];
-    this.listDrops = Object.keys(drops).length ? drops : undefined;
+    for (const [member, names] of Object.entries(opts.dropMembers ?? {})) drops[member] = [...(drops[member] ?? []), ...names];
+    this.dropMembers = Object.keys(drops).length ? drops : undefined;
   }
 
   // ---------------------------------------------------------------- reading the cache
@@ -281,7 +282,7 @@ export class Informer<T extends object = KubeObject> {
         fieldSelector: this.opts.fieldSelector,
         limit: pageSize || undefined,
         continue: cont,
-        dropItemMembers: this.listDrops,
+        dropItemMembers: this.dropMembers,
       });
       p.catch(() => undefined); // awaited below, unless the informer stops first
       return p;
@@ -365,7 +366,7 @@ export class Informer<T extends object = KubeObject> {
         labelSelector: this.opts.labelSelector,
         fieldSelector: this.opts.fieldSelector,
       };
-      const ac = startWatch(this.opts.client, { path: this.rc.collectionPath(this.opts.namespace), query, drops: this.listDrops }, onEvent, onDone);
+      const ac = startWatch(this.opts.client, { path: this.rc.collectionPath(this.opts.namespace), query, drops: this.dropMembers }, onEvent, onDone);
       if (!settled) this.currentWatch = ac;
       if (this.stopped) ac.abort();
     });

@@ -77,11 +77,11 @@ describe('Informer', () => {
     }
   });
 
-  it('drops listDrops members from listed and watched objects before parsing', async () => {
+  it('drops its dropMembers from listed and watched objects before parsing', async () => {
     const hosts = env.client.kind('Host');
     await hosts.create(host('i-drop1', ['gold']) as any);
     // No transform: what the cache holds shows what the list delivered.
-    const inf = new Informer<any>({ client: env.client, resource: kindResource('Host'), listDrops: { spec: ['tags', 'capacity'] } });
+    const inf = new Informer<any>({ client: env.client, resource: kindResource('Host'), dropMembers: { spec: ['tags', 'capacity'] } });
     inf.start();
     try {
       expect(await inf.waitForSync(5000)).toBe(true);
