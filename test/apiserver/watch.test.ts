@@ -27,8 +27,9 @@ function openWatch(path: string): Promise<WatchStream> {
     const req = httpsRequest(new URL(path, t.url), { headers: { Authorization: `Bearer ${t.token}` }, ca: t.server.caCert }, (res) => {
       if (res.statusCode !== 200) reject(new Error(`watch status ${res.statusCode}`));
       let buf = '';
-      res.on('data', (d: Buffer) => {
-        buf += d.toString();
+      res.setEncoding('utf8'); // a multi-byte character may span two chunks
+      res.on('data', (d: string) => {
+        buf += d;
         let i: number;
         while ((i = buf.indexOf('\n')) >= 0) {
           s.events.push(JSON.parse(buf.slice(0, i)));
@@ -78,13 +79,15 @@ describe('watch', () => {
     const w = await openWatch(`${CM}?watch=true&fieldSelector=metadata.name%3Dw-bytes`);
     try {
       const text = 'zürich ✓ 東京 \u2028 "quoted" \\ end';
+      // Small, then large enough for the server to keep its bytes for the event (BYTES_CACHE_MIN).
       const created = (await t.request('POST', CM, { body: { ...cm('w-bytes'), data: { v: text } } })).body;
-      const patched = (await merge(`${CM}/w-bytes`, { data: { v: text + '!' } })).body;
+      const big = text.repeat(1000);
+      const patched = (await merge(`${CM}/w-bytes`, { data: { v: big } })).body;
       await eventually(() => w.events.length >= 2, 5000, 'events');
       expect(w.events.map((e) => e.type)).toEqual(['ADDED', 'MODIFIED']);
       expect(w.events[0]!.object).toEqual(created);
       expect(w.events[1]!.object).toEqual(patched);
-      expect(patched.data.v).toBe(text + '!');
+      expect(patched.data.v).toBe(big);
     } finally {
       w.close();
       await t.request('DELETE', `${CM}/w-bytes`);
