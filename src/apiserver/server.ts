@@ -11,7 +11,7 @@ import { negotiate, parseJsonBody, type DecodeOptions, parseMediaTypes, readBody
 import type { OpenApiCache } from './openapi';
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_DOC, wantsV2Protobuf } from './openapi-v2';
 import { apiVersionOf, type Registry, type ResourceDef } from './resources';
-import { toJson, toJsonBytes, type Obj } from './store';
+import { toJson, type Obj } from './store';
 import { partialMetadata, table, type IncludeObject } from './table';
 import type { WatchHub } from './watch';
 import { fieldValidation, listQuery, queryBool } from './query';
@@ -158,7 +158,7 @@ export function createRouter(deps: RouterDeps) {
       if (c?.warnings.length) headers.Warning = c.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
       if (shape === 'table') return sendJson(res, code, table(def.columns, [obj], includeObject, { resourceVersion: obj.metadata?.resourceVersion }), headers);
       if (shape === 'metadata') return sendJson(res, code, partialMetadata(obj), headers);
-      sendJson(res, code, toJsonBytes(obj), headers);
+      sendJson(res, code, toJson(obj), headers);
     };
     if (rp.watchPath && method !== 'GET') throw methodNotAllowed();
     const isWatch = rp.watchPath || queryBool(q, 'watch') === true;

@@ -40,15 +40,6 @@ export interface ResourceStats {
 
 const jsonCache = new WeakMap<object, string>();
 /**
- * UTF-8 bytes of large texts in jsonCache, made on first use: a write's response and its watch event
- * line carry the same object, and encoding a 160 KB HostFilter twice was 6 % of the server's CPU while
- * a cold start writes filters. Dropped with the text. Only texts of BYTES_CACHE_MIN or more: Node
- * slices a small Buffer from a shared 8 KB slab, and keeping one keeps its whole slab (caching every
- * status write's bytes raised the server's peak RSS by ~110 MB at vmworld).
- */
-const bytesCache = new WeakMap<object, Buffer>();
-const BYTES_CACHE_MIN = 16 * 1024;
-/**
  * Memory budget of one resource's watch history (serialized size of the versions it holds). The
  * history only has to bridge a watch that reconnects (a client resumes at once from its last
  * resourceVersion); anything older gets 410 Gone and relists, as from kube-apiserver's watch cache.
@@ -89,7 +80,6 @@ function remember(obj: object, text: string): string {
     const old = jsonOrder[jsonHead++]!;
     jsonBytes -= jsonCache.get(old)?.length ?? 0;
     jsonCache.delete(old);
-    bytesCache.delete(old);
   }
   if (jsonHead > 4096 && jsonHead * 2 > jsonOrder.length) {
     jsonOrder = jsonOrder.slice(jsonHead);
@@ -101,16 +91,6 @@ function remember(obj: object, text: string): string {
 /** JSON text of a stored (immutable) object. */
 export function toJson(obj: Obj): string {
   return jsonCache.get(obj) ?? remember(obj, JSON.stringify(obj));
-}
-
-/** UTF-8 bytes of toJson(obj), kept while its text is when large (a response, then a watch event line). */
-export function toJsonBytes(obj: Obj): Buffer {
-  const cached = bytesCache.get(obj);
-  if (cached) return cached;
-  const text = toJson(obj);
-  const bytes = Buffer.from(text);
-  if (text.length >= BYTES_CACHE_MIN && jsonCache.has(obj)) bytesCache.set(obj, bytes);
-  return bytes;
 }
 
 /**

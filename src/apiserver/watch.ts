@@ -7,7 +7,7 @@ import { badRequest, gone } from './errors';
 import type { Api } from './api';
 import { apiVersionOf, type ResourceDef } from './resources';
 import { parseFieldSelector } from './selectors';
-import { deliverTo, toJson, toJsonBytes, type EventType, type Obj, type StoreEvent, type Watcher } from './store';
+import { deliverTo, toJson, type EventType, type Obj, type StoreEvent, type Watcher } from './store';
 import { columnDefinitions, partialMetadata, tableRow, type IncludeObject } from './table';
 
 export interface WatchRequest {
@@ -29,7 +29,6 @@ export interface WatchRequest {
  * line again (a 160 KB HostFilter to the operator, its agent and any other watcher).
  */
 const lineCache = new WeakMap<StoreEvent, Map<string, Buffer>>();
-const LINE_END = Buffer.from('}\n');
 
 function eventLine(api: Api, def: ResourceDef, type: EventType, ev: StoreEvent): Buffer {
   let m = lineCache.get(ev);
@@ -37,8 +36,7 @@ function eventLine(api: Api, def: ResourceDef, type: EventType, ev: StoreEvent):
   const k = `${type}|${def.group}/${def.version}`;
   let line = m.get(k);
   if (line === undefined) {
-    // The object's bytes are the write's response's (toJsonBytes): copied, not encoded again.
-    line = Buffer.concat([Buffer.from(`{"type":"${type}","object":`), toJsonBytes(api.out(def, ev.obj)), LINE_END]);
+    line = Buffer.from(`{"type":"${type}","object":${toJson(api.out(def, ev.obj))}}\n`);
     m.set(k, line);
   }
   return line;
