@@ -49,14 +49,17 @@ function parseStatus(body: unknown): { reason?: string; message?: string } {
   return {};
 }
 
+/** The ApiError for a non-2xx answer, from its body (a Kubernetes Status, as text or parsed). */
+export function statusError(code: number, body: unknown): ApiError {
+  const st = parseStatus(body);
+  const reason = st.reason ?? REASON_BY_CODE[code] ?? (code >= 500 ? 'InternalError' : 'Unknown');
+  return new ApiError(code, reason, st.message ?? `HTTP ${code}`);
+}
+
 /** Map anything a client-node call can throw to an ApiError (code 0 = no HTTP response: network error). */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (err instanceof ApiException) {
-    const st = parseStatus(err.body);
-    const reason = st.reason ?? REASON_BY_CODE[err.code] ?? (err.code >= 500 ? 'InternalError' : 'Unknown');
-    return new ApiError(err.code, reason, st.message ?? `HTTP ${err.code}`);
-  }
+  if (err instanceof ApiException) return statusError(err.code, err.body);
   const e = err as { statusCode?: unknown; code?: unknown; message?: unknown } | undefined;
   if (e && typeof e.statusCode === 'number') {
     return new ApiError(e.statusCode, REASON_BY_CODE[e.statusCode] ?? 'Unknown', String(e.message ?? ''));

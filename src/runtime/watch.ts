@@ -8,7 +8,7 @@
 // not JSON ends the watch with an error: skipping it, as client-node does, would lose an event, and
 // the informer's next watch resumes from the last resourceVersion it saw.
 import type { KubeClient } from './client';
-import { ApiError, toApiError } from './errors';
+import { ApiError, statusError, toApiError } from './errors';
 import { parseWatchEvent, type ItemMemberDrops } from './strip-managed';
 
 export type WatchEventHandler = (type: string, object: any) => void;
@@ -95,14 +95,3 @@ const isBlank = (b: Buffer) => {
   for (const c of b) if (c !== 0x20 && c !== 0x0d && c !== 0x09) return false;
   return true;
 };
-
-function statusError(code: number, body: string): ApiError {
-  let st: { reason?: unknown; message?: unknown } = {};
-  try {
-    st = JSON.parse(body) as typeof st;
-  } catch {
-    // not a Status: the code alone says what failed
-  }
-  const base = toApiError({ statusCode: code });
-  return new ApiError(code, typeof st.reason === 'string' && st.reason ? st.reason : base.reason, typeof st.message === 'string' ? st.message : `HTTP ${code}`);
-}
