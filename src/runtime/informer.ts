@@ -12,8 +12,8 @@
 //   resourceVersion → on a clean end: watch again from the last resourceVersion seen → on 410 Gone:
 //   list again at once → on any other error: exponential backoff with jitter, then watch again from
 //   the last resourceVersion (a relist only if that is too old).
-import type { z } from 'zod';
-import { decodeWith } from '../api/decode';
+import { z } from 'zod';
+import { decodeWith, type Decoded } from '../api/decode';
 import { silentLogger, type Logger } from '../util/log';
 import { realClock, sleep, type Clock, type TimerHandle } from './clock';
 import { keyOf, type KubeClient, type KubeObject, type ObjectList, type ResourceClient, type ResourceInfo } from './client';
@@ -29,17 +29,41 @@ const interner = new StringInterner();
 const trees = new TreeInterner();
 
 /**
- * The new version of a cached object keeps the old one's `spec` when its generation did not move: the
- * API server bumps generation on every spec change, so the two are equal. A status write's echo then
- * costs the cache no second spec, and neither does anyone still holding the older version (the
- * compiler keeps the object it compiled, which at vmworld doubled every policy and tenant spec).
+ * The same object at the same generation: the API server bumps generation on every spec change, so
+ * their specs are equal. The uid too: an object deleted and created again under the same name (a
+ * relist after a watch missed both) starts over at generation 1 with a spec of its own.
+ */
+export function sameSpecVersion(old: unknown, now: unknown): boolean {
+  const o = (old as { metadata?: { generation?: unknown; uid?: unknown } } | undefined)?.metadata;
+  const n = (now as { metadata?: { generation?: unknown; uid?: unknown } }).metadata;
+  return !!o && !!n && typeof n.generation === 'number' && o.generation === n.generation && o.uid === n.uid;
+}
+
+/**
+ * The new version of a cached object keeps the old one's `spec` when it is the same spec version
+ * (sameSpecVersion): a status write's echo then costs the cache no second spec, and neither does
+ * anyone still holding the older version (the compiler keeps the object it compiled, which at vmworld
+ * doubled every policy and tenant spec).
  */
 export function shareUnchangedSpec(old: unknown, now: unknown): void {
-  const o = old as { metadata?: { generation?: unknown }; spec?: unknown } | undefined;
-  const n = now as { metadata?: { generation?: unknown }; spec?: unknown };
-  if (!o || o.spec === undefined || n.spec === undefined) return;
-  const g = n.metadata?.generation;
-  if (typeof g === 'number' && o.metadata?.generation === g) n.spec = o.spec;
+  const o = old as { spec?: unknown } | undefined;
+  const n = now as { spec?: unknown };
+  if (o && o.spec !== undefined && n.spec !== undefined && sameSpecVersion(old, now)) n.spec = o.spec;
+}
+
+/**
+ * The kind's schema without `spec`, for versions whose spec is the cached one (sameSpecVersion): a
+ * status write's echo is checked without parsing a spec that is then thrown away for the old one. At
+ * vmworld's status storm that was 160,000 policy, tenant and VM specs. Undefined when the schema is
+ * not a plain object with a `spec` (those are parsed whole).
+ */
+function withoutSpec(schema: z.ZodType | undefined): { schema: z.ZodType; keys: string[] } | undefined {
+  if (!(schema instanceof z.ZodObject) || !('spec' in schema.shape)) return undefined;
+  try {
+    return { schema: schema.omit({ spec: true }), keys: Object.keys(schema.shape) };
+  } catch {
+    return undefined; // zod refuses omit() on an object with refinements: parse whole
+  }
 }
 
 export interface InformerHandlers<T> {
@@ -129,6 +153,7 @@ export class Informer<T extends object = KubeObject> {
 
   /** What a list or watch drops from each object before it is parsed (managedFields and `dropMembers`). */
   private readonly dropMembers: ItemMemberDrops | undefined;
+  private readonly specless: { schema: z.ZodType; keys: string[] } | undefined;
 
   constructor(private readonly opts: InformerOptions<T>) {
     this.rc = opts.client.resource(opts.resource);
@@ -138,6 +163,7 @@ export class Informer<T extends object = KubeObject> {
     const drops: Record<string, string[]> = opts.keepManagedFields ? {} : { metadata: ['managedFields'] };
     for (const [member, names] of Object.entries(opts.dropMembers ?? {})) drops[member] = [...(drops[member] ?? []), ...names];
     this.dropMembers = Object.keys(drops).length ? drops : undefined;
+    this.specless = withoutSpec(opts.schema);
   }
 
   // ---------------------------------------------------------------- reading the cache
@@ -287,7 +313,9 @@ export class Informer<T extends object = KubeObject> {
       p.catch(() => undefined); // awaited below, unless the informer stops first
       return p;
     };
-    const seen = new Set<string>();
+    // What vanished since the last list is deleted after this one; a first list into an empty cache
+    // has nothing to compare (at 200,000 objects, a set of every key for nothing).
+    const seen = this.store.size > 0 || this.store.listInvalid().length > 0 ? new Set<string>() : undefined;
     let next: Promise<ObjectList<KubeObject>> | undefined = fetchPage(undefined);
     let rv = '';
     while (next) {
@@ -300,12 +328,14 @@ export class Informer<T extends object = KubeObject> {
       if (next) await new Promise<void>((r) => setImmediate(r));
       for (const raw of page.items) {
         const key = keyOf(raw);
-        seen.add(key);
+        seen?.add(key);
         this.upsert(key, raw);
       }
     }
-    for (const key of this.store.keys()) if (!seen.has(key)) this.remove(key);
-    for (const e of this.store.listInvalid()) if (!seen.has(e.key)) this.remove(e.key);
+    if (seen) {
+      for (const key of this.store.keys()) if (!seen.has(key)) this.remove(key);
+      for (const e of this.store.listInvalid()) if (!seen.has(e.key)) this.remove(e.key);
+    }
     this.lastRv = rv;
     if (!this.synced) {
       this.synced = true;
@@ -377,10 +407,11 @@ export class Informer<T extends object = KubeObject> {
     if (rv && this.seenResourceVersion(key) === rv) return; // unchanged (relist)
     if (!this.opts.keepManagedFields) raw = stripManagedFields(raw);
     if (this.opts.transform) raw = this.opts.transform(raw);
-    const decoded = this.opts.schema ? decodeWith(this.opts.schema, raw) : { ok: true as const, value: raw as unknown as T };
+    const cached = this.store.get(key);
+    const decoded = this.decode(raw, cached);
     if (decoded.ok) {
       const wasInvalid = this.store.getInvalid(key) !== undefined;
-      shareUnchangedSpec(this.store.get(key), decoded.value);
+      shareUnchangedSpec(cached, decoded.value);
       internCommonStrings(decoded.value as Record<string, unknown>, interner);
       if (this.opts.shareEqualParts) trees.shareParts(decoded.value as Record<string, unknown>);
       const old = this.store.set(key, decoded.value);
@@ -398,6 +429,24 @@ export class Informer<T extends object = KubeObject> {
     const kept = this.store.get(key) !== undefined;
     this.log.warn({ key, errors: decoded.errors.slice(0, 5), lastKnownGoodKept: kept }, 'object failed schema validation; kept aside');
     this.emit('invalid', (h) => h.invalid?.(entry, false));
+  }
+
+  /** Parse with the schema; a version of the cached spec is parsed without it and takes the cached one. */
+  private decode(raw: KubeObject, cached: T | undefined): Decoded<T> {
+    const schema = this.opts.schema;
+    if (!schema) return { ok: true, value: raw as unknown as T };
+    const spec = (cached as { spec?: unknown } | undefined)?.spec;
+    if (!this.specless || spec === undefined || !sameSpecVersion(cached, raw) || (raw as { spec?: unknown }).spec === undefined) return decodeWith(schema, raw);
+    const { spec: _parsedElsewhere, ...rest } = raw as KubeObject & { spec?: unknown };
+    const d = decodeWith(this.specless.schema, rest) as Decoded<Record<string, unknown>>;
+    if (!d.ok) return d;
+    // In the schema's member order, as a whole parse would give it.
+    const value: Record<string, unknown> = {};
+    for (const k of this.specless.keys) {
+      const v = k === 'spec' ? spec : d.value[k];
+      if (v !== undefined) value[k] = v;
+    }
+    return { ok: true, value: value as T };
   }
 
   /**

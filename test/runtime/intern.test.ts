@@ -45,14 +45,15 @@ describe('internCommonStrings', () => {
 });
 
 describe('shareUnchangedSpec', () => {
-  const obj = (generation: number | undefined, spec: unknown) => ({ metadata: { generation }, spec });
+  const obj = (generation: number | undefined, spec: unknown, uid = 'u1') => ({ metadata: { generation, uid }, spec });
   it.each([
-    ['same generation: shared', 3, 3, true],
-    ['spec changed (generation moved): not shared', 3, 4, false],
-    ['no generation (a server that does not set it): not shared', undefined, undefined, false],
-  ])('%s', (_name, g0, g1, shared) => {
+    ['same generation: shared', 3, 3, 'u1', true],
+    ['spec changed (generation moved): not shared', 3, 4, 'u1', false],
+    ['no generation (a server that does not set it): not shared', undefined, undefined, 'u1', false],
+    ['deleted and created again (same generation, new uid): not shared', 1, 1, 'u2', false],
+  ])('%s', (_name, g0, g1, uid, shared) => {
     const old = obj(g0, { tags: ['a'] });
-    const now = obj(g1, { tags: ['a'] });
+    const now = obj(g1, { tags: ['a'] }, uid);
     shareUnchangedSpec(old, now);
     expect(now.spec === old.spec).toBe(shared);
   });
