@@ -2,7 +2,6 @@
 // carry the policy reports a filter that has it), selected vNICs, and lint warnings.
 import type { SecurityPolicy, Tenant } from '../api';
 import { Inventory, policyRejection } from '../policy/inventory';
-import { lintPolicies, policyWarnings } from '../policy/lint';
 import { parseKey } from '../runtime/client';
 import { Controller, type ReconcileContext } from '../runtime/controller';
 import { REPORTING_WORKERS, type OperatorContext } from './context';
@@ -13,6 +12,7 @@ import { reportInvalid } from './rejection';
 import { StagedImpacts, type StagedImpactOptions } from './staged-impact';
 import { isEnforced } from '../policy/staged';
 import { describeTooLarge } from './too-large';
+import { ScopeLint } from './scope-lint';
 
 const SPAN_COALESCE_MS = 200;
 
@@ -25,12 +25,13 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
    * Lint warnings for one policy: shadowing can only come from policies of the same tier in the same
    * scope (the tenant's namespaces, or the provider namespace), so only those are linted together.
    */
+  const scopes = new ScopeLint(SYSTEM_NAMESPACE);
   const lint = (p: SecurityPolicy, owner: Tenant | undefined, selectsNothing: boolean): string[] => {
-    const scope = p.metadata.namespace === SYSTEM_NAMESPACE || !owner ? [SYSTEM_NAMESPACE] : Inventory.namespacesOf(owner);
+    const provider = p.metadata.namespace === SYSTEM_NAMESPACE || !owner;
+    const scope = provider ? [SYSTEM_NAMESPACE] : Inventory.namespacesOf(owner);
     const policies = scope.flatMap((ns) => world.policies.byIndex('namespace', ns));
-    const key = `${p.metadata.namespace}/${p.metadata.name}`;
-    const findings = lintPolicies({ tenants: owner ? [owner] : [], policies, providerNamespace: SYSTEM_NAMESPACE }).filter((f) => f.policy === key);
-    const out = policyWarnings(findings).get(key) ?? [];
+    const found = scopes.warnings(provider ? '' : owner.metadata.name, provider ? undefined : owner, policies);
+    const out = [...(found.get(`${p.metadata.namespace}/${p.metadata.name}`) ?? [])];
     if (selectsNothing) out.push('spec.appliesTo: the policy selects no VM');
     return out;
   };
