@@ -86,6 +86,16 @@ export class Controller {
     this.queue = new WorkQueue({ name: opts.name, clock: this.clock, rateLimiter: limiter, metrics: opts.metrics?.queueHooks(opts.name) });
   }
 
+  /** vmsafe_reconcile_total by result, as RuntimeMetrics.counting slots (one per result seen). */
+  private readonly reconciles = new Map<string, () => void>();
+  private countReconcile(result: string): void {
+    const m = this.metrics;
+    if (!m) return;
+    let inc = this.reconciles.get(result);
+    if (!inc) this.reconciles.set(result, (inc = m.counting(m.reconcileTotal, { controller: this.name, result })));
+    inc();
+  }
+
   enqueue(key: string): void {
     this.queue.add(key);
   }
@@ -227,7 +237,7 @@ export class Controller {
       }
     } finally {
       this.queue.done(key);
-      this.metrics?.reconcileTotal.inc({ controller: this.name, result });
+      this.countReconcile(result);
       this.metrics?.reconcileDuration.observe({ controller: this.name }, (this.clock.now() - started) / 1000);
     }
   }

@@ -37,7 +37,7 @@ export class RuntimeMetrics {
     const r = [this.registry];
     this.reconcileTotal = new Counter({
       name: 'vmsafe_reconcile_total', help: 'Reconciles by controller and result (success, requeue, error, terminal).',
-      labelNames: ['controller', 'result'], registers: r,
+      labelNames: ['controller', 'result'], registers: r, collect: this.pending.flusher(),
     });
     this.reconcileErrors = new Counter({
       name: 'vmsafe_reconcile_errors_total', help: 'Reconciles that threw, by controller.', labelNames: ['controller'], registers: r,
@@ -46,8 +46,14 @@ export class RuntimeMetrics {
       name: 'vmsafe_reconcile_duration_seconds', help: 'Time per reconcile, by controller.',
       labelNames: ['controller'], buckets: DURATION_BUCKETS, registers: r,
     });
-    this.queueDepth = new Gauge({ name: 'vmsafe_workqueue_depth', help: 'Keys waiting in the work queue.', labelNames: ['name'], registers: r });
-    this.queueAdds = new Counter({ name: 'vmsafe_workqueue_adds_total', help: 'Keys added to the work queue.', labelNames: ['name'], registers: r });
+    const depths = this.depths;
+    this.queueDepth = new Gauge({
+      name: 'vmsafe_workqueue_depth', help: 'Keys waiting in the work queue.', labelNames: ['name'], registers: r,
+      collect() {
+        for (const [name, d] of depths) this.set({ name }, d.n);
+      },
+    });
+    this.queueAdds = new Counter({ name: 'vmsafe_workqueue_adds_total', help: 'Keys added to the work queue.', labelNames: ['name'], registers: r, collect: this.pending.flusher() });
     this.queueRetries = new Counter({ name: 'vmsafe_workqueue_retries_total', help: 'Rate-limited re-adds (retries).', labelNames: ['name'], registers: r });
     this.queueLatency = new Histogram({
       name: 'vmsafe_workqueue_queue_duration_seconds', help: 'Time a key waits before a worker takes it.',
@@ -59,6 +65,7 @@ export class RuntimeMetrics {
     });
     this.informerEvents = new Counter({
       name: 'vmsafe_informer_events_total', help: 'Cache events by informer and type.', labelNames: ['informer', 'type'], registers: r,
+      collect: this.pending.flusher(),
     });
     this.informerErrors = new Counter({
       name: 'vmsafe_informer_errors_total', help: 'List/watch failures (each followed by a backoff).', labelNames: ['informer'], registers: r,
@@ -77,10 +84,24 @@ export class RuntimeMetrics {
     this.leader = new Gauge({ name: 'vmsafe_leader', help: '1 while this process holds the lease.', labelNames: ['lease'], registers: r });
   }
 
+  /** Each queue's depth as last reported, read when the gauge is collected. */
+  private readonly depths = new Map<string, { n: number }>();
+  private readonly pending = new PendingCounts();
+
+  /**
+   * An increment of `counter` at fixed `labels` that costs a number's increment; the sum reaches the
+   * counter when it is collected (for counters made with `collect: this.pending.flusher()`).
+   */
+  counting<L extends string>(counter: Counter<L>, labels: Record<L, string>): () => void {
+    return this.pending.slot(counter as unknown as Counter<string>, labels);
+  }
+
   queueHooks(name: string): QueueMetrics {
+    const depth = { n: 0 };
+    this.depths.set(name, depth);
     return {
-      depth: (n) => this.queueDepth.set({ name }, n),
-      add: () => this.queueAdds.inc({ name }),
+      depth: (n) => void (depth.n = n),
+      add: this.counting(this.queueAdds, { name }),
       retry: () => this.queueRetries.inc({ name }),
       latency: (s) => this.queueLatency.observe({ name }, s),
       workDuration: (s) => this.queueWorkDuration.observe({ name }, s),
@@ -88,8 +109,14 @@ export class RuntimeMetrics {
   }
 
   informerHooks(informer: string): InformerMetrics {
+    const events = {
+      add: this.counting(this.informerEvents, { informer, type: 'add' }),
+      update: this.counting(this.informerEvents, { informer, type: 'update' }),
+      delete: this.counting(this.informerEvents, { informer, type: 'delete' }),
+      invalid: this.counting(this.informerEvents, { informer, type: 'invalid' }),
+    };
     return {
-      event: (type) => this.informerEvents.inc({ informer, type }),
+      event: (type) => events[type](),
       error: () => this.informerErrors.inc({ informer }),
       relist: () => this.informerRelists.inc({ informer }),
     };
@@ -110,6 +137,36 @@ export class RuntimeMetrics {
 
   private existing<M>(name: string): M | undefined {
     return this.registry.getSingleMetric(name) as Metric<string> as M | undefined;
+  }
+}
+
+/**
+ * Increments kept in plain numbers per counter and label set, added to the prom-client counter when it
+ * is collected (a scrape). prom-client hashes and validates the labels on every inc() and set(): at an
+ * operator restart's 200,000 informer events and ~500,000 queue adds and depth changes that was 0.75 s
+ * of the 13 s before Ready, and 3.3 s of the operator's CPU through a vmworld cold start.
+ */
+class PendingCounts {
+  private readonly slots = new Map<Counter<string>, { labels: Record<string, string>; n: number }[]>();
+
+  slot(counter: Counter<string>, labels: Record<string, string>): () => void {
+    const s = { labels, n: 0 };
+    let list = this.slots.get(counter);
+    if (!list) this.slots.set(counter, (list = []));
+    list.push(s);
+    return () => void s.n++;
+  }
+
+  /** The `collect` of a counter whose slots this holds: hands their sums over. */
+  flusher(): (this: Counter<string>) => void {
+    const slots = this.slots;
+    return function (this: Counter<string>) {
+      for (const s of slots.get(this) ?? []) {
+        if (s.n === 0) continue;
+        this.inc(s.labels, s.n);
+        s.n = 0;
+      }
+    };
   }
 }
 
