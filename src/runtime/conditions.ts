@@ -11,10 +11,19 @@ export interface ConditionInput {
   observedGeneration?: number;
 }
 
-function timestamp(now: Date | string | number): string {
+/** The last second formatted (a cold start flips thousands of conditions within the same second). */
+let lastSecond = NaN;
+let lastText = '';
+
+export function timestamp(now: Date | string | number): string {
   if (typeof now === 'string') return now;
   // Seconds precision like metav1.Time: a status built twice within a second compares equal.
-  return new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor((typeof now === 'number' ? now : now.getTime()) / 1000);
+  if (second !== lastSecond) {
+    lastText = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    lastSecond = second;
+  }
+  return lastText;
 }
 
 /**
