@@ -145,6 +145,17 @@ describe('keep-alive', () => {
     await Promise.all(Array.from({ length: 24 }, () => hosts.list()));
     expect(connections).toBe(first);
   });
+
+  it('pools sockets by address: the key of a request is host and port, not the CA, certificate and key', async () => {
+    const hosts = env.client.kind('Host');
+    await hosts.list();
+    const agent = (env.client as any).auth.agent as import('node:https').Agent & { options: Record<string, unknown>; freeSockets: Record<string, unknown[]> };
+    expect(agent.options.ca ?? agent.options.cert).toBeDefined(); // TLS with the kubeconfig's material
+    const name = agent.getName({ ...agent.options, host: '127.0.0.1', port: env.server.port });
+    expect(name).toBe(`127.0.0.1:${env.server.port}:`);
+    // The kept-alive sockets sit under that short key, and the next request takes one of them.
+    expect(Object.keys(agent.freeSockets)).toEqual([name]);
+  });
 });
 
 describe('authentication headers', () => {
