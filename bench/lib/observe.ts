@@ -2,9 +2,10 @@
 // two set sizes (VMs not yet in their final phase, filters not yet applied) updated per watch event,
 // so checking it costs nothing even with 40,000 VMs.
 import type { AddressGroupShard, HostFilter, VM } from '../../src/api';
-import { KubeClient, kindResource, keyOf, type KubeObject } from '../../src/runtime/client';
+import { KubeClient, kindResource, keyOf, LEASES, type KubeObject, type ResourceInfo } from '../../src/runtime/client';
 import { Informer } from '../../src/runtime/informer';
 import { silentLogger } from '../../src/util/log';
+import { agentLeaseName, SYSTEM_NAMESPACE } from '../../src/controllers/names';
 
 const unschedulable = (vm: VM) => vm.status?.phase === 'Pending' && !!vm.status.conditions?.some((c) => c.type === 'Scheduled' && c.reason === 'Unschedulable');
 const settled = (vm: VM) => (vm.spec.powerState === 'Off' ? vm.status?.phase === 'Off' : vm.status?.phase === 'Running');
@@ -161,6 +162,39 @@ export class Observer {
 
   describe(): string {
     return `vms=${this.vms.store.size} unsettled=${this.unsettledVms.size} unschedulable=${this.unschedulableVms.size} filters=${this.filters.store.size} unapplied=${this.unappliedFilters.size}`;
+  }
+
+  /**
+   * What the API server holds now for a few of the filters and VMs still unsettled, and the agents'
+   * Leases: tells a stuck agent (status behind spec, lease stale), a stuck operator (VM Pending with
+   * the filter applied) and a missed watch event (the server's object settled) apart when a wait
+   * times out.
+   */
+  async explainStall(limit = 3): Promise<string> {
+    const cond = (o: { status?: { conditions?: Array<{ type: string; status: string; reason?: string }> } } | undefined) =>
+      (o?.status?.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason ?? ''}`).join(',');
+    const get = async <T>(info: ResourceInfo, name: string, namespace?: string): Promise<T | string> =>
+      this.client.resource<T & KubeObject>(info).get({ name, namespace }).then(
+        (o) => o as T,
+        (e: unknown) => `GET failed: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    const lines: string[] = [];
+    for (const h of [...this.unappliedFilters].slice(0, limit)) {
+      const f = await get<HostFilter>(kindResource('HostFilter'), h);
+      const lease = await get<KubeObject & { spec?: { renewTime?: string } }>(LEASES, agentLeaseName(h), SYSTEM_NAMESPACE);
+      const renew = typeof lease === 'string' ? lease : lease.spec?.renewTime;
+      if (typeof f === 'string') lines.push(`filter ${h}: ${f}`);
+      else {
+        const st = f.status;
+        lines.push(`filter ${h}: generation ${f.metadata.generation} hash ${f.spec.hash} applied ${st?.appliedHash ?? '-'} observedGeneration ${st?.observedGeneration ?? '-'} boot ${st?.bootId ?? '-'} [${cond(f)}] lease renewed ${renew ?? '-'}`);
+      }
+    }
+    for (const k of [...this.unsettledVms].slice(0, limit)) {
+      const [ns, name] = k.includes('/') ? k.split('/') : [undefined, k];
+      const vm = await get<VM>(kindResource('VM'), name!, ns);
+      lines.push(typeof vm === 'string' ? `vm ${k}: ${vm}` : `vm ${k}: phase ${vm.status?.phase ?? '-'} host ${vm.status?.hostName ?? '-'} [${cond(vm)}]`);
+    }
+    return lines.join('; ');
   }
 
   /** Checks waiters right away (latency figures depend on it), at most once per event-loop turn. */

@@ -52,7 +52,9 @@ export async function applyAndConverge(s: System, objects: readonly Manifest[], 
   const before = await writeCounts(s.cluster.conn);
   const t0 = performance.now();
   const load = await loadObjects(s.cluster.conn, objects, { onKindDone: (k, n) => progress?.(`  created ${n} ${k} (${((performance.now() - t0) / 1000).toFixed(1)} s)`) });
-  await s.obs.waitUntil('convergence', () => s.obs.converged(expect), timeoutMs, () => s.obs.describe());
+  await s.obs.waitUntil('convergence', () => s.obs.converged(expect), timeoutMs, () => s.obs.describe()).catch(async (err: Error) => {
+    throw new Error(`${err.message}; now on the server: ${await s.obs.explainStall()}`);
+  });
   const seconds = (performance.now() - t0) / 1000;
   const writes = writesBetween(before, await writeCounts(s.cluster.conn));
   return { seconds, load, writes };
