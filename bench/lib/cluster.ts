@@ -133,6 +133,11 @@ export class Cluster {
   }
 
   /** Peak RSS and CPU per component (so far). */
+  /** Components that exited without being stopped, with how and the end of their stderr. */
+  deaths(): string[] {
+    return [this.apiserver, this.operator, this.agents].map((c) => c?.death()).filter((d): d is string => d !== undefined);
+  }
+
   stats(): Record<'apiserver' | 'operator' | 'agents', ProcStats | null> {
     return { apiserver: this.apiserver?.stats() ?? null, operator: this.operator?.stats() ?? null, agents: this.agents?.stats() ?? null };
   }

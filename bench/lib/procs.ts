@@ -62,6 +62,8 @@ export interface ComponentOptions {
   inheritStderr?: boolean;
 }
 
+const STDERR_TAIL = 4096;
+
 /** One `vmsafe <verb>` child process with RSS/CPU sampling. */
 export class Component {
   readonly proc: ChildProcess;
@@ -70,6 +72,12 @@ export class Component {
   private cpu: number | null = null;
   private readonly timer: NodeJS.Timeout;
   private exited = false;
+  /** Set once stop() was asked: an exit after it is expected. */
+  private stopping = false;
+  /** The exit code or signal of an exit nobody asked for. */
+  private died: string | undefined;
+  /** The last STDERR_TAIL bytes of stderr, kept always (a crash's message), shown only on failure. */
+  private stderrTail = '';
   readonly ready: Promise<string>;
   private readonly profiled: boolean;
 
@@ -80,10 +88,14 @@ export class Component {
     // first, as bin/vmsafe passes them: flags given here come later and win.
     this.proc = spawn(process.execPath, [...NODE_FLAGS, ...(opts.nodeFlags ?? []), ...LAUNCH.entry, ...args], {
       cwd: REPO,
-      stdio: ['ignore', 'pipe', verbose ? 'inherit' : 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env },
     });
     this.pid = this.proc.pid!;
+    this.proc.stderr!.on('data', (d: Buffer) => {
+      if (verbose) process.stderr.write(d);
+      this.stderrTail = (this.stderrTail + d.toString()).slice(-STDERR_TAIL);
+    });
     // VMSAFE_BENCH_STDOUT_DIR: each child's stdout also goes to DIR/NAME.out (e.g. --trace-gc lines,
     // whose times count from the "# started" line that precedes each process's output).
     const outDir = process.env.VMSAFE_BENCH_STDOUT_DIR;
@@ -103,7 +115,8 @@ export class Component {
       this.proc.on('exit', (code, signal) => fail(new Error(`${name} exited early (code ${code}, signal ${signal})`)));
     });
     this.ready.catch(() => undefined);
-    this.proc.on('exit', () => {
+    this.proc.on('exit', (code, signal) => {
+      if (!this.stopping) this.died = signal ? `signal ${signal}` : `code ${code}`;
       this.exited = true;
       clearInterval(this.timer);
     });
@@ -124,8 +137,16 @@ export class Component {
     return { peakRssBytes: this.peak, cpuSeconds: this.cpu };
   }
 
+  /** Undefined while it runs or after stop(); else how it exited and the end of its stderr. */
+  death(): string | undefined {
+    if (this.died === undefined) return undefined;
+    const tail = this.stderrTail.trim().split('\n').slice(-5).join(' | ');
+    return `${this.name} exited on its own (${this.died})${tail ? `; its stderr ended: ${tail}` : ''}`;
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
   async stop(graceMs = 5000): Promise<void> {
+    this.stopping = true;
     this.sample();
     clearInterval(this.timer);
     if (this.exited || this.proc.exitCode !== null) return;

@@ -53,7 +53,8 @@ export async function applyAndConverge(s: System, objects: readonly Manifest[], 
   const t0 = performance.now();
   const load = await loadObjects(s.cluster.conn, objects, { onKindDone: (k, n) => progress?.(`  created ${n} ${k} (${((performance.now() - t0) / 1000).toFixed(1)} s)`) });
   await s.obs.waitUntil('convergence', () => s.obs.converged(expect), timeoutMs, () => s.obs.describe()).catch(async (err: Error) => {
-    throw new Error(`${err.message}; now on the server: ${await s.obs.explainStall()}`);
+    const dead = s.cluster.deaths();
+    throw new Error(`${err.message}; ${dead.length ? `${dead.join('; ')}; ` : ''}now on the server: ${await s.obs.explainStall()}`);
   });
   const seconds = (performance.now() - t0) / 1000;
   const writes = writesBetween(before, await writeCounts(s.cluster.conn));
