@@ -26,7 +26,9 @@ export interface ClusterOptions {
 export function profileFlagsFromEnv(dir: string): NonNullable<ClusterOptions['nodeFlags']> {
   const which = (process.env.VMSAFE_BENCH_PROF ?? '').split(',').filter(Boolean);
   const extra = (process.env.VMSAFE_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const out: NonNullable<ClusterOptions['nodeFlags']> = { apiserver: [...extra], operator: [...extra], agents: [...extra] };
+  // VMSAFE_BENCH_NODE_FLAGS_OPERATOR (_APISERVER, _AGENTS): flags for that component only, after the shared ones.
+  const own = (c: string) => (process.env[`VMSAFE_BENCH_NODE_FLAGS_${c.toUpperCase()}`] ?? '').split(' ').filter(Boolean);
+  const out: NonNullable<ClusterOptions['nodeFlags']> = { apiserver: [...extra, ...own('apiserver')], operator: [...extra, ...own('operator')], agents: [...extra, ...own('agents')] };
   for (const w of which) out[w as 'operator']!.push('--cpu-prof', `--cpu-prof-dir=${join(dir, w)}`, '--import', join(REPO, 'bench/lib/exit-on-signal.mjs'));
   return out;
 }
