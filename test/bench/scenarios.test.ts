@@ -47,7 +47,7 @@ describe('end-to-end scenarios, quick', () => {
     expect(ex.applyToConvergenceSeconds.median).toBeGreaterThan(0);
     for (const c of ['apiserver', 'operator', 'agents']) expect(ex.peakRssMiB[c].median).toBeGreaterThan(10);
     expect(ex.runs[0].writes.byResource['vmsafe.io/hostfilters'].creates).toBe(ex.size.hosts);
-  }, 120_000);
+  }, 240_000);
 
   it('vmworld: cold start, edits write exactly the tenant hosts, creations reach Running', async () => {
     const r = (await vmworld(opts)) as any;
@@ -67,7 +67,7 @@ describe('end-to-end scenarios, quick', () => {
     expect(r.restart.operatorWrites).toBe(0);
     expect(r.realClusterBudget.measured.coldStart.writes).toBeGreaterThanOrEqual(r.size.vms);
     expect(r.ratios.editP99OverNoopP99).toBeGreaterThan(0);
-  }, 180_000);
+  }, 300_000);
 
   it('max: compiles 10 vNICs per VM and says how to run the API-server part', async () => {
     const r = (await max(opts)) as any;
