@@ -186,7 +186,8 @@ export class Observer {
       if (typeof f === 'string') lines.push(`filter ${h}: ${f}`);
       else {
         const st = f.status;
-        lines.push(`filter ${h}: generation ${f.metadata.generation} hash ${f.spec.hash} applied ${st?.appliedHash ?? '-'} observedGeneration ${st?.observedGeneration ?? '-'} boot ${st?.bootId ?? '-'} [${cond(f)}] lease renewed ${renew ?? '-'}`);
+        // Spec changes seen: a handful is a cold start; dozens is the operator rewriting the filter (a flap).
+        lines.push(`filter ${h}: generation ${f.metadata.generation} (${this.filterSpecWrites.get(h) ?? 0} spec changes seen) hash ${f.spec.hash} applied ${st?.appliedHash ?? '-'} observedGeneration ${st?.observedGeneration ?? '-'} boot ${st?.bootId ?? '-'} [${cond(f)}] lease renewed ${renew ?? '-'}`);
       }
     }
     for (const k of [...this.unsettledVms].slice(0, limit)) {
