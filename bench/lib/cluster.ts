@@ -134,12 +134,12 @@ export class Cluster {
     });
   }
 
-  /** Peak RSS and CPU per component (so far). */
   /** Components that exited without being stopped, with how and the end of their stderr. */
   deaths(): string[] {
     return [this.apiserver, this.operator, this.agents].map((c) => c?.death()).filter((d): d is string => d !== undefined);
   }
 
+  /** Peak RSS and CPU per component (so far). */
   stats(): Record<'apiserver' | 'operator' | 'agents', ProcStats | null> {
     return { apiserver: this.apiserver?.stats() ?? null, operator: this.operator?.stats() ?? null, agents: this.agents?.stats() ?? null };
   }

@@ -12,6 +12,8 @@ const settled = (vm: VM) => (vm.spec.powerState === 'Off' ? vm.status?.phase ===
 
 type Waiter = { check: () => boolean; done: () => void };
 
+const EXPLAIN_GET_MS = 5000;
+
 export class Observer {
   readonly client: KubeClient;
   readonly vms: Informer<VM>;
@@ -173,11 +175,16 @@ export class Observer {
   async explainStall(limit = 3): Promise<string> {
     const cond = (o: { status?: { conditions?: Array<{ type: string; status: string; reason?: string }> } } | undefined) =>
       (o?.status?.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason ?? ''}`).join(',');
-    const get = async <T>(info: ResourceInfo, name: string, namespace?: string): Promise<T | string> =>
-      this.client.resource<T & KubeObject>(info).get({ name, namespace }).then(
+    // Each GET bounded: a hung API server must not hold the explanation past the test's own timeout.
+    const get = async <T>(info: ResourceInfo, name: string, namespace?: string): Promise<T | string> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<string>((r) => (timer = setTimeout(() => r(`no answer within ${EXPLAIN_GET_MS} ms`), EXPLAIN_GET_MS)));
+      const got = this.client.resource<T & KubeObject>(info).get({ name, namespace }).then(
         (o) => o as T,
         (e: unknown) => `GET failed: ${e instanceof Error ? e.message : String(e)}`,
       );
+      return Promise.race([got, late]).finally(() => clearTimeout(timer));
+    };
     const lines: string[] = [];
     for (const h of [...this.unappliedFilters].slice(0, limit)) {
       const f = await get<HostFilter>(kindResource('HostFilter'), h);
