@@ -139,12 +139,13 @@ class KeepAliveAuth implements SecurityAuthentication {
   constructor(
     private readonly kc: KubeConfig,
     private readonly reuseMs = AUTH_REUSE_MS,
+    private readonly clock: Clock = realClock,
   ) {}
   getName(): string {
     return 'vmsafe-keepalive';
   }
   async applySecurityAuthentication(ctx: RequestContext): Promise<void> {
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.agent && this.reuse && now < this.reuse.until) {
       for (const [k, v] of this.reuse.headers) ctx.setHeaderParam(k, v);
       ctx.setAgent(this.agent);
@@ -240,7 +241,7 @@ export class KubeClient {
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = new ServerConfiguration(cluster.server, {});
-    this.auth = new KeepAliveAuth(this.kc, opts.authReuseMs);
+    this.auth = new KeepAliveAuth(this.kc, opts.authReuseMs, this.clock);
   }
 
   /**

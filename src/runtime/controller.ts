@@ -84,17 +84,13 @@ export class Controller {
     const rl = opts.rateLimiter;
     const limiter = rl && 'when' in rl ? rl : defaultControllerRateLimiter(this.clock, rl);
     this.queue = new WorkQueue({ name: opts.name, clock: this.clock, rateLimiter: limiter, metrics: opts.metrics?.queueHooks(opts.name) });
+    const m = opts.metrics;
+    const byResult = m?.countingBy(m.reconcileTotal, ['controller', 'result']);
+    this.countReconcile = byResult ? (result) => byResult(opts.name, result) : () => undefined;
   }
 
-  /** vmsafe_reconcile_total by result, as RuntimeMetrics.counting slots (one per result seen). */
-  private readonly reconciles = new Map<string, () => void>();
-  private countReconcile(result: string): void {
-    const m = this.metrics;
-    if (!m) return;
-    let inc = this.reconciles.get(result);
-    if (!inc) this.reconciles.set(result, (inc = m.counting(m.reconcileTotal, { controller: this.name, result })));
-    inc();
-  }
+  /** vmsafe_reconcile_total by result, counted without prom-client's per-call label hashing. */
+  private readonly countReconcile: (result: string) => void;
 
   enqueue(key: string): void {
     this.queue.add(key);

@@ -75,7 +75,7 @@ export class RuntimeMetrics {
     });
     this.statusWrites = new Counter({
       name: 'vmsafe_status_writes_total', help: 'Status writes by kind and result (written, unchanged, error).',
-      labelNames: ['kind', 'result'], registers: r,
+      labelNames: ['kind', 'result'], registers: r, collect: this.pending.flusher(),
     });
     this.events = new Counter({
       name: 'vmsafe_events_total', help: 'Kubernetes Events by result (created, aggregated, dropped, error).',
@@ -94,6 +94,24 @@ export class RuntimeMetrics {
    */
   counting<L extends string>(counter: Counter<L>, labels: Record<L, string>): () => void {
     return this.pending.slot(counter as unknown as Counter<string>, labels);
+  }
+
+  /**
+   * As `counting`, for label values known only at the call (a result, a kind): one slot per distinct
+   * values, made on first use and kept. `names` fixes the order the values are passed in.
+   */
+  countingBy<L extends string>(counter: Counter<L>, names: readonly L[]): (...values: string[]) => void {
+    const slots = new Map<string, () => void>();
+    return (...values) => {
+      const key = values.join('\0');
+      let inc = slots.get(key);
+      if (!inc) {
+        const labels = {} as Record<L, string>;
+        names.forEach((n, i) => (labels[n] = values[i] ?? ''));
+        slots.set(key, (inc = this.counting(counter, labels)));
+      }
+      inc();
+    };
   }
 
   queueHooks(name: string): QueueMetrics {

@@ -67,12 +67,16 @@ export class StatusWriter {
   private readonly recent = new Map<string, { fromRv: string; status: unknown }>();
   /** Writes done and skipped, for tests and diagnostics. */
   readonly stats = { written: 0, unchanged: 0 };
+  /** vmsafe_status_writes_total by kind and result, counted without prom-client's per-call label hashing. */
+  private readonly count: (kind: string, result: 'written' | 'unchanged' | 'error') => void;
 
   constructor(
     private readonly client: KubeClient,
     private readonly opts: StatusWriterOptions = {},
   ) {
     this.log = opts.logger ?? silentLogger;
+    const m = opts.metrics;
+    this.count = m ? m.countingBy(m.statusWrites, ['kind', 'result']) : () => undefined;
   }
 
   /**
@@ -107,7 +111,7 @@ export class StatusWriter {
       const discard = opts.discardResponse ?? this.opts.discardResponses;
       const updated = discard ? (await rc.patchStatus(current.metadata, body, 'merge', { discardResponse: true }), current) : await rc.patchStatus(current.metadata, body, 'merge');
       this.stats.written++;
-      this.opts.metrics?.statusWrites.inc({ kind: label, result: 'written' });
+      this.count(label, 'written');
       if (rv) {
         this.recent.delete(key);
         this.recent.set(key, { fromRv: rv, status: want });
@@ -117,7 +121,7 @@ export class StatusWriter {
       this.log.debug({ kind: label, key: keyOf(current) }, 'status written');
       return { written: true, object: updated };
     } catch (err) {
-      this.opts.metrics?.statusWrites.inc({ kind: label, result: 'error' });
+      this.count(label, 'error');
       throw err;
     }
   }
@@ -154,7 +158,7 @@ export class StatusWriter {
 
   private skip<T>(label: string, current: T): StatusUpdateResult<T> {
     this.stats.unchanged++;
-    this.opts.metrics?.statusWrites.inc({ kind: label, result: 'unchanged' });
+    this.count(label, 'unchanged');
     return { written: false, object: current };
   }
 }

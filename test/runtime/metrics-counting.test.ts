@@ -27,6 +27,22 @@ describe('counting slots', () => {
     );
   });
 
+  it('countingBy keeps one slot per distinct label values, named in the declared order', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom('VM', 'Host'), fc.constantFrom('written', 'unchanged', 'error')), { maxLength: 30 }), async (calls) => {
+        const m = new RuntimeMetrics();
+        const count = m.countingBy(m.statusWrites, ['kind', 'result']);
+        for (const [kind, result] of calls) count(kind, result);
+        const text = await m.registry.metrics();
+        for (const kind of ['VM', 'Host'])
+          for (const result of ['written', 'unchanged', 'error']) {
+            const made = calls.filter(([k, r]) => k === kind && r === result).length;
+            expect(value(text, new RegExp(`vmsafe_status_writes_total\\{kind="${kind}",result="${result}"\\} (\\d+)`)) || 0).toBe(made);
+          }
+      }),
+    );
+  });
+
   it('queue depth is the last one reported when scraped; adds are counted', async () => {
     const m = new RuntimeMetrics();
     const q = m.queueHooks('vm');
