@@ -98,17 +98,19 @@ export class RuntimeMetrics {
 
   /**
    * As `counting`, for label values known only at the call (a result, a kind): one slot per distinct
-   * values, made on first use and kept. `names` fixes the order the values are passed in.
+   * values, made on first use and kept. `names` (one or two) fixes the order the values come in. Two
+   * levels of maps, not a joined key: a reconcile or a status write allocates nothing to count.
    */
-  countingBy<L extends string>(counter: Counter<L>, names: readonly L[]): (...values: string[]) => void {
-    const slots = new Map<string, () => void>();
-    return (...values) => {
-      const key = values.join('\0');
-      let inc = slots.get(key);
+  countingBy<L extends string>(counter: Counter<L>, names: readonly [L] | readonly [L, L]): (a: string, b?: string) => void {
+    const slots = new Map<string, Map<string, () => void>>();
+    return (a, b = '') => {
+      let inner = slots.get(a);
+      if (!inner) slots.set(a, (inner = new Map()));
+      let inc = inner.get(b);
       if (!inc) {
-        const labels = {} as Record<L, string>;
-        names.forEach((n, i) => (labels[n] = values[i] ?? ''));
-        slots.set(key, (inc = this.counting(counter, labels)));
+        const labels = { [names[0]]: a } as Record<L, string>;
+        if (names[1] !== undefined) labels[names[1]] = b;
+        inner.set(b, (inc = this.counting(counter, labels)));
       }
       inc();
     };
