@@ -1,5 +1,5 @@
 // `vmsafe analyze` and `vmsafe diff` in process, on examples/ and three pull requests against it.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -30,20 +30,24 @@ describe('vmsafe analyze', () => {
 
   it('--expect: exit 0 when every pair is expected, 1 naming the pair otherwise, 2 on a bad file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vmsafe-expect-'));
-    writeFileSync(join(dir, 'ok.yaml'), '- { from: acme, to: globex, ports: [{ protocol: TCP, from: 443, to: 443 }] }\n');
-    writeFileSync(join(dir, 'narrow.yaml'), 'pairs:\n  - { from: acme, to: globex, ports: [{ protocol: TCP, from: 80, to: 80 }] }\n');
-    writeFileSync(join(dir, 'none.yaml'), '[]\n');
-    writeFileSync(join(dir, 'bad.yaml'), '- { from: acme }\n');
-    expect((await capture(() => analyze(['-f', 'examples', '--expect', join(dir, 'ok.yaml')]))).code).toBe(0);
-    const narrow = await capture(() => analyze(['-f', 'examples', '--expect', join(dir, 'narrow.yaml')]));
-    expect(narrow.code).toBe(1);
-    expect(narrow.err).toContain('not expected: acme -> globex TCP/443');
-    expect((await capture(() => analyze(['-f', 'examples', '--expect', join(dir, 'none.yaml')]))).code).toBe(1);
-    const bad = await capture(() => analyze(['-f', 'examples', '--expect', join(dir, 'bad.yaml')]));
-    expect([bad.code, bad.err.trim().split('\n').length]).toEqual([2, 1]);
-    expect(bad.err).toContain('pairs[0]: "from" and "to" must be tenant names');
-    expect((await capture(() => analyze(['--live', '-f', 'examples']))).code).toBe(2);
-    expect((await capture(() => analyze(['-f', 'examples', '-o', 'yaml']))).err).toContain("argument 'yaml' is invalid. Allowed choices are text, json");
+    try {
+      writeFileSync(join(dir, 'ok.yaml'), '- { from: acme, to: globex, ports: [{ protocol: TCP, from: 443, to: 443 }] }\n');
+      writeFileSync(join(dir, 'narrow.yaml'), 'pairs:\n  - { from: acme, to: globex, ports: [{ protocol: TCP, from: 80, to: 80 }] }\n');
+      writeFileSync(join(dir, 'none.yaml'), '[]\n');
+      writeFileSync(join(dir, 'bad.yaml'), '- { from: acme }\n');
+      expect((await capture(() => analyze(['-f', 'examples', '--expect', join(dir, 'ok.yaml')]))).code).toBe(0);
+      const narrow = await capture(() => analyze(['-f', 'examples', '--expect', join(dir, 'narrow.yaml')]));
+      expect(narrow.code).toBe(1);
+      expect(narrow.err).toContain('not expected: acme -> globex TCP/443');
+      expect((await capture(() => analyze(['-f', 'examples', '--expect', join(dir, 'none.yaml')]))).code).toBe(1);
+      const bad = await capture(() => analyze(['-f', 'examples', '--expect', join(dir, 'bad.yaml')]));
+      expect([bad.code, bad.err.trim().split('\n').length]).toEqual([2, 1]);
+      expect(bad.err).toContain('pairs[0]: "from" and "to" must be tenant names');
+      expect((await capture(() => analyze(['--live', '-f', 'examples']))).code).toBe(2);
+      expect((await capture(() => analyze(['-f', 'examples', '-o', 'yaml']))).err).toContain("argument 'yaml' is invalid. Allowed choices are text, json");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

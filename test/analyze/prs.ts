@@ -1,7 +1,8 @@
 // Three typical pull requests against examples/ (test fixtures for `vmsafe diff`, shown in the README).
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
 
 function edit(dir: string, file: string, from: string, to: string): void {
   const p = join(dir, file);
@@ -10,9 +11,10 @@ function edit(dir: string, file: string, from: string, to: string): void {
   writeFileSync(p, text.replace(from, to));
 }
 
-/** Copy examples/ and apply one change; returns the copy's directory. */
+/** Copy examples/ and apply one change; returns the copy's directory, removed when the calling test finishes. */
 export function prDir(name: 'new-cross-tenant-allow' | 'tighten-provider-rule' | 'move-vm-tags', root = 'examples'): string {
   const dir = mkdtempSync(join(tmpdir(), `vmsafe-pr-${name}-`));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   cpSync(root, dir, { recursive: true });
   if (name === 'new-cross-tenant-allow') {
     // acme's app tier may call globex on 8443 too, and globex lets acme in on 8443.

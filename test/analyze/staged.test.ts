@@ -1,6 +1,6 @@
 // Staged policies: not enforced (compiler input and reference evaluator), trace shows the staged
 // verdict beside the enforced one, and stagedImpact says what enforcing it would open or close.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -57,6 +57,7 @@ describe('staged policies', () => {
       expect(await trace(['-f', dir, '--from', 'a/x', '--to', 'b/y', '--protocol', 'TCP', '--port', '443', '-o', 'json'])).toBe(0);
     } finally {
       spy.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
     }
     const v = JSON.parse(out);
     expect(v.verdict).toBe('Deny');

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,8 +21,12 @@ describe('generated CRDs', () => {
 
   it('`vmsafe crds -o DIR` writes the same files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vmsafe-crds-'));
-    execFileSync(join(ROOT, 'bin', 'vmsafe'), ['crds', '-o', dir], { stdio: 'pipe' });
-    for (const c of crds) expect(readFileSync(join(dir, crdFileName(c)), 'utf8')).toBe(crdYaml(c));
+    try {
+      execFileSync(join(ROOT, 'bin', 'vmsafe'), ['crds', '-o', dir], { stdio: 'pipe' });
+      for (const c of crds) expect(readFileSync(join(dir, crdFileName(c)), 'utf8')).toBe(crdYaml(c));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each(crds.map((c) => [c.spec.names.kind, c] as const))('%s passes the kube-apiserver structural-schema rules', (_k, crd) => {

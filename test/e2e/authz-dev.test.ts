@@ -1,7 +1,7 @@
 // The dev stack's promise: with examples/ applied, the operator binds each Tenant's admins, and
 // `kubectl --as` an acme admin manages acme's VMs but sees nothing of globex nor Secrets (RBAC
 // enforced by the embedded server, real kubectl).
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,15 +11,17 @@ import { kubectlFor } from '../helpers/kubectl';
 import { waitFor } from '../helpers/wait';
 
 let stack: DevStack;
+let home: string;
 let kubectl: ReturnType<typeof kubectlFor>['kubectl'];
 beforeAll(async () => {
-  const home = mkdtempSync(join(tmpdir(), 'vmsafe-authz-dev-'));
+  home = mkdtempSync(join(tmpdir(), 'vmsafe-authz-dev-'));
   stack = await startDevStack({ logger: silentLogger, kubeconfigPath: join(home, 'kubeconfig'), agents: false });
   kubectl = kubectlFor(stack.kubeconfigPath, home).kubectl;
   await applyManifests(stack, [join(REPO_ROOT, 'examples')]);
 });
 afterAll(async () => {
   await stack?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
 });
 
 const AS_ACME = ['--as', 'alice', '--as-group', 'acme-admins'];

@@ -1,7 +1,7 @@
 // End to end: the real kubectl against `vmsafe dev`'s stack (embedded API server, operator, one
 // simulated agent per Host), with the safety invariant checked the whole time.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { kubectlFor } from '../helpers/kubectl';
 import { waitFor } from '../helpers/wait';
 
 let stack: DevStack;
+let home: string;
 let checker: InvariantChecker;
 let k: ReturnType<typeof kubectlFor>;
 
@@ -66,7 +67,7 @@ const setFaults = (host: string, faults: object | null) =>
   k.kubectl(['annotate', '--overwrite', `host/${host}`, faults ? `sim.vmsafe.io/faults=${JSON.stringify(faults)}` : 'sim.vmsafe.io/faults-']);
 
 beforeAll(async () => {
-  const home = mkdtempSync(join(tmpdir(), 'vmsafe-e2e-'));
+  home = mkdtempSync(join(tmpdir(), 'vmsafe-e2e-'));
   // Groups of 2+ addresses are shared (AddressGroup objects, like the large ones at scale), so every
   // scenario, the trace agreement included, runs with both shared and inline groups.
   stack = await startDevStack({ logger: silentLogger, kubeconfigPath: join(home, 'kubeconfig'), heartbeatMs: 300, leaseSeconds: 2, sharedGroupMinAddresses: 2 });
@@ -80,6 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await checker?.stop();
   await stack?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
 });
 
 describe('vmsafe dev with the examples', () => {
@@ -364,7 +366,7 @@ spec:
 
   it('vmsafe trace on the same manifests agrees with what the agents enforce', async () => {
     await waitFor('convergence', converged, { timeoutMs: 30_000, describe: describeState });
-    const dir = mkdtempSync(join(tmpdir(), 'vmsafe-trace-'));
+    const dir = mkdtempSync(join(home, 'trace-'));
     const dump = await k.kubectl(['get', 'tenants,tags,hosts,vms,securitypolicies', '-A', '-o', 'yaml']);
     expect(dump.code, dump.stderr).toBe(0);
     writeFileSync(join(dir, 'all.yaml'), dump.stdout);

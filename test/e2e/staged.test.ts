@@ -14,6 +14,7 @@ let stack: DevStack;
 let k: Demo['k'];
 let home: string;
 let converged: Demo['converged'];
+let demo: Demo;
 
 type Cond = { type: string; status: string; reason: string; message: string; observedGeneration?: number };
 const cond = (o: { status?: { conditions?: Cond[] } } | undefined, t: string) => o?.status?.conditions?.find((c) => c.type === t);
@@ -50,11 +51,12 @@ spec:
 `;
 
 beforeAll(async () => {
-  ({ stack, k, home, converged } = await startDemo('staged'));
+  demo = await startDemo('staged');
+  ({ stack, k, home, converged } = demo);
 }, 90_000);
 
 afterAll(async () => {
-  await stack?.stop();
+  await demo?.stop();
 });
 
 describe('a staged policy', () => {

@@ -4,7 +4,7 @@
 // - a transition recorder over watch: Realized=True for generation G never comes before every host of
 //   the policy applied a filter compiled from G (ordered by resourceVersion, not by arrival), no flaps;
 // - a compile exception injected once heals without any other change.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { appliedRules as appliedRulesOf } from '../helpers/demo';
 import { waitFor } from '../helpers/wait';
 
 let stack: DevStack;
+let home: string;
 let k: ReturnType<typeof kubectlFor>;
 
 type Cond = { type: string; status: string; reason: string; message: string; observedGeneration?: number };
@@ -36,7 +37,7 @@ async function realized(ref: string): Promise<SecurityPolicy | false> {
 }
 
 beforeAll(async () => {
-  const home = mkdtempSync(join(tmpdir(), 'vmsafe-status-'));
+  home = mkdtempSync(join(tmpdir(), 'vmsafe-status-'));
   stack = await startDevStack({ logger: silentLogger, kubeconfigPath: join(home, 'kubeconfig'), heartbeatMs: 300, leaseSeconds: 2 });
   k = kubectlFor(stack.kubeconfigPath, home);
   // A cluster whose SecurityPolicy CRD carries no CEL rules: what the API edge cannot reject, the
@@ -61,6 +62,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
 });
 
 describe('status never lies, a bad edit never opens a hole', () => {

@@ -47,7 +47,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await stack?.stop();
+  await demo?.stop();
 });
 
 const apply = async (name: string, yaml: string) => {

@@ -3,7 +3,7 @@
 // Those hosts keep (and enforce) their last filter and say FilterConverged=False reason=TooLarge; the
 // policy says Realized=False reason=TooLarge naming them; every other policy stays Realized; whatever
 // is reported realized is in the applied filters; removing the policy heals it all.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { appliedRules as appliedRulesOf } from '../helpers/demo';
 import { waitFor } from '../helpers/wait';
 
 let stack: DevStack;
+let home: string;
 
 type Cond = { type: string; status: string; reason: string; message: string; observedGeneration?: number };
 const cond = (o: { status?: { conditions?: Cond[] } } | undefined, t: string) => o?.status?.conditions?.find((c) => c.type === t);
@@ -46,7 +47,7 @@ function bigPolicy(): SecurityPolicy {
 }
 
 beforeAll(async () => {
-  const home = mkdtempSync(join(tmpdir(), 'vmsafe-toolarge-'));
+  home = mkdtempSync(join(tmpdir(), 'vmsafe-toolarge-'));
   stack = await startDevStack({ logger: silentLogger, kubeconfigPath: join(home, 'kubeconfig'), heartbeatMs: 1000, leaseSeconds: 15 }); // long lease: a 1.5 MB compile and write block the shared event loop for a while
   await applyManifests(stack, [join(REPO_ROOT, 'examples')]);
   await waitFor('every policy realized', async () => {
@@ -59,6 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
 });
 
 describe('a filter over the request limit', () => {

@@ -1,15 +1,18 @@
 // The ui benchmark's model-fed page measurement at a tiny size: it draws every host, measures bytes,
 // sees each change drawn, and writes a PNG screenshot (so the vmworld figures' code path is tested).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runUiPage } from '../../bench/scenarios/ui-page';
 import { QUICK } from '../../bench/scenarios/vmworld';
 
 describe('bench ui, model feed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vmsafe-ui-bench-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
   it('measures navigation, bytes, changes and memory, and saves the screenshot', async () => {
-    const screenshot = join(mkdtempSync(join(tmpdir(), 'vmsafe-ui-bench-')), 'fleet.png');
+    const screenshot = join(dir, 'fleet.png');
     const r = (await runUiPage(QUICK, { quick: true, progress: () => undefined, changes: 3, screenshot })) as any;
     expect(r.size).toMatchObject({ hosts: QUICK.hosts, vms: QUICK.vms, tenants: QUICK.tenants });
     expect(r.navigation.ms).toBeGreaterThan(0);

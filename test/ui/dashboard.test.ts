@@ -1,7 +1,7 @@
 // The dashboard end to end: `vmsafe dev --demo`'s stack (embedded API server, operator, agents, the
 // examples applied with the real kubectl), the dashboard server, and Debian's Chromium reading the page.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
@@ -23,13 +23,14 @@ let chromium: Awaited<ReturnType<typeof launchChromium>>;
 let browser: Browser;
 let page: Page;
 let k: ReturnType<typeof kubectlFor>;
+/** The stack's data dir and kubectl home; every file this test writes goes under it. */
+const dir = mkdtempSync(join(tmpdir(), 'vmsafe-ui-'));
 
 const items = async (kind: string) => (await k.json(['get', kind, '-A'])).items as any[];
 const text = (sel: string) => page.$eval(sel, (e) => (e.textContent ?? '').trim());
 const num = async (sel: string) => Number((await text(sel)).replace(/,/g, ''));
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vmsafe-ui-'));
   stack = await startDevStack({ logger: silentLogger, dataDir: dir, heartbeatMs: 400, leaseSeconds: 3 });
   k = kubectlFor(stack.kubeconfigPath, dir);
   await applyManifests(stack, [join(REPO_ROOT, 'examples')]);
@@ -48,6 +49,7 @@ afterAll(async () => {
   await chromium?.close();
   await ui?.close();
   await stack?.stop();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('dashboard server', () => {
@@ -154,7 +156,7 @@ describe('dashboard in Chromium', () => {
     const vms = ((await items('vms')) as VM[]).map((v) => `${v.metadata.namespace}/${v.metadata.name}`);
     for (const [from, to] of probes) expect(vms, `example VM ${from}/${to}`).toEqual(expect.arrayContaining([from, to]));
     // One CLI run for all probes (JSON lines in, JSON lines out, same order).
-    const file = join(mkdtempSync(join(tmpdir(), 'vmsafe-ui-probes-')), 'probes.jsonl');
+    const file = join(mkdtempSync(join(dir, 'probes-')), 'probes.jsonl');
     writeFileSync(file, probes.map(([from, to, protocol, port]) => JSON.stringify({ from, to, protocol, port: Number(port) })).join('\n') + '\n');
     const cli = await new Promise<string>((done, fail) =>
       execFile(join(REPO_ROOT, 'bin/vmsafe'), ['trace', '-f', join(REPO_ROOT, 'examples'), '--probes', file], (e, out, err) => (e ? fail(new Error(err)) : done(out))),
@@ -240,7 +242,7 @@ describe("a tenant admin's dashboard (RBAC enforced by the API server)", () => {
     const t = await k.kubectl(['create', 'token', 'robot', '-n', 'acme', '--duration', '1h']);
     expect(t.code, t.stderr).toBe(0);
     token = t.stdout.trim();
-    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'vmsafe-ui-tenant-')), 'kubeconfig');
+    const kubeconfig = join(mkdtempSync(join(dir, 'tenant-')), 'kubeconfig');
     writeKubeconfig(kubeconfig, { url: stack.server.url, token, caCert: stack.server.caCert, namespace: 'acme' });
     expect(readFileSync(kubeconfig, 'utf8')).not.toContain(stack.server.token);
     tenantUi = await startDashboard({ kubeconfig, logger: silentLogger, namespace: 'acme' });

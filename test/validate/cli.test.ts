@@ -1,9 +1,9 @@
 // The real CLI, end to end: output lines, summary and exit codes.
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/commands/validate';
 import { capture } from '../helpers/capture';
 
@@ -56,6 +56,7 @@ function workspace(): string {
 
 describe.concurrent('vmsafe validate', () => {
   const dir = workspace();
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('exits 0 on examples/ with no findings', async () => {
     const r = await vmsafe(['validate', '-f', 'examples/'], ROOT);
@@ -88,6 +89,7 @@ describe.concurrent('vmsafe validate', () => {
 // The rest in-process: the same `run` the CLI calls, without paying for another process.
 describe('vmsafe validate (in process)', () => {
   const dir = workspace();
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const runCaptured = async (argv: string[]) => {
     const r = await capture(() => run(argv));
     return { code: r.code, stdout: r.out, stderr: r.err };

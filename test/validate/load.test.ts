@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -99,20 +99,24 @@ describe('parseManifests', () => {
 describe('loadManifests', () => {
   it('walks directories recursively in sorted order and reports missing paths', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vmsafe-load-'));
-    mkdirSync(join(dir, 'b'));
-    mkdirSync(join(dir, '.git'));
-    writeFileSync(join(dir, 'b', 'x.yml'), 'kind: X\n');
-    writeFileSync(join(dir, 'a.yaml'), 'kind: A\n---\nkind: A2\n');
-    writeFileSync(join(dir, 'c.json'), '{"kind": "C"}');
-    writeFileSync(join(dir, 'notes.txt'), 'kind: ignored\n');
-    writeFileSync(join(dir, '.git', 'h.yaml'), 'kind: hidden\n');
-    const r = await loadManifests([dir, join(dir, 'missing.yaml')]);
-    expect(r.objects.map((o) => [o.file.slice(dir.length + 1), (o.object as { kind: string }).kind])).toEqual([
-      ['a.yaml', 'A'],
-      ['a.yaml', 'A2'],
-      ['b/x.yml', 'X'],
-      ['c.json', 'C'],
-    ]);
-    expect(r.errors).toEqual([{ file: join(dir, 'missing.yaml'), message: 'no such file or directory' }]);
+    try {
+      mkdirSync(join(dir, 'b'));
+      mkdirSync(join(dir, '.git'));
+      writeFileSync(join(dir, 'b', 'x.yml'), 'kind: X\n');
+      writeFileSync(join(dir, 'a.yaml'), 'kind: A\n---\nkind: A2\n');
+      writeFileSync(join(dir, 'c.json'), '{"kind": "C"}');
+      writeFileSync(join(dir, 'notes.txt'), 'kind: ignored\n');
+      writeFileSync(join(dir, '.git', 'h.yaml'), 'kind: hidden\n');
+      const r = await loadManifests([dir, join(dir, 'missing.yaml')]);
+      expect(r.objects.map((o) => [o.file.slice(dir.length + 1), (o.object as { kind: string }).kind])).toEqual([
+        ['a.yaml', 'A'],
+        ['a.yaml', 'A2'],
+        ['b/x.yml', 'X'],
+        ['c.json', 'C'],
+      ]);
+      expect(r.errors).toEqual([{ file: join(dir, 'missing.yaml'), message: 'no such file or directory' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
