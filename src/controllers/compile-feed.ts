@@ -203,8 +203,9 @@ export class CompileFeed {
       inf.on({
         add: (object) => this.push({ op: 'upsert', object: vm ? this.withAssumption(object) : object }),
         update: (old, object) => {
-          if (compileInputsChanged(kind, old, object)) this.push({ op: 'upsert', object: vm ? this.withAssumption(object) : object });
-          else this.stats.skipped++;
+          if (!compileInputsChanged(kind, old, object)) this.stats.skipped++;
+          else if (!vm) this.push({ op: 'upsert', object });
+          else this.pushVm(this.withAssumption(object));
         },
         delete: (o) => {
           if (vm) this.dropAssumption(keyOf(o));
@@ -256,7 +257,22 @@ export class CompileFeed {
   settleAssumption(key: string, written: VM | undefined): void {
     if (!this.dropAssumption(key)) return;
     const object = written ?? this.world.vms.get(key);
-    if (object) this.push({ op: 'upsert', object });
+    if (object) this.pushVm(object);
+  }
+
+  /**
+   * A VM for the compiler, unless the version it was last handed (compiled or pending) has the same
+   * compile inputs: a VM's status write is handed over at once (settleAssumption) and its watch echo
+   * follows with the same host and phase. Each of those 40,000 echoes at a cold start cost an
+   * inventory update and a rebuild of the host's spec, only to find the same hash.
+   */
+  private pushVm(vm: VM): void {
+    const last = this.lastVm.get(objectKey(vm.metadata.namespace ?? '', vm.metadata.name));
+    if (last && last.metadata.uid === vm.metadata.uid && !compileInputsChanged('VM', last, vm)) {
+      this.stats.skipped++;
+      return;
+    }
+    this.push({ op: 'upsert', object: vm });
   }
 
   private dropAssumption(key: string): boolean {
@@ -268,7 +284,12 @@ export class CompileFeed {
     return true;
   }
 
+  /** The last version of each VM handed to the compiler (see pushVm). */
+  private readonly lastVm = new Map<string, VM>();
+
   private push(ch: Change): void {
+    if (ch.op === 'upsert' && ch.object.kind === 'VM') this.lastVm.set(objectKey(ch.object.metadata.namespace ?? '', ch.object.metadata.name), ch.object as VM);
+    else if (ch.op === 'delete' && ch.kind === 'VM') this.lastVm.delete(objectKey(ch.namespace ?? '', ch.name));
     this.pending.push(ch);
     if (this.scheduled) return;
     this.scheduled = true;

@@ -71,6 +71,16 @@ export function desiredHostFilter(spec: HostFilterSpec, owner: { name: string; u
   };
 }
 
+/**
+ * JSON.stringify of a desired filter and of its spec, the spec serialized once: the object's text (its
+ * size, the body of a create) and the spec's (the body of a patch) share it. The spec is the last member.
+ */
+export function hostFilterText(desired: HostFilter): { object: string; spec: string } {
+  const { spec: s, ...head } = desired;
+  const spec = JSON.stringify(s);
+  return { object: `${JSON.stringify(head).slice(0, -1)},"spec":${spec}}`, spec };
+}
+
 export function hostFilterController(ctx: OperatorContext): Controller {
   const { world, feed, counters } = ctx;
   const rc = ctx.client.kind<HostFilter>('HostFilter');
@@ -85,13 +95,6 @@ export function hostFilterController(ctx: OperatorContext): Controller {
   const written = new Map<string, string>();
   /** Serialized size of each host's current desired filter (a paced filter is checked many times). */
   const sizes = new Map<string, { hash: string; bytes: number }>();
-  const sizeOf = (host: string, hash: string, desired: HostFilter) => {
-    const s = sizes.get(host);
-    if (s?.hash === hash) return s.bytes;
-    const bytes = Buffer.byteLength(JSON.stringify(desired));
-    sizes.set(host, { hash, bytes });
-    return bytes;
-  };
 
   const reconcile = async (name: string, r: ReconcileContext) => {
     const host = world.hosts.get(name);
@@ -127,7 +130,10 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     const paceWait = current ? paceLeft(name) : 0;
     if (paceWait > 0) return { requeueAfter: paceWait };
     const desired = desiredHostFilter(spec, { name, uid: host.metadata.uid as string | undefined });
-    const bytes = sizeOf(name, spec.hash, desired);
+    // Serialized once for its size and, if it goes out now, as the request body.
+    let text = sizes.get(name)?.hash === spec.hash ? undefined : hostFilterText(desired);
+    if (text) sizes.set(name, { hash: spec.hash, bytes: Buffer.byteLength(text.object) });
+    const bytes = sizes.get(name)!.bytes;
     // Over the request limit it can never be written: not sent (a 1.5 MB request refused each time),
     // reported (see too-large.ts). The host keeps its last written filter, so what it enforced stays.
     if (bytes > REQUEST_LIMIT_BYTES) return refuseTooLarge(name, { hash: spec.hash, bytes, limit: REQUEST_LIMIT_BYTES }, r);
@@ -141,12 +147,13 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     let failed = true;
     try {
       // The 160 KB the server returns is not parsed: the watch brings the object to the cache.
+      text ??= hostFilterText(desired);
       if (!current) {
-        await rc.create(desired, { discardResponse: true });
+        await rc.create(desired, { discardResponse: true, bodyText: text.object });
         r.log.debug({ hash: spec.hash, bytes }, 'HostFilter created');
       } else {
         // Merge patch of the whole spec: the controller is the only writer of spec, so no precondition.
-        await rc.patch(name, { spec }, 'merge', { discardResponse: true });
+        await rc.patch(name, { spec }, 'merge', { discardResponse: true, bodyText: `{"spec":${text.spec}}` });
         r.log.debug({ hash: spec.hash, from: current.spec.hash, bytes }, 'HostFilter updated');
       }
       failed = false;

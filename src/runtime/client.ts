@@ -208,6 +208,8 @@ export interface RequestOptions {
   parseBody?: (body: Buffer) => unknown;
   /** A 2xx response's body is not decoded nor parsed (the call resolves undefined): the caller never reads it. */
   discardBody?: boolean;
+  /** `body` serialized already (JSON.stringify(body)), by a caller that needed the text anyway. */
+  bodyText?: string;
 }
 
 /** A connection to one API server. Create once per process; `close()` frees the sockets. */
@@ -265,7 +267,7 @@ export class KubeClient {
     ctx.setHeaderParam('Accept', 'application/json');
     if (opts.body !== undefined) {
       ctx.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
-      ctx.setBody(JSON.stringify(opts.body));
+      ctx.setBody(opts.bodyText ?? JSON.stringify(opts.body));
     }
     let status: number;
     let text = '';
@@ -371,6 +373,8 @@ export function keyOf(o: ObjectRef | { metadata: ObjectRef }): string {
 /** A write whose caller never reads the object the server returns: the response is not parsed. */
 export interface Discarding {
   discardResponse: true;
+  /** The object or patch as JSON.stringify gives it, when the caller has it (a 160 KB filter is not serialized twice). */
+  bodyText?: string;
 }
 
 /** get/list/create/replace/delete/patch of one resource, with its status subresource. */
@@ -433,7 +437,7 @@ export class ResourceClient<T extends KubeObject> {
   create(obj: T, opts?: Discarding): Promise<T | void> {
     const ns = this.info.namespaced ? obj.metadata.namespace : undefined;
     if (this.info.namespaced && !ns) throw new Error(`${this.info.plural} are namespaced: ${obj.metadata.name} needs a namespace`);
-    return this.client.request<T>('POST', this.collectionPath(ns), { body: obj, discardBody: opts?.discardResponse });
+    return this.client.request<T>('POST', this.collectionPath(ns), { body: obj, discardBody: opts?.discardResponse, bodyText: opts?.bodyText });
   }
 
   /** PUT; send metadata.resourceVersion for optimistic concurrency (409 Conflict when stale). */
@@ -452,13 +456,13 @@ export class ResourceClient<T extends KubeObject> {
   patch(ref: ObjectRef | string, patch: unknown, type?: PatchType): Promise<T>;
   patch(ref: ObjectRef | string, patch: unknown, type: PatchType, opts: Discarding): Promise<void>;
   patch(ref: ObjectRef | string, patch: unknown, type: PatchType = 'merge', opts?: Discarding): Promise<T | void> {
-    return this.client.request<T>('PATCH', this.path(this.ref(ref)), { body: patch, contentType: PATCH_CONTENT_TYPE[type], discardBody: opts?.discardResponse });
+    return this.client.request<T>('PATCH', this.path(this.ref(ref)), { body: patch, contentType: PATCH_CONTENT_TYPE[type], discardBody: opts?.discardResponse, bodyText: opts?.bodyText });
   }
 
   patchStatus(ref: ObjectRef | string, patch: unknown, type?: PatchType): Promise<T>;
   patchStatus(ref: ObjectRef | string, patch: unknown, type: PatchType, opts: Discarding): Promise<void>;
   patchStatus(ref: ObjectRef | string, patch: unknown, type: PatchType = 'merge', opts?: Discarding): Promise<T | void> {
-    return this.client.request<T>('PATCH', this.path(this.ref(ref), 'status'), { body: patch, contentType: PATCH_CONTENT_TYPE[type], discardBody: opts?.discardResponse });
+    return this.client.request<T>('PATCH', this.path(this.ref(ref), 'status'), { body: patch, contentType: PATCH_CONTENT_TYPE[type], discardBody: opts?.discardResponse, bodyText: opts?.bodyText });
   }
 
   replaceStatus(obj: T): Promise<T> {

@@ -2,6 +2,7 @@
 // compile takes its turns runs afterwards, and later changes keep compiling (a stuck "scheduled"
 // flag once stopped every later change from reaching the compiler). And the periodic resync's
 // re-feed: nothing when the compiler holds what the caches hold, exactly a missed change otherwise.
+// And a VM's status write, handed to the compiler at once, is not compiled again when its echo comes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CompileFeed, inputKey } from '../../src/controllers/compile-feed';
 import { World } from '../../src/controllers/world';
@@ -83,6 +84,43 @@ describe('CompileFeed.flushInTurns', () => {
       expect(feed.stats.changes - before).toBe(1);
       expect(feed.compiler.inventory.vmObjects.get('resync/vm-3')?.metadata.labels).toEqual({ tier: 'db' });
       expect(feed.resyncChanged()).toBe(0);
+    } finally {
+      feed.stop();
+      await world.stop();
+    }
+  });
+
+  it('does not compile the echo of a status write it was handed, and does compile the next change', async () => {
+    const client = env.client;
+    await ensureNamespace(client, 'echo');
+    await client.kind('Tenant').create({ apiVersion: 'vmsafe.io/v1alpha1', kind: 'Tenant', metadata: { name: 'echo' }, spec: {} } as any);
+    await client.kind('VM').create(vm('echo', 'vm-0', undefined, ['02:00:00:00:04:01']) as any);
+    const world = new World(client, { logger: silentLogger });
+    const feed = new CompileFeed(world, silentLogger, {});
+    world.start();
+    try {
+      expect(await world.waitForSync(5000)).toBe(true);
+      feed.start();
+      feed.flush();
+      const key = 'echo/vm-0';
+      const cached = world.vms.get(key)!;
+      // The VM controller's path: assumed on a host, then written Running there.
+      feed.assume(cached, { phase: 'Scheduled', tenant: 'echo', hostName: 'turns-h1' } as any, Date.now());
+      feed.flush();
+      const status = { phase: 'Running', tenant: 'echo', hostName: 'turns-h1' };
+      await client.kind('VM').patchStatus({ namespace: 'echo', name: 'vm-0' }, { status } as any);
+      feed.settleAssumption(key, { ...cached, status } as any);
+      feed.flush();
+      expect(feed.compiler.inventory.vmObjects.get(key)?.status?.phase).toBe('Running');
+      const before = { changes: feed.stats.changes, skipped: feed.stats.skipped };
+      await until(() => world.vms.get(key)?.status?.phase === 'Running', 5000, 'the echo in the cache');
+      feed.flush();
+      expect(feed.stats.changes).toBe(before.changes);
+      expect(feed.stats.skipped).toBe(before.skipped + 1);
+      // A change of what the compiler reads still reaches it.
+      await client.kind('VM').patch({ namespace: 'echo', name: 'vm-0' }, { metadata: { labels: { tier: 'db' } } } as any);
+      await until(() => feed.compiler.inventory.vmObjects.get(key)?.metadata.labels?.tier === 'db', 5000, 'the label change compiled');
+      expect(feed.compiler.inventory.vmObjects.get(key)?.status?.hostName).toBe('turns-h1');
     } finally {
       feed.stop();
       await world.stop();

@@ -1,6 +1,9 @@
 // HostFilter write pacing: isolated changes go out at once, a host rewritten in a busy burst backs off.
+// And the request body: the filter serialized once, exactly as JSON.stringify would.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { nextPace, type PaceState } from '../../src/controllers/hostfilter';
+import { desiredHostFilter, hostFilterText, nextPace, type PaceState } from '../../src/controllers/hostfilter';
+import type { HostFilterSpec } from '../../src/api';
 
 describe('nextPace', () => {
   const streak = (n: number, at = 1000, pace = 0): PaceState => ({ at, pace, streak: n });
@@ -19,5 +22,26 @@ describe('nextPace', () => {
 
   it('does not pace when the fleet as a whole is quiet (one host taking VMs one after another)', () => {
     expect(nextPace(1100, streak(9, 1000, 4000), false)).toBe(0);
+  });
+});
+
+describe('hostFilterText', () => {
+  it('is JSON.stringify of the filter and of its spec, whatever the spec and owner hold', () => {
+    const text = fc.string({ maxLength: 12 });
+    const spec = fc.record({
+      hostName: text,
+      programs: fc.array(fc.record({ id: text, egress: fc.constant([]), ingress: fc.constant([]) }), { maxLength: 3 }),
+      addressGroups: fc.array(fc.record({ id: text, addresses: fc.array(text, { maxLength: 3 }) }), { maxLength: 3 }),
+      bindings: fc.array(fc.record({ vm: text, vnic: text, ip: text, mac: text, program: text }), { maxLength: 3 }),
+      hash: text,
+    }) as fc.Arbitrary<HostFilterSpec>;
+    fc.assert(
+      fc.property(spec, text, fc.option(text, { nil: undefined }), (s, name, uid) => {
+        const desired = desiredHostFilter(s, { name, uid });
+        const t = hostFilterText(desired);
+        expect(t.object).toBe(JSON.stringify(desired));
+        expect(t.spec).toBe(JSON.stringify(desired.spec));
+      }),
+    );
   });
 });
