@@ -477,7 +477,8 @@ export class Api {
       if (next.immutable !== true) causes.push({ reason: 'FieldValueForbidden', message: 'Forbidden: field is immutable when `immutable` is set', field: 'immutable' });
       if (causes.length) throw invalid(def.group, def.kind, name, causes);
     }
-    if (def.generation === 'cr' && !deepEqual(specPart(old), specPart(next))) nm.generation = (old.metadata.generation ?? 0) + 1;
+    const specChanged = def.generation === 'cr' && !deepEqual(specPart(old), specPart(next));
+    if (specChanged) nm.generation = (old.metadata.generation ?? 0) + 1;
     const now = nowRfc3339();
     if (!managedPreset) {
       const provided = meta.managedFields;
@@ -492,7 +493,8 @@ export class Api {
     }
     nm.resourceVersion = old.metadata.resourceVersion;
     // No-op: nothing but managedFields timestamps would change; kube-apiserver skips such writes.
-    if (deepEqual(comparable(old), comparable(next)) && deepEqual(timeless(old.metadata.managedFields), timeless(nm.managedFields)))
+    // (A changed spec is no no-op: the whole object need not be compared again.)
+    if (!specChanged && deepEqual(comparable(old), comparable(next)) && deepEqual(timeless(old.metadata.managedFields), timeless(nm.managedFields)))
       return this.out(def, old);
     const json = this.checkSize(next);
     if (ctx.dryRun) return this.out(def, next);

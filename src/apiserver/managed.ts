@@ -3,6 +3,7 @@
 // removal of fields a manager stopped applying, and conflicts (409) unless force=true.
 import { ApiError } from './errors';
 import { declaredProperty } from './schema';
+import { deepEqual } from './validation';
 import type { Obj } from './store';
 
 export interface ManagedFieldsEntry {
@@ -109,7 +110,9 @@ function deleteAt(obj: Obj, path: string) {
   }
 }
 
-const sameValue = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+// Structural, stopping at the first difference: a HostFilter's atomic lists are 100 KB values, and
+// comparing their JSON text serialized both whole on every write.
+const sameValue = deepEqual;
 
 /** Does p lie on the same branch as q (equal, or one a prefix of the other)? */
 const overlaps = (p: string, q: string) => p === q || p.startsWith(q + SEP) || q.startsWith(p + SEP);
