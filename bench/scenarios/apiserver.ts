@@ -8,14 +8,26 @@
 //    label selector (host=hN, like a per-host agent), while the client patches VMs (16 in flight).
 //    For each write: delay from the write's response to its delivery on the one matching watch
 //    (an event that arrives before the response counts as 0), and from the request's start.
+// 4. large writes: a HostFilter of vmworld's density (about 80 VMs on the host, ~150 KB) written over
+//    and over as the operator writes one (a merge patch of the whole spec, two compiled filters in
+//    turn), then its status as an agent reports it applied; one at a time, with one watch on
+//    HostFilters open. The server's CPU per write (its process's user + system time), median of 3
+//    batches: at a vmworld cold start these writes are what the server spends most of its time on
+//    while filters go out, and every other request queues behind them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { API_VERSION, PROVIDER_NAMESPACE, type HostFilterSpec } from '../../src/api';
+import { DEFAULT_SHARED_GROUP_MIN } from '../../src/controllers/operator';
+import { generateDatacenter } from '../../src/gen';
+import { compileHostFilters } from '../../src/policy/compile';
+import { placeOffline } from '../../src/policy/offline';
 import type { BenchOptions } from '../lib/options';
 import { call, connFromKubeconfig, type Conn } from '../lib/http';
+import { readProc } from '../lib/procs';
 
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const NAMESPACES = 64;
@@ -55,6 +67,28 @@ const vm = (i: number) => ({
     vnics: [{ name: 'eth0', network: 'prod', ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, mac: `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}` }],
   },
 });
+
+/** Two compiled filters of one host's size at vmworld's density (80 VMs a host), the second renamed to the first's host. */
+function vmworldFilters(): [HostFilterSpec, HostFilterSpec] {
+  const dc = generateDatacenter({ hosts: 64, vms: 5000, tenants: 5000, pools: 8, seed: 1 });
+  const placed = placeOffline({ tenants: dc.tenants, tags: dc.tags, hosts: dc.hosts, vms: dc.vms, policies: dc.policies });
+  const specs = [...compileHostFilters([...dc.tenants, ...dc.tags, ...dc.hosts, ...placed.vms, ...dc.policies], {
+    providerNamespace: PROVIDER_NAMESPACE, sharedGroupMinAddresses: DEFAULT_SHARED_GROUP_MIN,
+  }).values()];
+  return [specs[0]!, { ...specs[1]!, hostName: specs[0]!.hostName }];
+}
+
+/** Server CPU milliseconds per call of `write`, median of `batches` batches of `n`, one at a time. */
+async function cpuPerWrite(pid: number, batches: number, n: number, write: (i: number) => Promise<void>): Promise<number> {
+  const each: number[] = [];
+  let i = 0;
+  for (let b = 0; b < batches; b++) {
+    const c0 = readProc(pid).cpu!;
+    for (let k = 0; k < n; k++) await write(i++);
+    each.push(((readProc(pid).cpu! - c0) * 1000) / n);
+  }
+  return round(each.sort((a, b) => a - b)[Math.floor(each.length / 2)]!);
+}
 
 const pct = (sorted: number[], p: number) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 const round = (x: number) => Math.round(x * 100) / 100;
@@ -133,6 +167,31 @@ export async function run(opts: BenchOptions): Promise<object> {
     }
     fromResponse.sort((a, b) => a - b);
     fromRequest.sort((a, b) => a - b);
+
+    opts.progress('apiserver: HostFilter writes of vmworld size');
+    const [a, b] = vmworldFilters();
+    const host = a.hostName;
+    const hfPath = '/apis/vmsafe.io/v1alpha1/hostfilters';
+    await call(conn, 'POST', '/apis/vmsafe.io/v1alpha1/hosts', { apiVersion: API_VERSION, kind: 'Host', metadata: { name: host }, spec: { tags: [], capacity: { vms: 320, vnics: 3200 }, networks: [] } });
+    const created = await call(conn, 'POST', hfPath, { apiVersion: API_VERSION, kind: 'HostFilter', metadata: { name: host }, spec: a });
+    if (created.status !== 201) throw new Error(`HostFilter create failed: ${created.status} ${created.text}`);
+    await new Promise<void>((ready) => {
+      const req = request(new URL(`${hfPath}?watch=true&resourceVersion=${JSON.parse(created.text).metadata.resourceVersion}`, conn.url), { headers: { Authorization: `Bearer ${conn.token}` }, agent: watchAgent, ca: conn.ca }, (res) => {
+        ready();
+        res.resume();
+        res.on('error', () => undefined);
+      });
+      req.on('error', () => undefined);
+      req.end();
+      watches.push({ close: () => req.destroy() });
+    });
+    const n = opts.quick ? 10 : 100;
+    const ok = (r: { status: number; text: string }) => {
+      if (r.status !== 200) throw new Error(`HostFilter write failed: ${r.status} ${r.text.slice(0, 200)}`);
+    };
+    const specMs = await cpuPerWrite(proc.pid!, 3, n, async (i) => ok(await call(conn, 'PATCH', `${hfPath}/${host}`, { spec: i % 2 ? a : b }, 'application/merge-patch+json')));
+    const statusMs = await cpuPerWrite(proc.pid!, 3, n, async (i) =>
+      ok(await call(conn, 'PATCH', `${hfPath}/${host}/status`, { status: { appliedHash: `hf-${i}`, observedGeneration: i } }, 'application/merge-patch+json')));
     return {
       server: 'vmsafe apiserver as a child process: TLS, in memory, CRDs from crds/',
       createsPerSecond: Math.round(creates / createSeconds),
@@ -149,6 +208,13 @@ export async function run(opts: BenchOptions): Promise<object> {
         maxMs: round(fromResponse[fromResponse.length - 1] ?? NaN),
         fromRequestP50Ms: round(pct(fromRequest, 50)),
         fromRequestP99Ms: round(pct(fromRequest, 99)),
+      },
+      hostFilterWrites: {
+        definition: 'server CPU (user + system) per write of one HostFilter at vmworld density, one write at a time, one watch open; median of 3 batches',
+        specBytes: [JSON.stringify(a).length, JSON.stringify(b).length],
+        writesPerBatch: n,
+        specPatchCpuMs: specMs,
+        statusPatchCpuMs: statusMs,
       },
     };
   } finally {

@@ -223,7 +223,7 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
       noopPatchMs: noopSummary,
       noopPatchP99Ms: noopSummary.p99,
       restart: {
-        definition: 'operator stopped (SIGTERM) and started again against the converged datacenter, counted from the new process start: Ready (caches synced, controllers running), queues drained, and what it wrote (by field manager vmsafe-operator; agents keep heartbeating meanwhile)',
+        definition: 'operator stopped (SIGTERM) and started again against the converged datacenter, counted from the new process start: Ready (its /readyz: every informer cache synced; the first compile and the controllers start right after), queues drained (settled), and what it wrote (by field manager vmsafe-operator; agents keep heartbeating meanwhile)',
         readySeconds: round(restartReadySeconds),
         settled: restartSettled,
         settledSeconds: round(restartSettledSeconds),
