@@ -16,6 +16,30 @@ beforeAll(async () => {
 });
 afterAll(() => env?.close());
 
+/** Tenant `ns` with these VMs in its namespace, and a World and CompileFeed synced and compiled over them. */
+async function compiledTenant(ns: string, vms: ReturnType<typeof vm>[]) {
+  const client = env.client;
+  await ensureNamespace(client, ns);
+  await client.kind('Tenant').create({ apiVersion: 'vmsafe.io/v1alpha1', kind: 'Tenant', metadata: { name: ns }, spec: {} } as any);
+  for (const v of vms) await client.kind('VM').create(v as any);
+  const world = new World(client, { logger: silentLogger });
+  const feed = new CompileFeed(world, silentLogger, {});
+  const stop = async () => {
+    feed.stop();
+    await world.stop();
+  };
+  world.start();
+  try {
+    expect(await world.waitForSync(5000)).toBe(true);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  feed.start();
+  feed.flush();
+  return { world, feed, stop };
+}
+
 describe('CompileFeed.flushInTurns', () => {
   it('compiles everything, then every later change too', async () => {
     const client = env.client;
@@ -63,16 +87,8 @@ describe('CompileFeed.flushInTurns', () => {
 
   it('resyncChanged re-feeds nothing when nothing was missed, and exactly an object whose change was', async () => {
     const client = env.client;
-    await ensureNamespace(client, 'resync');
-    await client.kind('Tenant').create({ apiVersion: 'vmsafe.io/v1alpha1', kind: 'Tenant', metadata: { name: 'resync' }, spec: {} } as any);
-    for (let i = 0; i < 5; i++) await client.kind('VM').create(vm('resync', `vm-${i}`, 'turns-h1', [`02:00:00:00:03:0${i}`]) as any);
-    const world = new World(client, { logger: silentLogger });
-    const feed = new CompileFeed(world, silentLogger, {});
-    world.start();
+    const { world, feed, stop } = await compiledTenant('resync', Array.from({ length: 5 }, (_, i) => vm('resync', `vm-${i}`, 'turns-h1', [`02:00:00:00:03:0${i}`])));
     try {
-      expect(await world.waitForSync(5000)).toBe(true);
-      feed.start();
-      feed.flush();
       expect(feed.resyncChanged()).toBe(0);
       // Events stop reaching the feed: the label change below is one it misses.
       feed.stop();
@@ -85,23 +101,14 @@ describe('CompileFeed.flushInTurns', () => {
       expect(feed.compiler.inventory.vmObjects.get('resync/vm-3')?.metadata.labels).toEqual({ tier: 'db' });
       expect(feed.resyncChanged()).toBe(0);
     } finally {
-      feed.stop();
-      await world.stop();
+      await stop();
     }
   });
 
   it('does not compile the echo of a status write it was handed, and does compile the next change', async () => {
     const client = env.client;
-    await ensureNamespace(client, 'echo');
-    await client.kind('Tenant').create({ apiVersion: 'vmsafe.io/v1alpha1', kind: 'Tenant', metadata: { name: 'echo' }, spec: {} } as any);
-    await client.kind('VM').create(vm('echo', 'vm-0', undefined, ['02:00:00:00:04:01']) as any);
-    const world = new World(client, { logger: silentLogger });
-    const feed = new CompileFeed(world, silentLogger, {});
-    world.start();
+    const { world, feed, stop } = await compiledTenant('echo', [vm('echo', 'vm-0', undefined, ['02:00:00:00:04:01'])]);
     try {
-      expect(await world.waitForSync(5000)).toBe(true);
-      feed.start();
-      feed.flush();
       const key = 'echo/vm-0';
       const cached = world.vms.get(key)!;
       // The VM controller's path: assumed on a host, then written Running there.
@@ -122,8 +129,7 @@ describe('CompileFeed.flushInTurns', () => {
       await until(() => feed.compiler.inventory.vmObjects.get(key)?.metadata.labels?.tier === 'db', 5000, 'the label change compiled');
       expect(feed.compiler.inventory.vmObjects.get(key)?.status?.hostName).toBe('turns-h1');
     } finally {
-      feed.stop();
-      await world.stop();
+      await stop();
     }
   });
 });
