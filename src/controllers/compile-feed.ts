@@ -256,7 +256,12 @@ export class CompileFeed {
    */
   settleAssumption(key: string, written: VM | undefined): void {
     if (!this.dropAssumption(key)) return;
-    const object = written ?? this.world.vms.get(key);
+    // The cache may hold a newer VM than the reconcile wrote from (labels edited meanwhile): that one,
+    // with the written status while its echo has not come. The reconcile's copy would take the edit
+    // back from the compiler until the next resync (the echo, if it came first, was pushed already).
+    const cached = this.world.vms.get(key);
+    const object =
+      cached && written && cached.metadata.uid === written.metadata.uid && !cached.status?.hostName ? { ...cached, status: written.status } : cached ?? written;
     if (object) this.pushVm(object);
   }
 
@@ -267,9 +272,14 @@ export class CompileFeed {
    * inventory update and a rebuild of the host's spec, only to find the same hash.
    */
   private pushVm(vm: VM): void {
-    const last = this.lastVm.get(objectKey(vm.metadata.namespace ?? '', vm.metadata.name));
+    const key = objectKey(vm.metadata.namespace ?? '', vm.metadata.name);
+    const last = this.lastVm.get(key);
     if (last && last.metadata.uid === vm.metadata.uid && !compileInputsChanged('VM', last, vm)) {
       this.stats.skipped++;
+      // The compiler keeps the cache's copy rather than the one built for the write (its own status
+      // object, ~1 KB a VM at 40,000 VMs), as it did when the echo was compiled.
+      this.compiler.inventory.adoptVmObject(vm, last);
+      this.lastVm.set(key, vm);
       return;
     }
     this.push({ op: 'upsert', object: vm });

@@ -243,6 +243,15 @@ export class Inventory {
     this.putVm(vm);
   }
 
+  /**
+   * Hold `vm` in place of `held`, another copy of the same VM with the same compile inputs (the caller
+   * judged them so): nothing is recompiled, and `held` can be freed. Only while `held` is what is held.
+   */
+  adoptVmObject(vm: VM, held: VM): void {
+    const key = objectKey(vm.metadata.namespace ?? '', vm.metadata.name);
+    if (this.vmObjects.get(key) === held) this.vmObjects.set(key, vm);
+  }
+
   deleteVM(key: string): void {
     const old = this.vms.get(key);
     if (!old) return;

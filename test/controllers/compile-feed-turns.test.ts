@@ -124,10 +124,36 @@ describe('CompileFeed.flushInTurns', () => {
       feed.flush();
       expect(feed.stats.changes).toBe(before.changes);
       expect(feed.stats.skipped).toBe(before.skipped + 1);
+      // ... and holds the cache's copy from then on, not the one built for the write.
+      expect(feed.compiler.inventory.vmObjects.get(key)).toBe(world.vms.get(key));
       // A change of what the compiler reads still reaches it.
       await client.kind('VM').patch({ namespace: 'echo', name: 'vm-0' }, { metadata: { labels: { tier: 'db' } } } as any);
       await until(() => feed.compiler.inventory.vmObjects.get(key)?.metadata.labels?.tier === 'db', 5000, 'the label change compiled');
       expect(feed.compiler.inventory.vmObjects.get(key)?.status?.hostName).toBe('turns-h1');
+    } finally {
+      await stop();
+    }
+  });
+
+  it('settles an assumption with what the cache holds by then: a label edit during the status write stays compiled', async () => {
+    const client = env.client;
+    const { world, feed, stop } = await compiledTenant('settle', [vm('settle', 'vm-0', undefined, ['02:00:00:00:05:01'])]);
+    try {
+      const key = 'settle/vm-0';
+      const ref = { namespace: 'settle', name: 'vm-0' };
+      const snapshot = world.vms.get(key)!; // what the VM controller's reconcile started from
+      feed.assume(snapshot, { phase: 'Scheduled', tenant: 'settle', hostName: 'turns-h1' } as any, Date.now());
+      feed.flush();
+      // A label edit lands while the status write is in flight; its echo has not come yet.
+      await client.kind('VM').patch(ref, { metadata: { labels: { tier: 'db' } } } as any);
+      await until(() => world.vms.get(key)?.metadata.labels?.tier === 'db', 5000, 'the edit in the cache');
+      feed.flush();
+      feed.settleAssumption(key, { ...snapshot, status: { phase: 'Running', tenant: 'settle', hostName: 'turns-h1' } } as any);
+      feed.flush();
+      const held = feed.compiler.inventory.vmObjects.get(key);
+      expect(held?.metadata.labels).toEqual({ tier: 'db' });
+      expect(held?.status?.hostName).toBe('turns-h1');
+      expect(held?.status?.phase).toBe('Running');
     } finally {
       await stop();
     }
