@@ -40,6 +40,19 @@ async function compiledTenant(ns: string, vms: ReturnType<typeof vm>[]) {
   return { world, feed, stop };
 }
 
+/**
+ * compiledTenant with one VM, assumed on a host as the VM controller assumes one before writing its
+ * status; `snapshot` is the cached VM its reconcile started from.
+ */
+async function assumedVm(ns: string, mac: string) {
+  const t = await compiledTenant(ns, [vm(ns, 'vm-0', undefined, [mac])]);
+  const key = `${ns}/vm-0`;
+  const snapshot = t.world.vms.get(key)!;
+  t.feed.assume(snapshot, { phase: 'Scheduled', tenant: ns, hostName: 'turns-h1' } as any, Date.now());
+  t.feed.flush();
+  return { ...t, key, ref: { namespace: ns, name: 'vm-0' }, snapshot };
+}
+
 describe('CompileFeed.flushInTurns', () => {
   it('compiles everything, then every later change too', async () => {
     const client = env.client;
@@ -107,16 +120,12 @@ describe('CompileFeed.flushInTurns', () => {
 
   it('does not compile the echo of a status write it was handed, and does compile the next change', async () => {
     const client = env.client;
-    const { world, feed, stop } = await compiledTenant('echo', [vm('echo', 'vm-0', undefined, ['02:00:00:00:04:01'])]);
+    const { world, feed, stop, key, ref, snapshot } = await assumedVm('echo', '02:00:00:00:04:01');
     try {
-      const key = 'echo/vm-0';
-      const cached = world.vms.get(key)!;
       // The VM controller's path: assumed on a host, then written Running there.
-      feed.assume(cached, { phase: 'Scheduled', tenant: 'echo', hostName: 'turns-h1' } as any, Date.now());
-      feed.flush();
       const status = { phase: 'Running', tenant: 'echo', hostName: 'turns-h1' };
-      await client.kind('VM').patchStatus({ namespace: 'echo', name: 'vm-0' }, { status } as any);
-      feed.settleAssumption(key, { ...cached, status } as any);
+      await client.kind('VM').patchStatus(ref, { status } as any);
+      feed.settleAssumption(key, { ...snapshot, status } as any);
       feed.flush();
       expect(feed.compiler.inventory.vmObjects.get(key)?.status?.phase).toBe('Running');
       const before = { changes: feed.stats.changes, skipped: feed.stats.skipped };
@@ -127,7 +136,7 @@ describe('CompileFeed.flushInTurns', () => {
       // ... and holds the cache's copy from then on, not the one built for the write.
       expect(feed.compiler.inventory.vmObjects.get(key)).toBe(world.vms.get(key));
       // A change of what the compiler reads still reaches it.
-      await client.kind('VM').patch({ namespace: 'echo', name: 'vm-0' }, { metadata: { labels: { tier: 'db' } } } as any);
+      await client.kind('VM').patch(ref, { metadata: { labels: { tier: 'db' } } } as any);
       await until(() => feed.compiler.inventory.vmObjects.get(key)?.metadata.labels?.tier === 'db', 5000, 'the label change compiled');
       expect(feed.compiler.inventory.vmObjects.get(key)?.status?.hostName).toBe('turns-h1');
     } finally {
@@ -137,13 +146,8 @@ describe('CompileFeed.flushInTurns', () => {
 
   it('settles an assumption with what the cache holds by then: a label edit during the status write stays compiled', async () => {
     const client = env.client;
-    const { world, feed, stop } = await compiledTenant('settle', [vm('settle', 'vm-0', undefined, ['02:00:00:00:05:01'])]);
+    const { world, feed, stop, key, ref, snapshot } = await assumedVm('settle', '02:00:00:00:05:01');
     try {
-      const key = 'settle/vm-0';
-      const ref = { namespace: 'settle', name: 'vm-0' };
-      const snapshot = world.vms.get(key)!; // what the VM controller's reconcile started from
-      feed.assume(snapshot, { phase: 'Scheduled', tenant: 'settle', hostName: 'turns-h1' } as any, Date.now());
-      feed.flush();
       // A label edit lands while the status write is in flight; its echo has not come yet.
       await client.kind('VM').patch(ref, { metadata: { labels: { tier: 'db' } } } as any);
       await until(() => world.vms.get(key)?.metadata.labels?.tier === 'db', 5000, 'the edit in the cache');
