@@ -68,6 +68,20 @@ const vm = (i: number) => ({
   },
 });
 
+/** A watch on `path`, resolved once its headers arrive (200, else rejected); `onData` gets its bytes. */
+function openWatch(conn: Conn, agent: Agent, path: string, onData: (d: Buffer) => void): Promise<{ close(): void }> {
+  return new Promise((ready, fail) => {
+    const req = request(new URL(path, conn.url), { headers: { Authorization: `Bearer ${conn.token}` }, agent, ca: conn.ca }, (res) => {
+      if (res.statusCode !== 200) fail(new Error(`watch ${path}: ${res.statusCode}`));
+      ready({ close: () => req.destroy() });
+      res.on('data', onData);
+      res.on('error', () => undefined);
+    });
+    req.on('error', () => undefined);
+    req.end();
+  });
+}
+
 /** Two compiled filters of one host's size at vmworld's density (80 VMs a host), the second renamed to the first's host. */
 function vmworldFilters(): [HostFilterSpec, HostFilterSpec] {
   const dc = generateDatacenter({ hosts: 64, vms: 5000, tenants: 5000, pools: 8, seed: 1 });
@@ -121,29 +135,20 @@ export async function run(opts: BenchOptions): Promise<object> {
 
     opts.progress(`apiserver: ${WATCHES} label-filtered watches, ${patches} patches`);
     const delivered = new Map<string, number>();
-    await Promise.all(Array.from({ length: WATCHES }, (_, h) => new Promise<void>((ready, fail) => {
-      const path = `/apis/vmsafe.io/v1alpha1/vms?watch=true&resourceVersion=${rv}&labelSelector=host%3Dh${h}`;
-      const req = request(new URL(path, conn.url), { headers: { Authorization: `Bearer ${conn.token}` }, agent: watchAgent, ca: conn.ca }, (res) => {
-        if (res.statusCode !== 200) fail(new Error(`watch ${res.statusCode}`));
-        ready();
-        let buf = '';
-        res.on('data', (d: Buffer) => {
-          const now = performance.now();
-          buf += d.toString();
-          let i: number;
-          while ((i = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, i);
-            buf = buf.slice(i + 1);
-            const m = line.match(/"tick":"(t\d+)"/);
-            if (m) delivered.set(m[1]!, now);
-          }
-        });
-        res.on('error', () => undefined);
-      });
-      req.on('error', () => undefined);
-      req.end();
-      watches.push({ close: () => req.destroy() });
-    })));
+    await Promise.all(Array.from({ length: WATCHES }, async (_, h) => {
+      let buf = '';
+      watches.push(await openWatch(conn, watchAgent, `/apis/vmsafe.io/v1alpha1/vms?watch=true&resourceVersion=${rv}&labelSelector=host%3Dh${h}`, (d) => {
+        const now = performance.now();
+        buf += d.toString();
+        let i: number;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          const m = line.match(/"tick":"(t\d+)"/);
+          if (m) delivered.set(m[1]!, now);
+        }
+      }));
+    }));
 
     const started = new Map<string, number>();
     const answered = new Map<string, number>();
@@ -175,16 +180,7 @@ export async function run(opts: BenchOptions): Promise<object> {
     await call(conn, 'POST', '/apis/vmsafe.io/v1alpha1/hosts', { apiVersion: API_VERSION, kind: 'Host', metadata: { name: host }, spec: { tags: [], capacity: { vms: 320, vnics: 3200 }, networks: [] } });
     const created = await call(conn, 'POST', hfPath, { apiVersion: API_VERSION, kind: 'HostFilter', metadata: { name: host }, spec: a });
     if (created.status !== 201) throw new Error(`HostFilter create failed: ${created.status} ${created.text}`);
-    await new Promise<void>((ready) => {
-      const req = request(new URL(`${hfPath}?watch=true&resourceVersion=${JSON.parse(created.text).metadata.resourceVersion}`, conn.url), { headers: { Authorization: `Bearer ${conn.token}` }, agent: watchAgent, ca: conn.ca }, (res) => {
-        ready();
-        res.resume();
-        res.on('error', () => undefined);
-      });
-      req.on('error', () => undefined);
-      req.end();
-      watches.push({ close: () => req.destroy() });
-    });
+    watches.push(await openWatch(conn, watchAgent, `${hfPath}?watch=true&resourceVersion=${JSON.parse(created.text).metadata.resourceVersion}`, () => undefined));
     const n = opts.quick ? 10 : 100;
     const ok = (r: { status: number; text: string }) => {
       if (r.status !== 200) throw new Error(`HostFilter write failed: ${r.status} ${r.text.slice(0, 200)}`);
