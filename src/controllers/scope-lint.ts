@@ -8,12 +8,13 @@
 // references mean identical inputs; any spec, name or owner change computes afresh.
 import type { SecurityPolicy, Tenant } from '../api';
 import { lintPolicies, policyWarnings } from '../policy/lint';
+import { LruMap } from '../util/lru-map';
 
 /** Scopes remembered (oldest dropped first): one per tenant with policies at vmworld is 40,000. */
 const SCOPES_KEPT = 50_000;
 
 export class ScopeLint {
-  private readonly memo = new Map<string, { inputs: unknown[]; warnings: Map<string, string[]> }>();
+  private readonly memo = new LruMap<string, { inputs: unknown[]; warnings: Map<string, string[]> }>();
 
   constructor(
     private readonly providerNamespace: string,
@@ -28,9 +29,8 @@ export class ScopeLint {
     const kept = this.memo.get(scope);
     if (kept && sameRefs(kept.inputs, inputs)) return kept.warnings;
     const warnings = policyWarnings(lintPolicies({ tenants: owner ? [owner] : [], policies, providerNamespace: this.providerNamespace }));
-    this.memo.delete(scope);
     this.memo.set(scope, { inputs, warnings });
-    if (this.memo.size > this.limit) this.memo.delete(this.memo.keys().next().value as string);
+    if (this.memo.size > this.limit) this.memo.deleteOldest();
     return warnings;
   }
 

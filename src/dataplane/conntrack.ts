@@ -2,6 +2,7 @@
 // direction) passes without classification; entries expire after an idle timeout (injected clock) and
 // the least recently used entry is evicted when the table is full.
 import type { Decision, Direction, PacketProtocol } from '../policy/decision';
+import { LruMap } from '../util/lru-map';
 
 /**
  * One packet as seen at a vNIC. `direction` is egress (leaving the VM) or ingress (arriving at it);
@@ -58,8 +59,8 @@ export class Conntrack {
   readonly maxFlows: number;
   readonly idleMs: number;
   private readonly now: () => number;
-  // A Map iterates in insertion order; re-inserting on every hit keeps it in least-recently-used order.
-  private readonly flows = new Map<string, FlowEntry>();
+  // Least recently used first: a hit moves its flow to the newest end, eviction and expiry take the oldest.
+  private readonly flows = new LruMap<string, FlowEntry>();
 
   constructor(opts: ConntrackOptions = {}) {
     this.maxFlows = opts.maxFlows ?? 65536;
@@ -81,14 +82,14 @@ export class Conntrack {
       return undefined;
     }
     const now = this.now();
-    this.flows.delete(key);
     if (now - e.lastSeen > this.idleMs) {
+      this.flows.delete(key);
       this.counters.expirations++;
       this.counters.misses++;
       return undefined;
     }
     e.lastSeen = now;
-    this.flows.set(key, e);
+    this.flows.touch(key);
     this.counters.hits++;
     return e;
   }
@@ -96,8 +97,7 @@ export class Conntrack {
   insert(key: string, direction: Direction, decision: Decision, generation: number): void {
     this.flows.delete(key);
     while (this.flows.size >= this.maxFlows) {
-      const oldest = this.flows.keys().next().value as string;
-      this.flows.delete(oldest);
+      this.flows.deleteOldest();
       this.counters.evictions++;
     }
     this.flows.set(key, { direction, decision, generation, lastSeen: this.now() });
@@ -112,9 +112,8 @@ export class Conntrack {
   expire(): number {
     const now = this.now();
     let n = 0;
-    for (const [k, e] of this.flows) {
-      if (now - e.lastSeen <= this.idleMs) break;
-      this.flows.delete(k);
+    for (let o = this.flows.oldest(); o && now - o.value.lastSeen > this.idleMs; o = this.flows.oldest()) {
+      this.flows.deleteOldest();
       n++;
     }
     this.counters.expirations += n;

@@ -9,6 +9,7 @@
 // up with exactly the desired status, and the request carries only what changed. `optimistic: true`
 // adds metadata.resourceVersion to the patch for callers that do need a precondition.
 import { silentLogger, type Logger } from '../util/log';
+import { LruMap } from '../util/lru-map';
 import type { KubeClient, KubeObject, ResourceInfo } from './client';
 import { keyOf, kindResource } from './client';
 import { deepEqual, mergePatchDiff, type Json } from './jsondiff';
@@ -64,7 +65,7 @@ export class StatusWriter {
    * What we wrote last per object while our cache has not seen it yet: a second reconcile of the same
    * stale cached object must not write the same status again.
    */
-  private readonly recent = new Map<string, { fromRv: string; status: unknown }>();
+  private readonly recent = new LruMap<string, { fromRv: string; status: unknown }>();
   /** Writes done and skipped, for tests and diagnostics. */
   readonly stats = { written: 0, unchanged: 0 };
   /** vmsafe_status_writes_total by kind and result, counted without prom-client's per-call label hashing. */
@@ -113,10 +114,9 @@ export class StatusWriter {
       this.stats.written++;
       this.count(label, 'written');
       if (rv) {
-        this.recent.delete(key);
         this.recent.set(key, { fromRv: rv, status: want });
         // Bounded: entries of objects never reconciled again (deleted) would otherwise stay forever.
-        if (this.recent.size > MEMO_LIMIT) this.recent.delete(this.recent.keys().next().value as string);
+        if (this.recent.size > MEMO_LIMIT) this.recent.deleteOldest();
       }
       this.log.debug({ kind: label, key: keyOf(current) }, 'status written');
       return { written: true, object: updated };
