@@ -103,6 +103,70 @@ describe('Informer', () => {
     }
   });
 
+  it('memoSpecs: a list decodes each distinct spec text once, shares it frozen, and caches what a whole parse gives', async () => {
+    await ensureNamespace(env.client, 'memo');
+    const vms = env.client.kind('VM');
+    // Same spec text twice (a1, a2), another (b1), an invalid one twice (bad1, bad2: duplicate MACs,
+    // which pass the CRD schema but not the zod refinement), and a2 again in a spec of other key order.
+    const specs: Record<string, unknown> = {
+      a1: vm('memo', 'x').spec,
+      a2: vm('memo', 'x').spec,
+      b1: vm('memo', 'x', undefined, ['02:00:00:00:00:0b']).spec,
+      bad1: vm('memo', 'x', undefined, ['02:00:00:00:00:0c', '02:00:00:00:00:0C']).spec,
+      bad2: vm('memo', 'x', undefined, ['02:00:00:00:00:0c', '02:00:00:00:00:0C']).spec,
+      reordered: { vnics: [{ mac: '02:00:00:00:00:01', ip: '10.0.0.1', network: 'prod', name: 'eth0' }] },
+    };
+    for (const [name, spec] of Object.entries(specs)) await vms.create({ ...vm('memo', name), spec } as any);
+    // Whole parses counted per informer (a parse without the spec goes through another schema).
+    const counted = () => {
+      const schema = vmSchema.extend({});
+      const parse = schema.safeParse.bind(schema);
+      const n = { whole: 0 };
+      schema.safeParse = ((x: unknown) => (n.whole++, parse(x))) as typeof schema.safeParse;
+      return { schema, n };
+    };
+    const m = counted(), p = counted();
+    const opts = { client: env.client, resource: kindResource('VM'), namespace: 'memo', shareEqualParts: true, pageSize: 2 };
+    const memo = new Informer<VM>({ ...opts, schema: m.schema as never, memoSpecs: true });
+    const plain = new Informer<VM>({ ...opts, schema: p.schema as never });
+    memo.start();
+    plain.start();
+    try {
+      expect(await memo.waitForSync(5000)).toBe(true);
+      expect(await plain.waitForSync(5000)).toBe(true);
+      // Six objects, five spec texts (bad1 and bad2 are parsed each: an invalid spec is not remembered).
+      expect(p.n.whole).toBe(6);
+      expect(m.n.whole).toBe(5);
+      const a1 = memo.get('memo/a1')!;
+      expect(memo.get('memo/a2')!.spec).toBe(a1.spec);
+      expect(Object.isFrozen(a1.spec)).toBe(true);
+      expect(memo.get('memo/b1')!.spec).not.toBe(a1.spec);
+      expect(memo.get('memo/reordered')!.spec).toEqual(a1.spec);
+      // Every cached object is what parsing it whole gives, and what an informer without the memo holds.
+      for (const name of ['a1', 'a2', 'b1', 'reordered']) {
+        const whole = decodeWith(vmSchema, stripManagedFields(await vms.get(`memo/${name}`)));
+        expect(whole.ok && memo.get(`memo/${name}`)).toEqual(whole.ok && whole.value);
+        expect(memo.get(`memo/${name}`)).toEqual(plain.get(`memo/${name}`));
+      }
+      // An invalid spec is never remembered: each object that carries it is rejected on its own.
+      for (const name of ['bad1', 'bad2']) {
+        expect(memo.get(`memo/${name}`)).toBeUndefined();
+        expect(memo.getInvalid(`memo/${name}`)!.errors.map((e) => e.path)).toEqual(['spec.vnics[1].mac']);
+      }
+      // A watched object with a remembered spec text is parsed (the memo lives for one list only).
+      await vms.create({ ...vm('memo', 'late'), spec: specs.bad1 } as any);
+      await until(() => memo.getInvalid('memo/late') !== undefined);
+      await vms.create({ ...vm('memo', 'late2'), spec: specs.a1 } as any);
+      await until(() => memo.get('memo/late2') !== undefined);
+      expect(memo.get('memo/late2')!.spec).toEqual(a1.spec);
+      expect(m.n.whole).toBe(7);
+    } finally {
+      await memo.stop();
+      await plain.stop();
+      for (const name of [...Object.keys(specs), 'late', 'late2']) await vms.delete(`memo/${name}`).catch(() => undefined);
+    }
+  });
+
   it('drops its dropMembers from listed and watched objects before parsing', async () => {
     const hosts = env.client.kind('Host');
     await hosts.create(host('i-drop1', ['gold']) as any);
