@@ -50,6 +50,7 @@ export async function run(opts: BenchOptions): Promise<object> {
         acceptUnschedulable: true,
         idleFraction: 0.4,
         coldTimeoutMs: opts.quick ? 60_000 : 1_800_000,
+        restarts: 1,
         nodeFlags: { apiserver: HEAP, operator: HEAP, agents: HEAP },
       });
     } catch (err) {
