@@ -14,6 +14,7 @@ export type { BenchOptions };
 /** Scenarios in the order `make bench` runs them. */
 export const SCENARIOS: Record<string, () => Promise<{ run(opts: BenchOptions): Promise<object> }>> = {
   classifier: () => import('./scenarios/classifier'),
+  conntrack: () => import('./scenarios/conntrack'),
   'compile-max': () => import('./scenarios/compile-max'),
   apiserver: () => import('./scenarios/apiserver'),
   converge: () => import('./scenarios/converge'),

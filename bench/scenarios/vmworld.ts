@@ -319,6 +319,6 @@ export async function run(opts: BenchOptions): Promise<object> {
   return {
     quick: opts.quick,
     ...(custom ? { customSize: true } : {}),
-    ...(await runVmWorld(custom ?? (opts.quick ? QUICK : FULL), { ...opts, edits: opts.quick ? 5 : 100, creations: opts.quick ? 5 : 100, coldTimeoutMs: opts.quick ? 120_000 : 900_000, restarts: opts.quick ? 1 : 3 })),
+    ...(await runVmWorld(custom ?? (opts.quick ? QUICK : FULL), { ...opts, edits: opts.quick ? 5 : 100, creations: opts.quick ? 5 : 100, coldTimeoutMs: opts.quick ? 120_000 : 900_000, restarts: opts.quick ? 2 : 3 })),
   };
 }

@@ -3,6 +3,7 @@
 // Budget: under 30 s on an idle 2-core machine (timeouts are generous for a shared one).
 import { describe, expect, it } from 'vitest';
 import type { BenchOptions } from '../../bench/lib/options';
+import { run as conntrack } from '../../bench/scenarios/conntrack';
 import { run as converge } from '../../bench/scenarios/converge';
 import { run as max } from '../../bench/scenarios/max';
 import { run as vmworld } from '../../bench/scenarios/vmworld';
@@ -65,9 +66,20 @@ describe('end-to-end scenarios, quick', () => {
     expect(r.noopPatchP99Ms).toBeGreaterThan(0);
     expect(r.restart.settled).toBe(true);
     expect(r.restart.operatorWrites).toBe(0);
+    // Two restarts in a row at quick sizes (three at full size): each reported, the median on top.
+    expect(r.restart.readySecondsEach).toHaveLength(2);
+    expect(r.restart.readySeconds).toBeCloseTo((r.restart.readySecondsEach[0] + r.restart.readySecondsEach[1]) / 2, 1);
+    expect(r.restart.allWrites).toHaveLength(2);
     expect(r.realClusterBudget.measured.coldStart.writes).toBeGreaterThanOrEqual(r.size.vms);
     expect(r.ratios.editP99OverNoopP99).toBeGreaterThan(0);
   }, 300_000);
+
+  it('conntrack: a full table takes new flows and hits at every size, beside the Map it replaced', async () => {
+    const r = (await conntrack(opts)) as any;
+    expect(r.rows.map((row: any) => row.maxFlows)).toEqual([256, 4096]);
+    for (const row of r.rows) for (const t of [row.conntrack, row.mapWithIteration]) for (const f of [t.insertNs, t.hitNs]) expect(f.median).toBeGreaterThan(0);
+    expect(typeof r.withinTargets.insertFlat).toBe('boolean');
+  }, 30_000);
 
   it('max: compiles 10 vNICs per VM and says how to run the API-server part', async () => {
     const r = (await max(opts)) as any;
