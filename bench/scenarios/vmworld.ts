@@ -164,7 +164,6 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
     opts.progress(`vmworld: ${creations.length} VM creations: p99 ${summarize(creations.map((c) => c.ms)).p99} ms`);
 
     const finalWrites = writesBetween(w0, await writeCounts(cluster.conn));
-    const beforeRestart = resources(cluster);
 
     // 5. Operator restarts against the converged datacenter: level-based reconciles must find nothing
     // to do (0 writes by the operator), caches synced and Ready quickly. Several in a row, the median
@@ -178,7 +177,9 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
     const restartReadySeconds = restartReady.median;
     const restartOperatorWrites = { writes: restarts.reduce((n, r) => n + r.operatorWrites.writes, 0), bytes: restarts.reduce((n, r) => n + r.operatorWrites.bytes, 0) };
     const afterRestart = resources(cluster);
-    const res = { ...afterRestart, operator: maxResources(beforeRestart.operator, afterRestart.operator) };
+    // Every operator process: the cold start's and each restart's (each sampled as it stopped, the last one now).
+    const restartProcesses = [...restarts.slice(1).map((r) => r.stoppedOperator), afterRestart.operator];
+    const res = { ...afterRestart, operator: [restarts[0]?.stoppedOperator ?? null, ...restartProcesses].reduce(maxResources, null) };
     const editMs = summarize(edits.map((e) => e.ms));
     const createMs = summarize(creations.map((c) => c.ms));
     const noopSummary = summarize(noopMs);
@@ -227,7 +228,7 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
         operatorWrites: restartOperatorWrites.writes,
         operatorWriteBytes: restartOperatorWrites.bytes,
         allWrites: restarts.map((r) => r.allWrites),
-        resources: { operator: afterRestart.operator },
+        resources: { operator: restartProcesses.reduce(maxResources, null), operatorEach: restartProcesses },
       },
       ratios: {
         definition: 'measured in this run on this machine: cold start and statusSettled over the load time of the same objects; restart Ready over load time; edit and create p99 over the no-op PATCH p99',
@@ -271,6 +272,8 @@ interface RestartResult {
   settledSeconds: number;
   operatorWrites: { writes: number; bytes: number };
   allWrites: ReturnType<typeof writesBetween>;
+  /** Peak RSS and CPU of the operator process this restart stopped (its final sample). */
+  stoppedOperator: Row;
 }
 
 /** One operator restart against a quiet, converged system: Ready, drained, and what it wrote once quiet again. */
@@ -278,6 +281,7 @@ async function restartOperator(cluster: System['cluster'], opts: VmWorldRunOptio
   await waitIdle(cluster, { timeoutMs: 120_000, fraction: opts.idleFraction }).catch(() => null);
   // Counted from the new process's start: the old one flushes its queued Events as it stops.
   await cluster.stopOperator();
+  const stoppedOperator = resources(cluster).operator;
   const rw0 = await writeCounts(cluster.conn);
   const rm0 = await managerWrites(cluster.conn);
   const r0 = performance.now();
@@ -294,6 +298,7 @@ async function restartOperator(cluster: System['cluster'], opts: VmWorldRunOptio
     settledSeconds,
     operatorWrites: managerWritesBetween(rm0, await managerWrites(cluster.conn), OPERATOR),
     allWrites: writesBetween(rw0, await writeCounts(cluster.conn)),
+    stoppedOperator,
   };
 }
 

@@ -24,6 +24,9 @@ import { TreeInterner } from '../util/tree-intern';
 import type { ItemMemberDrops } from './strip-managed';
 import { startWatch } from './watch';
 
+/** Longest spec text a list remembers (memoSpecs); vmworld's policy specs are 180 to 605 characters. */
+const SPEC_MEMO_MAX_CHARS = 16 * 1024;
+
 /** One table for every informer of the process: the same strings repeat across kinds. */
 const interner = new StringInterner();
 const trees = new TreeInterner();
@@ -433,7 +436,10 @@ export class Informer<T extends object = KubeObject> {
     let specText: string | undefined;
     if (known === undefined && this.listSpecs && rawSpec !== undefined) {
       specText = JSON.stringify(rawSpec);
-      known = this.listSpecs.get(specText);
+      // A large spec is not remembered: it seldom repeats, and a tenant's big distinct policies would
+      // otherwise all be held as text until the list ends.
+      if (specText.length > SPEC_MEMO_MAX_CHARS) specText = undefined;
+      else known = this.listSpecs.get(specText);
     }
     const decoded = this.decode(raw, known);
     if (decoded.ok) {

@@ -84,9 +84,18 @@ export class LruMap<K, V> {
     this.oldestNode = this.newestNode = undefined;
   }
 
-  /** Keys from the oldest to the newest. */
+  /**
+   * Keys from the oldest to the newest. The key just handed out may be deleted or moved meanwhile
+   * (the next one is read first; a moved key comes again at the newest end). Deleting the entry that
+   * comes next, or clear(), ends the iteration.
+   */
   *keys(): IterableIterator<K> {
-    for (let n = this.oldestNode; n; n = n.newer) yield n.key;
+    for (let n = this.oldestNode; n; ) {
+      const next = n.newer;
+      yield n.key;
+      if (next && this.nodes.get(next.key) !== next) return;
+      n = next;
+    }
   }
 
   private toNewest(n: Node<K, V>): void {

@@ -70,6 +70,11 @@ describe('end-to-end scenarios, quick', () => {
     expect(r.restart.readySecondsEach).toHaveLength(2);
     expect(r.restart.readySeconds).toBeCloseTo((r.restart.readySecondsEach[0] + r.restart.readySecondsEach[1]) / 2, 1);
     expect(r.restart.allWrites).toHaveLength(2);
+    // Every operator process counted: the cold start's and each restart's.
+    expect(r.restart.resources.operatorEach).toHaveLength(2);
+    for (const p of r.restart.resources.operatorEach) expect(p.cpuSeconds).toBeGreaterThan(0);
+    const restartsCpu = r.restart.resources.operatorEach.reduce((n: number, p: any) => n + p.cpuSeconds, 0);
+    expect(r.cpuSeconds.operator).toBeGreaterThan(restartsCpu);
     expect(r.realClusterBudget.measured.coldStart.writes).toBeGreaterThanOrEqual(r.size.vms);
     expect(r.ratios.editP99OverNoopP99).toBeGreaterThan(0);
   }, 300_000);

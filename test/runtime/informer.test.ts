@@ -125,17 +125,23 @@ describe('Informer', () => {
       schema.safeParse = ((x: unknown) => (n.whole++, parse(x))) as typeof schema.safeParse;
       return { schema, n };
     };
-    const m = counted(), p = counted();
+    const m = counted(), p = counted(), u = counted();
     const opts = { client: env.client, resource: kindResource('VM'), namespace: 'memo', shareEqualParts: true, pageSize: 2 };
     const memo = new Informer<VM>({ ...opts, schema: m.schema as never, memoSpecs: true });
     const plain = new Informer<VM>({ ...opts, schema: p.schema as never });
+    // Without shareEqualParts nothing is frozen and shared, so nothing is remembered either.
+    const unshared = new Informer<VM>({ ...opts, shareEqualParts: false, schema: u.schema as never, memoSpecs: true });
     memo.start();
     plain.start();
+    unshared.start();
     try {
       expect(await memo.waitForSync(5000)).toBe(true);
       expect(await plain.waitForSync(5000)).toBe(true);
-      // Six objects, five spec texts (bad1 and bad2 are parsed each: an invalid spec is not remembered).
+      expect(await unshared.waitForSync(5000)).toBe(true);
+      // Six objects, four spec texts: a1 and a2's parsed once, b1's, reordered's (another text), and
+      // the invalid one for bad1 and again for bad2 (an invalid spec is never remembered).
       expect(p.n.whole).toBe(6);
+      expect(u.n.whole).toBe(6);
       expect(m.n.whole).toBe(5);
       const a1 = memo.get('memo/a1')!;
       expect(memo.get('memo/a2')!.spec).toBe(a1.spec);
@@ -163,6 +169,7 @@ describe('Informer', () => {
     } finally {
       await memo.stop();
       await plain.stop();
+      await unshared.stop();
       for (const name of [...Object.keys(specs), 'late', 'late2']) await vms.delete(`memo/${name}`).catch(() => undefined);
     }
   });

@@ -64,6 +64,25 @@ describe('LruMap', () => {
     );
   });
 
+  it('keys() goes on past the key it handed out when that key is deleted or moved, and stops after clear()', () => {
+    const lru = new LruMap<string, number>();
+    for (const k of ['a', 'b', 'c', 'd']) lru.set(k, 0);
+    const seen: string[] = [];
+    for (const k of lru.keys()) {
+      seen.push(k);
+      if (k === 'a') lru.delete('a');
+      if (k === 'b') lru.touch('b'); // to the newest end: seen again after d
+    }
+    expect(seen).toEqual(['a', 'b', 'c', 'd', 'b']);
+    expect([...lru.keys()]).toEqual(['c', 'd', 'b']);
+    const cleared: string[] = [];
+    for (const k of lru.keys()) {
+      cleared.push(k);
+      lru.clear();
+    }
+    expect(cleared).toEqual(['c']);
+  });
+
   it('a full table that keeps taking new keys (a conntrack under a flood of new flows) holds exactly the newest', () => {
     const lru = new LruMap<number, number>();
     const max = 65_536;
