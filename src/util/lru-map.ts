@@ -4,8 +4,9 @@
 // Why not a Map and `map.keys().next()`: a Map iterates in insertion order, but V8 leaves a hole in
 // its table for every deleted entry until the next rehash, and an iterator walks over the holes. A
 // memo that deletes its oldest entry on every insert piles the holes up at the front, so each
-// `keys().next()` scanned thousands of them: 22 µs per new flow in a full 65,536-flow conntrack
-// (1.5 µs with this list), and about a second of the operator's CPU through a vmworld status storm.
+// `keys().next()` scanned thousands of them: 16 µs per new flow in a full 65,536-flow conntrack and
+// 63 µs at 262,144 (1.6 and 1.7 µs with this list: `npm run bench -- --scenario conntrack`), and
+// about 0.7 s of the operator's CPU through a vmworld status storm.
 
 interface Node<K, V> {
   key: K;
