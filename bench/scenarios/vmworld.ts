@@ -303,7 +303,7 @@ async function restartOperator(cluster: System['cluster'], opts: VmWorldRunOptio
 }
 
 type Row = ReturnType<typeof resources>['operator'];
-/** Peak RSS across two processes of one component (before and after a restart); CPU summed. */
+/** Peak RSS over processes of one component (the cold start's and each restart's operator); CPU summed. */
 function maxResources(a: Row, b: Row): Row {
   if (!a || !b) return a ?? b;
   return { peakRssMiB: Math.max(a.peakRssMiB ?? 0, b.peakRssMiB ?? 0), cpuSeconds: (a.cpuSeconds ?? 0) + (b.cpuSeconds ?? 0) };
