@@ -70,6 +70,8 @@ export interface ListOptions {
    * anyway), e.g. MANAGED_FIELDS: `{ metadata: ['managedFields'] }`.
    */
   dropItemMembers?: ItemMemberDrops;
+  /** With dropItemMembers: keep each item's spec text up to this many bytes (listedSpecTexts). */
+  specTextMax?: number;
 }
 
 export interface ObjectList<T> {
@@ -203,7 +205,8 @@ export interface RequestOptions {
   contentType?: string;
   /**
    * Parses a 2xx response's bytes in place of JSON.parse (a list item by item); undefined, or a throw,
-   * leaves them to JSON.parse whole.
+   * leaves them to JSON.parse whole. Called synchronously on a reused buffer: it must not keep it (or
+   * a view of it) past its return.
    */
   parseBody?: (body: Buffer) => unknown;
   /** A 2xx response's body is not decoded nor parsed (the call resolves undefined): the caller never reads it. */
@@ -274,19 +277,16 @@ export class KubeClient {
     let parsed: unknown = undefined;
     try {
       await this.auth.applySecurityAuthentication(ctx);
-      const res = await this.http.send(ctx);
-      status = res.httpStatusCode;
-      const ok = status >= 200 && status <= 299;
-      if (ok && opts.discardBody) return undefined as T;
-      if (ok && opts.parseBody) {
-        const bytes = await res.body.binary();
-        try {
-          parsed = opts.parseBody(bytes);
-        } catch {
-          // left undefined: the bytes go to JSON.parse whole, below
-        }
-        if (parsed === undefined) text = bytes.toString('utf8');
-      } else text = await res.body.text();
+      if (opts.parseBody) {
+        // Declined (undefined) or not 2xx: the text goes to JSON.parse whole, below.
+        ({ status, parsed, text } = await this.http.sendParsed(ctx, opts.parseBody));
+      } else {
+        const res = await this.http.send(ctx);
+        status = res.httpStatusCode;
+        const ok = status >= 200 && status <= 299;
+        if (ok && opts.discardBody) return undefined as T;
+        text = await res.body.text();
+      }
     } catch (err) {
       throw toApiError(err);
     }
@@ -425,7 +425,7 @@ export class ResourceClient<T extends KubeObject> {
           continue: opts.continue,
           resourceVersion: opts.resourceVersion,
         },
-        parseBody: opts.dropItemMembers ? (b) => parseListItems(b, opts.dropItemMembers!) : undefined,
+        parseBody: opts.dropItemMembers ? (b) => parseListItems(b, opts.dropItemMembers!, { specTextMax: opts.specTextMax }) : undefined,
       },
     );
     return { items: r.items ?? [], metadata: r.metadata ?? {} };
