@@ -21,7 +21,7 @@ import { ApiError, toApiError } from './errors';
 import { IndexedStore, type IndexFunc, type InvalidEntry } from './store';
 import { internCommonStrings, StringInterner } from './intern';
 import { TreeInterner } from '../util/tree-intern';
-import type { ItemMemberDrops } from './strip-managed';
+import { listedSpecTexts, type ItemMemberDrops } from './strip-managed';
 import { startWatch } from './watch';
 
 /** Longest spec text a list remembers (memoSpecs); vmworld's policy specs are 180 to 605 characters. */
@@ -317,6 +317,7 @@ export class Informer<T extends object = KubeObject> {
   private async listAndReplace(): Promise<void> {
     this.stats.lists++;
     const pageSize = this.opts.pageSize ?? 500;
+    const memoSpecs = Boolean(this.opts.memoSpecs && this.opts.shareEqualParts && this.specless);
     const fetchPage = (cont: string | undefined): Promise<ObjectList<KubeObject>> => {
       const p = this.rc.list({
         namespace: this.opts.namespace,
@@ -325,6 +326,8 @@ export class Informer<T extends object = KubeObject> {
         limit: pageSize || undefined,
         continue: cont,
         dropItemMembers: this.dropMembers,
+        // The spec texts as sent, for the memo's keys (not a transformed spec's: it would not match).
+        specTextMax: memoSpecs && !this.opts.transform ? SPEC_MEMO_MAX_CHARS : undefined,
       });
       p.catch(() => undefined); // awaited below, unless the informer stops first
       return p;
@@ -334,7 +337,7 @@ export class Informer<T extends object = KubeObject> {
     const seen = this.store.size > 0 || this.store.listInvalid().length > 0 ? new Set<string>() : undefined;
     let next: Promise<ObjectList<KubeObject>> | undefined = fetchPage(undefined);
     let rv = '';
-    this.listSpecs = this.opts.memoSpecs && this.opts.shareEqualParts && this.specless ? new Map() : undefined;
+    this.listSpecs = memoSpecs ? new Map() : undefined;
     try {
       while (next) {
         const page: ObjectList<KubeObject> = await next;
@@ -426,6 +429,7 @@ export class Informer<T extends object = KubeObject> {
   private upsert(key: string, raw: KubeObject): void {
     const rv = raw.metadata?.resourceVersion;
     if (rv && this.seenResourceVersion(key) === rv) return; // unchanged (relist)
+    const listedSpecText = this.listSpecs ? listedSpecTexts.get(raw) : undefined;
     if (!this.opts.keepManagedFields) raw = stripManagedFields(raw);
     if (this.opts.transform) raw = this.opts.transform(raw);
     const cached = this.store.get(key);
@@ -435,7 +439,8 @@ export class Informer<T extends object = KubeObject> {
     let known = cachedSpec !== undefined && sameSpecVersion(cached, raw) ? cachedSpec : undefined;
     let specText: string | undefined;
     if (known === undefined && this.listSpecs && rawSpec !== undefined) {
-      specText = JSON.stringify(rawSpec);
+      // Equal texts are equal specs, whichever way the text was made (as sent, or serialized here).
+      specText = listedSpecText ?? JSON.stringify(rawSpec);
       // A large spec is not remembered: it seldom repeats, and a tenant's big distinct policies would
       // otherwise all be held as text until the list ends.
       if (specText.length > SPEC_MEMO_MAX_CHARS) specText = undefined;

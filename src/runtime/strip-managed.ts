@@ -22,6 +22,7 @@ const OPEN_ARR = 0x5b;
 const CLOSE_ARR = 0x5d;
 
 const ITEMS = Buffer.from('"items"');
+const SPEC = Buffer.from('"spec"');
 const OBJECT = Buffer.from('"object"');
 const TYPE = Buffer.from('"type"');
 const quoted = (key: string) => Buffer.from(JSON.stringify(key));
@@ -105,6 +106,21 @@ function members(b: Uint8Array, i: number, member: (keyFrom: number, keyTo: numb
   }
 }
 
+/** Where an item's `spec` member's value lies, and how many `spec` members the item has. */
+interface SpecSpan {
+  count: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * The JSON text of a listed item's spec, as the server sent it, for items parsed by parseListItems
+ * with `specTextMax` (and specs no longer than that, in bytes). An informer that remembers specs by
+ * their text (memoSpecs) takes it instead of serializing every parsed spec again: equal texts parse
+ * to equal specs.
+ */
+export const listedSpecTexts = new WeakMap<object, string>();
+
 /** The quoted keys to look for, once per drops object (an informer passes the same one for every page). */
 type Plan = { key: Buffer; names: Buffer[] }[];
 const plans = new WeakMap<ItemMemberDrops, Plan>();
@@ -134,11 +150,13 @@ export function stripListItemMembers(b: Buffer, drops: ItemMemberDrops): Buffer 
  * decoded whole is one string of about a megabyte, which V8 allocates in its large-object space, and
  * an operator restart (400 pages) left one of those per page for the next full GC to free.
  */
-export function parseListItems(b: Buffer, drops: ItemMemberDrops): Record<string, unknown> | undefined {
+export function parseListItems(b: Buffer, drops: ItemMemberDrops, opts: { specTextMax?: number } = {}): Record<string, unknown> | undefined {
   const cuts: number[] = [];
   const spans: number[] = [];
   const others: [string, number, number][] = [];
-  if (!walkList(b, drops, cuts, spans, others)) return undefined;
+  // Spec texts only when no dropped member lies inside a spec (the text must be what was parsed).
+  const specs = opts.specTextMax !== undefined && !('spec' in drops) ? [] as number[] : undefined;
+  if (!walkList(b, drops, cuts, spans, others, specs)) return undefined;
   const out: Record<string, unknown> = {};
   // defineProperty, as JSON.parse does: an own "__proto__" member stays a member, never a prototype.
   for (const [key, from, to] of others) Object.defineProperty(out, key, { value: JSON.parse(b.toString('utf8', from, to)), enumerable: true, writable: true, configurable: true });
@@ -148,7 +166,10 @@ export function parseListItems(b: Buffer, drops: ItemMemberDrops): Record<string
     const to = spans[k + 1]!;
     const first = c;
     while (c < cuts.length && cuts[c]! < to) c += 2;
-    items.push(parseKept(b, cuts, first, c, spans[k]!, to));
+    const item = parseKept(b, cuts, first, c, spans[k]!, to);
+    items.push(item);
+    if (specs && specs[k]! >= 0 && specs[k + 1]! - specs[k]! <= opts.specTextMax! && item !== null && typeof item === 'object')
+      listedSpecTexts.set(item, b.toString('utf8', specs[k]!, specs[k + 1]!));
   }
   Object.defineProperty(out, 'items', { value: items, enumerable: true, writable: true, configurable: true });
   return out;
@@ -204,10 +225,17 @@ function parseKept(b: Buffer, cuts: number[], cutFrom: number, cutTo: number, fr
  * Pushes onto `cuts` the spans of `<member>.<name>` in the object that starts at `from` (a `{`), for
  * each member and names of `plan`; returns the index past the object, or -1.
  */
-function itemCuts(b: Buffer, from: number, plan: Plan, cuts: number[]): number {
+function itemCuts(b: Buffer, from: number, plan: Plan, cuts: number[], spec?: SpecSpan): number {
   return members(b, from, (kf, kt, vf) => {
     let v = vf;
     while (v < b.length && isSpace(b[v]!)) v++;
+    if (spec && same(b, kf, kt, SPEC)) {
+      const end = endOfValue(b, v);
+      spec.count++;
+      spec.from = v;
+      spec.to = end;
+      return end;
+    }
     if (b[v] === OPEN_OBJ) {
       for (const p of plan) {
         if (!same(b, kf, kt, p.key)) continue;
@@ -227,12 +255,13 @@ function itemCuts(b: Buffer, from: number, plan: Plan, cuts: number[]): number {
  * `spans` each item's span (objects only) and onto `others` each top-level member but `items` (key,
  * value span). False when the bytes are not an object this scanner follows.
  */
-function walkList(b: Buffer, drops: ItemMemberDrops, cuts: number[], spans?: number[], others?: [string, number, number][]): boolean {
+function walkList(b: Buffer, drops: ItemMemberDrops, cuts: number[], spans?: number[], others?: [string, number, number][], specs?: number[]): boolean {
   const plan = planOf(drops);
   let i = 0;
   while (i < b.length && isSpace(b[i]!)) i++;
   if (b[i] !== OPEN_OBJ) return false;
   let sawItems = false;
+  const specSpan: SpecSpan | undefined = specs ? { count: 0, from: -1, to: -1 } : undefined;
   const items = (from: number): number => {
     if (sawItems && spans) return -1; // a second "items" member (JSON.parse keeps the last): parse whole
     sawItems = true;
@@ -242,9 +271,12 @@ function walkList(b: Buffer, drops: ItemMemberDrops, cuts: number[], spans?: num
       if (b[j] === CLOSE_ARR) return j + 1;
       const isObject = b[j] === OPEN_OBJ;
       if (!isObject && spans) return -1; // an item that is not an object: parse the list whole
-      const end = isObject ? itemCuts(b, j, plan, cuts) : endOfValue(b, j);
+      if (specSpan) specSpan.count = 0;
+      const end = isObject ? itemCuts(b, j, plan, cuts, specSpan) : endOfValue(b, j);
       if (end < 0) return -1;
       spans?.push(j, end);
+      // One spec member (JSON.parse keeps the last of several: no text then), else -1.
+      if (specSpan) specs!.push(specSpan.count === 1 ? specSpan.from : -1, specSpan.to);
       j = end;
       while (j < b.length && isSpace(b[j]!)) j++;
       if (b[j] === COMMA) j++;

@@ -3,7 +3,7 @@
 // produce; anything else comes back as it was (or, parsed, as undefined: the caller parses it whole).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseListItems, parseWatchEvent, stripListItemMembers, stripListManagedFields } from '../../src/runtime/strip-managed';
+import { listedSpecTexts, parseListItems, parseWatchEvent, stripListItemMembers, stripListManagedFields } from '../../src/runtime/strip-managed';
 
 // Strings that try to look like structure: quotes, escapes, brackets, the key names themselves.
 const tricky = fc.oneof(
@@ -124,6 +124,32 @@ describe('parseListItems', () => {
     );
     for (const text of ['[]', '{"items":null}', '{"kind":"List"}', '{"items":[]} x', '{"items":[{"a":1}],"items":[{"b":2}]}', '{"items":[1]}', ''])
       expect(parseListItems(Buffer.from(text), {})).toBeUndefined();
+  });
+
+  it('gives each item\'s spec text as sent, which parses to the spec it parsed (none when dropped members lie in specs, the text is too long, or spec is twice)', () => {
+    fc.assert(
+      fc.property(objectItems, fc.constantFrom(undefined, 1, '\t'), fc.oneof(fc.integer({ min: 0, max: 200 }), fc.constant(Infinity)), (l, indent, max) => {
+        const text = JSON.stringify(l, null, indent);
+        const out = parseListItems(Buffer.from(text), { metadata: ['managedFields'] }, { specTextMax: max }) as { items: Record<string, unknown>[] };
+        for (const it of out.items) {
+          const spec = listedSpecTexts.get(it);
+          if (spec !== undefined) {
+            expect(JSON.parse(spec)).toEqual(it.spec);
+            expect(Buffer.byteLength(spec)).toBeLessThanOrEqual(max);
+          }
+          // Compact, the text in the list is the spec's own; indented, only its length differs.
+          if (indent === undefined) expect(spec).toBe(it.spec !== undefined && Buffer.byteLength(JSON.stringify(it.spec)) <= max ? JSON.stringify(it.spec) : undefined);
+          else if (max === Infinity) expect(spec === undefined).toBe(it.spec === undefined);
+        }
+      }),
+      { numRuns: 500 },
+    );
+    const texts = (t: string, drops: Record<string, string[]> = {}) =>
+      (parseListItems(Buffer.from(t), drops, { specTextMax: 100 }) as { items: object[] }).items.map((it) => listedSpecTexts.get(it));
+    expect(texts('{"items":[{"spec": {"a" : [1, "}"]} },{"spec":2},{"a":1}]}')).toEqual(['{"a" : [1, "}"]}', '2', undefined]);
+    expect(texts('{"items":[{"spec":{"a":1},"spec":{"a":2}}]}')).toEqual([undefined]); // JSON.parse keeps the second
+    expect(texts('{"items":[{"spec":{"a":1,"x":2}}]}', { spec: ['x'] })).toEqual([undefined]);
+    expect(parseListItems(Buffer.from('{"items":[{"spec":{}}]}'), {})!.items).toSatisfy((items: object[]) => listedSpecTexts.get(items[0]!) === undefined);
   });
 
   it('keeps an own "__proto__" member an own member, as JSON.parse does', () => {
