@@ -117,7 +117,8 @@ interface SpecSpan {
  * The JSON text of a listed item's spec, as the server sent it, for items parsed by parseListItems
  * with `specTextMax` (and specs no longer than that, in bytes). An informer that remembers specs by
  * their text (memoSpecs) takes it instead of serializing every parsed spec again: equal texts parse
- * to equal specs.
+ * to equal specs. It must be the text of the spec JSON.parse kept, so an item with two spec members
+ * or with any escaped member name (which could spell "spec") has none.
  */
 export const listedSpecTexts = new WeakMap<object, string>();
 
@@ -229,12 +230,17 @@ function itemCuts(b: Buffer, from: number, plan: Plan, cuts: number[], spec?: Sp
   return members(b, from, (kf, kt, vf) => {
     let v = vf;
     while (v < b.length && isSpace(b[v]!)) v++;
-    if (spec && same(b, kf, kt, SPEC)) {
-      const end = endOfValue(b, v);
-      spec.count++;
-      spec.from = v;
-      spec.to = end;
-      return end;
+    if (spec) {
+      if (same(b, kf, kt, SPEC)) {
+        const end = endOfValue(b, v);
+        spec.count++;
+        spec.from = v;
+        spec.to = end;
+        return end;
+      }
+      // A key with an escape may be "spec" spelled otherwise ("sp\u0065c"), which JSON.parse reads as
+      // spec: no text for this item then.
+      for (let k = kf; k < kt; k++) if (b[k] === BACKSLASH) spec.count = 2;
     }
     if (b[v] === OPEN_OBJ) {
       for (const p of plan) {
