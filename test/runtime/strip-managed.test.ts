@@ -126,7 +126,7 @@ describe('parseListItems', () => {
       expect(parseListItems(Buffer.from(text), {})).toBeUndefined();
   });
 
-  it('gives each item\'s spec text as sent, which parses to the spec it parsed (none when dropped members lie in specs, the text is too long, or spec is twice)', () => {
+  it('gives each item\'s spec text as sent, which parses to the spec it parsed (none when dropped members lie in specs, the text is too long, spec is twice or a member name is escaped)', () => {
     fc.assert(
       fc.property(objectItems, fc.constantFrom(undefined, 1, '\t'), fc.oneof(fc.integer({ min: 0, max: 200 }), fc.constant(Infinity)), (l, indent, max) => {
         const text = JSON.stringify(l, null, indent);
