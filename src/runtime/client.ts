@@ -428,6 +428,10 @@ export class ResourceClient<T extends KubeObject> {
         parseBody: opts.dropItemMembers ? (b) => parseListItems(b, opts.dropItemMembers!, { specTextMax: opts.specTextMax }) : undefined,
       },
     );
+    // A 2xx that is not a list (a proxy's page, a body cut short) fails the call: taken for an empty
+    // list, it would make an informer's relist delete every object it holds.
+    if (!r || typeof r !== 'object' || Array.isArray(r) || !('items' in r) || (r.items !== null && !Array.isArray(r.items)))
+      throw new ApiError(0, 'InvalidResponse', `list ${this.collectionPath(opts.namespace)}: the response is not a list object`);
     return { items: r.items ?? [], metadata: r.metadata ?? {} };
   }
 

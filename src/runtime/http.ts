@@ -212,9 +212,13 @@ export class ScratchBody {
     return this.buf.subarray(0, this.length);
   }
 
-  /** Back to the pool: nothing may read the view after this. */
+  /** Back to the pool, once: nothing may read the view after this. */
   release(): void {
+    if (this.released) return;
+    this.released = true;
     this.pool.give(this.buf);
     this.length = 0;
   }
+
+  private released = false;
 }

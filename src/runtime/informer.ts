@@ -24,8 +24,8 @@ import { TreeInterner } from '../util/tree-intern';
 import { listedSpecTexts, type ItemMemberDrops } from './strip-managed';
 import { startWatch } from './watch';
 
-/** Longest spec text a list remembers (memoSpecs); vmworld's policy specs are 180 to 605 characters. */
-const SPEC_MEMO_MAX_CHARS = 16 * 1024;
+/** Longest spec text (UTF-8 bytes) a list remembers (memoSpecs); vmworld's policy specs are 180 to 605. */
+const SPEC_MEMO_MAX_BYTES = 16 * 1024;
 
 /** One table for every informer of the process: the same strings repeat across kinds. */
 const interner = new StringInterner();
@@ -119,8 +119,8 @@ export interface InformerOptions<T> {
    */
   shareEqualParts?: boolean;
   /**
-   * Decode each distinct spec of a list once (by its JSON text) and share the result between the
-   * objects that carry it. For kinds whose specs repeat across objects: at vmworld 79,729 policies
+   * Decode each distinct spec of a list once (by its JSON text as the server sent it, see
+   * listedSpecTexts) and share the result between the objects that carry it. For kinds whose specs repeat across objects: at vmworld 79,729 policies
    * hold 26,615 distinct specs, and parsing them with the schema was the largest part of decoding the
    * list. Only with `shareEqualParts`, which shares equal specs anyway (after parsing each of them).
    */
@@ -165,7 +165,7 @@ export class Informer<T extends object = KubeObject> {
   private readonly dropMembers: ItemMemberDrops | undefined;
   private readonly specless: { schema: z.ZodType; keys: string[] } | undefined;
   /**
-   * While a list is read (memoSpecs): decoded specs by their JSON text. Dropped after the list: watch
+   * While a list is read (memoSpecs): decoded specs by their JSON text as sent. Dropped after the list: watch
    * events come one at a time, and 26,000 spec texts kept for the life of the process would be memory
    * for nothing.
    */
@@ -327,7 +327,7 @@ export class Informer<T extends object = KubeObject> {
         continue: cont,
         dropItemMembers: this.dropMembers,
         // The spec texts as sent, for the memo's keys (not a transformed spec's: it would not match).
-        specTextMax: memoSpecs && !this.opts.transform ? SPEC_MEMO_MAX_CHARS : undefined,
+        specTextMax: memoSpecs && !this.opts.transform ? SPEC_MEMO_MAX_BYTES : undefined,
       });
       p.catch(() => undefined); // awaited below, unless the informer stops first
       return p;
@@ -437,15 +437,13 @@ export class Informer<T extends object = KubeObject> {
     const cachedSpec = (cached as { spec?: unknown } | undefined)?.spec;
     // A spec known valid: the cached one of the same version, or (in a list) the same text decoded before.
     let known = cachedSpec !== undefined && sameSpecVersion(cached, raw) ? cachedSpec : undefined;
-    let specText: string | undefined;
-    if (known === undefined && this.listSpecs && rawSpec !== undefined) {
-      // Equal texts are equal specs, whichever way the text was made (as sent, or serialized here).
-      specText = listedSpecText ?? JSON.stringify(rawSpec);
-      // A large spec is not remembered: it seldom repeats, and a tenant's big distinct policies would
-      // otherwise all be held as text until the list ends.
-      if (specText.length > SPEC_MEMO_MAX_CHARS) specText = undefined;
-      else known = this.listSpecs.get(specText);
-    }
+    // Keyed only by the text as sent: equal texts parse to equal specs. A spec serialized again is no
+    // such key (JSON.stringify gives {"a":null} for {"a":1e400} and {"a":0} for {"a":-0}), so an
+    // item without its text (see listedSpecTexts) is decoded whole. Texts longer than
+    // SPEC_MEMO_MAX_BYTES are not given: a large spec seldom repeats, and a tenant's big distinct
+    // policies would otherwise all be held as text until the list ends.
+    const specText = known === undefined && this.listSpecs && rawSpec !== undefined ? listedSpecText : undefined;
+    if (specText !== undefined) known = this.listSpecs!.get(specText);
     const decoded = this.decode(raw, known);
     if (decoded.ok) {
       const wasInvalid = this.store.getInvalid(key) !== undefined;
