@@ -75,6 +75,12 @@ function endOfValue(b: Uint8Array, i: number): number {
   return -1;
 }
 
+/** Whether the key in `b[from, to)` has an escape: it may spell a name ("obj\u0065ct") the scanner looks for. */
+const hasEscape = (b: Uint8Array, from: number, to: number) => {
+  for (let k = from; k < to; k++) if (b[k] === BACKSLASH) return true;
+  return false;
+};
+
 const same = (b: Uint8Array, from: number, to: number, word: Uint8Array) => {
   if (to - from !== word.length) return false;
   for (let k = 0; k < word.length; k++) if (b[from + k] !== word[k]) return false;
@@ -192,6 +198,7 @@ export function parseWatchEvent(b: Buffer, drops: ItemMemberDrops): { type: unkn
   while (i < b.length && isSpace(b[i]!)) i++;
   if (b[i] !== OPEN_OBJ) return undefined;
   const end = members(b, i, (kf, kt, vf) => {
+    if (hasEscape(b, kf, kt)) return -1; // could be a second "type" or "object": JSON.parse judges
     let v = vf;
     while (v < b.length && isSpace(b[v]!)) v++;
     if (same(b, kf, kt, OBJECT)) {
@@ -240,7 +247,7 @@ function itemCuts(b: Buffer, from: number, plan: Plan, cuts: number[], spec?: Sp
       }
       // A key with an escape may be "spec" spelled otherwise ("sp\u0065c"), which JSON.parse reads as
       // spec: no text for this item then.
-      for (let k = kf; k < kt; k++) if (b[k] === BACKSLASH) spec.count = 2;
+      if (hasEscape(b, kf, kt)) spec.count = 2;
     }
     if (b[v] === OPEN_OBJ) {
       for (const p of plan) {
@@ -291,6 +298,7 @@ function walkList(b: Buffer, drops: ItemMemberDrops, cuts: number[], spans?: num
     }
   };
   const end = members(b, i, (kf, kt, vf) => {
+    if (hasEscape(b, kf, kt)) return -1; // could be a second "items": JSON.parse judges
     let v = vf;
     while (v < b.length && isSpace(b[v]!)) v++;
     if (same(b, kf, kt, ITEMS) && b[v] === OPEN_ARR) return items(v);
