@@ -181,6 +181,8 @@ export class ScratchPool {
 export class ScratchBody {
   private buf: Buffer;
   private length = 0;
+  /** Bytes in `buf` (the rest is in `overflow`). */
+  private head = 0;
   private overflow: Buffer[] | undefined;
 
   constructor(private readonly pool: ScratchPool) {
@@ -188,24 +190,18 @@ export class ScratchBody {
   }
 
   push(c: Buffer): void {
-    if (this.overflow) this.overflow.push(c);
-    else if (this.length + c.length > this.buf.length) this.overflow = [c];
-    else {
-      c.copy(this.buf, this.length);
-      this.length += c.length;
-      return;
-    }
+    if (!this.overflow && this.length + c.length <= this.buf.length) this.head += c.copy(this.buf, this.length);
+    else (this.overflow ??= []).push(c);
     this.length += c.length;
   }
 
   /** The whole body (valid until release). */
   view(): Buffer {
     if (this.overflow) {
-      const head = this.length - this.overflow.reduce((n, c) => n + c.length, 0);
       const joined = Buffer.allocUnsafeSlow(this.length <= this.pool.max ? Math.max(this.length, this.buf.length * 2) : this.length);
-      this.buf.copy(joined, 0, 0, head);
-      let at = head;
+      let at = this.buf.copy(joined, 0, 0, this.head);
       for (const c of this.overflow) at += c.copy(joined, at);
+      this.head = at;
       this.buf = joined;
       this.overflow = undefined;
     }
@@ -217,7 +213,7 @@ export class ScratchBody {
     if (this.released) return;
     this.released = true;
     this.pool.give(this.buf);
-    this.length = 0;
+    this.length = this.head = 0;
   }
 
   private released = false;

@@ -120,9 +120,10 @@ export interface InformerOptions<T> {
   shareEqualParts?: boolean;
   /**
    * Decode each distinct spec of a list once (by its JSON text as the server sent it, see
-   * listedSpecTexts) and share the result between the objects that carry it. For kinds whose specs repeat across objects: at vmworld 79,729 policies
-   * hold 26,615 distinct specs, and parsing them with the schema was the largest part of decoding the
-   * list. Only with `shareEqualParts`, which shares equal specs anyway (after parsing each of them).
+   * listedSpecTexts) and share the result between the objects that carry it. For kinds whose specs
+   * repeat across objects: at vmworld 79,729 policies hold 26,615 distinct specs, and parsing them
+   * with the schema was the largest part of decoding the list. Only with `shareEqualParts`, which
+   * shares equal specs anyway (after parsing each of them).
    */
   memoSpecs?: boolean;
   name?: string;
@@ -165,9 +166,9 @@ export class Informer<T extends object = KubeObject> {
   private readonly dropMembers: ItemMemberDrops | undefined;
   private readonly specless: { schema: z.ZodType; keys: string[] } | undefined;
   /**
-   * While a list is read (memoSpecs): decoded specs by their JSON text as sent. Dropped after the list: watch
-   * events come one at a time, and 26,000 spec texts kept for the life of the process would be memory
-   * for nothing.
+   * While a list is read (memoSpecs): decoded specs by their JSON text as sent. Dropped after the
+   * list: watch events come one at a time, and 26,000 spec texts kept for the life of the process
+   * would be memory for nothing.
    */
   private listSpecs: Map<string, unknown> | undefined;
 
