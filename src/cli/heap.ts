@@ -10,7 +10,9 @@
 // V8 reads the flag at every GC: setting it once the process runs takes effect at the next one.
 import { setFlagsFromString } from 'node:v8';
 import { Option } from 'commander';
-import { int } from './program';
+import { SoftMemoryLimit, parseMemoryQuantity } from '../runtime/memory-limit';
+import type { Logger } from '../util/log';
+import { int, InvalidArgumentError } from './program';
 
 export const DEFAULT_HEAP_GROWTH_PERCENT = 0;
 
@@ -22,4 +24,36 @@ export function heapGrowthFlag(): Option {
 
 export function applyHeapGrowth(percent: number): void {
   if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
+}
+
+/**
+ * --memory-limit (or $VMSAFE_MEMORY_LIMIT, which a Deployment sets from its container's
+ * `limits.memory`): the RSS the process must stay under. V8 then collects sooner as the process
+ * nears 90 % of it (src/runtime/memory-limit.ts).
+ */
+export function memoryLimitFlag(): Option {
+  return new Option('--memory-limit <bytes>', 'stay under this much memory (bytes, or 1Gi, 1536Mi...): garbage is collected sooner near 90 % of it (0: no limit)')
+    .env('VMSAFE_MEMORY_LIMIT')
+    .argParser((v) => {
+      if (v.trim() === '0') return 0;
+      const n = parseMemoryQuantity(v);
+      if (n === undefined) throw new InvalidArgumentError('must be bytes or a quantity such as 1Gi or 1536Mi.');
+      return n;
+    });
+}
+
+/**
+ * The process's heap policy: a fixed --heap-growth-percent, else a soft limit from --memory-limit,
+ * else V8's own. Returns the limit to stop at shutdown, if one runs.
+ */
+export function applyHeapPolicy(flags: { heapGrowthPercent: number; memoryLimit?: number }, logger: Logger): SoftMemoryLimit | undefined {
+  if (flags.heapGrowthPercent > 0) {
+    applyHeapGrowth(flags.heapGrowthPercent);
+    if (flags.memoryLimit) logger.warn({ heapGrowthPercent: flags.heapGrowthPercent }, '--heap-growth-percent is set: --memory-limit does not steer the heap');
+    return undefined;
+  }
+  if (!flags.memoryLimit) return undefined;
+  const limit = new SoftMemoryLimit({ limitBytes: flags.memoryLimit, logger }).start();
+  logger.info({ limitMiB: Math.round(flags.memoryLimit / 2 ** 20), targetMiB: Math.round(limit.targetBytes / 2 ** 20) }, 'memory limit');
+  return limit;
 }

@@ -3,7 +3,7 @@ import { DEFAULT_RESYNC_MS, DEFAULT_SHARED_GROUP_MIN, parseBindAddress, startOpe
 import { DEFAULT_STAGED_IMPACT_MAX_VNICS } from '../../controllers/staged-impact';
 import { cliLogger, untilSignal } from '../flags';
 import { act, boolFlag, Command, int, number, runCommand, verb } from '../program';
-import { applyHeapGrowth, heapGrowthFlag } from '../heap';
+import { applyHeapPolicy, heapGrowthFlag, memoryLimitFlag } from '../heap';
 
 export function command(): Command {
   const cmd = verb('operator', 'run the operator against a cluster (kubeconfig as kubectl finds it)')
@@ -23,6 +23,7 @@ export function command(): Command {
     .option('--kube-api-burst <n>', 'requests allowed in a burst above --kube-api-qps (default 1.5 x qps)', int(1))
     .option('--log-level <level>', 'pino level (default info, or $VMSAFE_LOG_LEVEL)')
     .addOption(heapGrowthFlag())
+    .addOption(memoryLimitFlag())
     .action(act(operator));
 }
 
@@ -30,6 +31,7 @@ export const run = (argv: string[]) => runCommand(command(), argv);
 
 interface OperatorFlags {
   heapGrowthPercent: number;
+  memoryLimit?: number;
   kubeconfig?: string;
   leaderElect: boolean;
   identity?: string;
@@ -47,8 +49,8 @@ interface OperatorFlags {
 }
 
 async function operator(values: OperatorFlags): Promise<number> {
-  applyHeapGrowth(values.heapGrowthPercent);
   const logger = cliLogger(values.logLevel, 'vmsafe-operator');
+  const memory = applyHeapPolicy(values, logger);
   const op = await startOperator({
     kubeconfig: values.kubeconfig ? { file: values.kubeconfig } : undefined,
     logger,
@@ -68,5 +70,6 @@ async function operator(values: OperatorFlags): Promise<number> {
   });
   logger.info({ identity: op.identity, metrics: op.metricsServer?.url, probes: op.probeServer?.url }, 'operator running');
   await untilSignal(() => op.stop());
+  memory?.stop();
   return 0;
 }
