@@ -74,15 +74,19 @@ export interface SoftMemoryLimitOptions {
   /** For tests: where samples come from and where the flag goes. */
   sample?: () => MemorySample;
   setGrowth?: (percent: number) => void;
+  setCompaction?: (on: boolean) => void;
 }
 
 const v8Growth = (percent: number) => setFlagsFromString(`--heap-growing-percent=${percent}`);
+const v8Compaction = (on: boolean) => setFlagsFromString(on ? '--compact-on-every-full-gc' : '--no-compact-on-every-full-gc');
 
 /** Keeps V8's heap growth within a memory limit: `start()` once, `stop()` at shutdown. */
 export class SoftMemoryLimit {
   readonly targetBytes: number;
   private readonly sample: () => MemorySample;
   private readonly setGrowth: (percent: number) => void;
+  private readonly setCompaction: (on: boolean) => void;
+  private compacting = false;
   private readonly log: Logger;
   private readonly intervalMs: number;
   private liveAfterFullGc: number | undefined;
@@ -95,8 +99,14 @@ export class SoftMemoryLimit {
     this.targetBytes = Math.floor(opts.limitBytes * (opts.fraction ?? 0.9));
     this.sample = opts.sample ?? sampleMemory;
     this.setGrowth = opts.setGrowth ?? v8Growth;
+    this.setCompaction = opts.setCompaction ?? v8Compaction;
     this.log = opts.logger ?? silentLogger;
     this.intervalMs = opts.intervalMs ?? 250;
+  }
+
+  /** Whether every full GC compacts (RSS over the target). */
+  get compactingEveryGc(): boolean {
+    return this.compacting;
   }
 
   /** The growth percent last handed to V8 (0: V8's own). */
@@ -137,6 +147,15 @@ export class SoftMemoryLimit {
       this.setGrowth(percent);
       this.log.debug({ percent, rssMiB: mib(s.rss), oldUsedMiB: mib(s.oldUsed), targetMiB: mib(this.targetBytes) }, 'heap growth');
       this.current = percent;
+    }
+    // Over the target with the live set within it: the rest is free space in partly used pages,
+    // which V8 keeps (it compacts only the emptiest pages on its own). Compact every page at the
+    // next full GCs until RSS is back under the target.
+    const compact = s.rss > this.targetBytes || (this.compacting && s.rss > 0.95 * this.targetBytes);
+    if (compact !== this.compacting) {
+      this.setCompaction(compact);
+      this.compacting = compact;
+      this.log.debug({ compact, rssMiB: mib(s.rss), targetMiB: mib(this.targetBytes) }, 'heap compaction');
     }
     if (percent === MIN_GROWTH_PERCENT && now - this.lastWarnAt > 60_000) {
       this.lastWarnAt = now;
