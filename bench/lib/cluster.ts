@@ -8,6 +8,7 @@ import { BOOTSTRAP } from '../../src/dev/stack';
 import { resourcePath } from '../../src/runtime/client';
 import { Component, REPO, type ProcStats } from './procs';
 import { connFromKubeconfig, must, type Conn } from './http';
+import { benchOperatorMemoryLimit } from './operator-memory';
 
 export interface ClusterOptions {
   /** Agent heartbeat (ms) and lease (s): defaults 2000 / 8 like `vmsafe agent`. */
@@ -71,12 +72,17 @@ export class Cluster {
 
   /** The operator's /metrics and /readyz port. */
   operatorPort = 0;
+  /** The soft memory limit the operator runs under (bytes; 0 = none): the manifest's. */
+  readonly operatorMemoryLimit = benchOperatorMemoryLimit();
 
   /** Starts the operator; `operatorReady()` resolves once its caches synced and controllers run. */
   /** `args`: more operator flags (e.g. `--resync-period 60`). */
   async startOperator(args: string[] = []): Promise<void> {
     this.operatorPort = await freePort();
-    this.operator = new Component('operator', ['operator', '--kubeconfig', this.kubeconfig, '--no-leader-elect', ...metricsFlag(this.operatorPort), ...this.log, ...args], { nodeFlags: this.flags('operator') });
+    this.operator = new Component('operator', ['operator', '--kubeconfig', this.kubeconfig, '--no-leader-elect', ...metricsFlag(this.operatorPort), ...this.log, ...args], {
+      nodeFlags: this.flags('operator'),
+      env: { VMSAFE_MEMORY_LIMIT: String(this.operatorMemoryLimit) },
+    });
   }
 
   /** Stops the operator (SIGTERM, its normal shutdown: queued Events are flushed). */

@@ -205,6 +205,8 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
         idleSecondsAfter: idleSeconds === null ? null : round(idleSeconds),
       },
       peakRssMiB: { apiserver: res.apiserver?.peakRssMiB, operator: res.operator?.peakRssMiB, agents: res.agents?.peakRssMiB },
+      // The soft memory limit the operator ran under (VMSAFE_MEMORY_LIMIT in manifests/operator.yaml).
+      operatorMemoryLimitMiB: Math.round(cluster.operatorMemoryLimit / 2 ** 20),
       cpuSeconds: { apiserver: res.apiserver?.cpuSeconds, operator: res.operator?.cpuSeconds, agents: res.agents?.cpuSeconds },
       policyEdit: {
         edits: edits.length,

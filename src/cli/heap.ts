@@ -27,12 +27,11 @@ export function applyHeapGrowth(percent: number): void {
 }
 
 /**
- * --memory-limit (or $VMSAFE_MEMORY_LIMIT, which a Deployment sets from its container's
- * `limits.memory`): the RSS the process must stay under. V8 then collects sooner as the process
- * nears 90 % of it (src/runtime/memory-limit.ts).
+ * --memory-limit (or $VMSAFE_MEMORY_LIMIT): a soft limit on RSS, like Go's GOMEMLIMIT. V8 collects
+ * sooner as the process nears it (src/runtime/memory-limit.ts); the container's hard limit goes above.
  */
 export function memoryLimitFlag(): Option {
-  return new Option('--memory-limit <bytes>', 'stay under this much memory (bytes, or 1Gi, 1536Mi...): garbage is collected sooner near 90 % of it (0: no limit)')
+  return new Option('--memory-limit <bytes>', 'soft limit on memory (bytes, or 900Mi, 1Gi...): garbage is collected sooner as the process nears it (0: none)')
     .env('VMSAFE_MEMORY_LIMIT')
     .argParser((v) => {
       if (v.trim() === '0') return 0;

@@ -7,7 +7,12 @@
 // cap (--max-old-space-size) keeps RSS down but also taxes the phases where the heap is small or
 // growing (listing 200,000 objects), where extra full GCs mark everything again and again. This
 // sets V8's growth (--heap-growing-percent, read at every GC) from the room left under the limit,
-// a few times a second, and only when that room is less than V8 could use on its own.
+// four times a second, and only when that room is less than V8 could use on its own.
+//
+// It is soft: free space inside partly used heap pages is not returned, so RSS can run ~20 % over
+// the limit (vmworld: 1,107 MiB at a 922 MiB limit). Set the container's hard limit above it.
+// Compacting every page at each full GC (--compact-on-every-full-gc) does return it, but copies the
+// whole live heap into new pages first: RSS jumped to 1.4 GiB for a moment at each such GC.
 import { setFlagsFromString, getHeapSpaceStatistics } from 'node:v8';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { silentLogger, type Logger } from '../util/log';
@@ -65,28 +70,22 @@ export function sampleMemory(): MemorySample {
 }
 
 export interface SoftMemoryLimitOptions {
-  /** The hard limit (a container's memory limit), in bytes. */
+  /** The RSS to stay under, in bytes. */
   limitBytes: number;
-  /** The share of it to stay under (default 0.9: headroom for what grows between samples). */
-  fraction?: number;
   intervalMs?: number;
   logger?: Logger;
   /** For tests: where samples come from and where the flag goes. */
   sample?: () => MemorySample;
   setGrowth?: (percent: number) => void;
-  setCompaction?: (on: boolean) => void;
 }
 
 const v8Growth = (percent: number) => setFlagsFromString(`--heap-growing-percent=${percent}`);
-const v8Compaction = (on: boolean) => setFlagsFromString(on ? '--compact-on-every-full-gc' : '--no-compact-on-every-full-gc');
 
 /** Keeps V8's heap growth within a memory limit: `start()` once, `stop()` at shutdown. */
 export class SoftMemoryLimit {
   readonly targetBytes: number;
   private readonly sample: () => MemorySample;
   private readonly setGrowth: (percent: number) => void;
-  private readonly setCompaction: (on: boolean) => void;
-  private compacting = false;
   private readonly log: Logger;
   private readonly intervalMs: number;
   private liveAfterFullGc: number | undefined;
@@ -96,17 +95,11 @@ export class SoftMemoryLimit {
   private lastWarnAt = -Infinity;
 
   constructor(opts: SoftMemoryLimitOptions) {
-    this.targetBytes = Math.floor(opts.limitBytes * (opts.fraction ?? 0.9));
+    this.targetBytes = opts.limitBytes;
     this.sample = opts.sample ?? sampleMemory;
     this.setGrowth = opts.setGrowth ?? v8Growth;
-    this.setCompaction = opts.setCompaction ?? v8Compaction;
     this.log = opts.logger ?? silentLogger;
     this.intervalMs = opts.intervalMs ?? 250;
-  }
-
-  /** Whether every full GC compacts (RSS over the target). */
-  get compactingEveryGc(): boolean {
-    return this.compacting;
   }
 
   /** The growth percent last handed to V8 (0: V8's own). */
@@ -147,15 +140,6 @@ export class SoftMemoryLimit {
       this.setGrowth(percent);
       this.log.debug({ percent, rssMiB: mib(s.rss), oldUsedMiB: mib(s.oldUsed), targetMiB: mib(this.targetBytes) }, 'heap growth');
       this.current = percent;
-    }
-    // Over the target with the live set within it: the rest is free space in partly used pages,
-    // which V8 keeps (it compacts only the emptiest pages on its own). Compact every page at the
-    // next full GCs until RSS is back under the target.
-    const compact = s.rss > this.targetBytes || (this.compacting && s.rss > 0.95 * this.targetBytes);
-    if (compact !== this.compacting) {
-      this.setCompaction(compact);
-      this.compacting = compact;
-      this.log.debug({ compact, rssMiB: mib(s.rss), targetMiB: mib(this.targetBytes) }, 'heap compaction');
     }
     if (percent === MIN_GROWTH_PERCENT && now - this.lastWarnAt > 60_000) {
       this.lastWarnAt = now;

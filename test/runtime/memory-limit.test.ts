@@ -54,7 +54,7 @@ describe('SoftMemoryLimit', () => {
   it('hands V8 a growth only when it changes, and uses what a full GC found live', () => {
     let sample: MemorySample = { rss: 300 * MiB, oldUsed: 100 * MiB, oldResident: 110 * MiB };
     const set: number[] = [];
-    const limit = new SoftMemoryLimit({ limitBytes: 1000 * MiB, sample: () => sample, setGrowth: (p) => set.push(p) });
+    const limit = new SoftMemoryLimit({ limitBytes: 900 * MiB, sample: () => sample, setGrowth: (p) => set.push(p) });
     expect(limit.targetBytes).toBe(900 * MiB);
     expect(limit.tick()).toBe(0);
     expect(set).toEqual([]); // V8's own already
@@ -75,7 +75,7 @@ describe('SoftMemoryLimit', () => {
   it('warns at most once a minute while the live heap leaves no room', () => {
     const warnings: string[] = [];
     const logger = { debug: () => {}, warn: (_o: unknown, m: string) => warnings.push(m) } as never;
-    const limit = new SoftMemoryLimit({ limitBytes: 100 * MiB, logger, sample: () => ({ rss: 200 * MiB, oldUsed: 150 * MiB, oldResident: 150 * MiB }), setGrowth: () => {} });
+    const limit = new SoftMemoryLimit({ limitBytes: 90 * MiB, logger, sample: () => ({ rss: 200 * MiB, oldUsed: 150 * MiB, oldResident: 150 * MiB }), setGrowth: () => {} });
     expect(limit.tick(0)).toBe(MIN_GROWTH_PERCENT);
     limit.tick(30_000);
     expect(warnings).toHaveLength(1);
