@@ -120,11 +120,14 @@ export class SoftMemoryLimit {
     return this;
   }
 
+  /** Stops steering and hands the heap's growth back to V8. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.observer?.disconnect();
     this.timer = undefined;
     this.observer = undefined;
+    if (this.current !== 0) this.setGrowth(0);
+    this.current = 0;
   }
 
   /** A full GC just ended: what the old generation holds now is (about) what it found live. */

@@ -70,6 +70,8 @@ describe('SoftMemoryLimit', () => {
     expect(limit.tick()).toBe(16); // (900 - 180) / 620
     expect(set).toHaveLength(2);
     expect(limit.growthPercent).toBe(set[1]);
+    limit.stop();
+    expect(set.at(-1)).toBe(0); // back to V8's own
   });
 
   it('warns at most once a minute while the live heap leaves no room', () => {
