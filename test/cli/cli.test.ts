@@ -46,6 +46,7 @@ describe('vmsafe CLI', () => {
       [['apiserver', '--port', 'x'], "vmsafe apiserver: option '--port <n>' argument 'x' is invalid. must be a whole number. (see vmsafe apiserver --help)\n"],
       [['apiserver', '--port', '70000'], "vmsafe apiserver: option '--port <n>' argument '70000' is invalid. must be between 0 and 65535. (see vmsafe apiserver --help)\n"],
       [['operator', '--leader-elect=maybe'], "vmsafe operator: option '--leader-elect [bool]' argument 'maybe' is invalid. must be true or false. (see vmsafe operator --help)\n"],
+      [['operator', '--memory-limit', '1.5GB'], "vmsafe operator: option '--memory-limit <bytes>' argument '1.5GB' is invalid. must be bytes or a quantity such as 1Gi or 1536Mi. (see vmsafe operator --help)\n"],
       [['trace', '-o', 'xml'], "vmsafe trace: option '-o, --output <format>' argument 'xml' is invalid. Allowed choices are text, json. (see vmsafe trace --help)\n"],
       [['trace', '--protocl', 'TCP'], "vmsafe trace: unknown option '--protocl' (Did you mean --protocol?) (see vmsafe trace --help)\n"],
       [['trace', '--from'], "vmsafe trace: option '--from <end>' argument missing (see vmsafe trace --help)\n"],
@@ -70,6 +71,26 @@ describe('vmsafe CLI', () => {
     expect(parse('--leader-elect=true')).toBe(true);
     expect(parse('--no-leader-elect')).toBe(false);
     expect(parse('--leader-elect', '--metrics-bind-address=:8080')).toBe(true);
+  });
+
+  it('takes --memory-limit as bytes or a quantity, from $VMSAFE_MEMORY_LIMIT too (a flag wins)', () => {
+    const parse = (env: string | undefined, ...argv: string[]) => {
+      const saved = process.env.VMSAFE_MEMORY_LIMIT;
+      if (env === undefined) delete process.env.VMSAFE_MEMORY_LIMIT;
+      else process.env.VMSAFE_MEMORY_LIMIT = env;
+      try {
+        const c = operatorCommand().action(() => {});
+        c.parse(argv, { from: 'user' });
+        return c.opts().memoryLimit as number | undefined;
+      } finally {
+        if (saved === undefined) delete process.env.VMSAFE_MEMORY_LIMIT;
+        else process.env.VMSAFE_MEMORY_LIMIT = saved;
+      }
+    };
+    expect(parse(undefined)).toBeUndefined();
+    expect(parse(undefined, '--memory-limit', '900Mi')).toBe(900 * 2 ** 20);
+    expect(parse('1073741824')).toBe(2 ** 30);
+    expect(parse('1Gi', '--memory-limit', '0')).toBe(0);
   });
 
   it('prints the package version', async () => {
