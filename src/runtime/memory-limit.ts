@@ -9,11 +9,10 @@
 // sets V8's growth (--heap-growing-percent, read at every GC) from the room left under the limit,
 // four times a second, and only when that room is less than V8 could use on its own.
 //
-// It is soft: free space inside partly used heap pages stays resident (the budget counts it as it
-// was the last time the heap was full), and a live heap over the limit still grows 10 % between
-// full GCs. Set the container's hard limit above it. Compacting every page at each full GC
-// (--compact-on-every-full-gc) does return that space, but copies the whole live heap into new
-// pages first: RSS jumped to 1.4 GiB for a moment at each such GC.
+// It is soft: free space inside partly used heap pages is not returned, so RSS can run ~20 % over
+// the limit (vmworld: 1,107 MiB at a 922 MiB limit). Set the container's hard limit above it.
+// Compacting every page at each full GC (--compact-on-every-full-gc) does return it, but copies the
+// whole live heap into new pages first: RSS jumped to 1.4 GiB for a moment at each such GC.
 import { setFlagsFromString, getHeapSpaceStatistics } from 'node:v8';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { silentLogger, type Logger } from '../util/log';
@@ -31,11 +30,6 @@ export interface GrowthInputs extends MemorySample {
   targetBytes: number;
   /** Old-generation bytes a full GC found live last (undefined before the first one). */
   liveAfterFullGc: number | undefined;
-  /**
-   * Resident over used bytes of the old generation just before the last full GC (1 if unknown):
-   * free space in partly used pages, which stays resident while V8 fills the heap up to its limit.
-   */
-  fragmentation?: number;
 }
 
 /** V8's own growth goes up to 4x (300 %): room for that much means nothing to constrain. */
@@ -47,15 +41,14 @@ export const MIN_GROWTH_PERCENT = 10;
  * The heap growth V8 may use (percent over the live set), or 0 to leave it to V8.
  *
  * Everything in RSS that is not the old generation (young generation, code, buffers, native) is
- * taken as it is now; the rest of the target is the old generation's budget, less its free space
- * in partly used pages (as it was when the heap was last full). The live set at the
+ * taken as it is now; the rest of the target is the old generation's budget. The live set at the
  * next full GC is estimated as the larger of the last full GC's and 90 % of what is used now: while
  * the heap is filling (a list of every object), most of what is used is live, and the last full
  * GC's figure is already too small.
  */
 export function heapGrowthPercent(s: GrowthInputs): number {
   const other = Math.max(0, s.rss - s.oldResident);
-  const budget = (s.targetBytes - other) / Math.min(2, Math.max(1, s.fragmentation ?? 1));
+  const budget = s.targetBytes - other;
   const live = Math.max(s.liveAfterFullGc ?? 0, 0.9 * s.oldUsed);
   if (live <= 0) return 0;
   const percent = Math.floor((budget / live - 1) * 100);
@@ -96,8 +89,6 @@ export class SoftMemoryLimit {
   private readonly log: Logger;
   private readonly intervalMs: number;
   private liveAfterFullGc: number | undefined;
-  private fragmentation = 1;
-  private last: MemorySample | undefined;
   private current = 0;
   private timer: NodeJS.Timeout | undefined;
   private observer: PerformanceObserver | undefined;
@@ -142,15 +133,12 @@ export class SoftMemoryLimit {
   /** A full GC just ended: what the old generation holds now is (about) what it found live. */
   fullGcDone(): void {
     this.liveAfterFullGc = this.sample().oldUsed;
-    // The last sample before it saw the heap at its fullest: how much of what was resident was used.
-    if (this.last && this.last.oldUsed > 0) this.fragmentation = this.last.oldResident / this.last.oldUsed;
   }
 
   /** Re-decide the growth from a fresh sample; hands V8 a new value only when it changed. */
   tick(now = Date.now()): number {
     const s = this.sample();
-    this.last = s;
-    const percent = heapGrowthPercent({ ...s, targetBytes: this.targetBytes, liveAfterFullGc: this.liveAfterFullGc, fragmentation: this.fragmentation });
+    const percent = heapGrowthPercent({ ...s, targetBytes: this.targetBytes, liveAfterFullGc: this.liveAfterFullGc });
     if (percent !== this.current) {
       this.setGrowth(percent);
       this.log.debug({ percent, rssMiB: mib(s.rss), oldUsedMiB: mib(s.oldUsed), targetMiB: mib(this.targetBytes) }, 'heap growth');
