@@ -9,10 +9,12 @@
 // sets V8's growth (--heap-growing-percent, read at every GC) from the room left under the limit,
 // four times a second, and only when that room is less than V8 could use on its own.
 //
-// It is soft: free space inside partly used heap pages is not returned, so RSS can run ~20 % over
-// the limit (vmworld: 1,107 MiB at a 922 MiB limit). Set the container's hard limit above it.
-// Compacting every page at each full GC (--compact-on-every-full-gc) does return it, but copies the
-// whole live heap into new pages first: RSS jumped to 1.4 GiB for a moment at each such GC.
+// It is soft. Through a long busy phase V8 keeps committing old-space pages it does not fill (at
+// vmworld the committed heap grew ~1 MB/s while what it used stayed at 0.6-0.7 GiB), so RSS ran up
+// to ~20 % over the limit (1,072-1,107 MiB at 900-922 MiB). Set the container's hard limit above it.
+// Counting that free space in the budget only collected more often (tried, same peak). Compacting
+// every page at each full GC (--compact-on-every-full-gc) does return it, but copies the whole live
+// heap into new pages first: RSS jumped to 1.4 GiB for a moment at each such GC.
 import { setFlagsFromString, getHeapSpaceStatistics } from 'node:v8';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { silentLogger, type Logger } from '../util/log';
