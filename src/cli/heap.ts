@@ -53,6 +53,6 @@ export function applyHeapPolicy(flags: { heapGrowthPercent: number; memoryLimit?
   }
   if (!flags.memoryLimit) return undefined;
   const limit = new SoftMemoryLimit({ limitBytes: flags.memoryLimit, logger }).start();
-  logger.info({ limitMiB: Math.round(flags.memoryLimit / 2 ** 20), targetMiB: Math.round(limit.targetBytes / 2 ** 20) }, 'memory limit');
+  logger.info({ limitMiB: Math.round(limit.targetBytes / 2 ** 20) }, 'soft memory limit');
   return limit;
 }
