@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
-import { parseMemoryQuantity } from '../../src/runtime/memory-limit';
+import { parseMemoryLimit, parseMemoryQuantity } from '../../src/runtime/memory-limit';
 import { REPO } from './procs';
 
 interface Deployment {
@@ -27,8 +27,7 @@ export function manifestOperatorMemoryLimit(text = readFileSync(join(REPO, 'mani
 export function benchOperatorMemoryLimit(env = process.env): number {
   const v = env.VMSAFE_BENCH_OPERATOR_MEMORY_LIMIT;
   if (v !== undefined && v !== '') {
-    if (v.trim() === '0') return 0;
-    const n = parseMemoryQuantity(v);
+    const n = parseMemoryLimit(v);
     if (n === undefined) throw new Error(`VMSAFE_BENCH_OPERATOR_MEMORY_LIMIT: not a memory quantity: ${v}`);
     return n;
   }

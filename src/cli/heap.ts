@@ -10,7 +10,7 @@
 // V8 reads the flag at every GC: setting it once the process runs takes effect at the next one.
 import { setFlagsFromString } from 'node:v8';
 import { Option } from 'commander';
-import { SoftMemoryLimit, parseMemoryQuantity } from '../runtime/memory-limit';
+import { SoftMemoryLimit, parseMemoryLimit } from '../runtime/memory-limit';
 import type { Logger } from '../util/log';
 import { int, InvalidArgumentError } from './program';
 
@@ -34,8 +34,7 @@ export function memoryLimitFlag(): Option {
   return new Option('--memory-limit <bytes>', 'soft limit on memory (bytes, or 900Mi, 1Gi...): garbage is collected sooner as the process nears it (0: none)')
     .env('VMSAFE_MEMORY_LIMIT')
     .argParser((v) => {
-      if (v.trim() === '0') return 0;
-      const n = parseMemoryQuantity(v);
+      const n = parseMemoryLimit(v);
       if (n === undefined) throw new InvalidArgumentError('must be bytes or a quantity such as 1Gi or 1536Mi.');
       return n;
     });

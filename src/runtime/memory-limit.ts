@@ -171,3 +171,8 @@ export function parseMemoryQuantity(text: string): number | undefined {
   const bytes = Math.floor(Number(m[1]) * unit);
   return Number.isFinite(bytes) && bytes > 0 ? bytes : undefined;
 }
+
+/** A `--memory-limit` value: 0 for none, else a memory quantity (undefined for anything else). */
+export function parseMemoryLimit(text: string): number | undefined {
+  return text.trim() === '0' ? 0 : parseMemoryQuantity(text);
+}
