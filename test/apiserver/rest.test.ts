@@ -471,6 +471,24 @@ describe('tables, events, misc', () => {
     expect(row.object).toMatchObject({ kind: 'PartialObjectMetadata', metadata: { name: 'tbl', namespace: 'default' } });
   });
 
+  it('answers a write with PartialObjectMetadata when asked (as kube-apiserver does), and stores the whole object', async () => {
+    const accept = { Accept: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json' };
+    const created = await t.request('POST', VMS, { body: vm('pom'), headers: accept });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'pom', namespace: 'default' } });
+    expect(created.body.spec).toBeUndefined();
+    const patched = await t.request('PATCH', `${VMS}/pom/status`, {
+      raw: JSON.stringify({ status: { phase: 'Running', hostName: 'h1' } }),
+      headers: { 'Content-Type': 'application/merge-patch+json', ...accept },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body.kind).toBe('PartialObjectMetadata');
+    expect(patched.body.status).toBeUndefined();
+    expect(patched.body.metadata.resourceVersion).not.toBe(created.body.metadata.resourceVersion);
+    const stored = (await t.request('GET', `${VMS}/pom`)).body;
+    expect([stored.kind, stored.spec.vnics[0].ip, stored.status.phase]).toEqual(['VM', '10.0.0.1', 'Running']);
+  });
+
   it('serves core and events.k8s.io Events from one storage', async () => {
     const ev = {
       apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'e1', namespace: 'default' },

@@ -1,7 +1,7 @@
 // KubeClient against the real embedded API server: CRUD, patches, status subresource, error mapping.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/runtime/errors';
-import { KubeClient, type KubeObject } from '../../src/runtime/client';
+import { ACCEPT_METADATA_ONLY, KubeClient, type KubeObject } from '../../src/runtime/client';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ensureNamespace, host, startEnv, vm, type TestEnv } from './fixtures';
 
@@ -106,6 +106,41 @@ current-context: x
     c.close();
     for (const s of sockets) s.destroy();
     await new Promise<void>((r) => silent.close(() => r()));
+  });
+});
+
+describe('responses a caller discards', () => {
+  it('asks for metadata only; a call that reads the object asks for all of it', async () => {
+    const http = await import('node:http');
+    const accepts: Array<[string, string | undefined]> = [];
+    const srv = http.createServer((req, res) => {
+      accepts.push([req.method ?? '', req.headers.accept]);
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Host', apiVersion: 'vmsafe.io/v1alpha1', metadata: { name: 'd-h1' }, spec: { tags: [] } }));
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as import('node:net').AddressInfo).port;
+    const yaml = `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`;
+    const c = new KubeClient({ yaml });
+    const hosts = c.kind<KubeObject>('Host');
+    expect(await hosts.patch('d-h1', { spec: { tags: ['a'] } }, 'merge', { discardResponse: true })).toBeUndefined();
+    expect((await hosts.patch('d-h1', { spec: { tags: ['a'] } }, 'merge')).metadata.name).toBe('d-h1');
+    c.close();
+    await new Promise<void>((r) => srv.close(() => r()));
+    expect(accepts).toEqual([
+      ['PATCH', ACCEPT_METADATA_ONLY],
+      ['PATCH', 'application/json'],
+    ]);
+    expect(ACCEPT_METADATA_ONLY).toMatch(/^application\/json;as=PartialObjectMetadata;g=meta\.k8s\.io;v=v1, application\/json$/);
   });
 });
 
