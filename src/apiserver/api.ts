@@ -71,6 +71,13 @@ function withSharedSpec(old: Obj): Obj {
   return next;
 }
 
+/** The base of a /status merge patch: a copy of a stored object sharing its spec (mergePatch does not mutate). */
+function forStatusMerge(old: Obj): Obj {
+  const base = withSharedSpec(old);
+  if (old.status !== undefined) base.status = cloneJson(old.status);
+  return base;
+}
+
 /** Everything except metadata and status: a change here bumps metadata.generation. */
 function specPart(o: Obj): Obj {
   const { metadata: _m, status: _s, ...rest } = o;
@@ -408,7 +415,10 @@ export class Api {
       return this.commitUpdate(def, old, this.decodeBody(def, merged), ctx, sub, true);
     }
     if (!old) throw notFound(gr(def), name);
-    const cur = cloneJson(this.out(def, old));
+    // A merge patch of /status keeps the stored spec whatever it says (commitUpdate), and mergePatch
+    // copies only what it changes: the spec is shared rather than copied first (a HostFilter's is
+    // ~160 KB, and its agent reports status after each apply). Other patches may change anything.
+    const cur = sub === 'status' && type === 'merge' && !def.fromStorage && !def.toStorage ? forStatusMerge(this.out(def, old)) : cloneJson(this.out(def, old));
     let next: Obj;
     switch (type) {
       case 'merge':

@@ -83,6 +83,20 @@ describe('status writes', () => {
     expect((await t.request('PATCH', `${G}/g1/status`, { body: { status: { phase: 'Big' } }, headers: MERGE })).status).toBe(200);
   });
 
+  it('a merge patch of /status that names spec changes neither the stored spec nor the version before it', async () => {
+    expect((await t.request('POST', G, { body: { apiVersion: 'example.io/v1', kind: 'Gadget', metadata: { name: 'g3' }, spec: { size: 3, parts: [{ name: 'a' }, { name: 'b' }] }, } })).status).toBe(201);
+    const before = stored('g3');
+    const beforeCopy = structuredClone(before);
+    const r = await t.request('PATCH', `${G}/g3/status`, { body: { spec: { size: 9, parts: null }, status: { phase: 'Big' } }, headers: MERGE });
+    expect(r.status).toBe(200);
+    expect([r.body.spec, r.body.status]).toEqual([{ size: 3, parts: [{ name: 'a' }, { name: 'b' }] }, { phase: 'Big' }]);
+    expect(stored('g3').spec).toBe(before.spec);
+    expect(before).toEqual(beforeCopy);
+    const again = await t.request('PATCH', `${G}/g3/status`, { body: { spec: { parts: [{ name: 'z' }] }, status: { phase: null } }, headers: MERGE });
+    expect([again.body.spec.parts, again.body.status]).toEqual([[{ name: 'a' }, { name: 'b' }], {}]);
+    expect(before).toEqual(beforeCopy);
+  });
+
   it('after the CRD changes, validate the whole object again (new defaults reach the spec)', async () => {
     expect((await t.request('POST', G, { body: { apiVersion: 'example.io/v1', kind: 'Gadget', metadata: { name: 'g2' }, spec: { size: 3 } } })).status).toBe(201);
     expect((await t.request('PATCH', `${G}/g2/status`, { body: { status: { phase: 'Small' } }, headers: MERGE })).status).toBe(200);
