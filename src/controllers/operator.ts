@@ -207,6 +207,7 @@ export class OperatorTerm {
         return;
       }
       log.info({ waitedMs: this.ctx.clock.now() - startedAt }, 'first placement pass done: writing HostFilters');
+      this.ctx.filtersSince = this.ctx.clock.now();
       hf.start();
     };
     startFilters();
