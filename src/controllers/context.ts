@@ -23,11 +23,6 @@ export interface OperatorContext {
   counters: OperatorCounters;
   /** AddressGroup shard name → hash last written by this term (the cache may lag our own writes). */
   writtenShards: Map<string, string>;
-  /**
-   * When this term's HostFilter controller started writing (clock ms), undefined before: a VM assumed
-   * earlier waits for its filter from then, not from its assumption (see the VM controller's grace).
-   */
-  filtersSince?: number;
 }
 
 export interface OperatorCounters {

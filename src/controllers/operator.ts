@@ -207,7 +207,6 @@ export class OperatorTerm {
         return;
       }
       log.info({ waitedMs: this.ctx.clock.now() - startedAt }, 'first placement pass done: writing HostFilters');
-      this.ctx.filtersSince = this.ctx.clock.now();
       hf.start();
     };
     startFilters();

@@ -148,10 +148,7 @@ export function vmController(ctx: OperatorContext): Controller {
     };
     if (!vm.status?.hostName && s.phase === 'Scheduled' && s.hostName !== undefined && s.targetHostName === undefined) {
       const now = ctx.clock.now();
-      // The grace runs from when the VM was assumed, or from when filters started going out if that
-      // was later (a term's first placement pass assumes every VM before any filter is written).
-      const since = ctx.filtersSince;
-      const left = assumed && since !== undefined ? Math.max(assumed.at, since) + ASSUME_GRACE_MS - now : ASSUME_GRACE_MS;
+      const left = assumed ? assumed.at + ASSUME_GRACE_MS - now : ASSUME_GRACE_MS;
       if (left > 0) {
         if (!assumed || assumed.status.hostName !== s.hostName || assumed.status.program !== s.program) feed.assume(vm, desired, now);
         if (d.action.type === 'Bind') recordTransition();
