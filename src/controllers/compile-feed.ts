@@ -132,11 +132,6 @@ export class CompileFeed {
     return at !== undefined && this.applied.includes(host, appliedHash, at);
   }
 
-  /** Nothing waits to be compiled, and no compile is under way (a failed batch waiting to retry is not idle). */
-  idle(): boolean {
-    return this.pending.length === 0 && !this.compiling && !this.scheduled && !this.retryTimer;
-  }
-
   /** Hosts whose compiled spec changed, after each batch. */
   onHostsChanged(fn: (hosts: string[]) => void): void {
     this.listeners.push(fn);

@@ -80,9 +80,6 @@ export const DEFAULT_SHARED_GROUP_MIN = 1024;
 /** Longest the status reporting controllers wait for placement to settle at the start of a term. */
 const REPORTING_MAX_WAIT_MS = 300_000;
 
-/** Longest the HostFilter controller waits for the term's first placement pass (see start). */
-export const FILTERS_MAX_WAIT_MS = 10_000;
-
 /** One leadership term: caches, compiler, controllers. Built fresh each time this replica leads. */
 export class OperatorTerm {
   readonly ctx: OperatorContext;
@@ -187,29 +184,11 @@ export class OperatorTerm {
     // compete with the VM and HostFilter writes for the API server. The reporting controllers start
     // once placement has settled (no VM or filter work queued, no VM waiting for its filter) or after
     // REPORTING_MAX_WAIT_MS; their queues collect keys meanwhile. With nothing to place, at once.
-    // Filters wait for the first placement pass: at a cold start the VM controller assumes every VM
-    // within seconds, and a host's filter written before its VMs were placed is written again with
-    // them (at vmworld the first round of 512 160 KB filters went out with 5,000 of 40,000 VMs bound,
-    // and the API server's time went to writing every filter twice while VM writes waited behind).
-    // The pass is done when no VM is queued or being placed and the compiler has taken in what it
-    // decided; at most FILTERS_MAX_WAIT_MS. The queue collects hosts meanwhile.
     const reporting = new Set<string>(['securitypolicy', 'tenant', 'tag']);
-    for (const c of this.controllers) if (!reporting.has(c.name) && c.name !== 'hostfilter') c.start();
+    for (const c of this.controllers) if (!reporting.has(c.name)) c.start();
     const vm = this.controllers.find((c) => c.name === 'vm')!;
     const hf = this.controllers.find((c) => c.name === 'hostfilter')!;
     const startedAt = this.ctx.clock.now();
-    const firstPassDone = () => vm.queue.len() === 0 && vm.queue.processingCount() === 0 && feed.idle();
-    const startFilters = () => {
-      this.filtersTimer = undefined;
-      if (this.stopped) return;
-      if (!firstPassDone() && this.ctx.clock.now() - startedAt < FILTERS_MAX_WAIT_MS) {
-        this.filtersTimer = setTimeout(startFilters, 50);
-        return;
-      }
-      log.info({ waitedMs: this.ctx.clock.now() - startedAt }, 'first placement pass done: writing HostFilters');
-      hf.start();
-    };
-    startFilters();
     // Placement is settled when nothing is queued for VMs or filters and no VM waits for its filter.
     const placementSettled = () => {
       if (vm.queue.len() > 0 || hf.queue.len() > 0 || hf.queue.delayedCount() > 0 || feed.assumedCount() > 0) return false;
@@ -238,13 +217,11 @@ export class OperatorTerm {
   }
 
   private reportingTimer: NodeJS.Timeout | undefined;
-  private filtersTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.reportingTimer) clearTimeout(this.reportingTimer);
-    if (this.filtersTimer) clearTimeout(this.filtersTimer);
     if (this.metricsTimer) clearInterval(this.metricsTimer);
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     await Promise.all(this.controllers.map((c) => c.stop()));
