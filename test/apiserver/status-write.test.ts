@@ -84,7 +84,7 @@ describe('status writes', () => {
   });
 
   it('a merge patch of /status that names spec changes neither the stored spec nor the version before it', async () => {
-    expect((await t.request('POST', G, { body: { apiVersion: 'example.io/v1', kind: 'Gadget', metadata: { name: 'g3' }, spec: { size: 3, parts: [{ name: 'a' }, { name: 'b' }] }, } })).status).toBe(201);
+    expect((await t.request('POST', G, { body: { apiVersion: 'example.io/v1', kind: 'Gadget', metadata: { name: 'g3' }, spec: { size: 3, parts: [{ name: 'a' }, { name: 'b' }] } } })).status).toBe(201);
     const before = stored('g3');
     const beforeCopy = structuredClone(before);
     const r = await t.request('PATCH', `${G}/g3/status`, { body: { spec: { size: 9, parts: null }, status: { phase: 'Big' } }, headers: MERGE });
