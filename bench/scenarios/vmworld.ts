@@ -14,7 +14,7 @@ import type { BenchOptions } from '../lib/options';
 import { generateDatacenter, type GenOptions } from '../../src/gen';
 import type { ClusterOptions } from '../lib/cluster';
 import { loadObjects, managerWrites, managerWritesBetween, writeCounts, writesBetween, type Manifest } from '../lib/load';
-import { createVm, editPolicy, freeAddress, noopPatch, pickEditTargets, type EditResult, type EditTarget } from '../lib/probes';
+import { createVm, editPolicy, freeAddress, noopPatch, pickEditTargets, type CreateResult, type EditResult, type EditTarget } from '../lib/probes';
 import { livePrograms, offlinePrograms } from '../lib/programs';
 import { repeated, round, summarize } from '../lib/stats';
 import { resources, startSystem, stopSystem, waitIdle, type System } from '../lib/system';
@@ -68,6 +68,8 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
     const w0 = await writeCounts(cluster.conn);
     const m0 = await managerWrites(cluster.conn);
     const c0 = performance.now();
+    // The bench process itself (its observer parses every VM and HostFilter event) shares the machine.
+    const benchCpu0 = process.cpuUsage();
     await cluster.startOperator();
     let lastReport = 0;
     const progress = setInterval(() => {
@@ -103,7 +105,8 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
     }
     const coldWrites = writesBetween(w0, await writeCounts(cluster.conn));
     const coldOperator = managerWritesBetween(m0, await managerWrites(cluster.conn), OPERATOR);
-    const coldResources = resources(cluster);
+    const benchCpu = process.cpuUsage(benchCpu0);
+    const coldResources = { ...resources(cluster), benchProcess: { cpuSeconds: round((benchCpu.user + benchCpu.system) / 1e6) } };
     opts.progress(`vmworld: cold start converged in ${coldStartSeconds.toFixed(1)} s; ${coldWrites.total} API writes`);
     await cluster.operatorReady();
     // The status reporting controllers (policies, tenants, tags) run after placement: let them finish
@@ -124,7 +127,7 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
 
     // 3. Policy edits, one tenant at a time.
     const targets = pickEditTargets(dc.policies, obs, opts.edits);
-    const edits: EditResult[] = [];
+    const edits: Array<EditResult & { startedAt: string; policy: string }> = [];
     // No-op PATCH round trips interleaved with the probes (same server, same moment): the floor the
     // edit and creation latencies are measured against.
     const noopMs: number[] = [];
@@ -140,14 +143,14 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
       const e = await editPolicy(cluster.conn, obs, targets[i]!, 20_000 + i, 150, 30_000);
       // Slow ones with their wall time, to line up with GC traces or profiles of the components.
       if (e.ms > TARGETS.editP99Ms) opts.progress(`vmworld: edit ${i} of ${keyOfTarget(targets[i]!)} took ${e.ms.toFixed(0)} ms, filter seen after ${e.compiledMs.toFixed(0)} ms (started ${at.toISOString()})`);
-      edits.push(e);
+      edits.push({ ...e, startedAt: at.toISOString(), policy: keyOfTarget(targets[i]!) });
     }
     const mismatched = edits.filter((e) => e.hostsWritten !== e.expectedHosts || e.extra.length || e.missing.length || e.filterWrites !== e.hostsWritten);
     opts.progress(`vmworld: ${edits.length} policy edits: p99 ${summarize(edits.map((e) => e.ms)).p99} ms, ${mismatched.length} with unexpected writes`);
 
     // 4. VM creations, each in another tenant, one at a time.
     const nsList = [...new Set(dc.vms.map((v) => v.metadata.namespace!))];
-    const creations: { ms: number; host: string }[] = [];
+    const creations: Array<CreateResult & { startedAt: string }> = [];
     for (let i = 0; i < opts.creations; i++) {
       await noop(targets.length + i);
       const ns = nsList[Math.floor((i * nsList.length) / opts.creations)]!;
@@ -159,7 +162,7 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
       const ms = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(0)} ms`);
       if (c.ms > TARGETS.createP99Ms)
         opts.progress(`vmworld: creation ${i} in ${ns} took ${c.ms.toFixed(0)} ms, on ${c.host}: filter seen after ${ms(c.filterSeenMs)}, applied after ${ms(c.filterAppliedMs)} (started ${at.toISOString()})`);
-      creations.push(c);
+      creations.push({ ...c, startedAt: at.toISOString() });
     }
     opts.progress(`vmworld: ${creations.length} VM creations: p99 ${summarize(creations.map((c) => c.ms)).p99} ms`);
 
@@ -216,8 +219,14 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
         hostFiltersWrittenPerEdit: summarize(edits.map((e) => e.filterWrites)),
         writesEqualTenantHosts: mismatched.length === 0,
         mismatched: mismatched.slice(0, 10),
+        slowest: slowest(edits, (e) => ({ policy: e.policy, compiledMs: e.compiledMs, hosts: e.expectedHosts, hostsWritten: e.hostsWritten })),
       },
-      vmCreate: { creations: creations.length, toRunningMs: createMs, targetP99Ms: TARGETS.createP99Ms },
+      vmCreate: {
+        creations: creations.length,
+        toRunningMs: createMs,
+        targetP99Ms: TARGETS.createP99Ms,
+        slowest: slowest(creations, (c) => ({ host: c.host, filterSeenMs: c.filterSeenMs, filterAppliedMs: c.filterAppliedMs })),
+      },
       noopPatchMs: noopSummary,
       noopPatchP99Ms: noopSummary.p99,
       restart: {
@@ -312,6 +321,19 @@ function maxResources(a: Row, b: Row): Row {
 }
 
 const keyOfTarget = (t: EditTarget) => `${t.policy.metadata.namespace}/${t.policy.metadata.name}`;
+
+/**
+ * The three slowest probes with when they started and where the time went (filter seen, applied),
+ * to line up with GC traces or profiles of the components: with nearest rank, the p99 of 100 is the
+ * second slowest.
+ */
+function slowest<T extends { ms: number; startedAt: string }>(probes: readonly T[], detail: (p: T) => Record<string, unknown>) {
+  const r = (x: unknown) => (typeof x === 'number' ? round(x) : x);
+  return [...probes]
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 3)
+    .map((p) => ({ ms: round(p.ms), startedAt: p.startedAt, ...Object.fromEntries(Object.entries(detail(p)).map(([k, v]) => [k, r(v)])) }));
+}
 
 /** VMSAFE_BENCH_VMWORLD_SIZE=HOSTS,VMS,TENANTS overrides the size (for profiling at a smaller scale). */
 function sizeFromEnv(): GenOptions | undefined {

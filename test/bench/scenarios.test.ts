@@ -77,6 +77,16 @@ describe('end-to-end scenarios, quick', () => {
     expect(r.cpuSeconds.operator).toBeGreaterThan(restartsCpu);
     expect(r.realClusterBudget.measured.coldStart.writes).toBeGreaterThanOrEqual(r.size.vms);
     expect(r.ratios.editP99OverNoopP99).toBeGreaterThan(0);
+    // The slowest probes, slowest first, with when they started (to line up with traces), and the
+    // bench process's own CPU through the cold start (its observer shares the machine).
+    const creates = r.vmCreate.slowest;
+    expect(creates).toHaveLength(3);
+    expect(creates[0].ms).toBe(r.vmCreate.toRunningMs.max);
+    expect(creates[0].ms).toBeGreaterThanOrEqual(creates[2].ms);
+    expect(Number.isNaN(Date.parse(creates[0].startedAt))).toBe(false);
+    expect(creates[0].host).toMatch(/./);
+    expect(r.policyEdit.slowest[0]).toMatchObject({ ms: r.policyEdit.latencyMs.max, policy: expect.stringMatching(/\//) });
+    expect(r.coldStart.resources.benchProcess.cpuSeconds).toBeGreaterThan(0);
   }, 300_000);
 
   it('conntrack: a full table takes new flows and hits at every size, beside the Map it replaced', async () => {
