@@ -12,6 +12,15 @@ beforeAll(async () => {
 });
 afterAll(() => env?.close());
 
+/** A kubeconfig for a plain-HTTP test server on 127.0.0.1:`port`. */
+const plainKubeconfig = (port: number) => `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`;
+
 describe('KubeClient', () => {
   it('creates, reads, lists, patches and deletes our kinds; errors are typed', async () => {
     const hosts = env.client.kind<KubeObject & { spec: { tags: string[] } }>('Host');
@@ -90,14 +99,7 @@ describe('timeouts', () => {
     });
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     const port = (silent.address() as import('node:net').AddressInfo).port;
-    const yaml = `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-`;
-    const c = new KubeClient({ yaml }, { requestTimeoutMs: 200 });
+    const c = new KubeClient({ yaml: plainKubeconfig(port) }, { requestTimeoutMs: 200 });
     const t0 = Date.now();
     const err = await c.kind('Host').create(host('t-h1') as any).catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
@@ -123,14 +125,7 @@ describe('responses a caller discards', () => {
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
     const port = (srv.address() as import('node:net').AddressInfo).port;
-    const yaml = `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-`;
-    const c = new KubeClient({ yaml });
+    const c = new KubeClient({ yaml: plainKubeconfig(port) });
     const hosts = c.kind<KubeObject>('Host');
     expect(await hosts.patch('d-h1', { spec: { tags: ['a'] } }, 'merge', { discardResponse: true })).toBeUndefined();
     expect((await hosts.patch('d-h1', { spec: { tags: ['a'] } }, 'merge')).metadata.name).toBe('d-h1');
