@@ -114,8 +114,10 @@ describe('analyze', () => {
       }),
       { numRuns: 500 },
     );
+    // The generator's power, not a property: over 500 random worlds, 279-354 reachable pairs and
+    // 44-87 outside witnesses in 10 runs. A floor of 50 failed one run in ten (45, in CI).
     expect(reachable).toBeGreaterThan(100);
-    expect(outside).toBeGreaterThan(50);
+    expect(outside).toBeGreaterThan(25);
   });
 
   it('finds no pair when tenants are left to the defaults, and the one pair a provider rule opens', () => {
