@@ -26,10 +26,10 @@ export interface Reply {
   text: string;
 }
 
-export function call(conn: Conn, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Reply> {
+export function call(conn: Conn, method: string, path: string, body?: unknown, contentType = 'application/json', accept = 'application/json'): Promise<Reply> {
   return new Promise((done, fail) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { Authorization: `Bearer ${conn.token}`, Accept: 'application/json' };
+    const headers: Record<string, string> = { Authorization: `Bearer ${conn.token}`, Accept: accept };
     if (payload !== undefined) {
       headers['Content-Type'] = contentType;
       headers['Content-Length'] = String(Buffer.byteLength(payload));

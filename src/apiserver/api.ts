@@ -11,11 +11,11 @@ import { admit, policyErrors, type AdmissionAttributes, type UserInfo } from './
 import { compileRules, validateRules } from './cel/rules';
 import { cloneJson } from './clone';
 import { serverSideApply, updateManagedFields } from './managed';
-import { jsonPatch, mergePatch, strategicMergePatch } from './patch';
+import { jsonPatch, mergePatch, mergePatchOwned, strategicMergePatch } from './patch';
 import { apiVersionOf, defsFromCrd, statusWriteDef, type Registry, type ResourceDef } from './resources';
 import { applyDefaults, causesFromAjv, listTypeCauses, OBJECT_META_FIELDS, prune } from './schema';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
-import { listJson, objectKey, RV_PLACEHOLDER, type Obj, type Store } from './store';
+import { listJson, objectKey, RV_PLACEHOLDER, specTexts, type Obj, type Store } from './store';
 import { decodeTypeError, deepEqual, metadataErrors, type NameRule } from './validation';
 
 /** etcd's request limit: larger objects are refused. */
@@ -78,6 +78,19 @@ function forStatusMerge(old: Obj): Obj {
   return base;
 }
 
+/** An object's JSON text is large past this (characters): see Api.serialize. */
+const LARGE_OBJECT_CHARS = 64 * 1024;
+
+/** JSON.stringify(obj) for a plain JSON object, with `text` as the already serialized value of `member`. */
+export function stringifyWithMember(obj: Obj, member: string, text: string): string {
+  let out = '';
+  for (const k of Object.keys(obj)) {
+    const v = k === member ? text : JSON.stringify(obj[k]);
+    if (v !== undefined) out += `${out ? ',' : '{'}${JSON.stringify(k)}:${v}`;
+  }
+  return out ? `${out}}` : '{}';
+}
+
 /** Everything except metadata and status: a change here bumps metadata.generation. */
 function specPart(o: Obj): Obj {
   const { metadata: _m, status: _s, ...rest } = o;
@@ -103,6 +116,8 @@ export class Api {
   private readonly unknownFields = new WeakMap<Obj, string[]>();
   /** The def each object this process stored was validated under (a CRD change builds new defs). */
   private readonly validatedUnder = new WeakMap<Obj, ResourceDef>();
+  /** Kinds that have stored an object over LARGE_OBJECT_CHARS: their specs are serialized apart (serialize). */
+  private readonly largeKinds = new WeakSet<ResourceDef>();
   private gcScheduled = false;
   private gcIdleWaiters: (() => void)[] = [];
   /** Writes stored per field manager (the user agent's first token by default) and their stored bytes: who writes how much. */
@@ -232,7 +247,7 @@ export class Api {
     }
     const key = objectKey(meta.namespace, meta.name);
     if (this.store.get(def.key, key)) throw alreadyExists(gr(def), meta.name);
-    const json = this.checkSize(obj);
+    const json = this.checkSize(def, obj);
     if (ctx.dryRun) return this.out(def, obj);
     const stored = this.store.put(def.key, obj, json);
     this.validatedUnder.set(stored, def);
@@ -282,13 +297,36 @@ export class Api {
   }
 
   /** Serializes obj once (resourceVersion still a placeholder) and enforces etcd's size limit. */
-  private checkSize(obj: Obj): string {
+  private checkSize(def: ResourceDef, obj: Obj): string {
     const rv = obj.metadata.resourceVersion;
     obj.metadata.resourceVersion = RV_PLACEHOLDER;
-    const json = JSON.stringify(obj);
+    const json = this.serialize(def, obj);
     obj.metadata.resourceVersion = rv;
     if (json.length > MAX_OBJECT_BYTES / 3 && Buffer.byteLength(json) > MAX_OBJECT_BYTES) throw tooLarge('etcdserver: request is too large');
     return json;
+  }
+
+  /**
+   * JSON.stringify(obj), with the spec's text taken from specTexts when this spec object was
+   * serialized lately: a status write shares the stored spec (withSharedSpec). Only for kinds that
+   * have stored an object over LARGE_OBJECT_CHARS (HostFilters), whose specs are then serialized
+   * apart and remembered; small objects are serialized in one call as before.
+   */
+  private serialize(def: ResourceDef, obj: Obj): string {
+    const spec = obj.spec;
+    if (!this.largeKinds.has(def) || spec === null || typeof spec !== 'object') {
+      const json = JSON.stringify(obj);
+      if (json.length > LARGE_OBJECT_CHARS) this.largeKinds.add(def);
+      return json;
+    }
+    let specJson = specTexts.get(spec);
+    if (specJson === undefined) {
+      specJson = JSON.stringify(spec);
+      // JSON.stringify hands back a large text in pieces; flattened once here, not at every splice.
+      specJson.charCodeAt(0);
+      specTexts.set(spec, specJson);
+    }
+    return stringifyWithMember(obj, 'spec', specJson);
   }
 
   /** Schema pipeline for custom resources plus metadata validation for every kind. */
@@ -417,21 +455,23 @@ export class Api {
     if (!old) throw notFound(gr(def), name);
     // A merge patch of /status keeps the stored spec whatever it says (commitUpdate), and mergePatch
     // copies only what it changes: the spec is shared rather than copied first (a HostFilter's is
-    // ~160 KB, and its agent reports status after each apply). Other patches may change anything.
-    const cur = sub === 'status' && type === 'merge' && !def.fromStorage && !def.toStorage ? forStatusMerge(this.out(def, old)) : cloneJson(this.out(def, old));
+    // ~160 KB, and its agent reports status after each apply). Any other merge patch copies what it
+    // keeps of the stored object and takes what it sets from the request as parsed (mergePatchOwned).
+    // The other patch types work on a copy.
+    const sharesSpec = sub === 'status' && !def.fromStorage && !def.toStorage;
     let next: Obj;
     switch (type) {
       case 'merge':
         if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('json: cannot unmarshal into Go value of type map[string]interface {}');
-        next = mergePatch(cur, patch) as Obj;
+        next = (sharesSpec ? mergePatch(forStatusMerge(this.out(def, old)), patch) : mergePatchOwned(this.out(def, old), patch)) as Obj;
         break;
       case 'json':
-        next = jsonPatch(cur, patch);
+        next = jsonPatch(this.out(def, old), patch); // copies the stored object first
         break;
       case 'strategic':
         if (!def.strategicMerge)
           throw unsupportedMediaType('the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
-        next = strategicMergePatch(cur, patch) as Obj;
+        next = strategicMergePatch(cloneJson(this.out(def, old)), patch) as Obj;
         break;
     }
     if (next === null || typeof next !== 'object' || Array.isArray(next)) throw badRequest('the patch produced something that is not an object');
@@ -506,7 +546,7 @@ export class Api {
     // (A changed spec is no no-op: the whole object need not be compared again.)
     if (!specChanged && deepEqual(comparable(old), comparable(next)) && deepEqual(timeless(old.metadata.managedFields), timeless(nm.managedFields)))
       return this.out(def, old);
-    const json = this.checkSize(next);
+    const json = this.checkSize(def, next);
     if (ctx.dryRun) return this.out(def, next);
     if (nm.deletionTimestamp && (nm.finalizers ?? []).length === 0 && !(def.key === NS_KEY && (next.spec?.finalizers ?? []).length)) {
       const removed = this.removeNow(def, next);

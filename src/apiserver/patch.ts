@@ -21,6 +21,27 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
+/**
+ * mergePatch(cloneJson(stored), patch) without the copies it throws away: what the patch sets is the
+ * patch's own value (a request body parsed for this write, owned by nobody else), and a stored value
+ * it replaces is not copied first. What it leaves is copied, so the result shares nothing with
+ * `stored` and the write may change it in place. The operator's HostFilter write is a merge patch of
+ * the whole ~160 KB spec: it was copied from the store and then again from the patch.
+ */
+export function mergePatchOwned(stored: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return patch;
+  const base = isPlainObject(stored) ? stored : {};
+  const out: Record<string, any> = {};
+  for (const k of Object.keys(base)) {
+    if (!Object.hasOwn(patch, k)) put(out, k, cloneJson(base[k]));
+    else if (patch[k] !== null) put(out, k, mergePatchOwned(base[k], patch[k]));
+  }
+  for (const k of Object.keys(patch)) {
+    if (!Object.hasOwn(base, k) && patch[k] !== null) put(out, k, mergePatchOwned(undefined, patch[k]));
+  }
+  return out;
+}
+
 export function jsonPatch(target: Obj, ops: unknown): Obj {
   if (!Array.isArray(ops)) throw new ApiError(400, 'BadRequest', 'json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp');
   try {

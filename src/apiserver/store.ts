@@ -38,7 +38,6 @@ export interface ResourceStats {
   deletes: number;
 }
 
-const jsonCache = new WeakMap<object, string>();
 /**
  * Memory budget of one resource's watch history (serialized size of the versions it holds). The
  * history only has to bridge a watch that reconnects (a client resumes at once from its last
@@ -53,12 +52,53 @@ const HISTORY_EVENTS = 5_000;
 export const RV_PLACEHOLDER = '\u0000rv';
 const RV_PLACEHOLDER_JSON = JSON.stringify(RV_PLACEHOLDER);
 /**
- * JSON text of the objects serialized most recently, up to JSON_CACHE_BYTES: a write's response, its
- * WAL record and the watch events it causes serialize it once. Not every stored object's text: at
- * 200,000 objects that was ~0.4 GiB of strings kept beside the objects, for lists that are cheap
- * to serialize again.
+ * Texts keyed by the object they serialize, the most recent up to a budget of characters (the oldest
+ * dropped first, by a queue without Array.shift's copying).
  */
-const JSON_CACHE_BYTES = 32 * 1024 * 1024;
+class RecentTexts {
+  private readonly texts = new WeakMap<object, string>();
+  private order: object[] = [];
+  private head = 0;
+  private chars = 0;
+  constructor(private readonly budget: number) {}
+
+  get(obj: object): string | undefined {
+    return this.texts.get(obj);
+  }
+
+  set(obj: object, text: string): string {
+    this.chars += text.length - (this.texts.get(obj)?.length ?? 0);
+    this.texts.set(obj, text);
+    this.order.push(obj);
+    while (this.chars > this.budget && this.order.length - this.head > 1) {
+      const old = this.order[this.head++]!;
+      this.chars -= this.texts.get(old)?.length ?? 0;
+      this.texts.delete(old);
+    }
+    if (this.head > 4096 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
+    return text;
+  }
+}
+
+/**
+ * JSON text of the objects serialized most recently: a write's response, its WAL record and the
+ * watch events it causes serialize it once. Not every stored object's text: at 200,000 objects that
+ * was ~0.4 GiB of strings kept beside the objects, for lists that are cheap to serialize again.
+ */
+const jsonCache = new RecentTexts(32 * 1024 * 1024);
+const remember = (obj: object, text: string) => jsonCache.set(obj, text);
+
+/**
+ * JSON text of the specs of large objects written most recently (see Api.serialize). A compiled
+ * HostFilter's spec is ~150 KB, and the status write its agent sends right after shares the stored
+ * spec: its text is spliced in instead of serialized again. 16 MiB is ~100 of them, the writes of a
+ * few seconds at a cold start.
+ */
+export const specTexts = new RecentTexts(16 * 1024 * 1024);
+
 /**
  * Objects up to this size (serialized) share their equal parts with other stored objects (see
  * TreeInterner): at vmworld 200,000 objects repeat the same managedFields trees, policy rules, labels
@@ -67,26 +107,6 @@ const JSON_CACHE_BYTES = 32 * 1024 * 1024;
  */
 const SHARE_PARTS_MAX_BYTES = 16 * 1024;
 const trees = new TreeInterner();
-/** Cached objects, oldest first from jsonHead (a queue without Array.shift's copying). */
-let jsonOrder: object[] = [];
-let jsonHead = 0;
-let jsonBytes = 0;
-
-function remember(obj: object, text: string): string {
-  jsonCache.set(obj, text);
-  jsonOrder.push(obj);
-  jsonBytes += text.length;
-  while (jsonBytes > JSON_CACHE_BYTES && jsonOrder.length - jsonHead > 1) {
-    const old = jsonOrder[jsonHead++]!;
-    jsonBytes -= jsonCache.get(old)?.length ?? 0;
-    jsonCache.delete(old);
-  }
-  if (jsonHead > 4096 && jsonHead * 2 > jsonOrder.length) {
-    jsonOrder = jsonOrder.slice(jsonHead);
-    jsonHead = 0;
-  }
-  return text;
-}
 
 /** JSON text of a stored (immutable) object. */
 export function toJson(obj: Obj): string {
@@ -330,7 +350,7 @@ export class Store {
     const prev = r.objects.get(key);
     const rv = ++this.rv;
     obj.metadata.resourceVersion = String(rv);
-    if (json !== undefined && !jsonCache.has(obj)) remember(obj, json.replace(RV_PLACEHOLDER_JSON, `"${rv}"`));
+    if (json !== undefined && jsonCache.get(obj) === undefined) remember(obj, json.replace(RV_PLACEHOLDER_JSON, `"${rv}"`));
     if (json !== undefined && json.length <= SHARE_PARTS_MAX_BYTES) trees.shareParts(obj);
     r.objects.set(key, obj);
     if (!prev) r.invalidateKeys();

@@ -97,6 +97,25 @@ describe('status writes', () => {
     expect(before).toEqual(beforeCopy);
   });
 
+  it('of a large object splice the stored spec\'s text, which a spec change replaces (never served stale)', async () => {
+    // Over 64 KB serialized: the kind's specs are then serialized apart and their text reused (Api.serialize).
+    const parts = (tag: string) => Array.from({ length: 4000 }, (_, i) => ({ name: `${tag}-${String(i).padStart(5, '0')}` }));
+    const served = async () => {
+      const r = await t.request('GET', `${G}/big`);
+      expect(r.text).toBe(JSON.stringify(stored('big')));
+      return r.body;
+    };
+    expect((await t.request('POST', G, { body: { apiVersion: 'example.io/v1', kind: 'Gadget', metadata: { name: 'big' }, spec: { size: 1, parts: parts('a') } } })).status).toBe(201);
+    expect((await t.request('PATCH', `${G}/big/status`, { body: { status: { phase: 'Small' } }, headers: MERGE })).status).toBe(200);
+    expect((await served()).spec.parts[0].name).toBe('a-00000');
+    expect((await t.request('PATCH', `${G}/big`, { body: { spec: { size: 2, parts: parts('b') } }, headers: MERGE })).status).toBe(200);
+    expect((await t.request('PATCH', `${G}/big/status`, { body: { status: { phase: 'Big' } }, headers: MERGE })).status).toBe(200);
+    const now = await served();
+    expect([now.spec.size, now.spec.parts[0].name, now.spec.parts.length, now.status.phase]).toEqual([2, 'b-00000', 4000, 'Big']);
+    // The root rule still reads the spliced spec: size 1 with phase Big is refused.
+    expect((await t.request('PATCH', `${G}/big`, { body: { spec: { size: 1 } }, headers: MERGE })).status).toBe(422);
+  });
+
   it('after the CRD changes, validate the whole object again (new defaults reach the spec)', async () => {
     expect((await t.request('POST', G, { body: { apiVersion: 'example.io/v1', kind: 'Gadget', metadata: { name: 'g2' }, spec: { size: 3 } } })).status).toBe(201);
     expect((await t.request('PATCH', `${G}/g2/status`, { body: { status: { phase: 'Small' } }, headers: MERGE })).status).toBe(200);

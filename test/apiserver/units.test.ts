@@ -4,7 +4,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileJsonPath } from '../../src/apiserver/jsonpath';
 import { fieldPaths, fromFieldsV1, serverSideApply, toFieldsV1, updateManagedFields } from '../../src/apiserver/managed';
-import { mergePatch, strategicMergePatch } from '../../src/apiserver/patch';
+import { mergePatch, mergePatchOwned, strategicMergePatch } from '../../src/apiserver/patch';
+import { cloneJson } from '../../src/apiserver/clone';
+import { stringifyWithMember } from '../../src/apiserver/api';
 import { decodeK8sProtobuf } from '../../src/apiserver/protobuf';
 import { sortVersions } from '../../src/apiserver/resources';
 import { applyDefaults, causesFromAjv, compileValidator, fieldPath, prune } from '../../src/apiserver/schema';
@@ -203,6 +205,50 @@ describe('managed fields', () => {
 describe('patches', () => {
   it('merge patch follows RFC 7386', () => {
     expect(mergePatch({ a: 1, b: { c: 2, d: 3 }, l: [1] }, { b: { c: null, e: 4 }, l: [2], n: null })).toEqual({ a: 1, b: { d: 3, e: 4 }, l: [2] });
+  });
+
+  /** Every object and array reachable from v. */
+  const parts = (v: unknown, into = new Set<object>()): Set<object> => {
+    if (v !== null && typeof v === 'object') {
+      into.add(v);
+      for (const x of Object.values(v)) parts(x, into);
+    }
+    return into;
+  };
+  const json = fc.jsonValue({ maxDepth: 4 });
+  const object = fc.dictionary(fc.oneof(fc.constantFrom('a', 'b', 'spec', 'status', '__proto__'), fc.string({ maxLength: 3 })), json, { maxKeys: 5 });
+  // A patch mixes nulls (deletions), nested objects (merged) and anything else (replaced).
+  const patchOf: fc.Arbitrary<Record<string, unknown>> = fc.letrec((tie) => ({
+    patch: fc.dictionary(fc.oneof(fc.constantFrom('a', 'b', 'spec', 'status', '__proto__'), fc.string({ maxLength: 3 })), fc.oneof(fc.constant(null), json, tie('patch')), { maxKeys: 5 }),
+  })).patch as fc.Arbitrary<Record<string, unknown>>;
+
+  it('mergePatchOwned is mergePatch on a copy, key order included, and shares nothing with the stored object', () => {
+    fc.assert(fc.property(object, patchOf, (stored, patch) => {
+      const storedBefore = JSON.stringify(stored);
+      const expected = JSON.stringify(mergePatch(cloneJson(stored), cloneJson(patch)));
+      const got = mergePatchOwned(stored, cloneJson(patch));
+      expect(JSON.stringify(got)).toBe(expected);
+      expect(JSON.stringify(stored)).toBe(storedBefore);
+      const storedParts = parts(stored);
+      for (const p of parts(got)) expect(storedParts.has(p)).toBe(false);
+    }));
+  });
+
+  it('mergePatchOwned takes what the patch sets as it is, copying only what it keeps', () => {
+    const programs = [{ id: 'p1' }];
+    const stored = { metadata: { name: 'h' }, spec: { programs: [{ id: 'old' }], hash: 'a', keep: { x: 1 } } };
+    const got = mergePatchOwned(stored, { spec: { programs, hash: 'b' } }) as typeof stored;
+    expect(got.spec.programs).toBe(programs);
+    expect(got.spec.keep).toEqual({ x: 1 });
+    expect(got.spec.keep).not.toBe(stored.spec.keep);
+  });
+
+  it('stringifyWithMember is JSON.stringify with one member already serialized', () => {
+    fc.assert(fc.property(object, fc.constantFrom('spec', 'a', 'missing'), (obj, member) => {
+      expect(stringifyWithMember(obj, member, JSON.stringify(obj[member]))).toBe(JSON.stringify(obj));
+    }));
+    expect(stringifyWithMember({ a: undefined, spec: 1 }, 'spec', '1')).toBe('{"spec":1}');
+    expect(stringifyWithMember({}, 'spec', 'x')).toBe('{}');
   });
 
   it('strategic merge patch approximation honours kubectl directives', () => {
