@@ -1,6 +1,7 @@
 // Feeds informer events into the incremental policy compiler in batches and reports the hosts whose
 // filter changed. Batching matters at scale: 40,000 VM events at cold start become a few hundred
 // compiler runs, each touching only the hosts those VMs run on.
+import { flatJoin } from '../util/flat-string';
 import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../api';
 import { keyOf } from '../runtime/client';
 import { PolicyCompiler, type Change, type CompilerOptions } from '../policy/compile';
@@ -51,7 +52,7 @@ const IN_TURNS_MIN_CHANGES = 2000;
 
 /** The key compiled generations are recorded under: "Kind:namespace/name" (or "Kind:name"). */
 export const inputKey = (kind: string, ref: { name?: string; namespace?: string }): string =>
-  `${kind}:${ref.namespace ? `${ref.namespace}/` : ''}${ref.name ?? ''}`;
+  ref.namespace ? flatJoin(kind, ':', ref.namespace, '/', ref.name ?? '') : flatJoin(kind, ':', ref.name ?? '');
 
 export class CompileFeed {
   readonly compiler: PolicyCompiler;
@@ -70,7 +71,7 @@ export class CompileFeed {
    * Per input object ("Kind:namespace/name"): its generation the compiler holds, and the compile that
    * took that generation in. Realization of generation N is measured from there (applied.includes).
    */
-  private readonly compiled = new Map<string, { generation: number; seq: number }>();
+  private readonly compiled = new Map<string, Readonly<{ generation: number; seq: number }>>();
   private readonly compiledListeners: Array<(keys: string[]) => void> = [];
   private failures = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -395,6 +396,9 @@ export class CompileFeed {
     this.failures = 0;
     const seq = ++this.seq;
     const took: string[] = [];
+    // One record per generation in this compile, shared by the inputs that have it (immutable): a cold
+    // start records 200,000 inputs in a few compiles, nearly all at generation 1.
+    const records = new Map<number, { generation: number; seq: number }>();
     for (const ch of batch) {
       const key = ch.op === 'upsert' ? inputKey(ch.object.kind, ch.object.metadata) : inputKey(ch.kind, ch);
       if (ch.op === 'delete') {
@@ -404,7 +408,9 @@ export class CompileFeed {
       const generation = ch.object.metadata.generation ?? 0;
       const prev = this.compiled.get(key);
       if (prev && prev.generation === generation) continue;
-      this.compiled.set(key, { generation, seq });
+      let record = records.get(generation);
+      if (!record) records.set(generation, (record = Object.freeze({ generation, seq })));
+      this.compiled.set(key, record);
       took.push(key);
     }
     for (const u of updates) {

@@ -2,7 +2,7 @@
 // run there, the programs they use and the address groups those name, in a fixed order, with a
 // content hash (the spec is written only when the hash changes).
 import type { AddressGroup, HostFilterSpec, Program } from '../api';
-import { contentHash } from './addresses';
+import { contentId } from './addresses';
 import type { ProgramEntry } from './compile-units';
 import type { Inventory } from './inventory';
 
@@ -33,6 +33,6 @@ export function buildHostSpec(host: string, inv: Inventory, vmProgram: ReadonlyM
     programs: programIds.map((id) => programs.get(id)!),
     addressGroups: groupIds.map((id) => groups.get(id)!),
     bindings,
-    hash: 'hf-' + contentHash(text.join('\n'), 24),
+    hash: contentId('hf-', text.join('\n'), 24),
   };
 }

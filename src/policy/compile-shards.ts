@@ -3,7 +3,7 @@
 // /16. This table owns those shards: which exist, their content, which changed since the controller
 // last looked (drain), and the groups currently shared, by id.
 import type { AddressGroupShardSpec } from '../api';
-import { contentHash, toCidrs } from './addresses';
+import { contentHash, contentId, toCidrs } from './addresses';
 import type { GroupEntry, Shard } from './compile-units';
 import { selectorKey } from './selector';
 
@@ -84,7 +84,7 @@ export class ShardTable {
     if (g.sharedId === undefined) {
       const { tenants, tags, selector } = g.def;
       const names = tenants === null ? '*' : tenants.map((t) => this.tenantName(t) ?? '').sort().join(',');
-      g.sharedId = 'ags-' + contentHash(`shared\n${names}|${tags.join(',')}|${selectorKey(selector)}`);
+      g.sharedId = contentId('ags-', `shared\n${names}|${tags.join(',')}|${selectorKey(selector)}`);
     }
     return g.sharedId;
   }

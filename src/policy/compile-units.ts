@@ -6,7 +6,7 @@
 import type { AddressGroup, AddressGroupShardSpec, CompiledPeer, CompiledPort, CompiledRule, LabelSelector, Program } from '../api';
 import { hash } from 'node:crypto';
 import { SmallSet } from '../util/multimap';
-import { contentHash } from './addresses';
+import { contentId } from './addresses';
 import type { PolicyRec, VmRec } from './inventory';
 import { selectorMatches } from './selector';
 
@@ -218,7 +218,7 @@ export class ProgramEntry {
     for (const r of this.egress) text += r.digest;
     text += '|';
     for (const r of this.ingress) text += r.digest;
-    const id = 'p-' + contentHash(text);
+    const id = contentId('p-', text);
     this.program = { id, egress: this.egress.map((r) => r.compiled), ingress: this.ingress.map((r) => r.compiled) };
   }
 }

@@ -32,7 +32,8 @@
 // every filter naming the group; programs and filters keep their ids.
 import type { AddressGroupShardSpec, CompiledPeer, CompiledPort, Host, HostFilterSpec, Rule, SecurityPolicy, Tag, Tenant, VM } from '../api';
 import { SetMultimap, SmallSet } from '../util/multimap';
-import { contentHash, toCidrs } from './addresses';
+import { contentId, toCidrs } from './addresses';
+import { flatJoin } from '../util/flat-string';
 import { buildHostSpec } from './compile-host';
 import { ShardTable } from './compile-shards';
 import {
@@ -495,14 +496,16 @@ export class PolicyCompiler {
   private readonly setKeyFn = (tenant: number, policies: readonly PolicyRec[]) => this.setKeyOf(tenant, policies);
 
   private setKeyOf(tenant: number, policies: readonly PolicyRec[]): string {
-    return 'ps-' + contentHash(`${this.inventory.tenantName(tenant) ?? ''}\n${policies.map((p) => p.key).join('\n')}`);
+    return contentId('ps-', `${this.inventory.tenantName(tenant) ?? ''}\n${policies.map((p) => p.key).join('\n')}`);
   }
 
   private programFor(vm: VmRec): ProgramEntry {
     if (vm.quarantined) return this.programs.get(QUARANTINE_KEY) ?? this.buildQuarantine();
     const policies = this.effectivePolicies(vm);
-    let key = `${vm.tenant}:`;
-    for (const p of policies) key += `${this.scratch(p).id},`;
+    // Joined flat, not built with += (a rope node per policy, kept as the program's key).
+    const parts: (string | number)[] = [vm.tenant, ':'];
+    for (const p of policies) parts.push(this.scratch(p).id, ',');
+    const key = parts.join('');
     return this.programs.get(key) ?? this.buildProgram(key, vm.tenant, policies);
   }
 
@@ -705,12 +708,12 @@ export class PolicyCompiler {
       g.dirtyTops = new Set();
       // The id is the members' content hash: a change of members is a change of id.
       const addresses = toCidrs(g.sortedIps());
-      const id = 'ag-' + contentHash(addresses.join(','));
+      const id = contentId('ag-', addresses.join(','));
       if (id === g.group.id) return;
       g.group = { id, addresses };
     }
     g.peerList = [{ group: g.group.id }];
-    g.peerText = `[{"group":"${g.group.id}"}]`;
+    g.peerText = flatJoin('[{"group":"', g.group.id, '"}]');
   }
 
   private collectMembers(g: GroupEntry): void {

@@ -11,6 +11,7 @@ import { parseIPv4 } from '../dataplane/ip';
 import { SetMultimap } from '../util/multimap';
 import { AddressBook } from './address-book';
 import { firstClaimant, type AddressRefusal } from './ownership';
+import { flatJoin } from '../util/flat-string';
 
 export const NO_TENANT = -1;
 
@@ -84,12 +85,8 @@ export function hostsOfVm(vm: VM): string[] {
   return target && target !== host ? [host, target] : [host];
 }
 
-/**
- * "namespace/name" as a flat string: a template literal of 13+ characters makes a V8 cons string
- * (two objects, and an indirection on every Map lookup); join builds it flat. 100,000s of them
- * are kept as Map and Set keys.
- */
-export const objectKey = (namespace: string, name: string): string => [namespace, name].join('/');
+/** "namespace/name", flat (see flatJoin): 100,000s of them are kept as Map and Set keys. */
+export const objectKey = (namespace: string, name: string): string => flatJoin(namespace, '/', name);
 
 export class Inventory {
   readonly providerNamespace: string;

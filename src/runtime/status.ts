@@ -29,11 +29,14 @@ export function statusPatch(current: KubeObject, desired: object): { status: Jso
 }
 
 /**
- * Memo entries kept (oldest dropped first). A memo only has to outlive the echo of its write (well
- * under a second; seconds at a cold start's thousands of writes a second); one dropped too early
- * costs a repeated write the server recognizes as a no-op. 50,000 held ~80 MB of statuses.
+ * Memo entries kept (oldest dropped first), and for how long. A memo only has to outlive the echo of
+ * its write (well under a second; seconds at a cold start's thousands of writes a second); one
+ * dropped too early costs a repeated write the server recognizes as a no-op. 50,000 held ~80 MB of
+ * statuses; the last 10,000 of a vmworld cold start, ~15 MB of the operator's heap, stayed until the
+ * next writes pushed them out, however long that took.
  */
 const MEMO_LIMIT = 10_000;
+const MEMO_TTL_MS = 30_000;
 
 export interface StatusUpdateResult<T> {
   written: boolean;
@@ -50,6 +53,8 @@ export interface StatusWriterOptions {
    * parsing responses (managedFields included) that nothing read.
    */
   discardResponses?: boolean;
+  /** Milliseconds now (memo ages; tests). */
+  now?: () => number;
 }
 
 /**
@@ -65,7 +70,8 @@ export class StatusWriter {
    * What we wrote last per object while our cache has not seen it yet: a second reconcile of the same
    * stale cached object must not write the same status again.
    */
-  private readonly recent = new LruMap<string, { fromRv: string; status: unknown }>();
+  private readonly recent = new LruMap<string, { fromRv: string; status: unknown; at: number }>();
+  private readonly now: () => number;
   /** Writes done and skipped, for tests and diagnostics. */
   readonly stats = { written: 0, unchanged: 0 };
   /** vmsafe_status_writes_total by kind and result, counted without prom-client's per-call label hashing. */
@@ -76,6 +82,7 @@ export class StatusWriter {
     private readonly opts: StatusWriterOptions = {},
   ) {
     this.log = opts.logger ?? silentLogger;
+    this.now = opts.now ?? Date.now;
     const m = opts.metrics;
     this.count = m ? m.countingBy(m.statusWrites, ['kind', 'result']) : () => undefined;
   }
@@ -114,9 +121,12 @@ export class StatusWriter {
       this.stats.written++;
       this.count(label, 'written');
       if (rv) {
-        this.recent.set(key, { fromRv: rv, status: want });
-        // Bounded: entries of objects never reconciled again (deleted) would otherwise stay forever.
+        const now = this.now();
+        this.recent.set(key, { fromRv: rv, status: want, at: now });
+        // Bounded in number and age: entries of objects never reconciled again (deleted, or quiet
+        // after a cold start) would otherwise stay until later writes pushed them out.
         if (this.recent.size > MEMO_LIMIT) this.recent.deleteOldest();
+        for (let o = this.recent.oldest(); o && now - o.value.at > MEMO_TTL_MS; o = this.recent.oldest()) this.recent.deleteOldest();
       }
       this.log.debug({ kind: label, key: keyOf(current) }, 'status written');
       return { written: true, object: updated };
@@ -135,13 +145,17 @@ export class StatusWriter {
    */
   isOwnEcho(resource: string | ResourceInfo, a: KubeObject, b: KubeObject): boolean {
     const info = typeof resource === 'string' ? kindResource(resource) : resource;
-    const memo = this.recent.get(`${info.plural}:${keyOf(b)}`);
+    const key = `${info.plural}:${keyOf(b)}`;
+    const memo = this.recent.get(key);
     if (!memo || memo.fromRv !== (a.metadata.resourceVersion ?? '')) return false;
     if (!deepEqual(memo.status as Json, (b.status ?? {}) as Json)) return false;
     const ma = a.metadata as Record<string, unknown>;
     const mb = b.metadata as Record<string, unknown>;
     for (const f of ['uid', 'generation', 'deletionTimestamp']) if (ma[f] !== mb[f]) return false;
     for (const f of ['labels', 'annotations', 'finalizers', 'ownerReferences']) if (!deepEqual((ma[f] ?? null) as Json, (mb[f] ?? null) as Json)) return false;
+    // The cache holds what was written now: the memo has done its work (a write still in flight from
+    // the older version would at worst repeat it, a no-op on the server).
+    this.recent.delete(key);
     return true;
   }
 

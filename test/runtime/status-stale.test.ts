@@ -59,3 +59,28 @@ describe('StatusWriter per-call discardResponse', () => {
     expect((b.object as Tag).status?.vms).toBe(2);
   }, 30_000);
 });
+
+describe('StatusWriter memo of its own writes', () => {
+  it('recognizes the echo once, then forgets it; an unechoed memo is forgotten after 30 s', async () => {
+    for (const n of ['memo-a', 'memo-b']) await api.ok(['apply', '-f', '-'], `apiVersion: vmsafe.io/v1alpha1\nkind: Tag\nmetadata: {name: ${n}}\nspec: {}\n`);
+    const get = async (n: string): Promise<Tag> => JSON.parse(await api.ok(['get', 'tag', n, '-o', 'json']));
+    let now = 1_000_000;
+    const writer = new StatusWriter(new KubeClient({ file: api.kubeconfigPath }), { discardResponses: true, now: () => now });
+    const status = (vms: number) => ({ hosts: 0, vms, networks: 0 });
+    const a = await get('memo-a');
+    expect((await writer.update('Tag', a, status(3))).written).toBe(true);
+    const echo = await get('memo-a');
+    expect(writer.isOwnEcho('Tag', a, echo)).toBe(true);
+    expect(writer.isOwnEcho('Tag', a, echo)).toBe(false);
+    // A memo whose echo never came: the same status from the same stale object is skipped for 30 s...
+    const b = await get('memo-b');
+    expect((await writer.update('Tag', b, status(4))).written).toBe(true);
+    now += 29_000;
+    expect((await writer.update('Tag', b, status(4))).written).toBe(false);
+    // ...and written again (a no-op on the server) once another write found it older than that.
+    now += 2_000;
+    expect((await writer.update('Tag', await get('memo-a'), status(5))).written).toBe(true);
+    expect((await writer.update('Tag', b, status(4))).written).toBe(true);
+    expect((await get('memo-b')).status?.vms).toBe(4);
+  }, 30_000);
+});
