@@ -11,9 +11,10 @@
 // 4. large writes: a HostFilter of vmworld's density (about 80 VMs on the host, ~150 KB) written over
 //    and over as the operator writes one (a merge patch of the whole spec, two compiled filters in
 //    turn), then its status as an agent reports it applied; one at a time, with one watch on
-//    HostFilters open. The server's CPU per write (its process's user + system time), median of 3
-//    batches: at a vmworld cold start these writes are what the server spends most of its time on
-//    while filters go out, and every other request queues behind them.
+//    HostFilters open, each reply asked as metadata only (as the operator and the agents ask). The
+//    server's CPU per write (its process's user + system time), median of 5 batches: at a vmworld
+//    cold start these writes are what the server spends most of its time on while filters go out,
+//    and every other request queues behind them. VMSAFE_BENCH_PROF=apiserver profiles the server.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
