@@ -1,7 +1,6 @@
 // Feeds informer events into the incremental policy compiler in batches and reports the hosts whose
 // filter changed. Batching matters at scale: 40,000 VM events at cold start become a few hundred
 // compiler runs, each touching only the hosts those VMs run on.
-import { flatJoin } from '../util/flat-string';
 import type { Host, SecurityPolicy, Tag, Tenant, VM } from '../api';
 import { keyOf } from '../runtime/client';
 import { PolicyCompiler, type Change, type CompilerOptions } from '../policy/compile';
@@ -13,6 +12,7 @@ import type { Logger } from '../util/log';
 import { AppliedView } from './applied';
 import { TooLargeFilters } from './too-large';
 import type { World } from './world';
+import { flatJoin } from '../util/flat-string';
 
 type Compiled = Tenant | Tag | Host | VM | SecurityPolicy;
 
