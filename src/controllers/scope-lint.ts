@@ -12,9 +12,11 @@ import { LruMap } from '../util/lru-map';
 
 /** Scopes remembered (oldest dropped first): one per tenant with policies at vmworld is 40,000. */
 const SCOPES_KEPT = 50_000;
+/** What a scope without warnings keeps: one shared empty map, not one of ~180 bytes per scope. */
+const NO_WARNINGS: ReadonlyMap<string, readonly string[]> = new Map();
 
 export class ScopeLint {
-  private readonly memo = new LruMap<string, { inputs: unknown[]; warnings: Map<string, string[]> }>();
+  private readonly memo = new LruMap<string, { inputs: unknown[]; warnings: ReadonlyMap<string, readonly string[]> }>();
 
   constructor(
     private readonly providerNamespace: string,
@@ -28,7 +30,8 @@ export class ScopeLint {
     for (const p of policies) inputs.push(p.metadata.namespace, p.metadata.name, p.spec);
     const kept = this.memo.get(scope);
     if (kept && sameRefs(kept.inputs, inputs)) return kept.warnings;
-    const warnings = policyWarnings(lintPolicies({ tenants: owner ? [owner] : [], policies, providerNamespace: this.providerNamespace }));
+    const found = policyWarnings(lintPolicies({ tenants: owner ? [owner] : [], policies, providerNamespace: this.providerNamespace }));
+    const warnings = found.size ? found : NO_WARNINGS;
     this.memo.set(scope, { inputs, warnings });
     if (this.memo.size > this.limit) this.memo.deleteOldest();
     return warnings;

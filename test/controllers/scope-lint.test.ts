@@ -42,6 +42,14 @@ describe('ScopeLint', () => {
     }
   });
 
+  it('scopes without warnings share one empty answer', () => {
+    const lint = new ScopeLint('vmsafe-system');
+    const a = lint.warnings('a', tenant('a'), [policy('a', 'p', {})]);
+    const b = lint.warnings('b', tenant('b'), []);
+    expect(a.size).toBe(0);
+    expect(b).toBe(a);
+  });
+
   it('remembers at most `limit` scopes, dropping the oldest', () => {
     const lint = new ScopeLint('vmsafe-system', 2);
     for (const name of ['a', 'b', 'c']) lint.warnings(name, tenant(name), []);
