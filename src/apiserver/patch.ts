@@ -9,16 +9,14 @@ import type { Obj } from './store';
 const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
 /** `__proto__` and `constructor` are plain keys in a patch: define, never assign (assignment would set the prototype). */
 const own = (o: Record<string, any>, k: string) => (Object.hasOwn(o, k) ? o[k] : undefined);
-const put = (o: Record<string, any>, k: string, v: unknown) => Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+const put = (o: Record<string, any>, k: string, v: unknown) => {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+};
 
+/** RFC 7386 merge patch. Shares what it keeps of `target` and copies what the patch sets. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isPlainObject(patch)) return cloneJson(patch);
-  const out: Record<string, any> = isPlainObject(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else put(out, k, mergePatch(own(out, k), v));
-  }
-  return out;
+  return mergeWith(target, patch, (kept) => kept, cloneJson);
 }
 
 /**
@@ -29,15 +27,20 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
  * the whole ~160 KB spec: it was copied from the store and then again from the patch.
  */
 export function mergePatchOwned(stored: unknown, patch: unknown): unknown {
-  if (!isPlainObject(patch)) return patch;
-  const base = isPlainObject(stored) ? stored : {};
+  return mergeWith(stored, patch, cloneJson, (set) => set);
+}
+
+/** Merge patch, with what becomes of the values it keeps from `target` and of those it sets. */
+function mergeWith(target: unknown, patch: unknown, keep: (v: unknown) => unknown, take: (v: unknown) => unknown): unknown {
+  if (!isPlainObject(patch)) return take(patch);
+  const base = isPlainObject(target) ? target : {};
   const out: Record<string, any> = {};
   for (const k of Object.keys(base)) {
-    if (!Object.hasOwn(patch, k)) put(out, k, cloneJson(base[k]));
-    else if (patch[k] !== null) put(out, k, mergePatchOwned(base[k], patch[k]));
+    if (!Object.hasOwn(patch, k)) put(out, k, keep(base[k]));
+    else if (patch[k] !== null) put(out, k, mergeWith(base[k], patch[k], keep, take));
   }
   for (const k of Object.keys(patch)) {
-    if (!Object.hasOwn(base, k) && patch[k] !== null) put(out, k, mergePatchOwned(undefined, patch[k]));
+    if (!Object.hasOwn(base, k) && patch[k] !== null) put(out, k, mergeWith(undefined, patch[k], keep, take));
   }
   return out;
 }

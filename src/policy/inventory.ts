@@ -11,7 +11,7 @@ import { parseIPv4 } from '../dataplane/ip';
 import { SetMultimap } from '../util/multimap';
 import { AddressBook } from './address-book';
 import { firstClaimant, type AddressRefusal } from './ownership';
-import { flatJoin } from '../util/flat-string';
+import { namespacedKey } from '../util/flat-string';
 
 export const NO_TENANT = -1;
 
@@ -85,8 +85,8 @@ export function hostsOfVm(vm: VM): string[] {
   return target && target !== host ? [host, target] : [host];
 }
 
-/** "namespace/name", flat (see flatJoin): 100,000s of them are kept as Map and Set keys. */
-export const objectKey = (namespace: string, name: string): string => flatJoin(namespace, '/', name);
+/** "namespace/name": 100,000s of them are kept as Map and Set keys. */
+export const objectKey = (namespace: string, name: string): string => namespacedKey(namespace, name);
 
 export class Inventory {
   readonly providerNamespace: string;

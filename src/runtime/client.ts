@@ -21,7 +21,7 @@ import { ApiError, toApiError } from './errors';
 import { NodeHttpLibrary } from './http';
 import { realClock, sleep, type Clock } from './clock';
 import { TokenBucket } from './ratelimit';
-import { flatJoin } from '../util/flat-string';
+import { namespacedKey } from '../util/flat-string';
 
 type ApiConstructor<T extends ApiType> = new (config: ReturnType<typeof createConfiguration>) => T;
 
@@ -379,7 +379,7 @@ export function parseKey(key: string): ObjectRef {
 /** ObjectRef or object → "ns/name" (namespaced) or "name" (cluster-scoped), like client-go's MetaNamespaceKeyFunc. */
 export function keyOf(o: ObjectRef | { metadata: ObjectRef }): string {
   const r = 'metadata' in o ? o.metadata : o;
-  return r.namespace ? flatJoin(r.namespace, '/', r.name) : r.name;
+  return namespacedKey(r.namespace, r.name);
 }
 
 /** A write whose caller never reads the object the server returns: the response is not parsed. */

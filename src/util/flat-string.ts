@@ -10,3 +10,8 @@
 export function flatJoin(...parts: string[]): string {
   return parts.join('');
 }
+
+/** "namespace/name" (or the name of a cluster-scoped object), flat: the key of every object cache. */
+export function namespacedKey(namespace: string | undefined, name: string): string {
+  return namespace ? flatJoin(namespace, '/', name) : name;
+}
