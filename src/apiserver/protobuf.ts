@@ -146,7 +146,7 @@ export function decodeK8sProtobuf(buf: Buffer): Record<string, any> {
     throw unsupportedMediaType('protobuf body without the k8s envelope');
   const unknown = decodeMessage(buf.subarray(4), UNKNOWN, true);
   const kind = unknown.typeMeta?.kind as string | undefined;
-  const fields = kind ? TYPES[kind] : undefined;
+  const fields = kind && Object.hasOwn(TYPES, kind) ? TYPES[kind] : undefined;
   if (!fields)
     throw unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (protobuf is supported only for ${Object.keys(TYPES).join(', ')})`);
   const obj = decodeMessage(unknown.raw ?? Buffer.alloc(0), fields);

@@ -228,6 +228,50 @@ describe('a restart with the same data directory keeps every client working (iss
   });
 });
 
+describe('prototype names as input (a fuzz found /apis/__proto__/v1/x answering 500)', () => {
+  const PROTO = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'prototype'];
+  const ROUTES = [
+    '/api/v1/namespaces/default/configmaps/keep/status',
+    '/apis/authorization.k8s.io/v1/namespaces/default/localsubjectaccessreviews',
+    '/apis/authentication.k8s.io/v1/tokenreviews',
+    '/api/v1/namespaces/default/serviceaccounts/default/token',
+    '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/x',
+    '/apis/coordination.k8s.io/v1/namespaces/default/leases/x',
+    '/openapi/v3/apis/apps/v1',
+    '/healthz/ping',
+  ];
+  it('in every path segment, under every verb: never 5xx', async () => {
+    const failures: string[] = [];
+    for (const route of ROUTES) {
+      const segs = route.split('/').slice(1);
+      for (let i = 0; i < segs.length; i++)
+        for (const name of PROTO)
+          for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE']) {
+            const path = `/${segs.map((x, j) => (j === i ? name : x)).join('/')}`;
+            const r = await s.request(method, path, method === 'GET' || method === 'DELETE' ? {} : { raw: '{}', headers: { 'Content-Type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' } });
+            if (r.status >= 500) failures.push(`${method} ${path} -> ${r.status} ${r.text.slice(0, 120)}`);
+          }
+    }
+    expect(failures).toEqual([]);
+  }, 60_000);
+
+  it('as a kind, an apiVersion, a query parameter or a header: never 5xx', async () => {
+    const failures: string[] = [];
+    const check = (what: string, r: { status: number; text: string }) => r.status >= 500 && failures.push(`${what} -> ${r.status} ${r.text.slice(0, 120)}`);
+    for (const name of PROTO) {
+      check(`kind ${name}`, await s.request('POST', CM, { body: { apiVersion: 'v1', kind: name, metadata: { name: 'p' } } }));
+      check(`apiVersion ${name}`, await s.request('POST', CM, { body: { apiVersion: `${name}/v1`, kind: 'ConfigMap', metadata: { name: 'p' } } }));
+      check(`query ${name}`, await s.request('GET', `${CM}?${name}=1&labelSelector=${name}&fieldSelector=${name}%3Dx`));
+      check(`header ${name}`, await s.request('GET', CM, { headers: { Accept: `application/${name}`, 'Impersonate-User': name } }));
+      // A protobuf envelope whose kind is the name: its TypeMeta is field 1 (apiVersion 1, kind 2).
+      const typeMeta = Buffer.concat([Buffer.from([0x0a, 2]), Buffer.from('v1'), Buffer.from([0x12, name.length]), Buffer.from(name)]);
+      const raw = Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x0a, typeMeta.length]), typeMeta]);
+      check(`protobuf kind ${name}`, await s.request('POST', CM, { raw, headers: { 'Content-Type': 'application/vnd.kubernetes.protobuf' } }));
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
 describe('fuzz: paths, queries, headers, bodies', () => {
   it('never answers 5xx, and a rejected request changes nothing', async () => {
     const segment = fc.oneof(

@@ -38,7 +38,7 @@ export function requestAttributes(method: string, path: string, query: URLSearch
   const resource = rest[0] ?? '';
   let name = rest[1];
   const subresource = rest.length > 2 ? rest.slice(2).join('/') : undefined;
-  let verb = VERBS[method] ?? method.toLowerCase();
+  let verb = (Object.hasOwn(VERBS, method) ? VERBS[method] : undefined) ?? method.toLowerCase();
   if (watch || (method === 'GET' && ['true', '1'].includes(query.get('watch') ?? ''))) verb = 'watch';
   if (name === undefined) {
     if (verb === 'get') verb = 'list';

@@ -31,8 +31,10 @@ const REVIEWS: Record<string, string[]> = {
 export function reviewPath(group: string, version: string, rest: string[]): ReviewPath | undefined {
   if (group === '' && version === 'v1' && rest.length === 5 && rest[0] === 'namespaces' && rest[2] === 'serviceaccounts' && rest[4] === 'token')
     return { group: '', resource: 'serviceaccounts', namespace: rest[1], name: rest[3], subresource: 'token' };
-  if (version !== 'v1' || !REVIEWS[group]) return undefined;
-  if (rest.length === 1 && REVIEWS[group]!.includes(rest[0]!) && rest[0] !== 'localsubjectaccessreviews') return { group, resource: rest[0]! };
+  // Own keys only: a group named "__proto__" or "constructor" is a path segment, not a review group.
+  const resources = version === 'v1' && Object.hasOwn(REVIEWS, group) ? REVIEWS[group]! : undefined;
+  if (!resources) return undefined;
+  if (rest.length === 1 && resources.includes(rest[0]!) && rest[0] !== 'localsubjectaccessreviews') return { group, resource: rest[0]! };
   if (rest.length === 3 && rest[0] === 'namespaces' && rest[2] === 'localsubjectaccessreviews' && group === 'authorization.k8s.io')
     return { group, resource: rest[2], namespace: rest[1] };
   return undefined;
