@@ -64,6 +64,35 @@ export const labelSelectorRequirement = z.object({
   values: z.array(z.string().max(63)).optional(),
 });
 
+/** Path of an own `__proto__` key in JSON data, or undefined. */
+function protoKeyPath(v: unknown, path: (string | number)[]): (string | number)[] | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  const list = Array.isArray(v);
+  if (!list && Object.hasOwn(v, '__proto__')) return [...path, '__proto__'];
+  for (const [k, x] of Object.entries(v)) {
+    path.push(list ? Number(k) : k);
+    const found = protoKeyPath(x, path);
+    path.pop();
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * `schema`, refusing an own `__proto__` key anywhere in the input. zod's records leave such a key out
+ * of what they return: a matchLabels `{__proto__: x}` (selects no VM: no VM can carry that label)
+ * became `{}` (selects every VM). A preprocess sees the input; around a whole spec, as one inside it
+ * would take the `default`s of the fields above it out of the CRD (zod's JSON Schema drops defaults
+ * above a transform).
+ */
+export function refusingProtoKeys<T extends z.ZodType>(schema: T) {
+  return z.preprocess((input, ctx) => {
+    const path = protoKeyPath(input, []);
+    if (path) ctx.addIssue({ code: 'custom', path, message: '"__proto__" is not a valid field or label key', input });
+    return input;
+  }, schema);
+}
+
 /** metav1.LabelSelector: matchLabels and matchExpressions are ANDed. */
 export const labelSelector = z
   .object({

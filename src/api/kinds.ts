@@ -1,7 +1,7 @@
 // The vmsafe.io kinds: zod schemas are the single source of types, validation and CRDs.
 import { z } from 'zod';
 import {
-  cidr, conditions, count, dnsLabel, dnsSubdomain, ipv4, kindSchema, labelSelector, mac, port, tagList,
+  cidr, conditions, count, dnsLabel, dnsSubdomain, ipv4, kindSchema, labelSelector, mac, port, refusingProtoKeys, tagList,
 } from './common';
 
 const show = (v: unknown) => JSON.stringify(v);
@@ -309,7 +309,8 @@ export const securityPolicyStatus = z.object({
   impact: stagedImpactStatus.optional().describe('Staged policies only: what enforcing this generation would change.'),
   conditions: conditions(),
 });
-export const securityPolicy = kindSchema('SecurityPolicy', securityPolicySpec, securityPolicyStatus);
+// Its label selectors are zod records: see refusingProtoKeys.
+export const securityPolicy = kindSchema('SecurityPolicy', refusingProtoKeys(securityPolicySpec), securityPolicyStatus);
 export type SecurityPolicy = z.infer<typeof securityPolicy>;
 
 // ---------------------------------------------------------------- HostFilter (compiled, written by the controller)

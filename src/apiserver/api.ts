@@ -67,7 +67,14 @@ function nameRule(def: ResourceDef): NameRule {
 /** A copy of a stored object for a status write: everything copied but spec (shared) and status (replaced). */
 function withSharedSpec(old: Obj): Obj {
   const next: Obj = {};
-  for (const k of Object.keys(old)) if (k !== 'status') next[k] = k === 'spec' ? old.spec : cloneJson(old[k]);
+  for (const k of Object.keys(old)) {
+    if (k === 'status') continue;
+    const v = k === 'spec' ? old.spec : cloneJson(old[k]);
+    // A top-level `__proto__` field (kept where the schema preserves unknown fields) is defined, not
+    // assigned: assigning set next's prototype and the status write dropped the field.
+    if (k === '__proto__') Object.defineProperty(next, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else next[k] = v;
+  }
   return next;
 }
 
@@ -390,8 +397,9 @@ export class Api {
       obj.type ||= 'Opaque';
       // stringData is write-only: merged into data (base64), as the Secret strategy does.
       if (obj.stringData && typeof obj.stringData === 'object') {
-        obj.data = { ...(obj.data ?? {}) };
-        for (const [k, v] of Object.entries(obj.stringData)) obj.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+        // Spread and fromEntries define keys: a `__proto__` key stays data (assigning it was dropped).
+        const encoded = Object.entries(obj.stringData).map(([k, v]) => [k, Buffer.from(String(v), 'utf8').toString('base64')]);
+        obj.data = { ...(obj.data ?? {}), ...Object.fromEntries(encoded) };
       }
       delete obj.stringData;
     }

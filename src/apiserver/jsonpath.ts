@@ -90,7 +90,8 @@ function evaluate(steps: Step[], root: unknown): unknown[] {
       if (v === null || v === undefined) continue;
       switch (step.t) {
         case 'field':
-          if (typeof v === 'object' && !Array.isArray(v) && step.name in (v as object))
+          // Own fields only: `.spec.constructor` of an object without one is nothing, not Object's.
+          if (typeof v === 'object' && !Array.isArray(v) && Object.hasOwn(v as object, step.name))
             next.push((v as Record<string, unknown>)[step.name]);
           break;
         case 'index':
@@ -116,7 +117,7 @@ function evaluate(steps: Step[], root: unknown): unknown[] {
 function filterMatches(step: Extract<Step, { t: 'filter' }>, item: unknown): boolean {
   let v: unknown = item;
   for (const p of step.path) {
-    if (v === null || typeof v !== 'object') return false;
+    if (v === null || typeof v !== 'object' || !Object.hasOwn(v, p)) return false;
     v = (v as Record<string, unknown>)[p];
   }
   if (step.op === undefined) return v !== undefined && v !== null;

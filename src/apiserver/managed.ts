@@ -18,6 +18,14 @@ export interface ManagedFieldsEntry {
 
 const SEP = '\u0000';
 const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
+// Field names come from the request (an apply configuration, client-written managedFields): read them
+// as own keys only and define, never assign, `__proto__`. `result.__proto__` is Object.prototype, and
+// merging into it or deleting from it changed every object of the process.
+const own = (o: any, k: string | number): any => (Object.hasOwn(o, k) ? o[k] : undefined);
+const put = (o: Obj, k: string, v: unknown) => {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+};
 const META_OWNED = ['labels', 'annotations', 'finalizers', 'ownerReferences'];
 
 type Schema = Record<string, any> | undefined;
@@ -31,7 +39,7 @@ function listMapKeys(schema: Schema): string[] | undefined {
   return schema?.['x-kubernetes-list-type'] === 'map' && Array.isArray(keys) && keys.length ? [...keys].sort() : undefined;
 }
 
-const elementKey = (item: Obj, keys: string[]) => `k:${JSON.stringify(Object.fromEntries(keys.map((k) => [k, item[k]])))}`;
+const elementKey = (item: Obj, keys: string[]) => `k:${JSON.stringify(Object.fromEntries(keys.map((k) => [k, own(item, k)])))}`;
 
 /**
  * Leaf paths ("f:spec\0f:tier", "f:spec\0f:vnics\0k:{"name":"eth0"}\0f:ip") of the fields an object
@@ -69,7 +77,7 @@ function step(cur: any, seg: string): { parent: any; key: string | number } | un
   if (seg.startsWith('f:')) return isPlainObject(cur) ? { parent: cur, key: seg.slice(2) } : undefined;
   if (seg.startsWith('k:') && Array.isArray(cur)) {
     const want = JSON.parse(seg.slice(2)) as Obj;
-    const i = cur.findIndex((it) => isPlainObject(it) && Object.entries(want).every(([k, v]) => sameValue(it[k], v)));
+    const i = cur.findIndex((it) => isPlainObject(it) && Object.entries(want).every(([k, v]) => sameValue(own(it, k), v)));
     return i >= 0 ? { parent: cur, key: i } : undefined;
   }
   return undefined;
@@ -80,7 +88,7 @@ function valueAt(obj: unknown, path: string): unknown {
   for (const seg of path.split(SEP)) {
     const s = step(cur, seg);
     if (!s) return undefined;
-    cur = s.parent[s.key];
+    cur = own(s.parent, s.key);
   }
   return cur;
 }
@@ -92,7 +100,7 @@ function deleteAt(obj: Obj, path: string) {
     const s = step(cur, seg);
     if (!s) return;
     chain.push(s);
-    cur = s.parent[s.key];
+    cur = own(s.parent, s.key);
   }
   const last = chain.pop()!;
   if (Array.isArray(last.parent)) last.parent.splice(last.key as number, 1);
@@ -100,7 +108,7 @@ function deleteAt(obj: Obj, path: string) {
   // Drop maps (and list-map elements) the removal left empty; never a top-level field itself.
   for (let i = chain.length - 1; i >= 1; i--) {
     const c = chain[i]!;
-    const v = c.parent[c.key];
+    const v = own(c.parent, c.key);
     if (!isPlainObject(v) || Object.keys(v).length > 0) break;
     if (Array.isArray(c.parent)) {
       c.parent.splice(c.key as number, 1);
@@ -139,7 +147,10 @@ export function toFieldsV1(paths: Set<string>): Obj {
   const root: Obj = {};
   for (const p of paths) {
     let cur = root;
-    for (const seg of p.split(SEP)) cur = cur[seg] ??= {};
+    for (const seg of p.split(SEP)) {
+      if (!Object.hasOwn(cur, seg)) put(cur, seg, {});
+      cur = cur[seg];
+    }
   }
   if (key === undefined) return root;
   if (interned.size >= INTERN_MAX_TREES) interned.clear();
@@ -246,9 +257,10 @@ function deepMerge(target: Obj, src: Obj, schema: Schema) {
   for (const [k, v] of Object.entries(src)) {
     const sch = subSchema(schema, k);
     const keys = listMapKeys(sch);
-    if (isPlainObject(v) && isPlainObject(target[k])) deepMerge(target[k], v, sch);
-    else if (keys && Array.isArray(v) && Array.isArray(target[k])) mergeListMap(target[k], v, keys, sch?.items);
-    else target[k] = structuredClone(v);
+    const cur = own(target, k);
+    if (isPlainObject(v) && isPlainObject(cur)) deepMerge(cur, v, sch);
+    else if (keys && Array.isArray(v) && Array.isArray(cur)) mergeListMap(cur, v, keys, sch?.items);
+    else put(target, k, structuredClone(v));
   }
 }
 
@@ -311,7 +323,7 @@ export function serverSideApply(
   const isKeyField = (p: string) => {
     const segs = p.split(SEP);
     const prev = segs[segs.length - 2];
-    return !!prev?.startsWith('k:') && segs[segs.length - 1]!.slice(2) in (JSON.parse(prev.slice(2)) as Obj);
+    return !!prev?.startsWith('k:') && Object.hasOwn(JSON.parse(prev.slice(2)) as Obj, segs[segs.length - 1]!.slice(2));
   };
   const removals = [...previously].sort((a, b) => Number(isKeyField(a)) - Number(isKeyField(b)));
   for (const p of removals) {

@@ -121,7 +121,8 @@ function decodeMessage(buf: Buffer, fields: Fields, raw = false): Record<string,
     else if (kind === 'time') value = r.bytes();
     else if ('map' in kind) {
       const entry = decodeMessage(r.bytes(), { 1: ['key', 'string'], 2: ['value', kind.map] });
-      (out[name] ??= {})[entry.key ?? ''] = entry.value ?? '';
+      // Defined, as JSON.parse does: a map key `__proto__` is data (assigning it was dropped).
+      Object.defineProperty((out[name] ??= {}), entry.key ?? '', { value: entry.value ?? '', enumerable: true, writable: true, configurable: true });
       continue;
     } else {
       const sub = r.bytes();

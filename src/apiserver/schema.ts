@@ -86,13 +86,16 @@ export function applyDefaults(value: unknown, schema: Schema | undefined) {
   const props = schema.properties as Record<string, Schema> | undefined;
   if (props) {
     for (const [key, sub] of Object.entries(props)) {
-      if (sub.default !== undefined && (value[key] === undefined || (value[key] === null && !sub.nullable)))
-        value[key] = structuredClone(sub.default);
-      if (value[key] !== undefined) applyDefaults(value[key], sub);
+      // Own fields only: a property the schema names `__proto__` would otherwise default into
+      // Object.prototype, and one named `constructor` would never get its default.
+      const cur = Object.hasOwn(value, key) ? value[key] : undefined;
+      if (sub.default !== undefined && (cur === undefined || (cur === null && !sub.nullable)))
+        Object.defineProperty(value, key, { value: structuredClone(sub.default), enumerable: true, writable: true, configurable: true });
+      if (Object.hasOwn(value, key) && value[key] !== undefined) applyDefaults(value[key], sub);
     }
   }
   if (isPlainObject(schema.additionalProperties))
-    for (const key of Object.keys(value)) if (!props?.[key]) applyDefaults(value[key], schema.additionalProperties);
+    for (const key of Object.keys(value)) if (!declaredProperty(schema, key)) applyDefaults(value[key], schema.additionalProperties);
 }
 
 /** OpenAPI v3 schema (with x-kubernetes-* extensions) -> JSON Schema ajv understands. */
@@ -106,6 +109,8 @@ export function toJsonSchema(schema: Schema): Schema {
       out[k] = Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, toJsonSchema(pv)]));
     else if (k === 'items' || k === 'additionalProperties' || k === 'not') out[k] = isPlainObject(v) ? toJsonSchema(v) : v;
     else if (k === 'allOf' || k === 'anyOf' || k === 'oneOf') out[k] = (v as Schema[]).map((s) => toJsonSchema(s));
+    // A `__proto__` key is an (unknown) keyword, not the prototype of the schema ajv reads keywords from.
+    else if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
     else out[k] = v;
   }
   if (schema['x-kubernetes-int-or-string']) {
@@ -130,7 +135,9 @@ const re2 = Object.assign(
   { code: 'require("re2js").RE2JS' },
 );
 
-const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, verbose: true, code: { regExp: re2 } });
+// ownProperties: a field the schema names `constructor` or `toString` is present only when the object
+// sets it (by default ajv reads `data.constructor`, Object's, so `type` failed and `required` passed).
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, verbose: true, ownProperties: true, code: { regExp: re2 } });
 
 export function compileValidator(schema: Schema): ValidateFunction {
   const js = toJsonSchema(schema);
@@ -265,10 +272,9 @@ export function listTypeCauses(value: unknown, schema: Schema | undefined, path 
     if (schema.items) value.forEach((item, i) => out.push(...listTypeCauses(item, schema.items, `${path}[${i}]`)));
     return out;
   }
-  const props = schema.properties as Record<string, Schema> | undefined;
   for (const [k, v] of Object.entries(value)) {
     if (path === '' && k === 'metadata') continue;
-    const sub = props?.[k] ?? (isPlainObject(schema.additionalProperties) ? schema.additionalProperties : undefined);
+    const sub = declaredProperty(schema, k) ?? (isPlainObject(schema.additionalProperties) ? schema.additionalProperties : undefined);
     if (sub) out.push(...listTypeCauses(v, sub, joinPath(path, k)));
   }
   return out;

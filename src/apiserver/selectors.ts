@@ -135,7 +135,8 @@ function unescapeField(v: string): string {
 export function fieldValue(obj: Record<string, any>, path: string): string {
   let cur: any = obj;
   for (const part of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return '';
+    // Own fields only: an object without `spec.constructor` has "" there, not Object's function.
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, part)) return '';
     cur = cur[part];
   }
   if (cur === undefined || cur === null) return '';

@@ -30,9 +30,11 @@ function rootProgram(verbs: Verbs): Command {
 /** Run the CLI; resolves to the exit code. */
 export async function cli(verbs: Verbs, argv: string[]): Promise<number> {
   // `vmsafe help trace` = `vmsafe trace --help`.
-  if (argv[0] === 'help' && argv[1] !== undefined && (verbs[argv[1]] || argv[1] === 'completion')) argv = [argv[1], '--help'];
+  // Own verbs only: `vmsafe constructor` is an unknown command, not Object's constructor (a crash).
+  const verbOf = (w: string | undefined) => (w !== undefined && Object.hasOwn(verbs, w) ? verbs[w] : undefined);
+  if (argv[0] === 'help' && argv[1] !== undefined && (verbOf(argv[1]) || argv[1] === 'completion')) argv = [argv[1], '--help'];
   const [word, ...rest] = argv;
-  const entry = word !== undefined ? verbs[word] : undefined;
+  const entry = verbOf(word);
   if (!entry) {
     const root = rootProgram(verbs);
     if (word === undefined) {

@@ -73,7 +73,8 @@ function labelsMatch(sel: NonNullable<Rule['peers'][number]['vms']>['vmSelector'
   if (!sel) return true;
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of sel.matchExpressions ?? []) {
-    const has = e.key in labels;
+    // Own labels only, as selectorMatches: `constructor in labels` is true for every VM.
+    const has = Object.hasOwn(labels, e.key);
     const values = e.values ?? [];
     if (e.operator === 'In' && !(has && values.includes(labels[e.key]!))) return false;
     if (e.operator === 'NotIn' && has && values.includes(labels[e.key]!)) return false;

@@ -19,6 +19,16 @@ describe('decode', () => {
     expect(r).toEqual({ ok: false, errors: [{ path: 'spec.vnics[0].ip', message: '"10.0.0.300" is not an IPv4 address' }] });
   });
 
+  it('refuses a matchLabels key __proto__ (zod left it out: a selector of no VM became one of every VM)', () => {
+    const sp = (matchLabels: string) => JSON.parse(`{"apiVersion":"vmsafe.io/v1alpha1","kind":"SecurityPolicy","metadata":{"name":"p","namespace":"acme"},"spec":{"appliesTo":{"vmSelector":{"matchLabels":${matchLabels}}}}}`);
+    expect(decode(sp('{"__proto__":"x","app":"web"}'))).toEqual({
+      ok: false,
+      errors: [{ path: 'spec.appliesTo.vmSelector.matchLabels.__proto__', message: '"__proto__" is not a valid field or label key' }],
+    });
+    // Other names of Object members are ordinary label keys.
+    expect(decode(sp('{"constructor":"x","toString":"y"}'))).toMatchObject({ ok: true, value: { spec: { appliesTo: { vmSelector: { matchLabels: { constructor: 'x', toString: 'y' } } } } } });
+  });
+
   it('rejects an unknown kind', () => {
     expect(decode({ apiVersion: 'vmsafe.io/v1alpha1', kind: 'Nope', metadata: { name: 'x' } })).toEqual({
       ok: false,

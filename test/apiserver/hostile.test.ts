@@ -270,6 +270,177 @@ describe('prototype names as input (a fuzz found /apis/__proto__/v1/x answering 
     }
     expect(failures).toEqual([]);
   });
+
+  /**
+   * Object.prototype's own members now. The function returned names what changed since, and undoes it
+   * (so a regression fails its own test, not every later one).
+   */
+  const protoGuard = () => {
+    const P = Object.prototype as Record<PropertyKey, unknown>;
+    const before = new Map(Reflect.ownKeys(P).map((k) => [k, Object.getOwnPropertyDescriptor(P, k)!]));
+    return (): string[] => {
+      const changes: string[] = [];
+      for (const k of Reflect.ownKeys(P))
+        if (!before.has(k)) {
+          changes.push(`added ${String(k)}`);
+          delete P[k];
+        }
+      for (const [k, d] of before) {
+        const now = Object.getOwnPropertyDescriptor(P, k);
+        if (!now || now.value !== d.value || now.get !== d.get || now.set !== d.set) {
+          changes.push(`${now ? 'replaced' : 'removed'} ${String(k)}`);
+          Object.defineProperty(P, k, d);
+        }
+      }
+      return changes;
+    };
+  };
+  const APPLY = { 'Content-Type': 'application/apply-patch+yaml' };
+  const MERGE = { 'Content-Type': 'application/merge-patch+json' };
+
+  it('server-side apply: a __proto__ key is data, and nothing reaches Object.prototype (SSA merged into it)', async () => {
+    const undo = protoGuard();
+    const statuses: number[] = [];
+    const yaml = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa-proto\n__proto__:\n  pollutedYaml: "yes"\ndata:\n  __proto__: v\n  constructor: c\n';
+    for (const raw of [
+      // JSON is YAML too. An object under data is a 400, but the merge came first.
+      '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"ssa-proto"},"__proto__":{"pollutedJson":"yes"},"data":{"__proto__":{"pollutedData":"yes"}}}',
+      yaml, // creates
+      yaml, // merges into the stored object
+    ])
+      statuses.push((await s.request('PATCH', `${CM}/ssa-proto?fieldManager=m`, { raw, headers: APPLY })).status);
+    expect(undo()).toEqual([]);
+    expect(statuses).toEqual([400, 201, 200]);
+    expect((await s.request('GET', `${CM}/ssa-proto`)).body.data).toEqual(JSON.parse('{"__proto__":"v","constructor":"c"}'));
+  });
+
+  it('managedFields a client wrote with __proto__ field names: no 5xx, nothing reaches Object.prototype', async () => {
+    expect((await s.request('POST', CM, { body: cm('mf-proto', { data: { a: 'b' } }) })).status).toBe(201);
+    const got = (await s.request('GET', `${CM}/mf-proto`)).body;
+    const entry = (operation: string, fieldsV1: string) => `{"manager":"m","operation":"${operation}","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":${fieldsV1}}`;
+    const managedFields = `[${entry('Update', '{"__proto__":{"f:polluted":{}}}')},${entry('Apply', '{"f:data":{"f:a":{}},"f:__proto__":{"f:__lookupSetter__":{}}}')}]`;
+    const put = JSON.stringify({ ...got, metadata: { ...got.metadata, managedFields: 'MF' } }).replace('"MF"', managedFields);
+    const undo = protoGuard();
+    const statuses = [
+      (await s.request('PUT', `${CM}/mf-proto`, { raw: put, headers: { 'Content-Type': 'application/json' } })).status,
+      // An update by "m" rebuilds its Update entry's fieldsV1 from those paths (toFieldsV1 assigned into __proto__).
+      (await s.request('PATCH', `${CM}/mf-proto?fieldManager=m`, { raw: '{"data":{"a":"c"}}', headers: MERGE })).status,
+      // An apply by "m" without a field its Apply entry names removes it (deleteAt walked into __proto__).
+      (await s.request('PATCH', `${CM}/mf-proto?fieldManager=m&force=true`, { raw: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mf-proto"},"data":{"a":"d"}}', headers: APPLY })).status,
+    ];
+    expect(undo()).toEqual([]);
+    expect(statuses).toEqual([200, 200, 200]);
+    expect((await s.request('GET', `${CM}/mf-proto`)).body.data).toEqual({ a: 'd' });
+  });
+
+  it('Secret stringData, protobuf map keys and impersonated extras named __proto__ stay keys (they were dropped)', async () => {
+    const secret = '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"proto-secret"},"stringData":{"__proto__":"v","constructor":"c"}}';
+    expect((await s.request('POST', '/api/v1/namespaces/default/secrets', { raw: secret, headers: { 'Content-Type': 'application/json' } })).status).toBe(201);
+    const b64 = (x: string) => Buffer.from(x).toString('base64');
+    expect((await s.request('GET', '/api/v1/namespaces/default/secrets/proto-secret')).body.data).toEqual(JSON.parse(`{"__proto__":"${b64('v')}","constructor":"${b64('c')}"}`));
+
+    // A ConfigMap as kubectl sends it in protobuf: metadata (1: name), data (2: map entries of key 1 and value 2).
+    const field = (n: number, ...parts: (string | Buffer)[]) => {
+      const body = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+      return Buffer.concat([Buffer.from([(n << 3) | 2, body.length]), body]);
+    };
+    const configMap = Buffer.concat([field(1, field(1, 'pb-proto')), field(2, field(1, '__proto__'), field(2, 'v')), field(2, field(1, 'constructor'), field(2, 'c'))]);
+    const raw = Buffer.concat([Buffer.from('k8s\0', 'latin1'), field(1, field(1, 'v1'), field(2, 'ConfigMap')), field(2, configMap)]);
+    expect((await s.request('POST', CM, { raw, headers: { 'Content-Type': 'application/vnd.kubernetes.protobuf' } })).status).toBe(201);
+    expect((await s.request('GET', `${CM}/pb-proto`)).body.data).toEqual(JSON.parse('{"__proto__":"v","constructor":"c"}'));
+
+    const review = await s.request('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+      headers: { 'Impersonate-User': 'bob', 'Impersonate-Extra-__proto__': 'x', 'Impersonate-Extra-constructor': 'y' },
+    });
+    expect(review.status).toBe(201);
+    expect(review.body.status.userInfo.extra).toEqual(JSON.parse('{"__proto__":["x"],"constructor":["y"]}'));
+  });
+
+  it('a status write keeps a top-level __proto__ field of a custom resource that preserves unknown fields (it was dropped)', async () => {
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'loose.proto.example.com' },
+      spec: {
+        group: 'proto.example.com', scope: 'Namespaced', names: { plural: 'loose', singular: 'loose', kind: 'Loose', listKind: 'LooseList' },
+        versions: [{
+          name: 'v1', served: true, storage: true, subresources: { status: {} },
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, properties: { spec: { type: 'object' }, status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } },
+        }],
+      },
+    };
+    expect((await s.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: crd })).status).toBe(201);
+    const path = '/apis/proto.example.com/v1/namespaces/default/loose';
+    const raw = '{"apiVersion":"proto.example.com/v1","kind":"Loose","metadata":{"name":"l"},"spec":{},"__proto__":{"kept":true}}';
+    expect((await s.request('POST', path, { raw, headers: { 'Content-Type': 'application/json' } })).status).toBe(201);
+    expect((await s.request('PATCH', `${path}/l/status`, { raw: '{"status":{"phase":"Up"}}', headers: MERGE })).status).toBe(200);
+    const got = await s.request('GET', `${path}/l`);
+    expect(got.body.status).toEqual({ phase: 'Up' });
+    expect(Object.hasOwn(got.body, '__proto__') && got.body['__proto__']).toEqual({ kept: true });
+  });
+
+  describe('a CRD whose schema names prototype members', () => {
+    const PROTOS = '/apis/proto.example.com/v1/namespaces/default/protos';
+    // JSON text: in an object literal, a `__proto__` key would set the prototype.
+    const crd = `{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"protos.proto.example.com"},"spec":{
+      "group":"proto.example.com","scope":"Namespaced","names":{"plural":"protos","singular":"proto","kind":"Proto","listKind":"ProtoList"},
+      "versions":[{"name":"v1","served":true,"storage":true,
+        "selectableFields":[{"jsonPath":".spec.toString"}],
+        "additionalPrinterColumns":[{"name":"P","type":"string","jsonPath":".spec.m.__proto__"}],
+        "schema":{"openAPIV3Schema":{"type":"object","properties":{"spec":{"type":"object","required":["valueOf"],"properties":{
+          "constructor":{"type":"string","default":"d"},
+          "valueOf":{"type":"string"},
+          "toString":{"type":"string"},
+          "__proto__":{"type":"object","properties":{"polluted":{"type":"string","default":"yes"}}},
+          "m":{"type":"object","additionalProperties":{"type":"string","x-kubernetes-validations":[{"rule":"self == oldSelf","message":"immutable"}]}},
+          "x":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}}}}}]}}`;
+    const create = (name: string, spec: string) =>
+      s.request('POST', PROTOS, { raw: `{"apiVersion":"proto.example.com/v1","kind":"Proto","metadata":{"name":"${name}"},"spec":${spec}}`, headers: { 'Content-Type': 'application/json' } });
+
+    beforeAll(async () => {
+      expect((await s.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { raw: crd, headers: { 'Content-Type': 'application/json' } })).status).toBe(201);
+    });
+
+    it('defaults, types and required fields are about own fields, and defaults go nowhere else', async () => {
+      const undo = protoGuard();
+      const r = await create('a', '{"valueOf":"v","m":{"a":"x"},"x":{"__proto__":{}}}');
+      expect(undo()).toEqual([]);
+      // Was 422 (spec.constructor: must be string, Object's function), with Object.prototype.polluted set.
+      expect(r.status).toBe(201);
+      // spec.__proto__ is absent, so nothing under it is defaulted (Object.prototype was, as if it were spec's).
+      expect(r.body.spec).toEqual(JSON.parse('{"constructor":"d","valueOf":"v","m":{"a":"x"},"x":{"__proto__":{}}}'));
+      // `required: [valueOf]` was met by Object.prototype.valueOf.
+      const missing = await create('b', '{}');
+      expect(missing.status).toBe(422);
+      expect(missing.body.details.causes).toContainEqual(expect.objectContaining({ field: 'spec.valueOf', reason: 'FieldValueRequired' }));
+    });
+
+    it('a transition rule does not run for a map key this write adds, whatever its name (was 422)', async () => {
+      const r = await s.request('PATCH', `${PROTOS}/a`, { raw: '{"spec":{"m":{"constructor":"y","toString":"y","__proto__":"y"}}}', headers: MERGE });
+      expect(r.status).toBe(200);
+      expect(r.body.spec.m).toEqual(JSON.parse('{"a":"x","constructor":"y","toString":"y","__proto__":"y"}'));
+      expect((await s.request('PATCH', `${PROTOS}/a`, { raw: '{"spec":{"m":{"constructor":"z"}}}', headers: MERGE })).status).toBe(422);
+    });
+
+    it('{"__proto__": {}} replaced by {"other": {}} is a change, not a no-op that drops the write', async () => {
+      const r = await s.request('PATCH', `${PROTOS}/a`, { raw: '{"spec":{"x":{"__proto__":null,"other":{}}}}', headers: MERGE });
+      expect(r.status).toBe(200);
+      expect(r.body.spec.x).toEqual({ other: {} });
+      expect(r.body.metadata.generation).toBe(3);
+    });
+
+    it('printer columns and field selectors read own fields only', async () => {
+      expect((await create('c', '{"valueOf":"v","m":{"a":"x"}}')).status).toBe(201);
+      expect((await create('d', '{"valueOf":"v","toString":"t"}')).status).toBe(201);
+      const table = await s.request('GET', `${PROTOS}?fieldSelector=metadata.name%3Dc`, { headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } });
+      expect(table.body.kind).toBe('Table');
+      // .spec.m.__proto__ of a map without that key: none (was "{}", Object.prototype).
+      expect(table.body.rows[0].cells).toEqual(['c', null]);
+      // spec.toString of an object without one is "" (was Object.prototype.toString's source).
+      const names = async (sel: string) => (await s.request('GET', `${PROTOS}?fieldSelector=${sel}`)).body.items.map((o: { metadata: { name: string } }) => o.metadata.name);
+      expect(await names('spec.toString%3D')).toEqual(['a', 'c']);
+      expect(await names('spec.toString%3Dt')).toEqual(['d']);
+    });
+  });
 });
 
 describe('fuzz: paths, queries, headers, bodies', () => {

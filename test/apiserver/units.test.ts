@@ -9,7 +9,7 @@ import { cloneJson } from '../../src/apiserver/clone';
 import { stringifyWithMember } from '../../src/apiserver/api';
 import { decodeK8sProtobuf } from '../../src/apiserver/protobuf';
 import { sortVersions } from '../../src/apiserver/resources';
-import { applyDefaults, causesFromAjv, compileValidator, fieldPath, prune } from '../../src/apiserver/schema';
+import { applyDefaults, causesFromAjv, compileValidator, fieldPath, listTypeCauses, prune } from '../../src/apiserver/schema';
 import { parseFieldSelector, parseLabelSelector } from '../../src/apiserver/selectors';
 import { humanDuration } from '../../src/apiserver/table';
 import { Store } from '../../src/apiserver/store';
@@ -141,6 +141,20 @@ describe('structural schema: prune, default, validate', () => {
     expect(byField['spec.items[1].port']).toBe('Invalid value: "string": spec.items[1].port in body must be of type integer: "string"');
     v({ spec: {} });
     expect(causesFromAjv(v.errors)).toEqual([{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.items' }]);
+  });
+
+  it('map keys and schema keys named like Object members are data: list checks, map defaults and keywords see own keys only', () => {
+    // Properties beside additionalProperties (not structural, which the server does not refuse): a map
+    // key `constructor` took Object's constructor for its declared schema.
+    const sets = { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } } };
+    expect(listTypeCauses({ constructor: ['x', 'x'], b: ['y', 'y'] }, sets).map((c) => c.field)).toEqual(['constructor[1]', 'b[1]']);
+    const nested = { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: { type: 'object', properties: { n: { type: 'integer', default: 1 } } } };
+    const o: any = { constructor: {}, b: {} };
+    applyDefaults(o, nested);
+    expect(o).toEqual({ constructor: { n: 1 }, b: { n: 1 } });
+    // A `__proto__` key in a schema is an unknown keyword, not the prototype ajv reads keywords through.
+    const v = compileValidator(JSON.parse('{"type":"object","properties":{"s":{"type":"string","__proto__":{"maxLength":1}}}}'));
+    expect(v({ s: 'abc' })).toBe(true);
   });
 
   it('converts JSON pointers to kube field paths', () => {

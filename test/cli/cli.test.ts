@@ -51,6 +51,10 @@ describe('vmsafe CLI', () => {
       [['trace', '--protocl', 'TCP'], "vmsafe trace: unknown option '--protocl' (Did you mean --protocol?) (see vmsafe trace --help)\n"],
       [['trace', '--from'], "vmsafe trace: option '--from <end>' argument missing (see vmsafe trace --help)\n"],
       [['nope'], "vmsafe: unknown command 'nope' (see vmsafe --help)\n"],
+      // Names of Object.prototype members are unknown commands too (they crashed: entry.load is not a function).
+      [['constructor'], "vmsafe: unknown command 'constructor' (see vmsafe --help)\n"],
+      [['toString'], "vmsafe: unknown command 'toString' (see vmsafe --help)\n"],
+      [['__proto__'], "vmsafe: unknown command '__proto__' (see vmsafe --help)\n"],
       [['completion', 'fish'], "vmsafe completion: command-argument value 'fish' is invalid for argument 'shell'. must be one of bash. (see vmsafe completion --help)\n"],
     ];
     for (const [argv, err] of cases) {

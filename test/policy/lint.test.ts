@@ -80,6 +80,16 @@ describe('policies selecting nothing', () => {
 });
 
 describe('policies selecting nothing, against the reference semantics', () => {
+  it('agrees on label keys named like Object members: the reference read `constructor in labels` as true for every VM', async () => {
+    const { ReferenceEvaluator } = await import('../../src/policy/reference');
+    const vms = [vm('plain').inTenant('acme').withIps('10.0.0.1').build(), vm('labelled').inTenant('acme').withLabels({ toString: 'x' }).withIps('10.0.0.2').build()];
+    const selecting = (key: string, operator: 'Exists' | 'DoesNotExist') => policy('acme', `${operator}-${key}`.toLowerCase(), { appliesTo: { vmSelector: { matchExpressions: [{ key, operator }] } } });
+    const policies = [selecting('constructor', 'Exists'), selecting('valueOf', 'DoesNotExist'), selecting('toString', 'Exists')];
+    const ref = new ReferenceEvaluator({ tenants, vms, policies });
+    expect(policies.map((p) => vms.filter((v) => ref.appliesTo(p, v)).map((v) => v.metadata.name))).toEqual([[], ['plain', 'labelled'], ['labelled']]);
+    expect(lintPolicies({ tenants, policies, vms }).filter((f) => f.path === 'spec.appliesTo').map((f) => f.policy)).toEqual(['acme/exists-constructor']);
+  });
+
   it('reports exactly the accepted policies that apply to none of the VMs', async () => {
     const fc = (await import('fast-check')).default;
     const { caseArb } = await import('./arbitraries');

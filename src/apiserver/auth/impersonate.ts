@@ -41,11 +41,14 @@ export function impersonate(src: RbacSource, user: UserInfo, req: IncomingMessag
     check({ kind: 'resource', verb: 'impersonate', group: 'authentication.k8s.io', resource: 'uids', name: uids[0] });
     out.uid = uids[0];
   }
+  const extra: [string, string[]][] = [];
   for (const h of extras) {
     const key = decodeURIComponent(h.slice('impersonate-extra-'.length));
     for (const v of headerList(req, h)) check({ kind: 'resource', verb: 'impersonate', group: 'authentication.k8s.io', resource: 'userextras', subresource: key, name: v });
-    (out.extra ??= {})[key] = headerList(req, h);
+    extra.push([key, headerList(req, h)]);
   }
+  // fromEntries defines each key: an extra named `__proto__` is a key, not the object's prototype.
+  if (extra.length) out.extra = Object.fromEntries(extra);
   // Everyone but anonymous is authenticated (kube adds the group if missing).
   if (username !== 'system:anonymous' && !out.groups.includes(AUTHENTICATED)) out.groups.push(AUTHENTICATED);
   return out;

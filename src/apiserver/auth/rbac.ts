@@ -73,10 +73,12 @@ export function subjectMatches(s: Obj, user: UserInfo, bindingNamespace: string)
 }
 
 function selectorMatches(sel: Obj, labels: Record<string, string>): boolean {
+  // Own labels only: `Exists` on a key named `constructor` matched every ClusterRole (Object's).
+  const label = (k: any) => (Object.hasOwn(labels, k) ? labels[k] : undefined);
   const ml = sel?.matchLabels;
-  for (const [k, v] of Object.entries(ml && typeof ml === 'object' ? ml : {})) if (labels[k] !== v) return false;
+  for (const [k, v] of Object.entries(ml && typeof ml === 'object' ? ml : {})) if (label(k) !== v) return false;
   for (const e of arr(sel?.matchExpressions) as Obj[]) {
-    const val = labels[e?.key];
+    const val = label(e?.key);
     const values = arr(e?.values);
     if (e.operator === 'In' && !(val !== undefined && values.includes(val))) return false;
     if (e.operator === 'NotIn' && val !== undefined && values.includes(val)) return false;

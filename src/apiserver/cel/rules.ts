@@ -124,11 +124,14 @@ function walk(node: RuleNode, value: unknown, old: unknown, path: string, causes
   }
   if (!isObject(value)) return;
   const oldObj = isObject(old) && node.schema['x-kubernetes-map-type'] !== 'atomic' ? old : undefined;
+  // The old value of a key the old object does not have is none (not Object's `constructor`): a
+  // transition rule does not run for a map key added in this write, whatever its name.
+  const oldOf = (key: string) => (oldObj && Object.hasOwn(oldObj, key) ? oldObj[key] : undefined);
   if (node.properties)
-    for (const [key, sub] of node.properties) if (Object.hasOwn(value, key)) walk(sub, value[key], oldObj?.[key], child(path, key), causes, budget);
+    for (const [key, sub] of node.properties) if (Object.hasOwn(value, key)) walk(sub, value[key], oldOf(key), child(path, key), causes, budget);
   if (node.additionalProperties)
     for (const key of Object.keys(value))
-      if (!node.properties?.has(key)) walk(node.additionalProperties, value[key], oldObj?.[key], `${path}[${key}]`, causes, budget);
+      if (!node.properties?.has(key)) walk(node.additionalProperties, value[key], oldOf(key), `${path}[${key}]`, causes, budget);
 }
 
 const keyOf = (o: Record<string, unknown>, keys: string[]) => JSON.stringify(keys.map((k) => o[k] ?? null));

@@ -94,6 +94,23 @@ describe('authorize', () => {
     expect(r.resourceRules).toContainEqual({ verbs: ['get'], apiGroups: ['vmsafe.io'], resources: ['vms/status'] });
     expect(rulesFor(WORLD, alice, 'globex').resourceRules.some((x) => x.resources?.includes('vms'))).toBe(false);
   });
+
+  it('aggregation selects by own labels: a label key named like an Object member is not on every ClusterRole', () => {
+    const admin = cr('admin', [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }]);
+    const labelled = cr('toString-labelled', [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }], { toString: 'yes' });
+    const bob = user('bob');
+    const world = (sel: Obj) => source([admin, labelled, cr('agg', [], undefined, { clusterRoleSelectors: [sel] }), crb('agg', 'agg', [{ kind: 'User', name: 'bob' }])]);
+    const secrets = res('get', '', 'secrets', 'acme', 'db');
+    const configmaps = res('get', '', 'configmaps', 'acme', 'x');
+    // `Exists constructor` aggregated every ClusterRole (cluster-admin's `*` included).
+    for (const key of ['constructor', 'hasOwnProperty', 'valueOf'])
+      expect(authorize(world({ matchExpressions: [{ key, operator: 'Exists' }] }), bob, secrets).allowed).toBe(false);
+    // ...and `DoesNotExist` none.
+    expect(authorize(world({ matchExpressions: [{ key: 'constructor', operator: 'DoesNotExist' }] }), bob, secrets).allowed).toBe(true);
+    // An own label of that name still selects its role, and only it.
+    const own = world({ matchExpressions: [{ key: 'toString', operator: 'Exists' }] });
+    expect([authorize(own, bob, configmaps).allowed, authorize(own, bob, secrets).allowed]).toEqual([true, false]);
+  });
 });
 
 describe('request attributes from the URL', () => {
