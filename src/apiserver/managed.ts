@@ -40,6 +40,15 @@ function listMapKeys(schema: Schema): string[] | undefined {
 }
 
 const elementKey = (item: Obj, keys: string[]) => `k:${JSON.stringify(Object.fromEntries(keys.map((k) => [k, own(item, k)])))}`;
+/** The fields a `k:{...}` segment names, or undefined when a client wrote one that is not a JSON object. */
+function parseKey(seg: string): Obj | undefined {
+  try {
+    const v: unknown = JSON.parse(seg.slice(2));
+    return isPlainObject(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Leaf paths ("f:spec\0f:tier", "f:spec\0f:vnics\0k:{"name":"eth0"}\0f:ip") of the fields an object
@@ -76,7 +85,8 @@ export function fieldPaths(obj: Obj, scope: 'main' | 'status', statusSubresource
 function step(cur: any, seg: string): { parent: any; key: string | number } | undefined {
   if (seg.startsWith('f:')) return isPlainObject(cur) ? { parent: cur, key: seg.slice(2) } : undefined;
   if (seg.startsWith('k:') && Array.isArray(cur)) {
-    const want = JSON.parse(seg.slice(2)) as Obj;
+    const want = parseKey(seg);
+    if (!want) return undefined;
     const i = cur.findIndex((it) => isPlainObject(it) && Object.entries(want).every(([k, v]) => sameValue(own(it, k), v)));
     return i >= 0 ? { parent: cur, key: i } : undefined;
   }
@@ -160,10 +170,12 @@ export function toFieldsV1(paths: Set<string>): Obj {
 
 export function fromFieldsV1(tree: Obj | undefined): Set<string> {
   const out = new Set<string>();
-  const walk = (node: Obj, prefix: string) => {
-    const keys = Object.keys(node).filter((k) => k !== '.');
+  // A client may write any managedFields: a member that is not an object (null, a list, a string)
+  // names no children, so it is a leaf like {}.
+  const walk = (node: unknown, prefix: string) => {
+    const keys = isPlainObject(node) ? Object.keys(node).filter((k) => k !== '.') : [];
     if (keys.length === 0 && prefix) out.add(prefix);
-    for (const k of keys) walk(node[k], prefix ? `${prefix}${SEP}${k}` : k);
+    for (const k of keys) walk((node as Obj)[k], prefix ? `${prefix}${SEP}${k}` : k);
   };
   if (tree) walk(tree, '');
   return out;
@@ -323,7 +335,8 @@ export function serverSideApply(
   const isKeyField = (p: string) => {
     const segs = p.split(SEP);
     const prev = segs[segs.length - 2];
-    return !!prev?.startsWith('k:') && Object.hasOwn(JSON.parse(prev.slice(2)) as Obj, segs[segs.length - 1]!.slice(2));
+    const key = prev?.startsWith('k:') ? parseKey(prev) : undefined;
+    return !!key && Object.hasOwn(key, segs[segs.length - 1]!.slice(2));
   };
   const removals = [...previously].sort((a, b) => Number(isKeyField(a)) - Number(isKeyField(b)));
   for (const p of removals) {

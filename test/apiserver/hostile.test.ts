@@ -333,6 +333,18 @@ describe('prototype names as input (a fuzz found /apis/__proto__/v1/x answering 
     expect((await s.request('GET', `${CM}/mf-proto`)).body.data).toEqual({ a: 'd' });
   });
 
+  it('managedFields a client wrote malformed (null members, k: segments that are not JSON objects): the next update and apply answer 200', async () => {
+    expect((await s.request('POST', CM, { body: cm('mf-bad', { data: { a: 'b' } }) })).status).toBe(201);
+    const got = (await s.request('GET', `${CM}/mf-bad`)).body;
+    const entry = (operation: string, fieldsV1: string) => `{"manager":"m","operation":"${operation}","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":${fieldsV1}}`;
+    const managedFields = `[${entry('Update', '{"f:data":null}')},${entry('Apply', '{"f:data":{"f:a":{}},"f:metadata":{"f:ownerReferences":{"k:nope":{},"k:[1]":{"f:x":{}}}}}')}]`;
+    const put = JSON.stringify({ ...got, metadata: { ...got.metadata, managedFields: 'MF' } }).replace('"MF"', managedFields);
+    expect((await s.request('PUT', `${CM}/mf-bad`, { raw: put, headers: { 'Content-Type': 'application/json' } })).status).toBe(200);
+    expect((await s.request('PATCH', `${CM}/mf-bad?fieldManager=m`, { raw: '{"data":{"a":"c"}}', headers: MERGE })).status).toBe(200);
+    expect((await s.request('PATCH', `${CM}/mf-bad?fieldManager=m&force=true`, { raw: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mf-bad","ownerReferences":[]},"data":{"a":"d"}}', headers: APPLY })).status).toBe(200);
+    expect((await s.request('GET', `${CM}/mf-bad`)).body.data).toEqual({ a: 'd' });
+  });
+
   it('Secret stringData, protobuf map keys and impersonated extras named __proto__ stay keys (they were dropped)', async () => {
     const secret = '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"proto-secret"},"stringData":{"__proto__":"v","constructor":"c"}}';
     expect((await s.request('POST', '/api/v1/namespaces/default/secrets', { raw: secret, headers: { 'Content-Type': 'application/json' } })).status).toBe(201);
