@@ -64,13 +64,28 @@ export const labelSelectorRequirement = z.object({
   values: z.array(z.string().max(63)).optional(),
 });
 
-/** Path of an own `__proto__` key in JSON data, or undefined. */
+/**
+ * Path of an own `__proto__` key in JSON data, or undefined. Every policy decode walks its spec, so
+ * the walk allocates nothing (for...in over own JSON members); the path is built only on a hit.
+ */
 function protoKeyPath(v: unknown, path: (string | number)[]): (string | number)[] | undefined {
   if (v === null || typeof v !== 'object') return undefined;
-  const list = Array.isArray(v);
-  if (!list && Object.hasOwn(v, '__proto__')) return [...path, '__proto__'];
-  for (const [k, x] of Object.entries(v)) {
-    path.push(list ? Number(k) : k);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (x === null || typeof x !== 'object') continue;
+      path.push(i);
+      const found = protoKeyPath(x, path);
+      path.pop();
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (Object.hasOwn(v, '__proto__')) return [...path, '__proto__'];
+  for (const k in v) {
+    const x: unknown = (v as Record<string, unknown>)[k];
+    if (x === null || typeof x !== 'object') continue;
+    path.push(k);
     const found = protoKeyPath(x, path);
     path.pop();
     if (found) return found;
