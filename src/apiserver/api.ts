@@ -17,6 +17,7 @@ import { applyDefaults, causesFromAjv, listTypeCauses, OBJECT_META_FIELDS, prune
 import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { listJson, objectKey, RV_PLACEHOLDER, specTexts, type Obj, type Store } from './store';
 import { decodeTypeError, deepEqual, metadataErrors, type NameRule } from './validation';
+import { setOwn } from '../util/own-keys';
 
 /** etcd's request limit: larger objects are refused. */
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
@@ -70,10 +71,8 @@ function withSharedSpec(old: Obj): Obj {
   for (const k of Object.keys(old)) {
     if (k === 'status') continue;
     const v = k === 'spec' ? old.spec : cloneJson(old[k]);
-    // A top-level `__proto__` field (kept where the schema preserves unknown fields) is defined, not
-    // assigned: assigning set next's prototype and the status write dropped the field.
-    if (k === '__proto__') Object.defineProperty(next, k, { value: v, enumerable: true, writable: true, configurable: true });
-    else next[k] = v;
+    // A top-level `__proto__` field (kept where the schema preserves unknown fields) stays a field.
+    setOwn(next, k, v);
   }
   return next;
 }

@@ -5,6 +5,7 @@ import { ApiError } from './errors';
 import { declaredProperty } from './schema';
 import { deepEqual } from './validation';
 import type { Obj } from './store';
+import { ownValue, setOwn } from '../util/own-keys';
 
 export interface ManagedFieldsEntry {
   manager: string;
@@ -18,14 +19,9 @@ export interface ManagedFieldsEntry {
 
 const SEP = '\u0000';
 const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
-// Field names come from the request (an apply configuration, client-written managedFields): read them
-// as own keys only and define, never assign, `__proto__`. `result.__proto__` is Object.prototype, and
-// merging into it or deleting from it changed every object of the process.
-const own = (o: any, k: string | number): any => (Object.hasOwn(o, k) ? o[k] : undefined);
-const put = (o: Obj, k: string, v: unknown) => {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-  else o[k] = v;
-};
+// Field names come from the request (an apply configuration, client-written managedFields): they are
+// read with ownValue and written with setOwn. `result.__proto__` is Object.prototype, and merging into
+// it or deleting from it changed every object of the process.
 const META_OWNED = ['labels', 'annotations', 'finalizers', 'ownerReferences'];
 
 type Schema = Record<string, any> | undefined;
@@ -39,7 +35,7 @@ function listMapKeys(schema: Schema): string[] | undefined {
   return schema?.['x-kubernetes-list-type'] === 'map' && Array.isArray(keys) && keys.length ? [...keys].sort() : undefined;
 }
 
-const elementKey = (item: Obj, keys: string[]) => `k:${JSON.stringify(Object.fromEntries(keys.map((k) => [k, own(item, k)])))}`;
+const elementKey = (item: Obj, keys: string[]) => `k:${JSON.stringify(Object.fromEntries(keys.map((k) => [k, ownValue(item, k)])))}`;
 /** The fields a `k:{...}` segment names, or undefined when a client wrote one that is not a JSON object. */
 function parseKey(seg: string): Obj | undefined {
   try {
@@ -87,7 +83,7 @@ function step(cur: any, seg: string): { parent: any; key: string | number } | un
   if (seg.startsWith('k:') && Array.isArray(cur)) {
     const want = parseKey(seg);
     if (!want) return undefined;
-    const i = cur.findIndex((it) => isPlainObject(it) && Object.entries(want).every(([k, v]) => sameValue(own(it, k), v)));
+    const i = cur.findIndex((it) => isPlainObject(it) && Object.entries(want).every(([k, v]) => sameValue(ownValue(it, k), v)));
     return i >= 0 ? { parent: cur, key: i } : undefined;
   }
   return undefined;
@@ -98,7 +94,7 @@ function valueAt(obj: unknown, path: string): unknown {
   for (const seg of path.split(SEP)) {
     const s = step(cur, seg);
     if (!s) return undefined;
-    cur = own(s.parent, s.key);
+    cur = ownValue(s.parent, s.key);
   }
   return cur;
 }
@@ -110,7 +106,7 @@ function deleteAt(obj: Obj, path: string) {
     const s = step(cur, seg);
     if (!s) return;
     chain.push(s);
-    cur = own(s.parent, s.key);
+    cur = ownValue(s.parent, s.key);
   }
   const last = chain.pop()!;
   if (Array.isArray(last.parent)) last.parent.splice(last.key as number, 1);
@@ -118,7 +114,7 @@ function deleteAt(obj: Obj, path: string) {
   // Drop maps (and list-map elements) the removal left empty; never a top-level field itself.
   for (let i = chain.length - 1; i >= 1; i--) {
     const c = chain[i]!;
-    const v = own(c.parent, c.key);
+    const v = ownValue(c.parent, c.key);
     if (!isPlainObject(v) || Object.keys(v).length > 0) break;
     if (Array.isArray(c.parent)) {
       c.parent.splice(c.key as number, 1);
@@ -158,7 +154,7 @@ export function toFieldsV1(paths: Set<string>): Obj {
   for (const p of paths) {
     let cur = root;
     for (const seg of p.split(SEP)) {
-      if (!Object.hasOwn(cur, seg)) put(cur, seg, {});
+      if (!Object.hasOwn(cur, seg)) setOwn(cur, seg, {});
       cur = cur[seg];
     }
   }
@@ -269,10 +265,10 @@ function deepMerge(target: Obj, src: Obj, schema: Schema) {
   for (const [k, v] of Object.entries(src)) {
     const sch = subSchema(schema, k);
     const keys = listMapKeys(sch);
-    const cur = own(target, k);
+    const cur = ownValue(target, k);
     if (isPlainObject(v) && isPlainObject(cur)) deepMerge(cur, v, sch);
     else if (keys && Array.isArray(v) && Array.isArray(cur)) mergeListMap(cur, v, keys, sch?.items);
-    else put(target, k, structuredClone(v));
+    else setOwn(target, k, structuredClone(v));
   }
 }
 

@@ -4,6 +4,7 @@
 // strategic-merge patch metadata and reads schemas from /openapi/v3, as it does for kinds a real
 // server's v2 lacks.
 import type { Schema } from './schema';
+import { setOwn } from '../util/own-keys';
 
 /** What kube-openapi answers with for the protobuf form (asked for as ...spec.v2@v1.0+protobuf: '@' is no token character). */
 export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
@@ -29,7 +30,7 @@ function schemaToV2(s: unknown): unknown {
   for (const [k, v] of Object.entries(s)) {
     if (k === 'nullable' || k === 'oneOf' || k === 'anyOf' || k === 'not') continue;
     if (k === '$ref' && typeof v === 'string') out[k] = v.startsWith(V3_REF) ? `#/definitions/${v.slice(V3_REF.length)}` : v;
-    else Object.defineProperty(out, k, { value: schemaToV2(v), enumerable: true, writable: true, configurable: true });
+    else setOwn(out, k, schemaToV2(v));
   }
   return out;
 }

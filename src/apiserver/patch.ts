@@ -5,14 +5,10 @@ import jsonpatch from 'fast-json-patch';
 import { cloneJson } from './clone';
 import { ApiError } from './errors';
 import type { Obj } from './store';
+import { ownValue, setOwn } from '../util/own-keys';
 
 const isPlainObject = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
-/** `__proto__` and `constructor` are plain keys in a patch: define, never assign (assignment would set the prototype). */
-const own = (o: Record<string, any>, k: string) => (Object.hasOwn(o, k) ? o[k] : undefined);
-const put = (o: Record<string, any>, k: string, v: unknown) => {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
-  else o[k] = v;
-};
+// `__proto__` and `constructor` are plain keys in a patch: members are read with ownValue, written with setOwn.
 
 /** RFC 7386 merge patch. Shares what it keeps of `target` and copies what the patch sets. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -36,11 +32,11 @@ function mergeWith(target: unknown, patch: unknown, keep: (v: unknown) => unknow
   const base = isPlainObject(target) ? target : {};
   const out: Record<string, any> = {};
   for (const k of Object.keys(base)) {
-    if (!Object.hasOwn(patch, k)) put(out, k, keep(base[k]));
-    else if (patch[k] !== null) put(out, k, mergeWith(base[k], patch[k], keep, take));
+    if (!Object.hasOwn(patch, k)) setOwn(out, k, keep(base[k]));
+    else if (patch[k] !== null) setOwn(out, k, mergeWith(base[k], patch[k], keep, take));
   }
   for (const k of Object.keys(patch)) {
-    if (!Object.hasOwn(base, k) && patch[k] !== null) put(out, k, mergeWith(undefined, patch[k], keep, take));
+    if (!Object.hasOwn(base, k) && patch[k] !== null) setOwn(out, k, mergeWith(undefined, patch[k], keep, take));
   }
   return out;
 }
@@ -73,17 +69,17 @@ export function strategicMergePatch(target: unknown, patch: unknown): unknown {
     if (k.startsWith('$setElementOrder/') || k === '$retainKeys' || k === '$patch') continue;
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const field = k.slice('$deleteFromPrimitiveList/'.length);
-      const cur = own(out, field);
-      if (Array.isArray(cur) && Array.isArray(v)) put(out, field, cur.filter((x: unknown) => !v.includes(x)));
+      const cur = ownValue(out, field);
+      if (Array.isArray(cur) && Array.isArray(v)) setOwn(out, field, cur.filter((x: unknown) => !v.includes(x)));
       continue;
     }
     if (v === null) delete out[k];
-    else if (Array.isArray(v) && Array.isArray(own(out, k)) && v.every((x) => isPlainObject(x) && typeof x.name === 'string')) {
-      put(out, k, mergeNamedList(own(out, k), v));
+    else if (Array.isArray(v) && Array.isArray(ownValue(out, k)) && v.every((x) => isPlainObject(x) && typeof x.name === 'string')) {
+      setOwn(out, k, mergeNamedList(ownValue(out, k), v));
     } else {
-      const merged = strategicMergePatch(own(out, k), v);
+      const merged = strategicMergePatch(ownValue(out, k), v);
       if (merged === undefined) delete out[k];
-      else put(out, k, merged);
+      else setOwn(out, k, merged);
     }
   }
   return out;
@@ -105,6 +101,6 @@ function stripDirectives(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripDirectives);
   if (!isPlainObject(v)) return v;
   const out: Record<string, any> = {};
-  for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) put(out, k, stripDirectives(x));
+  for (const [k, x] of Object.entries(v)) if (!k.startsWith('$')) setOwn(out, k, stripDirectives(x));
   return out;
 }

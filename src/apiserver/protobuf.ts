@@ -2,6 +2,7 @@
 // kubectl's generators send as protobuf (`kubectl create namespace|configmap|secret|serviceaccount|
 // role|rolebinding|clusterrole|clusterrolebinding`). Field numbers from k8s.io/api generated.proto.
 import { unsupportedMediaType } from './errors';
+import { setOwn } from '../util/own-keys';
 
 type Kind = 'string' | 'bytes' | 'int' | 'bool' | 'time' | { msg: Fields } | { map: 'string' | 'bytes' };
 type Fields = Record<number, [name: string, kind: Kind, repeated?: boolean]>;
@@ -122,7 +123,7 @@ function decodeMessage(buf: Buffer, fields: Fields, raw = false): Record<string,
     else if ('map' in kind) {
       const entry = decodeMessage(r.bytes(), { 1: ['key', 'string'], 2: ['value', kind.map] });
       // Defined, as JSON.parse does: a map key `__proto__` is data (assigning it was dropped).
-      Object.defineProperty((out[name] ??= {}), entry.key ?? '', { value: entry.value ?? '', enumerable: true, writable: true, configurable: true });
+      setOwn((out[name] ??= {}), entry.key ?? '', entry.value ?? '');
       continue;
     } else {
       const sub = r.bytes();

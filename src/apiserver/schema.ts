@@ -3,6 +3,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
 import type { StatusCause } from './errors';
+import { setOwn } from '../util/own-keys';
 
 export type Schema = Record<string, any>;
 
@@ -90,7 +91,7 @@ export function applyDefaults(value: unknown, schema: Schema | undefined) {
       // Object.prototype, and one named `constructor` would never get its default.
       const cur = Object.hasOwn(value, key) ? value[key] : undefined;
       if (sub.default !== undefined && (cur === undefined || (cur === null && !sub.nullable)))
-        Object.defineProperty(value, key, { value: structuredClone(sub.default), enumerable: true, writable: true, configurable: true });
+        setOwn(value, key, structuredClone(sub.default));
       if (Object.hasOwn(value, key) && value[key] !== undefined) applyDefaults(value[key], sub);
     }
   }
@@ -110,8 +111,7 @@ export function toJsonSchema(schema: Schema): Schema {
     else if (k === 'items' || k === 'additionalProperties' || k === 'not') out[k] = isPlainObject(v) ? toJsonSchema(v) : v;
     else if (k === 'allOf' || k === 'anyOf' || k === 'oneOf') out[k] = (v as Schema[]).map((s) => toJsonSchema(s));
     // A `__proto__` key is an (unknown) keyword, not the prototype of the schema ajv reads keywords from.
-    else if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
-    else out[k] = v;
+    else setOwn(out, k, v);
   }
   if (schema['x-kubernetes-int-or-string']) {
     delete out.type;

@@ -11,6 +11,7 @@
 // object. Anything it does not expect (not an object with items, malformed text) returns the input as
 // it was, for JSON.parse to judge. parseListItems (what the client's list uses) parses the kept bytes
 // item by item instead of returning them, so no page is ever one string.
+import { setOwn } from '../util/own-keys';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -165,8 +166,8 @@ export function parseListItems(b: Buffer, drops: ItemMemberDrops, opts: { specTe
   const specs = opts.specTextMax !== undefined && !('spec' in drops) ? [] as number[] : undefined;
   if (!walkList(b, drops, cuts, spans, others, specs)) return undefined;
   const out: Record<string, unknown> = {};
-  // defineProperty, as JSON.parse does: an own "__proto__" member stays a member, never a prototype.
-  for (const [key, from, to] of others) Object.defineProperty(out, key, { value: JSON.parse(b.toString('utf8', from, to)), enumerable: true, writable: true, configurable: true });
+  // As JSON.parse does: an own "__proto__" member stays a member, never a prototype.
+  for (const [key, from, to] of others) setOwn(out, key, JSON.parse(b.toString('utf8', from, to)));
   const items: unknown[] = [];
   let c = 0;
   for (let k = 0; k < spans.length; k += 2) {
@@ -178,7 +179,7 @@ export function parseListItems(b: Buffer, drops: ItemMemberDrops, opts: { specTe
     if (specs && specs[k]! >= 0 && specs[k + 1]! - specs[k]! <= opts.specTextMax! && item !== null && typeof item === 'object')
       listedSpecTexts.set(item, b.toString('utf8', specs[k]!, specs[k + 1]!));
   }
-  Object.defineProperty(out, 'items', { value: items, enumerable: true, writable: true, configurable: true });
+  setOwn(out, 'items', items);
   return out;
 }
 

@@ -314,34 +314,36 @@ describe('prototype names as input (a fuzz found /apis/__proto__/v1/x answering 
     expect((await s.request('GET', `${CM}/ssa-proto`)).body.data).toEqual(JSON.parse('{"__proto__":"v","constructor":"c"}'));
   });
 
-  it('managedFields a client wrote with __proto__ field names: no 5xx, nothing reaches Object.prototype', async () => {
-    expect((await s.request('POST', CM, { body: cm('mf-proto', { data: { a: 'b' } }) })).status).toBe(201);
-    const got = (await s.request('GET', `${CM}/mf-proto`)).body;
+  /**
+   * A ConfigMap whose managedFields a client wrote (an Update and an Apply entry of manager "m", their
+   * fieldsV1 as raw JSON): the statuses of that PUT, of an update by "m" (which rebuilds its Update
+   * entry's fieldsV1) and of an apply by "m" without the fields its Apply entry names (which removes them).
+   */
+  async function writeThroughManagedFields(name: string, updateFields: string, applyFields: string): Promise<number[]> {
+    expect((await s.request('POST', CM, { body: cm(name, { data: { a: 'b' } }) })).status).toBe(201);
+    const got = (await s.request('GET', `${CM}/${name}`)).body;
     const entry = (operation: string, fieldsV1: string) => `{"manager":"m","operation":"${operation}","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":${fieldsV1}}`;
-    const managedFields = `[${entry('Update', '{"__proto__":{"f:polluted":{}}}')},${entry('Apply', '{"f:data":{"f:a":{}},"f:__proto__":{"f:__lookupSetter__":{}}}')}]`;
-    const put = JSON.stringify({ ...got, metadata: { ...got.metadata, managedFields: 'MF' } }).replace('"MF"', managedFields);
-    const undo = protoGuard();
-    const statuses = [
-      (await s.request('PUT', `${CM}/mf-proto`, { raw: put, headers: { 'Content-Type': 'application/json' } })).status,
-      // An update by "m" rebuilds its Update entry's fieldsV1 from those paths (toFieldsV1 assigned into __proto__).
-      (await s.request('PATCH', `${CM}/mf-proto?fieldManager=m`, { raw: '{"data":{"a":"c"}}', headers: MERGE })).status,
-      // An apply by "m" without a field its Apply entry names removes it (deleteAt walked into __proto__).
-      (await s.request('PATCH', `${CM}/mf-proto?fieldManager=m&force=true`, { raw: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mf-proto"},"data":{"a":"d"}}', headers: APPLY })).status,
+    const put = JSON.stringify({ ...got, metadata: { ...got.metadata, managedFields: 'MF' } }).replace('"MF"', `[${entry('Update', updateFields)},${entry('Apply', applyFields)}]`);
+    const apply = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ownerReferences: [] }, data: { a: 'd' } });
+    return [
+      (await s.request('PUT', `${CM}/${name}`, { raw: put, headers: { 'Content-Type': 'application/json' } })).status,
+      (await s.request('PATCH', `${CM}/${name}?fieldManager=m`, { raw: '{"data":{"a":"c"}}', headers: MERGE })).status,
+      (await s.request('PATCH', `${CM}/${name}?fieldManager=m&force=true`, { raw: apply, headers: APPLY })).status,
     ];
+  }
+
+  it('managedFields a client wrote with __proto__ field names: no 5xx, nothing reaches Object.prototype', async () => {
+    const undo = protoGuard();
+    // toFieldsV1 assigned into __proto__ on the update; deleteAt walked into it on the apply.
+    const statuses = await writeThroughManagedFields('mf-proto', '{"__proto__":{"f:polluted":{}}}', '{"f:data":{"f:a":{}},"f:__proto__":{"f:__lookupSetter__":{}}}');
     expect(undo()).toEqual([]);
     expect(statuses).toEqual([200, 200, 200]);
     expect((await s.request('GET', `${CM}/mf-proto`)).body.data).toEqual({ a: 'd' });
   });
 
   it('managedFields a client wrote malformed (null members, k: segments that are not JSON objects): the next update and apply answer 200', async () => {
-    expect((await s.request('POST', CM, { body: cm('mf-bad', { data: { a: 'b' } }) })).status).toBe(201);
-    const got = (await s.request('GET', `${CM}/mf-bad`)).body;
-    const entry = (operation: string, fieldsV1: string) => `{"manager":"m","operation":"${operation}","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":${fieldsV1}}`;
-    const managedFields = `[${entry('Update', '{"f:data":null}')},${entry('Apply', '{"f:data":{"f:a":{}},"f:metadata":{"f:ownerReferences":{"k:nope":{},"k:[1]":{"f:x":{}}}}}')}]`;
-    const put = JSON.stringify({ ...got, metadata: { ...got.metadata, managedFields: 'MF' } }).replace('"MF"', managedFields);
-    expect((await s.request('PUT', `${CM}/mf-bad`, { raw: put, headers: { 'Content-Type': 'application/json' } })).status).toBe(200);
-    expect((await s.request('PATCH', `${CM}/mf-bad?fieldManager=m`, { raw: '{"data":{"a":"c"}}', headers: MERGE })).status).toBe(200);
-    expect((await s.request('PATCH', `${CM}/mf-bad?fieldManager=m&force=true`, { raw: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mf-bad","ownerReferences":[]},"data":{"a":"d"}}', headers: APPLY })).status).toBe(200);
+    const statuses = await writeThroughManagedFields('mf-bad', '{"f:data":null}', '{"f:data":{"f:a":{}},"f:metadata":{"f:ownerReferences":{"k:nope":{},"k:[1]":{"f:x":{}}}}}');
+    expect(statuses).toEqual([200, 200, 200]);
     expect((await s.request('GET', `${CM}/mf-bad`)).body.data).toEqual({ a: 'd' });
   });
 
