@@ -120,7 +120,9 @@ export class LeaderElector {
     // Renew.
     let lastRenew = this.clock.now();
     while (!this.stopped) {
-      if (!(await this.pause(this.retryMs))) break;
+      // A retry period, but never past the renew deadline: leadership ends at renewDeadline after the
+      // last renewal (client-go's timeout context), not at the next tick up to a retry period later.
+      if (!(await this.pause(Math.max(0, Math.min(this.retryMs, this.renewMs - (this.clock.now() - lastRenew)))))) break;
       const left = this.renewMs - (this.clock.now() - lastRenew);
       const ok = left > 0 && (await this.withTimeout(this.attempt(), left));
       if (this.stopped) break;

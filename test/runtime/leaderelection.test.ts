@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeClient, LEASES } from '../../src/runtime/client';
+import { FakeClock } from '../../src/runtime/clock';
 import { LeaderElector } from '../../src/runtime/leaderelection';
 import { renewalDelay, startHeartbeat } from '../../src/runtime/heartbeat';
 import { isLeaseFresh, parseTime, type LeaseObject } from '../../src/runtime/leasetime';
@@ -101,6 +102,44 @@ describe('LeaderElector', () => {
     expect(a.state.stoppedAt - lastRenew).toBeLessThan(TIMING.leaseDurationMs);
     await a.done;
     own.close();
+  });
+
+  it('a leader whose renewals fail steps down at renewDeadline exactly, not up to a retry period later', async () => {
+    // Deterministic (fake clock, in-memory lease). Timings client-go accepts, with renewDeadline +
+    // retryPeriod >= leaseDuration: stepping down at the first retry tick past the deadline (1,000 ms
+    // here) would overlap a standby taking the lease once it expires (renewTime + 1,000 ms).
+    const clock = new FakeClock();
+    let lease: LeaseObject | undefined;
+    let rv = 0;
+    let failing = false;
+    const store = (o: LeaseObject) => (lease = { ...o, metadata: { ...o.metadata, resourceVersion: String(++rv) } });
+    const unreachable = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    const rc = {
+      tryGet: async () => (failing ? unreachable() : lease),
+      create: async (o: LeaseObject) => (failing ? unreachable() : store(o)),
+      replace: async (o: LeaseObject) => (failing ? unreachable() : store(o)),
+    };
+    const client = { resource: () => rc } as unknown as KubeClient;
+    const state = { leading: false, stoppedAt: 0 };
+    const el = new LeaderElector({
+      client, clock, namespace: 'vmsafe-system', name: 'op-fake', identity: 'a', leaseDurationMs: 1000, renewDeadlineMs: 900, retryPeriodMs: 200,
+      onStartedLeading: () => void (state.leading = true),
+      onStoppedLeading: () => {
+        state.leading = false;
+        state.stoppedAt = clock.now();
+      },
+    });
+    const done = el.run();
+    await clock.advance(0);
+    expect(state.leading).toBe(true);
+    await clock.advance(200); // one successful renewal
+    const lastRenew = parseTime(lease?.spec?.renewTime);
+    expect(lastRenew).toBe(clock.now());
+    failing = true;
+    await clock.advance(3000);
+    await done;
+    expect(state.leading).toBe(false);
+    expect(state.stoppedAt - lastRenew).toBe(900);
   });
 
   it('rejects inconsistent timings', () => {
