@@ -19,6 +19,9 @@ import { listJson, objectKey, RV_PLACEHOLDER, specTexts, type Obj, type Store } 
 import { decodeTypeError, deepEqual, metadataErrors, type NameRule } from './validation';
 import { setOwn } from '../util/own-keys';
 
+/** A client's value in a message: a string as it is, anything else as JSON (an object whose `toString` is not a function throws in a template). */
+const shown = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v));
+
 /** etcd's request limit: larger objects are refused. */
 export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
@@ -291,12 +294,13 @@ export class Api {
     const av = apiVersionOf(def);
     const unknown = this.unknownBuiltinFields(def, obj);
     if (obj.kind !== undefined && obj.kind !== def.kind)
-      throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${def.kind})`);
+      throw badRequest(`the kind in the data (${shown(obj.kind)}) does not match the expected kind (${def.kind})`);
     if (obj.apiVersion !== undefined && obj.apiVersion !== av)
-      throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${av})`);
+      throw badRequest(`the API version in the data (${shown(obj.apiVersion)}) does not match the expected API version (${av})`);
     obj.kind = def.kind;
     obj.apiVersion = av;
     if (obj.metadata !== undefined && (obj.metadata === null || typeof obj.metadata !== 'object')) throw badRequest('metadata must be an object');
+    this.checkTypes(def, obj);
     const stored = this.toStorage(def, obj);
     if (unknown.length) this.unknownFields.set(stored, unknown);
     return stored;
@@ -335,11 +339,16 @@ export class Api {
     return stringifyWithMember(obj, 'spec', specJson);
   }
 
+  /** A field of the wrong JSON type is Go's decoding error (400), found before anything reads it. */
+  private checkTypes(def: ResourceDef, obj: Obj): void {
+    const typeError = decodeTypeError(def.kind, obj);
+    if (typeError) throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${typeError}`);
+  }
+
   /** Schema pipeline for custom resources plus metadata validation for every kind. */
   private validate(def: ResourceDef, obj: Obj, ctx: WriteCtx, old: Obj | undefined) {
     const name = obj.metadata?.name ?? '';
-    const typeError = decodeTypeError(def.kind, obj);
-    if (typeError) throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${typeError}`);
+    this.checkTypes(def, obj);
     const builtinUnknown = this.unknownFields.get(obj) ?? [];
     if (builtinUnknown.length && ctx.fieldValidation === 'Strict')
       throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${builtinUnknown.map((u) => `unknown field "${u}"`).join(', ')}`);
@@ -442,8 +451,9 @@ export class Api {
     if (type === 'apply') {
       if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw badRequest('error decoding YAML: the body is not an object');
       const cfg = patch as Obj;
+      this.checkTypes(def, cfg);
       if (cfg.metadata?.name !== undefined && cfg.metadata.name !== name)
-        throw badRequest(`the name of the object (${cfg.metadata.name}) does not match the name on the URL (${name})`);
+        throw badRequest(`the name of the object (${shown(cfg.metadata.name)}) does not match the name on the URL (${name})`);
       if (!cfg.apiVersion || !cfg.kind) throw badRequest('apiVersion and kind must be set in the apply configuration');
       const now = nowRfc3339();
       if (!old) {
@@ -482,7 +492,7 @@ export class Api {
         break;
     }
     if (next === null || typeof next !== 'object' || Array.isArray(next)) throw badRequest('the patch produced something that is not an object');
-    if (next.metadata?.name !== name) throw badRequest(`metadata.name: Invalid value: "${next.metadata?.name}": field is immutable`);
+    if (next.metadata?.name !== name) throw badRequest(`metadata.name: Invalid value: ${JSON.stringify(next.metadata?.name) ?? 'null'}: field is immutable`);
     return this.commitUpdate(def, old, this.decodeBody(def, next), ctx, sub);
   }
 
@@ -491,12 +501,12 @@ export class Api {
     const name = old.metadata.name;
     const meta = (obj.metadata ??= {});
     if (meta.name !== undefined && meta.name !== name)
-      throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+      throw badRequest(`the name of the object (${shown(meta.name)}) does not match the name on the URL (${name})`);
     if (def.namespaced && meta.namespace !== undefined && meta.namespace !== old.metadata.namespace)
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
     if (meta.resourceVersion && meta.resourceVersion !== old.metadata.resourceVersion) throw conflict(gr(def), name, STALE);
     if (meta.uid && meta.uid !== old.metadata.uid)
-      throw conflict(gr(def), name, `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${old.metadata.uid}`);
+      throw conflict(gr(def), name, `Precondition failed: UID in precondition: ${shown(meta.uid)}, UID in object meta: ${old.metadata.uid}`);
 
     let next: Obj;
     // A status write on an object stored under this very def: its spec stays the stored one, shared
@@ -575,7 +585,7 @@ export class Api {
     const old = this.getStored(def, ns, name);
     const pre = opts.preconditions ?? {};
     if (pre.uid && pre.uid !== old.metadata.uid)
-      throw conflict(gr(def), name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
+      throw conflict(gr(def), name, `Precondition failed: UID in precondition: ${shown(pre.uid)}, UID in object meta: ${old.metadata.uid}`);
     if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)
       throw conflict(gr(def), name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
     if (def.key === NS_KEY && IMMORTAL_NAMESPACES.has(name)) throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`);

@@ -106,12 +106,33 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 
 const goType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v);
 
+/** ObjectMeta's fields besides labels, annotations and ownerReferences, with their Go types. */
+const META_TYPES: [string, 'string' | 'int64' | '[]string' | '[]v1.ManagedFieldsEntry'][] = [
+  ['name', 'string'], ['generateName', 'string'], ['namespace', 'string'], ['selfLink', 'string'], ['uid', 'string'],
+  ['resourceVersion', 'string'], ['creationTimestamp', 'string'], ['deletionTimestamp', 'string'],
+  ['generation', 'int64'], ['deletionGracePeriodSeconds', 'int64'], ['finalizers', '[]string'], ['managedFields', '[]v1.ManagedFieldsEntry'],
+];
+
 /**
  * Fields whose Go types kube decodes strictly (a wrong JSON type is a 400 decoding error there, not
- * something to store): metadata.ownerReferences, ConfigMap/Secret data. Returns Go's message or undefined.
+ * something to store): ObjectMeta's, ConfigMap/Secret data. Returns Go's message or undefined.
  */
 export function decodeTypeError(kind: string, obj: Obj): string | undefined {
+  if (obj.metadata !== undefined && obj.metadata !== null && (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)))
+    return `json: cannot unmarshal ${goType(obj.metadata)} into Go struct field ${kind}.metadata of type v1.ObjectMeta`;
   const meta = obj.metadata ?? {};
+  // The rest of ObjectMeta: a uid of {"toString": {}} reached a template literal and threw (500).
+  for (const [f, want] of META_TYPES) {
+    const v = meta[f];
+    if (v === undefined || v === null) continue;
+    const ok = want === 'string' ? typeof v === 'string' : want === 'int64' ? Number.isInteger(v) : Array.isArray(v) && (want !== '[]string' || v.every((x) => typeof x === 'string'));
+    if (!ok) return `json: cannot unmarshal ${goType(v)} into Go struct field ObjectMeta.metadata.${f} of type ${want}`;
+  }
+  for (const e of Array.isArray(meta.managedFields) ? meta.managedFields : []) {
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) return `json: cannot unmarshal ${goType(e)} into Go struct field ObjectMeta.metadata.managedFields of type v1.ManagedFieldsEntry`;
+    for (const f of ['manager', 'operation', 'apiVersion', 'time', 'fieldsType', 'subresource'])
+      if (e[f] !== undefined && e[f] !== null && typeof e[f] !== 'string') return `json: cannot unmarshal ${goType(e[f])} into Go struct field ManagedFieldsEntry.metadata.managedFields.${f} of type string`;
+  }
   const refs = meta.ownerReferences;
   if (refs !== undefined && refs !== null) {
     if (!Array.isArray(refs)) return `json: cannot unmarshal ${goType(refs)} into Go struct field ObjectMeta.metadata.ownerReferences of type []v1.OwnerReference`;

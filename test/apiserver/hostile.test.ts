@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApiServer } from '../../src/apiserver/index';
 import { startTestApiServer, type TestApiServer } from '../helpers/apiserver';
+import { protoGuard } from '../helpers/proto-guard';
 import { waitFor } from '../helpers/wait';
 
 let s: TestApiServer;
@@ -275,26 +276,6 @@ describe('prototype names as input (a fuzz found /apis/__proto__/v1/x answering 
    * Object.prototype's own members now. The function returned names what changed since, and undoes it
    * (so a regression fails its own test, not every later one).
    */
-  const protoGuard = () => {
-    const P = Object.prototype as Record<PropertyKey, unknown>;
-    const before = new Map(Reflect.ownKeys(P).map((k) => [k, Object.getOwnPropertyDescriptor(P, k)!]));
-    return (): string[] => {
-      const changes: string[] = [];
-      for (const k of Reflect.ownKeys(P))
-        if (!before.has(k)) {
-          changes.push(`added ${String(k)}`);
-          delete P[k];
-        }
-      for (const [k, d] of before) {
-        const now = Object.getOwnPropertyDescriptor(P, k);
-        if (!now || now.value !== d.value || now.get !== d.get || now.set !== d.set) {
-          changes.push(`${now ? 'replaced' : 'removed'} ${String(k)}`);
-          Object.defineProperty(P, k, d);
-        }
-      }
-      return changes;
-    };
-  };
   const APPLY = { 'Content-Type': 'application/apply-patch+yaml' };
   const MERGE = { 'Content-Type': 'application/merge-patch+json' };
 

@@ -1,0 +1,115 @@
+// Mutated vmsafe.io objects against the API server with our CRDs (schema, defaults, CEL rules):
+// whatever a client sends gets an answer under 500, and nothing reaches Object.prototype. Starts from
+// the examples (valid objects of every kind) and changes one member per request, so most requests get
+// past the JSON and schema layers into defaulting, CEL, managedFields and status handling.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { loadAll } from 'js-yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, startTestApiServer, type TestApiServer } from '../helpers/apiserver';
+import { protoGuard } from '../helpers/proto-guard';
+
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; resourceVersion?: string }; [k: string]: unknown };
+const PLURAL: Record<string, string> = { Tag: 'tags', Tenant: 'tenants', Host: 'hosts', SecurityPolicy: 'securitypolicies', VM: 'vms' };
+const examples = readdirSync(join(REPO_ROOT, 'examples'))
+  .filter((f) => f.endsWith('.yaml'))
+  .flatMap((f) => loadAll(readFileSync(join(REPO_ROOT, 'examples', f), 'utf8')) as Obj[])
+  .filter((o) => o && typeof o === 'object');
+const namespaces = examples.filter((o) => o.kind === 'Namespace');
+// One example of each vmsafe.io kind: the fuzz writes over it again and again.
+const seeds = Object.keys(PLURAL).map((k) => examples.find((o) => o.kind === k)!);
+const collection = (o: Obj) => `/apis/vmsafe.io/v1alpha1/${o.metadata.namespace ? `namespaces/${o.metadata.namespace}/` : ''}${PLURAL[o.kind]}`;
+
+let s: TestApiServer;
+beforeAll(async () => {
+  s = await startTestApiServer();
+  for (const ns of namespaces) expect((await s.request('POST', '/api/v1/namespaces', { body: ns })).status).toBe(201);
+  for (const o of seeds) expect((await s.request('POST', collection(o), { body: o })).status, `${o.kind} ${o.metadata.name}`).toBe(201);
+});
+afterAll(() => s.close());
+
+/** Paths to every member of `v` (objects and arrays), the root included. */
+function paths(v: unknown, at: (string | number)[] = []): (string | number)[][] {
+  const out = [at];
+  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...at, i])));
+  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...at, k]));
+  return out;
+}
+
+/** A deep copy of `o` with the member at `path` (plus `key`, when given) set to `value`. */
+function mutate(o: Obj, path: (string | number)[], key: string | undefined, value: unknown): Obj {
+  const copy = JSON.parse(JSON.stringify(o)) as Obj;
+  let cur: any = copy;
+  for (const p of path.slice(0, -1)) cur = cur[p];
+  const target = [...path, ...(key === undefined ? [] : [key])];
+  if (target.length === 0) return copy;
+  let parent: any = copy;
+  for (const p of target.slice(0, -1)) {
+    if (parent[p] === null || typeof parent[p] !== 'object') parent[p] = {};
+    parent = parent[p];
+  }
+  const last = target[target.length - 1]!;
+  // A name on a list is no JSON member (and "length" is the list's own): leave the object as it was.
+  if (Array.isArray(parent) && typeof last !== 'number') return copy;
+  // JSON-parsed, as a client's body is: a key `__proto__` is a member.
+  Object.defineProperty(parent, last, { value, enumerable: true, writable: true, configurable: true });
+  return copy;
+}
+
+describe('what the fuzz found: a member of the wrong type is a 400, not a 500', () => {
+  const tag = () => seeds.find((o) => o.kind === 'Tag')!;
+  const cases: [string, string, (live: Obj) => unknown, string][] = [
+    ['POST', '', (o) => ({ ...o, metadata: { name: 'wrong-av' }, apiVersion: { toString: null } }), 'application/json'],
+    ['PUT', '/status', (o) => ({ ...o, metadata: { ...o.metadata, uid: { toString: null } } }), 'application/json'],
+    ['PUT', '', (o) => ({ ...o, metadata: { ...o.metadata, generation: 'one' } }), 'application/json'],
+    ['PATCH', '', () => ({ metadata: { name: { toString: {} } } }), 'application/merge-patch+json'],
+    ['PATCH', '?fieldManager=f', (o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: -1 }), 'application/apply-patch+yaml'],
+    ['PUT', '', (o) => ({ ...o, metadata: { ...o.metadata, managedFields: [{ manager: 'm', operation: 'Update', apiVersion: { toString: 1 }, fieldsType: 'FieldsV1', fieldsV1: {} }] } }), 'application/json'],
+  ];
+  it.each(cases)('%s %s', async (method, suffix, body, type) => {
+    const o = tag();
+    const live = (await s.request('GET', `${collection(o)}/${o.metadata.name}`)).body as Obj;
+    const url = method === 'POST' ? collection(o) : `${collection(o)}/${o.metadata.name}${suffix}`;
+    const r = await s.request(method, url, { raw: JSON.stringify(body(live)), headers: { 'Content-Type': type } });
+    expect(r.status, r.text.slice(0, 200)).toBe(400);
+    expect((await s.request('GET', `${collection(o)}/${o.metadata.name}`)).body).toEqual(live);
+  });
+});
+
+describe('fuzz: vmsafe.io objects with one member changed', () => {
+  it('every create, update, patch, apply and status write answers under 500, and Object.prototype is untouched', async () => {
+    const key = fc.option(fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'x-kubernetes', 'status', 'spec', 'metadata', 'name', ''), fc.string({ maxLength: 6 })), { nil: undefined });
+    const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom(null, '', -1, 2 ** 31, 1e400 as number, '0.0.0.0/0', '10.0.0.1', 'Allow', 'Deny', 'TCP', [], {}));
+    const how = fc.constantFrom('create', 'update', 'merge', 'json-patch', 'apply', 'status');
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.nat(seeds.length - 1), fc.nat(), key, value, how, async (which, pick, k, v, method) => {
+        const seed = seeds[which]!;
+        const live = (await s.request('GET', `${collection(seed)}/${seed.metadata.name}`)).body as Obj;
+        const all = paths(live).filter((p) => p[0] !== 'metadata' || p.length <= 2);
+        const mutated = mutate(live, all[pick % all.length]!, k, v);
+        const name = `fuzz-${n++}`;
+        const url = `${collection(seed)}/${seed.metadata.name}`;
+        const json = { 'Content-Type': 'application/json' };
+        const undo = protoGuard();
+        let r;
+        if (method === 'create') {
+          const body = JSON.stringify({ ...mutated, metadata: { ...(mutated.metadata as object), name, resourceVersion: undefined } });
+          r = await s.request('POST', collection(seed), { raw: body, headers: json });
+        } else if (method === 'update') r = await s.request('PUT', url, { raw: JSON.stringify(mutated), headers: json });
+        else if (method === 'merge') r = await s.request('PATCH', url, { raw: JSON.stringify(mutated), headers: { 'Content-Type': 'application/merge-patch+json' } });
+        else if (method === 'json-patch') {
+          const path = `/${all[pick % all.length]!.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}${k === undefined ? '' : `/${k}`}`;
+          r = await s.request('PATCH', url, { raw: JSON.stringify([{ op: 'add', path, value: v }]), headers: { 'Content-Type': 'application/json-patch+json' } });
+        } else if (method === 'apply') r = await s.request('PATCH', `${url}?fieldManager=fuzz&force=true`, { raw: JSON.stringify(mutated), headers: { 'Content-Type': 'application/apply-patch+yaml' } });
+        else r = await s.request('PUT', `${url}/status`, { raw: JSON.stringify(mutated), headers: json });
+        expect(undo(), `${method} ${JSON.stringify(k)} -> Object.prototype`).toEqual([]);
+        expect(r.status, `${method} ${seed.kind} at ${JSON.stringify(all[pick % all.length])} key ${JSON.stringify(k)} value ${JSON.stringify(v)?.slice(0, 80)} -> ${r.text.slice(0, 200)}`).toBeLessThan(500);
+      }),
+      { numRuns: 1000 },
+    );
+    // Every seed is still served.
+    for (const o of seeds) expect((await s.request('GET', `${collection(o)}/${o.metadata.name}`)).status).toBe(200);
+  }, 120_000);
+});
