@@ -1,4 +1,4 @@
-// Mutated vmsafe.io objects against the API server with our CRDs (schema, defaults, CEL rules):
+// Mutated vmsafe.io and built-in objects against the API server with our CRDs (schema, defaults, CEL rules):
 // whatever a client sends gets an answer under 500, and nothing reaches Object.prototype. Starts from
 // the examples (valid objects of every kind) and changes one member per request, so most requests get
 // past the JSON and schema layers into defaulting, CEL, managedFields and status handling.
@@ -10,16 +10,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startTestApiServer, type TestApiServer } from '../helpers/apiserver';
 import { protoGuard } from '../helpers/proto-guard';
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; resourceVersion?: string }; [k: string]: unknown };
-const PLURAL: Record<string, string> = { Tag: 'tags', Tenant: 'tenants', Host: 'hosts', SecurityPolicy: 'securitypolicies', VM: 'vms' };
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown }; [k: string]: unknown };
+const PLURAL: Record<string, string> = {
+  Tag: 'tags', Tenant: 'tenants', Host: 'hosts', SecurityPolicy: 'securitypolicies', VM: 'vms',
+  ConfigMap: 'configmaps', Secret: 'secrets', ServiceAccount: 'serviceaccounts', Lease: 'leases', Role: 'roles', RoleBinding: 'rolebindings',
+};
 const examples = readdirSync(join(REPO_ROOT, 'examples'))
   .filter((f) => f.endsWith('.yaml'))
   .flatMap((f) => loadAll(readFileSync(join(REPO_ROOT, 'examples', f), 'utf8')) as Obj[])
   .filter((o) => o && typeof o === 'object');
 const namespaces = examples.filter((o) => o.kind === 'Namespace');
-// One example of each vmsafe.io kind: the fuzz writes over it again and again.
-const seeds = Object.keys(PLURAL).map((k) => examples.find((o) => o.kind === k)!);
-const collection = (o: Obj) => `/apis/vmsafe.io/v1alpha1/${o.metadata.namespace ? `namespaces/${o.metadata.namespace}/` : ''}${PLURAL[o.kind]}`;
+// Built-in kinds the operator, the agents and tenants write, in a namespace of the examples.
+const builtins: Obj[] = [
+  { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'acme', labels: { a: 'b' } }, data: { k: 'v' } },
+  { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec', namespace: 'acme' }, type: 'Opaque', data: { k: 'dg==' } },
+  { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'sa', namespace: 'acme' } },
+  { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'lease', namespace: 'acme' }, spec: { holderIdentity: 'h', leaseDurationSeconds: 15, renewTime: '2026-01-01T00:00:00.000000Z' } },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'role', namespace: 'acme' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'rb', namespace: 'acme' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'role' }, subjects: [{ kind: 'User', name: 'u' }] },
+];
+// One example of each vmsafe.io kind, and of those built-ins: the fuzz writes over them again and again.
+const seeds = [...['Tag', 'Tenant', 'Host', 'SecurityPolicy', 'VM'].map((k) => examples.find((o) => o.kind === k)!), ...builtins];
+const collection = (o: Obj) => `/${o.apiVersion === 'v1' ? 'api' : 'apis'}/${o.apiVersion}/${o.metadata.namespace ? `namespaces/${o.metadata.namespace}/` : ''}${PLURAL[o.kind]}`;
 
 let s: TestApiServer;
 beforeAll(async () => {
@@ -77,7 +89,7 @@ describe('what the fuzz found: a member of the wrong type is a 400, not a 500', 
   });
 });
 
-describe('fuzz: vmsafe.io objects with one member changed', () => {
+describe('fuzz: vmsafe.io and built-in objects with one member changed', () => {
   it('every create, update, patch, apply and status write answers under 500, and Object.prototype is untouched', async () => {
     const key = fc.option(fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'x-kubernetes', 'status', 'spec', 'metadata', 'name', ''), fc.string({ maxLength: 6 })), { nil: undefined });
     const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom(null, '', -1, 2 ** 31, 1e400 as number, '0.0.0.0/0', '10.0.0.1', 'Allow', 'Deny', 'TCP', [], {}));
