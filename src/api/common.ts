@@ -66,26 +66,16 @@ export const labelSelectorRequirement = z.object({
 
 /**
  * Path of an own `__proto__` key in JSON data, or undefined. Every policy decode walks its spec, so
- * the walk allocates nothing (for...in over own JSON members); the path is built only on a hit.
+ * the walk is one for...in over JSON members (lists too) and the path is built only on a hit.
  */
 function protoKeyPath(v: unknown, path: (string | number)[]): (string | number)[] | undefined {
   if (v === null || typeof v !== 'object') return undefined;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const x: unknown = v[i];
-      if (x === null || typeof x !== 'object') continue;
-      path.push(i);
-      const found = protoKeyPath(x, path);
-      path.pop();
-      if (found) return found;
-    }
-    return undefined;
-  }
-  if (Object.hasOwn(v, '__proto__')) return [...path, '__proto__'];
+  const list = Array.isArray(v);
+  if (!list && Object.hasOwn(v, '__proto__')) return [...path, '__proto__'];
   for (const k in v) {
     const x: unknown = (v as Record<string, unknown>)[k];
     if (x === null || typeof x !== 'object') continue;
-    path.push(k);
+    path.push(list ? Number(k) : k);
     const found = protoKeyPath(x, path);
     path.pop();
     if (found) return found;

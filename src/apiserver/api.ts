@@ -339,7 +339,10 @@ export class Api {
     return stringifyWithMember(obj, 'spec', specJson);
   }
 
-  /** A field of the wrong JSON type is Go's decoding error (400), found before anything reads it. */
+  /**
+   * A field of the wrong JSON type is Go's decoding error (400), found before anything reads it: every
+   * body is checked here (decodeBody, and an apply configuration before the merge), so validate needn't.
+   */
   private checkTypes(def: ResourceDef, obj: Obj): void {
     const typeError = decodeTypeError(def.kind, obj);
     if (typeError) throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${typeError}`);
@@ -348,7 +351,6 @@ export class Api {
   /** Schema pipeline for custom resources plus metadata validation for every kind. */
   private validate(def: ResourceDef, obj: Obj, ctx: WriteCtx, old: Obj | undefined) {
     const name = obj.metadata?.name ?? '';
-    this.checkTypes(def, obj);
     const builtinUnknown = this.unknownFields.get(obj) ?? [];
     if (builtinUnknown.length && ctx.fieldValidation === 'Strict')
       throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${builtinUnknown.map((u) => `unknown field "${u}"`).join(', ')}`);
