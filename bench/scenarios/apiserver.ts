@@ -195,6 +195,36 @@ export async function run(opts: BenchOptions): Promise<object> {
     const write = (path: string, body: object) => call(conn, 'PATCH', path, body, 'application/merge-patch+json', ACCEPT_METADATA_ONLY);
     const specMs = await cpuPerWrite(proc.pid!, 5, n, async (i) => ok(await write(`${hfPath}/${host}`, { spec: i % 2 ? a : b })));
     const statusMs = await cpuPerWrite(proc.pid!, 5, n, async (i) => ok(await write(`${hfPath}/${host}/status`, { status: { appliedHash: `hf-${i}`, observedGeneration: i } })));
+
+    // The status storm's unit: a SecurityPolicy's status written by the operator, the policy created
+    // by another manager (its spec fields in managedFields). Each write changes the Realized condition.
+    opts.progress('apiserver: SecurityPolicy status writes');
+    const policies = generateDatacenter({ hosts: 8, vms: 200, tenants: 200, pools: 2, seed: 1 }).policies.filter((p) => p.metadata.namespace !== PROVIDER_NAMESPACE).slice(0, 100);
+    for (const p of policies) {
+      const ns = p.metadata.namespace!;
+      await call(conn, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      const r = await call(conn, 'POST', `/apis/vmsafe.io/v1alpha1/namespaces/${ns}/securitypolicies`, p);
+      if (r.status !== 201) throw new Error(`SecurityPolicy create failed: ${r.status} ${r.text.slice(0, 200)}`);
+    }
+    const policyStatus = (i: number) => {
+      const realized = i % 2 === 0;
+      const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString().replace('.000Z', 'Z');
+      return {
+        status: {
+          observedGeneration: 1, vnics: 12, hosts: { desired: 3, realized: realized ? 3 : 2 }, warnings: [],
+          conditions: [
+            { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'policy is valid and compiled', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z' },
+            realized
+              ? { type: 'Realized', status: 'True', reason: 'Realized', message: 'enforced on 3 host(s), 12 vNIC(s)', observedGeneration: 1, lastTransitionTime: at }
+              : { type: 'Realized', status: 'False', reason: 'Pending', message: '1 of 3 host(s) not applied yet: h1', observedGeneration: 1, lastTransitionTime: at },
+          ],
+        },
+      };
+    };
+    const policyStatusMs = await cpuPerWrite(proc.pid!, 5, policies.length * 2, async (i) => {
+      const p = policies[i % policies.length]!;
+      ok(await write(`/apis/vmsafe.io/v1alpha1/namespaces/${p.metadata.namespace}/securitypolicies/${p.metadata.name}/status?fieldManager=vmsafe-operator`, policyStatus(Math.floor(i / policies.length))));
+    });
     return {
       server: 'vmsafe apiserver as a child process: TLS, in memory, CRDs from crds/',
       createsPerSecond: Math.round(creates / createSeconds),
@@ -218,6 +248,12 @@ export async function run(opts: BenchOptions): Promise<object> {
         writesPerBatch: n,
         specPatchCpuMs: specMs,
         statusPatchCpuMs: statusMs,
+      },
+      policyStatusWrites: {
+        definition: 'server CPU (user + system) per status merge patch of a SecurityPolicy by the operator\'s field manager, the policy created by another (its spec fields in managedFields), each write changing the Realized condition; one at a time, reply as metadata only; median of 5 batches',
+        policies: policies.length,
+        writesPerBatch: policies.length * 2,
+        statusPatchCpuMs: policyStatusMs,
       },
     };
   } finally {

@@ -60,7 +60,13 @@ const VAP_BINDING_KEY = 'admissionregistration.k8s.io/validatingadmissionpolicyb
 export const ADMIN_USER: UserInfo = { username: 'vmsafe-admin', groups: ['system:masters', 'system:authenticated'] };
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
-export const nowRfc3339 = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** The current second as RFC 3339 text, formatted once per second (every write stamps its managedFields). */
+let rfc3339At = { second: Number.NaN, text: '' };
+export const nowRfc3339 = () => {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== rfc3339At.second) rfc3339At = { second, text: new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  return rfc3339At.text;
+};
 
 function nameRule(def: ResourceDef): NameRule {
   if (def.key === NS_KEY) return 'label';

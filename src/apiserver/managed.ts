@@ -51,28 +51,38 @@ function parseKey(seg: string): Obj | undefined {
  * sets, for the main resource or /status. Maps are granular, list-type=map lists per element (when a
  * schema says so), other lists atomic.
  */
-export function fieldPaths(obj: Obj, scope: 'main' | 'status', statusSubresource: boolean, schema?: Schema): Set<string> {
+export function fieldPaths(obj: Obj, scope: 'main' | 'status', statusSubresource: boolean, schema?: Schema, values?: Map<string, unknown>): Set<string> {
   const out = new Set<string>();
-  const walk = (v: unknown, prefix: string, sch: Schema) => {
+  // `values` gets each leaf's value as valueAt reads it: through the first element of a list-map
+  // that has its key (`first`), so a duplicate element's leaves get none.
+  const walk = (v: unknown, prefix: string, sch: Schema, first: boolean) => {
     const keys = Array.isArray(v) ? listMapKeys(sch) : undefined;
     if (isPlainObject(v) && Object.keys(v).length > 0) {
-      for (const [k, x] of Object.entries(v)) walk(x, prefix ? `${prefix}${SEP}f:${k}` : `f:${k}`, subSchema(sch, k));
+      for (const [k, x] of Object.entries(v)) walk(x, prefix ? `${prefix}${SEP}f:${k}` : `f:${k}`, subSchema(sch, k), first);
     } else if (keys && (v as unknown[]).length > 0 && (v as unknown[]).every(isPlainObject)) {
-      for (const item of v as Obj[]) walk(item, `${prefix}${SEP}${elementKey(item, keys)}`, sch?.items);
-    } else out.add(prefix);
+      const seen = values && new Set<string>();
+      for (const item of v as Obj[]) {
+        const key = elementKey(item, keys);
+        walk(item, `${prefix}${SEP}${key}`, sch?.items, first && !!seen && !seen.has(key));
+        seen?.add(key);
+      }
+    } else {
+      out.add(prefix);
+      if (values && first) values.set(prefix, v);
+    }
   };
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'apiVersion' || k === 'kind') continue;
     if (k === 'metadata') {
       if (scope === 'status') continue;
-      for (const mk of META_OWNED) if (v?.[mk] !== undefined) walk(v[mk], `f:metadata${SEP}f:${mk}`, undefined);
+      for (const mk of META_OWNED) if (v?.[mk] !== undefined) walk(v[mk], `f:metadata${SEP}f:${mk}`, undefined, true);
       continue;
     }
     if (k === 'status' && statusSubresource) {
-      if (scope === 'status') walk(v, 'f:status', subSchema(schema, 'status'));
+      if (scope === 'status') walk(v, 'f:status', subSchema(schema, 'status'), true);
       continue;
     }
-    if (scope === 'main') walk(v, `f:${k}`, subSchema(schema, k));
+    if (scope === 'main') walk(v, `f:${k}`, subSchema(schema, k), true);
   }
   return out;
 }
@@ -129,7 +139,36 @@ function deleteAt(obj: Obj, path: string) {
 const sameValue = deepEqual;
 
 /** Does p lie on the same branch as q (equal, or one a prefix of the other)? */
-const overlaps = (p: string, q: string) => p === q || p.startsWith(q + SEP) || q.startsWith(p + SEP);
+const overlaps = (p: string, q: string) => p === q || under(p, q) || under(q, p);
+/** Is p below q (q + SEP a prefix of p), without building q + SEP? */
+const under = (p: string, q: string) => p.length > q.length && p.charCodeAt(q.length) === 0 && p.startsWith(q);
+
+/**
+ * A set of paths asked "does any lie on p's branch" in time linear in p's depth: a status write
+ * checked every path of every entry against every changed path, each check concatenating strings.
+ */
+class Branches {
+  private readonly exact: Set<string>;
+  /** Every proper prefix (at a separator) of a path in the set. */
+  private readonly above = new Set<string>();
+
+  constructor(paths: Iterable<string>) {
+    this.exact = new Set(paths);
+    for (const p of this.exact) for (let i = p.indexOf(SEP); i >= 0; i = p.indexOf(SEP, i + 1)) this.above.add(p.slice(0, i));
+  }
+
+  /** Some path of the set overlaps p (see overlaps). */
+  overlaps(p: string): boolean {
+    return this.exact.has(p) || this.overlapsOther(p);
+  }
+
+  /** Some path of the set other than p itself overlaps p. */
+  overlapsOther(p: string): boolean {
+    if (this.above.has(p)) return true;
+    for (let i = p.indexOf(SEP); i >= 0; i = p.indexOf(SEP, i + 1)) if (this.exact.has(p.slice(0, i))) return true;
+    return false;
+  }
+}
 
 /**
  * fieldsV1 trees are interned: objects written the same way by the same manager (40,000 VMs whose
@@ -187,18 +226,38 @@ interface Entry {
 }
 
 function load(managed: unknown): Entry[] {
+  return loadTouching(managed, () => true) as Entry[];
+}
+
+/** A path's first segment (its top-level field, e.g. "f:status"). */
+const topField = (p: string) => {
+  const i = p.indexOf(SEP);
+  return i < 0 ? p : p.slice(0, i);
+};
+
+/** Does a fieldsV1 tree name any of these top-level fields? */
+const touchesAny = (tree: unknown, fields: Set<string>) => isPlainObject(tree) && Object.keys(tree).some((k) => fields.has(k));
+
+/**
+ * The valid entries, with their paths expanded only where `expand` says: the others (paths
+ * undefined) are stored as they are, or dropped when they name no field (as an expanded empty set is).
+ */
+function loadTouching(managed: unknown, expand: (e: ManagedFieldsEntry) => boolean): Array<Omit<Entry, 'paths'> & { paths?: Set<string> }> {
   if (!Array.isArray(managed)) return [];
   return managed
     .filter((m): m is ManagedFieldsEntry => isPlainObject(m) && typeof m.manager === 'string')
-    .map((e) => ({ e, paths: fromFieldsV1(e.fieldsV1) }));
+    .map((e) => ({ e, paths: expand(e) ? fromFieldsV1(e.fieldsV1) : undefined }));
 }
 
-function store(entries: Entry[]): ManagedFieldsEntry[] | undefined {
+function store(entries: Array<Omit<Entry, 'paths'> & { paths?: Set<string> }>): ManagedFieldsEntry[] | undefined {
   const out = entries
-    .filter((x) => x.paths.size > 0)
-    .map((x) => (x.dirty ? { ...x.e, fieldsV1: toFieldsV1(x.paths) } : x.e));
+    .filter((x) => (x.paths ? x.paths.size > 0 : namesAField(x.e.fieldsV1)))
+    .map((x) => (x.dirty && x.paths ? { ...x.e, fieldsV1: toFieldsV1(x.paths) } : x.e));
   return out.length ? out : undefined;
 }
+
+/** Would fromFieldsV1 find any path in this tree? (Any member but "." is one, or leads to one.) */
+const namesAField = (tree: unknown) => isPlainObject(tree) && Object.keys(tree).some((k) => k !== '.');
 
 const sameEntry = (e: ManagedFieldsEntry, manager: string, op: string, sub: string | undefined) =>
   e.manager === manager && e.operation === op && (e.subresource ?? undefined) === sub;
@@ -216,25 +275,36 @@ export function updateManagedFields(
   now: string,
   schema?: Schema,
 ): ManagedFieldsEntry[] | undefined {
-  const entries = load(oldObj?.metadata?.managedFields);
-  const newPaths = fieldPaths(newObj, scope, statusSubresource, schema);
-  const oldPaths = oldObj ? fieldPaths(oldObj, scope, statusSubresource, schema) : new Set<string>();
-  const changed = [...newPaths].filter((p) => !oldPaths.has(p) || !sameValue(valueAt(oldObj, p), valueAt(newObj, p)));
+  const newValues = new Map<string, unknown>();
+  const oldValues = new Map<string, unknown>();
+  const newPaths = fieldPaths(newObj, scope, statusSubresource, schema, newValues);
+  const oldPaths = oldObj ? fieldPaths(oldObj, scope, statusSubresource, schema, oldValues) : new Set<string>();
+  // A leaf with no recorded value lies under a duplicate list-map element: read it as valueAt does.
+  const at = (values: Map<string, unknown>, obj: unknown, p: string) => (values.has(p) ? values.get(p) : valueAt(obj, p));
+  const changed = [...newPaths].filter((p) => !oldPaths.has(p) || !sameValue(at(oldValues, oldObj, p), at(newValues, newObj, p)));
   const removed = [...oldPaths].filter((p) => !newPaths.has(p));
   if (changed.length === 0 && removed.length === 0) return oldObj?.metadata?.managedFields;
   const sub = scope === 'status' ? 'status' : undefined;
+  // Paths overlap only under the same top-level field: an entry with none of the fields written (a
+  // status write against the creator's spec fields) is kept as it is, its fieldsV1 never expanded.
+  const touched = new Set<string>();
+  for (const p of [...changed, ...removed]) touched.add(topField(p));
+  const entries = loadTouching(oldObj?.metadata?.managedFields, (e) => sameEntry(e, manager, 'Update', sub) || touchesAny(e.fieldsV1, touched));
+  const removedBranches = new Branches(removed);
+  const changedBranches = new Branches(changed);
   for (const x of entries) {
+    if (!x.paths) continue;
     for (const p of [...x.paths]) {
-      if (removed.some((r) => overlaps(r, p)) && !newPaths.has(p)) {
+      if (removedBranches.overlaps(p) && !newPaths.has(p)) {
         x.paths.delete(p);
         x.dirty = true;
-      } else if (changed.some((c) => overlaps(c, p)) && !sameEntry(x.e, manager, 'Update', sub)) {
+      } else if (changedBranches.overlaps(p) && !sameEntry(x.e, manager, 'Update', sub)) {
         x.paths.delete(p);
         x.dirty = true;
       }
     }
   }
-  let mine = entries.find((x) => sameEntry(x.e, manager, 'Update', sub));
+  let mine = entries.find((x) => sameEntry(x.e, manager, 'Update', sub)) as Entry | undefined;
   if (!mine) {
     mine = { e: baseEntry(manager, 'Update', newObj.apiVersion, now, sub), paths: new Set() };
     entries.push(mine);
@@ -242,7 +312,7 @@ export function updateManagedFields(
   mine.e = { ...mine.e, time: now, apiVersion: newObj.apiVersion };
   let pathsChanged = false;
   for (const p of [...mine.paths])
-    if (changed.some((c) => overlaps(c, p) && c !== p)) {
+    if (changedBranches.overlapsOther(p)) {
       mine.paths.delete(p);
       pathsChanged = true;
     }
