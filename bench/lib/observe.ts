@@ -38,6 +38,12 @@ export class Observer {
   readonly unschedulableVms = new Set<string>();
   /** When each VM was first seen Running (performance.now()). */
   readonly runningAt = new Map<string, number>();
+  /**
+   * Every new filter version seen (performance.now(), the host, its VM bindings) and every report of a
+   * version applied: the cold start's timeline (see timeline()).
+   */
+  readonly filterVersions: Array<{ at: number; host: string; bindings: number }> = [];
+  readonly filterApplies: Array<{ at: number; host: string }> = [];
   private waiters: Waiter[] = [];
   private checkScheduled = false;
 
@@ -96,12 +102,17 @@ export class Observer {
     });
     const onFilter = (f: HostFilter, prev?: HostFilter) => {
       const h = f.metadata.name;
+      const now = performance.now();
       if (f.status?.appliedHash === f.spec.hash) {
-        if (this.unappliedFilters.delete(h) || prev?.status?.appliedHash !== f.status.appliedHash) this.filterAppliedAt.set(h, performance.now());
+        if (this.unappliedFilters.delete(h) || prev?.status?.appliedHash !== f.status.appliedHash) {
+          this.filterAppliedAt.set(h, now);
+          this.filterApplies.push({ at: now, host: h });
+        }
       } else this.unappliedFilters.add(h);
       if (!prev || prev.spec.hash !== f.spec.hash) {
         this.filterSpecWrites.set(h, (this.filterSpecWrites.get(h) ?? 0) + 1);
-        this.filterSpecSeenAt.set(h, performance.now());
+        this.filterSpecSeenAt.set(h, now);
+        this.filterVersions.push({ at: now, host: h, bindings: f.spec.bindings.length });
       }
       this.kick();
     };
@@ -113,6 +124,46 @@ export class Observer {
         this.kick();
       },
     });
+  }
+
+  /**
+   * From `since` (performance.now()) to `until`, per `stepMs`: VMs first seen Running, new filter
+   * versions seen (and the VM bindings they carried), filter versions reported applied, and hosts
+   * whose filter by then carried every VM bound there at the end (`full`). Where a cold start waits.
+   */
+  timeline(since: number, until: number, stepMs: number) {
+    const steps = Math.max(1, Math.ceil((until - since) / stepMs));
+    const rows = Array.from({ length: steps }, (_, i) => ({ atSeconds: Math.round(((i + 1) * stepMs) / 100) / 10, vmsRunning: 0, filterVersions: 0, bindingsWritten: 0, filtersApplied: 0, hostsFull: 0 }));
+    const row = (at: number) => (at < since || at > until ? undefined : rows[Math.min(steps - 1, Math.floor((at - since) / stepMs))]);
+    for (const at of this.runningAt.values()) {
+      const r = row(at);
+      if (r) r.vmsRunning++;
+    }
+    const finalBindings = new Map<string, number>();
+    for (const v of this.filterVersions) finalBindings.set(v.host, v.bindings);
+    const full = new Set<string>();
+    for (const v of this.filterVersions) {
+      const r = row(v.at);
+      if (!r) continue;
+      r.filterVersions++;
+      r.bindingsWritten += v.bindings;
+      if (v.bindings === finalBindings.get(v.host) && !full.has(v.host)) {
+        full.add(v.host);
+        r.hostsFull++;
+      }
+    }
+    for (const a of this.filterApplies) {
+      const r = row(a.at);
+      if (r) r.filtersApplied++;
+    }
+    // Cumulative counts read better for running VMs and full hosts.
+    let vms = 0;
+    let hosts = 0;
+    for (const r of rows) {
+      r.vmsRunning = vms += r.vmsRunning;
+      r.hostsFull = hosts += r.hostsFull;
+    }
+    return rows;
   }
 
   async start(timeoutMs = 60_000): Promise<void> {

@@ -88,6 +88,7 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
       clearInterval(progress);
     }
     const coldStartSeconds = (performance.now() - c0) / 1000;
+    const timeline = obs.timeline(c0, performance.now(), 5000);
     if (timedOut) {
       // Report what was reached instead of nothing: the probes need a converged system.
       opts.progress(`vmworld: ${timedOut}`);
@@ -199,6 +200,10 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
         targetSeconds: TARGETS.coldStartSeconds,
         apiWrites: coldWrites,
         resources: coldResources,
+        timeline: {
+          definition: 'per 5 s from the operator start: VMs seen Running (cumulative), new HostFilter versions seen and the VM bindings they carried, versions reported applied, hosts whose filter carried all their VMs (cumulative)',
+          rows: timeline,
+        },
       },
       statusSettled: {
         definition: 'operator started until every work queue is empty (policy, tenant and tag statuses written after placement)',
