@@ -63,7 +63,7 @@ export function fieldPaths(obj: Obj, scope: 'main' | 'status', statusSubresource
       const seen = values && new Set<string>();
       for (const item of v as Obj[]) {
         const key = elementKey(item, keys);
-        walk(item, `${prefix}${SEP}${key}`, sch?.items, first && !!seen && !seen.has(key));
+        walk(item, `${prefix}${SEP}${key}`, sch?.items, first && !seen?.has(key));
         seen?.add(key);
       }
     } else {
