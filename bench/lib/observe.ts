@@ -39,7 +39,7 @@ export class Observer {
   /** When each VM was first seen Running (performance.now()). */
   readonly runningAt = new Map<string, number>();
   /**
-   * Every new filter version seen (performance.now(), the host, its VM bindings) and every report of a
+   * Every new filter version seen (performance.now(), the host, its vNIC bindings) and every report of a
    * version applied: the cold start's timeline (see timeline()).
    */
   readonly filterVersions: Array<{ at: number; host: string; bindings: number }> = [];
@@ -128,7 +128,7 @@ export class Observer {
 
   /**
    * From `since` (performance.now()) to `until`, per `stepMs`: VMs first seen Running, new filter
-   * versions seen (and the VM bindings they carried), filter versions reported applied, and hosts
+   * versions seen (and the vNIC bindings they carried), filter versions reported applied, and hosts
    * whose filter by then carried every VM bound there at the end (`full`). Where a cold start waits.
    */
   timeline(since: number, until: number, stepMs: number) {

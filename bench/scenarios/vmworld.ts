@@ -201,7 +201,7 @@ export async function runVmWorld(gen: GenOptions, opts: VmWorldRunOptions) {
         apiWrites: coldWrites,
         resources: coldResources,
         timeline: {
-          definition: 'per 5 s from the operator start: VMs seen Running (cumulative), new HostFilter versions seen and the VM bindings they carried, versions reported applied, hosts whose filter carried all their VMs (cumulative)',
+          definition: 'per 5 s from the operator start: VMs seen Running (cumulative), new HostFilter versions seen and the vNIC bindings they carried, versions reported applied, hosts whose filter carried all their VMs (cumulative)',
           rows: timeline,
         },
       },
