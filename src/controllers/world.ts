@@ -83,7 +83,7 @@ export class World {
     this.tags = mk<Tag>(kindResource('Tag'), { schema: tagSchema as never });
     this.hosts = mk<Host>(kindResource('Host'), { schema: hostSchema as never });
     this.vms = mk<VM>(kindResource('VM'), { schema: vmSchema as never });
-    this.policies = mk<SecurityPolicy>(kindResource('SecurityPolicy'), { schema: policySchema as never, memoSpecs: true });
+    this.policies = mk<SecurityPolicy>(kindResource('SecurityPolicy'), { schema: policySchema as never, memoParts: ['spec', 'status'] });
     // No schema for HostFilters, and only the hash of their spec is kept: the operator writes the spec
     // itself (the compiler holds it) and reads the hash and the agent's status. Decoding every ~160 KB
     // filter on each event cost CPU, and holding 512 of them ~300 MB of heap, which the collector

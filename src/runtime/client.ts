@@ -16,7 +16,7 @@ import {
   type ApiType, type RequestContext, type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import { GROUP, KIND_BY_NAME, VERSION } from '../api';
-import { parseListItems, type ItemMemberDrops } from './strip-managed';
+import { parseListItems, type ItemMemberDrops, type PartTexts } from './strip-managed';
 import { ApiError, toApiError } from './errors';
 import { NodeHttpLibrary } from './http';
 import { realClock, sleep, type Clock } from './clock';
@@ -71,8 +71,11 @@ export interface ListOptions {
    * anyway), e.g. MANAGED_FIELDS: `{ metadata: ['managedFields'] }`.
    */
   dropItemMembers?: ItemMemberDrops;
-  /** With dropItemMembers: keep each item's spec text up to this many bytes (listedSpecTexts). */
-  specTextMax?: number;
+  /**
+   * With dropItemMembers: cut these members of each item and hand over their texts (listedPartTexts);
+   * the caller must put them back.
+   */
+  partTexts?: PartTexts;
 }
 
 export interface ObjectList<T> {
@@ -437,7 +440,7 @@ export class ResourceClient<T extends KubeObject> {
           continue: opts.continue,
           resourceVersion: opts.resourceVersion,
         },
-        parseBody: opts.dropItemMembers ? (b) => parseListItems(b, opts.dropItemMembers!, { specTextMax: opts.specTextMax }) : undefined,
+        parseBody: opts.dropItemMembers ? (b) => parseListItems(b, opts.dropItemMembers!, { partTexts: opts.partTexts }) : undefined,
       },
     );
     // A 2xx that is not a list (a proxy's page, a body cut short) fails the call: taken for an empty

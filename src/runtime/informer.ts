@@ -21,11 +21,16 @@ import { ApiError, toApiError } from './errors';
 import { IndexedStore, type IndexFunc, type InvalidEntry } from './store';
 import { internCommonStrings, StringInterner } from './intern';
 import { TreeInterner } from '../util/tree-intern';
-import { listedSpecTexts, type ItemMemberDrops } from './strip-managed';
+import { listedPartTexts, type ItemMemberDrops } from './strip-managed';
+import { setOwn } from '../util/own-keys';
 import { startWatch } from './watch';
 
-/** Longest spec text (UTF-8 bytes) a list remembers (memoSpecs); vmworld's policy specs are 180 to 605. */
-const SPEC_MEMO_MAX_BYTES = 16 * 1024;
+/**
+ * Longest member text (UTF-8 bytes) a list remembers (memoParts): vmworld's policy specs are 180 to
+ * 605 and their statuses about 450. A large part seldom repeats, and a tenant's big distinct policies
+ * would otherwise all be held as text until the list ends.
+ */
+const PART_MEMO_MAX_BYTES = 16 * 1024;
 
 /** One table for every informer of the process: the same strings repeat across kinds. */
 const interner = new StringInterner();
@@ -54,16 +59,23 @@ export function shareUnchangedSpec(old: unknown, now: unknown): void {
   if (o && o.spec !== undefined && n.spec !== undefined && sameSpecVersion(old, now)) n.spec = o.spec;
 }
 
+/** A kind's schema without some of its members, and the whole schema's member order. */
+interface PartialSchema {
+  schema: z.ZodType;
+  keys: string[];
+}
+
 /**
- * The kind's schema without `spec`, for versions whose spec is the cached one (sameSpecVersion): a
- * status write's echo is checked without parsing a spec that is then thrown away for the old one. At
- * vmworld's status storm that was 160,000 policy, tenant and VM specs. Undefined when the schema is
- * not a plain object with a `spec` (those are parsed whole).
+ * The kind's schema without `names`, for objects whose parts of those names are known valid: the
+ * cached spec of the same version (sameSpecVersion: a status write's echo is checked without parsing
+ * a spec that is then thrown away for the old one, 160,000 policy, tenant and VM specs at vmworld's
+ * status storm), or a part decoded from the same text earlier in a list (memoParts). Undefined when
+ * the schema is not a plain object with those members (such objects are parsed whole).
  */
-function withoutSpec(schema: z.ZodType | undefined): { schema: z.ZodType; keys: string[] } | undefined {
-  if (!(schema instanceof z.ZodObject) || !('spec' in schema.shape)) return undefined;
+function schemaWithout(schema: z.ZodType | undefined, names: readonly string[]): PartialSchema | undefined {
+  if (!(schema instanceof z.ZodObject) || names.some((n) => !Object.hasOwn(schema.shape, n))) return undefined;
   try {
-    return { schema: schema.omit({ spec: true }), keys: Object.keys(schema.shape) };
+    return { schema: schema.omit(Object.fromEntries(names.map((n) => [n, true])) as never), keys: Object.keys(schema.shape) };
   } catch {
     return undefined; // zod refuses omit() on an object with refinements: parse whole
   }
@@ -119,13 +131,14 @@ export interface InformerOptions<T> {
    */
   shareEqualParts?: boolean;
   /**
-   * Decode each distinct spec of a list once (by its JSON text as the server sent it, see
-   * listedSpecTexts) and share the result between the objects that carry it. For kinds whose specs
-   * repeat across objects: at vmworld 79,729 policies hold 26,615 distinct specs, and parsing them
-   * with the schema was the largest part of decoding the list. Only with `shareEqualParts`, which
-   * shares equal specs anyway (after parsing each of them).
+   * Top-level members (`spec`, `status`) whose distinct texts a list decodes once each: the list's
+   * bytes are parsed without them (listedPartTexts), and each object takes the value decoded from
+   * the same text before, or its text is parsed. For kinds whose parts repeat across objects: at
+   * vmworld 79,729 policies hold 26,615 distinct specs and 316 distinct statuses, and JSON.parse,
+   * the schema and the tree interner on every copy were most of the cost of listing them. Only with
+   * `shareEqualParts` (which shares equal parts anyway, after decoding each) and without `transform`.
    */
-  memoSpecs?: boolean;
+  memoParts?: readonly ('spec' | 'status')[];
   name?: string;
   logger?: Logger;
   clock?: Clock;
@@ -164,13 +177,14 @@ export class Informer<T extends object = KubeObject> {
 
   /** What a list or watch drops from each object before it is parsed (managedFields and `dropMembers`). */
   private readonly dropMembers: ItemMemberDrops | undefined;
-  private readonly specless: { schema: z.ZodType; keys: string[] } | undefined;
+  /** The schema without some members (schemaWithout), by the names left out; null: parse whole. */
+  private readonly partials = new Map<string, PartialSchema | null>();
   /**
-   * While a list is read (memoSpecs): decoded specs by their JSON text as sent. Dropped after the
-   * list: watch events come one at a time, and 26,000 spec texts kept for the life of the process
-   * would be memory for nothing.
+   * While a list is read (memoParts): per member name, its decoded values by their JSON text as
+   * sent. Dropped after the list: watch events come one at a time, and 26,000 spec texts kept for
+   * the life of the process would be memory for nothing.
    */
-  private listSpecs: Map<string, unknown> | undefined;
+  private listParts: Map<string, Map<string, unknown>> | undefined;
 
   constructor(private readonly opts: InformerOptions<T>) {
     this.rc = opts.client.resource(opts.resource);
@@ -180,7 +194,6 @@ export class Informer<T extends object = KubeObject> {
     const drops: Record<string, string[]> = opts.keepManagedFields ? {} : { metadata: ['managedFields'] };
     for (const [member, names] of Object.entries(opts.dropMembers ?? {})) drops[member] = [...(drops[member] ?? []), ...names];
     this.dropMembers = Object.keys(drops).length ? drops : undefined;
-    this.specless = withoutSpec(opts.schema);
   }
 
   // ---------------------------------------------------------------- reading the cache
@@ -318,7 +331,7 @@ export class Informer<T extends object = KubeObject> {
   private async listAndReplace(): Promise<void> {
     this.stats.lists++;
     const pageSize = this.opts.pageSize ?? 500;
-    const memoSpecs = Boolean(this.opts.memoSpecs && this.opts.shareEqualParts && this.specless);
+    const memoParts = this.opts.memoParts?.length && this.opts.shareEqualParts && !this.opts.transform ? this.opts.memoParts : undefined;
     const fetchPage = (cont: string | undefined): Promise<ObjectList<KubeObject>> => {
       const p = this.rc.list({
         namespace: this.opts.namespace,
@@ -327,8 +340,7 @@ export class Informer<T extends object = KubeObject> {
         limit: pageSize || undefined,
         continue: cont,
         dropItemMembers: this.dropMembers,
-        // The spec texts as sent, for the memo's keys (not a transformed spec's: it would not match).
-        specTextMax: memoSpecs && !this.opts.transform ? SPEC_MEMO_MAX_BYTES : undefined,
+        partTexts: memoParts && { names: memoParts, maxBytes: PART_MEMO_MAX_BYTES },
       });
       p.catch(() => undefined); // awaited below, unless the informer stops first
       return p;
@@ -338,7 +350,7 @@ export class Informer<T extends object = KubeObject> {
     const seen = this.store.size > 0 || this.store.listInvalid().length > 0 ? new Set<string>() : undefined;
     let next: Promise<ObjectList<KubeObject>> | undefined = fetchPage(undefined);
     let rv = '';
-    this.listSpecs = memoSpecs ? new Map() : undefined;
+    this.listParts = memoParts && new Map(memoParts.map((n) => [n, new Map()]));
     try {
       while (next) {
         const page: ObjectList<KubeObject> = await next;
@@ -355,7 +367,7 @@ export class Informer<T extends object = KubeObject> {
         }
       }
     } finally {
-      this.listSpecs = undefined;
+      this.listParts = undefined;
     }
     if (seen) {
       for (const key of this.store.keys()) if (!seen.has(key)) this.remove(key);
@@ -430,31 +442,37 @@ export class Informer<T extends object = KubeObject> {
   private upsert(key: string, raw: KubeObject): void {
     const rv = raw.metadata?.resourceVersion;
     if (rv && this.seenResourceVersion(key) === rv) return; // unchanged (relist)
-    const listedSpecText = this.listSpecs ? listedSpecTexts.get(raw) : undefined;
+    const texts = this.listParts ? listedPartTexts.get(raw) : undefined;
     if (!this.opts.keepManagedFields) raw = stripManagedFields(raw);
     if (this.opts.transform) raw = this.opts.transform(raw);
     const cached = this.store.get(key);
-    const rawSpec = (raw as { spec?: unknown }).spec;
+    // Parts known valid: the cached spec of the same version, or (in a list) a part decoded from the
+    // same text before. Keyed only by the text as sent: equal texts parse to equal values, where a
+    // part serialized again is no such key (JSON.stringify gives {"a":null} for {"a":1e400}).
+    const known: Record<string, unknown> = {};
     const cachedSpec = (cached as { spec?: unknown } | undefined)?.spec;
-    // A spec known valid: the cached one of the same version, or (in a list) the same text decoded before.
-    let known = cachedSpec !== undefined && sameSpecVersion(cached, raw) ? cachedSpec : undefined;
-    // Keyed only by the text as sent: equal texts parse to equal specs. A spec serialized again is no
-    // such key (JSON.stringify gives {"a":null} for {"a":1e400} and {"a":0} for {"a":-0}), so an
-    // item without its text (see listedSpecTexts) is decoded whole. Texts longer than
-    // SPEC_MEMO_MAX_BYTES are not given: a large spec seldom repeats, and a tenant's big distinct
-    // policies would otherwise all be held as text until the list ends.
-    const specText = known === undefined && this.listSpecs && rawSpec !== undefined ? listedSpecText : undefined;
-    if (specText !== undefined) known = this.listSpecs!.get(specText);
+    if (cachedSpec !== undefined && sameSpecVersion(cached, raw)) known.spec = cachedSpec;
+    let decodedHere: [string, string][] | undefined;
+    if (texts)
+      for (const [name, text] of Object.entries(texts)) {
+        if (Object.hasOwn(known, name)) continue;
+        const hit = this.listParts!.get(name)?.get(text);
+        if (hit !== undefined) known[name] = hit;
+        else {
+          setOwn(raw, name, JSON.parse(text));
+          (decodedHere ??= []).push([name, text]);
+        }
+      }
     const decoded = this.decode(raw, known);
     if (decoded.ok) {
       const wasInvalid = this.store.getInvalid(key) !== undefined;
-      shareUnchangedSpec(cached, decoded.value);
-      internCommonStrings(decoded.value as Record<string, unknown>, interner);
-      if (this.opts.shareEqualParts) trees.shareParts(decoded.value as Record<string, unknown>);
-      // Only a frozen spec is shared between objects (the interner freezes what it shares): one that
+      const value = decoded.value as Record<string, unknown>;
+      shareUnchangedSpec(cached, value);
+      internCommonStrings(value, interner);
+      if (this.opts.shareEqualParts) trees.shareParts(value);
+      // Only a frozen part is shared between objects (the interner freezes what it shares): one that
       // is not (too wide to intern) is decoded again for the next object that carries it.
-      const spec = (decoded.value as { spec?: unknown }).spec;
-      if (specText !== undefined && known === undefined && Object.isFrozen(spec)) this.listSpecs?.set(specText, spec);
+      for (const [name, text] of decodedHere ?? []) if (Object.isFrozen(value[name])) this.listParts?.get(name)?.set(text, value[name]);
       const old = this.store.set(key, decoded.value);
       if (old === undefined) {
         if (wasInvalid) this.log.info({ key }, 'object is valid again');
@@ -462,6 +480,8 @@ export class Informer<T extends object = KubeObject> {
       } else this.emit('update', (h) => h.update?.(old, decoded.value));
       return;
     }
+    // The invalid object as it came, with the parts a list did not parse because they were known.
+    for (const [name, v] of Object.entries(known)) if ((raw as Record<string, unknown>)[name] === undefined) setOwn(raw, name, v);
     // Last known good: a valid object that turns invalid stays in the store as it was (no delete
     // event), so nothing derived from it (compiled filters above all) is dropped: an unusable edit must
     // never open a hole. The invalid generation is kept aside for the controllers to report.
@@ -473,24 +493,39 @@ export class Informer<T extends object = KubeObject> {
   }
 
   /**
-   * Parse with the schema. With `spec` (a decoded spec known to be this object's: the cached one of
-   * the same version, or the same spec text decoded before) the rest is parsed without the spec, and
-   * the object takes `spec`.
+   * Parse with the schema. The `known` parts (valid values of this object's members, see upsert) are
+   * not parsed again: the rest is parsed without them, and the object takes them. Without a schema
+   * the object as it came, with the known parts.
    */
-  private decode(raw: KubeObject, spec: unknown): Decoded<T> {
+  private decode(raw: KubeObject, known: Record<string, unknown>): Decoded<T> {
     const schema = this.opts.schema;
-    if (!schema) return { ok: true, value: raw as unknown as T };
-    if (!this.specless || spec === undefined || (raw as { spec?: unknown }).spec === undefined) return decodeWith(schema, raw);
-    const { spec: _parsedElsewhere, ...rest } = raw as KubeObject & { spec?: unknown };
-    const d = decodeWith(this.specless.schema, rest) as Decoded<Record<string, unknown>>;
+    const names = Object.keys(known);
+    const withKnown = () => {
+      for (const n of names) setOwn(raw, n, known[n]);
+      return raw;
+    };
+    if (!schema) return { ok: true, value: withKnown() as unknown as T };
+    if (names.length === 0) return decodeWith(schema, raw);
+    const partial = this.partialSchema(schema, names);
+    if (!partial) return decodeWith(schema, withKnown());
+    const rest: Record<string, unknown> = {};
+    for (const k of Object.keys(raw)) if (!Object.hasOwn(known, k)) setOwn(rest, k, (raw as Record<string, unknown>)[k]);
+    const d = decodeWith(partial.schema, rest) as Decoded<Record<string, unknown>>;
     if (!d.ok) return d;
     // In the schema's member order, as a whole parse would give it.
     const value: Record<string, unknown> = {};
-    for (const k of this.specless.keys) {
-      const v = k === 'spec' ? spec : d.value[k];
+    for (const k of partial.keys) {
+      const v = Object.hasOwn(known, k) ? known[k] : d.value[k];
       if (v !== undefined) value[k] = v;
     }
     return { ok: true, value: value as T };
+  }
+
+  private partialSchema(schema: z.ZodType, names: string[]): PartialSchema | undefined {
+    const id = names.length === 1 ? names[0]! : [...names].sort().join(',');
+    let p = this.partials.get(id);
+    if (p === undefined) this.partials.set(id, (p = schemaWithout(schema, names) ?? null));
+    return p ?? undefined;
   }
 
   /**

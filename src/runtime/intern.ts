@@ -44,7 +44,8 @@ export function internCommonStrings(obj: Record<string, unknown>, interner: Stri
       if (typeof v === 'string') meta[f] = interner.intern(v);
     }
   const status = obj.status as Record<string, unknown> | undefined;
-  if (!status || typeof status !== 'object') return;
+  // A frozen status is shared, and was interned when it was first decoded (see memoParts).
+  if (!status || typeof status !== 'object' || Object.isFrozen(status)) return;
   if (typeof status.phase === 'string') status.phase = interner.intern(status.phase);
   const warnings = status.warnings;
   if (Array.isArray(warnings)) for (let i = 0; i < warnings.length; i++) if (typeof warnings[i] === 'string') warnings[i] = interner.intern(warnings[i] as string);

@@ -103,7 +103,7 @@ describe('Informer', () => {
     }
   });
 
-  it('memoSpecs: a list decodes each distinct spec text once, shares it frozen, and caches what a whole parse gives', async () => {
+  it('memoParts: a list decodes each distinct spec and status text once, shares it frozen, and caches what a whole parse gives', async () => {
     await ensureNamespace(env.client, 'memo');
     const vms = env.client.kind('VM');
     // Same spec text twice (a1, a2), another (b1), an invalid one twice (bad1, bad2: duplicate MACs,
@@ -117,6 +117,10 @@ describe('Informer', () => {
       reordered: { vnics: [{ mac: '02:00:00:00:00:01', ip: '10.0.0.1', network: 'prod', name: 'eth0' }] },
     };
     for (const [name, spec] of Object.entries(specs)) await vms.create({ ...vm('memo', name), spec } as any);
+    // Statuses: one text on a1, b1 and bad1, another on a2; reordered and bad2 have none.
+    const running = { phase: 'Running', hostName: 'h1', conditions: [{ type: 'Ready', status: 'True', reason: 'Up', message: 'm', lastTransitionTime: '2026-01-01T00:00:00Z' }] };
+    const statuses: Record<string, unknown> = { a1: running, b1: running, bad1: running, a2: { phase: 'Scheduled', hostName: 'h2' } };
+    for (const [name, status] of Object.entries(statuses)) await vms.patchStatus(`memo/${name}`, { status });
     // Whole parses counted per informer (a parse without the spec goes through another schema).
     const counted = () => {
       const schema = vmSchema.extend({});
@@ -127,10 +131,10 @@ describe('Informer', () => {
     };
     const m = counted(), p = counted(), u = counted();
     const opts = { client: env.client, resource: kindResource('VM'), namespace: 'memo', shareEqualParts: true, pageSize: 2 };
-    const memo = new Informer<VM>({ ...opts, schema: m.schema as never, memoSpecs: true });
+    const memo = new Informer<VM>({ ...opts, schema: m.schema as never, memoParts: ['spec', 'status'] });
     const plain = new Informer<VM>({ ...opts, schema: p.schema as never });
     // Without shareEqualParts nothing is frozen and shared, so nothing is remembered either.
-    const unshared = new Informer<VM>({ ...opts, shareEqualParts: false, schema: u.schema as never, memoSpecs: true });
+    const unshared = new Informer<VM>({ ...opts, shareEqualParts: false, schema: u.schema as never, memoParts: ['spec', 'status'] });
     memo.start();
     plain.start();
     unshared.start();
@@ -138,15 +142,20 @@ describe('Informer', () => {
       expect(await memo.waitForSync(5000)).toBe(true);
       expect(await plain.waitForSync(5000)).toBe(true);
       expect(await unshared.waitForSync(5000)).toBe(true);
-      // Six objects, four spec texts: a1 and a2's parsed once, b1's, reordered's (another text), and
-      // the invalid one for bad1 and again for bad2 (an invalid spec is never remembered).
+      // Six objects, four spec texts (a1 and a2's, b1's, reordered's, the invalid one of bad1 and
+      // bad2, never remembered) and two status texts. Parsed whole: a1, bad2 and reordered, which
+      // know no part. a2 knows its spec (not its status), b1 and bad1 their status (not their spec):
+      // each is parsed without the part it knows.
       expect(p.n.whole).toBe(6);
       expect(u.n.whole).toBe(6);
-      expect(m.n.whole).toBe(5);
+      expect(m.n.whole).toBe(3);
       const a1 = memo.get('memo/a1')!;
       expect(memo.get('memo/a2')!.spec).toBe(a1.spec);
       expect(Object.isFrozen(a1.spec)).toBe(true);
       expect(memo.get('memo/b1')!.spec).not.toBe(a1.spec);
+      expect(memo.get('memo/b1')!.status).toBe(a1.status);
+      expect(Object.isFrozen(a1.status)).toBe(true);
+      expect(memo.get('memo/a2')!.status).not.toBe(a1.status);
       expect(memo.get('memo/reordered')!.spec).toEqual(a1.spec);
       // Every cached object is what parsing it whole gives, and what an informer without the memo holds.
       for (const name of ['a1', 'a2', 'b1', 'reordered']) {
@@ -159,13 +168,16 @@ describe('Informer', () => {
         expect(memo.get(`memo/${name}`)).toBeUndefined();
         expect(memo.getInvalid(`memo/${name}`)!.errors.map((e) => e.path)).toEqual(['spec.vnics[1].mac']);
       }
+      // The rejected object is kept aside whole: bad1's status came from the memo, not from its bytes.
+      expect(memo.getInvalid('memo/bad1')!.raw.status).toEqual(running);
+      expect(memo.getInvalid('memo/bad1')!.raw).toEqual(stripManagedFields(await vms.get('memo/bad1')));
       // A watched object with a remembered spec text is parsed (the memo lives for one list only).
       await vms.create({ ...vm('memo', 'late'), spec: specs.bad1 } as any);
       await until(() => memo.getInvalid('memo/late') !== undefined);
       await vms.create({ ...vm('memo', 'late2'), spec: specs.a1 } as any);
       await until(() => memo.get('memo/late2') !== undefined);
       expect(memo.get('memo/late2')!.spec).toEqual(a1.spec);
-      expect(m.n.whole).toBe(7);
+      expect(m.n.whole).toBe(5);
     } finally {
       await memo.stop();
       await plain.stop();

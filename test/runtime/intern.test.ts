@@ -29,6 +29,17 @@ describe('internCommonStrings', () => {
     );
   });
 
+  it('leaves a frozen (shared, interned before) status alone and still interns the rest', () => {
+    const interner = new StringInterner();
+    const first = { apiVersion: 'v1', metadata: { namespace: 'a' } };
+    internCommonStrings(first, interner);
+    const status = Object.freeze({ phase: 'Running', conditions: Object.freeze([Object.freeze({ type: 'Ready' })]) });
+    const o = { apiVersion: ['v', '1'].join(''), metadata: { namespace: 'a' }, status };
+    expect(() => internCommonStrings(o, interner)).not.toThrow();
+    expect(o.status).toBe(status);
+    expect(o.apiVersion).toBe('v1');
+  });
+
   it('keeps one entry per distinct value, and starts over past its limit', () => {
     const interner = new StringInterner();
     const a = {

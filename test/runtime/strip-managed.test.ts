@@ -3,7 +3,7 @@
 // produce; anything else comes back as it was (or, parsed, as undefined: the caller parses it whole).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { listedSpecTexts, parseListItems, parseWatchEvent, stripListItemMembers, stripListManagedFields } from '../../src/runtime/strip-managed';
+import { listedPartTexts, parseListItems, parseWatchEvent, stripListItemMembers, stripListManagedFields } from '../../src/runtime/strip-managed';
 
 // Strings that try to look like structure: quotes, escapes, brackets, the key names themselves.
 const tricky = fc.oneof(
@@ -22,7 +22,7 @@ const metadata = fc.record(
   { requiredKeys: ['name'] },
 );
 const item = fc.oneof(
-  fc.record({ kind: tricky, metadata, spec: fc.dictionary(fc.oneof(tricky, fc.constantFrom('metadata', 'managedFields', 'programs', 'bindings', 'hash')), json, { maxKeys: 5 }) }, { requiredKeys: ['metadata'] }),
+  fc.record({ kind: tricky, metadata, spec: fc.dictionary(fc.oneof(tricky, fc.constantFrom('metadata', 'managedFields', 'programs', 'bindings', 'hash')), json, { maxKeys: 5 }), status: json }, { requiredKeys: ['metadata'] }),
   json, // items that are not objects, or have no metadata object
 );
 const list = fc.record({ apiVersion: tricky, metadata: fc.record({ resourceVersion: tricky, managedFields: json }), items: fc.array(item, { maxLength: 5 }) }, { requiredKeys: ['items'] });
@@ -128,36 +128,58 @@ describe('parseListItems', () => {
     expect(stripListManagedFields(Buffer.from('{"items":[{"metadata":{"managedFields":1}}],"item\\u0073":[]}')).toString()).toBe('{"items":[{"metadata":{"managedFields":1}}],"item\\u0073":[]}');
   });
 
-  it('gives each item\'s spec text as sent, which parses to the spec it parsed (none when dropped members lie in specs, the text is too long, spec is twice or a member name is escaped)', () => {
+  it('cuts the parts asked for and gives their texts as sent, which parse to what JSON.parse gives (none when dropped members lie in them, a text is too long, a part is twice or a member name is escaped)', () => {
+    const partNames = fc.subarray(['spec', 'status', 'kind'], { minLength: 1 });
     fc.assert(
-      fc.property(objectItems, fc.constantFrom(undefined, 1, '\t'), fc.oneof(fc.integer({ min: 0, max: 200 }), fc.constant(Infinity)), (l, indent, max) => {
+      fc.property(objectItems, partNames, fc.constantFrom(undefined, 1, '\t'), fc.oneof(fc.integer({ min: 0, max: 200 }), fc.constant(Infinity)), (l, names, indent, max) => {
         const text = JSON.stringify(l, null, indent);
-        const out = parseListItems(Buffer.from(text), { metadata: ['managedFields'] }, { specTextMax: max }) as { items: Record<string, unknown>[] };
-        expect(out).toEqual(expected(JSON.parse(text))); // the items themselves, as without texts
-        for (const it of out.items) {
-          const spec = listedSpecTexts.get(it);
-          if (spec !== undefined) {
-            expect(JSON.parse(spec)).toEqual(it.spec);
-            expect(Buffer.byteLength(spec)).toBeLessThanOrEqual(max);
+        const drops = { metadata: ['managedFields'] };
+        const out = parseListItems(Buffer.from(text), drops, { partTexts: { names, maxBytes: max } }) as { items: Record<string, unknown>[] };
+        const want = expected(JSON.parse(text)) as { items: Record<string, unknown>[] };
+        expect(out.items.length).toBe(want.items.length);
+        out.items.forEach((it, i) => {
+          const whole = want.items[i]!;
+          const texts = listedPartTexts.get(it) ?? {};
+          const escaped = Object.keys(whole).some((k) => JSON.stringify(k).includes('\\'));
+          for (const n of names) {
+            const t = texts[n];
+            if (t === undefined) {
+              // Not cut: the item has the member as JSON.parse gives it.
+              expect(it[n]).toEqual(whole[n]);
+              continue;
+            }
+            expect(Object.hasOwn(it, n)).toBe(false);
+            expect(JSON.parse(t)).toEqual(whole[n]);
+            expect(Buffer.byteLength(t)).toBeLessThanOrEqual(max);
+            expect(escaped).toBe(false);
+            // Compact, the text in the list is the part's own.
+            if (indent === undefined) expect(t).toBe(JSON.stringify(whole[n]));
           }
-          // Compact, the text in the list is the spec's own; indented, only its length differs. An
-          // item with an escaped member name gets none (it could spell "spec" otherwise).
-          const escaped = Object.keys(it).some((k) => JSON.stringify(k).includes('\\'));
-          const given = it.spec !== undefined && !escaped;
-          if (indent === undefined) expect(spec).toBe(given && Buffer.byteLength(JSON.stringify(it.spec)) <= max ? JSON.stringify(it.spec) : undefined);
-          else if (max === Infinity) expect(spec !== undefined).toBe(given);
-        }
+          // Put back, the item is what JSON.parse gives (less the dropped members).
+          expect({ ...it, ...Object.fromEntries(Object.entries(texts).map(([n, t]) => [n, JSON.parse(t)])) }).toEqual(whole);
+          // Compact, every present part that fits is cut unless a member name is escaped.
+          if (indent === undefined && !escaped)
+            for (const n of names) if (whole[n] !== undefined && Buffer.byteLength(JSON.stringify(whole[n])) <= max) expect(texts[n]).toBeDefined();
+        });
       }),
       { numRuns: 500 },
     );
     const texts = (t: string, drops: Record<string, string[]> = {}) =>
-      (parseListItems(Buffer.from(t), drops, { specTextMax: 100 }) as { items: object[] }).items.map((it) => listedSpecTexts.get(it));
-    expect(texts('{"items":[{"spec": {"a" : [1, "}"]} },{"spec":2},{"a":1}]}')).toEqual(['{"a" : [1, "}"]}', '2', undefined]);
-    expect(texts('{"items":[{"spec":{"a":1},"spec":{"a":2}}]}')).toEqual([undefined]); // JSON.parse keeps the second
-    // "sp\u0065c" is spec to JSON.parse: an item with any escaped member name gets no text, never a wrong one.
-    expect(texts('{"items":[{"spec":{"a":1},"sp\\u0065c":{"a":2}},{"sp\\u0065c":{"a":3}},{"m\\"":1,"spec":4}]}')).toEqual([undefined, undefined, undefined]);
-    expect(texts('{"items":[{"spec":{"a":1,"x":2}}]}', { spec: ['x'] })).toEqual([undefined]);
-    expect(parseListItems(Buffer.from('{"items":[{"spec":{}}]}'), {})!.items).toSatisfy((items: object[]) => listedSpecTexts.get(items[0]!) === undefined);
+      (parseListItems(Buffer.from(t), drops, { partTexts: { names: ['spec', 'status'], maxBytes: 100 } }) as { items: object[] }).items.map((it) => [it, listedPartTexts.get(it)]);
+    expect(texts('{"items":[{"spec": {"a" : [1, "}"]} , "b":1},{"status":2,"spec":3},{"a":1}]}')).toEqual([
+      [{ b: 1 }, { spec: '{"a" : [1, "}"]}' }],
+      [{}, { spec: '3', status: '2' }],
+      [{ a: 1 }, undefined],
+    ]);
+    // JSON.parse keeps the second spec: nothing is cut from such an item.
+    expect(texts('{"items":[{"spec":{"a":1},"spec":{"a":2},"status":1}]}')).toEqual([[{ spec: { a: 2 }, status: 1 }, undefined]]);
+    // "sp\u0065c" is spec to JSON.parse: an item with any escaped member name gets no texts, never a wrong one.
+    expect(texts('{"items":[{"spec":{"a":1},"sp\\u0065c":{"a":2}},{"sp\\u0065c":{"a":3}},{"m\\"":1,"spec":4}]}').map(([, t]) => t)).toEqual([undefined, undefined, undefined]);
+    // A part with dropped members inside is not cut (its text would not be what is parsed).
+    expect(texts('{"items":[{"spec":{"a":1,"x":2},"status":{}}]}', { spec: ['x'] })).toEqual([[{ spec: { a: 1 } }, { status: '{}' }]]);
+    // Cut next to a dropped member, with the commas right.
+    expect(texts('{"items":[{"metadata":{"managedFields":[1]},"spec":1,"status":2}]}', { metadata: ['managedFields'] })).toEqual([[{ metadata: {} }, { spec: '1', status: '2' }]]);
+    expect(parseListItems(Buffer.from('{"items":[{"spec":{}}]}'), {})!.items).toSatisfy((items: object[]) => listedPartTexts.get(items[0]!) === undefined);
   });
 
   it('keeps an own "__proto__" member an own member, as JSON.parse does', () => {
