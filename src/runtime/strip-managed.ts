@@ -60,17 +60,24 @@ function endOfValue(b: Uint8Array, i: number): number {
     }
     return j;
   }
+  // The hot loop of every list (managedFields are half the bytes): strings skipped inline, and one
+  // test each for both openers and both closers ('[' | 0x20 is '{', ']' | 0x20 is '}').
+  const n = b.length;
   let depth = 0;
-  for (let j = i; j < b.length; j++) {
-    const d = b[j]!;
-    if (d === QUOTE) {
-      j = endOfString(b, j) - 1;
-      if (j < 0) return -1;
-    } else if (d === OPEN_OBJ || d === OPEN_ARR) depth++;
-    else if (d === CLOSE_OBJ || d === CLOSE_ARR) {
-      depth--;
-      if (depth === 0) return j + 1;
+  for (let j = i; j < n; j++) {
+    const c = b[j]!;
+    if (c === QUOTE) {
+      for (j++; j < n; j++) {
+        const s = b[j]!;
+        if (s === QUOTE) break;
+        if (s === BACKSLASH) j++;
+      }
+      if (j >= n) return -1;
+      continue;
     }
+    const d = c | 0x20;
+    if (d === OPEN_OBJ) depth++;
+    else if (d === CLOSE_OBJ && --depth === 0) return j + 1;
   }
   return -1;
 }
