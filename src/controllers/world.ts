@@ -94,7 +94,9 @@ export class World {
     this.filters = mk<HostFilter>(kindResource('HostFilter'), { transform: slimHostFilter, dropMembers: { spec: HOSTFILTER_BULK }, shareEqualParts: false, pageSize: HOSTFILTER_PAGE });
     this.addressGroups = mk<AddressGroupShard>(kindResource('AddressGroup'), { schema: addressGroupSchema as never, shareEqualParts: false });
     this.leases = mk<LeaseObj>(LEASES, { namespace: SYSTEM_NAMESPACE });
-    this.namespaces = mk<KubeObject>(NAMESPACES);
+    // Every namespace has the same spec and status (kube-apiserver's finalizer, phase Active): 40,000
+    // copies at vmworld, parsed once.
+    this.namespaces = mk<KubeObject>(NAMESPACES, { memoParts: ['spec', 'status'] });
     this.roleBindings = mk<KubeObject>(ROLEBINDINGS, { labelSelector: TENANT_LABEL });
     this.all = [this.tenants, this.tags, this.hosts, this.vms, this.policies, this.filters, this.addressGroups, this.leases, this.namespaces, this.roleBindings];
 

@@ -186,6 +186,23 @@ describe('Informer', () => {
     }
   });
 
+  it('memoParts without a schema: equal parts of listed objects are parsed once and shared, the objects as listed', async () => {
+    for (const n of ['memo-ns-1', 'memo-ns-2', 'memo-ns-3']) await ensureNamespace(env.client, n);
+    const inf = new Informer<any>({ client: env.client, resource: NAMESPACES, shareEqualParts: true, memoParts: ['spec', 'status'], pageSize: 2 });
+    inf.start();
+    try {
+      expect(await inf.waitForSync(5000)).toBe(true);
+      const [a, b, c] = ['memo-ns-1', 'memo-ns-2', 'memo-ns-3'].map((n) => inf.get(n));
+      expect(b.spec).toBe(a.spec);
+      expect(c.status).toBe(a.status);
+      expect(Object.isFrozen(a.status)).toBe(true);
+      const listed = await env.client.resource(NAMESPACES).list();
+      for (const o of listed.items.filter((x) => x.metadata.name.startsWith('memo-ns-'))) expect(inf.get(o.metadata.name)).toEqual(stripManagedFields(o));
+    } finally {
+      await inf.stop();
+    }
+  });
+
   it('drops its dropMembers from listed and watched objects before parsing', async () => {
     const hosts = env.client.kind('Host');
     await hosts.create(host('i-drop1', ['gold']) as any);
