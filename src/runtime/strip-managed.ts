@@ -350,7 +350,7 @@ function walkList(b: Buffer, drops: ItemMemberDrops, cuts: number[], spans?: num
 function cutParts(parts: PartSpans, maxBytes: number, cuts: number[], from: number): number[] | undefined {
   let texts: number[] | undefined;
   for (let p = 0; p < parts.keys.length; p++) {
-    const [keyFrom, valueFrom, valueTo] = [parts.at[3 * p]!, parts.at[3 * p + 1]!, parts.at[3 * p + 2]!];
+    const keyFrom = parts.at[3 * p]!, valueFrom = parts.at[3 * p + 1]!, valueTo = parts.at[3 * p + 2]!;
     if (keyFrom < 0 || valueTo - valueFrom > maxBytes) continue;
     (texts ??= []).push(p, valueFrom, valueTo);
     let at = cuts.length;
