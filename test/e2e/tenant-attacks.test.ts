@@ -63,7 +63,7 @@ describe('hostile tenants on the dev stack', () => {
     const before = { vms: await acmeVms(), rbs: await rbs() };
     // "aaa-hijack" sorts before "acme": by name it would win; by creation it comes second. Creation
     // times have one-second precision and a tie goes by name, and the demo can converge within acme's
-    // second: the hijacker is created in a later one (a full run once created both in one second).
+    // second: the hijacker is created in a later one (a full run once failed all three tests that way).
     const acmeCreated = Date.parse((await kind<Tenant>('Tenant').get('acme')).metadata.creationTimestamp!);
     await waitFor('a second after acme was created', async () => Date.now() >= acmeCreated + 1000);
     await apply('hijack.yaml', `apiVersion: vmsafe.io/v1alpha1
