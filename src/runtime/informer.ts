@@ -522,7 +522,9 @@ export class Informer<T extends object = KubeObject> {
   }
 
   private partialSchema(schema: z.ZodType, names: string[]): PartialSchema | undefined {
-    const id = names.length === 1 ? names[0]! : [...names].sort().join(',');
+    // Names come in one order (the cached spec, then the list's parts in memoParts order); another
+    // order would only cache an equal schema twice.
+    const id = names.length === 1 ? names[0]! : names.join(',');
     let p = this.partials.get(id);
     if (p === undefined) this.partials.set(id, (p = schemaWithout(schema, names) ?? null));
     return p ?? undefined;
