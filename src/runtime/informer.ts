@@ -207,15 +207,14 @@ export class Informer<T extends object = KubeObject> {
     const drops: Record<string, string[]> = opts.keepManagedFields ? {} : { metadata: ['managedFields'] };
     for (const [member, names] of Object.entries(opts.dropMembers ?? {})) drops[member] = [...(drops[member] ?? []), ...names];
     this.dropMembers = Object.keys(drops).length ? drops : undefined;
-    // Off-thread only without a schema or with a kind's own (the worker has the registry, not our
-    // closures); a transform runs here, on what the worker sends.
-    if (opts.listDecoder && !opts.schema) this.offThread = { kind: '', schema: undefined };
-    const kind = opts.listDecoder && opts.schema ? KINDS.find((k) => k.schema === opts.schema) : undefined;
+    // Off-thread only for a kind's own schema (the worker has the registry, not our closures) and
+    // objects cached as decoded (a transform runs here).
+    const kind = opts.listDecoder && !opts.transform ? KINDS.find((k) => k.schema === opts.schema) : undefined;
     if (kind && opts.schema instanceof z.ZodObject) this.offThread = { kind: kind.kind, schema: opts.schema };
   }
 
-  /** The kind whose lists the list decoder decodes (listDecoder), with its schema ('': none). */
-  private readonly offThread: { kind: string; schema: z.ZodObject | undefined } | undefined;
+  /** The kind whose lists the list decoder decodes (listDecoder), with its schema. */
+  private readonly offThread: { kind: string; schema: z.ZodObject } | undefined;
 
   // ---------------------------------------------------------------- reading the cache
   get(key: string): T | undefined {
@@ -552,8 +551,8 @@ export class Informer<T extends object = KubeObject> {
    * name, in the order the pages sent them), each made the shared, frozen value once interned.
    */
   private upsertDecoded(key: string, item: DecodedItem, table: Map<string, unknown[]>): void {
-    const listed = 'v' in item ? item.v : item.raw;
-    const rv = (listed.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+    const obj = 'v' in item ? item.v : item.raw;
+    const rv = (obj.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
     if (rv && this.seenResourceVersion(key) === rv) return; // unchanged (relist)
     if (!('v' in item)) return this.keepAside(key, item.raw as InvalidEntry['raw'], item.errors);
     const refs = item.refs?.map((name) => [name, item.v[name] as number] as const);
@@ -561,8 +560,7 @@ export class Informer<T extends object = KubeObject> {
       const part = table.get(name)![i];
       item.v[name] = part instanceof Unshared ? structuredClone(part.value) : part;
     }
-    const obj = this.opts.transform ? this.opts.transform(item.v as KubeObject) : item.v;
-    const value = this.accept(key, obj as T, this.store.get(key));
+    const value = this.accept(key, item.v as T, this.store.get(key));
     // A part the interner did not freeze (too wide) is not shared: the next object gets a copy.
     for (const [name, i] of refs ?? []) table.get(name)![i] = Object.isFrozen(value[name]) ? value[name] : new Unshared(value[name]);
   }

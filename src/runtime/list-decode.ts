@@ -74,12 +74,11 @@ function without(schema: z.ZodObject, names: string[]): z.ZodType | undefined {
 
 /**
  * Decode one page of a list: bytes to items checked by `schema` (a plain zod object of a kind, as the
- * registry has it), or as parsed without one. Throws when the bytes are not a list object (the
- * caller's list then fails).
+ * registry has it). Throws when the bytes are not a list object (the caller's list then fails).
  */
-export function decodeListPage(body: Uint8Array, req: PageRequest, schema: z.ZodObject | undefined, memo: ListMemo): DecodedPage {
+export function decodeListPage(body: Uint8Array, req: PageRequest, schema: z.ZodObject, memo: ListMemo): DecodedPage {
   const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  const names = req.memoNames.filter((n) => !schema || Object.hasOwn(schema.shape, n));
+  const names = req.memoNames.filter((n) => Object.hasOwn(schema.shape, n));
   const list = parseListItems(b, req.drops, { partTexts: names.length ? { names, maxBytes: req.memoMaxBytes } : undefined }) ?? JSON.parse(b.toString('utf8'));
   if (!list || typeof list !== 'object' || Array.isArray(list) || !('items' in list) || (list.items !== null && !Array.isArray(list.items)))
     throw new Error('the response is not a list object');
@@ -93,8 +92,7 @@ export function decodeListPage(body: Uint8Array, req: PageRequest, schema: z.Zod
   return { metadata: { resourceVersion: meta.resourceVersion, continue: meta.continue }, parts, items };
 }
 
-function decodeItem(raw: Record<string, unknown>, texts: Record<string, string> | undefined, schema: z.ZodObject | undefined, memo: ListMemo, parts: DecodedPage['parts']): DecodedItem {
-  if (!schema) return unchecked(raw, texts, memo, parts);
+function decodeItem(raw: Record<string, unknown>, texts: Record<string, string> | undefined, schema: z.ZodObject, memo: ListMemo, parts: DecodedPage['parts']): DecodedItem {
   const refs: string[] = [];
   const known: Record<string, number> = {};
   for (const [name, text] of Object.entries(texts ?? {})) {
@@ -128,19 +126,6 @@ function decodeItem(raw: Record<string, unknown>, texts: Record<string, string> 
     if (x !== undefined) v[k] = x;
   }
   return { v, refs };
-}
-
-/** An item of a kind without a schema, as parsed: its parts (after its other members) by index. */
-function unchecked(raw: Record<string, unknown>, texts: Record<string, string> | undefined, memo: ListMemo, parts: DecodedPage['parts']): DecodedItem {
-  if (!texts) return { v: raw };
-  const refs: string[] = [];
-  for (const [name, text] of Object.entries(texts)) {
-    let i = memo.index(name, text);
-    if (i === undefined) parts.push([name, (i = memo.add(name, text, true)), JSON.parse(text)]);
-    setOwn(raw, name, i);
-    refs.push(name);
-  }
-  return { v: raw, refs };
 }
 
 /** The item with the parts it took from the memo put back as parsed from their texts. */

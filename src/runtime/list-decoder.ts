@@ -75,11 +75,8 @@ export class ListDecoder {
     if (opts.worker === false) this.broken = true;
   }
 
-  /**
-   * One list's pages, decoded with one memo; `close` when the list is done or abandoned. `kind` names
-   * the registry's schema, which must be `schema`; '' (and no schema): objects as parsed.
-   */
-  open(kind: string, schema: z.ZodObject | undefined, req: PageRequest): ListSession {
+  /** One list's pages, decoded with one memo; `close` when the list is done or abandoned. */
+  open(kind: string, schema: z.ZodObject, req: PageRequest): ListSession {
     this.openLists++;
     clearTimeout(this.idleTimer);
     return new ListSession(this, this.nextList++, kind, schema, req);
@@ -172,7 +169,7 @@ export class ListSession {
     private readonly decoder: ListDecoder,
     private readonly id: number,
     private readonly kind: string,
-    private readonly schema: z.ZodObject | undefined,
+    private readonly schema: z.ZodObject,
     private readonly req: PageRequest,
   ) {}
 

@@ -16,9 +16,8 @@ parentPort?.on('message', (m: WorkerRequest) => {
   }
   let reply: WorkerReply;
   try {
-    // '' : objects of a kind without a schema, as parsed.
-    const schema = m.kind ? (KIND_BY_NAME.get(m.kind)?.schema as z.ZodObject | undefined) : undefined;
-    if (m.kind && !schema) throw new Error(`no schema for kind ${m.kind}`);
+    const schema = KIND_BY_NAME.get(m.kind)?.schema as z.ZodObject | undefined;
+    if (!schema) throw new Error(`no schema for kind ${m.kind}`);
     let memo = memos.get(m.list);
     if (!memo) memos.set(m.list, (memo = new ListMemo()));
     reply = { id: m.id, text: JSON.stringify(decodeListPage(m.body, m.req, schema, memo)) };

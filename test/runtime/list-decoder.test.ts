@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWith, vm as vmSchema, type VM } from '../../src/api';
-import { kindResource, NAMESPACES, type KubeObject } from '../../src/runtime/client';
+import { kindResource } from '../../src/runtime/client';
 import { Informer, stripManagedFields } from '../../src/runtime/informer';
 import { decodeListPage, ListMemo, type DecodedPage } from '../../src/runtime/list-decode';
 import { ListDecoder } from '../../src/runtime/list-decoder';
@@ -210,36 +210,5 @@ describe('Informer with a ListDecoder', () => {
       await decoder.close();
       for (const name of [...names, 'late']) await vms.delete(`offthread/${name}`).catch(() => undefined);
     }
-  });
-  it('without a schema: objects as listed (equal parts shared), and a transform applied to what the worker sends', async () => {
-    for (const n of ['offthread-ns-1', 'offthread-ns-2', 'offthread-ns-3']) await ensureNamespace(env.client, n);
-    await ensureNamespace(env.client, 'offthread-t');
-    for (const name of ['t1', 't2', 't3']) await env.client.kind('VM').create(vm('offthread-t', name) as never);
-    const decoder = new ListDecoder();
-    const slim = (o: KubeObject) => ({ ...o, spec: { kept: Object.keys((o.spec as object) ?? {}).length } }) as KubeObject;
-    const pairs = [
-      [{ resource: NAMESPACES, memoParts: ['spec', 'status'] as const }, (i: Informer<KubeObject>) => i.list().filter((o) => o.metadata.name.startsWith('offthread-ns-'))],
-      [{ resource: kindResource('VM'), namespace: 'offthread-t', transform: slim }, (i: Informer<KubeObject>) => i.list()],
-    ] as const;
-    for (const [opts, pick] of pairs) {
-      const base = { client: env.client, shareEqualParts: true, pageSize: 2, ...opts };
-      const off = new Informer<KubeObject>({ ...base, listDecoder: decoder });
-      const here = new Informer<KubeObject>(base);
-      off.start();
-      here.start();
-      try {
-        expect(await off.waitForSync(10_000)).toBe(true);
-        expect(await here.waitForSync(10_000)).toBe(true);
-        const got = pick(off);
-        expect(got.length).toBeGreaterThan(0);
-        expect(got).toEqual(pick(here));
-      } finally {
-        await off.stop();
-        await here.stop();
-      }
-    }
-    expect(decoder.stats.inThread).toBe(0);
-    expect(decoder.stats.worker).toBeGreaterThan(1);
-    await decoder.close();
   });
 });
