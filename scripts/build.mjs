@@ -10,8 +10,7 @@ const STEPS = [
     name: 'cli and library entry points (esbuild, ESM, source maps)',
     run: () =>
       build({
-        // The list decoder's worker is started from its own file (src/runtime/list-decoder.ts finds it).
-        entryPoints: { 'cli/main': 'src/cli/main.ts', 'testing/index': 'src/testing/index.ts', 'runtime/list-worker': 'src/runtime/list-worker.ts' },
+        entryPoints: { 'cli/main': 'src/cli/main.ts', 'testing/index': 'src/testing/index.ts' },
         outdir: 'dist',
         bundle: true,
         // Dependencies stay in node_modules (installed with the package), except client-node: loading

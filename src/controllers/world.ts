@@ -9,7 +9,6 @@ import { Inventory } from '../policy/inventory';
 import { firstClaimant } from '../policy/ownership';
 import { kindResource, LEASES, NAMESPACES, type KubeClient, type KubeObject, type ResourceInfo } from '../runtime/client';
 import { Informer } from '../runtime/informer';
-import { ListDecoder } from '../runtime/list-decoder';
 import type { RuntimeMetrics } from '../runtime/metrics';
 import type { Logger } from '../util/log';
 import { SYSTEM_NAMESPACE, TENANT_LABEL } from './names';
@@ -69,7 +68,6 @@ export class World {
   readonly namespaces: Informer<KubeObject>;
   readonly roleBindings: Informer<KubeObject>;
   private readonly all: Informer<any>[];
-  private readonly listDecoder: ListDecoder;
 
   constructor(client: KubeClient, opts: { logger: Logger; metrics?: RuntimeMetrics }) {
     const mk = <T extends object>(resource: ResourceInfo, extra: Partial<ConstructorParameters<typeof Informer<T>>[0]> = {}) =>
@@ -81,14 +79,11 @@ export class World {
         shareEqualParts: true,
         ...extra,
       });
-    // The three largest lists (at vmworld 160,000 objects, 300 MB of JSON) are decoded on the list
-    // decoder's worker thread: a restart then uses both cores.
-    const listDecoder = (this.listDecoder = new ListDecoder({ logger: opts.logger }));
-    this.tenants = mk<Tenant>(kindResource('Tenant'), { schema: tenantSchema as never, listDecoder });
+    this.tenants = mk<Tenant>(kindResource('Tenant'), { schema: tenantSchema as never });
     this.tags = mk<Tag>(kindResource('Tag'), { schema: tagSchema as never });
     this.hosts = mk<Host>(kindResource('Host'), { schema: hostSchema as never });
-    this.vms = mk<VM>(kindResource('VM'), { schema: vmSchema as never, listDecoder });
-    this.policies = mk<SecurityPolicy>(kindResource('SecurityPolicy'), { schema: policySchema as never, memoParts: ['spec', 'status'], listDecoder });
+    this.vms = mk<VM>(kindResource('VM'), { schema: vmSchema as never });
+    this.policies = mk<SecurityPolicy>(kindResource('SecurityPolicy'), { schema: policySchema as never, memoParts: ['spec', 'status'] });
     // No schema for HostFilters, and only the hash of their spec is kept: the operator writes the spec
     // itself (the compiler holds it) and reads the hash and the agent's status. Decoding every ~160 KB
     // filter on each event cost CPU, and holding 512 of them ~300 MB of heap, which the collector
@@ -132,7 +127,6 @@ export class World {
 
   async stop(): Promise<void> {
     await Promise.all(this.all.map((i) => i.stop()));
-    await this.listDecoder.close();
   }
 
   /**

@@ -471,23 +471,6 @@ export class ResourceClient<T extends KubeObject> {
     await this.client.request('DELETE', this.path(this.ref(ref)), { body });
   }
 
-  /**
-   * A list page read by `decode` from the response's bytes (a reused buffer: `decode` must read it
-   * before it returns, and must not throw: a throw leaves the bytes to JSON.parse, which this call then
-   * refuses). What `decode` returns is the call's result; it must refuse what is not a list itself.
-   */
-  async listWith<P extends object>(opts: Omit<ListOptions, 'dropItemMembers' | 'partTexts'>, decode: (body: Buffer) => P): Promise<P> {
-    let out: P | undefined;
-    const r: unknown = await this.client.request<P>('GET', this.collectionPath(opts.namespace), {
-      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit, continue: opts.continue, resourceVersion: opts.resourceVersion },
-      parseBody: (b) => (out = decode(b)),
-    });
-    // Not decode's: a body JSON.parse took instead (decode threw).
-    if (out === undefined || r !== out)
-      throw new ApiError(0, 'InvalidResponse', `list ${this.collectionPath(opts.namespace)}: the response is not a list object`);
-    return r as P;
-  }
-
   /** Merge patch (an object) or JSON patch (a list of operations; use a `test` op for preconditions). */
   patch(ref: ObjectRef | string, patch: unknown, type?: PatchType): Promise<T>;
   patch(ref: ObjectRef | string, patch: unknown, type: PatchType, opts: Discarding): Promise<void>;

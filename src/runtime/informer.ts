@@ -21,12 +21,9 @@ import { ApiError, toApiError } from './errors';
 import { IndexedStore, type IndexFunc, type InvalidEntry } from './store';
 import { internCommonStrings, StringInterner } from './intern';
 import { TreeInterner } from '../util/tree-intern';
-import { listedPartTexts, peekListMetadata, type ItemMemberDrops } from './strip-managed';
+import { listedPartTexts, type ItemMemberDrops } from './strip-managed';
 import { setOwn } from '../util/own-keys';
 import { startWatch } from './watch';
-import { KINDS } from '../api/registry';
-import type { ListDecoder } from './list-decoder';
-import type { DecodedItem, DecodedPage } from './list-decode';
 
 /**
  * Longest member text (UTF-8 bytes) a list remembers (memoParts): vmworld's policy specs are 180 to
@@ -60,11 +57,6 @@ export function shareUnchangedSpec(old: unknown, now: unknown): void {
   const o = old as { spec?: unknown } | undefined;
   const n = now as { spec?: unknown };
   if (o && o.spec !== undefined && n.spec !== undefined && sameSpecVersion(old, now)) n.spec = o.spec;
-}
-
-/** A decoded part that objects do not share (not frozen): each further object takes a copy. */
-class Unshared {
-  constructor(readonly value: unknown) {}
 }
 
 /** A kind's schema without some of its members, and the whole schema's member order. */
@@ -147,11 +139,6 @@ export interface InformerOptions<T> {
    * `shareEqualParts` (which shares equal parts anyway, after decoding each) and without `transform`.
    */
   memoParts?: readonly ('spec' | 'status')[];
-  /**
-   * Decode list pages with this (on its worker thread, see ListDecoder) when `schema` is a kind's
-   * schema from the registry and there is no `transform`; watch events are decoded here as always.
-   */
-  listDecoder?: ListDecoder;
   name?: string;
   logger?: Logger;
   clock?: Clock;
@@ -207,14 +194,7 @@ export class Informer<T extends object = KubeObject> {
     const drops: Record<string, string[]> = opts.keepManagedFields ? {} : { metadata: ['managedFields'] };
     for (const [member, names] of Object.entries(opts.dropMembers ?? {})) drops[member] = [...(drops[member] ?? []), ...names];
     this.dropMembers = Object.keys(drops).length ? drops : undefined;
-    // Off-thread only for a kind's own schema (the worker has the registry, not our closures) and
-    // objects cached as decoded (a transform runs here).
-    const kind = opts.listDecoder && !opts.transform ? KINDS.find((k) => k.schema === opts.schema) : undefined;
-    if (kind && opts.schema instanceof z.ZodObject) this.offThread = { kind: kind.kind, schema: opts.schema };
   }
-
-  /** The kind whose lists the list decoder decodes (listDecoder), with its schema. */
-  private readonly offThread: { kind: string; schema: z.ZodObject } | undefined;
 
   // ---------------------------------------------------------------- reading the cache
   get(key: string): T | undefined {
@@ -354,7 +334,10 @@ export class Informer<T extends object = KubeObject> {
     const memoParts = this.opts.memoParts?.length && this.opts.shareEqualParts && !this.opts.transform ? this.opts.memoParts : undefined;
     const fetchPage = (cont: string | undefined): Promise<ObjectList<KubeObject>> => {
       const p = this.rc.list({
-        ...this.listQuery(pageSize),
+        namespace: this.opts.namespace,
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+        limit: pageSize || undefined,
         continue: cont,
         dropItemMembers: this.dropMembers,
         partTexts: memoParts && { names: memoParts, maxBytes: PART_MEMO_MAX_BYTES },
@@ -365,75 +348,26 @@ export class Informer<T extends object = KubeObject> {
     // What vanished since the last list is deleted after this one; a first list into an empty cache
     // has nothing to compare (at 200,000 objects, a set of every key for nothing).
     const seen = this.store.size > 0 || this.store.listInvalid().length > 0 ? new Set<string>() : undefined;
+    let next: Promise<ObjectList<KubeObject>> | undefined = fetchPage(undefined);
     let rv = '';
-    const session = this.offThread && this.opts.listDecoder!.open(this.offThread.kind, this.offThread.schema, {
-      drops: this.dropMembers ?? {},
-      memoNames: memoParts ?? [],
-      memoMaxBytes: PART_MEMO_MAX_BYTES,
-    });
-    if (session) {
-      // Pages decoded on the list decoder's worker: the items come checked, with their parts by index.
-      const table = new Map<string, unknown[]>();
-      // The next page is asked for as soon as this one's bytes are in (its continue token read ahead,
-      // peekListMetadata), so the server, the worker and this thread each work on a page at once.
-      const fetchDecoded = (cont: string | undefined) => {
-        const p = this.rc.listWith({ ...this.listQuery(pageSize), continue: cont }, (b) => {
-          const page = session.decode(b);
-          page.catch(() => undefined); // awaited below, unless the list ends first
-          return { metadata: peekListMetadata(b) as DecodedPage['metadata'] | undefined, page };
-        });
-        p.catch(() => undefined);
-        return p;
-      };
-      let next: ReturnType<typeof fetchDecoded> | undefined = fetchDecoded(undefined);
-      try {
-        while (next) {
-          const fetched: { metadata?: DecodedPage['metadata']; page: Promise<DecodedPage> } = await next;
-          const ahead: string | undefined = typeof fetched.metadata?.continue === 'string' ? fetched.metadata.continue || undefined : undefined;
-          next = ahead ? fetchDecoded(ahead) : undefined;
-          const page: DecodedPage = await fetched.page;
-          if (this.stopped) return;
-          const cont = page.metadata.continue || undefined;
-          if (cont !== ahead) {
-            if (ahead) throw new ApiError(0, 'InvalidResponse', `list ${this.name}: the list's continue token is not the one read ahead`);
-            next = cont ? fetchDecoded(cont) : undefined;
-          }
-          rv = page.metadata.resourceVersion ?? rv;
-          for (const [name, i, value] of page.parts) {
-            let t = table.get(name);
-            if (!t) table.set(name, (t = []));
-            t[i] = value;
-          }
-          for (const item of page.items) {
-            const key = keyOf(('v' in item ? item.v : item.raw) as KubeObject);
-            seen?.add(key);
-            this.upsertDecoded(key, item, table);
-          }
+    this.listParts = memoParts && new Map(memoParts.map((n) => [n, new Map()]));
+    try {
+      while (next) {
+        const page: ObjectList<KubeObject> = await next;
+        if (this.stopped) return;
+        const cont: string | undefined = page.metadata.continue || undefined;
+        rv = page.metadata.resourceVersion ?? rv;
+        next = cont ? fetchPage(cont) : undefined;
+        // Let the next request reach the socket before this page's synchronous work.
+        if (next) await new Promise<void>((r) => setImmediate(r));
+        for (const raw of page.items) {
+          const key = keyOf(raw);
+          seen?.add(key);
+          this.upsert(key, raw);
         }
-      } finally {
-        session.close();
       }
-    } else {
-      let next: Promise<ObjectList<KubeObject>> | undefined = fetchPage(undefined);
-      this.listParts = memoParts && new Map(memoParts.map((n) => [n, new Map()]));
-      try {
-        while (next) {
-          const page: ObjectList<KubeObject> = await next;
-          if (this.stopped) return;
-          const cont: string | undefined = page.metadata.continue || undefined;
-          rv = page.metadata.resourceVersion ?? rv;
-          next = cont ? fetchPage(cont) : undefined;
-          // Let the next request reach the socket before this page's synchronous work.
-          if (next) await new Promise<void>((r) => setImmediate(r));
-          for (const raw of page.items) {
-            const key = keyOf(raw);
-            seen?.add(key);
-            this.upsert(key, raw);
-          }
-        }
-      } finally {
-        this.listParts = undefined;
-      }
+    } finally {
+      this.listParts = undefined;
     }
     if (seen) {
       for (const key of this.store.keys()) if (!seen.has(key)) this.remove(key);
@@ -444,10 +378,6 @@ export class Informer<T extends object = KubeObject> {
       this.synced = true;
       for (const w of [...this.syncWaiters]) w();
     }
-  }
-
-  private listQuery(pageSize: number) {
-    return { namespace: this.opts.namespace, labelSelector: this.opts.labelSelector, fieldSelector: this.opts.fieldSelector, limit: pageSize || undefined };
   }
 
   private watchOnce(): Promise<WatchOutcome> {
@@ -535,61 +465,30 @@ export class Informer<T extends object = KubeObject> {
       }
     const decoded = this.decode(raw, known);
     if (decoded.ok) {
-      const value = this.accept(key, decoded.value, cached);
+      const wasInvalid = this.store.getInvalid(key) !== undefined;
+      const value = decoded.value as Record<string, unknown>;
+      shareUnchangedSpec(cached, value);
+      internCommonStrings(value, interner);
+      if (this.opts.shareEqualParts) trees.shareParts(value);
       // Only a frozen part is shared between objects (the interner freezes what it shares): one that
       // is not (too wide to intern) is decoded again for the next object that carries it.
       for (const [name, text] of decodedHere ?? []) if (Object.isFrozen(value[name])) this.listParts?.get(name)?.set(text, value[name]);
+      const old = this.store.set(key, decoded.value);
+      if (old === undefined) {
+        if (wasInvalid) this.log.info({ key }, 'object is valid again');
+        this.emit('add', (h) => h.add?.(decoded.value));
+      } else this.emit('update', (h) => h.update?.(old, decoded.value));
       return;
     }
     // The invalid object as it came, with the parts a list did not parse because they were known.
     for (const [name, v] of Object.entries(known)) if ((raw as Record<string, unknown>)[name] === undefined) setOwn(raw, name, v);
-    this.keepAside(key, raw as InvalidEntry['raw'], decoded.errors);
-  }
-
-  /**
-   * An item of a page decoded off-thread (ListDecoder): its parts by index from `table` (per member
-   * name, in the order the pages sent them), each made the shared, frozen value once interned.
-   */
-  private upsertDecoded(key: string, item: DecodedItem, table: Map<string, unknown[]>): void {
-    const obj = 'v' in item ? item.v : item.raw;
-    const rv = (obj.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
-    if (rv && this.seenResourceVersion(key) === rv) return; // unchanged (relist)
-    if (!('v' in item)) return this.keepAside(key, item.raw as InvalidEntry['raw'], item.errors);
-    const refs = item.refs?.map((name) => [name, item.v[name] as number] as const);
-    for (const [name, i] of refs ?? []) {
-      const part = table.get(name)![i];
-      item.v[name] = part instanceof Unshared ? structuredClone(part.value) : part;
-    }
-    const value = this.accept(key, item.v as T, this.store.get(key));
-    // A part the interner did not freeze (too wide) is not shared: the next object gets a copy.
-    for (const [name, i] of refs ?? []) table.get(name)![i] = Object.isFrozen(value[name]) ? value[name] : new Unshared(value[name]);
-  }
-
-  /** A valid object into the cache, its strings and equal parts shared; returns it as stored. */
-  private accept(key: string, obj: T, cached: T | undefined): Record<string, unknown> {
-    const wasInvalid = this.store.getInvalid(key) !== undefined;
-    const value = obj as Record<string, unknown>;
-    shareUnchangedSpec(cached, value);
-    internCommonStrings(value, interner);
-    if (this.opts.shareEqualParts) trees.shareParts(value);
-    const old = this.store.set(key, obj);
-    if (old === undefined) {
-      if (wasInvalid) this.log.info({ key }, 'object is valid again');
-      this.emit('add', (h) => h.add?.(obj));
-    } else this.emit('update', (h) => h.update?.(old, obj));
-    return value;
-  }
-
-  /**
-   * Last known good: a valid object that turns invalid stays in the store as it was (no delete
-   * event), so nothing derived from it (compiled filters above all) is dropped: an unusable edit must
-   * never open a hole. The invalid generation is kept aside for the controllers to report.
-   */
-  private keepAside(key: string, raw: InvalidEntry['raw'], errors: InvalidEntry['errors']): void {
-    const entry: InvalidEntry = { key, raw, errors };
+    // Last known good: a valid object that turns invalid stays in the store as it was (no delete
+    // event), so nothing derived from it (compiled filters above all) is dropped: an unusable edit must
+    // never open a hole. The invalid generation is kept aside for the controllers to report.
+    const entry: InvalidEntry = { key, raw: raw as InvalidEntry['raw'], errors: decoded.errors };
     this.store.setInvalid(entry);
     const kept = this.store.get(key) !== undefined;
-    this.log.warn({ key, errors: errors.slice(0, 5), lastKnownGoodKept: kept }, 'object failed schema validation; kept aside');
+    this.log.warn({ key, errors: decoded.errors.slice(0, 5), lastKnownGoodKept: kept }, 'object failed schema validation; kept aside');
     this.emit('invalid', (h) => h.invalid?.(entry, false));
   }
 

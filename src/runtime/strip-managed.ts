@@ -119,32 +119,6 @@ function members(b: Uint8Array, i: number, member: (keyFrom: number, keyTo: numb
   }
 }
 
-const METADATA = Buffer.from('"metadata"');
-
-/**
- * A list's top-level `metadata` (its continue token above all) when it comes before `items`, as API
- * servers write it, read without scanning the items; undefined otherwise. Its reader must check it
- * against the list as parsed (JSON.parse keeps the last of two `metadata` members).
- */
-export function peekListMetadata(b: Buffer): unknown {
-  let i = 0;
-  while (i < b.length && isSpace(b[i]!)) i++;
-  if (b[i] !== OPEN_OBJ) return undefined;
-  let found: unknown;
-  members(b, i, (kf, kt, vf) => {
-    if (same(b, kf, kt, ITEMS) || hasEscape(b, kf, kt)) return -1; // stop here
-    const e = endOfValue(b, vf);
-    if (e < 0 || !same(b, kf, kt, METADATA)) return e;
-    try {
-      found = JSON.parse(b.toString('utf8', vf, e));
-    } catch {
-      return -1; // malformed: the list's parse judges
-    }
-    return e;
-  });
-  return found;
-}
-
 /**
  * Top-level members of each item that parseListItems cuts from what it parses and hands over as their
  * text instead (listedPartTexts), when a member's value is at most `maxBytes` long. For an informer

@@ -56,7 +56,6 @@ describe('npm pack', () => {
   it('ships the built JavaScript, CRDs, examples and manifests, and no TypeScript sources or benchmarks', () => {
     expect(files).toContain('dist/cli/main.js');
     expect(files).toContain('dist/testing/index.js');
-    expect(files).toContain('dist/runtime/list-worker.js');
     expect(files).toContain('dist/types/testing/index.d.ts');
     expect(files).toContain('bin/kubectl-vmsafe');
     expect(files).toContain('crds/vms.vmsafe.io.yaml');
