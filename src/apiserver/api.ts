@@ -18,12 +18,13 @@ import { parseFieldSelector, parseLabelSelector } from './selectors';
 import { listJson, objectKey, RV_PLACEHOLDER, specTexts, type Obj, type Store } from './store';
 import { decodeTypeError, deepEqual, metadataErrors, type NameRule } from './validation';
 import { setOwn } from '../util/own-keys';
+import { MAX_OBJECT_BYTES } from '../api/limits';
 
 /** A client's value in a message: a string as it is, anything else as JSON (an object whose `toString` is not a function throws in a template). */
 const shown = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? String(v));
 
-/** etcd's request limit: larger objects are refused. */
-export const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+// etcd's request limit: larger objects are refused (re-exported for the server's users).
+export { MAX_OBJECT_BYTES };
 
 export interface WriteCtx {
   manager: string;

@@ -6,7 +6,7 @@
 // peers x 100 ports per direction per policy, so no object layout bounds every filter; a state the
 // status names, with the host keeping (and the operator still counting on) its last written filter,
 // is honest and needs no new object kind nor a second agent protocol.
-import { MAX_OBJECT_BYTES } from '../apiserver/api';
+import { MAX_OBJECT_BYTES } from '../api/limits';
 
 /** The request limit the operator assumes (kube-apiserver over etcd: 1.5 MiB per object). */
 export const REQUEST_LIMIT_BYTES = MAX_OBJECT_BYTES;
