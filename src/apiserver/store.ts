@@ -3,6 +3,7 @@
 // Stored objects are never mutated: writers build a new object and put() it; serialized JSON is
 // cached per object so lists and watch fan-out serialize each object once.
 import { TreeInterner } from '../util/tree-intern';
+import { partsJson } from './parts-json';
 import type { Wal, WalRecord } from './wal';
 import { namespacedKey } from '../util/flat-string';
 
@@ -111,7 +112,7 @@ const trees = new TreeInterner();
 
 /** JSON text of a stored (immutable) object. */
 export function toJson(obj: Obj): string {
-  return jsonCache.get(obj) ?? remember(obj, JSON.stringify(obj));
+  return jsonCache.get(obj) ?? remember(obj, partsJson(obj));
 }
 
 /**
@@ -121,7 +122,7 @@ export function toJson(obj: Obj): string {
  * operator's relist left ~0.5 GiB of dead text until the next full GC (the server's peak RSS).
  */
 export function listJson(obj: Obj): string {
-  return jsonCache.get(obj) ?? JSON.stringify(obj);
+  return jsonCache.get(obj) ?? partsJson(obj);
 }
 
 /** The store's key of an object (200,000 of them at vmworld). */
