@@ -1,13 +1,20 @@
 // JSON text of stored objects with the text of their shared parts reused. The store hash-conses the
-// parts of small objects (TreeInterner: spec, status, labels, managedFields...), and a shared part is
-// frozen, so its text can never change: serialized the second time it is met, it is kept and spliced
-// into every later object that holds it. At vmworld the 200,000 listed objects are 417 MB of JSON,
-// 216 MB of which are repeats of 2,112 distinct parts (1.9 MB of text), mostly managedFields.
+// parts of small objects (TreeInterner: spec, status, labels, managedFields...) and tells us which
+// parts it found in two objects or more (keepTextOf). A shared part is frozen, so its text can never
+// change: it is serialized once and spliced into every object that holds it. At vmworld the 200,000
+// listed objects are 417 MB of JSON, 216 MB of which are repeats of 2,112 distinct parts (1.9 MB of
+// text), mostly managedFields.
 /**
- * Per frozen part: null once serialized (met once: most parts belong to one object, whose text would
- * only be kept alive), its text from the second time on. Weak, so a part's entry goes with the part.
+ * Shared parts: null until first serialized, then their text. Only parts held by several objects:
+ * keeping the text of every part met twice (a write, then a list) came to every part's text after
+ * a few relists (~70 MB at vmworld). Weak, so an entry goes with its part.
  */
-const partTexts = new WeakMap<object, string | null>();
+const sharedTexts = new WeakMap<object, string | null>();
+
+/** `part` (frozen) is held by more than one stored object: its text is worth keeping. */
+export function keepTextOf(part: object): void {
+  if (!sharedTexts.has(part)) sharedTexts.set(part, null);
+}
 
 /** JSON.stringify of the member names met (a few dozen distinct ones in stored objects). */
 const keyTexts = new Map<string, string>();
@@ -23,11 +30,13 @@ function keyJson(k: string): string {
 }
 
 function valueJson(v: unknown): string | undefined {
-  if (v === null || typeof v !== 'object' || !Object.isFrozen(v)) return JSON.stringify(v);
-  const kept = partTexts.get(v);
-  if (typeof kept === 'string') return kept;
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  const kept = sharedTexts.get(v);
+  if (kept === undefined) return JSON.stringify(v);
+  if (kept !== null) return kept;
+  // A frozen part cannot change; one that is not (not expected of a stored object) is read afresh.
   const text = JSON.stringify(v);
-  partTexts.set(v, kept === null ? text : null);
+  if (Object.isFrozen(v)) sharedTexts.set(v, text);
   return text;
 }
 
@@ -42,7 +51,7 @@ export interface GivenMember {
 /**
  * Exactly JSON.stringify(obj) for a JSON object (no toJSON members): members in the same order,
  * undefined ones left out. The object and its metadata are walked; every other member is serialized
- * whole, a frozen one from its kept text when it has one, `given.member` as `given.text`.
+ * whole, a shared part from its kept text, `given.member` as `given.text`.
  */
 export function partsJson(obj: Record<string, unknown>, given?: GivenMember): string {
   if (Array.isArray(obj) || typeof obj.toJSON === 'function') return JSON.stringify(obj);

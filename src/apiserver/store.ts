@@ -3,7 +3,7 @@
 // Stored objects are never mutated: writers build a new object and put() it; serialized JSON is
 // cached per object so lists and watch fan-out serialize each object once.
 import { TreeInterner } from '../util/tree-intern';
-import { partsJson } from './parts-json';
+import { keepTextOf, partsJson } from './parts-json';
 import type { Wal, WalRecord } from './wal';
 import { namespacedKey } from '../util/flat-string';
 
@@ -354,7 +354,7 @@ export class Store {
     const rv = ++this.rv;
     obj.metadata.resourceVersion = String(rv);
     if (json !== undefined && jsonCache.get(obj) === undefined) remember(obj, json.replace(RV_PLACEHOLDER_JSON, `"${rv}"`));
-    if (json !== undefined && json.length <= SHARE_PARTS_MAX_BYTES) trees.shareParts(obj);
+    if (json !== undefined && json.length <= SHARE_PARTS_MAX_BYTES) trees.shareParts(obj, keepTextOf);
     r.objects.set(key, obj);
     if (!prev) r.invalidateKeys();
     this.index(resKey, key, obj, prev);

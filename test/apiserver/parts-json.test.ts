@@ -2,7 +2,7 @@
 // parts are frozen (shared), however often they were met before, and with a member given as text.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { partsJson } from '../../src/apiserver/parts-json';
+import { keepTextOf, partsJson } from '../../src/apiserver/parts-json';
 import { TreeInterner } from '../../src/util/tree-intern';
 
 const keys = fc.oneof(fc.constantFrom('metadata', 'spec', 'status', 'managedFields', 'labels', '__proto__', '1', 'a"b'), fc.string({ maxLength: 4 }));
@@ -26,6 +26,12 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
+/** Frozen and known to be shared, as the store's interner leaves a part several objects hold. */
+function share<T>(v: T): T {
+  if (v !== null && typeof v === 'object') keepTextOf(deepFreeze(v));
+  return v;
+}
+
 describe('partsJson', () => {
   it('is JSON.stringify for any object, met once or many times, its parts frozen or not', () => {
     fc.assert(
@@ -33,8 +39,8 @@ describe('partsJson', () => {
         // Several objects sharing the same spec, status and metadata members (as the store's interner makes them).
         const objects = parts.map((p, i) => {
           const o: Record<string, unknown> = { ...p.top, metadata: { ...p.metadata, labels: parts[0]!.metadata }, spec: parts[0]!.spec, status: p.status };
-          if (freeze[i % 8]) deepFreeze(parts[0]!.spec);
-          if (freeze[(i + 3) % 8]) deepFreeze(parts[0]!.metadata);
+          if (freeze[i % 8]) share(parts[0]!.spec);
+          if (freeze[(i + 3) % 8]) share(parts[0]!.metadata);
           if (freeze[(i + 5) % 8]) deepFreeze(p.status);
           return o;
         });
@@ -45,6 +51,7 @@ describe('partsJson', () => {
 
   it('reads a part that is not frozen afresh each time (only frozen parts cannot change)', () => {
     const spec: Record<string, unknown> = { x: 1 };
+    keepTextOf(spec);
     const o = { metadata: { name: 'a' }, spec };
     for (let round = 0; round < 3; round++) {
       spec.x = round;
@@ -74,8 +81,11 @@ describe('partsJson', () => {
       spec: { x: i % 2 },
       status: { conditions: [{ type: 'Ready', status: 'True' }] },
     }));
-    for (const o of objs) trees.shareParts(o);
+    const shared: object[] = [];
+    for (const o of objs) trees.shareParts(o, (p) => (shared.push(p), keepTextOf(p)));
     expect(objs[0]!.metadata.managedFields).toBe(objs[1]!.metadata.managedFields);
+    // Found again: t2's managedFields, labels and status, t3's labels, spec (t1's) and status.
+    expect(shared).toEqual([objs[0]!.status, objs[0]!.metadata.labels, objs[0]!.metadata.managedFields, objs[0]!.spec, objs[0]!.status, objs[0]!.metadata.labels]);
     expect(Object.isFrozen(objs[0]!.spec)).toBe(true);
     for (let round = 0; round < 3; round++) for (const o of objs) expect(partsJson(o)).toBe(JSON.stringify(o));
   });
