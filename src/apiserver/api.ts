@@ -15,7 +15,6 @@ import { jsonPatch, mergePatch, mergePatchOwned, strategicMergePatch } from './p
 import { apiVersionOf, defsFromCrd, statusWriteDef, type Registry, type ResourceDef } from './resources';
 import { applyDefaults, causesFromAjv, listTypeCauses, OBJECT_META_FIELDS, prune } from './schema';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
-import { partsJson } from './parts-json';
 import { listJson, objectKey, RV_PLACEHOLDER, specTexts, type Obj, type Store } from './store';
 import { decodeTypeError, deepEqual, metadataErrors, type NameRule } from './validation';
 import { setOwn } from '../util/own-keys';
@@ -97,6 +96,16 @@ function forStatusMerge(old: Obj): Obj {
 
 /** An object's JSON text is large past this (characters): see Api.serialize. */
 const LARGE_OBJECT_CHARS = 64 * 1024;
+
+/** JSON.stringify(obj) for a plain JSON object, with `text` as the already serialized value of `member`. */
+export function stringifyWithMember(obj: Obj, member: string, text: string): string {
+  let out = '';
+  for (const k of Object.keys(obj)) {
+    const v = k === member ? text : JSON.stringify(obj[k]);
+    if (v !== undefined) out += `${out ? ',' : '{'}${JSON.stringify(k)}:${v}`;
+  }
+  return out ? `${out}}` : '{}';
+}
 
 /** Everything except metadata and status: a change here bumps metadata.generation. */
 function specPart(o: Obj): Obj {
@@ -315,15 +324,15 @@ export class Api {
   }
 
   /**
-   * JSON.stringify(obj) (by partsJson: shared parts from their kept texts), with the spec's text
-   * taken from specTexts when this spec object was serialized lately: a status write shares the
-   * stored spec (withSharedSpec). Only for kinds that have stored an object over LARGE_OBJECT_CHARS
-   * (HostFilters), whose specs are then serialized apart and remembered.
+   * JSON.stringify(obj), with the spec's text taken from specTexts when this spec object was
+   * serialized lately: a status write shares the stored spec (withSharedSpec). Only for kinds that
+   * have stored an object over LARGE_OBJECT_CHARS (HostFilters), whose specs are then serialized
+   * apart and remembered; small objects are serialized in one call as before.
    */
   private serialize(def: ResourceDef, obj: Obj): string {
     const spec = obj.spec;
     if (!this.largeKinds.has(def) || spec === null || typeof spec !== 'object') {
-      const json = partsJson(obj);
+      const json = JSON.stringify(obj);
       if (json.length > LARGE_OBJECT_CHARS) this.largeKinds.add(def);
       return json;
     }
@@ -334,7 +343,7 @@ export class Api {
       specJson.charCodeAt(0);
       specTexts.set(spec, specJson);
     }
-    return partsJson(obj, { member: 'spec', text: specJson });
+    return stringifyWithMember(obj, 'spec', specJson);
   }
 
   /**

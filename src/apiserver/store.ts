@@ -3,7 +3,6 @@
 // Stored objects are never mutated: writers build a new object and put() it; serialized JSON is
 // cached per object so lists and watch fan-out serialize each object once.
 import { TreeInterner } from '../util/tree-intern';
-import { keepTextOf, partsJson } from './parts-json';
 import type { Wal, WalRecord } from './wal';
 import { namespacedKey } from '../util/flat-string';
 
@@ -112,7 +111,7 @@ const trees = new TreeInterner();
 
 /** JSON text of a stored (immutable) object. */
 export function toJson(obj: Obj): string {
-  return jsonCache.get(obj) ?? remember(obj, partsJson(obj));
+  return jsonCache.get(obj) ?? remember(obj, JSON.stringify(obj));
 }
 
 /**
@@ -122,7 +121,7 @@ export function toJson(obj: Obj): string {
  * operator's relist left ~0.5 GiB of dead text until the next full GC (the server's peak RSS).
  */
 export function listJson(obj: Obj): string {
-  return jsonCache.get(obj) ?? partsJson(obj);
+  return jsonCache.get(obj) ?? JSON.stringify(obj);
 }
 
 /** The store's key of an object (200,000 of them at vmworld). */
@@ -354,7 +353,7 @@ export class Store {
     const rv = ++this.rv;
     obj.metadata.resourceVersion = String(rv);
     if (json !== undefined && jsonCache.get(obj) === undefined) remember(obj, json.replace(RV_PLACEHOLDER_JSON, `"${rv}"`));
-    if (json !== undefined && json.length <= SHARE_PARTS_MAX_BYTES) trees.shareParts(obj, keepTextOf);
+    if (json !== undefined && json.length <= SHARE_PARTS_MAX_BYTES) trees.shareParts(obj);
     r.objects.set(key, obj);
     if (!prev) r.invalidateKeys();
     this.index(resKey, key, obj, prev);

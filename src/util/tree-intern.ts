@@ -32,21 +32,13 @@ export class TreeInterner {
    * Replace a Kubernetes object's parts by their canonical copies, in place: spec, status and the
    * metadata members that repeat (labels, annotations, finalizers, owner references, managedFields).
    * The object and its metadata stay its own (a store sets the resourceVersion on them). A part that
-   * is frozen already (shared by an earlier version) is kept. `onShared` is told of each part found
-   * equal to one met before (now held by two objects or more).
+   * is frozen already (shared by an earlier version) is kept.
    */
-  shareParts(obj: Record<string, unknown>, onShared?: (part: object) => void): void {
-    for (const f of OBJECT_PARTS) this.sharePart(obj, f, onShared);
+  shareParts(obj: Record<string, unknown>): void {
+    for (const f of OBJECT_PARTS) if (obj[f] !== undefined && !Object.isFrozen(obj[f])) obj[f] = this.intern(obj[f]);
     const meta = obj.metadata as Record<string, unknown> | undefined;
-    if (meta && typeof meta === 'object') for (const f of METADATA_PARTS) this.sharePart(meta, f, onShared);
-  }
-
-  private sharePart(holder: Record<string, unknown>, f: string, onShared: ((part: object) => void) | undefined): void {
-    const v = holder[f];
-    if (v === undefined || Object.isFrozen(v)) return;
-    const canonical = this.intern(v);
-    holder[f] = canonical;
-    if (onShared && canonical !== v) onShared(canonical as object);
+    if (meta && typeof meta === 'object')
+      for (const f of METADATA_PARTS) if (meta[f] !== undefined && !Object.isFrozen(meta[f])) meta[f] = this.intern(meta[f]);
   }
 
   /** Hash of the node `visit` returned last (a field, not a pair per node: no garbage per node). */

@@ -6,6 +6,7 @@ import { compileJsonPath } from '../../src/apiserver/jsonpath';
 import { fieldPaths, fromFieldsV1, serverSideApply, toFieldsV1, updateManagedFields } from '../../src/apiserver/managed';
 import { mergePatch, mergePatchOwned, strategicMergePatch } from '../../src/apiserver/patch';
 import { cloneJson } from '../../src/apiserver/clone';
+import { stringifyWithMember } from '../../src/apiserver/api';
 import { decodeK8sProtobuf } from '../../src/apiserver/protobuf';
 import { sortVersions } from '../../src/apiserver/resources';
 import { applyDefaults, causesFromAjv, compileValidator, fieldPath, listTypeCauses, prune } from '../../src/apiserver/schema';
@@ -254,6 +255,14 @@ describe('patches', () => {
     expect(got.spec.programs).toBe(programs);
     expect(got.spec.keep).toEqual({ x: 1 });
     expect(got.spec.keep).not.toBe(stored.spec.keep);
+  });
+
+  it('stringifyWithMember is JSON.stringify with one member already serialized', () => {
+    fc.assert(fc.property(object, fc.constantFrom('spec', 'a', 'missing'), (obj, member) => {
+      expect(stringifyWithMember(obj, member, JSON.stringify(obj[member]))).toBe(JSON.stringify(obj));
+    }));
+    expect(stringifyWithMember({ a: undefined, spec: 1 }, 'spec', '1')).toBe('{"spec":1}');
+    expect(stringifyWithMember({}, 'spec', 'x')).toBe('{}');
   });
 
   it('strategic merge patch approximation honours kubectl directives', () => {
