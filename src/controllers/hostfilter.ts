@@ -8,7 +8,12 @@ import type { OperatorContext } from './context';
 import { describeTooLarge, isTooLarge, REQUEST_LIMIT_BYTES, type TooLargeFilter } from './too-large';
 import { AdaptiveConcurrency } from '../runtime/flowcontrol';
 
-/** Coalesce bursts (cold start: thousands of VM bindings a second) into one write per host. */
+/**
+ * Coalesce bursts (cold start: thousands of VM bindings a second) into one write per host. Only
+ * while filters are being written fast (see BUSY_WRITES_PER_SECOND): an isolated change (a VM
+ * created, a policy edited) is written at once, not 20 ms later, and a burst that starts on a quiet
+ * fleet still coalesces behind its first write (a host's key is reconciled one at a time).
+ */
 const COALESCE_MS = 20;
 /**
  * Per-host write pacing: a host written again within BURST_WINDOW_MS waits twice as long as last time
@@ -48,6 +53,11 @@ export interface PaceState {
   pace: number;
   /** Writes in a row, each within BURST_WINDOW_MS of the one before. */
   streak: number;
+}
+
+/** Delay before a changed host's filter is written: coalescing while busy, and the host's own pace. */
+export function writeDelay(busy: boolean, paceLeftMs: number): number {
+  return Math.max(busy ? COALESCE_MS : 0, paceLeftMs);
 }
 
 /** Delay before writing a host again, given its last write (a few quick writes in a row are free). */
@@ -219,7 +229,8 @@ export function hostFilterController(ctx: OperatorContext): Controller {
 
   const c = new Controller({ name: 'hostfilter', reconcile, workers: WRITES_MAX, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   feed.onHostsChanged((hosts) => {
-    for (const h of hosts) c.enqueueAfter(h, Math.max(COALESCE_MS, paceLeft(h)));
+    const fast = busy(ctx.clock.now());
+    for (const h of hosts) c.enqueueAfter(h, writeDelay(fast, paceLeft(h)));
   });
   // Someone else changed or deleted a filter: put it back (level-based).
   c.watchMapped(world.filters, (f) => [f.metadata.name]);

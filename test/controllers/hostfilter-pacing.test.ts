@@ -2,7 +2,7 @@
 // And the request body: the filter serialized once, exactly as JSON.stringify would.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { desiredHostFilter, hostFilterText, nextPace, type PaceState } from '../../src/controllers/hostfilter';
+import { desiredHostFilter, hostFilterText, nextPace, writeDelay, type PaceState } from '../../src/controllers/hostfilter';
 import type { HostFilterSpec } from '../../src/api';
 
 describe('nextPace', () => {
@@ -22,6 +22,17 @@ describe('nextPace', () => {
 
   it('does not pace when the fleet as a whole is quiet (one host taking VMs one after another)', () => {
     expect(nextPace(1100, streak(9, 1000, 4000), false)).toBe(0);
+  });
+});
+
+describe('writeDelay', () => {
+  it.each([
+    { busy: false, pace: 0, want: 0, why: 'an isolated change on a quiet fleet goes out at once' },
+    { busy: true, pace: 0, want: 20, why: 'while filters are written fast, changes coalesce for 20 ms' },
+    { busy: false, pace: 400, want: 400, why: 'a paced host waits out its pace' },
+    { busy: true, pace: 5, want: 20, why: 'the longer of both' },
+  ])('$why', ({ busy, pace, want }) => {
+    expect(writeDelay(busy, pace)).toBe(want);
   });
 });
 
