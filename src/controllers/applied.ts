@@ -90,6 +90,27 @@ export class AppliedView {
     return this.programsOf(host, hash) !== undefined;
   }
 
+  /**
+   * Whether version `hash` of `host` is known here both by its compile epoch (includes) and by its
+   * programs (programOf): only two known versions can be compared (see CompileFeed.appliedMoved).
+   */
+  knows(host: string, hash: string | undefined): boolean {
+    const e = hash === undefined ? undefined : this.epochs.get(host);
+    return !!e && (e.current === hash || e.retired.has(hash!)) && this.has(host, hash!);
+  }
+
+  /**
+   * Whether the agent of `host` going from applied version `from` to `to` can change what an input
+   * compiled at `seq` (undefined: not compiled) has realized there (includes), or, given `vm`, the
+   * program that VM has there (programOf): the only facts a status reads from an applied filter.
+   * Either version unknown here (never compiled, or evicted): true, as anything may have moved.
+   */
+  moved(host: string, from: string | undefined, to: string | undefined, seq: number | undefined, vm?: string): boolean {
+    if (!this.knows(host, from) || !this.knows(host, to)) return true;
+    if (seq !== undefined && this.includes(host, from, seq) !== this.includes(host, to, seq)) return true;
+    return vm !== undefined && this.programOf(host, from, vm) !== this.programOf(host, to, vm);
+  }
+
   /** Program key VM `vm` has in the filter version `hash` of `host`; undefined if unknown or unbound. */
   programOf(host: string, hash: string | undefined, vm: string): string | undefined {
     if (hash === undefined) return undefined;

@@ -90,7 +90,7 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
   c.watchOwn(world.policies, { skipUpdate: (a, b) => ctx.status.isOwnEcho('SecurityPolicy', a, b) });
   enqueue = (k) => c.enqueue(k);
   c.onStop(() => impacts.stop());
-  // Spans move with compiles; realization moves with agents' reports. Both map to the policies on those hosts.
+  // Spans move with compiles (the compiler says whose); realization moves with agents' reports.
   const policiesOnHosts = (hosts: Iterable<string>) => {
     const keys = new Set<string>();
     for (const h of hosts) for (const k of feed.compiler.policiesOnHost(h)) keys.add(k);
@@ -102,15 +102,22 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
     // Whatever the compiler took in may change what enforcing a staged policy would do.
     if (keys.length > 0) impacts.fleetChanged();
   });
-  feed.onHostsChanged((hosts) => {
-    for (const k of policiesOnHosts(hosts)) c.enqueueAfter(k, SPAN_COALESCE_MS);
+  feed.onSpansChanged((keys) => {
+    for (const k of keys) c.enqueueAfter(k, SPAN_COALESCE_MS);
   });
   feed.tooLarge.onChange((h) => {
     for (const k of policiesOnHosts([h])) c.enqueue(k);
   });
   world.filters.on({
     update: (a, b) => {
-      if (a.status?.appliedHash !== b.status?.appliedHash) for (const k of policiesOnHosts([b.metadata.name])) c.enqueueAfter(k, SPAN_COALESCE_MS);
+      const from = a.status?.appliedHash;
+      const to = b.status?.appliedHash;
+      if (from === to) return;
+      const host = b.metadata.name;
+      for (const k of policiesOnHosts([host])) {
+        const p = world.policies.get(k);
+        if (!p || feed.appliedMoved(host, from, to, inputKey('SecurityPolicy', p.metadata), p.metadata.generation)) c.enqueueAfter(k, SPAN_COALESCE_MS);
+      }
     },
   });
   // Acceptance depends on namespace ownership: only a tenant's namespaces matter, not its counters.

@@ -154,17 +154,24 @@ export function tenantController(ctx: OperatorContext): Controller {
   ctx.feed.onCompiled((keys) => {
     for (const k of keys) if (k.startsWith('Tenant:')) c.enqueue(k.slice('Tenant:'.length));
   });
-  const onHost = (host: string) => {
+  const tenantsOn = (host: string) => {
     const names = new Set<string>();
     for (const k of world.vms.store.keysByIndex('host', host)) for (const t of byNs(k.split('/')[0])) names.add(t);
-    for (const t of names) c.enqueueAfter(t, COUNTS_COALESCE_MS);
+    return names;
   };
   world.filters.on({
     update: (a, b) => {
-      if (a.status?.appliedHash !== b.status?.appliedHash) onHost(b.metadata.name);
+      const from = a.status?.appliedHash;
+      const to = b.status?.appliedHash;
+      if (from === to) return;
+      const host = b.metadata.name;
+      for (const name of tenantsOn(host)) {
+        const t = world.tenants.get(name);
+        if (!t || ctx.feed.appliedMoved(host, from, to, inputKey('Tenant', t.metadata), t.metadata.generation)) c.enqueueAfter(name, COUNTS_COALESCE_MS);
+      }
     },
   });
-  ctx.feed.tooLarge.onChange(onHost);
+  ctx.feed.tooLarge.onChange((host) => tenantsOn(host).forEach((t) => c.enqueueAfter(t, COUNTS_COALESCE_MS)));
   c.watchMapped(world.namespaces, (ns) => byNs(ns.metadata.name));
   c.watchMapped(world.roleBindings, (rb) => byNs(rb.metadata.namespace));
   // Only how many policies a tenant has is reported: an update (every policy status write's echo,

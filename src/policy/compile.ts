@@ -120,6 +120,8 @@ export class PolicyCompiler {
   private readonly spans = new Map<string, { vms: number; vnics: number; hosts: Map<string, number> }>();
   /** What each bound VM adds to the spans of its program's policies now. */
   private readonly spanParts = new Map<string, SpanPart>();
+  /** Policies whose span moved since the last drainSpanChanges (what their status reports). */
+  private spanChanged = new Set<string>();
   private readonly policyIds = new Map<string, number>();
   /** Interned CIDR peers and port lists, by content (a handful of distinct ones serve 250,000 rules). */
   private readonly cidrPeers = new Map<string, CompiledPeer>();
@@ -174,6 +176,13 @@ export class PolicyCompiler {
   /** Shard names created, changed or gone since the last call. */
   drainShardChanges(): string[] {
     return this.shardTable.drain();
+  }
+
+  /** Policy keys whose span (VMs, vNICs, hosts) may have moved since the last call. */
+  drainSpanChanges(): string[] {
+    const out = [...this.spanChanged];
+    this.spanChanged = new Set();
+    return out;
   }
 
   stats(): CompilerStats {
@@ -430,6 +439,7 @@ export class PolicyCompiler {
 
   private addToSpans(part: SpanPart, sign: 1 | -1): void {
     for (const p of part.program.policies) {
+      this.spanChanged.add(p.key);
       let s = this.spans.get(p.key);
       if (!s) this.spans.set(p.key, (s = { vms: 0, vnics: 0, hosts: new Map() }));
       s.vms += sign;

@@ -121,3 +121,27 @@ describe('AppliedView.includes', () => {
   for (const [hash, seq, want] of cases) it(`${hash ?? 'nothing'} applied, compile ${seq}: ${want}`, () => expect(v.includes('h1', hash, seq)).toBe(want));
   it('an unknown host includes nothing', () => expect(v.includes('h2', 'B', 1)).toBe(false));
 });
+
+describe('AppliedView.moved: which objects an agent report can change', () => {
+  const v = new AppliedView();
+  v.advance('h1', 'A', 1);
+  v.record('h1', 'A', new Map([['ns/a', 'p1'], ['ns/b', 'p2']]));
+  v.advance('h1', 'B', 5); // A was current through compile 4
+  v.record('h1', 'B', new Map([['ns/a', 'p1'], ['ns/b', 'p3'], ['ns/c', 'p1']]));
+  v.advance('h1', 'D', 7); // compiled, its programs not recorded (evicted)
+  const cases: Array<[string, string | undefined, string | undefined, number | undefined, string | undefined, boolean]> = [
+    ['an input both versions hold, the same program', 'A', 'B', 1, 'ns/a', false],
+    ['a policy compiled before both', 'A', 'B', 3, undefined, false],
+    ['an input compiled at 5: only B holds it', 'A', 'B', 5, undefined, true],
+    ['an input not compiled yet', 'A', 'B', undefined, 'ns/a', false],
+    ['a VM whose program changed', 'A', 'B', 1, 'ns/b', true],
+    ['a VM bound in B only', 'A', 'B', 1, 'ns/c', true],
+    ['back to the older version: an input compiled at 5', 'B', 'A', 5, undefined, true],
+    ['back to the older version: a VM whose program changed', 'B', 'A', 1, 'ns/b', true],
+    ['the first report (nothing applied before)', undefined, 'B', 1, 'ns/a', true],
+    ['a version never compiled here', 'A', 'C', 1, 'ns/a', true],
+    ['a version whose programs are gone', 'B', 'D', 1, undefined, true],
+  ];
+  for (const [name, from, to, seq, vm, want] of cases) it(`${name}: ${want}`, () => expect(v.moved('h1', from, to, seq, vm)).toBe(want));
+  it('an unknown host: true', () => expect(v.moved('h9', 'A', 'B', 1)).toBe(true));
+});

@@ -102,8 +102,11 @@ describe('incremental compile', () => {
         for (const o of [...a.world.tenants, ...a.world.hosts, ...a.world.vms, ...a.world.policies]) current.set(keyOf(o), o);
         const c = PolicyCompiler.compileAll(current.values());
         const pool: Obj[] = [...b.world.vms, ...b.world.policies, ...b.world.hosts, host('h9')];
+        c.drainSpanChanges();
+        const spanText = (sp: { vms: number; vnics: number; hosts: Set<string> }) => JSON.stringify([sp.vms, sp.vnics, [...sp.hosts].sort()]);
         for (const s of steps) {
           const before = new Map(compileHostFilters(current.values()));
+          const spansBefore = new Map([...c.inventory.policies.keys()].map((k) => [k, c.policySpan(k)]));
           const changes: Change[] = [];
           if (s.op === 'upsert') {
             const o = pool[s.pick % pool.length]!;
@@ -129,8 +132,13 @@ describe('incremental compile', () => {
             .sort();
           expect(updates.map((u) => u.host)).toEqual(changed);
           for (const u of updates) expect(u.spec as HostFilterSpec | null).toEqual(after.get(u.host) ?? null);
-          // Policy spans, kept incrementally, equal a scan of the policy's programs and VMs.
-          for (const key of c.inventory.policies.keys()) expect(c.policySpan(key), key).toEqual(c.policySpanByScan(key));
+          // Policy spans, kept incrementally, equal a scan of the policy's programs and VMs, and every
+          // policy whose span moved is reported (its status reports the span).
+          const moved = new Set(c.drainSpanChanges());
+          for (const key of new Set([...c.inventory.policies.keys(), ...spansBefore.keys()])) {
+            expect(c.policySpan(key), key).toEqual(c.policySpanByScan(key));
+            if (spanText(spansBefore.get(key) ?? c.policySpan('')) !== spanText(c.policySpan(key))) expect(moved.has(key), key).toBe(true);
+          }
         }
       }),
       { numRuns: 100 },
