@@ -149,6 +149,18 @@ export class CompileFeed {
     this.listeners.push(fn);
   }
 
+  /**
+   * Hosts where what the agent's applied filter holds changed at a compile, not at a report, after
+   * each batch: the host's content went back to the version its agent enforces (a VM assumed there
+   * and gone again while the other version waited to be written, or the version the agent kept over
+   * an operator restart), which from then on holds every compile since it was retired; or the host
+   * is gone. Everything on such a host is reconciled again, as appliedMoved cannot tell what moved.
+   */
+  onAppliedReset(fn: (hosts: string[]) => void): void {
+    this.resetListeners.push(fn);
+  }
+  private readonly resetListeners: Array<(hosts: string[]) => void> = [];
+
   /** Policies ("namespace/name") whose span (VMs, vNICs, hosts) moved, after each batch. */
   onSpansChanged(fn: (policies: string[]) => void): void {
     this.spanListeners.push(fn);
@@ -430,11 +442,15 @@ export class CompileFeed {
       this.compiled.set(key, record);
       took.push(key);
     }
+    // Hosts whose agent's filter means something else now, with no report to say so (see onAppliedReset).
+    const reset: string[] = [];
     for (const u of updates) {
       if (!u.spec) {
         this.applied.forget(u.host);
+        reset.push(u.host);
         continue;
       }
+      if (u.spec.hash === this.world.filters.get(u.host)?.status?.appliedHash) reset.push(u.host);
       this.applied.advance(u.host, u.spec.hash, seq);
       const programs = new Map<string, string>();
       for (const b of u.spec.bindings) if (!programs.has(b.vm)) programs.set(b.vm, this.compiler.boundProgramKeyOf(b.vm));
@@ -453,6 +469,7 @@ export class CompileFeed {
     for (const fn of this.listeners) fn(hosts);
     const spans = this.compiler.drainSpanChanges();
     if (spans.length) for (const fn of this.spanListeners) fn(spans);
+    if (reset.length) for (const fn of this.resetListeners) fn(reset);
     if (took.length) for (const fn of this.compiledListeners) fn(took);
     const refusals = this.compiler.inventory.drainRefusalChanges();
     if (refusals.length) for (const fn of this.refusalListeners) fn(refusals);

@@ -105,6 +105,9 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
   feed.onSpansChanged((keys) => {
     for (const k of keys) c.enqueueAfter(k, SPAN_COALESCE_MS);
   });
+  feed.onAppliedReset((hosts) => {
+    for (const k of policiesOnHosts(hosts)) c.enqueueAfter(k, SPAN_COALESCE_MS);
+  });
   feed.tooLarge.onChange((h) => {
     for (const k of policiesOnHosts([h])) c.enqueue(k);
   });

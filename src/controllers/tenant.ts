@@ -171,7 +171,9 @@ export function tenantController(ctx: OperatorContext): Controller {
       }
     },
   });
-  ctx.feed.tooLarge.onChange((host) => tenantsOn(host).forEach((t) => c.enqueueAfter(t, COUNTS_COALESCE_MS)));
+  const everyTenantOn = (host: string) => tenantsOn(host).forEach((t) => c.enqueueAfter(t, COUNTS_COALESCE_MS));
+  ctx.feed.tooLarge.onChange(everyTenantOn);
+  ctx.feed.onAppliedReset((hosts) => hosts.forEach(everyTenantOn));
   c.watchMapped(world.namespaces, (ns) => byNs(ns.metadata.name));
   c.watchMapped(world.roleBindings, (rb) => byNs(rb.metadata.namespace));
   // Only how many policies a tenant has is reported: an update (every policy status write's echo,

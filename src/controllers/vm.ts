@@ -239,6 +239,7 @@ export function vmController(ctx: OperatorContext): Controller {
   function enqueueHost(host: string) {
     for (const k of vmsOn(host)) c.enqueue(k);
   }
+  feed.onAppliedReset((hosts) => hosts.forEach(enqueueHost));
   // Placement inputs that live on other kinds.
   // Spec changes only: a Tag's status counts VMs, so each VM created would otherwise re-reconcile every
   // VM with that tag (thousands at 40,000 VMs: seconds of latency for the next VM).

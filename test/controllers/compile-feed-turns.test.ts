@@ -163,3 +163,41 @@ describe('CompileFeed.flushInTurns', () => {
     }
   });
 });
+
+describe('CompileFeed.onAppliedReset', () => {
+  const otherIp = (v: ReturnType<typeof vm>) => ({ ...v, spec: { ...v.spec, vnics: [{ ...v.spec.vnics[0]!, ip: '10.0.0.9' }] } });
+  it("reports a host whose content goes back to the version its agent enforces (no report will say so), and a host that is gone", async () => {
+    const client = env.client;
+    const h = 'reset-h1';
+    await client.kind('Host').create(host(h) as any);
+    const { world, feed, stop } = await compiledTenant('reset', [vm('reset', 'a', undefined, ['02:00:00:00:06:01']), otherIp(vm('reset', 'b', undefined, ['02:00:00:00:06:02']))]);
+    const resets: string[][] = [];
+    feed.onAppliedReset((hosts) => resets.push(hosts));
+    const assumeOn = (name: string) => {
+      feed.assume(world.vms.get(`reset/${name}`)!, { phase: 'Scheduled', tenant: 'reset', hostName: h } as any, Date.now());
+      feed.flush();
+      return feed.compiler.spec(h)!.hash;
+    };
+    try {
+      await until(() => !!world.hosts.get(h), 5000, 'the host in the cache');
+      const a = assumeOn('a');
+      // The agent enforces version a.
+      await client.kind('HostFilter').create({ apiVersion: 'vmsafe.io/v1alpha1', kind: 'HostFilter', metadata: { name: h }, spec: { hostName: h, hash: a, programs: [], addressGroups: [], bindings: [] } } as any);
+      await client.kind('HostFilter').patchStatus({ name: h }, { status: { appliedHash: a } } as any);
+      await until(() => world.filters.get(h)?.status?.appliedHash === a, 5000, 'the applied version in the cache');
+      // b lands: a version the agent does not hold, nothing to report.
+      expect(assumeOn('b')).not.toBe(a);
+      expect(resets).toEqual([]);
+      // b goes again before that version was applied: the content is a's again, which the agent enforces.
+      feed.settleAssumption('reset/b', undefined);
+      feed.flush();
+      expect(feed.compiler.spec(h)!.hash).toBe(a);
+      expect(resets).toEqual([[h]]);
+      await client.kind('Host').delete({ name: h });
+      await until(() => resets.length === 2, 5000, 'the deleted host reported');
+      expect(resets[1]).toEqual([h]);
+    } finally {
+      await stop();
+    }
+  });
+});
