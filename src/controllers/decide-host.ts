@@ -28,11 +28,26 @@ export interface HostStatusDecision {
   recheckAfterMs: number | undefined;
 }
 
+/** When the heartbeat of `lease` expires (ms since the epoch). */
+const expiresAt = (lease: LeaseView & { renewTime: string }) => Date.parse(lease.renewTime) + (lease.leaseDurationSeconds ?? 40) * 1000;
+
+/**
+ * Whether Lease `b` only renews heartbeat `a` before it expired, by the same holder: Ready stays True
+ * with the same message, and the recheck the last reconcile scheduled (at or before `a`'s expiry, see
+ * recheckAfterMs) reads `b` in time. Such a renewal needs no reconcile of its own: 512 agents renew
+ * every few seconds at vmworld, and each renewal was a reconcile that found nothing to write.
+ */
+export function renewedInTime(a: LeaseView | undefined, b: LeaseView | undefined, now: number): boolean {
+  if (!a?.renewTime || !b?.renewTime || a.holderIdentity !== b.holderIdentity) return false;
+  const was = expiresAt(a as LeaseView & { renewTime: string });
+  return was > now && expiresAt(b as LeaseView & { renewTime: string }) >= was;
+}
+
 /** Ready: the agent's heartbeat Lease was renewed within its duration. */
 export function heartbeat(lease: LeaseView | undefined, now: Date): ConditionInput & { expiresInMs?: number } {
   if (!lease?.renewTime)
     return { type: 'Ready', status: 'False', reason: 'NoHeartbeat', message: 'no agent has reported for this host yet' };
-  const expires = Date.parse(lease.renewTime) + (lease.leaseDurationSeconds ?? 40) * 1000;
+  const expires = expiresAt(lease as LeaseView & { renewTime: string });
   const left = expires - now.getTime();
   if (left <= 0)
     return {

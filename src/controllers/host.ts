@@ -2,7 +2,7 @@
 // FilterConverged from what the agent reports on the host's HostFilter.
 import { Controller, type ReconcileContext } from '../runtime/controller';
 import type { OperatorContext } from './context';
-import { decideHostStatus } from './decide-host';
+import { decideHostStatus, renewedInTime } from './decide-host';
 import { agentLeaseName, hostOfAgentLease, SYSTEM_NAMESPACE } from './names';
 import { reportInvalid } from './rejection';
 import { vmHosts } from './world';
@@ -38,10 +38,15 @@ export function hostController(ctx: OperatorContext): Controller {
   };
   const c = new Controller({ name: 'host', reconcile, workers: 2, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   c.watchOwn(world.hosts);
-  c.watchMapped(world.leases, (l) => {
-    const h = hostOfAgentLease(l.metadata.name);
-    return h ? [h] : [];
-  });
+  c.watchMapped(
+    world.leases,
+    (l) => {
+      const h = hostOfAgentLease(l.metadata.name);
+      return h ? [h] : [];
+    },
+    // A renewal before expiry is read by the recheck already scheduled (see renewedInTime).
+    { onUpdate: (a, b) => !renewedInTime(a.spec, b.spec, ctx.clock.now()) },
+  );
   c.watchMapped(world.filters, (f) => [f.metadata.name]);
   ctx.feed.tooLarge.onChange((h) => c.enqueue(h));
   world.vms.on({

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Host, HostFilter, SecurityPolicy, Tag, Tenant } from '../../src/api';
 import { AppliedView } from '../../src/controllers/applied';
 import { decidePolicyStatus, decideTagStatus, decideTenantStatus, type PolicyFacts, type TagCounts, type TenantCounts } from '../../src/controllers/decide-counts';
-import { decideHostStatus, heartbeat } from '../../src/controllers/decide-host';
+import { decideHostStatus, heartbeat, renewedInTime } from '../../src/controllers/decide-host';
 import type { TooLargeFilter } from '../../src/controllers/too-large';
 import { vmEventTags } from '../../src/controllers/tag';
 
@@ -57,6 +57,18 @@ describe('decideHostStatus', () => {
   it('heartbeat: Ready until the lease duration after the renewal, then rechecked', () => {
     expect(heartbeat(lease(7.5), now)).toMatchObject({ status: 'True', expiresInMs: 500 });
     expect(heartbeat(lease(8), now).status).toBe('False');
+  });
+  describe('renewedInTime: a renewal the scheduled recheck reads, no reconcile of its own', () => {
+    const cases: Array<[string, ReturnType<typeof lease> | undefined, ReturnType<typeof lease> | undefined, boolean]> = [
+      ['renewed before it expired, same holder', lease(5), lease(0), true],
+      ['renewed after it expired (Ready goes True again)', lease(9), lease(0), false],
+      ['another holder', lease(5), { ...lease(0), holderIdentity: 'other' }, false],
+      ['the new lease expires sooner (a shorter duration)', lease(5), { ...lease(0), leaseDurationSeconds: 2 }, false],
+      ['the first heartbeat', { holderIdentity: 'h1' } as ReturnType<typeof lease>, lease(0), false],
+      ['no lease before', undefined, lease(0), false],
+      ['the renewal time cleared', lease(5), { holderIdentity: 'h1' } as ReturnType<typeof lease>, false],
+    ];
+    for (const [name, a, b, want] of cases) it(`${name}: ${want}`, () => expect(renewedInTime(a, b, now.getTime())).toBe(want));
   });
 });
 
