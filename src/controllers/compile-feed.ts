@@ -144,6 +144,15 @@ export class CompileFeed {
     return this.applied.moved(host, from, to, this.compiledAt(key, generation), vm);
   }
 
+  /** An agent reported another filter applied on `host` (`from` and `to`: the appliedHash before and after). */
+  onAgentReport(fn: (host: string, from: string | undefined, to: string | undefined) => void): void {
+    this.world.filters.on({
+      update: (a, b) => {
+        if (a.status?.appliedHash !== b.status?.appliedHash) fn(b.metadata.name, a.status?.appliedHash, b.status?.appliedHash);
+      },
+    });
+  }
+
   /** Hosts whose compiled spec changed, after each batch. */
   onHostsChanged(fn: (hosts: string[]) => void): void {
     this.listeners.push(fn);

@@ -28,8 +28,8 @@ export interface HostStatusDecision {
   recheckAfterMs: number | undefined;
 }
 
-/** When the heartbeat of `lease` expires (ms since the epoch). */
-const expiresAt = (lease: LeaseView & { renewTime: string }) => Date.parse(lease.renewTime) + (lease.leaseDurationSeconds ?? 40) * 1000;
+/** When the heartbeat renewed at `renewTime` expires (ms since the epoch). */
+const expiresAt = (renewTime: string, lease: LeaseView) => Date.parse(renewTime) + (lease.leaseDurationSeconds ?? 40) * 1000;
 
 /**
  * Whether Lease `b` only renews heartbeat `a` before it expired, by the same holder: Ready stays True
@@ -39,15 +39,15 @@ const expiresAt = (lease: LeaseView & { renewTime: string }) => Date.parse(lease
  */
 export function renewedInTime(a: LeaseView | undefined, b: LeaseView | undefined, now: number): boolean {
   if (!a?.renewTime || !b?.renewTime || a.holderIdentity !== b.holderIdentity) return false;
-  const was = expiresAt(a as LeaseView & { renewTime: string });
-  return was > now && expiresAt(b as LeaseView & { renewTime: string }) >= was;
+  const was = expiresAt(a.renewTime, a);
+  return was > now && expiresAt(b.renewTime, b) >= was;
 }
 
 /** Ready: the agent's heartbeat Lease was renewed within its duration. */
 export function heartbeat(lease: LeaseView | undefined, now: Date): ConditionInput & { expiresInMs?: number } {
   if (!lease?.renewTime)
     return { type: 'Ready', status: 'False', reason: 'NoHeartbeat', message: 'no agent has reported for this host yet' };
-  const expires = expiresAt(lease as LeaseView & { renewTime: string });
+  const expires = expiresAt(lease.renewTime, lease);
   const left = expires - now.getTime();
   if (left <= 0)
     return {

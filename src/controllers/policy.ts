@@ -111,17 +111,11 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
   feed.tooLarge.onChange((h) => {
     for (const k of policiesOnHosts([h])) c.enqueue(k);
   });
-  world.filters.on({
-    update: (a, b) => {
-      const from = a.status?.appliedHash;
-      const to = b.status?.appliedHash;
-      if (from === to) return;
-      const host = b.metadata.name;
-      for (const k of policiesOnHosts([host])) {
-        const p = world.policies.get(k);
-        if (!p || feed.appliedMoved(host, from, to, inputKey('SecurityPolicy', p.metadata), p.metadata.generation)) c.enqueueAfter(k, SPAN_COALESCE_MS);
-      }
-    },
+  feed.onAgentReport((host, from, to) => {
+    for (const k of policiesOnHosts([host])) {
+      const p = world.policies.get(k);
+      if (!p || feed.appliedMoved(host, from, to, inputKey('SecurityPolicy', p.metadata), p.metadata.generation)) c.enqueueAfter(k, SPAN_COALESCE_MS);
+    }
   });
   // Acceptance depends on namespace ownership: only a tenant's namespaces matter, not its counters.
   const inNamespaces = (t: Tenant) => Inventory.namespacesOf(t).flatMap((ns) => world.policies.store.keysByIndex('namespace', ns));

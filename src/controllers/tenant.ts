@@ -159,17 +159,11 @@ export function tenantController(ctx: OperatorContext): Controller {
     for (const k of world.vms.store.keysByIndex('host', host)) for (const t of byNs(k.split('/')[0])) names.add(t);
     return names;
   };
-  world.filters.on({
-    update: (a, b) => {
-      const from = a.status?.appliedHash;
-      const to = b.status?.appliedHash;
-      if (from === to) return;
-      const host = b.metadata.name;
-      for (const name of tenantsOn(host)) {
-        const t = world.tenants.get(name);
-        if (!t || ctx.feed.appliedMoved(host, from, to, inputKey('Tenant', t.metadata), t.metadata.generation)) c.enqueueAfter(name, COUNTS_COALESCE_MS);
-      }
-    },
+  ctx.feed.onAgentReport((host, from, to) => {
+    for (const name of tenantsOn(host)) {
+      const t = world.tenants.get(name);
+      if (!t || ctx.feed.appliedMoved(host, from, to, inputKey('Tenant', t.metadata), t.metadata.generation)) c.enqueueAfter(name, COUNTS_COALESCE_MS);
+    }
   });
   const everyTenantOn = (host: string) => tenantsOn(host).forEach((t) => c.enqueueAfter(t, COUNTS_COALESCE_MS));
   ctx.feed.tooLarge.onChange(everyTenantOn);

@@ -222,19 +222,13 @@ export function vmController(ctx: OperatorContext): Controller {
   world.leases.on({ add: onLease, update: (_a, b) => onLease(b) });
   // The agent applied a filter: VMs on that host may become Running (or finish migrating there),
   // those whose program or realized generation differs between the two versions (and any assumed there).
-  world.filters.on({
-    add: (f) => enqueueHost(f.metadata.name),
-    update: (a, b) => {
-      const from = a.status?.appliedHash;
-      const to = b.status?.appliedHash;
-      if (from === to) return;
-      const host = b.metadata.name;
-      for (const k of world.vms.store.keysByIndex('host', host)) {
-        const vm = world.vms.get(k);
-        if (!vm || feed.appliedMoved(host, from, to, inputKey('VM', vm.metadata), vm.metadata.generation, k)) c.enqueue(k);
-      }
-      for (const k of feed.assumedOn(host)) c.enqueue(k);
-    },
+  world.filters.on({ add: (f) => enqueueHost(f.metadata.name) });
+  feed.onAgentReport((host, from, to) => {
+    for (const k of world.vms.store.keysByIndex('host', host)) {
+      const vm = world.vms.get(k);
+      if (!vm || feed.appliedMoved(host, from, to, inputKey('VM', vm.metadata), vm.metadata.generation, k)) c.enqueue(k);
+    }
+    for (const k of feed.assumedOn(host)) c.enqueue(k);
   });
   function enqueueHost(host: string) {
     for (const k of vmsOn(host)) c.enqueue(k);
