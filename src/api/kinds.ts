@@ -151,7 +151,10 @@ export const vmStatus = z.object({
   tenant: z.string().optional().describe("Tenant that owns the VM's namespace."),
   hostName: z.string().optional().describe('Host the VM runs on.'),
   targetHostName: z.string().optional().describe('Destination host while the phase is Migrating.'),
-  program: z.string().optional().describe("Content hash of the VM's effective compiled program."),
+  program: z
+    .string()
+    .optional()
+    .describe("Hash of the VM's effective policy set (its tenant and the accepted policies that apply to it, in order): VMs with the same value run the same compiled program."),
   conditions: conditions(),
 });
 export const vm = kindSchema('VM', vmSpec, vmStatus);

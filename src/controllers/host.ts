@@ -49,13 +49,11 @@ export function hostController(ctx: OperatorContext): Controller {
   );
   c.watchMapped(world.filters, (f) => [f.metadata.name]);
   ctx.feed.tooLarge.onChange((h) => c.enqueue(h));
-  world.vms.on({
-    add: (vm) => vmHosts(vm).forEach((h) => c.enqueueAfter(h, COUNTS_COALESCE_MS)),
-    update: (a, b) => {
-      if (a.status?.hostName === b.status?.hostName && a.status?.targetHostName === b.status?.targetHostName && a.status?.phase === b.status?.phase) return;
-      for (const h of new Set([...vmHosts(a), ...vmHosts(b)])) c.enqueueAfter(h, COUNTS_COALESCE_MS);
-    },
-    delete: (vm) => vmHosts(vm).forEach((h) => c.enqueueAfter(h, COUNTS_COALESCE_MS)),
+  // Hosts are listed by their own informer: the VMs' first list maps to nothing new.
+  c.watchMapped(world.vms, vmHosts, {
+    onUpdate: (a, b) => a.status?.hostName !== b.status?.hostName || a.status?.targetHostName !== b.status?.targetHostName || a.status?.phase !== b.status?.phase,
+    delayMs: COUNTS_COALESCE_MS,
+    skipInitialList: true,
   });
   return c;
 }

@@ -119,12 +119,10 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
   });
   // Acceptance depends on namespace ownership: only a tenant's namespaces matter, not its counters.
   const inNamespaces = (t: Tenant) => Inventory.namespacesOf(t).flatMap((ns) => world.policies.store.keysByIndex('namespace', ns));
-  world.tenants.on({
-    add: (t) => inNamespaces(t).forEach((k) => c.enqueue(k)),
-    update: (a, b) => {
-      if (Inventory.namespacesOf(a).join() !== Inventory.namespacesOf(b).join()) [...inNamespaces(a), ...inNamespaces(b)].forEach((k) => c.enqueue(k));
-    },
-    delete: (t) => inNamespaces(t).forEach((k) => c.enqueue(k)),
+  // Policies are listed by their own informer: the tenants' first list maps to nothing new.
+  c.watchMapped(world.tenants, inNamespaces, {
+    onUpdate: (a, b) => Inventory.namespacesOf(a).join() !== Inventory.namespacesOf(b).join(),
+    skipInitialList: true,
   });
   return c;
 }

@@ -83,13 +83,12 @@ export function tagController(ctx: OperatorContext): Controller {
   const c = new Controller({ name: 'tag', reconcile, workers: 2, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
   // The echo of our own status write changes nothing this reconcile reads.
   c.watchOwn(world.tags, { skipUpdate: (a, b) => ctx.status.isOwnEcho('Tag', a, b) });
-  const later = (tags: Iterable<string>) => {
-    for (const t of tags) c.enqueueAfter(t, COUNTS_COALESCE_MS);
-  };
-  // Handlers only map events to Tag keys; the reconcile recounts from the indexes (level-based).
-  world.vms.on({ add: (v) => later(vmEventTags(v)), update: (a, b) => later(vmEventTags(a, b)), delete: (v) => later(vmEventTags(v)) });
-  world.hosts.on({ add: (h) => later(hostTags(h)), update: (a, b) => later([...hostTags(a), ...hostTags(b)]), delete: (h) => later(hostTags(h)) });
-  world.tenants.on({ add: (t) => later(t.spec.placementTags), update: (a, b) => later([...a.spec.placementTags, ...b.spec.placementTags]), delete: (t) => later(t.spec.placementTags) });
-  world.policies.on({ add: (p) => later(policyTags(p)), update: (a, b) => later([...policyTags(a), ...policyTags(b)]), delete: (p) => later(policyTags(p)) });
+  // Handlers only map events to Tag keys; the reconcile recounts from the indexes (level-based). Tags
+  // are listed by their own informer: the first lists of the kinds below map to nothing new.
+  const counts = { delayMs: COUNTS_COALESCE_MS, skipInitialList: true };
+  c.watchMapped(world.vms, (v) => vmEventTags(v), { ...counts, onUpdate: (a, b) => vmEventTags(a, b).length > 0 });
+  c.watchMapped(world.hosts, hostTags, counts);
+  c.watchMapped(world.tenants, (t) => t.spec.placementTags, counts);
+  c.watchMapped(world.policies, policyTags, counts);
   return c;
 }

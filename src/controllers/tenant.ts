@@ -142,13 +142,12 @@ export function tenantController(ctx: OperatorContext): Controller {
   // The echo of our own status write changes nothing this reconcile reads.
   c.watchOwn(world.tenants, { skipUpdate: (a, b) => ctx.status.isOwnEcho('Tenant', a, b) });
   const byNs = (ns: string | undefined) => (ns ? world.tenants.store.keysByIndex('namespace', ns) : []);
-  world.vms.on({
-    add: (vm) => byNs(vm.metadata.namespace).forEach((k) => c.enqueueAfter(k, COUNTS_COALESCE_MS)),
-    update: (a, b) => {
-      if (a.status?.hostName === b.status?.hostName && a.status?.phase === b.status?.phase && a.spec.vnics.length === b.spec.vnics.length) return;
-      byNs(b.metadata.namespace).forEach((k) => c.enqueueAfter(k, COUNTS_COALESCE_MS));
-    },
-    delete: (vm) => byNs(vm.metadata.namespace).forEach((k) => c.enqueueAfter(k, COUNTS_COALESCE_MS)),
+  // Tenants are listed by their own informer: the first lists of the kinds below map to nothing new.
+  const initial = { skipInitialList: true };
+  c.watchMapped(world.vms, (vm) => byNs(vm.metadata.namespace), {
+    ...initial,
+    onUpdate: (a, b) => a.status?.hostName !== b.status?.hostName || a.status?.phase !== b.status?.phase || a.spec.vnics.length !== b.spec.vnics.length,
+    delayMs: COUNTS_COALESCE_MS,
   });
   // Ready moves with compiles of the tenant and with what its hosts' agents report applied.
   ctx.feed.onCompiled((keys) => {
@@ -168,12 +167,12 @@ export function tenantController(ctx: OperatorContext): Controller {
   const everyTenantOn = (host: string) => tenantsOn(host).forEach((t) => c.enqueueAfter(t, COUNTS_COALESCE_MS));
   ctx.feed.tooLarge.onChange(everyTenantOn);
   ctx.feed.onAppliedReset((hosts) => hosts.forEach(everyTenantOn));
-  c.watchMapped(world.namespaces, (ns) => byNs(ns.metadata.name));
-  c.watchMapped(world.roleBindings, (rb) => byNs(rb.metadata.namespace));
+  c.watchMapped(world.namespaces, (ns) => byNs(ns.metadata.name), initial);
+  c.watchMapped(world.roleBindings, (rb) => byNs(rb.metadata.namespace), initial);
   // Only how many policies a tenant has is reported: an update (every policy status write's echo,
   // 80,000 at vmworld) changes no count, so only adds and deletes count.
-  c.watchMapped(world.policies, (p) => byNs(p.metadata.namespace), { onUpdate: () => false });
+  c.watchMapped(world.policies, (p) => byNs(p.metadata.namespace), { ...initial, onUpdate: () => false });
   // A Tag's own status (its counts) changes with every VM: only its spec matters here.
-  c.watchMapped(world.tags, (t) => world.tenants.store.keysByIndex('tag', t.metadata.name), { onUpdate: specChanged });
+  c.watchMapped(world.tags, (t) => world.tenants.store.keysByIndex('tag', t.metadata.name), { ...initial, onUpdate: specChanged });
   return c;
 }

@@ -222,7 +222,12 @@ export function vmController(ctx: OperatorContext): Controller {
   world.leases.on({ add: onLease, update: (_a, b) => onLease(b) });
   // The agent applied a filter: VMs on that host may become Running (or finish migrating there),
   // those whose program or realized generation differs between the two versions (and any assumed there).
-  world.filters.on({ add: (f) => enqueueHost(f.metadata.name) });
+  // (VMs are listed by their own informer: the filters' first list maps to nothing new.)
+  world.filters.on({
+    add: (f, initialList) => {
+      if (!initialList) enqueueHost(f.metadata.name);
+    },
+  });
   feed.onAgentReport((host, from, to) => {
     for (const k of world.vms.store.keysByIndex('host', host)) {
       const vm = world.vms.get(k);
@@ -237,8 +242,8 @@ export function vmController(ctx: OperatorContext): Controller {
   // Placement inputs that live on other kinds.
   // Spec changes only: a Tag's status counts VMs, so each VM created would otherwise re-reconcile every
   // VM with that tag (thousands at 40,000 VMs: seconds of latency for the next VM).
-  c.watchMapped(world.tenants, (t) => Inventory.namespacesOf(t).flatMap((ns) => world.vms.store.keysByIndex('namespace', ns)), { onUpdate: specChanged });
-  c.watchMapped(world.tags, (t) => world.vms.store.keysByIndex('tag', t.metadata.name), { onUpdate: specChanged });
+  c.watchMapped(world.tenants, (t) => Inventory.namespacesOf(t).flatMap((ns) => world.vms.store.keysByIndex('namespace', ns)), { onUpdate: specChanged, skipInitialList: true });
+  c.watchMapped(world.tags, (t) => world.vms.store.keysByIndex('tag', t.metadata.name), { onUpdate: specChanged, skipInitialList: true });
   // A policy change that gives a VM a new program reaches it when the agent applies it (above).
   // Another VM's or a Tenant's change can grant or take a VM's addresses.
   feed.onRefusalsChanged((keys) => keys.forEach((k) => c.enqueue(k)));

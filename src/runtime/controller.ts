@@ -128,19 +128,35 @@ export class Controller {
   /**
    * Fan in from another kind: each change enqueues the keys `map` returns, for the old and the new
    * object on update (a VM that left a host must reach that host's reconcile too). `onUpdate` filters
-   * updates (controller-runtime's predicates), e.g. spec changes only.
+   * updates (controller-runtime's predicates), e.g. spec changes only. `delayMs`: enqueued after that
+   * long, so a burst of changes (counts moving with every VM) reconciles each key once.
+   *
+   * `skipInitialList`: adds from the informer's first list are not mapped. Only where the keys are
+   * the controller's own objects, listed by its own informer (watchOwn) in the same start, and the
+   * workers start once every cache has synced: that list enqueues each key already. At a vmworld
+   * restart these fan-outs were 80,000 policies and 40,000 VMs and namespaces mapped to tenant keys
+   * each of them had.
    */
-  watchMapped<T>(informer: Informer<T & object>, map: KeyMapper<T>, opts: { onUpdate?: (a: NoInfer<T>, b: NoInfer<T>) => boolean } = {}): this {
+  watchMapped<T>(
+    informer: Informer<T & object>,
+    map: KeyMapper<T>,
+    opts: { onUpdate?: (a: NoInfer<T>, b: NoInfer<T>) => boolean; delayMs?: number; skipInitialList?: boolean } = {},
+  ): this {
     const push = (o: T) => {
       try {
-        for (const k of map(o)) this.enqueue(k);
+        for (const k of map(o)) {
+          if (opts.delayMs) this.enqueueAfter(k, opts.delayMs);
+          else this.enqueue(k);
+        }
       } catch (err) {
         this.log.error({ err }, 'key mapper threw');
       }
     };
     this.unsubscribe.push(
       informer.on({
-        add: push,
+        add: (o, initialList) => {
+          if (!(initialList && opts.skipInitialList)) push(o);
+        },
         update: (a, b) => {
           if (opts.onUpdate && !opts.onUpdate(a, b)) return;
           push(a);

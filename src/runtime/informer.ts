@@ -82,7 +82,11 @@ function schemaWithout(schema: z.ZodType | undefined, names: readonly string[]):
 }
 
 export interface InformerHandlers<T> {
-  add?(obj: T): void;
+  /**
+   * `initialList`: the object came with the informer's first list (client-go's isInInitialList),
+   * not from a watch, a relist, or the replay of the cache to a handler registered late.
+   */
+  add?(obj: T, initialList: boolean): void;
   /** Both versions, so a handler can enqueue what the old object pointed at too. */
   update?(oldObj: T, newObj: T): void;
   delete?(obj: T): void;
@@ -165,6 +169,8 @@ export class Informer<T extends object = KubeObject> {
   private readonly handlers = new Set<InformerHandlers<T>>();
   private readonly syncWaiters = new Set<() => void>();
   private synced = false;
+  /** While the first list is stored (see InformerHandlers.add). */
+  private inInitialList = false;
   private running = false;
   private stopped = false;
   private abort = new AbortController();
@@ -223,7 +229,7 @@ export class Informer<T extends object = KubeObject> {
    */
   on(h: InformerHandlers<T>): () => void {
     this.handlers.add(h);
-    for (const obj of this.store.list()) this.safe(() => h.add?.(obj));
+    for (const obj of this.store.list()) this.safe(() => h.add?.(obj, false));
     for (const e of this.store.listInvalid()) this.safe(() => h.invalid?.(e, false));
     return () => this.handlers.delete(h);
   }
@@ -351,6 +357,7 @@ export class Informer<T extends object = KubeObject> {
     let next: Promise<ObjectList<KubeObject>> | undefined = fetchPage(undefined);
     let rv = '';
     this.listParts = memoParts && new Map(memoParts.map((n) => [n, new Map()]));
+    this.inInitialList = !this.synced;
     try {
       while (next) {
         const page: ObjectList<KubeObject> = await next;
@@ -368,6 +375,7 @@ export class Informer<T extends object = KubeObject> {
       }
     } finally {
       this.listParts = undefined;
+      this.inInitialList = false;
     }
     if (seen) {
       for (const key of this.store.keys()) if (!seen.has(key)) this.remove(key);
@@ -476,7 +484,7 @@ export class Informer<T extends object = KubeObject> {
       const old = this.store.set(key, decoded.value);
       if (old === undefined) {
         if (wasInvalid) this.log.info({ key }, 'object is valid again');
-        this.emit('add', (h) => h.add?.(decoded.value));
+        this.emit('add', (h) => h.add?.(decoded.value, this.inInitialList));
       } else this.emit('update', (h) => h.update?.(old, decoded.value));
       return;
     }

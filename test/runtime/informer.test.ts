@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWith, host as hostSchema, vm as vmSchema, type Host, type VM } from '../../src/api';
 import { kindResource, NAMESPACES } from '../../src/runtime/client';
+import { Controller } from '../../src/runtime/controller';
 import { Informer, stripManagedFields } from '../../src/runtime/informer';
 import { ensureNamespace, host, startEnv, until, vm, type TestEnv } from './fixtures';
 
@@ -407,5 +408,46 @@ describe('Informer', () => {
       rc.list = list;
       for (const n of [...names, 'p-6']) await hosts.delete(n).catch(() => undefined);
     }
+  });
+});
+
+describe('the first list (isInInitialList)', () => {
+  it('tells add handlers which objects came with the first list: not watch adds, nor the replay to a late handler', async () => {
+    const hosts = env.client.kind('Host');
+    await hosts.create({ ...(host('il-1') as any), metadata: { name: 'il-1', labels: { il: '1' } } });
+    const inf = new Informer<Host>({ client: env.client, resource: kindResource('Host'), schema: hostSchema, labelSelector: 'il=1' });
+    const seen: string[] = [];
+    inf.on({ add: (h, initial) => seen.push(`${h.metadata.name} ${initial}`) });
+    inf.start();
+    await inf.waitForSync(5000);
+    await hosts.create({ ...(host('il-2') as any), metadata: { name: 'il-2', labels: { il: '1' } } });
+    await until(() => seen.length === 2);
+    const late: string[] = [];
+    inf.on({ add: (h, initial) => late.push(`${h.metadata.name} ${initial}`) });
+    expect(seen).toEqual(['il-1 true', 'il-2 false']);
+    expect(late.sort()).toEqual(['il-1 false', 'il-2 false']);
+    await inf.stop();
+    for (const n of ['il-1', 'il-2']) await hosts.delete(n);
+  });
+
+  it('Controller.watchMapped with skipInitialList maps only what follows the first list; delayMs enqueues later', async () => {
+    const hosts = env.client.kind('Host');
+    await hosts.create({ ...(host('wm-1') as any), metadata: { name: 'wm-1', labels: { wm: '1' } } });
+    const inf = new Informer<Host>({ client: env.client, resource: kindResource('Host'), schema: hostSchema, labelSelector: 'wm=1' });
+    const skipping = new Controller({ name: 'skipping', reconcile: async () => undefined });
+    const mapping = new Controller({ name: 'mapping', reconcile: async () => undefined });
+    const delayed = new Controller({ name: 'delayed', reconcile: async () => undefined });
+    skipping.watchMapped(inf, (h) => [`k-${h.metadata.name}`], { skipInitialList: true });
+    mapping.watchMapped(inf, (h) => [`k-${h.metadata.name}`]);
+    delayed.watchMapped(inf, (h) => [`k-${h.metadata.name}`], { skipInitialList: true, delayMs: 60_000 });
+    inf.start();
+    await inf.waitForSync(5000);
+    expect([skipping.queue.len(), mapping.queue.len(), delayed.queue.delayedCount()]).toEqual([0, 1, 0]);
+    await hosts.create({ ...(host('wm-2') as any), metadata: { name: 'wm-2', labels: { wm: '1' } } });
+    await until(() => skipping.queue.len() === 1);
+    expect([mapping.queue.len(), delayed.queue.len(), delayed.queue.delayedCount()]).toEqual([2, 0, 1]);
+    await inf.stop();
+    for (const c of [skipping, mapping, delayed]) await c.stop();
+    for (const n of ['wm-1', 'wm-2']) await hosts.delete(n);
   });
 });
