@@ -36,16 +36,21 @@ export interface ProcStats {
   cpuSeconds: number | null;
 }
 
+/** CPU seconds (user + system) of a live process, or of one of its threads (`tid`); throws once it is gone. */
+export function cpuSecondsOf(pid: number, tid?: number): number {
+  // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks (100/s on Linux), after the ")".
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 /** VmHWM / VmRSS (bytes) and CPU seconds of a live process; nulls once it is gone. */
 export function readProc(pid: number): { hwm: number | null; rss: number | null; cpu: number | null } {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
     const rss = /VmRSS:\s+(\d+) kB/.exec(status);
-    // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks (100/s on Linux), after the ")".
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpu = (Number(f[11]) + Number(f[12])) / 100;
+    const cpu = cpuSecondsOf(pid);
     return { hwm: hwm ? Number(hwm[1]) * 1024 : null, rss: rss ? Number(rss[1]) * 1024 : null, cpu };
   } catch {
     return { hwm: null, rss: null, cpu: null };

@@ -10,19 +10,12 @@
 // runs a smaller datacenter. Prints JSON: per restart the seconds to Ready and, at that moment, the
 // CPU seconds of the operator (whole process and main thread), the API server and the agents since
 // the restart; per variant the medians.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { generateDatacenter } from '../../src/gen';
 import { FULL } from '../scenarios/vmworld';
 import { loadObjects, type Manifest } from '../lib/load';
+import { cpuSecondsOf } from '../lib/procs';
 import { startSystem, stopSystem, waitIdle } from '../lib/system';
-
-/** CPU seconds (user + system) of a process, or of one of its threads. */
-function cpuSeconds(pid: number, tid?: number): number {
-  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '4' }, variant: { type: 'string', multiple: true, default: [''] }, size: { type: 'string' } } });
 const rounds = Number(values.rounds);
@@ -49,8 +42,8 @@ try {
       await cluster.stopOperator();
       const saved = v.env.map(([k]) => [k, process.env[k]] as const);
       for (const [k, x] of v.env) process.env[k] = x;
-      const api0 = cpuSeconds(cluster.apiserver.pid);
-      const agents0 = cluster.agents ? cpuSeconds(cluster.agents.pid) : 0;
+      const api0 = cpuSecondsOf(cluster.apiserver.pid);
+      const agents0 = cluster.agents ? cpuSecondsOf(cluster.agents.pid) : 0;
       const t0 = performance.now();
       try {
         await cluster.startOperator();
@@ -63,10 +56,10 @@ try {
       const row = {
         variant: v.name,
         readySeconds: Math.round(performance.now() - t0) / 1000,
-        operatorCpuSeconds: cpuSeconds(pid),
-        operatorMainThreadCpuSeconds: cpuSeconds(pid, pid),
-        apiServerCpuSeconds: Math.round((cpuSeconds(cluster.apiserver.pid) - api0) * 100) / 100,
-        agentsCpuSeconds: cluster.agents ? Math.round((cpuSeconds(cluster.agents.pid) - agents0) * 100) / 100 : 0,
+        operatorCpuSeconds: cpuSecondsOf(pid),
+        operatorMainThreadCpuSeconds: cpuSecondsOf(pid, pid),
+        apiServerCpuSeconds: Math.round((cpuSecondsOf(cluster.apiserver.pid) - api0) * 100) / 100,
+        agentsCpuSeconds: cluster.agents ? Math.round((cpuSecondsOf(cluster.agents.pid) - agents0) * 100) / 100 : 0,
       };
       restarts.push(row);
       progress(`${JSON.stringify(v.name)}: Ready in ${row.readySeconds} s`);

@@ -84,7 +84,8 @@ function schemaWithout(schema: z.ZodType | undefined, names: readonly string[]):
 export interface InformerHandlers<T> {
   /**
    * `initialList`: the object came with the informer's first list (client-go's isInInitialList),
-   * not from a watch, a relist, or the replay of the cache to a handler registered late.
+   * not from a watch, a later relist, or the replay of the cache to a handler registered late (a
+   * first list that failed and is retried is still the first).
    */
   add?(obj: T, initialList: boolean): void;
   /** Both versions, so a handler can enqueue what the old object pointed at too. */
