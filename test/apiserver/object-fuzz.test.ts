@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { loadAll } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startTestApiServer, type TestApiServer } from '../helpers/apiserver';
+import { mutate, paths } from '../helpers/mutate';
 import { protoGuard } from '../helpers/proto-guard';
 
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown }; [k: string]: unknown };
@@ -40,34 +41,6 @@ beforeAll(async () => {
   for (const o of seeds) expect((await s.request('POST', collection(o), { body: o })).status, `${o.kind} ${o.metadata.name}`).toBe(201);
 });
 afterAll(() => s.close());
-
-/** Paths to every member of `v` (objects and arrays), the root included. */
-function paths(v: unknown, at: (string | number)[] = []): (string | number)[][] {
-  const out = [at];
-  if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...at, i])));
-  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...at, k]));
-  return out;
-}
-
-/** A deep copy of `o` with the member at `path` (plus `key`, when given) set to `value`. */
-function mutate(o: Obj, path: (string | number)[], key: string | undefined, value: unknown): Obj {
-  const copy = JSON.parse(JSON.stringify(o)) as Obj;
-  let cur: any = copy;
-  for (const p of path.slice(0, -1)) cur = cur[p];
-  const target = [...path, ...(key === undefined ? [] : [key])];
-  if (target.length === 0) return copy;
-  let parent: any = copy;
-  for (const p of target.slice(0, -1)) {
-    if (parent[p] === null || typeof parent[p] !== 'object') parent[p] = {};
-    parent = parent[p];
-  }
-  const last = target[target.length - 1]!;
-  // A name on a list is no JSON member (and "length" is the list's own): leave the object as it was.
-  if (Array.isArray(parent) && typeof last !== 'number') return copy;
-  // JSON-parsed, as a client's body is: a key `__proto__` is a member.
-  Object.defineProperty(parent, last, { value, enumerable: true, writable: true, configurable: true });
-  return copy;
-}
 
 describe('what the fuzz found: a member of the wrong type is a 400, not a 500', () => {
   const tag = () => seeds.find((o) => o.kind === 'Tag')!;
