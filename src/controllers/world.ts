@@ -26,20 +26,34 @@ const uniq = (xs: Array<string | undefined>) => [...new Set(xs.filter((x): x is 
 /** Every host a VM occupies or is pinned to, for fan-in from Host/HostFilter changes. */
 export const vmHosts = (vm: VM) => uniq([vm.status?.hostName, vm.status?.targetHostName, vm.spec.hostName]);
 
-/** Every tag a policy names (appliesTo and peers): a Tag change re-evaluates these policies. */
-export function policyTags(p: SecurityPolicy): string[] {
-  const out = [...(p.spec.appliesTo.tags ?? [])];
-  for (const r of [...p.spec.ingress, ...p.spec.egress]) for (const peer of r.peers) out.push(...(peer.vms?.tags ?? []));
-  return uniq(out);
+/**
+ * The values of a policy's spec for an index, once per spec object: a list shares one frozen spec
+ * among the policies that carry the same text (26,615 specs for 79,729 policies at vmworld), and a
+ * status echo keeps the cached spec, so the index is read for both versions from the same spec.
+ */
+function perSpec(values: (spec: SecurityPolicy['spec']) => string[]): (p: SecurityPolicy) => readonly string[] {
+  const memo = new WeakMap<object, readonly string[]>();
+  return (p) => {
+    let v = memo.get(p.spec);
+    if (v === undefined) memo.set(p.spec, (v = Object.freeze(values(p.spec))));
+    return v;
+  };
 }
 
+/** Every tag a policy names (appliesTo and peers): a Tag change re-evaluates these policies. */
+export const policyTags = perSpec((spec) => {
+  const out = [...(spec.appliesTo.tags ?? [])];
+  for (const r of [...spec.ingress, ...spec.egress]) for (const peer of r.peers) out.push(...(peer.vms?.tags ?? []));
+  return uniq(out);
+});
+
 /** Every tenant a policy names, explicitly (appliesTo and peers). */
-export function policyTenants(p: SecurityPolicy): string[] {
-  const out = [...(p.spec.appliesTo.tenants ?? [])];
-  for (const r of [...p.spec.ingress, ...p.spec.egress])
+export const policyTenants = perSpec((spec) => {
+  const out = [...(spec.appliesTo.tenants ?? [])];
+  for (const r of [...spec.ingress, ...spec.egress])
     for (const peer of r.peers) out.push(...(peer.tenants ?? []), ...(peer.vms?.tenants ?? []));
   return uniq(out);
-}
+});
 
 /** The members of a HostFilter's spec the operator never reads back (it compiled them). */
 export const HOSTFILTER_BULK = ['programs', 'addressGroups', 'bindings'] as const;

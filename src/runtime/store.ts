@@ -15,7 +15,8 @@ export interface InvalidEntry {
 
 export class IndexedStore<T> {
   private items = new Map<string, T>();
-  private indexers = new Map<string, IndexFunc<T>>();
+  /** Each index's function and its keys by value, in an array: set() walks it for every object listed. */
+  private indexers: { fn: IndexFunc<T>; idx: SetMultimap<string, string> }[] = [];
   /** index name → index value → keys */
   private indices = new Map<string, SetMultimap<string, string>>();
   private invalid = new Map<string, InvalidEntry>();
@@ -41,15 +42,15 @@ export class IndexedStore<T> {
    * each of its tags). Can be added at any time; existing objects are indexed at once.
    */
   addIndex(name: string, fn: IndexFunc<T>): void {
-    if (this.indexers.has(name)) throw new Error(`index ${name} already exists`);
-    this.indexers.set(name, fn);
+    if (this.indices.has(name)) throw new Error(`index ${name} already exists`);
     const idx = new SetMultimap<string, string>();
+    this.indexers.push({ fn, idx });
     this.indices.set(name, idx);
     for (const [key, obj] of this.items) this.indexInto(idx, key, fn(obj));
   }
 
   hasIndex(name: string): boolean {
-    return this.indexers.has(name);
+    return this.indices.has(name);
   }
 
   /** Objects whose index `name` contains `value`. */
@@ -81,8 +82,10 @@ export class IndexedStore<T> {
   set(key: string, obj: T): T | undefined {
     const old = this.items.get(key);
     this.items.set(key, obj);
-    for (const [name, fn] of this.indexers) {
-      const idx = this.indices.get(name)!;
+    // Indexed loops: set() runs for every listed object, often before it is optimized, and an
+    // unoptimized for...of allocates an iterator result per step.
+    for (let i = 0; i < this.indexers.length; i++) {
+      const { fn, idx } = this.indexers[i]!;
       const now = fn(obj);
       if (old !== undefined) {
         const before = fn(old);
@@ -119,16 +122,16 @@ export class IndexedStore<T> {
     return [...this.invalid.values()];
   }
 
-  private indexInto(idx: SetMultimap<string, string>, key: string, values: Iterable<string>): void {
-    for (const v of values) idx.add(v, key);
+  private indexInto(idx: SetMultimap<string, string>, key: string, values: readonly string[]): void {
+    for (let i = 0; i < values.length; i++) idx.add(values[i]!, key);
   }
 
-  private unindexFrom(idx: SetMultimap<string, string>, key: string, values: Iterable<string>): void {
-    for (const v of values) idx.delete(v, key);
+  private unindexFrom(idx: SetMultimap<string, string>, key: string, values: readonly string[]): void {
+    for (let i = 0; i < values.length; i++) idx.delete(values[i]!, key);
   }
 
   private unindex(key: string, obj: T): void {
-    for (const [name, fn] of this.indexers) this.unindexFrom(this.indices.get(name)!, key, fn(obj));
+    for (const { fn, idx } of this.indexers) this.unindexFrom(idx, key, fn(obj));
   }
 }
 

@@ -127,9 +127,13 @@ function shallowEqual(a: object, b: object): boolean {
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
     return true;
   }
-  const ka = Object.keys(a), kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
+  // One key array, not two: b's keys are walked as visit walks them (plain objects only reach here).
+  const ka = Object.keys(a);
   const ra = a as Record<string, unknown>, rb = b as Record<string, unknown>;
-  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || ra[ka[i]!] !== rb[ka[i]!]) return false;
-  return true;
+  let i = 0;
+  for (const k in rb) {
+    if (k !== ka[i] || ra[k] !== rb[k]) return false;
+    i++;
+  }
+  return i === ka.length;
 }
