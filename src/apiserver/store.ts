@@ -107,7 +107,7 @@ export const specTexts = new RecentTexts(16 * 1024 * 1024);
  * write would cost more than it saves.
  */
 const SHARE_PARTS_MAX_BYTES = 16 * 1024;
-const trees = new TreeInterner();
+const trees = new TreeInterner({ trackShared: true });
 
 /** JSON text of a stored (immutable) object. */
 export function toJson(obj: Obj): string {
@@ -119,9 +119,81 @@ export function toJson(obj: Obj): string {
  * serializes each object once; remembering 200,000 of them would push out the recent writes the cache
  * is for, and keep every text alive long enough to be promoted to V8's old generation, where an
  * operator's relist left ~0.5 GiB of dead text until the next full GC (the server's peak RSS).
+ * The parts several stored objects share are serialized once instead (sharedPartJson).
  */
 export function listJson(obj: Obj): string {
-  return jsonCache.get(obj) ?? JSON.stringify(obj);
+  return jsonCache.get(obj) ?? storedObjectJson(obj);
+}
+
+/** JSON.stringify(obj) for a stored object, with the parts it shares with others from sharedTexts. */
+export function storedObjectJson(obj: Obj): string {
+  return objectJson(obj, topMemberJson);
+}
+
+/** Whether a stored part is shared with other stored objects (its text is kept): for tests. */
+export const isSharedPart = (node: object): boolean => trees.isShared(node);
+
+/**
+ * JSON text of the parts stored objects share (the tree interner's shared nodes): at vmworld
+ * 217 of the 341 MB an operator's restart lists (HostFilters aside) are managedFields entries,
+ * policy specs and statuses that other objects carry too, each serialized again for every object.
+ * Only shared parts are kept (2.3 MB of text for a vmworld restart's lists), and only while stored.
+ */
+const sharedTexts = new WeakMap<object, string>();
+
+function sharedPartJson(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object' || !trees.isShared(v)) return JSON.stringify(v);
+  let text = sharedTexts.get(v);
+  if (text === undefined) sharedTexts.set(v, (text = JSON.stringify(v)));
+  return text;
+}
+
+/** Member names as JSON, for the few names stored objects use (a name from input past the limit is quoted each time). */
+const keyTexts = new Map<string, string>();
+const KEY_TEXTS_MAX = 1024;
+function keyJson(k: string): string {
+  let t = keyTexts.get(k);
+  if (t === undefined) {
+    t = JSON.stringify(k);
+    if (keyTexts.size < KEY_TEXTS_MAX) keyTexts.set(k, t);
+  }
+  return t;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * What JSON.stringify gives for a plain object, member by member through `member` (which returns a
+ * member's text, or undefined to leave it out as JSON.stringify leaves out undefined). Anything
+ * else (an object with toJSON, an array) goes to JSON.stringify whole.
+ */
+function objectJson(o: unknown, member: (k: string, v: unknown) => string | undefined): string {
+  if (!isPlainObject(o) || typeof o.toJSON === 'function') return JSON.stringify(o);
+  let out = '{';
+  for (const k of Object.keys(o)) {
+    const t = member(k, o[k]);
+    if (t === undefined) continue;
+    if (out.length > 1) out += ',';
+    out += keyJson(k) + ':' + t;
+  }
+  return out + '}';
+}
+
+/** A stored object's members: its metadata member by member, the rest shared or serialized. */
+function topMemberJson(k: string, v: unknown): string | undefined {
+  return k === 'metadata' ? objectJson(v, metadataMemberJson) : sharedPartJson(v);
+}
+
+/** metadata's members: managedFields entry by entry (each writer's entry is shared by the objects it wrote in the same second). */
+function metadataMemberJson(k: string, v: unknown): string | undefined {
+  if (k !== 'managedFields' || !Array.isArray(v) || trees.isShared(v)) return sharedPartJson(v);
+  let out = '[';
+  for (let i = 0; i < v.length; i++) out += (i ? ',' : '') + (sharedPartJson(v[i]) ?? 'null');
+  return out + ']';
 }
 
 /** The store's key of an object (200,000 of them at vmworld). */

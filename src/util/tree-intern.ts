@@ -18,6 +18,21 @@ const TREE_MAX_WIDTH = 64;
  */
 export class TreeInterner {
   private table = new Map<number, object>();
+  /** Canonical nodes handed out again for a later equal value (see isShared), when tracked. */
+  private readonly sharedNodes: WeakSet<object> | undefined;
+
+  /** `trackShared`: remember which canonical nodes more than one value took (isShared). */
+  constructor(opts: { trackShared?: boolean } = {}) {
+    this.sharedNodes = opts.trackShared ? new WeakSet() : undefined;
+  }
+
+  /**
+   * Whether `node` is a canonical node this interner handed out for more than one value (with
+   * trackShared): a part several objects hold, whose serialized text is worth keeping.
+   */
+  isShared(node: object): boolean {
+    return this.sharedNodes?.has(node) ?? false;
+  }
 
   /** The canonical instance of `value` (its own arrays and objects are replaced in place first). */
   intern<V>(value: V): V {
@@ -86,7 +101,11 @@ export class TreeInterner {
     this.lastHash = h;
     if (width > TREE_MAX_WIDTH) return v;
     const have = this.table.get(h);
-    if (have !== undefined) return shallowEqual(have, v) ? have : v;
+    if (have !== undefined) {
+      if (!shallowEqual(have, v)) return v;
+      this.sharedNodes?.add(have);
+      return have;
+    }
     if (this.table.size >= TREE_TABLE_LIMIT) this.table = new Map();
     this.table.set(h, Object.freeze(v));
     return v;

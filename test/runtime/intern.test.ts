@@ -116,6 +116,21 @@ describe('TreeInterner', () => {
     expect(p2).toBe(p1);
   });
 
+  it('with trackShared, tells the nodes it handed out for more than one value (and only with it)', () => {
+    const trees = new TreeInterner({ trackShared: true });
+    const a = trees.intern({ spec: { ports: [{ port: 1 }] }, own: { uid: 'a' } });
+    expect(trees.isShared(a.spec)).toBe(false); // one value holds it so far
+    const b = trees.intern({ spec: { ports: [{ port: 1 }] }, own: { uid: 'b' } });
+    expect(b.spec).toBe(a.spec);
+    expect(trees.isShared(a.spec)).toBe(true);
+    expect(trees.isShared(a.own)).toBe(false);
+    expect(trees.isShared(b.own)).toBe(false);
+    const untracked = new TreeInterner();
+    const c = untracked.intern({ tags: ['x'] });
+    expect(untracked.intern({ tags: ['x'] })).toBe(c);
+    expect(untracked.isShared(c)).toBe(false);
+  });
+
   it('keeps an own "__proto__" key (JSON.parse makes one) an own key: assigning it never sets a prototype', () => {
     const trees = new TreeInterner();
     const text = '{"spec":{"__proto__":{"tier":"Provider"},"x":1}}';
