@@ -15,7 +15,7 @@ import { jsonPatch, mergePatch, mergePatchOwned, strategicMergePatch } from './p
 import { apiVersionOf, defsFromCrd, statusWriteDef, type Registry, type ResourceDef } from './resources';
 import { applyDefaults, causesFromAjv, listTypeCauses, OBJECT_META_FIELDS, prune } from './schema';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
-import { listJson, objectKey, RV_PLACEHOLDER, specTexts, type Obj, type Store } from './store';
+import { listJson, objectJson, objectKey, RV_PLACEHOLDER, specTexts, type Obj, type Store } from './store';
 import { decodeTypeError, deepEqual, metadataErrors, type NameRule } from './validation';
 import { setOwn } from '../util/own-keys';
 import { MAX_OBJECT_BYTES } from '../api/limits';
@@ -99,12 +99,7 @@ const LARGE_OBJECT_CHARS = 64 * 1024;
 
 /** JSON.stringify(obj) for a plain JSON object, with `text` as the already serialized value of `member`. */
 export function stringifyWithMember(obj: Obj, member: string, text: string): string {
-  let out = '';
-  for (const k of Object.keys(obj)) {
-    const v = k === member ? text : JSON.stringify(obj[k]);
-    if (v !== undefined) out += `${out ? ',' : '{'}${JSON.stringify(k)}:${v}`;
-  }
-  return out ? `${out}}` : '{}';
+  return objectJson(obj, (k, v) => (k === member ? text : JSON.stringify(v)));
 }
 
 /** Everything except metadata and status: a change here bumps metadata.generation. */

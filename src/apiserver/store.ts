@@ -133,11 +133,16 @@ export function storedObjectJson(obj: Obj): string {
 /** Whether a stored part is shared with other stored objects (its text is kept): for tests. */
 export const isSharedPart = (node: object): boolean => trees.isShared(node);
 
+/** How many member names have their JSON kept (keyJson): for tests. */
+export const keptKeyTexts = (): number => keyTexts.size;
+
 /**
  * JSON text of the parts stored objects share (the tree interner's shared nodes): at vmworld
  * 217 of the 341 MB an operator's restart lists (HostFilters aside) are managedFields entries,
  * policy specs and statuses that other objects carry too, each serialized again for every object.
- * Only shared parts are kept (2.3 MB of text for a vmworld restart's lists), and only while stored.
+ * Only shared parts are kept (2.3 MB of text for a vmworld restart's lists), and only while stored
+ * (or while the interner's table holds them). A text never goes stale: shared nodes are frozen, and
+ * stored objects are never changed in place (a write stores a new object).
  */
 const sharedTexts = new WeakMap<object, string>();
 
@@ -148,14 +153,18 @@ function sharedPartJson(v: unknown): string | undefined {
   return text;
 }
 
-/** Member names as JSON, for the few names stored objects use (a name from input past the limit is quoted each time). */
+/**
+ * Member names as JSON, for the few short names stored objects use. A name from input is quoted each
+ * time once the table is full, and a long one always: a client's megabyte-long names are not kept.
+ */
 const keyTexts = new Map<string, string>();
 const KEY_TEXTS_MAX = 1024;
+const KEY_TEXT_MAX_CHARS = 64;
 function keyJson(k: string): string {
   let t = keyTexts.get(k);
   if (t === undefined) {
     t = JSON.stringify(k);
-    if (keyTexts.size < KEY_TEXTS_MAX) keyTexts.set(k, t);
+    if (keyTexts.size < KEY_TEXTS_MAX && k.length <= KEY_TEXT_MAX_CHARS) keyTexts.set(k, t);
   }
   return t;
 }
@@ -169,9 +178,10 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => {
 /**
  * What JSON.stringify gives for a plain object, member by member through `member` (which returns a
  * member's text, or undefined to leave it out as JSON.stringify leaves out undefined). Anything
- * else (an object with toJSON, an array) goes to JSON.stringify whole.
+ * else (an object with toJSON, an array) goes to JSON.stringify whole. A member's own toJSON would
+ * be called without its name: stored objects come from JSON and hold no functions.
  */
-function objectJson(o: unknown, member: (k: string, v: unknown) => string | undefined): string {
+export function objectJson(o: unknown, member: (k: string, v: unknown) => string | undefined): string {
   if (!isPlainObject(o) || typeof o.toJSON === 'function') return JSON.stringify(o);
   let out = '{';
   for (const k of Object.keys(o)) {

@@ -2,7 +2,7 @@
 // text JSON.stringify gives, whatever the members, their order, their values or how parts repeat.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isSharedPart, RV_PLACEHOLDER, Store, storedObjectJson, type Obj } from '../../src/apiserver/store';
+import { isSharedPart, keptKeyTexts, RV_PLACEHOLDER, Store, storedObjectJson, type Obj } from '../../src/apiserver/store';
 
 const tricky = fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', 'toJSON', '1', '0', 'managedFields', 'metadata', 'ü\u2028"\\', ''));
 const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
@@ -49,6 +49,17 @@ describe('storedObjectJson', () => {
       { numRuns: 500 },
     );
     expect(sharedSeen).toBeGreaterThan(200);
+  });
+
+  it('keeps the JSON of short member names only: a client\'s long names are quoted each time, never kept', () => {
+    const long = (i: number) => `${i}-${'x'.repeat(100_000)}`;
+    storedObjectJson({ metadata: { name: 'warm' }, spec: {} } as Obj);
+    const before = keptKeyTexts();
+    for (let i = 0; i < 20; i++) {
+      const obj = { [long(i)]: 1, metadata: { name: 'n', [long(i)]: 'v' }, spec: {} } as unknown as Obj;
+      expect(storedObjectJson(obj)).toBe(JSON.stringify(obj));
+    }
+    expect(keptKeyTexts()).toBe(before);
   });
 
   it('leaves out what JSON.stringify leaves out, and keeps the order of integer-like names', () => {
