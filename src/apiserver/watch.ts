@@ -44,6 +44,8 @@ function eventLine(api: Api, def: ResourceDef, type: EventType, ev: StoreEvent):
 
 /** Max bytes buffered for a slow watcher before the server closes it (it will re-watch). */
 const MAX_BUFFERED = 64 * 1024 * 1024;
+/** Queued event bytes written at once, without waiting for the end of the turn. */
+const FLUSH_BYTES = 256 * 1024;
 
 export class WatchHub {
   readonly active = new Set<() => void>();
@@ -102,10 +104,36 @@ export class WatchHub {
       if (w.shape === 'metadata') return JSON.stringify({ type, object: partialMetadata(o) }) + '\n';
       return `{"type":"${type}","object":${toJson(o)}}\n`;
     };
+    // Events are queued and written together at the end of this turn of the event loop (or at once
+    // past FLUSH_BYTES): one socket write, one TLS record and one chunk for every event the turn
+    // produced, where each event used to be its own system call (while statuses settle, hundreds of
+    // writes a second each send one small event to the same watcher). kube-apiserver does the same: it
+    // flushes a watch's response only when no further event is waiting in its channel.
+    let queued: Buffer[] = [];
+    let queuedBytes = 0;
+    let flushTimer: NodeJS.Immediate | undefined;
+    const takeQueued = (): Buffer | undefined => {
+      if (flushTimer) clearImmediate(flushTimer);
+      flushTimer = undefined;
+      if (queued.length === 0) return undefined;
+      const chunk = queued.length === 1 ? queued[0]! : Buffer.concat(queued, queuedBytes);
+      queued = [];
+      queuedBytes = 0;
+      return chunk;
+    };
+    const flush = () => {
+      const chunk = takeQueued();
+      if (closed || !chunk) return;
+      res.write(chunk);
+      if (res.writableLength > MAX_BUFFERED) close();
+    };
     const write = (line: string | Buffer) => {
       if (closed) return;
-      res.write(line);
-      if (res.writableLength > MAX_BUFFERED) close();
+      const buf = typeof line === 'string' ? Buffer.from(line) : line;
+      queued.push(buf);
+      queuedBytes += buf.length;
+      if (queuedBytes >= FLUSH_BYTES) flush();
+      else flushTimer ??= setImmediate(flush);
     };
     const bookmark = (annotations?: Record<string, string>) => {
       const metadata: Obj = { resourceVersion: String(api.store.rv) };
@@ -126,6 +154,10 @@ export class WatchHub {
     const close = () => {
       if (closed) return;
       closed = true;
+      // What this watch was sent goes out before its end (a timeout, the server stopping); a watcher
+      // dropped for buffering too much loses it, as before (it relists or resumes either way).
+      const rest = takeQueued();
+      if (rest && !res.destroyed && res.writableLength <= MAX_BUFFERED) res.write(rest);
       r.removeWatcher(watcher);
       timers.forEach((t) => clearTimeout(t));
       this.active.delete(close);

@@ -18,7 +18,8 @@ import {
 import { GROUP, KIND_BY_NAME, VERSION } from '../api';
 import { parseListItems, type ItemMemberDrops, type PartTexts } from './strip-managed';
 import { ApiError, toApiError } from './errors';
-import { NodeHttpLibrary } from './http';
+import { Agent as UndiciAgent } from 'undici';
+import { NodeHttpLibrary, sendThrough } from './http';
 import { realClock, sleep, type Clock } from './clock';
 import { TokenBucket } from './ratelimit';
 import { namespacedKey } from '../util/flat-string';
@@ -141,6 +142,8 @@ class KeepAliveAuth implements SecurityAuthentication {
   private agent: http.Agent | undefined;
   /** The same agent's options without a socket limit, for watches. */
   private streamAgent: http.Agent | undefined;
+  /** The connection pool that sends the agent's requests (see sendThrough). */
+  private pool: UndiciAgent | undefined;
   private reuse: { until: number; headers: [string, string][] } | undefined;
   constructor(
     private readonly kc: KubeConfig,
@@ -178,6 +181,10 @@ class KeepAliveAuth implements SecurityAuthentication {
       this.agent = poolByAddress(new Ctor({ ...shared, timeout: opts.timeout ?? 30_000, maxSockets: 64, maxFreeSockets: 64 }));
       // No idle timeout either: a quiet watch is idle for minutes by design.
       this.streamAgent = poolByAddress(new Ctor({ ...shared, maxSockets: Infinity, maxFreeSockets: 16 }));
+      // The same server, TLS context and identity; 64 connections, as the agent's sockets.
+      const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts;
+      this.pool = new UndiciAgent({ connections: 64, connect: { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername, ...(secureContext ? { secureContext } : {}) } });
+      sendThrough(this.agent, this.pool);
     }
     fresh.destroy();
     ctx.setAgent(this.agent);
@@ -190,6 +197,7 @@ class KeepAliveAuth implements SecurityAuthentication {
   close(): void {
     this.agent?.destroy();
     this.streamAgent?.destroy();
+    this.pool?.destroy().catch(() => undefined);
   }
 }
 

@@ -1,9 +1,27 @@
 // The HTTP transport under client-node's request pipeline (RequestContext in, ResponseContext out),
-// on Node's http/https directly instead of node-fetch 2: half the per-request CPU in our measurements,
-// and no false "Premature close" errors on reused keep-alive sockets (node-fetch issues #1576, #1767).
+// instead of node-fetch 2 (half the per-request CPU in our measurements, and no false "Premature close"
+// errors on reused keep-alive sockets: node-fetch issues #1576, #1767). Requests go through undici's
+// connection pool when the client registered one for the request's agent (`sendThrough`), else through
+// Node's http/https; watches always go through Node's (a stream handed to the caller).
 import http from 'node:http';
 import https from 'node:https';
+import type { Dispatcher } from 'undici';
 import { ResponseContext, type PromiseHttpLibrary, type RequestContext } from '@kubernetes/client-node';
+
+/**
+ * The undici pool that sends the requests of a keep-alive agent (same server, same TLS options).
+ * Per request, undici's dispatch took 25 to 35 µs of the client's CPU where Node's https.request took
+ * 60 to 95 µs (small PATCHes and their metadata-only answers, 32 in flight, keep-alive, TLS), and the
+ * server 30 % less (headers and body arrive as one write): a vmworld cold start sends 170,000 writes.
+ */
+const dispatchers = new WeakMap<http.Agent, Dispatcher>();
+
+/** Requests through `agent` go through `pool` from now on (watches still use the agent). */
+export function sendThrough(agent: http.Agent, pool: Dispatcher): void {
+  dispatchers.set(agent, pool);
+}
+
+type Sink<R> = () => { data(c: Buffer): void; end(status: number, headers: http.IncomingHttpHeaders): R };
 
 export class NodeHttpLibrary implements PromiseHttpLibrary {
   /**
@@ -44,11 +62,11 @@ export class NodeHttpLibrary implements PromiseHttpLibrary {
       const chunks: Buffer[] = [];
       return {
         data: (c) => chunks.push(c),
-        end: (res) => {
+        end: (status, headers) => {
           const buf = Buffer.concat(chunks);
           const h: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
-          return new ResponseContext(res.statusCode ?? 0, h, { text: async () => buf.toString('utf8'), binary: async () => buf });
+          for (const [k, v] of Object.entries(headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
+          return new ResponseContext(status, h, { text: async () => buf.toString('utf8'), binary: async () => buf });
         },
       };
     });
@@ -67,8 +85,7 @@ export class NodeHttpLibrary implements PromiseHttpLibrary {
       const body = new ScratchBody(this.scratch);
       return {
         data: (c) => body.push(c),
-        end: (res) => {
-          const status = res.statusCode ?? 0;
+        end: (status) => {
           const bytes = body.view();
           let parsed: unknown;
           if (status >= 200 && status <= 299) {
@@ -89,51 +106,106 @@ export class NodeHttpLibrary implements PromiseHttpLibrary {
   private readonly scratch = new ScratchPool();
 
   /** One request with the whole response: `sink` takes the body's chunks and makes the result at its end. */
-  private exchange<R>(ctx: RequestContext, sink: () => { data(c: Buffer): void; end(res: http.IncomingMessage): R }): Promise<R> {
+  private exchange<R>(ctx: RequestContext, sink: Sink<R>): Promise<R> {
     const url = new URL(ctx.getUrl());
-    const mod = url.protocol === 'https:' ? https : http;
     const raw = ctx.getBody();
     let body: string | undefined;
     if (typeof raw === 'string') body = raw;
     else if (raw instanceof URLSearchParams) body = raw.toString();
     else if (raw !== undefined) return Promise.reject(new Error('multipart bodies are not supported'));
     const headers = this.headersOf(ctx);
+    const agent = ctx.getAgent();
+    const pool = agent && !ctx.getSignal() ? dispatchers.get(agent as http.Agent) : undefined;
+    if (pool) return this.dispatch(pool, url, ctx.getHttpMethod(), headers, body, sink);
     if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
+    const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const fail = (err: unknown) => {
         clearTimeout(timer);
         reject(err);
       };
-      const req = mod.request(
-        url,
-        { method: ctx.getHttpMethod(), headers, agent: ctx.getAgent(), signal: ctx.getSignal() },
-        (res) => {
-          const s = sink();
-          res.on('data', (c: Buffer) => s.data(c));
-          res.on('error', fail);
-          res.on('end', () => {
-            clearTimeout(timer);
-            try {
-              resolve(s.end(res));
-            } catch (err) {
-              reject(err); // e.g. a body too large for one string: the call fails, the process does not
-            }
-          });
-        },
-      );
+      const req = mod.request(url, { method: ctx.getHttpMethod(), headers, agent, signal: ctx.getSignal() }, (res) => {
+        const s = sink();
+        res.on('data', (c: Buffer) => s.data(c));
+        res.on('error', fail);
+        res.on('end', () => {
+          clearTimeout(timer);
+          try {
+            resolve(s.end(res.statusCode ?? 0, res.headers));
+          } catch (err) {
+            reject(err); // e.g. a body too large for one string: the call fails, the process does not
+          }
+        });
+      });
       req.on('error', fail);
       if (this.timeoutMs !== undefined) {
-        const ms = this.timeoutMs;
         timer = setTimeout(() => {
-          const err = Object.assign(new Error(`no complete response within ${ms} ms`), { code: 'ETIMEDOUT' });
+          const err = this.timeoutError();
           req.destroy(err);
           reject(err);
-        }, ms);
+        }, this.timeoutMs);
       }
       if (body !== undefined) req.write(body);
       req.end();
     });
+  }
+
+  /** The same exchange through an undici pool (its dispatch handler: no stream objects per request). */
+  private dispatch<R>(pool: Dispatcher, url: URL, method: string, headers: Record<string, string>, body: string | undefined, sink: Sink<R>): Promise<R> {
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let controller: Dispatcher.DispatchController | undefined;
+      let s: ReturnType<Sink<R>> | undefined;
+      let status = 0;
+      let responseHeaders: http.IncomingHttpHeaders = {};
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+      };
+      pool.dispatch(
+        // No undici timeouts: the whole exchange is bounded by timeoutMs below, as with Node's http.
+        { origin: url.origin, path: url.pathname + url.search, method: method as Dispatcher.HttpMethod, headers, body, headersTimeout: 0, bodyTimeout: 0 },
+        {
+          onRequestStart: (c) => {
+            controller = c;
+            if (settled) c.abort(this.timeoutError());
+          },
+          onResponseStart: (_c, statusCode, h) => {
+            if (statusCode < 200) return; // informational (100 Continue): the answer follows
+            status = statusCode;
+            responseHeaders = h;
+            s = sink();
+          },
+          onResponseData: (_c, chunk) => s?.data(chunk),
+          onResponseEnd: () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            try {
+              resolve((s ?? sink()).end(status, responseHeaders));
+            } catch (err) {
+              reject(err);
+            }
+          },
+          onResponseError: (_c, err) => fail(err),
+        },
+      );
+      if (this.timeoutMs !== undefined && !settled) {
+        timer = setTimeout(() => {
+          const err = this.timeoutError();
+          controller?.abort(err);
+          fail(err);
+        }, this.timeoutMs);
+      }
+    });
+  }
+
+  private timeoutError(): Error {
+    return Object.assign(new Error(`no complete response within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' });
   }
 }
 

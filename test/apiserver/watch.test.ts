@@ -17,18 +17,21 @@ afterAll(async () => {
 
 interface WatchStream {
   events: { type: string; object: any }[];
+  /** Response body chunks received (the HTTP client's 'data' events). */
+  chunks: number;
   ended: boolean;
   close(): void;
 }
 
 function openWatch(path: string): Promise<WatchStream> {
   return new Promise((resolve, reject) => {
-    const s: WatchStream = { events: [], ended: false, close: () => req.destroy() };
+    const s: WatchStream = { events: [], chunks: 0, ended: false, close: () => req.destroy() };
     const req = httpsRequest(new URL(path, t.url), { headers: { Authorization: `Bearer ${t.token}` }, ca: t.server.caCert }, (res) => {
       if (res.statusCode !== 200) reject(new Error(`watch status ${res.statusCode}`));
       let buf = '';
       res.setEncoding('utf8'); // a multi-byte character may span two chunks
       res.on('data', (d: string) => {
+        s.chunks++;
         buf += d;
         let i: number;
         while ((i = buf.indexOf('\n')) >= 0) {
@@ -152,6 +155,23 @@ describe('watch', () => {
     expect(w.events.every((e) => e.type === 'BOOKMARK')).toBe(true);
     expect(w.events[0]!.object).toMatchObject({ kind: 'ConfigMap', apiVersion: 'v1' });
     expect(Number(w.events[0]!.object.metadata.resourceVersion)).toBeGreaterThanOrEqual(Number(rv));
+  });
+
+  it('sends the events of one turn as one chunk, in order, and what it queued before it ends', async () => {
+    const rv = (await t.request('GET', CM)).body.metadata.resourceVersion;
+    const w = await openWatch(`${CM}?watch=true&resourceVersion=${rv}&labelSelector=grp%3Dturn`);
+    const store = t.server.store;
+    const stored = (name: string, v: string) => ({ ...cm(name, { grp: 'turn' }), metadata: { name, namespace: 'default', labels: { grp: 'turn' }, uid: `uid-${name}` }, data: { v } });
+    // Three writes in one turn of the server's event loop, then the watch ended in the same turn.
+    store.put('/configmaps', stored('turn-a', '1'));
+    store.put('/configmaps', stored('turn-b', '1'));
+    store.put('/configmaps', stored('turn-a', '2'));
+    t.server.dropAllWatches();
+    await eventually(() => w.ended, 5000, 'stream end');
+    expect(w.events.map((e) => `${e.type} ${e.object.metadata.name} ${e.object.data.v}`)).toEqual(['ADDED turn-a 1', 'ADDED turn-b 1', 'MODIFIED turn-a 2']);
+    expect(w.chunks).toBe(1);
+    store.remove('/configmaps', 'default/turn-a');
+    store.remove('/configmaps', 'default/turn-b');
   });
 
   it('filters cluster-wide watches by namespace path', async () => {

@@ -140,51 +140,72 @@ describe('responses a caller discards', () => {
 });
 
 describe('keep-alive', () => {
-  it('sequential requests reuse one connection', async () => {
+  /** The client's undici pool (requests) and its https.Agent (watches), after one request made them. */
+  const transport = async () => {
+    await env.client.kind('Host').list();
+    const auth = (env.client as any).auth;
+    return { pool: auth.pool as import('undici').Agent, agent: auth.agent as import('node:https').Agent & { options: Record<string, unknown> } };
+  };
+  /** New connections the pool opens from now on. */
+  const countConnects = (pool: import('undici').Agent) => {
+    const seen = { n: 0 };
+    pool.on('connect', () => seen.n++);
+    return seen;
+  };
+
+  it('sequential requests reuse one connection, through the pool and not the agent', async () => {
     const hosts = env.client.kind('Host');
-    await hosts.list(); // creates the shared agent
-    const agent = (env.client as any).auth.agent as import('node:http').Agent & { createConnection: (...a: any[]) => any };
-    let connections = 0;
-    const orig = agent.createConnection.bind(agent);
-    agent.createConnection = (...a: any[]) => {
-      connections++;
-      return orig(...a);
-    };
-    let reused = 0;
-    agent.on('free', () => reused++); // emitted when a kept-alive socket goes back to the pool
+    const { pool, agent } = await transport();
+    const connects = countConnects(pool);
     for (let i = 0; i < 20; i++) await hosts.list();
-    expect(connections).toBeLessThanOrEqual(1);
-    expect(reused).toBeGreaterThanOrEqual(20);
+    expect(connects.n).toBe(0);
+    // Requests never touched the agent: it keeps no socket (watches get their own agent).
+    expect(Object.keys((agent as any).freeSockets)).toEqual([]);
+    expect(Object.keys((agent as any).sockets)).toEqual([]);
   });
 
   it('a burst keeps its connections for the next burst, all on one TLS context', async () => {
     const hosts = env.client.kind('Host');
-    await hosts.list();
-    const agent = (env.client as any).auth.agent as import('node:http').Agent & { createConnection: (...a: any[]) => any; options: Record<string, unknown> };
+    const { pool, agent } = await transport();
     // Built once from the kubeconfig's CA and passed to every tls.connect (no context per socket).
     expect((agent.options.secureContext as object | undefined)?.constructor.name).toBe('SecureContext');
-    let connections = 0;
-    const orig = agent.createConnection.bind(agent);
-    agent.createConnection = (...a: any[]) => {
-      connections++;
-      return orig(...a);
-    };
+    const connects = countConnects(pool);
     await Promise.all(Array.from({ length: 24 }, () => hosts.list()));
-    const first = connections;
+    const first = connects.n;
     expect(first).toBeGreaterThan(1);
     await Promise.all(Array.from({ length: 24 }, () => hosts.list()));
-    expect(connections).toBe(first);
+    expect(connects.n).toBe(first);
   });
 
-  it('pools sockets by address: the key of a request is host and port, not the CA, certificate and key', async () => {
-    const hosts = env.client.kind('Host');
-    await hosts.list();
-    const agent = (env.client as any).auth.agent as import('node:https').Agent & { options: Record<string, unknown>; freeSockets: Record<string, unknown[]> };
+  it('pools the watch agent\'s sockets by address: the key of a request is host and port, not the CA, certificate and key', async () => {
+    const { agent } = await transport();
     expect(agent.options.ca ?? agent.options.cert).toBeDefined(); // TLS with the kubeconfig's material
-    const name = agent.getName({ ...agent.options, host: '127.0.0.1', port: env.server.port });
-    expect(name).toBe(`127.0.0.1:${env.server.port}:`);
-    // The kept-alive sockets sit under that short key, and the next request takes one of them.
-    expect(Object.keys(agent.freeSockets)).toEqual([name]);
+    expect(agent.getName({ ...agent.options, host: '127.0.0.1', port: env.server.port })).toBe(`127.0.0.1:${env.server.port}:`);
+  });
+
+  it('a response the server cuts short fails the call; the next request gets a fresh connection', async () => {
+    const net = await import('node:net');
+    let requests = 0;
+    const srv = net.createServer((sock) => {
+      sock.once('data', () => {
+        requests++;
+        // The first answer promises 100 bytes and sends 2, then closes; later ones are whole.
+        if (requests === 1) sock.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{}');
+        else sock.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}');
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as import('node:net').AddressInfo).port;
+    const c = new KubeClient({ yaml: plainKubeconfig(port) });
+    try {
+      const err = await c.request('PATCH', '/api/v1/namespaces/x/configmaps/y', { body: {} }).catch((e) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err.code).toBe(0);
+      expect(await c.request('PATCH', '/api/v1/namespaces/x/configmaps/y', { body: {} })).toEqual({});
+    } finally {
+      c.close();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
   });
 });
 
