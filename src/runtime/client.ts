@@ -18,11 +18,19 @@ import {
 import { GROUP, KIND_BY_NAME, VERSION } from '../api';
 import { parseListItems, type ItemMemberDrops, type PartTexts } from './strip-managed';
 import { ApiError, toApiError } from './errors';
-import { Agent as UndiciAgent } from 'undici';
+import { createRequire } from 'node:module';
+import type { Agent as UndiciAgent } from 'undici';
 import { NodeHttpLibrary, sendThrough } from './http';
 import { realClock, sleep, type Clock } from './clock';
 import { TokenBucket } from './ratelimit';
 import { namespacedKey } from '../util/flat-string';
+
+/**
+ * undici's connection pool, loaded from its own module: the package's index loads every part of it
+ * (fetch, WebSocket, caches, mocks) in about 80 ms, its Agent in about 20, and every command that
+ * talks to a cluster pays that at start.
+ */
+const UndiciAgentCtor: typeof UndiciAgent = createRequire(import.meta.url)('undici/lib/dispatcher/agent.js');
 
 type ApiConstructor<T extends ApiType> = new (config: ReturnType<typeof createConfiguration>) => T;
 
@@ -183,7 +191,7 @@ class KeepAliveAuth implements SecurityAuthentication {
       this.streamAgent = poolByAddress(new Ctor({ ...shared, maxSockets: Infinity, maxFreeSockets: 16 }));
       // The same server, TLS context and identity; 64 connections, as the agent's sockets.
       const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts;
-      this.pool = new UndiciAgent({ connections: 64, connect: { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername, ...(secureContext ? { secureContext } : {}) } });
+      this.pool = new UndiciAgentCtor({ connections: 64, connect: { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername, ...(secureContext ? { secureContext } : {}) } });
       sendThrough(this.agent, this.pool);
     }
     fresh.destroy();
