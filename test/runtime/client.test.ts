@@ -164,6 +164,22 @@ describe('keep-alive', () => {
     expect(Object.keys((agent as any).sockets)).toEqual([]);
   });
 
+  it('a list read in place (an informer\'s page) goes through the agent, not the pool', async () => {
+    const { MANAGED_FIELDS } = await import('../../src/runtime/strip-managed');
+    const { pool, agent } = await transport();
+    const connects = countConnects(pool);
+    let freed = 0;
+    agent.on('free', () => freed++); // a kept-alive socket of the agent's, back after its response
+    await env.client.kind('Host').create(host('ka-list') as any);
+    freed = 0;
+    const page = await env.client.kind('Host').list({ dropItemMembers: MANAGED_FIELDS });
+    await env.client.kind('Host').delete('ka-list');
+    expect(page.items.map((h) => h.metadata.name)).toContain('ka-list');
+    expect(page.items.every((h) => h.metadata.managedFields === undefined)).toBe(true);
+    expect(connects.n).toBe(0);
+    expect(freed).toBe(1);
+  });
+
   it('a burst keeps its connections for the next burst, all on one TLS context', async () => {
     const hosts = env.client.kind('Host');
     const { pool, agent } = await transport();
