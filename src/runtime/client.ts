@@ -189,9 +189,9 @@ class KeepAliveAuth implements SecurityAuthentication {
       this.agent = poolByAddress(new Ctor({ ...shared, timeout: opts.timeout ?? 30_000, maxSockets: 64, maxFreeSockets: 64 }));
       // No idle timeout either: a quiet watch is idle for minutes by design.
       this.streamAgent = poolByAddress(new Ctor({ ...shared, maxSockets: Infinity, maxFreeSockets: 16 }));
-      // The same server, TLS context and identity; 64 connections, as the agent's sockets.
-      const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = opts;
-      this.pool = new UndiciAgentCtor({ connections: 64, connect: { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername, ...(secureContext ? { secureContext } : {}) } });
+      // The same server and TLS context (CA, certificate, key); 64 connections, as the agent's sockets.
+      const connect = secureContext ? { secureContext, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername } : {};
+      this.pool = new UndiciAgentCtor({ connections: 64, connect });
       sendThrough(this.agent, this.pool);
     }
     fresh.destroy();

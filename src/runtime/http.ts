@@ -175,6 +175,7 @@ export class NodeHttpLibrary implements PromiseHttpLibrary {
         {
           onRequestStart: (c) => {
             controller = c;
+            // Timed out while it waited for a free connection: it must not be sent after all.
             if (settled) c.abort(this.timeoutError());
           },
           onResponseStart: (_c, statusCode, h) => {
