@@ -109,6 +109,9 @@ export class Component {
       const file = createWriteStream(join(outDir, `${name}.out`), { flags: 'a' });
       file.write(`# started ${Date.now()}\n`);
       this.proc.stdout!.pipe(file);
+      // Its logs (stderr) too, for lining up a slow probe with what the component did meanwhile.
+      const errFile = createWriteStream(join(outDir, `${name}.err`), { flags: 'a' });
+      this.proc.stderr!.pipe(errFile);
     }
     let out = '';
     this.ready = new Promise((done, fail) => {

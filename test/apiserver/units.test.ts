@@ -9,6 +9,7 @@ import { cloneJson } from '../../src/apiserver/clone';
 import { stringifyWithMember } from '../../src/apiserver/api';
 import { decodeK8sProtobuf } from '../../src/apiserver/protobuf';
 import { sortVersions } from '../../src/apiserver/resources';
+import { deepEqual } from '../../src/apiserver/validation';
 import { applyDefaults, causesFromAjv, compileValidator, fieldPath, listTypeCauses, prune } from '../../src/apiserver/schema';
 import { parseFieldSelector, parseLabelSelector } from '../../src/apiserver/selectors';
 import { humanDuration } from '../../src/apiserver/table';
@@ -307,5 +308,83 @@ describe('versions and WAL', () => {
     for (let i = 0; i < 20; i++) small.put('/configmaps', { metadata: { name: 'c', namespace: 'd' }, data: { i: String(i) } });
     expect(small.res('/configmaps').history.length).toBeLessThanOrEqual(6);
     expect(small.res('/configmaps').eventsAfter(small.rv - 3)).toHaveLength(3);
+  });
+});
+
+describe('deepEqual (validation.ts): order-free JSON equality without allocating', () => {
+  // The definition it replaced, kept as the oracle: own keys with a value, any order, arrays in order.
+  const oracle = (a: unknown, b: unknown): boolean => {
+    if (a === b) return true;
+    if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+    if (Array.isArray(a) !== Array.isArray(b)) return false;
+    if (Array.isArray(a)) return a.length === (b as unknown[]).length && a.every((x, i) => oracle(x, (b as unknown[])[i]));
+    const ka = Object.keys(a).filter((k) => (a as any)[k] !== undefined);
+    const kb = Object.keys(b).filter((k) => (b as any)[k] !== undefined);
+    return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && oracle((a as any)[k], (b as any)[k]));
+  };
+  const reorder = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(reorder) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reorder(x)])) : v;
+
+  it('agrees with the oracle on arbitrary JSON, on reordered copies and on near misses', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
+        expect(deepEqual(a, b)).toBe(oracle(a, b));
+        expect(deepEqual(a, reorder(structuredClone(a)))).toBe(true);
+        expect(deepEqual({ x: a, y: 1 }, { x: a, y: 2 })).toBe(false);
+        expect(deepEqual([a, b], [a, b])).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('treats undefined members as absent and only own members of either side as present', () => {
+    expect(deepEqual({ a: 1, b: undefined }, { a: 1 })).toBe(true);
+    expect(deepEqual({ a: 1 }, { a: 1, b: undefined })).toBe(true);
+    expect(deepEqual({ a: undefined }, { b: undefined })).toBe(true);
+    expect(deepEqual(JSON.parse('{"__proto__":{}}'), { x: {} })).toBe(false);
+    expect(deepEqual({ x: {} }, JSON.parse('{"__proto__":{}}'))).toBe(false);
+    expect(deepEqual(JSON.parse('{"__proto__":{"a":1}}'), JSON.parse('{"__proto__":{"a":1}}'))).toBe(true);
+    expect(deepEqual([1, { a: [2] }], [1, { a: [3] }])).toBe(false);
+    expect(deepEqual({ a: null }, { a: {} })).toBe(false);
+    expect(deepEqual([], {})).toBe(false);
+  });
+});
+
+describe('schema walks skip subtrees that cannot matter', () => {
+  // Deep list types and defaults, next to a large subtree with neither (like a HostFilter spec).
+  const schema = {
+    type: 'object',
+    properties: {
+      spec: { type: 'object', properties: { rules: { type: 'array', items: { type: 'object', properties: { cidr: { type: 'string' }, ports: { type: 'array', items: { type: 'integer' } } } } } } },
+      status: {
+        type: 'object',
+        properties: {
+          conditions: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'], items: { type: 'object', properties: { type: { type: 'string' }, n: { type: 'integer', default: 0 } } } },
+          byHost: { type: 'object', additionalProperties: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } } },
+        },
+      },
+    },
+  };
+
+  it('still finds duplicates and fills defaults below, and nothing in the subtree without them', () => {
+    const spec = { rules: [{ cidr: '10.0.0.0/8', ports: [1, 1] }, { cidr: '10.0.0.0/8', ports: [1, 1] }] };
+    const o: any = { spec, status: { conditions: [{ type: 'A' }, { type: 'A', n: 2 }], byHost: { h: ['x', 'x'] } } };
+    expect(listTypeCauses(o, schema).map((c) => c.field)).toEqual(['status.conditions[1]', 'status.byHost.h[1]']);
+    applyDefaults(o, schema);
+    expect(o.status.conditions).toEqual([{ type: 'A', n: 0 }, { type: 'A', n: 2 }]);
+    expect(o.spec).toEqual({ rules: [{ cidr: '10.0.0.0/8', ports: [1, 1] }, { cidr: '10.0.0.0/8', ports: [1, 1] }] });
+    expect(listTypeCauses(spec, schema.properties.spec)).toEqual([]);
+  });
+
+  it('a pattern answers the same for a value seen before (its answers are remembered)', () => {
+    const v = compileValidator({ type: 'object', properties: { ip: { type: 'string', pattern: '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$' } } });
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.string({ maxLength: 20 })), (ip) => {
+        const first = v({ ip });
+        expect(v({ ip })).toBe(first);
+        expect(first).toBe(/^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/u.test(ip));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
