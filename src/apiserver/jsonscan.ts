@@ -12,8 +12,13 @@ export interface JsonScan {
   duplicates: string[];
 }
 
+/** Keys of one object seen so far: a short list searched in place, a Set once the object grows. */
+type SeenKeys = string[] | Set<string>;
+const SET_FROM = 16;
+
 export function scanJson(text: string, maxDepth = MAX_JSON_DEPTH): JsonScan {
-  const keys: (Set<string> | null)[] = [];
+  // One entry per open object (its keys) or array (null).
+  const keys: (SeenKeys | null)[] = [];
   const path: string[] = [];
   let depth = 0;
   let max = 0;
@@ -22,30 +27,34 @@ export function scanJson(text: string, maxDepth = MAX_JSON_DEPTH): JsonScan {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
-      // string
-      let j = i + 1;
-      let escaped = false;
-      for (; j < text.length; j++) {
-        const d = text.charCodeAt(j);
-        if (d === 0x5c) {
-          j++;
-          escaped = true;
-        } else if (d === 0x22) break;
+      // A string: its closing quote is the next one not escaped (found natively, not char by char:
+      // string contents are most of a 150 KB HostFilter).
+      let j = text.indexOf('"', i + 1);
+      for (;;) {
+        if (j < 0) {
+          j = text.length;
+          break;
+        }
+        let backslashes = 0;
+        while (text.charCodeAt(j - 1 - backslashes) === 0x5c) backslashes++;
+        if (backslashes % 2 === 0) break;
+        j = text.indexOf('"', j + 1);
       }
-      const inObject = keys.length > 0 && keys[keys.length - 1] !== null;
-      if (inObject && expectKey) {
-        const raw = text.slice(i + 1, j);
-        let key = raw;
-        if (escaped) {
+      const seen = keys.length > 0 ? keys[keys.length - 1] : null;
+      if (seen && expectKey) {
+        let key = text.slice(i + 1, j);
+        if (key.includes('\\')) {
           try {
             key = JSON.parse(text.slice(i, j + 1)) as string;
           } catch {
-            key = raw;
+            // left as written
           }
         }
-        const set = keys[keys.length - 1]!;
-        if (set.has(key)) duplicates.push([...path.slice(0, -1), key].join('.'));
-        set.add(key);
+        if (Array.isArray(seen) ? seen.includes(key) : seen.has(key)) duplicates.push([...path.slice(0, -1), key].join('.'));
+        else if (Array.isArray(seen)) {
+          seen.push(key);
+          if (seen.length === SET_FROM) keys[keys.length - 1] = new Set(seen);
+        } else seen.add(key);
         path[path.length - 1] = key;
         expectKey = false;
       }
@@ -54,7 +63,7 @@ export function scanJson(text: string, maxDepth = MAX_JSON_DEPTH): JsonScan {
       depth++;
       if (depth > max) max = depth;
       if (depth > maxDepth) return { depth, duplicates };
-      keys.push(c === 0x7b ? new Set() : null);
+      keys.push(c === 0x7b ? [] : null);
       path.push('');
       expectKey = c === 0x7b;
     } else if (c === 0x7d || c === 0x5d) {

@@ -10,6 +10,7 @@ import { stringifyWithMember } from '../../src/apiserver/api';
 import { decodeK8sProtobuf } from '../../src/apiserver/protobuf';
 import { sortVersions } from '../../src/apiserver/resources';
 import { deepEqual } from '../../src/apiserver/validation';
+import { scanJson } from '../../src/apiserver/jsonscan';
 import { applyDefaults, causesFromAjv, compileValidator, fieldPath, listTypeCauses, prune } from '../../src/apiserver/schema';
 import { parseFieldSelector, parseLabelSelector } from '../../src/apiserver/selectors';
 import { humanDuration } from '../../src/apiserver/table';
@@ -386,5 +387,85 @@ describe('schema walks skip subtrees that cannot matter', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('scanJson: depth and duplicate keys in one pass', () => {
+  // The char-by-char scanner it replaced, kept as the oracle.
+  const oracle = (text: string) => {
+    const keys: (Set<string> | null)[] = [];
+    const path: string[] = [];
+    let depth = 0;
+    let max = 0;
+    const duplicates: string[] = [];
+    let expectKey = false;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        let j = i + 1;
+        let escaped = false;
+        for (; j < text.length; j++) {
+          const d = text.charCodeAt(j);
+          if (d === 0x5c) {
+            j++;
+            escaped = true;
+          } else if (d === 0x22) break;
+        }
+        if (keys.length > 0 && keys[keys.length - 1] !== null && expectKey) {
+          let key = text.slice(i + 1, j);
+          if (escaped) {
+            try {
+              key = JSON.parse(text.slice(i, j + 1)) as string;
+            } catch {
+              /* as written */
+            }
+          }
+          const set = keys[keys.length - 1]!;
+          if (set.has(key)) duplicates.push([...path.slice(0, -1), key].join('.'));
+          set.add(key);
+          path[path.length - 1] = key;
+          expectKey = false;
+        }
+        i = j;
+      } else if (c === 0x7b || c === 0x5b) {
+        depth++;
+        if (depth > max) max = depth;
+        keys.push(c === 0x7b ? new Set() : null);
+        path.push('');
+        expectKey = c === 0x7b;
+      } else if (c === 0x7d || c === 0x5d) {
+        depth--;
+        keys.pop();
+        path.pop();
+      } else if (c === 0x2c) expectKey = keys.length > 0 && keys[keys.length - 1] !== null;
+    }
+    return { depth: max, duplicates };
+  };
+  // JSON texts whose objects may repeat a key, written plainly or escaped ("\u0061" is "a"), with
+  // quotes and backslashes inside strings; objects of up to 40 members (past the scanner's switch to a Set).
+  const key = fc.constantFrom('a', 'b', '\\u0061', 'a\\"b', 'c\\\\', 'x\\\\\\"y', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8', 'k9', 'k10', 'k11', 'k12', 'k13', 'k14', 'k15', 'k16', 'k17');
+  const { text } = fc.letrec<{ text: string }>((tie) => ({
+    text: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constantFrom('1', 'null', '"s"', '"q\\"uote"', '"\\\\"', '"[{"'),
+      fc.array(tie('text'), { maxLength: 4 }).map((xs) => `[${xs.join(',')}]`),
+      fc.array(fc.tuple(key, tie('text')), { maxLength: 40 }).map((ms) => `{${ms.map(([k, v]) => `"${k}":${v}`).join(',')}}`),
+    ),
+  }));
+
+  it('finds what the char-by-char scan found, on texts with repeated, escaped and many keys', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(scanJson(t)).toEqual(oracle(t));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('names a duplicate by its path, escaped keys unescaped, and stops past the depth limit', () => {
+    expect(scanJson('{"spec":{"a":1,"\\u0061":2}}').duplicates).toEqual(['spec.a']);
+    expect(scanJson('{"a\\"":1,"a\\"":2}').duplicates).toEqual(['a"']);
+    expect(scanJson('[[[[1]]]]', 3).depth).toBe(4);
+    expect(scanJson('{"s":"}]\\\\","t":1,"t":2}').duplicates).toEqual(['t']);
   });
 });
