@@ -1,4 +1,5 @@
 // Deep equality and RFC 7386 merge-patch diff for JSON values (status comparison and status writes).
+import { deepEqual } from '../util/json-equal';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -6,22 +7,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Structural equality of JSON values; object key order is irrelevant, array order matters; undefined fields are absent. */
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (isObject(a) && isObject(b)) {
-    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
-    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-    if (ka.length !== kb.length) return false;
-    for (const k of ka) if (!deepEqual(a[k], b[k])) return false;
-    return true;
-  }
-  return false;
-}
+export { deepEqual };
 
 /**
  * The JSON merge patch that turns `from` into `to`: changed fields set, removed fields null, arrays
