@@ -15,7 +15,7 @@ import { jsonPatch, mergePatch, mergePatchOwned, strategicMergePatch } from './p
 import { apiVersionOf, defsFromCrd, statusWriteDef, type Registry, type ResourceDef } from './resources';
 import { applyDefaults, causesFromAjv, listTypeCauses, OBJECT_META_FIELDS, prune } from './schema';
 import { parseFieldSelector, parseLabelSelector } from './selectors';
-import { listJson, objectJson, objectKey, RV_PLACEHOLDER, specTexts, type Obj, type Store } from './store';
+import { listJson, objectJson, objectKey, specTexts, type Obj, type Store } from './store';
 import { decodeTypeError, deepEqual, metadataErrors, type NameRule } from './validation';
 import { setOwn } from '../util/own-keys';
 import { MAX_OBJECT_BYTES } from '../api/limits';
@@ -262,7 +262,7 @@ export class Api {
     if (ctx.dryRun) return this.out(def, obj);
     const stored = this.store.put(def.key, obj, json);
     this.validatedUnder.set(stored, def);
-    this.countWrite(ctx, json);
+    this.countWrite(ctx, json.text);
     this.afterWrite(def, stored);
     await this.store.durable();
     return this.out(def, stored);
@@ -308,14 +308,18 @@ export class Api {
     return stored;
   }
 
-  /** Serializes obj once (resourceVersion still a placeholder) and enforces etcd's size limit. */
-  private checkSize(def: ResourceDef, obj: Obj): string {
-    const rv = obj.metadata.resourceVersion;
-    obj.metadata.resourceVersion = RV_PLACEHOLDER;
-    const json = this.serialize(def, obj);
-    obj.metadata.resourceVersion = rv;
-    if (json.length > MAX_OBJECT_BYTES / 3 && Buffer.byteLength(json) > MAX_OBJECT_BYTES) throw tooLarge('etcdserver: request is too large');
-    return json;
+  /**
+   * Serializes obj once, as it will be stored (with the resourceVersion the store assigns next: no
+   * await comes between this and the put), and enforces etcd's size limit.
+   */
+  private checkSize(def: ResourceDef, obj: Obj): { text: string; rv: number } {
+    const was = obj.metadata.resourceVersion;
+    const rv = this.store.rv + 1;
+    obj.metadata.resourceVersion = String(rv);
+    const text = this.serialize(def, obj);
+    obj.metadata.resourceVersion = was;
+    if (text.length > MAX_OBJECT_BYTES / 3 && Buffer.byteLength(text) > MAX_OBJECT_BYTES) throw tooLarge('etcdserver: request is too large');
+    return { text, rv };
   }
 
   /**
@@ -577,7 +581,7 @@ export class Api {
     }
     const stored = this.store.put(def.key, next, json);
     this.validatedUnder.set(stored, def);
-    this.countWrite(ctx, json);
+    this.countWrite(ctx, json.text);
     this.afterWrite(def, stored);
     await this.store.durable();
     return this.out(def, stored);

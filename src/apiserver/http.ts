@@ -96,10 +96,24 @@ export function parseJsonBody(buf: Buffer, contentType: string | undefined, opts
   return value;
 }
 
+/**
+ * The UTF-8 bytes of texts end to end, measured and written into one buffer (each text encoded on
+ * its own: none may end with half a surrogate pair the next begins with). Buffer.from(a + b)
+ * first copied the joined text whole into a new string, and Buffer.from of a large text took about
+ * four times as long as measuring and writing it (a 160 KB HostFilter in every watch event).
+ */
+export function utf8Bytes(...texts: string[]): Buffer {
+  const lengths = texts.map((t) => Buffer.byteLength(t));
+  const out = Buffer.allocUnsafe(lengths.reduce((a, b) => a + b, 0));
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) at += out.write(texts[i]!, at, lengths[i]!, 'utf8');
+  return out;
+}
+
 export function sendJson(res: ServerResponse, code: number, body: string | object, headers: Record<string, string> = {}) {
   // Encoded once: Buffer.byteLength and then end(text) walked a 160 KB HostFilter twice (8 % of the
   // server's CPU while a cold start writes filters).
-  const bytes = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+  const bytes = utf8Bytes(typeof body === 'string' ? body : JSON.stringify(body));
   res.writeHead(code, {
     'Content-Type': 'application/json',
     'Content-Length': bytes.length,

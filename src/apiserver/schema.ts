@@ -44,7 +44,7 @@ export function prune(obj: Record<string, any>, schema: Schema | undefined): str
       continue;
     }
     const sub = declaredProperty(schema, key);
-    if (sub) pruneValue(obj[key], sub, key, unknown);
+    if (sub) pruneValue(obj[key], sub, [key], unknown);
     else if (!schema['x-kubernetes-preserve-unknown-fields']) {
       delete obj[key];
       unknown.push(key);
@@ -53,12 +53,22 @@ export function prune(obj: Record<string, any>, schema: Schema | undefined): str
   return unknown;
 }
 
-function pruneValue(value: unknown, schema: Schema, path: string, unknown: string[]) {
+/**
+ * `at` is the value's path as segments (names and indexes), made into text only for a field pruned:
+ * a 150 KB HostFilter has none, and building every element's path text was most of prune's time.
+ */
+function pruneValue(value: unknown, schema: Schema, at: (string | number)[], unknown: string[]) {
+  if (value === null || typeof value !== 'object') return;
   if (Array.isArray(value)) {
-    if (schema.items) value.forEach((item, i) => pruneValue(item, schema.items, `${path}[${i}]`, unknown));
+    const items = schema.items;
+    if (items)
+      for (let i = 0; i < value.length; i++) {
+        at.push(i);
+        pruneValue(value[i], items, at, unknown);
+        at.pop();
+      }
     return;
   }
-  if (!isPlainObject(value)) return;
   if (schema['x-kubernetes-embedded-resource']) {
     prune(value, schema);
     return;
@@ -69,12 +79,22 @@ function pruneValue(value: unknown, schema: Schema, path: string, unknown: strin
   if (!props && addl === undefined && preserve) return;
   for (const key of Object.keys(value)) {
     const sub = declaredProperty(schema, key) ?? (isPlainObject(addl) ? addl : undefined);
-    if (sub) pruneValue(value[key], sub, joinPath(path, key), unknown);
-    else if (!(preserve || addl === true)) {
-      delete value[key];
-      unknown.push(joinPath(path, key));
+    if (sub) {
+      at.push(key);
+      pruneValue((value as Record<string, unknown>)[key], sub, at, unknown);
+      at.pop();
+    } else if (!(preserve || addl === true)) {
+      delete (value as Record<string, unknown>)[key];
+      unknown.push(joinPath(pathText(at), key));
     }
   }
+}
+
+/** "spec.items[0].name" from ["spec", "items", 0, "name"]. */
+function pathText(at: readonly (string | number)[]): string {
+  let out = '';
+  for (const seg of at) out = typeof seg === 'number' ? `${out}[${seg}]` : joinPath(out, seg);
+  return out;
 }
 
 /**

@@ -49,9 +49,6 @@ export interface ResourceStats {
 const HISTORY_BYTES = 16 * 1024 * 1024;
 /** Events per resource kept for watch resume (seconds of writes even at thousands per second). */
 const HISTORY_EVENTS = 5_000;
-/** Stand-in resourceVersion for serializing an object before the store assigns the real one. */
-export const RV_PLACEHOLDER = '\u0000rv';
-const RV_PLACEHOLDER_JSON = JSON.stringify(RV_PLACEHOLDER);
 /**
  * Texts keyed by the object they serialize, the most recent up to a budget of characters (the oldest
  * dropped first, by a queue without Array.shift's copying).
@@ -425,17 +422,20 @@ export class Store {
   }
 
   /**
-   * Stores obj (its metadata.resourceVersion is set here) and notifies watchers. `json`, when
-   * given, is obj serialized with RV_PLACEHOLDER as its resourceVersion (serialized once per write).
+   * Stores obj (its metadata.resourceVersion is set here) and notifies watchers. `json`, when given,
+   * is obj serialized once per write, with `json.rv` as its resourceVersion: kept as the object's
+   * text when that is the version assigned here (the caller serialized it with `rv + 1`). The text is
+   * never searched and edited: a placeholder replaced in it could be a client's string as well, and
+   * the search copied a 160 KB HostFilter's text whole.
    */
-  put(resKey: string, obj: Obj, json?: string): Obj {
+  put(resKey: string, obj: Obj, json?: { text: string; rv: number }): Obj {
     const r = this.res(resKey);
     const key = objectKey(obj.metadata.namespace, obj.metadata.name);
     const prev = r.objects.get(key);
     const rv = ++this.rv;
     obj.metadata.resourceVersion = String(rv);
-    if (json !== undefined && jsonCache.get(obj) === undefined) remember(obj, json.replace(RV_PLACEHOLDER_JSON, `"${rv}"`));
-    if (json !== undefined && json.length <= SHARE_PARTS_MAX_BYTES) trees.shareParts(obj);
+    if (json !== undefined && json.rv === rv && jsonCache.get(obj) === undefined) remember(obj, json.text);
+    if (json !== undefined && json.text.length <= SHARE_PARTS_MAX_BYTES) trees.shareParts(obj);
     r.objects.set(key, obj);
     if (!prev) r.invalidateKeys();
     this.index(resKey, key, obj, prev);

@@ -4,6 +4,7 @@
 // by every watcher that receives it.
 import type { ServerResponse } from 'node:http';
 import { badRequest, gone } from './errors';
+import { utf8Bytes } from './http';
 import type { Api } from './api';
 import { apiVersionOf, type ResourceDef } from './resources';
 import { parseFieldSelector } from './selectors';
@@ -36,7 +37,7 @@ function eventLine(api: Api, def: ResourceDef, type: EventType, ev: StoreEvent):
   const k = `${type}|${def.group}/${def.version}`;
   let line = m.get(k);
   if (line === undefined) {
-    line = Buffer.from(`{"type":"${type}","object":${toJson(api.out(def, ev.obj))}}\n`);
+    line = utf8Bytes(`{"type":"${type}","object":`, toJson(api.out(def, ev.obj)), '}\n');
     m.set(k, line);
   }
   return line;

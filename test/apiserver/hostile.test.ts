@@ -146,6 +146,29 @@ describe('query booleans parsed as Go strconv.ParseBool', () => {
     for (const v of ['False', 'f', '0']) expect((await s.request('GET', `${CM}?watch=${v}`)).body.kind).toBe('ConfigMapList');
   });
 
+  it("a client's string that reads like a stand-in resourceVersion is served as sent, beside the real resourceVersion", async () => {
+    // The server once serialized an object with "\u0000rv" as its resourceVersion and replaced the
+    // first such text: a value earlier in the object took the version, and every reader (a watching
+    // controller too) got "\u0000rv" as the object's resourceVersion.
+    const sneaky = '\u0000rv';
+    const raw = `{"apiVersion":"v1","kind":"ConfigMap","data":{"a":${JSON.stringify(sneaky)}},"metadata":{"name":"sneaky","annotations":{"x":${JSON.stringify(sneaky)}}}}`;
+    const created = await s.request('POST', CM, { raw, headers: { 'Content-Type': 'application/json' } });
+    expect(created.status).toBe(201);
+    const patched = await s.request('PATCH', `${CM}/sneaky`, { raw: `{"data":{"b":${JSON.stringify(sneaky)}}}`, headers: { 'Content-Type': 'application/merge-patch+json' } });
+    expect(patched.status).toBe(200);
+    for (const body of [created.body, patched.body, (await s.request('GET', `${CM}/sneaky`)).body]) {
+      expect(body.metadata.resourceVersion).toMatch(/^[0-9]+$/);
+      expect(body.metadata.annotations.x).toBe(sneaky);
+      expect(body.data.a).toBe(sneaky);
+    }
+    const events = (await s.request('GET', `${CM}?watch=1&timeoutSeconds=1&fieldSelector=metadata.name%3Dsneaky`)).text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    expect(events.length).toBeGreaterThan(0);
+    for (const e of events) {
+      expect(e.object.metadata.resourceVersion).toMatch(/^[0-9]+$/);
+      expect(e.object.data).toEqual({ a: sneaky, b: sneaky });
+    }
+  });
+
   it('force=True takes over a field another manager owns (server-side apply)', async () => {
     const apply = (manager: string, force: string) =>
       s.request('PATCH', `${CM}/ssa?fieldManager=${manager}${force}`, { raw: JSON.stringify(cm('ssa', { data: { k: manager } })), headers: { 'Content-Type': 'application/apply-patch+yaml' } });

@@ -2,7 +2,7 @@
 // text JSON.stringify gives, whatever the members, their order, their values or how parts repeat.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isSharedPart, keptKeyTexts, RV_PLACEHOLDER, Store, storedObjectJson, type Obj } from '../../src/apiserver/store';
+import { isSharedPart, keptKeyTexts, Store, storedObjectJson, type Obj } from '../../src/apiserver/store';
 
 const tricky = fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', 'toJSON', '1', '0', 'managedFields', 'metadata', 'ü\u2028"\\', ''));
 const json: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
@@ -37,8 +37,9 @@ describe('storedObjectJson', () => {
             const metadata: Record<string, unknown> = { name: `o-${i}`, namespace: 'acme', managedFields: sh.entries.map((n) => ({ manager: 'm', fieldsV1: part(n) })) };
             if (sh.labels) metadata.labels = sh.labels;
             const obj = parsed({ apiVersion: 'v1', kind: 'Thing', ...sh.extra, metadata, spec: part(sh.spec), status: part(sh.status) }) as Obj;
-            const text = JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: RV_PLACEHOLDER } });
-            stored.push(store.put('things', obj, text));
+            const rv = store.rv + 1;
+            const text = JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: String(rv) } });
+            stored.push(store.put('things', obj, { text, rv }));
           });
           for (const obj of stored) {
             expect(storedObjectJson(obj)).toBe(JSON.stringify(obj));

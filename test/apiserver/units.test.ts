@@ -7,6 +7,7 @@ import { fieldPaths, fromFieldsV1, serverSideApply, toFieldsV1, updateManagedFie
 import { mergePatch, mergePatchOwned, strategicMergePatch } from '../../src/apiserver/patch';
 import { cloneJson } from '../../src/apiserver/clone';
 import { stringifyWithMember } from '../../src/apiserver/api';
+import { utf8Bytes } from '../../src/apiserver/http';
 import { decodeK8sProtobuf } from '../../src/apiserver/protobuf';
 import { sortVersions } from '../../src/apiserver/resources';
 import { deepEqual } from '../../src/apiserver/validation';
@@ -121,6 +122,78 @@ describe('structural schema: prune, default, validate', () => {
     const o: any = { apiVersion: 'v', kind: 'K', metadata: { name: 'x' }, spec: { constructor: 'x', toString: { a: 1 }, items: [{ ip: '1.2', hasOwnProperty: 1 }] }, valueOf: 2 };
     expect(prune(o, schema).sort()).toEqual(['spec.constructor', 'spec.items[0].hasOwnProperty', 'spec.toString', 'valueOf']);
     expect(o).toEqual({ apiVersion: 'v', kind: 'K', metadata: { name: 'x' }, spec: { items: [{ ip: '1.2' }] } });
+  });
+
+  it('prunes as the walk it replaced (path text built for every value), over random schemas and objects', () => {
+    // The previous pruneValue, kept as the oracle: it built each value's path text on the way down.
+    const isObj = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
+    const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+    const oldValue = (value: unknown, sch: any, path: string, unknown: string[]): void => {
+      if (Array.isArray(value)) {
+        if (sch.items) value.forEach((item, i) => oldValue(item, sch.items, `${path}[${i}]`, unknown));
+        return;
+      }
+      if (!isObj(value)) return;
+      if (sch['x-kubernetes-embedded-resource']) {
+        prune(value, sch);
+        return;
+      }
+      const addl = sch.additionalProperties;
+      const preserve = sch['x-kubernetes-preserve-unknown-fields'] === true;
+      if (!sch.properties && addl === undefined && preserve) return;
+      for (const key of Object.keys(value)) {
+        const sub = (sch.properties && Object.hasOwn(sch.properties, key) ? sch.properties[key] : undefined) ?? (isObj(addl) ? addl : undefined);
+        if (sub) oldValue(value[key], sub, join(path, key), unknown);
+        else if (!(preserve || addl === true)) {
+          delete value[key];
+          unknown.push(join(path, key));
+        }
+      }
+    };
+    const oldPrune = (obj: Record<string, any>, sch: any): string[] => {
+      const unknown: string[] = [];
+      for (const key of Object.keys(obj)) {
+        if (key === 'apiVersion' || key === 'kind' || key === 'metadata') continue;
+        const sub = sch.properties && Object.hasOwn(sch.properties, key) ? sch.properties[key] : undefined;
+        if (sub) oldValue(obj[key], sub, key, unknown);
+        else if (!sch['x-kubernetes-preserve-unknown-fields']) {
+          delete obj[key];
+          unknown.push(key);
+        }
+      }
+      return unknown;
+    };
+    const key = fc.constantFrom('a', 'b', '', 'c.d', 'items');
+    const { node } = fc.letrec<{ node: any }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        fc.constant({}),
+        fc.record({ type: fc.constant('array'), items: tie('node') }),
+        fc.record(
+          {
+            type: fc.constant('object'),
+            properties: fc.dictionary(key, tie('node'), { maxKeys: 3 }),
+            additionalProperties: fc.oneof(fc.constant(true), fc.constant(false), tie('node')),
+            'x-kubernetes-preserve-unknown-fields': fc.boolean(),
+            'x-kubernetes-embedded-resource': fc.boolean(),
+          },
+          { requiredKeys: ['type'] },
+        ),
+      ),
+    }));
+    const value = fc.letrec<{ v: unknown }>((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, fc.constantFrom(1, 'x', null, true), fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(key, tie('v'), { maxKeys: 4 })),
+    })).v;
+    fc.assert(
+      fc.property(fc.dictionary(key, node, { maxKeys: 3 }), fc.boolean(), fc.dictionary(key, value, { maxKeys: 4 }), (properties, preserve, body) => {
+        const sch = { type: 'object', properties, ...(preserve ? { 'x-kubernetes-preserve-unknown-fields': true } : {}) };
+        const a = structuredClone(body);
+        const b = structuredClone(body);
+        expect(prune(a, sch)).toEqual(oldPrune(b, sch));
+        expect(a).toEqual(b);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('applies defaults inside existing objects and list items only', () => {
@@ -467,5 +540,18 @@ describe('scanJson: depth and duplicate keys in one pass', () => {
     expect(scanJson('{"a\\"":1,"a\\"":2}').duplicates).toEqual(['a"']);
     expect(scanJson('[[[[1]]]]', 3).depth).toBe(4);
     expect(scanJson('{"s":"}]\\\\","t":1,"t":2}').duplicates).toEqual(['t']);
+  });
+});
+
+describe('utf8Bytes', () => {
+  it('is Buffer.from of the joined texts when no surrogate pair is split between them (lone surrogates, non-ASCII, large texts)', () => {
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.constant(''), fc.constant('\ud800'), fc.constant('x'.repeat(5000) + 'é'));
+    fc.assert(
+      // Each text is encoded on its own: a surrogate pair split between two texts is two lone halves.
+      fc.property(fc.array(text, { maxLength: 4 }).filter((ts) => ts.every((t, i) => i === 0 || !(/[\ud800-\udbff]$/.test(ts[i - 1]!) && /^[\udc00-\udfff]/.test(t)))), (texts) => {
+        expect(utf8Bytes(...texts).equals(Buffer.from(texts.join('')))).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
