@@ -361,7 +361,7 @@ const costlyToCompare = (v: unknown): boolean => Array.isArray(v) && (v.length >
  */
 function outcomeIgnores(managed: unknown, manager: string, sub: string | undefined): (p: string) => boolean {
   let test: ((p: string) => boolean) | undefined;
-  // Built on first use: most writes (statuses) have no object value to ask about.
+  // Built on first use: most writes (statuses) have no list worth asking about.
   const build = (): ((p: string) => boolean) => {
     if (!Array.isArray(managed)) return () => false;
     const valid = managed.filter((m): m is ManagedFieldsEntry => isPlainObject(m) && typeof m.manager === 'string');
