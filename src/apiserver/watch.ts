@@ -37,11 +37,14 @@ function eventLine(api: Api, def: ResourceDef, type: EventType, ev: StoreEvent):
   const k = `${type}|${def.group}/${def.version}`;
   let line = m.get(k);
   if (line === undefined) {
-    line = utf8Bytes(`{"type":"${type}","object":`, toJson(api.out(def, ev.obj)), '}\n');
+    line = objectLine(type, api.out(def, ev.obj));
     m.set(k, line);
   }
   return line;
 }
+
+/** A watch line carrying the whole object, as UTF-8 bytes (the text measured and written from its parts). */
+const objectLine = (type: EventType, obj: Obj): Buffer => utf8Bytes(`{"type":"${type}","object":`, toJson(obj), '}\n');
 
 /** Max bytes buffered for a slow watcher before the server closes it (it will re-watch). */
 const MAX_BUFFERED = 64 * 1024 * 1024;
@@ -93,7 +96,7 @@ export class WatchHub {
     let closed = false;
     const now = () => Date.now();
     const cols = def.columns;
-    const format = (type: EventType, obj: Obj): string => {
+    const format = (type: EventType, obj: Obj): string | Buffer => {
       const o = api.out(def, obj);
       if (w.shape === 'table') {
         const t = {
@@ -103,7 +106,7 @@ export class WatchHub {
         return JSON.stringify({ type, object: t }) + '\n';
       }
       if (w.shape === 'metadata') return JSON.stringify({ type, object: partialMetadata(o) }) + '\n';
-      return `{"type":"${type}","object":${toJson(o)}}\n`;
+      return objectLine(type, o);
     };
     // Events are queued and written together at the end of this turn of the event loop (or at once
     // past FLUSH_BYTES): one socket write, one TLS record and one chunk for every event the turn
