@@ -29,6 +29,19 @@ export function mergePatchDiff(from: unknown, to: unknown): Json | undefined {
   return patch;
 }
 
+/**
+ * One merge patch that does what either of two does, for two patches toward the same value (from
+ * mergePatchDiff of two bases to one target): it brings either base to the target.
+ */
+export function unionMergePatch(a: Json | undefined, b: Json | undefined): Json | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  if (!isObject(a) || !isObject(b)) return a; // both the target's value whole (or null): the same
+  const out: Record<string, Json> = { ...(a as Record<string, Json>) };
+  for (const [k, v] of Object.entries(b as Record<string, Json>)) out[k] = unionMergePatch(out[k], v)!;
+  return out;
+}
+
 /** Apply an RFC 7386 merge patch (used by tests and by callers that want the expected result). */
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return patch;

@@ -12,7 +12,7 @@ import { silentLogger, type Logger } from '../util/log';
 import { LruMap } from '../util/lru-map';
 import type { KubeClient, KubeObject, ResourceInfo } from './client';
 import { keyOf, kindResource } from './client';
-import { deepEqual, mergePatchDiff, type Json } from './jsondiff';
+import { deepEqual, mergePatchDiff, unionMergePatch, type Json } from './jsondiff';
 import type { RuntimeMetrics } from './metrics';
 
 /** The desired status with observedGeneration set from the object's current generation. */
@@ -111,7 +111,12 @@ export class StatusWriter {
     // Written from this same cached object before: the server holds what we wrote then, not the cached
     // status. Diffing against the cache would skip a status that went back to the cached value (a Tag
     // count 1 → 2 → 1 before the echo arrived), and isOwnEcho then drops that echo: stale until resync.
-    const patch = statusPatch(sameBase ? { ...current, status: memo.status as KubeObject['status'] } : current, want);
+    // Written from another cached object: the cache may have moved on (someone else's spec write) and
+    // still lack our write, or hold it; the patch is made to fit both (an agent's applied hash going
+    // A → B → A while its filter's spec went B → A was left at B).
+    const memoPatch = memo && !sameBase ? statusPatch({ ...current, status: memo.status as KubeObject['status'] }, want) : undefined;
+    const cachePatch = statusPatch(sameBase ? { ...current, status: memo.status as KubeObject['status'] } : current, want);
+    const patch = memoPatch && cachePatch ? { status: unionMergePatch(cachePatch.status, memoPatch.status)! } : cachePatch ?? memoPatch;
     if (!patch) return this.skip(label, current);
     const body: Record<string, unknown> = opts.optimistic ? { ...patch, metadata: { resourceVersion: rv } } : patch;
     try {

@@ -43,6 +43,30 @@ describe.each([false, true])('StatusWriter from a stale cached object (discardRe
   }, 30_000);
 });
 
+describe.each([false, true])('StatusWriter from a cached object older than its own last write (discardResponses: %s)', (discardResponses) => {
+  it('a status that goes back while the cache holds a newer object without that write is written', async () => {
+    // An agent's applied hash going A → B → A while its filter's spec went B → A: the write of B was
+    // made from the object before the spec change, and the cache then shows that change (a newer
+    // resourceVersion) but not yet the write. The server holds B: A must be written again.
+    const name = `across-${discardResponses}`;
+    await api.ok(['apply', '-f', '-'], `apiVersion: vmsafe.io/v1alpha1\nkind: Tag\nmetadata: {name: ${name}}\nspec: {description: one}\n`);
+    const writer = new StatusWriter(new KubeClient({ file: api.kubeconfigPath }), { discardResponses });
+    const get = async (): Promise<Tag> => JSON.parse(await api.ok(['get', 'tag', name, '-o', 'json']));
+    const status = (vms: number) => ({ hosts: 0, vms, networks: 0 });
+    expect((await writer.update('Tag', await get(), status(1))).written).toBe(true);
+    const older = await get();
+    // Someone else changes the spec; the cache will see that object, not yet our next write.
+    await api.ok(['patch', 'tag', name, '--type', 'merge', '-p', '{"spec":{"description":"two"}}']);
+    const newer = await get();
+    expect(newer.metadata.resourceVersion).not.toBe(older.metadata.resourceVersion);
+    expect((await writer.update('Tag', older, status(2))).written).toBe(true);
+    expect((await get()).status?.vms).toBe(2);
+    // From the newer cached object (status vms 1, spec two): the server holds 2, so 1 is written.
+    expect((await writer.update('Tag', newer, status(1))).written).toBe(true);
+    expect((await get()).status?.vms).toBe(1);
+  }, 30_000);
+});
+
 describe('StatusWriter per-call discardResponse', () => {
   it('overrides the writer default either way; the write lands both times', async () => {
     await api.ok(['apply', '-f', '-'], 'apiVersion: vmsafe.io/v1alpha1\nkind: Tag\nmetadata: {name: per-call}\nspec: {}\n');

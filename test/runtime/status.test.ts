@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { getCondition, isConditionTrue, removeCondition, setCondition, setConditions } from '../../src/runtime/conditions';
-import { applyMergePatch, deepEqual, mergePatchDiff } from '../../src/runtime/jsondiff';
+import { applyMergePatch, deepEqual, mergePatchDiff, unionMergePatch } from '../../src/runtime/jsondiff';
 import { statusPatch, withObservedGeneration } from '../../src/runtime/status';
 import { isLeaseFresh, leaseExpiry, microTime, parseTime } from '../../src/runtime/leasetime';
 
@@ -81,6 +81,24 @@ describe('status diff', () => {
         return deepEqual(applyMergePatch(from, patch), to);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('the union of the diffs from two bases brings either base to the target (property)', () => {
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, fc.integer(), fc.string(), fc.boolean(), fc.constant(null), fc.array(tie('value'), { maxLength: 3 }), tie('obj')),
+      obj: fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd'), tie('value'), { maxKeys: 4 }),
+    }));
+    const noNulls = (v: unknown): unknown =>
+      v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, noNulls(x)])) : v;
+    fc.assert(
+      fc.property(json.obj, json.obj, json.obj, (a, b, raw) => {
+        const to = noNulls(raw); // a merge patch cannot set a member to null
+        const patch = unionMergePatch(mergePatchDiff(a, to), mergePatchDiff(b, to));
+        const from = (base: unknown) => (patch === undefined ? base : applyMergePatch(base, patch));
+        return deepEqual(from(a), to) && deepEqual(from(b), to);
+      }),
+      { numRuns: 1000 },
     );
   });
 });
