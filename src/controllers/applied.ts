@@ -68,6 +68,12 @@ export class AppliedView {
     }
   }
 
+  /** Whether `hash` is a version of `host` this view can answer `includes` for (current or retired). */
+  knowsEpoch(host: string, hash: string): boolean {
+    const e = this.epochs.get(host);
+    return !!e && (e.current === hash || e.retired.has(hash));
+  }
+
   /** Whether the filter `hash` of `host` holds what compile `seq` (or a later one) produced. */
   includes(host: string, hash: string | undefined, seq: number): boolean {
     const e = hash === undefined ? undefined : this.epochs.get(host);
@@ -95,8 +101,7 @@ export class AppliedView {
    * programs (programOf): only two known versions can be compared (see CompileFeed.appliedMoved).
    */
   knows(host: string, hash: string | undefined): boolean {
-    const e = hash === undefined ? undefined : this.epochs.get(host);
-    return !!e && (e.current === hash || e.retired.has(hash!)) && this.has(host, hash!);
+    return hash !== undefined && this.knowsEpoch(host, hash) && this.has(host, hash);
   }
 
   /**

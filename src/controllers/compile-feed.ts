@@ -10,7 +10,8 @@ import { deepEqual, type Json } from '../runtime/jsondiff';
 import { takeTurn } from '../runtime/turns';
 import type { Logger } from '../util/log';
 import { AppliedView } from './applied';
-import { TooLargeFilters } from './too-large';
+import { TooLargeFilters, type PolicyRefusal } from './too-large';
+import { LruMap } from '../util/lru-map';
 import type { World } from './world';
 import { flatJoin } from '../util/flat-string';
 
@@ -47,6 +48,12 @@ export interface CompileStats {
 
 const RETRY_BASE_MS = 100;
 const RETRY_MAX_MS = 30_000;
+/**
+ * Edited policies whose previous generation the feed remembers (the last known good to fall back on
+ * if the edit is refused for its size). Only edits: a first generation's fallback is nothing.
+ */
+const PRIORS_KEPT = 4096;
+
 /** Batches at least this large compile in turns (a resync, a cold start); smaller ones at once. */
 const IN_TURNS_MIN_CHANGES = 2000;
 
@@ -59,6 +66,14 @@ export class CompileFeed {
   readonly applied = new AppliedView();
   /** Hosts whose compiled filter is over the request limit (set by the HostFilter controller). */
   readonly tooLarge = new TooLargeFilters();
+  /**
+   * Policy generations refused for making a host's filter too large ("namespace/name" → refusal): the
+   * compiler holds the generation before instead (or nothing), until a new generation comes.
+   */
+  private readonly refused = new Map<string, PolicyRefusal & { prior: SecurityPolicy | null }>();
+  /** "namespace/name" → the policy the compiler held before its newest edit (see PRIORS_KEPT). */
+  private readonly priors = new LruMap<string, SecurityPolicy>();
+  private readonly refusedListeners: Array<(policies: string[]) => void> = [];
   readonly stats: CompileStats = { skipped: 0, flushes: 0, changes: 0, hostUpdates: 0, lastFlushMs: 0, totalMs: 0, failures: 0 };
   /** Test hook: the next `n` compiles throw (an injected compiler bug). */
   injectFailures = 0;
@@ -151,6 +166,64 @@ export class CompileFeed {
         if (a.status?.appliedHash !== b.status?.appliedHash) fn(b.metadata.name, a.status?.appliedHash, b.status?.appliedHash);
       },
     });
+  }
+
+  /** Why the newest generation of a policy ("namespace/name") is refused, if it is. */
+  refusal(key: string): PolicyRefusal | undefined {
+    return this.refused.get(key);
+  }
+
+  /** Policies whose refusal began or ended (the SecurityPolicy controller reports them). */
+  onRefused(fn: (policies: string[]) => void): void {
+    this.refusedListeners.push(fn);
+  }
+
+  /**
+   * Refuse the generation the compiler holds of each policy ("namespace/name"): it gets the one
+   * before back (the last known good), or drops the policy if that generation was its first. A policy
+   * whose one before is not known (edited before this operator started, or forgotten) is not refused.
+   * Returns the policies refused; the compile that follows tells the hosts as usual.
+   */
+  refusePolicies(keys: string[], why: Omit<PolicyRefusal, 'generation' | 'enforced'>): string[] {
+    const done: string[] = [];
+    for (const key of keys) {
+      const held = this.compiler.inventory.policyObjects.get(key);
+      const generation = held?.metadata.generation;
+      // Only the newest generation: one still on its way to the compiler would be compiled after the
+      // fallback, and replace it.
+      if (!held || generation === undefined || this.refused.has(key) || this.world.policies.get(key)?.metadata.generation !== generation) continue;
+      const prior = generation === 1 ? null : this.priors.get(key);
+      if (prior === undefined) continue;
+      this.priors.delete(key);
+      this.refused.set(key, { ...why, generation, enforced: prior?.metadata.generation, prior });
+      this.enqueue(prior ? { op: 'upsert', object: prior } : { op: 'delete', kind: 'SecurityPolicy', name: held.metadata.name, namespace: held.metadata.namespace });
+      done.push(key);
+    }
+    if (done.length) for (const fn of this.refusedListeners) fn(done);
+    return done;
+  }
+
+  /**
+   * A policy's upsert as the compiler should get it: its newest generation, unless that one is
+   * refused (then the refusal's fallback). A new generation ends a refusal; an edit remembers the
+   * generation it replaces.
+   */
+  private policyChange(p: SecurityPolicy): Change {
+    const key = objectKey(p.metadata.namespace ?? '', p.metadata.name);
+    const r = this.refused.get(key);
+    if (r && r.generation === p.metadata.generation) {
+      return r.prior ? { op: 'upsert', object: r.prior } : { op: 'delete', kind: 'SecurityPolicy', name: p.metadata.name, namespace: p.metadata.namespace };
+    }
+    const held = r ? r.prior ?? undefined : this.compiler.inventory.policyObjects.get(key);
+    if (r) {
+      this.refused.delete(key);
+      for (const fn of this.refusedListeners) fn([key]);
+    }
+    if (held && held.metadata.generation !== p.metadata.generation) {
+      this.priors.set(key, held);
+      if (this.priors.size > PRIORS_KEPT) this.priors.deleteOldest();
+    }
+    return { op: 'upsert', object: p };
   }
 
   /** Hosts whose compiled spec changed, after each batch. */
@@ -248,6 +321,7 @@ export class CompileFeed {
         },
         delete: (o) => {
           if (vm) this.dropAssumption(keyOf(o));
+          if (kind === 'SecurityPolicy') this.forgetPolicy(objectKey(o.metadata.namespace ?? '', o.metadata.name));
           this.push({ op: 'delete', kind, name: o.metadata.name, namespace: o.metadata.namespace });
         },
       }),
@@ -336,7 +410,18 @@ export class CompileFeed {
   /** The last version of each VM handed to the compiler (see pushVm). */
   private readonly lastVm = new Map<string, VM>();
 
+  private forgetPolicy(key: string): void {
+    this.priors.delete(key);
+    if (this.refused.delete(key)) for (const fn of this.refusedListeners) fn([key]);
+  }
+
   private push(ch: Change): void {
+    if (ch.op === 'upsert' && ch.object.kind === 'SecurityPolicy') ch = this.policyChange(ch.object as SecurityPolicy);
+    this.enqueue(ch);
+  }
+
+  /** Queue a change for the next compile, as given. */
+  private enqueue(ch: Change): void {
     if (ch.op === 'upsert' && ch.object.kind === 'VM') this.lastVm.set(objectKey(ch.object.metadata.namespace ?? '', ch.object.metadata.name), ch.object as VM);
     else if (ch.op === 'delete' && ch.kind === 'VM') this.lastVm.delete(objectKey(ch.namespace ?? '', ch.name));
     this.pending.push(ch);

@@ -81,8 +81,10 @@ export function decideTagStatus(t: Tag, c: TagCounts, now: Date): NonNullable<Ta
 }
 
 export interface PolicyFacts {
-  /** Why the policy is not compiled (tier/namespace/tenant rules), or null when accepted. */
+  /** Why the policy is not compiled (tier/namespace/tenant rules, or its size), or null when accepted. */
   rejection: string | null;
+  /** The Accepted condition's reason when rejected (default Rejected; TooLarge: refused for its size). */
+  rejectionReason?: 'Rejected' | 'TooLarge';
   /** The compiler holds this generation (else nothing about it can be realized yet). */
   compiled: boolean;
   vnics: number;
@@ -103,7 +105,7 @@ export interface PolicyFacts {
 export function decidePolicyStatus(p: SecurityPolicy, f: PolicyFacts, now: Date): NonNullable<SecurityPolicy['status']> {
   const gen = p.metadata.generation;
   const accepted: ConditionInput = f.rejection
-    ? { type: 'Accepted', status: 'False', reason: 'Rejected', message: f.rejection }
+    ? { type: 'Accepted', status: 'False', reason: f.rejectionReason ?? 'Rejected', message: f.rejection }
     : { type: 'Accepted', status: 'True', reason: 'Accepted', message: f.staged ? 'policy is valid; staged: analyzed, not enforced' : 'policy is valid and compiled' };
   const pending = f.hostsDesired - f.hostsRealized;
   const big = f.tooLarge ?? [];

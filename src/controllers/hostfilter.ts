@@ -1,11 +1,13 @@
 // HostFilter controller: one filter per Host, compiled incrementally; written only when its content
-// hash changes, owned by its Host (garbage-collected with it).
+// hash changes, owned by its Host (garbage-collected with it). A filter too large to write is
+// reported, after refusing the growth of the tenant that made it so (see too-large.ts).
 import { API_VERSION, type HostFilter, type HostFilterSpec } from '../api';
 import { isNotFound, toApiError } from '../runtime/errors';
 import { Controller, type ReconcileContext } from '../runtime/controller';
 import { sharedGroupPresent } from './addressgroup';
 import type { OperatorContext } from './context';
-import { describeTooLarge, isTooLarge, REQUEST_LIMIT_BYTES, type TooLargeFilter } from './too-large';
+import { describeTooLarge, isTooLarge, REQUEST_LIMIT_BYTES, sizeCulprit, tenantShares, type TooLargeFilter } from './too-large';
+import { inputKey } from './compile-feed';
 import { AdaptiveConcurrency } from '../runtime/flowcontrol';
 
 /**
@@ -146,7 +148,12 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     const bytes = sizes.get(name)!.bytes;
     // Over the request limit it can never be written: not sent (a 1.5 MB request refused each time),
     // reported (see too-large.ts). The host keeps its last written filter, so what it enforced stays.
-    if (bytes > REQUEST_LIMIT_BYTES) return refuseTooLarge(name, { hash: spec.hash, bytes, limit: REQUEST_LIMIT_BYTES }, r);
+    if (bytes > REQUEST_LIMIT_BYTES) {
+      // A tenant's own growth is refused, so that no tenant can stop the host taking everyone else's
+      // changes; the compile that follows enqueues the host again.
+      if (current && refuseCulprit(name, spec, current, bytes, r)) return; // recompiled, or our write's echo awaited
+      return refuseTooLarge(name, { hash: spec.hash, bytes, limit: REQUEST_LIMIT_BYTES }, r);
+    }
     const slot = flow.tryAcquire();
     if (slot === undefined) {
       // Woken when a slot frees (no polling: 512 hosts re-checking every few ms is its own load).
@@ -187,6 +194,34 @@ export function hostFilterController(ctx: OperatorContext): Controller {
     const streak = last && now - last.at < BURST_WINDOW_MS ? last.streak + 1 : 1;
     paced.set(name, { at: now, pace: nextPace(now, last), streak });
     recentWrites.push(now);
+  };
+
+  /**
+   * The tenant whose growth made `host`'s compiled filter too large (sizeCulprit), if any: its
+   * policies on the host whose generation the written filter does not hold yet are refused (each keeps
+   * its last accepted generation). Only against a written filter this term compiled (it knows which
+   * generations that one holds); otherwise, and when nothing can be refused, false. True as well while
+   * the cache lags our own last write: growth is measured from what the host has, and the echo
+   * enqueues the host again.
+   */
+  const refuseCulprit = (host: string, spec: HostFilterSpec, current: HostFilter, bytes: number, r: ReconcileContext): boolean => {
+    const ours = written.get(host);
+    if (ours !== undefined && ours !== current.spec.hash) return true;
+    if (!feed.applied.knowsEpoch(host, current.spec.hash)) return false;
+    const tenantOf = (ns: string) => world.tenantOfNamespace(ns)?.metadata.name;
+    const culprit = sizeCulprit(tenantShares(spec, tenantOf), tenantShares(current.spec, tenantOf), REQUEST_LIMIT_BYTES);
+    if (culprit === undefined) return false;
+    const pending: string[] = [];
+    for (const key of feed.compiler.policiesOnHost(host)) {
+      const p = world.policies.get(key);
+      if (!p || tenantOf(p.metadata.namespace ?? '') !== culprit) continue;
+      const at = feed.compiledAt(inputKey('SecurityPolicy', p.metadata), p.metadata.generation);
+      if (at !== undefined && !feed.applied.includes(host, current.spec.hash, at)) pending.push(key);
+    }
+    const refused = feed.refusePolicies(pending.sort(), { host, bytes, limit: REQUEST_LIMIT_BYTES, tenant: culprit });
+    if (refused.length === 0) return false;
+    r.log.warn({ tenant: culprit, policies: refused, bytes, limit: REQUEST_LIMIT_BYTES }, 'policy generations refused: they make the HostFilter too large');
+    return true;
   };
 
   const refuseTooLarge = (name: string, t: TooLargeFilter, r: ReconcileContext) => {

@@ -11,7 +11,7 @@ import { SYSTEM_NAMESPACE } from './names';
 import { reportInvalid } from './rejection';
 import { StagedImpacts, type StagedImpactOptions } from './staged-impact';
 import { isEnforced } from '../policy/staged';
-import { describeTooLarge } from './too-large';
+import { describeRefusal, describeTooLarge } from './too-large';
 import { ScopeLint } from './scope-lint';
 
 const SPAN_COALESCE_MS = 200;
@@ -29,7 +29,8 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
   const lint = (p: SecurityPolicy, owner: Tenant | undefined, selectsNothing: boolean): string[] => {
     const provider = p.metadata.namespace === SYSTEM_NAMESPACE || !owner;
     const scope = provider ? [SYSTEM_NAMESPACE] : Inventory.namespacesOf(owner);
-    const policies = scope.flatMap((ns) => world.policies.byIndex('namespace', ns));
+    // A generation refused for its size is compiled nowhere: it shadows nothing.
+    const policies = scope.flatMap((ns) => world.policies.byIndex('namespace', ns)).filter((q) => feed.refusal(`${q.metadata.namespace}/${q.metadata.name}`)?.generation !== q.metadata.generation);
     const found = scopes.warnings(provider ? '' : owner.metadata.name, provider ? undefined : owner, policies);
     const out = [...(found.get(`${p.metadata.namespace}/${p.metadata.name}`) ?? [])];
     if (selectsNothing) out.push('spec.appliesTo: the policy selects no VM');
@@ -52,8 +53,11 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
       return;
     }
     const tenant = world.tenantOfNamespace(p.metadata.namespace);
-    const rejection = policyRejection(p, tenant?.metadata.name ?? null, SYSTEM_NAMESPACE);
+    const rule = policyRejection(p, tenant?.metadata.name ?? null, SYSTEM_NAMESPACE);
     const gen = p.metadata.generation;
+    const refusal = feed.refusal(key);
+    const refused = !rule && refusal && refusal.generation === gen ? describeRefusal(refusal) : undefined;
+    const rejection = rule ?? refused ?? null;
     const compiled = feed.compiledAt(inputKey('SecurityPolicy', p.metadata), gen) !== undefined;
     const span = rejection || !compiled ? { vms: 0, vnics: 0, hosts: new Set<string>() } : feed.compiler.policySpan(key);
     const hosts = [...span.hosts].sort();
@@ -69,6 +73,7 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
       p,
       {
         rejection,
+        ...(refused ? { rejectionReason: 'TooLarge' } : {}),
         compiled,
         vnics: span.vnics,
         hostsDesired: hosts.length,
@@ -80,9 +85,10 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
       },
       new Date(ctx.clock.now()),
     );
-    const before = p.status?.conditions?.find((c) => c.type === 'Accepted')?.status;
+    const before = p.status?.conditions?.find((c) => c.type === 'Accepted');
     await ctx.status.update('SecurityPolicy', p, status);
-    if (rejection && before !== 'False') ctx.events.event(p, 'Warning', 'Rejected', rejection);
+    if (rule && before?.status !== 'False') ctx.events.event(p, 'Warning', 'Rejected', rule);
+    if (refused && !(before?.reason === 'TooLarge' && before.observedGeneration === gen)) ctx.events.event(p, 'Warning', 'TooLarge', refused);
   };
 
   const c = new Controller({ name: 'securitypolicy', reconcile, workers: REPORTING_WORKERS, logger: ctx.log, metrics: ctx.metrics, clock: ctx.clock });
@@ -108,6 +114,7 @@ export function policyController(ctx: OperatorContext, opts: { stagedImpact?: St
   feed.onAppliedReset((hosts) => {
     for (const k of policiesOnHosts(hosts)) c.enqueueAfter(k, SPAN_COALESCE_MS);
   });
+  feed.onRefused((keys) => keys.forEach((k) => c.enqueue(k)));
   feed.tooLarge.onChange((h) => {
     for (const k of policiesOnHosts([h])) c.enqueue(k);
   });
