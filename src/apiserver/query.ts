@@ -6,6 +6,9 @@ import { badRequest } from './errors';
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
+/** Whether a query value reads as true to queryBool (the authorizer must read `watch` as the router does). */
+export const isTrueValue = (v: string | null): boolean => v !== null && TRUE.has(v);
+
 /** Go's strconv.ParseBool; absent -> undefined; anything else -> 400. */
 export function queryBool(q: URLSearchParams, name: string): boolean | undefined {
   const v = q.get(name);

@@ -54,4 +54,13 @@ describe('the authorizer and the router read a request alike', () => {
     // The health endpoints stay public for a caller without a token.
     expect((await t.request('GET', '/healthz', { token: null })).status).toBe(200);
   });
+
+  it('watch=t (or any spelling the router takes for a watch) is authorized as a watch', async () => {
+    expect((await t.request('GET', '/api/v1/namespaces/acme/configmaps', { token: LISTER })).status).toBe(200);
+    for (const v of ['true', '1', 't', 'T', 'TRUE', 'True']) {
+      const r = await t.request('GET', `/api/v1/namespaces/acme/configmaps?watch=${v}&timeoutSeconds=1`, { token: LISTER });
+      expect(r.status, `watch=${v}`).toBe(403);
+      expect(r.body.message).toBe('configmaps is forbidden: User "lister" cannot watch resource "configmaps" in API group "" in the namespace "acme"');
+    }
+  });
 });
