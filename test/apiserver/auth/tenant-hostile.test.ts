@@ -64,3 +64,68 @@ describe('the authorizer and the router read a request alike', () => {
     }
   });
 });
+
+describe('DeleteOptions as sent', () => {
+  beforeAll(() => t.ok(['--token', ALICE, 'create', '-f', '-'], JSON.stringify(vm('keep-me'))));
+
+  it('kubectl delete --dry-run=server (dryRun in the DeleteOptions body) deletes nothing', async () => {
+    const r = await t.kubectl(['--token', ALICE, 'delete', 'vm', 'keep-me', '-n', 'acme', '--dry-run=server']);
+    expect(r.stdout.trim(), r.stderr).toBe('vm.vmsafe.io "keep-me" deleted (server dry run)');
+    expect((await t.request('GET', `${VMS}/keep-me`, { token: ALICE })).status).toBe(200);
+    const body = await t.request('DELETE', VMS, { body: { dryRun: ['All'] } });
+    expect(body.status).toBe(200);
+    expect((await t.request('GET', `${VMS}/keep-me`)).status).toBe(200);
+  });
+
+  it('a dryRun value other than All is refused, not taken for a real write', async () => {
+    for (const [method, path, opts] of [
+      ['DELETE', `${VMS}/keep-me?dryRun=all`, {}],
+      ['DELETE', `${VMS}/keep-me`, { body: { dryRun: ['all'] } }],
+      ['POST', `${VMS}?dryRun=yes`, { body: vm('never') }],
+    ] as const) {
+      const r = await t.request(method, path, { token: ALICE, ...opts });
+      expect(r.status, `${method} ${path}`).toBe(422);
+      expect(r.body).toMatchObject({ kind: 'Status', reason: 'Invalid' });
+      expect(r.body.message).toMatch(/^(Delete|Create)Options\.meta\.k8s\.io "" is invalid: dryRun: Unsupported value: \[\]string\{"(all|yes)"\}: supported values: "All"$/);
+    }
+    expect((await t.request('GET', `${VMS}/keep-me`)).status).toBe(200);
+    expect((await t.request('GET', `${VMS}/never`)).status).toBe(404);
+  });
+
+  it('a body of null is no options; a member of the wrong type is Go\'s 400 naming the field', async () => {
+    await t.ok(['--token', ALICE, 'create', '-f', '-'], JSON.stringify(vm('nulled')));
+    expect((await t.request('DELETE', `${VMS}/nulled`, { token: ALICE, raw: 'null', headers: { 'Content-Type': 'application/json' } })).status).toBe(200);
+    for (const [body, field] of [
+      [{ propagationPolicy: { toString: 1 } }, 'DeleteOptions.propagationPolicy of type v1.DeletionPropagation'],
+      [{ preconditions: { resourceVersion: { toString: 1 } } }, 'Preconditions.preconditions.resourceVersion of type string'],
+      [{ preconditions: 'x' }, 'DeleteOptions.preconditions of type v1.Preconditions'],
+      [{ orphanDependents: 'yes' }, 'DeleteOptions.orphanDependents of type bool'],
+      [{ gracePeriodSeconds: 1.5 }, 'DeleteOptions.gracePeriodSeconds of type int64'],
+      [{ dryRun: 'All' }, 'DeleteOptions.dryRun of type []string'],
+    ] as const) {
+      const r = await t.request('DELETE', `${VMS}/keep-me`, { token: ALICE, body });
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.message).toContain(field);
+    }
+    expect((await t.request('GET', `${VMS}/keep-me`)).status).toBe(200);
+  });
+
+  it('property: no DeleteOptions body gets a 500 or deletes anything when it is refused', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          propagationPolicy: fc.oneof(fc.constantFrom('Foreground', 'Background', 'Orphan', 'x'), fc.jsonValue()),
+          orphanDependents: fc.jsonValue(), gracePeriodSeconds: fc.jsonValue(), dryRun: fc.oneof(fc.constant(['All']), fc.jsonValue()),
+          preconditions: fc.oneof(fc.record({ uid: fc.jsonValue(), resourceVersion: fc.jsonValue() }, { requiredKeys: [] }), fc.jsonValue()),
+        }, { requiredKeys: [] }),
+        async (opts) => {
+          const r = await t.request('DELETE', `${VMS}/keep-me?dryRun=All`, { token: ALICE, body: opts });
+          expect(r.status, JSON.stringify(opts)).toBeLessThan(500);
+          expect(r.body?.kind, r.text).toBeDefined();
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect((await t.request('GET', `${VMS}/keep-me`)).status).toBe(200);
+  });
+});
