@@ -129,3 +129,45 @@ describe('DeleteOptions as sent', () => {
     expect((await t.request('GET', `${VMS}/keep-me`)).status).toBe(200);
   });
 });
+
+describe('access reviews', () => {
+  it('a review member of the wrong type is a 400 naming it, not a 500', async () => {
+    const ssar = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
+    for (const [spec, field] of [
+      [{ resourceAttributes: { verb: { toString: 1 }, resource: 'vms' } }, 'ResourceAttributes.spec.resourceAttributes.verb of type string'],
+      [{ resourceAttributes: { verb: 'get', namespace: ['acme'] } }, 'ResourceAttributes.spec.resourceAttributes.namespace of type string'],
+      [{ nonResourceAttributes: { path: { toString: 1 }, verb: 'get' } }, 'NonResourceAttributes.spec.nonResourceAttributes.path of type string'],
+      [{ resourceAttributes: 'x' }, 'SelfSubjectAccessReviewSpec.spec.resourceAttributes of type v1.ResourceAttributes'],
+    ] as const) {
+      const r = await t.request('POST', ssar, { token: ALICE, body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec } });
+      expect(r.status, JSON.stringify(spec)).toBe(400);
+      expect(r.body.message).toContain(field);
+    }
+    const sar = await t.request('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { groups: 'acme-admins', resourceAttributes: { verb: 'get', resource: 'vms' } } },
+    });
+    expect(sar.status).toBe(400);
+    expect(sar.body.message).toContain('SubjectAccessReviewSpec.spec.groups of type []string');
+  });
+});
+
+describe('access reviews: property', () => {
+  it('no SelfSubjectAccessReview or TokenRequest spec gets a 500', async () => {
+    await t.ok(['create', 'serviceaccount', 'robot', '-n', 'acme']);
+    // Any JSON, and an object whose toString is no function (String() of it throws).
+    const value = fc.oneof(fc.jsonValue(), fc.constant({ toString: 1 }));
+    const attrs = fc.dictionary(fc.constantFrom('verb', 'resource', 'group', 'namespace', 'name', 'path', 'subresource'), value);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ resourceAttributes: fc.oneof(attrs, fc.jsonValue()), nonResourceAttributes: fc.oneof(attrs, fc.jsonValue()), audiences: fc.oneof(fc.array(value), value), expirationSeconds: fc.jsonValue() }, { requiredKeys: [] }),
+        async (spec) => {
+          for (const path of ['/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', '/api/v1/namespaces/acme/serviceaccounts/robot/token']) {
+            const r = await t.request('POST', path, { token: path.includes('token') ? undefined : ALICE, body: { spec } });
+            expect(r.status, `${path} ${JSON.stringify(spec)}: ${r.text}`).toBeLessThan(500);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
