@@ -1,10 +1,12 @@
 // A hostile tenant or lightly privileged user against the API server: requests whose text the
 // authorizer and the router must read alike (impersonated anonymous, watch spellings), DeleteOptions
 // that must be honoured as sent (dryRun) or refused as kube refuses them (400, never a 500).
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, startTestApiServer, type TestApiServer } from '../../helpers/apiserver';
+import { waitFor } from '../../helpers/wait';
 
 let t: TestApiServer;
 const ALICE = 'alice-token-0123456789';
@@ -170,4 +172,75 @@ describe('access reviews: property', () => {
       { numRuns: 100 },
     );
   });
+});
+
+describe('watches a tenant opens and never reads', () => {
+  it('do not each buffer the whole initial list in the server (8 unread watches of 25 MB hold well under 64 MB)', async () => {
+    const big = 'a'.repeat(250_000);
+    for (let i = 0; i < 100; i++) {
+      const o = vm(`big-${String(i).padStart(3, '0')}`);
+      (o.metadata as Record<string, unknown>).annotations = { 'example.com/pad': big };
+      const r = await t.request('POST', '/apis/vmsafe.io/v1alpha1/namespaces/acme/vms', { token: ALICE, body: o });
+      expect(r.status, r.text).toBe(201);
+    }
+    const before = process.memoryUsage().arrayBuffers;
+    const open: { destroy(): void }[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        await new Promise<void>((done, fail) => {
+          const req = httpsRequest(new URL(`${VMS}?watch=1`, t.url), { headers: { Authorization: `Bearer ${ALICE}` }, ca: t.server.caCert }, (res) => {
+            res.pause(); // a client that never reads
+            done();
+          });
+          req.on('error', fail);
+          req.end();
+          open.push(req);
+        });
+      }
+      // Headers come first; what the server then writes ahead of the reader is what it holds.
+      const grown = await waitFor('the server to settle its watch writes', async () => {
+        const a = process.memoryUsage().arrayBuffers;
+        await new Promise<void>((r) => setImmediate(r));
+        return process.memoryUsage().arrayBuffers === a ? a - before : undefined;
+      });
+      expect(grown).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      for (const r of open) r.destroy();
+    }
+    // The tenant's own watch still gets everything when it reads.
+    const list = await t.request('GET', `${VMS}?watch=1&timeoutSeconds=1`, { token: ALICE });
+    expect(list.text.split('\n').filter((l) => l.includes('"ADDED"')).length).toBeGreaterThanOrEqual(100);
+  }, 60_000);
+
+  it('live events written while the initial events wait for the reader come after them, once', async () => {
+    const lines: string[] = [];
+    let buf = '';
+    const req = httpsRequest(new URL(`${VMS}?watch=1&timeoutSeconds=20`, t.url), { headers: { Authorization: `Bearer ${ALICE}` }, ca: t.server.caCert });
+    try {
+      await new Promise<void>((done, fail) => {
+        req.on('response', (res) => {
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => {
+            buf += d;
+            const parts = buf.split('\n');
+            buf = parts.pop()!;
+            lines.push(...parts);
+          });
+          done();
+        });
+        req.on('error', fail);
+        req.end();
+      });
+      // Written as soon as the watch is established, while most of its 25 MB is still unsent.
+      const p = await t.request('PATCH', `${VMS}/big-099`, { token: ALICE, raw: '{"metadata":{"labels":{"touched":"yes"}}}', headers: { 'Content-Type': 'application/merge-patch+json' } });
+      expect(p.status).toBe(200);
+      await waitFor('the MODIFIED event', () => lines.some((l) => l.startsWith('{"type":"MODIFIED"')));
+      const types = lines.map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string } } });
+      const modified = types.findIndex((e) => e.type === 'MODIFIED');
+      expect(types.slice(0, modified).filter((e) => e.type === 'ADDED' && e.object.metadata.name.startsWith('big-')).length).toBe(100);
+      expect(types.filter((e) => e.type === 'MODIFIED').length).toBe(1);
+    } finally {
+      req.destroy();
+    }
+  }, 60_000);
 });
