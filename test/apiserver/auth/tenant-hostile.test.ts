@@ -244,3 +244,36 @@ describe('watches a tenant opens and never reads', () => {
     }
   }, 60_000);
 });
+
+describe('ownerReferences across tenants', () => {
+  it("a tenant's object naming another tenant's object as owner (by a leaked uid) neither blocks its foreground deletion nor becomes its dependent", async () => {
+    await t.ok(['create', 'namespace', 'globex']);
+    const victim = (await t.request('POST', '/apis/vmsafe.io/v1alpha1/namespaces/globex/vms', { body: { ...vm('victim'), metadata: { name: 'victim', namespace: 'globex' } } })).body;
+    const child = (await t.request('POST', '/apis/vmsafe.io/v1alpha1/namespaces/globex/vms', {
+      body: { ...vm('child'), metadata: { name: 'child', namespace: 'globex', ownerReferences: [{ apiVersion: 'vmsafe.io/v1alpha1', kind: 'VM', name: 'victim', uid: victim.metadata.uid }] } },
+    })).body;
+    expect(child.metadata.uid).toBeDefined();
+    // The uid is all acme's admin needs; the reference names the owner as if it were in acme.
+    const hold = { ...vm('hold'), metadata: { name: 'hold', namespace: 'acme', finalizers: ['example.com/hold'], ownerReferences: [{ apiVersion: 'vmsafe.io/v1alpha1', kind: 'VM', name: 'victim', uid: victim.metadata.uid, blockOwnerDeletion: true }] } };
+    const made = await t.request('POST', VMS, { token: ALICE, body: hold });
+    expect(made.status, made.text).toBe(201);
+    // Like kube's garbage collector: a namespaced owner must be in the dependent's namespace, else the
+    // reference is absent and the dependent is collected (its finalizer keeps it, being deleted).
+    await waitFor('acme/hold to be collected', async () => (await t.request('GET', `${VMS}/hold`)).body?.metadata?.deletionTimestamp, { timeoutMs: 5_000 });
+    // Its legitimate dependent is untouched by that.
+    expect((await t.request('GET', '/apis/vmsafe.io/v1alpha1/namespaces/globex/vms/child')).body.metadata.deletionTimestamp).toBeUndefined();
+    const del = await t.request('DELETE', '/apis/vmsafe.io/v1alpha1/namespaces/globex/vms/victim', { body: { propagationPolicy: 'Foreground' } });
+    expect(del.status).toBe(200);
+    await waitFor('globex/victim to be deleted', async () => (await t.request('GET', '/apis/vmsafe.io/v1alpha1/namespaces/globex/vms/victim')).status === 404, { timeoutMs: 5_000 });
+    await waitFor('globex/child to be deleted with it', async () => (await t.request('GET', '/apis/vmsafe.io/v1alpha1/namespaces/globex/vms/child')).status === 404, { timeoutMs: 5_000 });
+    expect((await t.request('GET', `${VMS}/hold`)).body.metadata.finalizers).toEqual(['example.com/hold']);
+  });
+
+  it('a reference whose kind or name does not match the object of that uid is no reference to it', async () => {
+    const owner = (await t.request('POST', VMS, { body: vm('real-owner') })).body;
+    const r = await t.request('POST', VMS, { token: ALICE, body: { ...vm('mislabelled'), metadata: { name: 'mislabelled', namespace: 'acme', finalizers: ['example.com/hold'], ownerReferences: [{ apiVersion: 'vmsafe.io/v1alpha1', kind: 'VM', name: 'not-the-owner', uid: owner.metadata.uid, blockOwnerDeletion: true }] } } });
+    expect(r.status).toBe(201);
+    expect((await t.request('DELETE', `${VMS}/real-owner`, { body: { propagationPolicy: 'Foreground' } })).status).toBe(200);
+    await waitFor('acme/real-owner to be deleted', async () => (await t.request('GET', `${VMS}/real-owner`)).status === 404, { timeoutMs: 5_000 });
+  });
+});
