@@ -188,7 +188,9 @@ export class Api {
       let tok: { rv: number; start: string };
       try {
         tok = JSON.parse(Buffer.from(opts.continue, 'base64').toString('utf8'));
-        if (typeof tok.start !== 'string' || typeof tok.rv !== 'number') throw new Error('bad');
+        // A positive integer (kube's int64, never 0): the token is the client's text, and its version is
+        // served as the list's resourceVersion ("Infinity" from 1e999 was).
+        if (typeof tok.start !== 'string' || !Number.isSafeInteger(tok.rv) || tok.rv <= 0) throw new Error('bad');
       } catch {
         throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
       }

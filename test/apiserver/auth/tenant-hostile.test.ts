@@ -277,3 +277,19 @@ describe('ownerReferences across tenants', () => {
     await waitFor('acme/real-owner to be deleted', async () => (await t.request('GET', `${VMS}/real-owner`)).status === 404, { timeoutMs: 5_000 });
   });
 });
+
+describe('continue tokens', () => {
+  it('a forged token whose version is no positive integer is 400, never served as the list resourceVersion', async () => {
+    for (const rv of ['1e999', '0', '-5', '1.5', '9007199254740993']) {
+      const cont = Buffer.from(`{"rv":${rv},"start":""}`).toString('base64');
+      const r = await t.request('GET', `${VMS}?limit=1&continue=${encodeURIComponent(cont)}`, { token: ALICE });
+      expect(r.status, `rv ${rv}: ${r.text}`).toBe(400);
+      expect(r.body.message).toBe('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+    }
+    for (const name of ['page-a', 'page-b']) await t.request('POST', VMS, { token: ALICE, body: vm(name) });
+    const first = await t.request('GET', `${VMS}?limit=1`, { token: ALICE });
+    const next = await t.request('GET', `${VMS}?limit=1&continue=${encodeURIComponent(first.body.metadata.continue)}`, { token: ALICE });
+    expect(next.status).toBe(200);
+    expect(next.body.metadata.resourceVersion).toBe(first.body.metadata.resourceVersion);
+  });
+});
