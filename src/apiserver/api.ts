@@ -188,7 +188,9 @@ export class Api {
       let tok: { rv: number; start: string };
       try {
         tok = JSON.parse(Buffer.from(opts.continue, 'base64').toString('utf8'));
-        if (typeof tok.start !== 'string' || typeof tok.rv !== 'number') throw new Error('bad');
+        // A positive integer (kube's int64, never 0): the token is the client's text, and its version is
+        // served as the list's resourceVersion ("Infinity" from 1e999 was).
+        if (typeof tok.start !== 'string' || !Number.isSafeInteger(tok.rv) || tok.rv <= 0) throw new Error('bad');
       } catch {
         throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
       }
@@ -666,7 +668,28 @@ export class Api {
     if (def.key === CRD_KEY) this.installCrd(stored);
     // Dangling owner references: the garbage collector deletes such dependents too.
     for (const ref of stored.metadata.ownerReferences ?? [])
-      if (ref?.uid && !this.store.byUid(ref.uid)) this.enqueue(() => this.collectOrphans(ref.uid));
+      if (ref?.uid && !this.ownerOf(stored, ref)) this.enqueue(() => this.collectOrphans(ref.uid));
+  }
+
+  /**
+   * The owner a reference names, as kube's garbage collector resolves it: the object of that uid only
+   * if its group, kind and name are the reference's, and a namespaced owner only in the dependent's
+   * own namespace (else the reference is absent). By uid alone, anyone who learned another tenant's
+   * uid could make its own object a dependent of that tenant's, and hold its foreground deletion.
+   */
+  private ownerOf(dependent: Obj, ref: Obj): { res: string; key: string; obj: Obj } | undefined {
+    const owner = typeof ref?.uid === 'string' ? this.store.byUid(ref.uid) : undefined;
+    if (!owner) return undefined;
+    const group = (apiVersion: unknown) => (typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.split('/')[0] : '');
+    const m = owner.obj.metadata;
+    if (m.name !== ref.name || owner.obj.kind !== ref.kind || group(owner.obj.apiVersion) !== group(ref.apiVersion)) return undefined;
+    if (m.namespace !== undefined && m.namespace !== dependent.metadata.namespace) return undefined;
+    return owner;
+  }
+
+  /** Whether `dep` holds a reference with this uid that resolves to its owner (ownerOf). */
+  private ownedBy(dep: Obj, ownerUid: string): boolean {
+    return (dep.metadata.ownerReferences ?? []).some((r: Obj) => r?.uid === ownerUid && this.ownerOf(dep, r));
   }
 
   // ------------------------------------------------------------------ CRDs
@@ -733,9 +756,11 @@ export class Api {
   private async collectOrphans(ownerUid: string) {
     for (const dep of this.store.dependents(ownerUid)) {
       const def = this.defForKey(dep.res);
-      if (!def) continue;
+      // Only where this uid is dangling: another object's reference to the same uid, unresolved, is
+      // no reason to collect the owner's real dependents.
+      if (!def || this.ownedBy(dep.obj, ownerUid)) continue;
       const refs: Obj[] = dep.obj.metadata.ownerReferences ?? [];
-      const alive = refs.filter((r) => r.uid !== ownerUid && this.store.byUid(r.uid));
+      const alive = refs.filter((r) => r.uid !== ownerUid && this.ownerOf(dep.obj, r));
       if (alive.length === 0) {
         if (!dep.obj.metadata.deletionTimestamp) await this.deleteStored(def, dep.obj, 'Background');
       } else {
@@ -753,7 +778,7 @@ export class Api {
     const def = this.defForKey(owner.res);
     if (!def) return;
     const fins: string[] = owner.obj.metadata.finalizers ?? [];
-    const deps = this.store.dependents(ownerUid);
+    const deps = this.store.dependents(ownerUid).filter((d) => this.ownedBy(d.obj, ownerUid));
     if (fins.includes('orphan')) {
       for (const dep of deps) {
         const ddef = this.defForKey(dep.res);
@@ -767,15 +792,15 @@ export class Api {
       return;
     }
     if (fins.includes('foregroundDeletion')) {
-      const blocking = deps.filter((d) => (d.obj.metadata.ownerReferences ?? []).some((r: Obj) => r.uid === ownerUid));
-      if (blocking.length === 0) {
-        await this.dropFinalizer(def, ownerUid, 'foregroundDeletion');
-        return;
-      }
-      for (const dep of blocking) {
+      // Every dependent is deleted; only those whose reference says blockOwnerDeletion hold the owner
+      // (kube's GC): any reference used to hold it.
+      for (const dep of deps) {
         const ddef = this.defForKey(dep.res);
         if (ddef && !dep.obj.metadata.deletionTimestamp) await this.deleteStored(ddef, dep.obj, 'Foreground');
       }
+      const blocking = deps.filter((d) => this.store.byUid(d.obj.metadata.uid) &&
+        (d.obj.metadata.ownerReferences ?? []).some((r: Obj) => r?.uid === ownerUid && r.blockOwnerDeletion === true));
+      if (blocking.length === 0) await this.dropFinalizer(def, ownerUid, 'foregroundDeletion');
     }
   }
 
@@ -827,7 +852,7 @@ export class Api {
         if (m.deletionTimestamp && (m.finalizers ?? []).some((f: string) => f === 'foregroundDeletion' || f === 'orphan'))
           this.enqueue(() => this.processOwnerDeletion(m.uid));
         for (const ref of m.ownerReferences ?? [])
-          if (ref?.uid && !this.store.byUid(ref.uid)) this.enqueue(() => this.collectOrphans(ref.uid));
+          if (ref?.uid && !this.ownerOf(o, ref)) this.enqueue(() => this.collectOrphans(ref.uid));
       }
     }
   }

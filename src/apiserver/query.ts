@@ -1,10 +1,13 @@
 // Query parameters as kube-apiserver parses them: booleans with Go's strconv.ParseBool (the official
 // Python client sends `watch=True`), integers that must be integers, resourceVersion and
 // resourceVersionMatch for lists, fieldValidation. A bad value is a 400 naming the parameter.
-import { badRequest } from './errors';
+import { badRequest, invalid } from './errors';
 
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** Whether a query value reads as true to queryBool (the authorizer must read `watch` as the router does). */
+export const isTrueValue = (v: string | null): boolean => v !== null && TRUE.has(v);
 
 /** Go's strconv.ParseBool; absent -> undefined; anything else -> 400. */
 export function queryBool(q: URLSearchParams, name: string): boolean | undefined {
@@ -71,4 +74,14 @@ export function fieldValidation(q: URLSearchParams): 'Strict' | 'Warn' | 'Ignore
   if (v === null || v === '') return 'Warn';
   if (v === 'Strict' || v === 'Warn' || v === 'Ignore') return v;
   throw badRequest(`fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
+}
+
+/**
+ * dryRun: only `All` (kube's ValidateDryRun, 422 on the request's options kind). Any other value was
+ * taken for "not a dry run", so a client's `dryRun=all` wrote for real.
+ */
+export function dryRun(values: string[], optionsKind: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions' | 'DeleteOptions'): boolean {
+  if (values.some((v) => v !== 'All'))
+    throw invalid('meta.k8s.io', optionsKind, '', [{ reason: 'FieldValueNotSupported', field: 'dryRun', message: `Unsupported value: []string{${values.map((v) => JSON.stringify(v)).join(', ')}}: supported values: "All"` }]);
+  return values.length > 0;
 }

@@ -14,7 +14,7 @@ import { apiVersionOf, type Registry, type ResourceDef } from './resources';
 import { toJson, type Obj } from './store';
 import { partialMetadata, table, type IncludeObject } from './table';
 import type { WatchHub } from './watch';
-import { fieldValidation, listQuery, queryBool } from './query';
+import { dryRun, fieldValidation, listQuery, queryBool } from './query';
 
 export interface RouterDeps {
   api: Api;
@@ -146,10 +146,11 @@ export function createRouter(deps: RouterDeps) {
     const shape = negotiate(req.headers.accept);
     if (shape === 'unacceptable') throw notAcceptable('only the following media types are accepted: application/json, application/yaml');
     const includeObject = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
+    const OPTIONS_KIND = { POST: 'CreateOptions', PUT: 'UpdateOptions', PATCH: 'PatchOptions', DELETE: 'DeleteOptions' } as const;
     const ctx = (): WriteCtx => ({
       user,
       manager: q.get('fieldManager') ?? defaultManager(req.headers['user-agent']),
-      dryRun: q.getAll('dryRun').includes('All'),
+      dryRun: dryRun(q.getAll('dryRun'), OPTIONS_KIND[method as keyof typeof OPTIONS_KIND] ?? 'CreateOptions'),
       fieldValidation: fieldValidation(q),
       warnings: [],
     });
@@ -204,6 +205,7 @@ export function createRouter(deps: RouterDeps) {
         case 'DELETE': {
           const c = ctx();
           const opts = await deleteOptions(req, q);
+          if (opts.dryRun) c.dryRun = true;
           const items = await api.deleteCollection(def, ns, { labelSelector: q.get('labelSelector'), fieldSelector: q.get('fieldSelector') }, opts, c);
           // Like the generic registry: the list of what was deleted (or marked for deletion).
           const head = `{"kind":"${def.listKind}","apiVersion":"${apiVersionOf(def)}","metadata":{"resourceVersion":"${api.store.rv}"},"items":[`;
@@ -242,6 +244,7 @@ export function createRouter(deps: RouterDeps) {
         if (subresource) throw methodNotAllowed();
         const c = ctx();
         const opts = await deleteOptions(req, q);
+        if (opts.dryRun) c.dryRun = true;
         const { obj } = await api.delete(def, ns, name, opts, c);
         if (def.deleteReturnsObject) return reply(200, obj, c);
         return sendJson(res, 200, status(200, '', '', { name, group: def.group || undefined, kind: def.plural, uid: obj.metadata?.uid }));
@@ -310,16 +313,30 @@ function patchType(contentType: string | undefined): PatchType {
   );
 }
 
-async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {
+/**
+ * DeleteOptions from the body (JSON; `null` is none) and the query. dryRun in the body is honoured
+ * (kubectl delete --dry-run=server sends it there, and it deleted for real); a member of the wrong
+ * type is Go's decoding error (400), where it used to reach code that threw (500).
+ */
+async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions & { dryRun?: boolean }> {
   const buf = await readBody(req);
-  let opts: DeleteOptions = {};
+  let body: unknown = null;
   if (buf.length && buf.toString('utf8').trim()) {
     try {
-      opts = JSON.parse(buf.toString('utf8')) as DeleteOptions;
+      body = JSON.parse(buf.toString('utf8'));
     } catch {
       throw badRequest('the body of the request could not be decoded as DeleteOptions');
     }
   }
+  const typeError = deleteOptionsTypeError(body);
+  if (typeError) throw badRequest(`the body of the request could not be decoded as DeleteOptions: ${typeError}`);
+  const b = (body ?? {}) as Record<string, unknown>;
+  const opts: DeleteOptions & { dryRun?: boolean } = {};
+  if (b.propagationPolicy != null) opts.propagationPolicy = b.propagationPolicy as DeleteOptions['propagationPolicy'];
+  if (b.orphanDependents != null) opts.orphanDependents = b.orphanDependents as boolean;
+  if (b.gracePeriodSeconds != null) opts.gracePeriodSeconds = b.gracePeriodSeconds as number;
+  if (b.preconditions != null) opts.preconditions = b.preconditions as DeleteOptions['preconditions'];
+  if (Array.isArray(b.dryRun)) opts.dryRun = dryRun(b.dryRun as string[], 'DeleteOptions');
   const pp = q.get('propagationPolicy');
   if (pp) opts.propagationPolicy = pp as DeleteOptions['propagationPolicy'];
   const orphan = queryBool(q, 'orphanDependents');
@@ -327,6 +344,30 @@ async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<
   if (opts.propagationPolicy && !['Foreground', 'Background', 'Orphan'].includes(opts.propagationPolicy))
     throw badRequest(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
   return opts;
+}
+
+const goType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v);
+
+/** Go's message for a DeleteOptions body member of the wrong JSON type, or undefined. */
+function deleteOptionsTypeError(body: unknown): string | undefined {
+  if (body === null) return undefined;
+  if (typeof body !== 'object' || Array.isArray(body)) return `json: cannot unmarshal ${goType(body)} into Go value of type v1.DeleteOptions`;
+  const b = body as Record<string, unknown>;
+  const field = (name: string, type: string) => `json: cannot unmarshal ${goType(b[name])} into Go struct field DeleteOptions.${name} of type ${type}`;
+  const set = (v: unknown) => v !== undefined && v !== null;
+  if (set(b.propagationPolicy) && typeof b.propagationPolicy !== 'string') return field('propagationPolicy', 'v1.DeletionPropagation');
+  if (set(b.orphanDependents) && typeof b.orphanDependents !== 'boolean') return field('orphanDependents', 'bool');
+  if (set(b.gracePeriodSeconds) && !Number.isSafeInteger(b.gracePeriodSeconds)) return field('gracePeriodSeconds', 'int64');
+  if (set(b.dryRun) && !(Array.isArray(b.dryRun) && b.dryRun.every((v) => typeof v === 'string'))) return field('dryRun', '[]string');
+  const pre = b.preconditions;
+  if (set(pre)) {
+    if (typeof pre !== 'object' || Array.isArray(pre)) return field('preconditions', 'v1.Preconditions');
+    for (const [f, type] of [['uid', 'types.UID'], ['resourceVersion', 'string']] as const) {
+      const v = (pre as Record<string, unknown>)[f];
+      if (set(v) && typeof v !== 'string') return `json: cannot unmarshal ${goType(v)} into Go struct field Preconditions.preconditions.${f} of type ${type}`;
+    }
+  }
+  return undefined;
 }
 
 /** A path segment; a malformed escape (`%ZZ`) is the client's error: 400, as Go's net/http answers. */

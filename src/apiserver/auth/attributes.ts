@@ -3,6 +3,7 @@
 // collection is list (watch with ?watch or /watch/), DELETE on a collection is deletecollection, a
 // namespace's own path carries its name as the namespace, and a list/watch narrowed by
 // fieldSelector=metadata.name=X is authorized for the name X (resourceNames rules, kubectl get X -w).
+import { isTrueValue } from '../query';
 import type { Attributes } from './types';
 
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
@@ -39,7 +40,8 @@ export function requestAttributes(method: string, path: string, query: URLSearch
   let name = rest[1];
   const subresource = rest.length > 2 ? rest.slice(2).join('/') : undefined;
   let verb = (Object.hasOwn(VERBS, method) ? VERBS[method] : undefined) ?? method.toLowerCase();
-  if (watch || (method === 'GET' && ['true', '1'].includes(query.get('watch') ?? ''))) verb = 'watch';
+  // Every spelling the router serves as a watch (watch=t, True, ...): a list-only user was served one.
+  if (watch || (method === 'GET' && isTrueValue(query.get('watch')))) verb = 'watch';
   if (name === undefined) {
     if (verb === 'get') verb = 'list';
     if (verb === 'delete') verb = 'deletecollection';

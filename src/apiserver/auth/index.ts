@@ -31,6 +31,13 @@ export interface Auth {
   rbac: RbacSource;
 }
 
+/**
+ * The caller of a public path (health, version) who sent no token: the one user authorizeRequest lets
+ * through unchecked, known by identity. A user named system:anonymous by impersonation (or a token
+ * file) is authorized by RBAC like anyone else; matching the name let it do everything.
+ */
+const PUBLIC_VISITOR: UserInfo = Object.freeze({ username: ANONYMOUS, groups: Object.freeze([UNAUTHENTICATED]) as string[] });
+
 export function createAuth(opts: { adminToken: string; users?: StaticUser[]; signingKey: Buffer; store: Store }): Auth {
   const { store } = opts;
   const rbac = storeSource((key) => store.resources.get(key)?.objects.values() ?? [], (key, ns, name) => store.get(key, objectKey(ns, name)));
@@ -43,14 +50,14 @@ export function createAuth(opts: { adminToken: string; users?: StaticUser[]; sig
   return {
     rbac,
     identify(req, publicPath) {
-      if (publicPath && !req.headers.authorization) return { username: ANONYMOUS, groups: [UNAUTHENTICATED] };
+      if (publicPath && !req.headers.authorization) return PUBLIC_VISITOR;
       const user = authenticate(authn, req.headers.authorization);
       if (!user) throw unauthorized();
       return impersonate(rbac, user, req);
     },
     authorizeRequest(user, method, path, query) {
       const a = requestAttributes(method, path, query);
-      if (user.username === ANONYMOUS) return a; // only reached for the public health/version paths
+      if (user === PUBLIC_VISITOR) return a; // only reached for the public health/version paths
       if (!authorize(rbac, user, a).allowed) throw forbiddenError(user.username, a);
       return a;
     },

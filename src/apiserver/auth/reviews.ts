@@ -3,7 +3,7 @@
 // SelfSubjectReview, TokenReview) and the ServiceAccount `token` subresource (TokenRequest).
 // Nothing here is stored; each answer is computed from the caller and the RBAC objects.
 import { randomUUID } from 'node:crypto';
-import { invalid, notFound } from '../errors';
+import { badRequest, invalid, notFound } from '../errors';
 import type { Obj } from '../store';
 import { authenticate, type AuthnDeps, serviceAccountUser, withAuthenticated } from './authn';
 import { authorize, type RbacSource, rulesFor } from './rbac';
@@ -40,10 +40,43 @@ export function reviewPath(group: string, version: string, rest: string[]): Revi
   return undefined;
 }
 
+const REVIEW_KINDS: Record<string, string> = {
+  selfsubjectaccessreviews: 'SelfSubjectAccessReview', subjectaccessreviews: 'SubjectAccessReview', localsubjectaccessreviews: 'LocalSubjectAccessReview',
+  selfsubjectrulesreviews: 'SelfSubjectRulesReview', selfsubjectreviews: 'SelfSubjectReview', tokenreviews: 'TokenReview', serviceaccounts: 'TokenRequest',
+};
+
 export interface ReviewDeps {
   rbac: RbacSource;
   authn: AuthnDeps;
   serviceAccount(namespace: string, name: string): Obj | undefined;
+}
+
+const goType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v);
+const isSet = (v: unknown) => v !== undefined && v !== null;
+
+/**
+ * Go's decoding error (400) for a review spec member of the wrong JSON type: String() of an object
+ * whose toString is no function threw (a 500 any authenticated user could cause).
+ */
+function specTypeError(kind: string, spec: Obj): string | undefined {
+  const at = (struct: string, path: string, v: unknown, type: string) => `json: cannot unmarshal ${goType(v)} into Go struct field ${struct}.${path} of type ${type}`;
+  for (const [member, struct, fields] of [
+    ['resourceAttributes', 'ResourceAttributes', ['namespace', 'verb', 'group', 'version', 'resource', 'subresource', 'name']],
+    ['nonResourceAttributes', 'NonResourceAttributes', ['path', 'verb']],
+  ] as const) {
+    const a: Obj = spec[member];
+    if (!isSet(a)) continue;
+    if (typeof a !== 'object' || Array.isArray(a)) return at(`${kind}Spec`, `spec.${member}`, a, `v1.${struct}`);
+    for (const f of fields) if (isSet(a[f]) && typeof a[f] !== 'string') return at(struct, `spec.${member}.${f}`, a[f], 'string');
+  }
+  if (isSet(spec.user) && typeof spec.user !== 'string') return at(`${kind}Spec`, 'spec.user', spec.user, 'string');
+  if (isSet(spec.groups) && !(Array.isArray(spec.groups) && spec.groups.every((g: unknown) => typeof g === 'string')))
+    return at(`${kind}Spec`, 'spec.groups', spec.groups, '[]string');
+  if (isSet(spec.namespace) && typeof spec.namespace !== 'string') return at(`${kind}Spec`, 'spec.namespace', spec.namespace, 'string');
+  if (isSet(spec.token) && typeof spec.token !== 'string') return at(`${kind}Spec`, 'spec.token', spec.token, 'string');
+  if (isSet(spec.audiences) && !(Array.isArray(spec.audiences) && spec.audiences.every((g: unknown) => typeof g === 'string')))
+    return at(`${kind}Spec`, 'spec.audiences', spec.audiences, '[]string');
+  return undefined;
 }
 
 function attributesOf(kind: string, spec: Obj): Attributes {
@@ -69,6 +102,10 @@ function accessStatus(d: { allowed: boolean; reason: string }): Obj {
 export function review(deps: ReviewDeps, p: ReviewPath, user: UserInfo, body: Obj): Obj {
   const apiVersion = `${p.group || 'v1'}${p.group ? '/v1' : ''}`;
   const spec: Obj = body?.spec ?? {};
+  const kind = REVIEW_KINDS[p.resource];
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw badRequest(`json: cannot unmarshal ${goType(spec)} into Go struct field ${kind}.spec of type v1.${kind}Spec`);
+  const typeError = specTypeError(kind!, spec);
+  if (typeError) throw badRequest(`${kind} in version "v1" cannot be handled as a ${kind}: ${typeError}`);
   const meta = { creationTimestamp: null, ...(body?.metadata ?? {}) };
   switch (p.resource) {
     case 'selfsubjectaccessreviews':
