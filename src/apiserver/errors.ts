@@ -76,6 +76,13 @@ export function invalid(group: string, kind: string, name: string, causes: Statu
   });
 }
 
+/** A JSON value's type as Go's decoder names it in its errors. */
+export const goType = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v;
+
+/** Go's decoding error for a struct field (`where`: "Struct.json.path") of the wrong JSON type. */
+export const cannotUnmarshal = (v: unknown, where: string, type: string): string => `json: cannot unmarshal ${goType(v)} into Go struct field ${where} of type ${type}`;
+
 export const badRequest = (message: string) => new ApiError(400, 'BadRequest', message);
 export const forbidden = (message: string) => new ApiError(403, 'Forbidden', message);
 export const unauthorized = () => new ApiError(401, 'Unauthorized', 'Unauthorized');

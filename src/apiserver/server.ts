@@ -5,7 +5,7 @@ import type { Logger } from '../util/log';
 import type { Api, DeleteOptions, PatchType, WriteCtx } from './api';
 import { reviewPath, type Auth, type UserInfo } from './auth';
 import { AGGREGATED_V2, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery';
-import { ApiError, badRequest, internal, methodNotAllowed, notAcceptable, pathNotFound, status, unsupportedMediaType } from './errors';
+import { ApiError, badRequest, cannotUnmarshal, goType, internal, methodNotAllowed, notAcceptable, pathNotFound, status, unsupportedMediaType } from './errors';
 import { decodeK8sProtobuf, PROTOBUF } from './protobuf';
 import { negotiate, parseJsonBody, type DecodeOptions, parseMediaTypes, readBody, sendError, sendJson, sendJsonParts } from './http';
 import type { OpenApiCache } from './openapi';
@@ -346,14 +346,13 @@ async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<
   return opts;
 }
 
-const goType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v);
 
 /** Go's message for a DeleteOptions body member of the wrong JSON type, or undefined. */
 function deleteOptionsTypeError(body: unknown): string | undefined {
   if (body === null) return undefined;
   if (typeof body !== 'object' || Array.isArray(body)) return `json: cannot unmarshal ${goType(body)} into Go value of type v1.DeleteOptions`;
   const b = body as Record<string, unknown>;
-  const field = (name: string, type: string) => `json: cannot unmarshal ${goType(b[name])} into Go struct field DeleteOptions.${name} of type ${type}`;
+  const field = (name: string, type: string) => cannotUnmarshal(b[name], `DeleteOptions.${name}`, type);
   const set = (v: unknown) => v !== undefined && v !== null;
   if (set(b.propagationPolicy) && typeof b.propagationPolicy !== 'string') return field('propagationPolicy', 'v1.DeletionPropagation');
   if (set(b.orphanDependents) && typeof b.orphanDependents !== 'boolean') return field('orphanDependents', 'bool');
@@ -364,7 +363,7 @@ function deleteOptionsTypeError(body: unknown): string | undefined {
     if (typeof pre !== 'object' || Array.isArray(pre)) return field('preconditions', 'v1.Preconditions');
     for (const [f, type] of [['uid', 'types.UID'], ['resourceVersion', 'string']] as const) {
       const v = (pre as Record<string, unknown>)[f];
-      if (set(v) && typeof v !== 'string') return `json: cannot unmarshal ${goType(v)} into Go struct field Preconditions.preconditions.${f} of type ${type}`;
+      if (set(v) && typeof v !== 'string') return cannotUnmarshal(v, `Preconditions.preconditions.${f}`, type);
     }
   }
   return undefined;

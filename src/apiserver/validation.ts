@@ -1,5 +1,5 @@
 // Object metadata validation shared by every kind (names, labels, finalizers), in kube's wording.
-import type { StatusCause } from './errors';
+import { cannotUnmarshal, type StatusCause } from './errors';
 import type { Obj } from './store';
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -90,8 +90,6 @@ export function metadataErrors(meta: Obj, rule: NameRule): StatusCause[] {
 
 export { deepEqual } from '../util/json-equal';
 
-const goType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v);
-
 /** ObjectMeta's fields besides labels, annotations and ownerReferences, with their Go types. */
 const META_TYPES: [string, 'string' | 'int64' | '[]string' | '[]v1.ManagedFieldsEntry'][] = [
   ['name', 'string'], ['generateName', 'string'], ['namespace', 'string'], ['selfLink', 'string'], ['uid', 'string'],
@@ -105,42 +103,42 @@ const META_TYPES: [string, 'string' | 'int64' | '[]string' | '[]v1.ManagedFields
  */
 export function decodeTypeError(kind: string, obj: Obj): string | undefined {
   if (obj.metadata !== undefined && obj.metadata !== null && (typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)))
-    return `json: cannot unmarshal ${goType(obj.metadata)} into Go struct field ${kind}.metadata of type v1.ObjectMeta`;
+    return cannotUnmarshal(obj.metadata, `${kind}.metadata`, 'v1.ObjectMeta');
   const meta = obj.metadata ?? {};
   // The rest of ObjectMeta: a uid of {"toString": {}} reached a template literal and threw (500).
   for (const [f, want] of META_TYPES) {
     const v = meta[f];
     if (v === undefined || v === null) continue;
     const ok = want === 'string' ? typeof v === 'string' : want === 'int64' ? Number.isInteger(v) : Array.isArray(v) && (want !== '[]string' || v.every((x) => typeof x === 'string'));
-    if (!ok) return `json: cannot unmarshal ${goType(v)} into Go struct field ObjectMeta.metadata.${f} of type ${want}`;
+    if (!ok) return cannotUnmarshal(v, `ObjectMeta.metadata.${f}`, want);
   }
   for (const e of Array.isArray(meta.managedFields) ? meta.managedFields : []) {
-    if (e === null || typeof e !== 'object' || Array.isArray(e)) return `json: cannot unmarshal ${goType(e)} into Go struct field ObjectMeta.metadata.managedFields of type v1.ManagedFieldsEntry`;
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) return cannotUnmarshal(e, 'ObjectMeta.metadata.managedFields', 'v1.ManagedFieldsEntry');
     for (const f of ['manager', 'operation', 'apiVersion', 'time', 'fieldsType', 'subresource'])
-      if (e[f] !== undefined && e[f] !== null && typeof e[f] !== 'string') return `json: cannot unmarshal ${goType(e[f])} into Go struct field ManagedFieldsEntry.metadata.managedFields.${f} of type string`;
+      if (e[f] !== undefined && e[f] !== null && typeof e[f] !== 'string') return cannotUnmarshal(e[f], `ManagedFieldsEntry.metadata.managedFields.${f}`, 'string');
   }
   const refs = meta.ownerReferences;
   if (refs !== undefined && refs !== null) {
-    if (!Array.isArray(refs)) return `json: cannot unmarshal ${goType(refs)} into Go struct field ObjectMeta.metadata.ownerReferences of type []v1.OwnerReference`;
+    if (!Array.isArray(refs)) return cannotUnmarshal(refs, 'ObjectMeta.metadata.ownerReferences', '[]v1.OwnerReference');
     for (const r of refs) {
-      if (r === null || typeof r !== 'object' || Array.isArray(r)) return `json: cannot unmarshal ${goType(r)} into Go struct field ObjectMeta.metadata.ownerReferences of type v1.OwnerReference`;
+      if (r === null || typeof r !== 'object' || Array.isArray(r)) return cannotUnmarshal(r, 'ObjectMeta.metadata.ownerReferences', 'v1.OwnerReference');
       for (const f of ['apiVersion', 'kind', 'name', 'uid'])
-        if (r[f] !== undefined && typeof r[f] !== 'string') return `json: cannot unmarshal ${goType(r[f])} into Go struct field OwnerReference.metadata.ownerReferences.${f} of type string`;
+        if (r[f] !== undefined && typeof r[f] !== 'string') return cannotUnmarshal(r[f], `OwnerReference.metadata.ownerReferences.${f}`, 'string');
       for (const f of ['controller', 'blockOwnerDeletion'])
-        if (r[f] !== undefined && r[f] !== null && typeof r[f] !== 'boolean') return `json: cannot unmarshal ${goType(r[f])} into Go struct field OwnerReference.metadata.ownerReferences.${f} of type bool`;
+        if (r[f] !== undefined && r[f] !== null && typeof r[f] !== 'boolean') return cannotUnmarshal(r[f], `OwnerReference.metadata.ownerReferences.${f}`, 'bool');
     }
   }
   for (const f of ['annotations', 'labels']) {
     const m = meta[f];
-    if (m !== undefined && m !== null && (typeof m !== 'object' || Array.isArray(m))) return `json: cannot unmarshal ${goType(m)} into Go struct field ObjectMeta.metadata.${f} of type map[string]string`;
+    if (m !== undefined && m !== null && (typeof m !== 'object' || Array.isArray(m))) return cannotUnmarshal(m, `ObjectMeta.metadata.${f}`, 'map[string]string');
   }
   if (kind === 'ConfigMap' || kind === 'Secret') {
     for (const f of kind === 'Secret' ? ['data', 'stringData'] : ['data', 'binaryData']) {
       const m = obj[f];
       if (m === undefined || m === null) continue;
       const want = f === 'binaryData' || (kind === 'Secret' && f === 'data') ? '[]uint8' : 'string';
-      if (typeof m !== 'object' || Array.isArray(m)) return `json: cannot unmarshal ${goType(m)} into Go struct field ${kind}.${f} of type map[string]${want}`;
-      for (const v of Object.values(m)) if (typeof v !== 'string') return `json: cannot unmarshal ${goType(v)} into Go struct field ${kind}.${f} of type ${want}`;
+      if (typeof m !== 'object' || Array.isArray(m)) return cannotUnmarshal(m, `${kind}.${f}`, `map[string]${want}`);
+      for (const v of Object.values(m)) if (typeof v !== 'string') return cannotUnmarshal(v, `${kind}.${f}`, want);
     }
   }
   return undefined;

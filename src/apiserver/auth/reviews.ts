@@ -3,7 +3,7 @@
 // SelfSubjectReview, TokenReview) and the ServiceAccount `token` subresource (TokenRequest).
 // Nothing here is stored; each answer is computed from the caller and the RBAC objects.
 import { randomUUID } from 'node:crypto';
-import { badRequest, invalid, notFound } from '../errors';
+import { badRequest, cannotUnmarshal, invalid, notFound } from '../errors';
 import type { Obj } from '../store';
 import { authenticate, type AuthnDeps, serviceAccountUser, withAuthenticated } from './authn';
 import { authorize, type RbacSource, rulesFor } from './rbac';
@@ -51,7 +51,6 @@ export interface ReviewDeps {
   serviceAccount(namespace: string, name: string): Obj | undefined;
 }
 
-const goType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v === 'boolean' ? 'bool' : typeof v);
 const isSet = (v: unknown) => v !== undefined && v !== null;
 
 /**
@@ -59,7 +58,7 @@ const isSet = (v: unknown) => v !== undefined && v !== null;
  * whose toString is no function threw (a 500 any authenticated user could cause).
  */
 function specTypeError(kind: string, spec: Obj): string | undefined {
-  const at = (struct: string, path: string, v: unknown, type: string) => `json: cannot unmarshal ${goType(v)} into Go struct field ${struct}.${path} of type ${type}`;
+  const at = (struct: string, path: string, v: unknown, type: string) => cannotUnmarshal(v, `${struct}.${path}`, type);
   for (const [member, struct, fields] of [
     ['resourceAttributes', 'ResourceAttributes', ['namespace', 'verb', 'group', 'version', 'resource', 'subresource', 'name']],
     ['nonResourceAttributes', 'NonResourceAttributes', ['path', 'verb']],
@@ -103,7 +102,7 @@ export function review(deps: ReviewDeps, p: ReviewPath, user: UserInfo, body: Ob
   const apiVersion = `${p.group || 'v1'}${p.group ? '/v1' : ''}`;
   const spec: Obj = body?.spec ?? {};
   const kind = REVIEW_KINDS[p.resource];
-  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw badRequest(`json: cannot unmarshal ${goType(spec)} into Go struct field ${kind}.spec of type v1.${kind}Spec`);
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw badRequest(cannotUnmarshal(spec, `${kind}.spec`, `v1.${kind}Spec`));
   const typeError = specTypeError(kind!, spec);
   if (typeError) throw badRequest(`${kind} in version "v1" cannot be handled as a ${kind}: ${typeError}`);
   const meta = { creationTimestamp: null, ...(body?.metadata ?? {}) };
