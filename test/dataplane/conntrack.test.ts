@@ -149,7 +149,7 @@ describe('Conntrack zones against a model', () => {
           else if (o.op === 'expire') {
             for (const l of model.values()) for (let i = l.length - 1; i >= 0; i--) if (now - l[i]!.seen > 5) l.splice(i, 1);
             ct.expire();
-          } else {
+          } else if ('zone' in o) {
             const zone = `z${o.zone}`;
             const key = `${zone}/${o.flow}`;
             if (o.op === 'delete') {
