@@ -1,8 +1,9 @@
 // The fast classifier of one host: vNIC slot → compiled rule list per direction → atom scan or bit-vector search.
 // Per-packet work: one array index for the vNIC, one hash probe for the remote address's single-address
-// group memberships (only if the rule list uses groups), two binary searches over elementary intervals,
-// summary/word ANDs, and at most 3 Pass jumps. None of it grows with the number of programs on the host
-// or the number of members of an address group.
+// group memberships (only if the rule list uses groups) plus one per shared group the list itself names,
+// two binary searches over elementary intervals, summary/word ANDs, and at most 3 Pass jumps. None of it
+// grows with the number of programs on the host, with the groups other programs name, or with the
+// number of members of an address group.
 //
 // Why bit vectors (Lakshman & Stiliadis 1998, with Baboescu & Varghese's aggregated summary bits) and
 // not the alternatives, for this workload (many small programs, updates whenever placement changes, V8):
@@ -75,9 +76,10 @@ export interface ClassifierOptions {
 const EMPTY_SET: ReadonlySet<number> = new Set();
 
 /**
- * Inline memberships plus live shared groups: one probe of the inline hash and one per shared group on
- * the host (a handful: only groups of thousands of members are shared), never per policy. The result
- * is interned per (inline hit list, shared hit mask), so a lookup allocates nothing once warm.
+ * Inline memberships plus live shared groups: one probe of the inline hash and one per shared group
+ * given. Each rule list gets the shared groups it names, not the host's: a tenant whose policies name
+ * many shared groups must not make the lookups of other tenants' vNICs on the host probe them all. The
+ * result is interned per (inline hit list, shared hit mask), so a lookup allocates nothing once warm.
  */
 function withShared(inline: Map<number, Int32Array>, shared: { index: number; members: ReadonlySet<number> }[]): Memberships {
   if (shared.length === 0) return inline;
@@ -118,12 +120,15 @@ const KIND_COMPACT = 1;
 const KIND_LARGE = 2;
 
 /** Host-wide group data: single addresses → groups containing them (hash), wider members as ranges. */
-function groupTable(spec: HostFilterSpec, sharedGroups: SharedGroups | undefined): { table: GroupTable; byAddress: Memberships; count: number; singles: number } {
+function groupTable(
+  spec: HostFilterSpec,
+  sharedGroups: SharedGroups | undefined,
+): { table: GroupTable; byAddress: Map<number, Int32Array>; shared: Map<string, { index: number; members: ReadonlySet<number> }>; count: number; singles: number } {
   const index = new Map<string, number>();
   const wide = new Map<string, [number, number][]>();
   const lists = new Map<number, number[]>();
   const withSingles = new Set<string>();
-  const shared: { index: number; members: ReadonlySet<number> }[] = [];
+  const shared = new Map<string, { index: number; members: ReadonlySet<number> }>();
   for (const g of spec.addressGroups) {
     if (index.has(g.id)) continue;
     const gi = index.size;
@@ -131,7 +136,7 @@ function groupTable(spec: HostFilterSpec, sharedGroups: SharedGroups | undefined
     if (g.shared) {
       // Matched through the membership probe, like a group of single addresses.
       withSingles.add(g.id);
-      shared.push({ index: gi, members: sharedGroups?.membersOf(g.id) ?? EMPTY_SET });
+      shared.set(g.id, { index: gi, members: sharedGroups?.membersOf(g.id) ?? EMPTY_SET });
       continue;
     }
     const ranges: [number, number][] = [];
@@ -160,7 +165,8 @@ function groupTable(spec: HostFilterSpec, sharedGroups: SharedGroups | undefined
   return {
     // Only groups with single-address members need the per-packet hash probe.
     table: { indexOf: (id) => (withSingles.has(id) ? index.get(id) : undefined), wideMembers: (id) => wide.get(id) ?? [] },
-    byAddress: withShared(byAddress, shared),
+    byAddress,
+    shared,
     count: index.size,
     singles: byAddress.size,
   };
@@ -175,14 +181,38 @@ interface CompiledHost {
   inlinePool: Int32Array;
   inlineDecisions: Decision[];
   large: RuleSet[];
-  byAddress: Memberships;
+  /** Per slot and direction (as slotRef): the memberships its rule list probes. */
+  slotMembers: Memberships[];
   stats: ClassifierStats;
 }
 
 function compileHost(spec: HostFilterSpec, opts: ClassifierOptions): CompiledHost {
   const t0 = performance.now();
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
-  const { table, byAddress, count: groups, singles } = groupTable(spec, opts.sharedGroups);
+  const { table, byAddress, shared, count: groups, singles } = groupTable(spec, opts.sharedGroups);
+  // Memberships per rule list: the inline hash plus the shared groups the list names (interned by set).
+  const membersBySet = new Map<string, Memberships>();
+  const listMembers = new Map<CompiledRule[], Memberships>();
+  const membersFor = (rules: CompiledRule[]): Memberships => {
+    let m = listMembers.get(rules);
+    if (m) return m;
+    const named = new Set<number>();
+    for (const r of rules) for (const p of r.peers) if (p.group !== undefined) {
+      const sg = shared.get(p.group);
+      if (sg) named.add(sg.index);
+    }
+    if (named.size === 0) m = byAddress;
+    else {
+      const key = [...named].sort((a, b) => a - b).join(',');
+      m = membersBySet.get(key);
+      if (!m) {
+        const groupsNamed = [...shared.values()].filter((g) => named.has(g.index));
+        membersBySet.set(key, (m = withShared(byAddress, groupsNamed)));
+      }
+    }
+    listMembers.set(rules, m);
+    return m;
+  };
   // Rule lists of a handful of rules (the common case) are inlined as atoms (inline.ts); other lists of up
   // to 32 rules go into one contiguous bit-vector pool; longer ones are chunked (see KIND_*).
   // Identical programs share one id (ids are content hashes); identical sections are interned inside
@@ -208,12 +238,12 @@ function compileHost(spec: HostFilterSpec, opts: ClassifierOptions): CompiledHos
     }
     return ref;
   };
-  const programs = new Map<string, [number, number]>();
+  const programs = new Map<string, [number, number, Memberships, Memberships]>();
   let rules = 0;
   const byId = new Map(spec.programs.map((p) => [p.id, p]));
   const compileProgram = (p: HostFilterSpec['programs'][number]) => {
     if (programs.has(p.id)) return;
-    programs.set(p.id, [compiled(p.egress), compiled(p.ingress)]);
+    programs.set(p.id, [compiled(p.egress), compiled(p.ingress), membersFor(p.egress), membersFor(p.ingress)]);
     rules += p.egress.length + p.ingress.length;
   };
   // Programs bound to a vNIC first, in binding order: the blocks packets touch sit together in the pool.
@@ -224,12 +254,14 @@ function compileHost(spec: HostFilterSpec, opts: ClassifierOptions): CompiledHos
   for (const p of spec.programs) compileProgram(p);
   const slots = new Map<string, number>();
   const refs: number[] = [];
+  const slotMembers: Memberships[] = [];
   for (const b of spec.bindings) {
     const prog = programs.get(b.program);
     const key = bindingKey(b.vm, b.vnic);
     if (!prog || slots.has(key)) continue;
     slots.set(key, refs.length >>> 1);
     refs.push(prog[0], prog[1]);
+    slotMembers.push(prog[2], prog[3]);
   }
   const slotRef = Int32Array.from(refs);
   const { pool, decisions } = compact.finish(refs.filter((r) => (r & 3) === KIND_COMPACT).map((r) => r >> 2));
@@ -254,15 +286,15 @@ function compileHost(spec: HostFilterSpec, opts: ClassifierOptions): CompiledHos
     words,
     buildMs: performance.now() - t0,
   };
-  return { slots, slotRef, pool, decisions, inlinePool, inlineDecisions, large, byAddress, stats };
+  return { slots, slotRef, pool, decisions, inlinePool, inlineDecisions, large, slotMembers, stats };
 }
 
 export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = {}): FastClassifier {
-  const { slots, slotRef, pool, decisions, inlinePool, inlineDecisions, large, byAddress, stats } = compileHost(spec, opts);
-  const lookupInline = inlineLookup(inlinePool, inlineDecisions, byAddress);
+  const { slots, slotRef, pool, decisions, inlinePool, inlineDecisions, large, slotMembers, stats } = compileHost(spec, opts);
+  const lookupInline = inlineLookup(inlinePool, inlineDecisions);
 
   /** First-match search in a compact block at o (see compact.ts for the layout). */
-  const lookupCompact = (o: number, ip: number, proto: number, port: number): Decision => {
+  const lookupCompact = (o: number, ip: number, proto: number, port: number, byAddress: Memberships): Decision => {
     const nAddr = pool[o]!;
     const as = pool[o + 9]!;
     // Address: last start <= ip among nAddr sorted (flipped) starts.
@@ -317,7 +349,7 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
     return NO_MATCH;
   };
 
-  const lookupLarge = (rs: RuleSet, ip: number, proto: number, port: number): Decision => {
+  const lookupLarge = (rs: RuleSet, ip: number, proto: number, port: number, byAddress: Memberships): Decision => {
     let hits: Int32Array | null = null;
     if (rs.usesGroups) {
       opCounter.ops++;
@@ -358,13 +390,14 @@ export function buildClassifier(spec: HostFilterSpec, opts: ClassifierOptions = 
       let out: Decision = UNBOUND;
       if (slot >= 0 && slot * 2 < slotRef.length) {
         const ref = slotRef[slot * 2 + dir]!;
+        const members = slotMembers[slot * 2 + dir]!;
         const kind = ref & 3;
         out =
           kind === KIND_INLINE
-            ? lookupInline(ref >> 2, ip, proto, port)
+            ? lookupInline(ref >> 2, ip, proto, port, members)
             : kind === KIND_COMPACT
-              ? lookupCompact(ref >> 2, ip, proto, port)
-              : lookupLarge(large[ref >> 2]!, ip, proto, port);
+              ? lookupCompact(ref >> 2, ip, proto, port, members)
+              : lookupLarge(large[ref >> 2]!, ip, proto, port, members);
       }
       if (self.countOps) self.ops += opCounter.ops - before;
       return out;

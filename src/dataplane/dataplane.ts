@@ -117,7 +117,8 @@ export class Dataplane {
     const d = this.classifier.classify(packetLookup(p));
     this.counters.classified++;
     if (d.verdict !== 'Allow') return this.deny(d);
-    this.conntrack.insert(key, p.direction, d, this.generation);
+    // One conntrack zone per vNIC: a flood from one vNIC evicts its own flows, not its neighbours'.
+    this.conntrack.insert(key, p.direction, d, this.generation, bindingKey(p.vm, p.vnic));
     this.counters.allowed++;
     return { verdict: 'Allow', decision: d, via: 'classifier' };
   }

@@ -173,14 +173,13 @@ export class InlinePool {
   }
 }
 
-/** The lookup over a finished pool; `byAddress` maps single addresses to the groups containing them. */
+/** The lookup over a finished pool; `byAddress` (per rule list) maps an address to the groups containing it. */
 export function inlineLookup(
   pool: Int32Array,
   decisions: readonly Decision[],
-  byAddress: Memberships,
-): (o: number, ip: number, proto: number, port: number) => Decision {
+): (o: number, ip: number, proto: number, port: number, byAddress: Memberships) => Decision {
   const NONE = new Int32Array(0);
-  return (o, ip, proto, port) => {
+  return (o, ip, proto, port, byAddress) => {
     const ipf = flip(ip);
     const pbit = 1 << proto;
     const p = port === (port & 0xffff) ? port : PORT_OUTSIDE;

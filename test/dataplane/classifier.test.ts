@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HostFilterSpec } from '../../src/api';
 import { DIR, PROTO, buildClassifier } from '../../src/dataplane/classifier';
 import { formatIPv4, parseIPv4 } from '../../src/dataplane/ip';
+import { SharedGroupSets } from '../../src/dataplane/shared-groups';
 import { buildLinearClassifier } from '../helpers/linear';
 import { cidrPeer, egress, groupPeer, oneProgram, rule, tcp } from './fixtures';
 
@@ -124,5 +125,53 @@ describe('per-packet work does not grow with resident programs', () => {
     const many = opsPerLookup(5000);
     expect(few).toBeGreaterThan(3);
     expect(many / few).toBeLessThanOrEqual(1.05);
+  });
+});
+
+// Shared address groups (AddressGroup objects) are matched through live member sets. A tenant with
+// over a thousand vNICs can make each of its policies' peers a shared group; a host carrying one of
+// its VMs then names all of them. Another tenant's lookups on that host must not pay for them.
+describe("another tenant's shared groups cost a vNIC's lookups nothing", () => {
+  const hostWith = (k: number): { spec: HostFilterSpec; sets: SharedGroupSets } => {
+    const sets = new SharedGroupSets();
+    const evilGroups = Array.from({ length: k }, (_, i) => `ags-evil-${i}`);
+    for (const [i, g] of evilGroups.entries()) sets.put(`shard-${i}`, { group: g, prefix: '10.9.0.0/16', addresses: ['10.9.0.0/24'], hash: `h${i}` });
+    sets.put('shard-victim', { group: 'ags-victim', prefix: '10.1.0.0/16', addresses: ['10.1.0.0/24'], hash: 'hv' });
+    const spec: HostFilterSpec = {
+      hostName: 'h1',
+      hash: `x${k}`,
+      programs: [
+        // The victim: its own peers (a shared group), then the default tier's own-tenant group.
+        { id: 'p-victim', egress: [rule('db', { peers: [groupPeer('ags-victim')], ports: [tcp(5432)] }), rule('same', { tier: 'Default', policy: '', peers: [groupPeer('ag-victim')] })], ingress: [] },
+        { id: 'p-evil', egress: evilGroups.map((g, i) => rule(`r${i}`, { policy: 'evil/p', peers: [groupPeer(g)] })), ingress: [] },
+      ],
+      addressGroups: [{ id: 'ag-victim', addresses: ['10.1.0.7'] }, { id: 'ags-victim', addresses: [], shared: true }, ...evilGroups.map((id) => ({ id, addresses: [], shared: true }))],
+      bindings: [
+        { vm: 'victim/db', vnic: 'eth0', ip: '10.1.0.1', mac: '02:00:00:00:01:01', program: 'p-victim' },
+        { vm: 'evil/vm', vnic: 'eth0', ip: '10.9.0.1', mac: '02:00:00:00:09:01', program: 'p-evil' },
+      ],
+    };
+    return { spec, sets };
+  };
+  const opsOfVictim = (k: number, remote: string, port: number) => {
+    const { spec, sets } = hostWith(k);
+    const c = buildClassifier(spec, { sharedGroups: sets, inlineMaxAtoms: 0 });
+    const ci = buildClassifier(spec, { sharedGroups: sets });
+    const out: { rule: string | null; ops: number }[] = [];
+    for (const x of [c, ci]) {
+      x.countOps = true;
+      x.ops = 0;
+      const d = x.lookup(x.slot('victim/db', 'eth0'), DIR.egress, parseIPv4(remote), PROTO.TCP, port);
+      out.push({ rule: d.rule, ops: x.ops });
+    }
+    return out;
+  };
+  it.each([
+    ['a member of its shared group', '10.1.0.9', 5432],
+    ['its same-tenant peer', '10.1.0.7', 80],
+    ["a member of the other tenant's groups", '10.9.0.5', 5432],
+    ['an outside address', '8.8.8.8', 5432],
+  ])('%s: same rule and same work with 2 or 64 of them', (_what, remote, port) => {
+    expect(opsOfVictim(64, remote, port)).toEqual(opsOfVictim(2, remote, port));
   });
 });

@@ -38,31 +38,49 @@ const portSpec: fc.Arbitrary<PortSpec> = fc.oneof(
   fc.record({ protocol: fc.constantFrom('TCP' as const, 'UDP' as const, 'SCTP' as const, 'ICMP' as const, 'Any' as const) }),
 );
 
-const rules = (prefix: string) =>
+// Hostile shapes (a tenant writes whatever validation lets through): single-address and whole-space
+// CIDRs, excepts that cover the whole CIDR or lie outside it, port ranges at the ends of the space.
+const HOSTILE_CIDRS = [...CIDRS, '10.0.0.1/32', '10.0.0.15/32', '192.168.1.1/32', '10.0.0.0/32', '0.0.0.0/1', '128.0.0.0/1', '10.0.0.0/24'];
+const hostilePeer: fc.Arbitrary<Peer> = fc.oneof(
+  peer,
+  fc.record({ cidr: fc.record({ cidr: fc.constantFrom(...HOSTILE_CIDRS), except: fc.subarray(HOSTILE_CIDRS, { maxLength: 3 }) }) }),
+);
+const EDGE_PORTS = [0, 1, 22, 80, 443, 65534, 65535];
+const hostilePortSpec: fc.Arbitrary<PortSpec> = fc.oneof(
+  portSpec,
+  fc.record({ protocol: fc.constantFrom('TCP' as const, 'UDP' as const, 'SCTP' as const), port: fc.constantFrom(...EDGE_PORTS) }),
+  fc
+    .record({ protocol: fc.constantFrom('TCP' as const, 'UDP' as const, 'SCTP' as const), port: fc.constantFrom(...EDGE_PORTS), endPort: fc.constantFrom(...EDGE_PORTS) })
+    .map((p) => (p.endPort < p.port ? { ...p, port: p.endPort, endPort: p.port } : p)),
+);
+
+const rules = (prefix: string, hostile = false) =>
   fc
     .array(
       fc.record({
         action: fc.constantFrom('Allow' as const, 'Deny' as const, 'Pass' as const),
-        peers: fc.array(peer, { maxLength: 2 }),
-        ports: fc.array(portSpec, { maxLength: 2 }),
+        peers: fc.array(hostile ? hostilePeer : peer, { maxLength: 2 }),
+        ports: fc.array(hostile ? hostilePortSpec : portSpec, { maxLength: 2 }),
       }),
       { maxLength: 3 },
     )
     .map((rs): Rule[] => rs.map((r, i) => ({ name: `${prefix}${i}`, ...r })));
 
-const policyArb = fc
+const policyArbOf = (hostile: boolean) => fc
   .record({
     tier: fc.constantFrom('Provider' as const, 'Tenant' as const, 'Tenant' as const, 'Baseline' as const),
     // Mostly where the tier belongs; sometimes not (then it must be ignored).
     misplaced: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
     tenant: fc.constantFrom(...TENANTS, 'orphan'),
-    priority: fc.constantFrom(100, 500),
+    priority: hostile ? fc.constantFrom(0, 500, 500, 1000) : fc.constantFrom(100, 500),
+    // Hostile: few names, so policies of equal (priority, name) meet across namespaces and tiers.
+    name: hostile ? fc.constantFrom('a', 'b', 'zz') : fc.constant(undefined),
     appliesTo: fc.record(
       { vmSelector: selector, tags, tenants: fc.option(tenantList, { nil: undefined }) },
       { requiredKeys: [] },
     ),
-    ingress: rules('in'),
-    egress: rules('eg'),
+    ingress: rules('in', hostile),
+    egress: rules('eg', hostile),
   })
   .map((p) => {
     const inProviderNs = (p.tier !== 'Tenant') !== p.misplaced;
@@ -95,16 +113,24 @@ const endpoint = (vms: VM[]) =>
     { weight: 1, arbitrary: fc.integer({ min: 0, max: 16 }).map((i) => ({ ip: IP(i) })) },
   );
 
-export const caseArb: fc.Arbitrary<Case> = fc
+/** Hostile worlds: as caseArb, plus the shapes above, tenant address blocks, and edge ports in packets. */
+export const caseArbOf = (hostile: boolean): fc.Arbitrary<Case> => fc
   .record({
     vms: fc.array(vmArb, { minLength: 1, maxLength: 7 }),
-    policies: fc.array(policyArb, { maxLength: 6 }),
+    policies: fc.array(policyArbOf(hostile), { maxLength: 6 }),
+    // Hostile: t0 and t1 split 10.0.0.0/28 (t1's block also covers t0's: the first tenant by name
+    // owns an address in both), t2 has none (it may bind only what no block covers).
+    blocks: hostile ? fc.boolean() : fc.constant(false),
     // One world in four keeps duplicate addresses (the later vNIC is refused, issue 12); the others
     // move a duplicate to a free address so most VMs are bound and reachability stays rich.
     duplicates: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
   })
-  .chain(({ vms: vmSpecs, policies: pols, duplicates }) => {
+  .chain(({ vms: vmSpecs, policies: pols, duplicates, blocks }) => {
     const tenants: Tenant[] = [tenant('t0'), tenant('t1'), tenant('t2', ['t2', 't2b'])];
+    if (blocks) {
+      tenants[0]!.spec.addressBlocks = ['10.0.0.0/29'];
+      tenants[1]!.spec.addressBlocks = ['10.0.0.8/29', '10.0.0.4/30'];
+    }
     if (!duplicates) {
       const used = new Set<number>();
       for (const s of vmSpecs)
@@ -122,9 +148,13 @@ export const caseArb: fc.Arbitrary<Case> = fc
       if (s.quarantined) b.quarantined();
       return b.build();
     });
-    const policies: SecurityPolicy[] = pols.map((p, i) =>
-      policy(p.ns, `p${i}`, { tier: p.spec.tier, priority: p.spec.priority, appliesTo: p.spec.appliesTo, ingress: p.spec.ingress, egress: p.spec.egress }),
-    );
+    const names = new Set<string>();
+    const policies: SecurityPolicy[] = pols
+      .map((p, i) => ({ p, name: p.spec.name ?? `p${i}` }))
+      .filter(({ p, name }) => !names.has(`${p.ns}/${name}`) && Boolean(names.add(`${p.ns}/${name}`)))
+      .map(({ p, name }) =>
+        policy(p.ns, name, { tier: p.spec.tier, priority: p.spec.priority, appliesTo: p.spec.appliesTo, ingress: p.spec.ingress, egress: p.spec.egress }),
+      );
     const world: TraceWorld = { tenants, tags: [], hosts: HOSTS.map((h) => host(h)), vms, policies };
     // Packets start and end at placed VMs that own their addresses: a VM refused an address (a
     // duplicate here) is never bound, but stays in the world (it must resolve as no one's peer).
@@ -137,7 +167,7 @@ export const caseArb: fc.Arbitrary<Case> = fc
         from: endpoint(placed),
         to: endpoint(placed),
         protocol: fc.constantFrom<PacketProtocol>('TCP', 'UDP', 'SCTP', 'ICMP'),
-        port: fc.constantFrom(...PORTS, 22),
+        port: hostile ? fc.constantFrom(...PORTS, ...EDGE_PORTS, 1023, 65533) : fc.constantFrom(...PORTS, 22),
         // The source address the packet carries (spoof guard): mostly none claimed, else its own or another.
         srcIp: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant('own') }, { weight: 2, arbitrary: fc.integer({ min: 0, max: 16 }) }),
         srcMac: fc.constantFrom(undefined, undefined, undefined, undefined, 'own', 'OWN', 'other'),
@@ -154,3 +184,5 @@ export const caseArb: fc.Arbitrary<Case> = fc
       });
     return fc.array(packet, { minLength: 1, maxLength: 6 }).map((packets) => ({ world, packets }));
   });
+export const caseArb: fc.Arbitrary<Case> = caseArbOf(false);
+export const hostileCaseArb: fc.Arbitrary<Case> = caseArbOf(true);

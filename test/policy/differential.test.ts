@@ -9,7 +9,7 @@ import { withSpoofGuard } from '../../src/dataplane/spoofguard';
 import type { Classifier } from '../../src/dataplane/types';
 import type { Packet } from '../../src/policy/reference';
 import { Tracer } from '../../src/policy/tracer';
-import { caseArb } from './arbitraries';
+import { caseArb, hostileCaseArb } from './arbitraries';
 
 describe('compiled filters vs reference evaluator', () => {
   it('agree on random worlds and packets (fast classifier, and the linear interpreter)', () => {
@@ -45,6 +45,19 @@ describe('compiled filters vs reference evaluator', () => {
     );
     expect(packets).toBeGreaterThan(2000);
     expect(spoofed).toBeGreaterThan(200); // the guard is exercised, not just present
+  });
+
+  it('agree on hostile shapes: equal (priority, name) across namespaces, /32 and /0 CIDRs, odd excepts, edge ports, address blocks', () => {
+    fc.assert(
+      fc.property(hostileCaseArb, ({ world, packets: pkts }) => {
+        const fast = new Tracer(world, (spec) => buildClassifier(spec));
+        for (const p of pkts) {
+          const r = fast.trace(p);
+          expect({ packet: p, decision: r.compiled }).toEqual({ packet: p, decision: r.reference });
+        }
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('agree when address groups are shared (AddressGroup shards, live member sets) instead of inline', () => {
