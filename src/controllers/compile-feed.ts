@@ -71,8 +71,11 @@ export class CompileFeed {
    * compiler holds the generation before instead (or nothing), until a new generation comes.
    */
   private readonly refused = new Map<string, PolicyRefusal & { prior: SecurityPolicy | null }>();
-  /** "namespace/name" → the policy the compiler held before its newest edit (see PRIORS_KEPT). */
-  private readonly priors = new LruMap<string, SecurityPolicy>();
+  /**
+   * "namespace/name" → the policy the compiler held before its newest edit (see PRIORS_KEPT); null:
+   * none (an edit of a refused first generation).
+   */
+  private readonly priors = new LruMap<string, SecurityPolicy | null>();
   private readonly refusedListeners: Array<(policies: string[]) => void> = [];
   readonly stats: CompileStats = { skipped: 0, flushes: 0, changes: 0, hostUpdates: 0, lastFlushMs: 0, totalMs: 0, failures: 0 };
   /** Test hook: the next `n` compiles throw (an injected compiler bug). */
@@ -192,7 +195,7 @@ export class CompileFeed {
       // Only the newest generation: one still on its way to the compiler would be compiled after the
       // fallback, and replace it.
       if (!held || generation === undefined || this.refused.has(key) || this.world.policies.get(key)?.metadata.generation !== generation) continue;
-      const prior = generation === 1 ? null : this.priors.get(key);
+      const prior = generation === 1 ? null : this.priors.has(key) ? this.priors.get(key)! : undefined;
       if (prior === undefined) continue;
       this.priors.delete(key);
       this.refused.set(key, { ...why, generation, enforced: prior?.metadata.generation, prior });
@@ -214,12 +217,14 @@ export class CompileFeed {
     if (r && r.generation === p.metadata.generation) {
       return r.prior ? { op: 'upsert', object: r.prior } : { op: 'delete', kind: 'SecurityPolicy', name: p.metadata.name, namespace: p.metadata.namespace };
     }
-    const held = r ? r.prior ?? undefined : this.compiler.inventory.policyObjects.get(key);
+    // What the compiler holds now is what this edit falls back to if refused in turn: after a refusal,
+    // the refusal's fallback (nothing, for a refused first generation).
+    const held = r ? r.prior : this.compiler.inventory.policyObjects.get(key);
     if (r) {
       this.refused.delete(key);
       for (const fn of this.refusedListeners) fn([key]);
     }
-    if (held && held.metadata.generation !== p.metadata.generation) {
+    if (held !== undefined && held?.metadata.generation !== p.metadata.generation) {
       this.priors.set(key, held);
       if (this.priors.size > PRIORS_KEPT) this.priors.deleteOldest();
     }

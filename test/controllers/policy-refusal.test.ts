@@ -102,6 +102,15 @@ describe('CompileFeed.refusePolicies', () => {
       expect(feed.compiler.inventory.policyObjects.has(key)).toBe(false);
       expect(feed.compiledAt(input, undefined)).toBeUndefined();
       expect(describeRefusal(feed.refusal(key)!)).toMatch(/; nothing of it is enforced$/);
+      // Edited, still refused: it falls back to nothing again (not "unknown", which would leave the
+      // host holding its filter for the tenant).
+      await setPorts('fresh', [8080, 8081]);
+      await until(() => feed.compiledAt(input, 2) !== undefined, 5000, 'generation 2 compiled');
+      expect(feed.refusal(key)).toBeUndefined();
+      expect(feed.refusePolicies([key], why)).toEqual([key]);
+      feed.flush();
+      expect(feed.compiler.inventory.policyObjects.has(key)).toBe(false);
+      expect(feed.refusal(key)).toMatchObject({ generation: 2, enforced: undefined });
       await policies().delete(key);
       await until(() => world.policies.get(key) === undefined, 5000, 'the delete seen');
       expect(feed.refusal(key)).toBeUndefined();
