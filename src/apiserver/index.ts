@@ -54,6 +54,8 @@ export interface ApiServerOptions {
   crdDir?: string;
   /** Interval of BOOKMARK events on watches that allow them (default 5 s). */
   bookmarkIntervalMs?: number;
+  /** Bytes the server holds for one slow watcher, and for all together, before dropping them (default 64 and 256 MiB). */
+  watchBuffer?: { perWatchBytes?: number; totalBytes?: number };
   /** Time a client has to send a whole request, headers and body (default 60 s, then 408). */
   requestTimeoutMs?: number;
   /** Events kept per resource for watch resume (default 10,000). */
@@ -154,6 +156,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 
   const watches = new WatchHub(api);
   if (opts.bookmarkIntervalMs) watches.bookmarkIntervalMs = opts.bookmarkIntervalMs;
+  if (opts.watchBuffer?.perWatchBytes) watches.maxBufferedPerWatch = opts.watchBuffer.perWatchBytes;
+  if (opts.watchBuffer?.totalBytes) watches.maxBufferedTotal = opts.watchBuffer.totalBytes;
   const openapi = new OpenApiCache(registry);
   const host = opts.host ?? '127.0.0.1';
   let address = '';

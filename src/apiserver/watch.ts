@@ -46,8 +46,15 @@ function eventLine(api: Api, def: ResourceDef, type: EventType, ev: StoreEvent):
 /** A watch line carrying the whole object, as UTF-8 bytes (the text measured and written from its parts). */
 const objectLine = (type: EventType, obj: Obj): Buffer => utf8Bytes(`{"type":"${type}","object":`, toJson(obj), '}\n');
 
-/** Max bytes buffered for a slow watcher before the server closes it (it will re-watch). */
+/** Max bytes buffered for a slow watcher before the server drops it (it will re-watch). */
 const MAX_BUFFERED = 64 * 1024 * 1024;
+/**
+ * Max bytes buffered for all watchers together: past it, the watchers furthest behind are dropped
+ * until half of it is left (checked every WATCH_SWEEP_MS). Each unread watch may hold MAX_BUFFERED,
+ * and a tenant may open any number of them.
+ */
+const MAX_BUFFERED_TOTAL = 256 * 1024 * 1024;
+const WATCH_SWEEP_MS = 1000;
 /** Queued event bytes written at once, without waiting for the end of the turn. */
 const FLUSH_BYTES = 256 * 1024;
 /** Unsent bytes of a response past which the initial events (or a replay) wait for the client to read. */
@@ -69,8 +76,28 @@ function drained(res: ServerResponse): Promise<void> {
 export class WatchHub {
   readonly active = new Set<() => void>();
   bookmarkIntervalMs = 5_000;
+  /** Limits on what the server holds for slow watchers (see MAX_BUFFERED, MAX_BUFFERED_TOTAL). */
+  maxBufferedPerWatch = MAX_BUFFERED;
+  maxBufferedTotal = MAX_BUFFERED_TOTAL;
+  /** Per open watch: the bytes the server holds for it, and how to drop it. */
+  private readonly backlogs = new Map<() => void, { bytes: () => number; drop: () => void }>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly api: Api) {}
+
+  /** Drop the watchers furthest behind while all of them together hold more than maxBufferedTotal. */
+  private sweep(): void {
+    const all = [...this.backlogs.values()].map((b) => ({ b, n: b.bytes() }));
+    let total = 0;
+    for (const x of all) total += x.n;
+    if (total <= this.maxBufferedTotal) return;
+    all.sort((x, y) => y.n - x.n);
+    for (const x of all) {
+      if (total <= this.maxBufferedTotal / 2) break;
+      total -= x.n;
+      x.b.drop();
+    }
+  }
 
   serve(res: ServerResponse, w: WatchRequest, onEnd: () => void) {
     const { api } = this;
@@ -151,7 +178,7 @@ export class WatchHub {
       const chunk = takeQueued();
       if (closed || !chunk) return;
       res.write(chunk);
-      if (res.writableLength > MAX_BUFFERED) close();
+      if (res.writableLength > this.maxBufferedPerWatch) drop();
     };
     const write = (line: string | Buffer) => {
       if (closed) return;
@@ -160,7 +187,7 @@ export class WatchHub {
       queued.push(buf);
       queuedBytes += buf.length;
       if (sendingBacklog) {
-        if (queuedBytes > MAX_BUFFERED) close();
+        if (queuedBytes > this.maxBufferedPerWatch) drop();
         return;
       }
       if (queuedBytes >= FLUSH_BYTES) flush();
@@ -190,14 +217,30 @@ export class WatchHub {
       // dropped for buffering too much loses it, as before (it relists or resumes either way).
       // (Live events queued behind an unfinished backlog are dropped: they must not come before it.)
       const rest = sendingBacklog ? undefined : takeQueued();
-      if (rest && !res.destroyed && res.writableLength <= MAX_BUFFERED) res.write(rest);
+      if (rest && !res.destroyed && res.writableLength <= this.maxBufferedPerWatch) res.write(rest);
       r.removeWatcher(watcher);
       timers.forEach((t) => clearTimeout(t));
       this.active.delete(close);
+      this.backlogs.delete(close);
+      if (this.backlogs.size === 0 && this.sweeper) {
+        clearInterval(this.sweeper);
+        this.sweeper = undefined;
+      }
       res.end();
       onEnd();
     };
+    /**
+     * A watcher too far behind: closed, and its connection destroyed. Ending the response would keep
+     * every byte written to it until a client that does not read reads (kube closes such a watcher's
+     * connection too; the client re-watches or relists).
+     */
+    const drop = () => {
+      close();
+      res.destroy();
+    };
     this.active.add(close);
+    this.backlogs.set(close, { bytes: () => res.writableLength + queuedBytes, drop });
+    this.sweeper ??= setInterval(() => this.sweep(), WATCH_SWEEP_MS).unref();
     r.addWatcher(watcher);
     res.on('close', close);
     /** The backlog in FLUSH_BYTES batches, waiting whenever BACKLOG_BUFFERED_BYTES are unsent; then the live queue. */
