@@ -54,6 +54,10 @@ const RETRY_MAX_MS = 30_000;
  */
 const PRIORS_KEPT = 4096;
 
+/** What the compiler gets for a refused policy: the generation before it, or its removal when there is none. */
+const fallbackChange = (p: SecurityPolicy, prior: SecurityPolicy | null): Change =>
+  prior ? { op: 'upsert', object: prior } : { op: 'delete', kind: 'SecurityPolicy', name: p.metadata.name, namespace: p.metadata.namespace };
+
 /** Batches at least this large compile in turns (a resync, a cold start); smaller ones at once. */
 const IN_TURNS_MIN_CHANGES = 2000;
 
@@ -199,7 +203,7 @@ export class CompileFeed {
       if (prior === undefined) continue;
       this.priors.delete(key);
       this.refused.set(key, { ...why, generation, enforced: prior?.metadata.generation, prior });
-      this.enqueue(prior ? { op: 'upsert', object: prior } : { op: 'delete', kind: 'SecurityPolicy', name: held.metadata.name, namespace: held.metadata.namespace });
+      this.enqueue(fallbackChange(held, prior));
       done.push(key);
     }
     if (done.length) for (const fn of this.refusedListeners) fn(done);
@@ -215,7 +219,7 @@ export class CompileFeed {
     const key = objectKey(p.metadata.namespace ?? '', p.metadata.name);
     const r = this.refused.get(key);
     if (r && r.generation === p.metadata.generation) {
-      return r.prior ? { op: 'upsert', object: r.prior } : { op: 'delete', kind: 'SecurityPolicy', name: p.metadata.name, namespace: p.metadata.namespace };
+      return fallbackChange(p, r.prior);
     }
     // What the compiler holds now is what this edit falls back to if refused in turn: after a refusal,
     // the refusal's fallback (nothing, for a refused first generation).
